@@ -1,0 +1,87 @@
+"""The eviction-policy registry: one name per policy, one factory per name.
+
+Rules: pure. Every policy is a ``cachetools.Cache`` (byte capacity = ``maxsize``, object size =
+``getsizeof(value)``) with an ``on_evict`` hook that the store uses to keep its indexes in step.
+``lru``, ``fifo`` and ``lfu`` are cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
+``belady`` needs ``schedule(key, next_access)`` before each access (the simulator's upper bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from cachetools import Cache
+
+from cdn.cache.policies.base import (
+    EvictionListener,
+    EvictionNotifier,
+    FIFOPolicy,
+    LFUPolicy,
+    LRUPolicy,
+)
+from cdn.cache.policies.belady import NEVER, BeladyCache, BeladyPolicy, next_access_indices
+from cdn.cache.policies.s3fifo import S3FIFOCache, S3FIFOPolicy
+from cdn.cache.policies.sieve import SieveCache, SievePolicy
+
+
+class PolicyFactory(Protocol):
+    """Builds an empty policy: ``factory(maxsize, getsizeof=None, **options)``."""
+
+    def __call__(
+        self, maxsize: int, getsizeof: Callable[[Any], int] | None = None, **options: Any
+    ) -> Cache: ...
+
+
+POLICIES: dict[str, PolicyFactory] = {
+    "lru": LRUPolicy,
+    "fifo": FIFOPolicy,
+    "lfu": LFUPolicy,
+    "sieve": SievePolicy,
+    "s3fifo": S3FIFOPolicy,
+    "belady": BeladyPolicy,
+}
+
+# Policies whose choices depend on ``schedule(key, next_access)`` before each access.
+NEEDS_FUTURE: frozenset[str] = frozenset({"belady"})
+
+
+def make_policy(
+    name: str,
+    maxsize: int,
+    getsizeof: Callable[[Any], int] | None = None,
+    on_evict: EvictionListener | None = None,
+    **options: Any,
+) -> Cache:
+    """Build the policy registered as ``name``; ``on_evict(key, value)`` hears each eviction."""
+    try:
+        factory = POLICIES[name]
+    except KeyError:
+        known = ", ".join(sorted(POLICIES))
+        raise ValueError(f"unknown eviction policy {name!r} (expected one of {known})") from None
+    if maxsize < 0:
+        raise ValueError(f"capacity must be >= 0 bytes, got {maxsize}")
+    policy = factory(maxsize, getsizeof, **options)
+    policy.on_evict = on_evict  # type: ignore[attr-defined]
+    return policy
+
+
+__all__ = [
+    "NEEDS_FUTURE",
+    "NEVER",
+    "POLICIES",
+    "BeladyCache",
+    "BeladyPolicy",
+    "EvictionListener",
+    "EvictionNotifier",
+    "FIFOPolicy",
+    "LFUPolicy",
+    "LRUPolicy",
+    "PolicyFactory",
+    "S3FIFOCache",
+    "S3FIFOPolicy",
+    "SieveCache",
+    "SievePolicy",
+    "make_policy",
+    "next_access_indices",
+]

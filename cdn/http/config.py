@@ -1,0 +1,86 @@
+"""How one cache applies RFC 9111: shared or private, heuristics, CDN overrides.
+
+Rules: a frozen value, validated at construction (bad values raise ValueError naming the
+field and what is expected). Defaults are plain RFC 9111 behaviour for a shared cache: no
+negative caching beyond what the response says, no stale serving beyond its directives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from cdn.http.cache_control import DEFAULT_TARGETED_FIELDS
+
+__all__ = ["CacheConfig"]
+
+
+def _no_negative_ttl() -> Mapping[int, float]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class CacheConfig:
+    """Caching behaviour of one node (edge or shield).
+
+    - ``shared``: a shared cache (RFC 9111 §1): honours s-maxage, refuses ``private``, applies
+      the §3.5 Authorization rule. cdnlab's nodes are all shared caches.
+    - ``store_set_cookie``: store responses carrying Set-Cookie; the Set-Cookie field itself is
+      still stripped from the stored copy (it belongs to one client). Default False: such
+      responses are passed.
+    - ``heuristic_fraction`` / ``heuristic_max_seconds``: §4.2.2 heuristic lifetime =
+      fraction x (Date - Last-Modified), capped.
+    - ``targeted_fields``: RFC 9213 field names, first valid wins over Cache-Control.
+    - ``negative_ttl``: status -> seconds of freshness for responses of that status that carry
+      no explicit expiration (e.g. ``{404: 10}``). It replaces the §4.2.2 heuristic for those
+      statuses and makes them storable. Default empty: pure RFC behaviour.
+    - ``stale_if_error_seconds``: serve a stale entry this long past its lifetime when the
+      upstream fails, even without ``stale-if-error`` (RFC 5861 §4 as a local policy).
+    - ``stale_while_revalidate_seconds``: likewise for ``stale-while-revalidate``.
+      Neither override applies when the response says must-revalidate, proxy-revalidate,
+      s-maxage or no-cache (RFC 9111 §4.2.4).
+    - ``hit_for_pass_seconds``: how long a shell should remember that a URL came back
+      uncacheable, so it stops collapsing requests for it (Varnish's hit-for-pass).
+    - ``cache_name``: the Cache-Status member name prefix (the shell appends "-<node>").
+    """
+
+    shared: bool = True
+    store_set_cookie: bool = False
+    heuristic_fraction: float = 0.1
+    heuristic_max_seconds: float = 86400.0
+    targeted_fields: tuple[str, ...] = DEFAULT_TARGETED_FIELDS
+    negative_ttl: Mapping[int, float] = field(default_factory=_no_negative_ttl)
+    stale_if_error_seconds: float = 0.0
+    stale_while_revalidate_seconds: float = 0.0
+    hit_for_pass_seconds: float = 30.0
+    cache_name: str = "cdnlab"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.heuristic_fraction <= 1.0:
+            raise ValueError(
+                f"heuristic_fraction {self.heuristic_fraction!r} out of range (expected 0..1)"
+            )
+        for name in (
+            "heuristic_max_seconds",
+            "stale_if_error_seconds",
+            "stale_while_revalidate_seconds",
+            "hit_for_pass_seconds",
+        ):
+            value = getattr(self, name)
+            if value < 0:
+                raise ValueError(f"{name} {value!r} is negative (expected seconds >= 0)")
+        for status, seconds in self.negative_ttl.items():
+            if not 100 <= int(status) <= 599 or seconds < 0:
+                raise ValueError(
+                    f"negative_ttl {status!r}: {seconds!r} (expected status 100-599: seconds >= 0)"
+                )
+        object.__setattr__(
+            self, "targeted_fields", tuple(name.lower() for name in self.targeted_fields)
+        )
+        if not isinstance(self.negative_ttl, MappingProxyType):
+            object.__setattr__(
+                self,
+                "negative_ttl",
+                MappingProxyType({int(k): float(v) for k, v in self.negative_ttl.items()}),
+            )

@@ -1,0 +1,645 @@
+"""The topology model: origin, shields, edges, workload, network, cost, and their validation.
+
+Rules: values are frozen dataclasses; parsing reads only the file it is handed; every error is a
+ConfigError naming the file, the key (e.g. ``edge[2].cache_size``) and what was expected.
+Unknown keys are errors too, so a typo never silently falls back to a default.
+The reference for every key is docs/topology.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cdn.cities import CONTINENTS, find_city
+from cdn.errors import ConfigError
+from cdn.geo import Point
+from cdn.units import DURATION_EXPECTED, SIZE_EXPECTED, parse_duration, parse_size
+
+KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
+SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
+ROLES = ("origin", "shield", "edge")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a node or a user region is: a label (city name or "lat,lon"), a point, a continent."""
+
+    label: str
+    point: Point
+    continent: str
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One server of the CDN: the origin, a shield or an edge."""
+
+    name: str
+    role: str
+    host: str
+    port: int
+    location: Location
+    cache_size: int = 0
+    policy: str = "lru"
+    upstream: str | None = None
+    group: str | None = None
+    capacity_rps: float = 10_000.0
+    workers: int = 1
+    region: str = ""
+
+    @property
+    def url(self) -> str:
+        """Base URL of the node, e.g. ``http://127.0.0.1:8121``."""
+        return f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheRule:
+    """Response caching headers the origin sends for paths under ``prefix`` (longest prefix wins)."""
+
+    prefix: str
+    cache_control: str | None = "public, max-age=3600"
+    expires_in: float | None = None
+    vary: str | None = None
+    surrogate_keys: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SizeDistribution:
+    """Object sizes in bytes: lognormal(median, sigma), bounded pareto(alpha, min, max) or fixed."""
+
+    dist: str = "lognormal"
+    median: int = 24 * 1024
+    sigma: float = 1.0
+    alpha: float = 1.2
+    min: int = 1
+    max: int = 64 * 1024 * 1024
+    value: int = 24 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class UserRegion:
+    """A population of users around one location, with a relative weight."""
+
+    name: str
+    location: Location
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Users:
+    """Where requests come from: the largest real cities, or explicit weighted regions."""
+
+    source: str = "cities"
+    cities: int = 200
+    min_population: int = 0
+    regions: tuple[UserRegion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FlashCrowd:
+    """From ``at`` for ``duration`` seconds, ``share`` of requests go to ``objects`` new hot objects."""
+
+    at: float
+    duration: float
+    objects: int = 10
+    share: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """The request stream: catalog, popularity, sizes, rate, users and how they change over time."""
+
+    objects: int = 10_000
+    zipf_alpha: float = 0.9
+    size: SizeDistribution = field(default_factory=SizeDistribution)
+    rate: float = 100.0
+    duration: float = 60.0
+    seed: int = 1
+    path: str = "/obj/{id}"
+    users: Users = field(default_factory=Users)
+    daily_cycle: float = 0.0
+    flash_crowds: tuple[FlashCrowd, ...] = ()
+    new_objects_per_hour: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """Network model: route inflation, connection set-up, bandwidths, latency emulation on loopback."""
+
+    route_inflation: float = 1.5
+    emulate_latency: bool = False
+    new_connection_share: float = 0.0
+    tls: bool = True
+    client_bandwidth_mbps: float = 100.0
+    backbone_bandwidth_mbps: float = 1000.0
+    origin_service_ms: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Prices: CDN egress per GB by region (continent code or custom region), origin egress, requests."""
+
+    egress_per_gb: tuple[tuple[str, float], ...] = (("default", 0.085),)
+    origin_egress_per_gb: float = 0.09
+    per_10k_requests: float = 0.0075
+
+    def egress_price(self, region: str) -> float:
+        """$/GB of CDN egress in ``region`` (the "default" price when the region has none)."""
+        prices = dict(self.egress_per_gb)
+        return prices.get(region, prices.get("default", 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeSettings:
+    """Behaviour shared by all shields and edges (overridable per run on the `cdn edge` command line)."""
+
+    max_cacheable_size: int = 64 * 1024 * 1024
+    negative_ttl: float = 10.0
+    stale_if_error: float = 0.0
+    stale_while_revalidate: float = 0.0
+    ignore_query_params: tuple[str, ...] = ()
+    sort_query_params: bool = False
+    collapse_timeout: float = 10.0
+    collapse_max_waiters: int = 1000
+    upstream_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """A whole CDN: one origin, shields, edges, and the workload and prices used to study it."""
+
+    name: str
+    source: str
+    origin: Node
+    shields: tuple[Node, ...]
+    edges: tuple[Node, ...]
+    workload: Workload
+    network: Network
+    cost: Cost
+    cache_rules: tuple[CacheRule, ...]
+    edge_settings: EdgeSettings
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """Every node: origin first, then shields, then edges."""
+        return (self.origin, *self.shields, *self.edges)
+
+    @property
+    def caches(self) -> tuple[Node, ...]:
+        """Nodes that run a cache: shields then edges."""
+        return (*self.shields, *self.edges)
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``; ConfigError listing the names when there is none."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        names = ", ".join(n.name for n in self.nodes)
+        raise ConfigError(self.source, f"no node named {name!r}", f"one of {names}")
+
+    def upstream_of(self, node: Node) -> Node | None:
+        """The node ``node`` fetches its misses from (None for the origin)."""
+        return None if node.upstream is None else self.node(node.upstream)
+
+    def peer_groups(self) -> dict[str, tuple[Node, ...]]:
+        """Caches that shard keys between them, by group name (groups of one are left out)."""
+        groups: dict[str, list[Node]] = {}
+        for node in self.caches:
+            if node.group:
+                groups.setdefault(node.group, []).append(node)
+        return {name: tuple(members) for name, members in groups.items() if len(members) > 1}
+
+    def peers_of(self, node: Node) -> tuple[Node, ...]:
+        """The members of ``node``'s peer group including itself (just itself when ungrouped)."""
+        if not node.group:
+            return (node,)
+        return self.peer_groups().get(node.group, (node,))
+
+    def rule_for(self, path: str) -> CacheRule:
+        """The cache rule with the longest prefix of ``path`` (the default rule when none matches)."""
+        best = DEFAULT_RULE
+        for rule in self.cache_rules:
+            if path.startswith(rule.prefix) and len(rule.prefix) >= len(best.prefix):
+                best = rule
+        return best
+
+
+DEFAULT_RULE = CacheRule(prefix="")
+
+
+# --------------------------------------------------------------------------- parsing
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads one TOML table, remembering the key path for error messages."""
+
+    def __init__(self, source: str, path: str, table: Any) -> None:
+        if not isinstance(table, Mapping):
+            raise ConfigError(
+                f"{source}:{path or '(top)'}", f"is {type(table).__name__}", "a table"
+            )
+        self.source = source
+        self.path = path
+        self.table = dict(table)
+        self.used: set[str] = set()
+
+    def where(self, key: str) -> str:
+        return f"{self.source}:{self.path + '.' if self.path else ''}{key}"
+
+    def fail(self, key: str, problem: str, expected: str | None = None) -> ConfigError:
+        return ConfigError(self.where(key), problem, expected)
+
+    def has(self, key: str) -> bool:
+        return key in self.table
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        return self.table.get(key, default)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any, expected: str) -> Any:
+        self.used.add(key)
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.fail(key, f"{value!r} is a boolean", expected)
+        if not isinstance(value, kind):
+            raise self.fail(key, f"{value!r} has the wrong type", expected)
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: float,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> float:
+        expected = "a number"
+        if minimum is not None and maximum is not None:
+            expected = f"a number from {minimum} to {maximum}"
+        elif minimum is not None:
+            expected = f"a number >= {minimum}"
+        value = float(self.get(key, (int, float), default, expected))
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise self.fail(key, f"{value!r} is out of range", expected)
+        return value
+
+    def integer(self, key: str, default: int, *, minimum: int | None = None) -> int:
+        expected = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+        value = self.get(key, int, default, expected)
+        if minimum is not None and value < minimum:
+            raise self.fail(key, f"{value!r} is out of range", expected)
+        return value
+
+    def text(self, key: str, default: str | None, choices: tuple[str, ...] | None = None) -> Any:
+        expected = f"one of {', '.join(choices)}" if choices else "a string"
+        value = self.get(key, str, default, expected)
+        if choices and value is not None and value not in choices:
+            raise self.fail(key, f"{value!r} is not known", expected)
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        return self.get(key, bool, default, "true or false")
+
+    def converted(self, key: str, default: T, convert: Callable[[Any], T], expected: str) -> T:
+        self.used.add(key)
+        if key not in self.table:
+            return default
+        try:
+            return convert(self.table[key])
+        except (ValueError, TypeError) as exc:
+            raise self.fail(key, str(exc).split(";")[0], expected) from None
+
+    def size(self, key: str, default: int) -> int:
+        return self.converted(key, default, parse_size, SIZE_EXPECTED)
+
+    def duration(self, key: str, default: float) -> float:
+        return self.converted(key, default, parse_duration, DURATION_EXPECTED)
+
+    def child(self, key: str) -> _Reader:
+        self.used.add(key)
+        return _Reader(
+            self.source, f"{self.path + '.' if self.path else ''}{key}", self.table.get(key, {})
+        )
+
+    def children(self, key: str) -> list[_Reader]:
+        self.used.add(key)
+        items = self.table.get(key, [])
+        if not isinstance(items, list):
+            raise self.fail(key, f"is {type(items).__name__}", f"an array of tables ([[{key}]])")
+        prefix = f"{self.path + '.' if self.path else ''}{key}"
+        return [_Reader(self.source, f"{prefix}[{i}]", item) for i, item in enumerate(items)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.table) - self.used)
+        if unknown:
+            known = ", ".join(sorted(self.used))
+            raise self.fail(unknown[0], "unknown key", f"one of {known}")
+
+
+def _location(reader: _Reader) -> Location:
+    has_city = reader.has("city")
+    has_point = reader.has("lat") or reader.has("lon")
+    if has_city and has_point:
+        raise reader.fail("city", "both city and lat/lon are given", "one of them")
+    if has_city:
+        name = reader.text("city", None)
+        try:
+            city = find_city(name)
+        except KeyError as exc:
+            raise reader.fail("city", exc.args[0]) from None
+        return Location(
+            label=city.name, point=city.point, continent=city.continent, timezone=city.timezone
+        )
+    if has_point:
+        lat = reader.number("lat", 0.0, minimum=-90, maximum=90)
+        lon = reader.number("lon", 0.0, minimum=-180, maximum=180)
+        continent = reader.text("continent", "NA", tuple(CONTINENTS))
+        return Location(label=f"{lat:.2f},{lon:.2f}", point=Point(lat, lon), continent=continent)
+    raise reader.fail("city", "missing", "a city name like 'Paris', or lat and lon")
+
+
+def _node(reader: _Reader, role: str, default_upstream: str | None, port_base: int) -> Node:
+    name = reader.text("name", None)
+    if not name:
+        raise reader.fail("name", "missing", "a node name like 'edge-par'")
+    location = _location(reader)
+    port = reader.integer("port", port_base, minimum=1)
+    if port > 65535:
+        raise reader.fail("port", f"{port} is out of range", "a port from 1 to 65535")
+    node = Node(
+        name=name,
+        role=role,
+        host=reader.text("host", "127.0.0.1"),
+        port=port,
+        location=location,
+        cache_size=reader.size("cache_size", 0 if role == "origin" else 256 * 1024 * 1024),
+        policy=reader.text("policy", "lru", KNOWN_POLICIES) if role != "origin" else "lru",
+        upstream=reader.text("upstream", default_upstream) if role != "origin" else None,
+        group=reader.text("group", None) if role != "origin" else None,
+        capacity_rps=reader.number("capacity_rps", 10_000.0, minimum=1e-9),
+        workers=reader.integer("workers", 1, minimum=1),
+        region=reader.text("region", location.continent),
+    )
+    reader.done()
+    return node
+
+
+def _size_distribution(reader: _Reader) -> SizeDistribution:
+    dist = reader.text("dist", "lognormal", SIZE_DISTRIBUTIONS)
+    result = SizeDistribution(
+        dist=dist,
+        median=reader.size("median", 24 * 1024),
+        sigma=reader.number("sigma", 1.0, minimum=0),
+        alpha=reader.number("alpha", 1.2, minimum=1e-9),
+        min=reader.size("min", 1),
+        max=reader.size("max", 64 * 1024 * 1024),
+        value=reader.size("value", 24 * 1024),
+    )
+    if result.min > result.max:
+        raise reader.fail("min", f"min {result.min} > max {result.max}", "min <= max")
+    if result.min < 1:
+        raise reader.fail("min", f"{result.min} is out of range", "at least 1 byte")
+    reader.done()
+    return result
+
+
+def _users(reader: _Reader) -> Users:
+    source = reader.text("source", "cities", ("cities", "regions"))
+    regions = []
+    for region in reader.children("region"):
+        regions.append(
+            UserRegion(
+                name=region.text("name", None) or region.where("name"),
+                location=_location(region),
+                weight=region.number("weight", 1.0, minimum=0),
+            )
+        )
+        region.done()
+    users = Users(
+        source=source,
+        cities=reader.integer("cities", 200, minimum=1),
+        min_population=reader.integer("min_population", 0, minimum=0),
+        regions=tuple(regions),
+    )
+    if source == "regions" and not regions:
+        raise reader.fail("region", "missing", "at least one [[workload.users.region]]")
+    reader.done()
+    return users
+
+
+def _workload(reader: _Reader) -> Workload:
+    crowds = []
+    for crowd in reader.children("flash_crowd"):
+        crowds.append(
+            FlashCrowd(
+                at=crowd.duration("at", 0.0),
+                duration=crowd.duration("duration", 60.0),
+                objects=crowd.integer("objects", 10, minimum=1),
+                share=crowd.number("share", 0.5, minimum=0, maximum=1),
+            )
+        )
+        crowd.done()
+    path = reader.text("path", "/obj/{id}")
+    if "{id}" not in path or not path.startswith("/"):
+        raise reader.fail(
+            "path", f"{path!r} has no {{id}} or does not start with /", "like '/obj/{id}'"
+        )
+    workload = Workload(
+        objects=reader.integer("objects", 10_000, minimum=1),
+        zipf_alpha=reader.number("zipf_alpha", 0.9, minimum=0),
+        size=_size_distribution(reader.child("size")),
+        rate=reader.number("rate", 100.0, minimum=1e-9),
+        duration=reader.duration("duration", 60.0),
+        seed=reader.integer("seed", 1),
+        path=path,
+        users=_users(reader.child("users")),
+        daily_cycle=reader.number("daily_cycle", 0.0, minimum=0, maximum=1),
+        flash_crowds=tuple(crowds),
+        new_objects_per_hour=reader.number("new_objects_per_hour", 0.0, minimum=0),
+    )
+    reader.done()
+    return workload
+
+
+def _network(reader: _Reader) -> Network:
+    network = Network(
+        route_inflation=reader.number("route_inflation", 1.5, minimum=1.0),
+        emulate_latency=reader.boolean("emulate_latency", False),
+        new_connection_share=reader.number("new_connection_share", 0.0, minimum=0, maximum=1),
+        tls=reader.boolean("tls", True),
+        client_bandwidth_mbps=reader.number("client_bandwidth_mbps", 100.0, minimum=1e-9),
+        backbone_bandwidth_mbps=reader.number("backbone_bandwidth_mbps", 1000.0, minimum=1e-9),
+        origin_service_ms=reader.number("origin_service_ms", 20.0, minimum=0),
+    )
+    reader.done()
+    return network
+
+
+def _cost(reader: _Reader) -> Cost:
+    egress = reader.get(
+        "egress_per_gb", (dict, int, float), {"default": 0.085}, "a price or a table"
+    )
+    if not isinstance(egress, dict):
+        egress = {"default": egress}
+    prices = []
+    for region, price in egress.items():
+        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+            raise reader.fail(
+                f"egress_per_gb.{region}", f"{price!r} is not a price", "dollars per GB >= 0"
+            )
+        prices.append((region, float(price)))
+    cost = Cost(
+        egress_per_gb=tuple(prices),
+        origin_egress_per_gb=reader.number("origin_egress_per_gb", 0.09, minimum=0),
+        per_10k_requests=reader.number("per_10k_requests", 0.0075, minimum=0),
+    )
+    reader.done()
+    return cost
+
+
+def _cache_rule(reader: _Reader) -> CacheRule:
+    prefix = reader.text("prefix", None)
+    if prefix is None or not prefix.startswith("/"):
+        raise reader.fail("prefix", f"{prefix!r}", "a path prefix starting with /")
+    keys = reader.raw("surrogate_keys", [])
+    if isinstance(keys, str):
+        keys = keys.split()
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise reader.fail("surrogate_keys", f"{keys!r}", "a list of tag strings")
+    headers = reader.get("headers", dict, {}, "a table of header name = value")
+    rule = CacheRule(
+        prefix=prefix,
+        cache_control=reader.text("cache_control", None),
+        expires_in=reader.duration("expires_in", None) if reader.has("expires_in") else None,
+        vary=reader.text("vary", None),
+        surrogate_keys=tuple(keys),
+        headers=tuple((str(k), str(v)) for k, v in headers.items()),
+    )
+    reader.done()
+    return rule
+
+
+def _edge_settings(reader: _Reader) -> EdgeSettings:
+    ignore = reader.raw("ignore_query_params", [])
+    if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
+        raise reader.fail("ignore_query_params", f"{ignore!r}", "a list of parameter names")
+    settings = EdgeSettings(
+        max_cacheable_size=reader.size("max_cacheable_size", 64 * 1024 * 1024),
+        negative_ttl=reader.duration("negative_ttl", 10.0),
+        stale_if_error=reader.duration("stale_if_error", 0.0),
+        stale_while_revalidate=reader.duration("stale_while_revalidate", 0.0),
+        ignore_query_params=tuple(ignore),
+        sort_query_params=reader.boolean("sort_query_params", False),
+        collapse_timeout=reader.duration("collapse_timeout", 10.0),
+        collapse_max_waiters=reader.integer("collapse_max_waiters", 1000, minimum=1),
+        upstream_timeout=reader.duration("upstream_timeout", 30.0),
+    )
+    reader.done()
+    return settings
+
+
+def _check_graph(topology: Topology) -> None:
+    source = topology.source
+    seen_names: dict[str, str] = {}
+    seen_ports: dict[tuple[str, int], str] = {}
+    for index, node in enumerate(topology.nodes):
+        label = node.role if node.role == "origin" else f"{node.role}[{index}]"
+        if node.name in seen_names:
+            raise ConfigError(
+                f"{source}:{label}.name", f"{node.name!r} is used twice", "unique node names"
+            )
+        seen_names[node.name] = label
+        if (node.host, node.port) in seen_ports:
+            other = seen_ports[(node.host, node.port)]
+            raise ConfigError(
+                f"{source}:{node.name}.port",
+                f"port {node.port} is also used by {other}",
+                "unique ports",
+            )
+        seen_ports[(node.host, node.port)] = node.name
+    roles = {node.name: node.role for node in topology.nodes}
+    for node in topology.caches:
+        if node.upstream not in roles or roles[node.upstream] == "edge":
+            raise ConfigError(
+                f"{source}:{node.name}.upstream",
+                f"{node.upstream!r} is not a shield or the origin",
+                "the name of a shield or the origin",
+            )
+        # A chain of shields must end at the origin.
+        hops, current = 0, node
+        while current.upstream is not None:
+            current = topology.node(current.upstream)
+            hops += 1
+            if hops > len(topology.nodes):
+                raise ConfigError(
+                    f"{source}:{node.name}.upstream",
+                    "upstreams form a loop",
+                    "a chain ending at the origin",
+                )
+        if node.cache_size <= 0:
+            raise ConfigError(f"{source}:{node.name}.cache_size", "is 0", "a cache size > 0")
+
+
+def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topology:
+    """A validated Topology from parsed TOML ``data``; ``source`` names the file in errors."""
+    top = _Reader(source, "", data)
+    origin_reader = top.child("origin")
+    if not top.has("origin"):
+        raise top.fail("origin", "missing", "an [origin] table")
+    origin = _node(origin_reader, "origin", None, 8100)
+    shields = tuple(
+        _node(r, "shield", origin.name, 8110 + i) for i, r in enumerate(top.children("shield"))
+    )
+    edges = tuple(
+        _node(r, "edge", origin.name, 8120 + i) for i, r in enumerate(top.children("edge"))
+    )
+    if not edges:
+        raise top.fail("edge", "missing", "at least one [[edge]]")
+    topology = Topology(
+        name=top.text("name", Path(source).stem),
+        source=source,
+        origin=origin,
+        shields=shields,
+        edges=edges,
+        workload=_workload(top.child("workload")),
+        network=_network(top.child("network")),
+        cost=_cost(top.child("cost")),
+        cache_rules=tuple(_cache_rule(r) for r in top.children("cache_rule")),
+        edge_settings=_edge_settings(top.child("edge_defaults")),
+    )
+    top.done()
+    _check_graph(topology)
+    return topology
+
+
+def load_topology(path: str | Path) -> Topology:
+    """Read and validate the topology file at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), "no such file", "a topology TOML file, e.g. configs/local.toml"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    return parse_topology(data, source=str(path))
+
+
+def default_topology_path() -> Path:
+    """configs/local.toml of this checkout: the embedded default."""
+    return Path(__file__).resolve().parent.parent / "configs" / "local.toml"
