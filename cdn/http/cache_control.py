@@ -16,7 +16,8 @@ conservatively, i.e. the way that caches less or revalidates sooner:
 - flags (``no-store``, ``public``...) count when present, whatever argument they carry.
 
 Targeted fields (RFC 9213 §2.1) are sf-dictionaries: a field that fails to parse, or is empty,
-is ignored as if absent. Their member values follow the same rules as above.
+is ignored as if absent. Their member values follow the same rules as above, duplicates
+included (rather than RFC 8941's "last one wins"); a digit sf-string counts as a number.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from functools import lru_cache
 from typing import Literal
 
 from cdn.http.headers import Headers, split_list
-from cdn.http.structured import parse_dictionary
+from cdn.http.structured import parse_dictionary_members
 
 __all__ = [
     "DEFAULT_TARGETED_FIELDS",
@@ -241,11 +242,11 @@ def request_directives(headers: Headers) -> CacheControl:
 @lru_cache(maxsize=4096)
 def parse_targeted(value: str) -> CacheControl | None:
     """Parse a targeted field (RFC 9213 §2.1); None when empty or not a valid sf-dictionary."""
-    members = parse_dictionary(value)
+    members = parse_dictionary_members(value)
     if not members:
         return None
     builder = _Builder()
-    for name, argument in members.items():
+    for name, argument in members:
         if name in _FLAGS:
             if argument is not False:
                 builder.flag(name)

@@ -7,7 +7,7 @@ negative caching beyond what the response says, no stale serving beyond its dire
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -16,8 +16,38 @@ from cdn.http.cache_control import DEFAULT_TARGETED_FIELDS
 __all__ = ["CacheConfig"]
 
 
+class _FrozenMap(Mapping[int, float]):
+    """A read-only, hashable status -> seconds mapping (so CacheConfig stays hashable)."""
+
+    __slots__ = ("_items", "_map")
+
+    def __init__(self, items: Mapping[int, float]) -> None:
+        self._map = MappingProxyType({int(k): float(v) for k, v in items.items()})
+        self._items = tuple(sorted(self._map.items()))
+
+    def __getitem__(self, status: int) -> float:
+        return self._map[status]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._map) == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(dict(self._map))
+
+
 def _no_negative_ttl() -> Mapping[int, float]:
-    return MappingProxyType({})
+    return _FrozenMap({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +108,5 @@ class CacheConfig:
         object.__setattr__(
             self, "targeted_fields", tuple(name.lower() for name in self.targeted_fields)
         )
-        if not isinstance(self.negative_ttl, MappingProxyType):
-            object.__setattr__(
-                self,
-                "negative_ttl",
-                MappingProxyType({int(k): float(v) for k, v in self.negative_ttl.items()}),
-            )
+        if not isinstance(self.negative_ttl, _FrozenMap):
+            object.__setattr__(self, "negative_ttl", _FrozenMap(self.negative_ttl))

@@ -76,7 +76,9 @@ def _parse(value: str, now: float | None) -> float | None:
     if match:
         day, mon, year, hh, mm, ss = match.groups()
         month = _MONTHS.get(mon.lower())
-        return None if month is None else _epoch(int(year), month, int(day), int(hh), int(mm), int(ss))
+        return (
+            None if month is None else _epoch(int(year), month, int(day), int(hh), int(mm), int(ss))
+        )
     match = _RFC850.match(text)
     if match:
         day, mon, yy, hh, mm, ss = match.groups()

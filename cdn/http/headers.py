@@ -154,8 +154,22 @@ class Headers:
             return self
         return Headers([pair for pair in self._pairs if pair[0].lower() not in drop])
 
+    def appended(self, name: str, value: str) -> Headers:
+        """A copy with one more field line (cheap: no re-parsing of the existing lines)."""
+        clone = Headers.__new__(Headers)
+        clone._pairs = (*self._pairs, (name, value))
+        index = self._index.copy()
+        lower = name.lower()
+        found = index.get(lower)
+        index[lower] = (value,) if found is None else (*found, value)
+        clone._index = index
+        return clone
+
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index
+        try:
+            return name.lower() in self._index  # type: ignore[attr-defined]
+        except AttributeError:
+            return False
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._pairs)

@@ -13,6 +13,7 @@ import re
 __all__ = [
     "Token",
     "parse_dictionary",
+    "parse_dictionary_members",
     "serialize_key",
     "serialize_string",
     "serialize_token_or_string",
@@ -179,8 +180,8 @@ class _Parser:
         self.parameters()
         return value
 
-    def dictionary(self) -> dict[str, object]:
-        result: dict[str, object] = {}
+    def dictionary(self) -> list[tuple[str, object]]:
+        result: list[tuple[str, object]] = []
         self.skip_sp()
         while self.pos < len(self.text):
             name = self.key()
@@ -190,8 +191,7 @@ class _Parser:
             else:
                 value = True
                 self.parameters()
-            # RFC 8941 §4.2.2: a later duplicate key overwrites the earlier one.
-            result[name] = value
+            result.append((name, value))
             self.skip_ows()
             if self.pos >= len(self.text):
                 return result
@@ -204,17 +204,24 @@ class _Parser:
         return result
 
 
-def parse_dictionary(value: str) -> dict[str, object] | None:
-    """Parse an sf-dictionary; None when the text is not a valid dictionary (RFC 8941 §4.2.2).
+def parse_dictionary_members(value: str) -> list[tuple[str, object]] | None:
+    """Parse an sf-dictionary into its members *in order, duplicates kept*; None if invalid.
 
     Member values are ``True``/``False``, ``int``, ``float``, ``str`` (sf-string), ``Token``,
-    ``bytes`` or a ``tuple`` (inner list). Parameters are dropped.
+    ``bytes`` or a ``tuple`` (inner list). Parameters are dropped. Keeping duplicates lets
+    targeted cache control resolve them like Cache-Control does.
     """
     parser = _Parser(value.strip(" \t"))
     try:
         return parser.dictionary()
     except _Invalid:
         return None
+
+
+def parse_dictionary(value: str) -> dict[str, object] | None:
+    """Parse an sf-dictionary (RFC 8941 §4.2.2: a later duplicate key overwrites); None if invalid."""
+    members = parse_dictionary_members(value)
+    return None if members is None else dict(members)
 
 
 def serialize_string(value: str) -> str:

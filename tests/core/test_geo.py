@@ -7,7 +7,9 @@ from cdn.geo import Point, distance_km, nearest, parse_point, propagation_delay,
 
 
 def test_distance_between_paris_and_london_is_about_344_km():
-    assert distance_km(find_city("Paris").point, find_city("London").point) == pytest.approx(344, abs=5)
+    assert distance_km(find_city("Paris").point, find_city("London").point) == pytest.approx(
+        344, abs=5
+    )
 
 
 def test_distance_to_self_is_zero():
@@ -29,7 +31,7 @@ def test_route_inflation_multiplies_the_delay():
 
 
 def test_route_inflation_below_one_is_refused():
-    with pytest.raises(ValueError, match="expected >= 1.0"):
+    with pytest.raises(ValueError, match=r"expected >= 1\.0"):
         propagation_delay(Point(0, 0), Point(1, 1), 0.5)
 
 

@@ -84,7 +84,9 @@ def test_core_uses_no_builtin_hash_for_placement() -> None:
     for path in MODULES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         # hash() inside __hash__ is fine (in-process identity); anywhere else it may place keys.
-        hashers = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "__hash__"]
+        hashers = [
+            n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "__hash__"
+        ]
         allowed = {id(call) for fn in hashers for call in ast.walk(fn)}
         for node in ast.walk(tree):
             if (

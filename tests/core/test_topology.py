@@ -42,7 +42,14 @@ def test_local_topology_has_origin_one_shield_and_three_edges():
 def test_world_topology_has_twenty_plus_pops_in_real_cities():
     topology = load_topology(CONFIGS / "world.toml")
     assert len(topology.edges) >= 20
-    assert {edge.location.continent for edge in topology.edges} >= {"EU", "NA", "SA", "AS", "OC", "AF"}
+    assert {edge.location.continent for edge in topology.edges} >= {
+        "EU",
+        "NA",
+        "SA",
+        "AS",
+        "OC",
+        "AF",
+    }
 
 
 def test_every_shipped_config_loads():
@@ -92,7 +99,9 @@ def test_unknown_city_is_refused_with_a_hint(tmp_path):
 
 def test_upstream_must_be_a_shield_or_origin(tmp_path):
     path = write(tmp_path, MINIMAL + 'upstream = "nowhere"\n')
-    with pytest.raises(ConfigError, match=r"edge-par\.upstream: 'nowhere' is not a shield or the origin"):
+    with pytest.raises(
+        ConfigError, match=r"edge-par\.upstream: 'nowhere' is not a shield or the origin"
+    ):
         load_topology(path)
 
 
@@ -116,7 +125,7 @@ def test_missing_edges_is_an_error(tmp_path):
 
 
 def test_lat_lon_location_is_accepted(tmp_path):
-    text = MINIMAL.replace('city = "Paris"', "lat = 48.85\nlon = 2.35\ncontinent = \"EU\"")
+    text = MINIMAL.replace('city = "Paris"', 'lat = 48.85\nlon = 2.35\ncontinent = "EU"')
     topology = load_topology(write(tmp_path, text))
     assert topology.edges[0].location.point.lat == 48.85
 

@@ -1,8 +1,10 @@
-"""S3-FIFO eviction (Yang et al., SOSP'23), following libCacheSim's S3FIFO.c.
+"""S3-FIFO eviction (Yang et al., SOSP'23), as libCacheSim's original S3-FIFO (S3FIFOv0.c).
 
 Rules: pure. Three FIFO queues, all counted in bytes:
 - small: ``int(capacity * small_ratio)`` bytes (10%); new objects enter here, unless the key is in
-  the ghost queue (then main), or the small queue is full before the first eviction (then main).
+  the ghost queue (then main). (libCacheSim's newer S3FIFO.c also sends new objects to main while
+  the small queue is full before the first eviction; the reference miss counts in
+  ../shared/traces/README.md are the original's, which this reproduces exactly.)
 - main: the rest of the capacity; a 2-bit CLOCK: an object with ``freq >= 1`` at the tail is
   reinserted at the head with ``min(freq, 3) - 1``, otherwise evicted.
 - ghost: keys only, ``int(capacity * ghost_ratio)`` bytes (90%) of recently evicted small objects.
@@ -49,7 +51,6 @@ class S3FIFOCache(Cache):
         self.__ghost: OrderedDict[Hashable, int] = OrderedDict()
         self.__small_bytes = self.__main_bytes = self.__ghost_bytes = 0
         self.__freq: dict[Hashable, int] = {}
-        self.__has_evicted = False
 
     def __getitem__(self, key: Hashable, cache_getitem=Cache.__getitem__) -> Any:
         value = cache_getitem(self, key)
@@ -88,7 +89,6 @@ class S3FIFOCache(Cache):
         """Evict one object: from main if main is over its share or small is empty, else small."""
         if not self.__freq:
             raise KeyError(f"{type(self).__name__} is empty")
-        self.__has_evicted = True
         key = None
         if self.__main_bytes <= self.main_capacity and self.__small:
             key = self.__evict_small()
@@ -104,7 +104,6 @@ class S3FIFOCache(Cache):
         for queue in (self.__small, self.__main, self.__ghost, self.__freq):
             queue.clear()
         self.__small_bytes = self.__main_bytes = self.__ghost_bytes = 0
-        self.__has_evicted = False
 
     def queue_of(self, key: Hashable) -> str | None:
         """Which queue holds ``key``: "small", "main", "ghost" or None."""
@@ -122,9 +121,7 @@ class S3FIFOCache(Cache):
 
     def __place(self, key: Hashable, size: int, from_ghost: bool) -> None:
         self.__freq[key] = 0
-        if from_ghost or (
-            not self.__has_evicted and self.__small_bytes >= self.small_capacity
-        ):
+        if from_ghost:
             self.__main[key] = size
             self.__main_bytes += size
         else:

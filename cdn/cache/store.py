@@ -1,0 +1,331 @@
+"""The byte-bounded store of cached entries shared by the live edge and the simulator.
+
+Rules: pure (no I/O, no clock, no randomness); bodies never enter it, only entries (frozen
+dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidated``).
+- Capacity: the sum of stored sizes never exceeds ``capacity``; an object larger than the capacity
+  (or than the policy admits: s3fifo takes objects under 10% of it) is not admitted.
+- Slots: each (primary key, variant) pair is one object for the eviction policy; a variant-less
+  entry's slot is its key itself (so the fast path and ``put`` agree), else ``(key, variant)``.
+- Evictions happen inside the policy's ``popitem``; its ``on_evict`` hook keeps the variants map
+  and the surrogate-key (tag) index in step.
+- Accounting is the caller's single verdict per request: ``record_hit(entry)`` when a stored entry
+  was served, ``record_miss(size)`` when it was not; ``request(key, size)`` does lookup, accounting
+  and admission in one call for the simulator's trace replay (body-less, variant-less objects).
+- Purges (by key, prefix or tag) act on entries stored with ``put``; hard removes them, soft
+  replaces them with ``invalidated=True`` (they stay, stale, until evicted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Iterator
+from typing import Any, Protocol
+
+from cdn.cache.policies import make_policy
+
+
+class Storable(Protocol):
+    """What the store needs from an entry (``cdn.http``'s Entry is one; any frozen dataclass fits)."""
+
+    @property
+    def key(self) -> str:
+        """Primary cache key (normally the effective request URI)."""
+        ...
+
+    @property
+    def variant(self) -> tuple[Any, ...]:
+        """Secondary key from the Vary-nominated request headers; () when there is no Vary."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """Body size in bytes, the object's weight against the capacity."""
+        ...
+
+    @property
+    def surrogate_keys(self) -> frozenset[str]:
+        """Tags the entry can be purged by (Surrogate-Key / Cache-Tag)."""
+        ...
+
+    @property
+    def invalidated(self) -> bool:
+        """Marked stale by a soft purge."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CacheStats:
+    """A snapshot of a store's counters and occupancy."""
+
+    capacity: int
+    objects: int
+    bytes_stored: int
+    hits: int
+    misses: int
+    bytes_hit: int
+    bytes_missed: int
+    evictions: int
+
+    @property
+    def requests(self) -> int:
+        """Requests accounted (hits + misses)."""
+        return self.hits + self.misses
+
+    @property
+    def hit_ratio(self) -> float:
+        """Hits over requests (0.0 before any request)."""
+        requests = self.hits + self.misses
+        return self.hits / requests if requests else 0.0
+
+    @property
+    def byte_hit_ratio(self) -> float:
+        """Bytes served from the cache over bytes requested (0.0 before any request)."""
+        total = self.bytes_hit + self.bytes_missed
+        return self.bytes_hit / total if total else 0.0
+
+    def as_dict(self) -> dict[str, int | float]:
+        """The counters plus the derived ratios, for JSON reports."""
+        fields = dataclasses.asdict(self)
+        fields.update(
+            requests=self.requests, hit_ratio=self.hit_ratio, byte_hit_ratio=self.byte_hit_ratio
+        )
+        return fields
+
+
+def slot_of(key: Hashable, variant: tuple[Any, ...] = ()) -> Hashable:
+    """The policy key of (key, variant): the key itself without Vary, else the pair."""
+    return (key, variant) if variant else key
+
+
+class Store:
+    """A byte-bounded cache of entries with variants, a tag index, purges and stats."""
+
+    __slots__ = (
+        "_bytes_hit",
+        "_bytes_missed",
+        "_evictions",
+        "_hits",
+        "_misses",
+        "_policy",
+        "_schedule",
+        "_tags",
+        "_variants",
+        "policy_name",
+    )
+
+    def __init__(self, capacity_bytes: int, policy: str = "lru", **policy_options: Any) -> None:
+        """Make an empty store of ``capacity_bytes`` evicting by ``policy`` (a POLICIES name)."""
+        if isinstance(capacity_bytes, bool) or not isinstance(capacity_bytes, int):
+            raise TypeError(f"capacity_bytes must be an int, got {capacity_bytes!r}")
+        if capacity_bytes < 0:
+            raise ValueError(f"capacity_bytes must be >= 0, got {capacity_bytes}")
+        self.policy_name = policy
+        # Policy values are sizes, so ``int`` is the size function (a C call, no lambda).
+        self._policy = make_policy(policy, capacity_bytes, int, self._evicted, **policy_options)
+        self._schedule = getattr(self._policy, "schedule", None)
+        self._variants: dict[str, dict[tuple[Any, ...], Storable]] = {}
+        self._tags: dict[str, set[Hashable]] = {}
+        self._hits = self._misses = self._bytes_hit = self._bytes_missed = self._evictions = 0
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        """Capacity in bytes."""
+        return self._policy.maxsize
+
+    @property
+    def bytes_stored(self) -> int:
+        """Sum of the sizes of the stored objects."""
+        return self._policy.currsize
+
+    def __len__(self) -> int:
+        return len(self._policy)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether any entry is stored under primary ``key``."""
+        return key in self._variants
+
+    def lookup(self, key: str) -> list[Storable]:
+        """All stored variants of ``key`` (no accounting, no recency change)."""
+        by_variant = self._variants.get(key)
+        return list(by_variant.values()) if by_variant else []
+
+    def get(self, key: str, variant: tuple[Any, ...] = ()) -> Storable | None:
+        """The entry stored for ``key`` and ``variant``, or None (no accounting)."""
+        by_variant = self._variants.get(key)
+        return None if by_variant is None else by_variant.get(variant)
+
+    def entries(self) -> Iterator[Storable]:
+        """Every stored entry (in no particular order)."""
+        for by_variant in self._variants.values():
+            yield from by_variant.values()
+
+    def tagged(self, tag: str) -> list[Storable]:
+        """The stored entries carrying surrogate key ``tag``."""
+        return [self._entry_at(slot) for slot in self._tags.get(tag, ())]
+
+    def stats(self) -> CacheStats:
+        """A snapshot of the counters and the occupancy."""
+        policy = self._policy
+        return CacheStats(
+            capacity=policy.maxsize,
+            objects=len(policy),
+            bytes_stored=policy.currsize,
+            hits=self._hits,
+            misses=self._misses,
+            bytes_hit=self._bytes_hit,
+            bytes_missed=self._bytes_missed,
+            evictions=self._evictions,
+        )
+
+    # -- the per-request verdict ---------------------------------------------------------------
+
+    def record_hit(self, entry: Storable, next_access: int | None = None) -> None:
+        """Count ``entry`` as served from the cache and tell the policy it was used."""
+        self._hits += 1
+        self._bytes_hit += entry.size
+        slot = (entry.key, entry.variant) if entry.variant else entry.key
+        policy = self._policy
+        if self._schedule is not None:
+            self._schedule(slot, next_access)
+        if slot in policy:  # it may have been evicted since the lookup
+            policy[slot]
+
+    def record_miss(self, size: int = 0) -> None:
+        """Count a request not served from the cache; ``size`` is the body fetched upstream."""
+        self._misses += 1
+        self._bytes_missed += size
+
+    def put(self, entry: Storable, next_access: int | None = None) -> bool:
+        """Store ``entry`` (replacing the same key and variant); False when it is not admitted.
+
+        A replacement that is not admitted still drops the version it supersedes.
+        """
+        slot = (entry.key, entry.variant) if entry.variant else entry.key
+        if self._schedule is not None:
+            self._schedule(slot, next_access)
+        try:
+            self._policy[slot] = entry.size
+        except ValueError:
+            self._drop(slot)
+            return False
+        self._unindex(slot)
+        self._index(slot, entry)
+        return True
+
+    def request(self, key: Hashable, size: int, next_access: int | None = None) -> bool:
+        """Replay one request of a body-less, variant-less object: True on a hit.
+
+        Counts the hit or miss, and on a miss admits the object if it fits. ``key`` is a str or
+        int; ``next_access`` feeds belady (the index of the next request, None = never).
+        """
+        policy = self._policy
+        if self._schedule is not None:
+            self._schedule(key, next_access)
+        if key in policy:
+            policy[key]  # the policy's hit bookkeeping (recency, visited bit, frequency)
+            self._hits += 1
+            self._bytes_hit += size
+            return True
+        self._misses += 1
+        self._bytes_missed += size
+        try:
+            policy[key] = size
+        except ValueError:  # larger than the policy admits
+            pass
+        return False
+
+    # -- purges ----------------------------------------------------------------------------------
+
+    def remove(self, key: str) -> int:
+        """Remove every variant of ``key``; return how many entries went."""
+        return self.purge_key(key)
+
+    def purge_key(self, key: str, soft: bool = False) -> int:
+        """Purge every variant of ``key`` (hard: remove; soft: mark stale); return the count."""
+        by_variant = self._variants.get(key)
+        if not by_variant:
+            return 0
+        return self._purge([slot_of(key, variant) for variant in by_variant], soft)
+
+    def purge_prefix(self, prefix: str, soft: bool = False) -> int:
+        """Purge every entry whose primary key starts with ``prefix``; return the count.
+
+        Cost: a scan of the stored primary keys, O(keys) (tags are the cheap way to group).
+        """
+        slots = [
+            slot_of(key, variant)
+            for key, by_variant in self._variants.items()
+            if key.startswith(prefix)
+            for variant in by_variant
+        ]
+        return self._purge(slots, soft)
+
+    def purge_tag(self, tag: str, soft: bool = False) -> int:
+        """Purge every entry carrying surrogate key ``tag``; cost O(entries with that tag)."""
+        slots = self._tags.get(tag)
+        if not slots:
+            return 0
+        return self._purge(list(slots), soft)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _purge(self, slots: list[Hashable], soft: bool) -> int:
+        if soft:
+            for slot in slots:
+                key, variant = slot if type(slot) is tuple else (slot, ())
+                by_variant = self._variants[key]
+                entry = by_variant[variant]
+                if not entry.invalidated:
+                    by_variant[variant] = dataclasses.replace(entry, invalidated=True)  # type: ignore[type-var]
+        else:
+            for slot in slots:
+                self._drop(slot)
+        return len(slots)
+
+    def _drop(self, slot: Hashable) -> None:
+        policy = self._policy
+        if slot in policy:
+            del policy[slot]
+        self._unindex(slot)
+
+    def _evicted(self, slot: Hashable, size: int) -> None:
+        self._evictions += 1
+        if self._variants:  # the trace fast path stores no entries
+            self._unindex(slot)
+
+    def _entry_at(self, slot: Hashable) -> Storable:
+        key, variant = slot if type(slot) is tuple else (slot, ())
+        return self._variants[key][variant]
+
+    def _index(self, slot: Hashable, entry: Storable) -> None:
+        by_variant = self._variants.get(entry.key)
+        if by_variant is None:
+            by_variant = self._variants[entry.key] = {}
+        by_variant[entry.variant] = entry
+        tags = self._tags
+        for tag in entry.surrogate_keys:
+            slots = tags.get(tag)
+            if slots is None:
+                tags[tag] = {slot}
+            else:
+                slots.add(slot)
+
+    def _unindex(self, slot: Hashable) -> None:
+        key, variant = slot if type(slot) is tuple else (slot, ())
+        by_variant = self._variants.get(key)  # type: ignore[call-overload]
+        if by_variant is None:
+            return
+        entry = by_variant.pop(variant, None)
+        if entry is None:
+            return
+        if not by_variant:
+            del self._variants[key]
+        tags = self._tags
+        for tag in entry.surrogate_keys:
+            slots = tags.get(tag)
+            if slots is not None:
+                slots.discard(slot)
+                if not slots:
+                    del tags[tag]

@@ -1,0 +1,115 @@
+"""The object catalog: paths and deterministic sizes of objects, known in every process.
+
+Rules: an object's size is a pure function of (workload seed, object id), so the origin, the
+simulator and the load generator agree on it without generating or sharing the catalog.
+``u = (blake2b(seed, id) + 0.5) / 2**64`` lies in (0, 1); the size is the distribution's inverse
+CDF at ``u``, rounded to whole bytes and clipped to [min, max]:
+- lognormal: ``median * exp(sigma * Phi^-1(u))`` (Phi^-1 = statistics.NormalDist().inv_cdf);
+- pareto (bounded, shape alpha on [min, max]): ``min * (1 - u * (1 - (min/max)**alpha)) ** (-1/alpha)``;
+- fixed: ``value``.
+Ids beyond the catalog (flash-crowd and drift objects) have sizes too: any id >= 0 does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from statistics import NormalDist
+
+import numpy as np
+
+from cdn.topology import SizeDistribution, Workload
+
+_NORMAL = NormalDist()
+_TWO_64 = float(1 << 64)
+_PERSON = b"cdnlab-size"
+
+
+def object_uniform(seed: int, obj_id: int) -> float:
+    """The per-object uniform in (0, 1) behind its size: blake2b of (seed, id), never hash()."""
+    digest = hashlib.blake2b(f"{seed}:{obj_id}".encode(), digest_size=8, person=_PERSON).digest()
+    return (int.from_bytes(digest, "big") + 0.5) / _TWO_64
+
+
+def size_quantile(dist: SizeDistribution, u: float) -> int:
+    """The size in bytes at quantile ``u`` in (0, 1) of ``dist``, clipped to [min, max]."""
+    if dist.dist == "fixed":
+        value = float(dist.value)
+    elif dist.dist == "lognormal":
+        value = dist.median * math.exp(dist.sigma * _NORMAL.inv_cdf(u))
+    elif dist.dist == "pareto":
+        low, high, alpha = float(dist.min), float(dist.max), dist.alpha
+        if low >= high:
+            value = low
+        else:
+            value = low * (1.0 - u * (1.0 - (low / high) ** alpha)) ** (-1.0 / alpha)
+    else:
+        raise ValueError(
+            f"unknown size distribution {dist.dist!r} (expected lognormal, pareto, fixed)"
+        )
+    return int(min(max(round(value), dist.min), dist.max))
+
+
+class Catalog:
+    """Object ids, their URL paths and their sizes for one workload.
+
+    Catalog ids are ``0 .. workload.objects - 1``; ``size_of`` also answers for larger ids (the
+    objects flash crowds and popularity drift add). Sizes are cached once computed, so repeated
+    look-ups (``sizes`` on request batches) cost one array index per request.
+    """
+
+    def __init__(self, workload: Workload) -> None:
+        self.workload = workload
+        self.seed = workload.seed
+        self.objects = workload.objects
+        self.dist = workload.size
+        prefix, _, suffix = workload.path.partition("{id}")
+        self._prefix, self._suffix = prefix, suffix
+        self._path_re = re.compile(re.escape(prefix) + r"([0-9]+)" + re.escape(suffix) + r"\Z")
+        self._cache = np.full(0, -1, dtype=np.int64)
+
+    def size_of(self, obj_id: int) -> int:
+        """Bytes of object ``obj_id`` (the body length the origin serves for it)."""
+        if obj_id < 0:
+            raise ValueError(f"object id {obj_id} < 0 (expected a non-negative id)")
+        if obj_id < len(self._cache):
+            cached = int(self._cache[obj_id])
+            if cached >= 0:
+                return cached
+        return size_quantile(self.dist, object_uniform(self.seed, obj_id))
+
+    def sizes(self, ids: np.ndarray) -> np.ndarray:
+        """Sizes of many ids at once (int64 array), exactly ``size_of`` of each."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if int(ids.min()) < 0:
+            raise ValueError("object ids must be >= 0")
+        top = int(ids.max())
+        if top >= len(self._cache):
+            grown = np.full(max(top + 1, 2 * len(self._cache), self.objects), -1, dtype=np.int64)
+            grown[: len(self._cache)] = self._cache
+            self._cache = grown
+        cache = self._cache
+        found = cache[ids]
+        missing = found < 0
+        if missing.any():
+            dist, seed = self.dist, self.seed
+            for obj_id in np.unique(ids[missing]).tolist():
+                cache[obj_id] = size_quantile(dist, object_uniform(seed, obj_id))
+            found = cache[ids]
+        return found
+
+    def path_of(self, obj_id: int) -> str:
+        """The URL path of ``obj_id`` from ``workload.path``, e.g. ``/obj/42``."""
+        return f"{self._prefix}{obj_id}{self._suffix}"
+
+    def id_of(self, path: str) -> int | None:
+        """The object id in ``path`` (the inverse of ``path_of``), None when it is not one."""
+        match = self._path_re.match(path)
+        return int(match.group(1)) if match else None
+
+    def in_catalog(self, obj_id: int) -> bool:
+        """True for the ``workload.objects`` original ids (not flash-crowd or drift objects)."""
+        return 0 <= obj_id < self.objects

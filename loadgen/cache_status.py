@@ -1,0 +1,114 @@
+"""Reading a response's cache outcome from `X-Cache` and `Cache-Status` (RFC 9211), as a client sees it.
+
+Outcomes (the ``cache_status`` label of docs/metrics.md): hit, miss, stale, revalidated, bypass,
+collapsed, error, and ``unknown`` when a response carries neither header (e.g. the origin itself).
+
+Rules:
+- `X-Cache` (cdnlab's own label, last token when a chain lists several) wins when it is known.
+- Otherwise the LAST `Cache-Status` member, the cache closest to the client (RFC 9211 §2), decides:
+  ``collapsed`` -> collapsed; ``hit`` -> hit (stale when ``ttl`` < 0); ``fwd=stale`` with
+  ``fwd-status=304`` -> revalidated; ``fwd=bypass|request|method`` -> bypass; other ``fwd`` -> miss.
+- The request reached the origin (``origin_fetch``) when the outcome is miss, bypass or revalidated
+  and no member of the `Cache-Status` chain (a shield, an owner peer) answered it as a hit or
+  collapsed it. Without `Cache-Status` the client-facing outcome alone decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CACHE_STATUSES = ("hit", "miss", "stale", "revalidated", "bypass", "collapsed", "error", "unknown")
+HIT_STATUSES = frozenset({"hit", "stale", "revalidated", "collapsed"})
+UPSTREAM_STATUSES = frozenset({"miss", "bypass", "revalidated"})
+
+_X_CACHE = {
+    "HIT": "hit",
+    "MISS": "miss",
+    "STALE": "stale",
+    "REVALIDATED": "revalidated",
+    "BYPASS": "bypass",
+    "PASS": "bypass",
+    "COLLAPSED": "collapsed",
+    "EXPIRED": "miss",
+    "ERROR": "error",
+}
+_BYPASS_FWD = frozenset({"bypass", "request", "method"})
+
+
+@dataclass(frozen=True, slots=True)
+class CacheOutcome:
+    """The client-facing cache outcome and whether the origin was contacted for it."""
+
+    status: str
+    origin_fetch: bool
+
+    @property
+    def is_hit(self) -> bool:
+        """True for outcomes counted as hits (hit, stale, revalidated, collapsed), as metrics.md."""
+        return self.status in HIT_STATUSES
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    parts, current, quoted = [], [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def parse_cache_status(value: str) -> list[dict[str, str]]:
+    """The members of a Cache-Status field value, each as {"name": ..., param: value or ""}."""
+    members = []
+    for raw in _split_outside_quotes(value, ","):
+        pieces = [p.strip() for p in _split_outside_quotes(raw, ";")]
+        if not pieces or not pieces[0]:
+            continue
+        member = {"name": pieces[0].strip('"')}
+        for piece in pieces[1:]:
+            if not piece:
+                continue
+            key, eq, val = piece.partition("=")
+            member[key.strip().lower()] = val.strip().strip('"') if eq else ""
+        members.append(member)
+    return members
+
+
+def _member_status(member: dict[str, str]) -> str:
+    if "collapsed" in member:
+        return "collapsed"
+    if "hit" in member:
+        try:
+            if float(member.get("ttl", "0")) < 0:
+                return "stale"
+        except ValueError:
+            pass
+        return "hit"
+    fwd = member.get("fwd")
+    if fwd is None:
+        return "unknown"
+    if fwd == "stale" and member.get("fwd-status") == "304":
+        return "revalidated"
+    if fwd in _BYPASS_FWD:
+        return "bypass"
+    return "miss"
+
+
+def classify(cache_status: str | None, x_cache: str | None) -> CacheOutcome:
+    """The outcome of a response with these `Cache-Status` and `X-Cache` values (None: absent)."""
+    members = parse_cache_status(cache_status) if cache_status else []
+    status = "unknown"
+    if x_cache:
+        token = x_cache.split(",")[-1].strip().split()[0].upper() if x_cache.strip() else ""
+        status = _X_CACHE.get(token, "unknown")
+    if status == "unknown" and members:
+        status = _member_status(members[-1])
+    if status not in UPSTREAM_STATUSES:
+        return CacheOutcome(status, False)
+    served_upstream = any(_member_status(m) in ("hit", "stale", "collapsed") for m in members[:-1])
+    return CacheOutcome(status, not served_upstream)

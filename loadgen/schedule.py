@@ -1,0 +1,254 @@
+"""The schedule of a load run: intended send times, URLs and routes, in time order, in batches.
+
+Requests come from the workload model of cdn.workload (the simulator's stream: same catalog,
+popularity, sizes, users, seed and sharding) or from a trace's timestamps (cdn.trace readers).
+Each request's user location picks its route: the user's nearest edge of the topology (cdn.geo
+nearest, as the simulator routes), or the ``--target`` URLs in turn (round robin).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from cdn.geo import nearest
+from cdn.topology import Node, Topology, Workload
+from cdn.trace import open_trace
+from cdn.workload.arrivals import RequestStream
+from cdn.workload.catalog import Catalog
+from cdn.workload.users import UserLocation, UserModel
+from loadgen.plan import LoadPlan, check_plan, check_target
+from loadgen.profile import Profile, constant_profile, parse_profile
+
+TRACE_USER_STREAM = 0x54524345  # "TRCE": seeds the user draws of trace requests
+TRACE_CHUNK = 1 << 14
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a request goes and how it is reported: pop (edge name or target), region, location."""
+
+    pop: str
+    base_url: str
+    region: str
+    location: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Consecutive scheduled requests: intended times (s from the start), paths and user indexes.
+
+    URLs and routes are resolved one request at a time (``Schedule.resolve``) as requests are
+    sent, so a batch of 65,536 requests costs no long pause to prepare.
+    """
+
+    times: list[float]
+    keys: list[int] | list[str]  # object ids (workload) or paths (trace)
+    users: list[int]
+    first: int  # sequence number of the batch's first request in this process
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def _pop_name(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc + parts.path
+
+
+class Schedule:
+    """The requests one process sends for ``plan`` (its shard), as time-ordered batches."""
+
+    def __init__(self, plan: LoadPlan) -> None:
+        check_plan(plan)
+        self.plan = plan
+        self.topology: Topology = plan.resolved_topology()
+        workload = self.topology.workload
+        if plan.rate is not None:
+            workload = replace(workload, rate=float(plan.rate))
+        if plan.objects is not None:
+            workload = replace(workload, objects=int(plan.objects))
+        self.workload: Workload = workload
+        self.users = UserModel(workload.users)
+        self.targets = tuple(check_target(t) for t in plan.targets)
+        self.shard_index, self.shard_count = plan.shard
+        self.profile: Profile = (
+            constant_profile(workload.rate)
+            if plan.profile.strip().lower() == "constant"
+            else parse_profile(plan.profile, workload.rate, plan.duration)
+        )
+        self.edges: tuple[Node, ...] = self.topology.edges
+        self._routes = self._build_routes()
+        self.catalog = Catalog(workload)
+        self._path_of = self.catalog.path_of
+        self.stream: RequestStream | None = None
+        if plan.trace is None:
+            self.stream = self._build_stream()
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _build_routes(self) -> list[list[Route]]:
+        """routes[target or 0][user]: in topology mode one row (each user's nearest edge)."""
+        rows: list[list[Route]] = []
+        locations: tuple[UserLocation, ...] = self.users.locations
+
+        def headers(user: UserLocation) -> dict[str, str]:
+            if not self.plan.location_header:
+                return {}
+            point = user.location.point
+            return {"X-Client-Location": f"{point.lat:.4f},{point.lon:.4f}"}
+
+        if self.targets:
+            for target in self.targets:
+                rows.append(
+                    [
+                        Route(_pop_name(target), target, u.continent, u.name, headers(u))
+                        for u in locations
+                    ]
+                )
+        else:
+            row = []
+            for user in locations:
+                edge = nearest(user.location.point, self.edges, lambda n: n.location.point)
+                row.append(Route(edge.name, edge.url, user.continent, user.name, headers(user)))
+            rows.append(row)
+        return rows
+
+    @property
+    def pops(self) -> list[str]:
+        """Names of the pops (edges or targets) requests can go to, in topology/target order."""
+        if self.targets:
+            return [_pop_name(t) for t in self.targets]
+        return [edge.name for edge in self.edges]
+
+    # -- the workload stream -----------------------------------------------------------------
+
+    def _horizon(self) -> float:
+        """Seconds of the run's time window (math.inf when only --requests bounds it)."""
+        return self.plan.duration if self.plan.duration is not None else math.inf
+
+    def _build_stream(self) -> RequestStream:
+        plan = self.plan
+        rate = self.workload.rate
+        horizon = self._horizon()
+        # Stream time s maps to run time T with C(T) = rate * s (see loadgen.profile).
+        stream_end = (
+            math.inf if math.isinf(horizon) else self.profile.count_until(horizon) / rate
+        )
+        full = RequestStream(
+            self.workload,
+            users=self.users,
+            catalog=self.catalog,
+            seed=plan.seed,
+            arrival=plan.arrival,
+            duration=stream_end,
+        )
+        if plan.requests is not None:
+            full = full.limited(plan.requests)
+        if self.shard_count == 1:
+            return full
+        if plan.requests is not None:
+            # A shard keeps its part of the first N requests of the whole stream: end the window
+            # just after the N-th request of the full stream.
+            last = None
+            for batch in full.batches():
+                last = float(batch.times[-1])
+            if last is None:
+                return full.shard(self.shard_index, self.shard_count).window(0.0, 0.0)
+            stream_end = min(stream_end, math.nextafter(last, math.inf))
+            return (
+                RequestStream(
+                    self.workload,
+                    users=self.users,
+                    catalog=self.catalog,
+                    seed=plan.seed,
+                    arrival=plan.arrival,
+                    duration=stream_end,
+                )
+                .shard(self.shard_index, self.shard_count)
+            )
+        return full.shard(self.shard_index, self.shard_count)
+
+    @property
+    def asked_rate(self) -> float:
+        """Mean asked rate of this process (requests/s) over the run's window."""
+        horizon = self._horizon()
+        if self.plan.trace is not None or math.isinf(horizon):
+            return self.workload.rate / self.shard_count if self.plan.trace is None else 0.0
+        return self.profile.count_until(horizon) / horizon / self.shard_count
+
+    def batches(self) -> Iterator[Batch]:
+        """The schedule in time order."""
+        if self.stream is not None:
+            yield from self._stream_batches()
+        else:
+            yield from self._trace_batches()
+
+    def resolve(self, batch: Batch, k: int) -> tuple[str, Route]:
+        """The URL and route of request ``k`` of ``batch``."""
+        rows = self._routes
+        sequence = batch.first + k
+        route = rows[sequence % len(rows)][batch.users[k]]
+        key = batch.keys[k]
+        path = key if isinstance(key, str) else self._path_of(key)
+        return route.base_url + path, route
+
+    def _stream_batches(self) -> Iterator[Batch]:
+        assert self.stream is not None
+        rate = self.workload.rate
+        identity = self.profile.is_constant and self.profile.rates[0] == rate
+        horizon = self._horizon()
+        sent = 0
+        for batch in self.stream.batches():
+            times = batch.times
+            if not identity:
+                times = self.profile.time_of(times * rate, horizon if math.isfinite(horizon) else 0.0)
+            yield Batch(times.tolist(), batch.obj_ids.tolist(), batch.users.tolist(), sent)
+            sent += len(batch)
+
+    def _trace_batches(self) -> Iterator[Batch]:
+        plan = self.plan
+        assert plan.trace is not None
+        prefix, _, suffix = self.workload.path.partition("{id}")
+        horizon = self._horizon()
+        limit = plan.requests
+        seed = self.workload.seed if plan.seed is None else plan.seed
+        first_time: float | None = None
+        index = 0
+        sent = 0
+        pending: list[tuple[float, str]] = []
+        pending_users: list[float] = []
+        rng = None
+        for record in open_trace(plan.trace):
+            if limit is not None and index >= limit:
+                break
+            if first_time is None:
+                first_time = record.time
+            t = record.time - first_time
+            if t >= horizon:
+                break
+            if index % TRACE_CHUNK == 0:
+                rng = np.random.default_rng([seed % (1 << 64), TRACE_USER_STREAM, index // TRACE_CHUNK])
+            assert rng is not None
+            u = float(rng.random())
+            mine = index % self.shard_count == self.shard_index
+            index += 1
+            if not mine:
+                continue
+            pending.append((t, f"{prefix}{record.obj_id}{suffix}"))
+            pending_users.append(u)
+            if len(pending) >= TRACE_CHUNK:
+                yield self._trace_batch(pending, pending_users, sent)
+                sent += len(pending)
+                pending, pending_users = [], []
+        if pending:
+            yield self._trace_batch(pending, pending_users, sent)
+
+    def _trace_batch(self, items: list[tuple[float, str]], uniforms: list[float], first: int) -> Batch:
+        users = self.users.indexes_for(np.array(uniforms)).tolist()
+        return Batch([t for t, _ in items], [path for _, path in items], users, first)

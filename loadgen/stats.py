@@ -1,0 +1,217 @@
+"""The tallies of a load run: counters and HDR latency histograms that merge exactly.
+
+Rules: latencies are recorded in integer microseconds into HdrHistogram(1 µs, 1 h, 3 significant
+figures), the simulator's parameters, so histograms of shards, runs and the simulator add exactly.
+Every counter is an integer; ratios and percentiles are derived when a report is written, never
+stored as the source of truth, so merging adds counters and histograms and derives again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000
+SIGNIFICANT_FIGURES = 3
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+
+
+def new_histogram() -> HdrHistogram:
+    """An empty latency histogram with the shared parameters."""
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
+
+
+def record_seconds(histogram: HdrHistogram, seconds: float) -> None:
+    """Add one latency of ``seconds`` (clipped into the histogram's range)."""
+    us = int(seconds * 1e6 + 0.5)
+    histogram.record_value(min(max(us, LOWEST_US), HIGHEST_US))
+
+
+def encode(histogram: HdrHistogram) -> str:
+    """The histogram as text (HdrHistogram's compressed base64 encoding)."""
+    return histogram.encode().decode("ascii")
+
+
+def decode(text: str) -> HdrHistogram:
+    """A histogram from ``encode`` text; the result has the shared parameters."""
+    decoded = HdrHistogram.decode(text.encode("ascii"))
+    histogram = new_histogram()
+    if decoded.get_total_count():
+        histogram.add(decoded)
+    return histogram
+
+
+def latency_ms(histogram: HdrHistogram) -> dict[str, float]:
+    """p50, p90, p95, p99, p999, mean and max in milliseconds (zeros when empty)."""
+    if histogram.get_total_count() == 0:
+        return {**dict.fromkeys(PERCENTILES, 0.0), "mean": 0.0, "max": 0.0}
+    values = {
+        name: histogram.get_value_at_percentile(p) / 1000.0 for name, p in PERCENTILES.items()
+    }
+    values["mean"] = histogram.get_mean_value() / 1000.0
+    values["max"] = histogram.get_max_value() / 1000.0
+    return values
+
+
+def ratio(part: float, whole: float) -> float:
+    """``part / whole``, or 0.0 when nothing happened."""
+    return part / whole if whole else 0.0
+
+
+COUNTERS = (
+    "requests",
+    "responses",
+    "errors",
+    "hits",
+    "bytes",
+    "hit_bytes",
+    "origin_requests",
+    "origin_bytes",
+)
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counters and a latency histogram for one slice: all, a pop, a region or a cache status.
+
+    ``requests`` = ``responses`` + ``errors``: requests sent, answered below 500, failed
+    (transport errors and 5xx). ``hits`` and ``hit_bytes`` count responses served by a cache
+    (hit, stale, revalidated, collapsed); ``bytes`` are body bytes received.
+    """
+
+    requests: int = 0
+    responses: int = 0
+    errors: int = 0
+    hits: int = 0
+    bytes: int = 0
+    hit_bytes: int = 0
+    origin_requests: int = 0
+    origin_bytes: int = 0
+    latency: HdrHistogram = field(default_factory=new_histogram)
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s counters and histogram into this tally."""
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.latency.get_total_count():
+            self.latency.add(other.latency)
+
+    def summary(self) -> dict[str, Any]:
+        """Counters plus derived ratios and latency percentiles (the report's view)."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in COUNTERS}
+        out["hit_ratio"] = ratio(self.hits, self.responses)
+        out["byte_hit_ratio"] = ratio(self.hit_bytes, self.bytes)
+        out["error_ratio"] = ratio(self.errors, self.requests)
+        out["latency_ms"] = latency_ms(self.latency)
+        return out
+
+    def counters(self) -> dict[str, int]:
+        """The raw counters (what a merge adds)."""
+        return {name: getattr(self, name) for name in COUNTERS}
+
+    @classmethod
+    def from_parts(cls, counters: dict[str, Any], histogram: str | None) -> Tally:
+        """A tally from ``counters()`` and an ``encode``d histogram."""
+        tally = cls(**{name: int(counters.get(name, 0)) for name in COUNTERS})
+        if histogram:
+            tally.latency = decode(histogram)
+        return tally
+
+
+@dataclass(slots=True)
+class Second:
+    """One second of the run: sends by send time, completions by completion time."""
+
+    sent: int = 0
+    completed: int = 0
+    errors: int = 0
+    dropped: int = 0
+    hits: int = 0
+    latency: HdrHistogram | None = None
+    encoded: str | None = None
+
+    def histogram(self) -> HdrHistogram:
+        """This second's latency histogram (decoded again if it was already encoded)."""
+        if self.latency is None:
+            self.latency = decode(self.encoded) if self.encoded else new_histogram()
+        return self.latency
+
+    def seal(self) -> None:
+        """Encode the histogram and free its counts array (a closed second is not written again)."""
+        if self.latency is not None:
+            self.encoded = encode(self.latency) if self.latency.get_total_count() else None
+            self.latency = None
+
+
+@dataclass(slots=True)
+class LoadStats:
+    """All tallies of a run (or of merged runs)."""
+
+    scheduled: int = 0
+    dropped: int = 0
+    total: Tally = field(default_factory=Tally)
+    service: HdrHistogram = field(default_factory=new_histogram)
+    lag: HdrHistogram = field(default_factory=new_histogram)
+    by_cache_status: dict[str, Tally] = field(default_factory=dict)
+    pops: dict[str, Tally] = field(default_factory=dict)
+    regions: dict[str, Tally] = field(default_factory=dict)
+    locations: dict[str, Tally] = field(default_factory=dict)
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    status_codes: dict[str, int] = field(default_factory=dict)
+    seconds: list[Second] = field(default_factory=list)
+
+    def second(self, index: int) -> Second:
+        """The tally of second ``index`` of the run (created, with earlier ones, on demand)."""
+        seconds = self.seconds
+        while len(seconds) <= index:
+            if len(seconds) >= 2:
+                seconds[-2].seal()
+            seconds.append(Second())
+        return seconds[index]
+
+    def add(self, other: LoadStats) -> None:
+        """Add every counter and histogram of ``other`` (exact: counts add, HDR buckets add)."""
+        self.scheduled += other.scheduled
+        self.dropped += other.dropped
+        self.total.add(other.total)
+        for mine, theirs in ((self.service, other.service), (self.lag, other.lag)):
+            if theirs.get_total_count():
+                mine.add(theirs)
+        for table, others in (
+            (self.by_cache_status, other.by_cache_status),
+            (self.pops, other.pops),
+            (self.regions, other.regions),
+            (self.locations, other.locations),
+        ):
+            for name, tally in others.items():
+                table.setdefault(name, Tally()).add(tally)
+        for table, others in (
+            (self.error_kinds, other.error_kinds),
+            (self.status_codes, other.status_codes),
+        ):
+            for name, count in others.items():
+                table[name] = table.get(name, 0) + count
+        for index, theirs in enumerate(other.seconds):
+            mine = self.second(index)
+            mine.sent += theirs.sent
+            mine.completed += theirs.completed
+            mine.errors += theirs.errors
+            mine.dropped += theirs.dropped
+            mine.hits += theirs.hits
+            hist = theirs.histogram()
+            if hist.get_total_count():
+                mine.histogram().add(hist)
+        for second in self.seconds:
+            second.seal()
+
+
+def merged(stats: Iterable[LoadStats]) -> LoadStats:
+    """A new LoadStats with the sum of ``stats``."""
+    total = LoadStats()
+    for item in stats:
+        total.add(item)
+    return total

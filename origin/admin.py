@@ -1,0 +1,139 @@
+"""The `/_cdn/` routes: health, metrics, stats, and the admin API (faults, request log).
+
+Admin routes need ``Authorization: Bearer <token>``; without a configured token they answer
+404 as if they did not exist (off), with a missing token 401, with a wrong one 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from origin.query import bad_request, duration_param, int_param
+from origin.state import CONTROL, COUNTERS, METRICS, SETTINGS
+
+__all__ = ["routes"]
+
+
+def _authorize(request: web.Request) -> None:
+    """Raise 404/401/403 unless the request carries the configured admin token."""
+    token = request.app[SETTINGS].admin_token
+    if not token:
+        raise web.HTTPNotFound(text="admin endpoints are off (no admin token configured)\n")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise web.HTTPUnauthorized(
+            text="an admin token is required (Authorization: Bearer <token>)\n",
+            headers={"WWW-Authenticate": 'Bearer realm="cdnlab"'},
+        )
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise web.HTTPForbidden(text="the admin token is wrong\n")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        text=json.dumps(data, indent=1) + "\n",
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 with the node name and whether faults are on."""
+    control = request.app[CONTROL]
+    return _json(
+        {
+            "status": "ok",
+            "role": "origin",
+            "name": request.app[SETTINGS].name,
+            "faults_active": control.faults.active,
+        }
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition of this app's registry."""
+    body = request.app[METRICS].exposition()
+    response = web.Response(body=body, headers={"Cache-Control": "no-store"})
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+async def stats(request: web.Request) -> web.Response:
+    """What the origin served: per path and target counts, statuses, 304s, bytes, faults."""
+    return _json(request.app[COUNTERS].to_json())
+
+
+async def reset_stats(request: web.Request) -> web.Response:
+    """Zero the counters (admin)."""
+    _authorize(request)
+    request.app[COUNTERS].reset()
+    return _json(request.app[COUNTERS].to_json())
+
+
+async def request_log(request: web.Request) -> web.Response:
+    """The last requests received, ``?path=`` to filter, ``?limit=`` (default 100) (admin)."""
+    _authorize(request)
+    counters = request.app[COUNTERS]
+    limit = int_param(request.query, "limit", 0, counters.log_size)
+    return _json(counters.records(request.query.get("path"), 100 if limit is None else limit))
+
+
+async def show_faults(request: web.Request) -> web.Response:
+    """The faults in force (admin)."""
+    _authorize(request)
+    return _json(request.app[CONTROL].faults.to_json())
+
+
+async def change_faults(request: web.Request) -> web.Response:
+    """Merge a JSON object of fault fields into the faults in force (admin).
+
+    ``down_for`` (seconds or "5s") switches down off again after that long; ``"reset": true``
+    first clears every fault.
+    """
+    _authorize(request)
+    try:
+        changes = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request(
+            'the body is not JSON (expected an object like {"error_rate": 0.5})'
+        ) from None
+    if not isinstance(changes, dict):
+        raise bad_request('the body is not a JSON object (expected {"field": value, ...})')
+    control = request.app[CONTROL]
+    down_for = None
+    if "down_for" in changes:
+        down_for = duration_param({"down_for": str(changes.pop("down_for"))}, "down_for", 3600)
+    try:
+        if changes.pop("reset", False) is True:
+            await control.clear()
+        faults = await control.apply(changes, down_for=down_for)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
+    return _json(faults.to_json())
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    """Switch every fault off (admin)."""
+    _authorize(request)
+    faults = await request.app[CONTROL].clear()
+    return _json(faults.to_json())
+
+
+def routes() -> list[web.RouteDef]:
+    """The `/_cdn/` route table."""
+    return [
+        web.get("/_cdn/health", health, allow_head=True),
+        web.get("/_cdn/metrics", metrics),
+        web.get("/_cdn/stats", stats),
+        web.delete("/_cdn/stats", reset_stats),
+        web.get("/_cdn/requests", request_log),
+        web.get("/_cdn/faults", show_faults),
+        web.post("/_cdn/faults", change_faults),
+        web.delete("/_cdn/faults", clear_faults),
+    ]

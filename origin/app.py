@@ -1,0 +1,73 @@
+"""The origin's aiohttp application: `create_app(settings)` for tests and `run(settings)` for `cdn origin`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cdn.workload import Catalog
+from origin import admin
+from origin.control import FaultControl
+from origin.counters import ServedCounters
+from origin.echo import echo
+from origin.metrics import OriginMetrics
+from origin.middleware import observe
+from origin.objects import serve_object
+from origin.settings import OriginSettings
+from origin.state import CATALOG, CONTROL, COUNTERS, METRICS, SETTINGS
+
+__all__ = ["create_app", "run"]
+
+
+async def _fault_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Start the start-up down timer; release stalled and delayed requests at shutdown."""
+    settings = app[SETTINGS]
+    if settings.faults.down and settings.down_for is not None:
+        await app[CONTROL].apply({}, down_for=settings.down_for)
+    yield
+    await app[CONTROL].close()
+
+
+async def _release_on_shutdown(app: web.Application) -> None:
+    # on_shutdown runs before aiohttp waits for in-flight handlers: stalls end here.
+    app[CONTROL].closing.set()
+
+
+def create_app(settings: OriginSettings) -> web.Application:
+    """The origin app: catalog objects, /echo and the /_cdn/ routes, per ``settings``."""
+    app = web.Application(middlewares=[observe])
+    counters = ServedCounters(log_size=settings.request_log_size)
+    metrics = OriginMetrics()
+    app[SETTINGS] = settings
+    app[CATALOG] = Catalog(settings.workload)
+    app[COUNTERS] = counters
+    app[METRICS] = metrics
+    app[CONTROL] = FaultControl(settings.faults, settings.seed, counters, metrics)
+    app.cleanup_ctx.append(_fault_lifecycle)
+    app.on_shutdown.append(_release_on_shutdown)
+    app.add_routes(admin.routes())
+    app.router.add_route("*", "/echo", echo)
+    app.router.add_get("/obj/{id}", serve_object)
+    if settings.workload.path != "/obj/{id}":
+        app.router.add_get(_catch_all_path(settings.workload.path), serve_object)
+    return app
+
+
+def _catch_all_path(template: str) -> str:
+    """A route matching every path of the workload's template (the id is parsed by the catalog)."""
+    prefix = template.split("{id}", 1)[0].rstrip("/")
+    return prefix + "/{tail:.*}"
+
+
+def run(settings: OriginSettings) -> None:
+    """Serve ``settings`` on uvloop until SIGINT or SIGTERM, then shut down gracefully."""
+    from origin.server import serve_forever
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps run() usable
+        asyncio.run(serve_forever(settings))
+        return
+    uvloop.run(serve_forever(settings))

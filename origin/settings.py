@@ -1,0 +1,71 @@
+"""Settings of one origin server: where it listens, what it serves and which faults it injects.
+
+Rules: a frozen value built from a topology and/or command-line flags; no I/O here except
+reading the environment variable of the admin token when asked (``admin_token_from_env``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cdn.topology import CacheRule, Topology, Workload
+from origin.faults import Faults
+
+__all__ = ["ADMIN_TOKEN_ENV", "OriginSettings", "admin_token_from_env"]
+
+ADMIN_TOKEN_ENV = "CDNLAB_ADMIN_TOKEN"
+
+
+@dataclass(frozen=True, slots=True)
+class OriginSettings:
+    """Everything `create_app` and `run` need; ``port=0`` picks a free port."""
+
+    host: str = "127.0.0.1"
+    port: int = 8100
+    cache_rules: tuple[CacheRule, ...] = ()
+    workload: Workload = field(default_factory=Workload)
+    faults: Faults = field(default_factory=Faults)
+    admin_token: str | None = None
+    access_log: bool = False
+    name: str = "origin"
+    # Largest body `?size=` may ask for (the edge's streaming test needs 200 MiB).
+    max_size: int = 1024**3
+    # Bodies larger than this are streamed in chunks of this size instead of sent at once.
+    chunk_size: int = 64 * 1024
+    # With faults.down at start-up: switch down off after this many seconds (None: stay down).
+    down_for: float | None = None
+    # Seed of the fault rng (jitter, error and stall draws); None means the workload's seed.
+    fault_seed: int | None = None
+    # Longest delay `/echo?delay=` accepts, in seconds.
+    max_delay: float = 300.0
+    # Request records kept for `GET /_cdn/requests`.
+    request_log_size: int = 1000
+
+    @classmethod
+    def from_topology(cls, topology: Topology, **overrides: Any) -> OriginSettings:
+        """Settings of the topology's [origin] node: its host, port, cache rules and workload."""
+        origin = topology.origin
+        base = cls(
+            host=origin.host,
+            port=origin.port,
+            cache_rules=topology.cache_rules,
+            workload=topology.workload,
+            name=origin.name,
+        )
+        return replace(base, **overrides)
+
+    def with_changes(self, **changes: Any) -> OriginSettings:
+        """A copy with ``changes`` (e.g. ``port=0`` in tests)."""
+        return replace(self, **changes)
+
+    @property
+    def seed(self) -> int:
+        """Seed of the fault rng."""
+        return self.workload.seed if self.fault_seed is None else self.fault_seed
+
+
+def admin_token_from_env() -> str | None:
+    """The admin token from ``CDNLAB_ADMIN_TOKEN`` (None when unset or empty)."""
+    return os.environ.get(ADMIN_TOKEN_ENV) or None

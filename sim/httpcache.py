@@ -1,0 +1,251 @@
+"""A body-less cache node: the core store plus the core decide/absorb, as the live edge uses them.
+
+Rules: every stored entry comes out of ``cdn.http.decision.absorb`` on a synthetic origin response
+built from the topology's CacheRule (Cache-Control, Expires, Vary, Surrogate-Key, extra headers)
+with ``Date = now`` and an ETag, so TTL expiry, revalidation (a 304: a round trip, no body),
+stale-while-revalidate and purges behave as on the edge. Simulated time is used as epoch seconds.
+One shortcut, equal by construction to ``decide``'s own first branch: a request with no request
+directives whose single variant-less entry is fresh, not invalidated and not no-cache is a Hit;
+an empty key is a Miss (``uri-miss``). Everything else goes through ``decide``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from cdn.cache.store import Store
+from cdn.http.config import CacheConfig
+from cdn.http.dates import format_http_date
+from cdn.http.decision import (
+    Freshen,
+    Hit,
+    Miss,
+    Pass,
+    Refetch,
+    Request,
+    Response,
+    Revalidate,
+    StaleHit,
+    absorb,
+    decide,
+)
+from cdn.http.decision import Store as StoreOutcome
+from cdn.http.entry import Entry
+from cdn.http.headers import Headers
+from cdn.topology import CacheRule, EdgeSettings
+
+# Outcome codes of one request at one node (indexes into OUTCOMES).
+HIT, STALE, REVALIDATED, MISS, COLLAPSED, BYPASS = range(6)
+OUTCOMES = ("hit", "stale", "revalidated", "miss", "collapsed", "bypass")
+
+
+def cache_config(settings: EdgeSettings, name: str) -> CacheConfig:
+    """The CacheConfig of a node from the topology's ``[edge_defaults]``."""
+    return CacheConfig(
+        stale_if_error_seconds=settings.stale_if_error,
+        stale_while_revalidate_seconds=settings.stale_while_revalidate,
+        negative_ttl={404: settings.negative_ttl} if settings.negative_ttl else {},
+        cache_name=f"cdnlab-{name}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OriginHeaders:
+    """The synthetic origin's response fields for one CacheRule (``{id}`` filled per object)."""
+
+    rule: CacheRule
+
+    def response(self, obj_id: int, size: int, now: float) -> Response:
+        """The 200 response for object ``obj_id`` at ``now`` (no body, just its size)."""
+        return Response(200, Headers(self._fields(obj_id, now)), size)
+
+    def not_modified(self, obj_id: int, now: float) -> Response:
+        """The 304 answer to a revalidation of ``obj_id`` at ``now`` (objects never change)."""
+        return Response(304, Headers(self._fields(obj_id, now, body=False)), 0)
+
+    def _fields(self, obj_id: int, now: float, body: bool = True) -> list[tuple[str, str]]:
+        rule = self.rule
+        fields = [("Date", format_http_date(now)), ("ETag", f'"{obj_id}"')]
+        if rule.cache_control is not None:
+            fields.append(("Cache-Control", rule.cache_control))
+        if rule.expires_in is not None:
+            fields.append(("Expires", format_http_date(now + rule.expires_in)))
+        if body:
+            if rule.vary:
+                fields.append(("Vary", rule.vary))
+            if rule.surrogate_keys:
+                tags = " ".join(tag.replace("{id}", str(obj_id)) for tag in rule.surrogate_keys)
+                fields.append(("Surrogate-Key", tags))
+            fields.extend(rule.headers)
+        return fields
+
+
+# Entry fields recomputed per object and fetch; header copies shared with the template.
+PER_FETCH_FIELDS = frozenset(
+    {"key", "size", "request_time", "response_time", "surrogate_keys",
+     "corrected_initial_age", "date", "etag", "fresh_until"}
+)
+SHARED_HEADER_FIELDS = frozenset({"headers", "client_headers"})
+
+
+class EntryTemplate:
+    """absorb()'s Store outcome for one CacheRule, re-stamped per object and time.
+
+    absorb() on the synthetic origin's 200 differs between objects and instants only in the
+    per-object fields (key, size, ETag, surrogate keys) and the §4.2.3 times; everything else
+    (directives, lifetime, stale-* allowances, variant) is a function of the rule. The template
+    is built by calling absorb() for two objects at two instants and is used only when every
+    other Entry field agrees; ``entry_for`` recomputes the per-fetch fields with the same §4.2.3
+    formulas. The header copies (``headers``, ``client_headers``) are the template's: the sim
+    never sends them, and a 304 merges fresh Date/ETag fields in through the exact absorb().
+    tests/sim checks that runs with and without templates give the same report.
+    """
+
+    __slots__ = ("fields", "lifetime", "tags")
+
+    def __init__(self, base: Entry, tags: tuple[str, ...]) -> None:
+        self.fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(Entry)}
+        self.lifetime = base.freshness_lifetime
+        self.tags = tags
+
+    @classmethod
+    def probe(
+        cls, origin: OriginHeaders, request: Request, config: CacheConfig
+    ) -> EntryTemplate | None:
+        """The template of ``origin``'s rule, or None when absorb's result is not invariant."""
+        entries = []
+        for obj_id, t0, t1 in ((0, 0.0, 0.25), (1, 86_400.5, 86_401.9)):
+            decision = decide(request, "/probe", (), t0, config)
+            response = origin.response(obj_id, 1 + obj_id, t1)
+            outcome = absorb(request, "/probe", decision, response, t0, t1, config)
+            if not isinstance(outcome, StoreOutcome):
+                return None
+            entries.append(outcome.entry)
+        a, b = entries
+        for f in dataclasses.fields(Entry):
+            if f.name in PER_FETCH_FIELDS or f.name in SHARED_HEADER_FIELDS:
+                continue
+            if getattr(a, f.name) != getattr(b, f.name):
+                return None
+        if a.last_modified is not None or a.corrected_initial_age != 0.25:
+            return None  # validators or Age we do not re-stamp
+        return cls(a, origin.rule.surrogate_keys)
+
+    def entry_for(
+        self, key: str, obj_id: int, size: int, request_time: float, response_time: float
+    ) -> Entry:
+        """The entry absorb() would store for ``obj_id`` fetched over [request_time, response_time]."""
+        date = float(int(response_time))  # Date has whole seconds (format_http_date truncates)
+        apparent_age = response_time - date if response_time > date else 0.0
+        initial_age = max(apparent_age, response_time - request_time)
+        fields = self.fields.copy()
+        fields["key"] = key
+        fields["size"] = size
+        fields["request_time"] = request_time
+        fields["response_time"] = response_time
+        tags = self.tags
+        if tags:
+            fields["surrogate_keys"] = frozenset(t.replace("{id}", str(obj_id)) for t in tags)
+        fields["corrected_initial_age"] = initial_age
+        fields["date"] = date
+        fields["etag"] = f'"{obj_id}"'
+        fields["fresh_until"] = response_time + self.lifetime - initial_age
+        return Entry(**fields)
+
+
+class NodeCache:
+    """One node's cache: ``lookup`` decides, ``fill``/``refresh`` absorb the upstream answer.
+
+    ``exact=True`` calls absorb() for every fill instead of using the EntryTemplate.
+    """
+
+    __slots__ = ("_get", "config", "origin", "request", "store", "template", "variant")
+
+    def __init__(
+        self,
+        capacity: int,
+        policy: str,
+        config: CacheConfig,
+        origin: OriginHeaders,
+        exact: bool = False,
+    ) -> None:
+        self.store = Store(capacity, policy)
+        self._get = self.store.get
+        self.config = config
+        self.origin = origin
+        self.request = Request("GET", "/", Headers([("Host", "cdnlab")]))
+        template = EntryTemplate.probe(origin, self.request, config)
+        self.variant = template.fields["variant"] if template is not None else ()
+        self.template = None if exact else template
+
+    def lookup(self, key: str, now: float) -> tuple[int, object]:
+        """(outcome code, decision or entry) for a GET of ``key`` at ``now``.
+
+        HIT/STALE are served from the cache (STALE also needs a background refresh);
+        REVALIDATED and MISS must go upstream with the returned decision.
+        """
+        entry = self._get(key, self.variant)
+        if entry is None and not self.variant:
+            return MISS, None
+        if not entry.invalidated and not entry.no_cache and now < entry.fresh_until:
+            self.store.record_hit(entry)
+            return HIT, entry
+        decision = decide(self.request, key, self.store.lookup(key), now, self.config)
+        if isinstance(decision, Hit):
+            self.store.record_hit(decision.entry)
+            return HIT, decision.entry
+        if isinstance(decision, StaleHit):
+            self.store.record_hit(decision.entry)
+            return STALE, decision
+        if isinstance(decision, Revalidate):
+            self.store.record_miss(0)
+            return REVALIDATED, decision
+        if isinstance(decision, Miss):
+            self.store.record_miss(0)
+            return MISS, decision
+        return BYPASS, decision
+
+    def fill(
+        self, key: str, obj_id: int, size: int, decision: object, request_time: float, done: float
+    ) -> None:
+        """Absorb the origin's 200 for a miss sent at ``request_time``, received at ``done``."""
+        template = self.template
+        if decision is None and template is not None:
+            self.store.put(template.entry_for(key, obj_id, size, request_time, done))
+            return
+        if decision is None:
+            decision = decide(self.request, key, (), request_time, self.config)
+        response = self.origin.response(obj_id, size, done)
+        outcome = absorb(self.request, key, decision, response, request_time, done, self.config)
+        if isinstance(outcome, StoreOutcome):
+            self.store.put(outcome.entry)
+        elif isinstance(outcome, Pass):
+            for target in outcome.invalidate:
+                self.store.purge_key(target)
+
+    def refresh(
+        self, key: str, obj_id: int, size: int, decision: object, request_time: float, done: float
+    ) -> bool:
+        """Absorb a 304 to a revalidation; False when it matched nothing and a refetch is due."""
+        if isinstance(decision, StaleHit):
+            decision = decision.refresh
+        response = self.origin.not_modified(obj_id, done)
+        outcome = absorb(self.request, key, decision, response, request_time, done, self.config)
+        if isinstance(outcome, Freshen):
+            for entry in outcome.entries:
+                self.store.put(entry)
+            return True
+        if isinstance(outcome, Refetch):
+            self.fill(key, obj_id, size, outcome.miss, request_time, done)
+            return False
+        if isinstance(outcome, StoreOutcome):
+            self.store.put(outcome.entry)
+        return True
+
+
+def entry_of(found: object) -> Entry | None:
+    """The entry a lookup result refers to (None for a plain miss)."""
+    if isinstance(found, Entry):
+        return found
+    return getattr(found, "entry", None)
