@@ -8,11 +8,11 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from cdn.http.dates import format_http_date
+from cdn.http.preconditions import evaluate_preconditions, if_range_holds
+from cdn.http.ranges import ByteRange, Unsatisfiable, content_range, parse_range
 from origin.bodies import SyntheticObject, synthetic_object
 from origin.cache_headers import cache_headers, rule_for
-from origin.preconditions import evaluate_preconditions, if_range_holds
 from origin.query import header_params, size_param
-from origin.ranges import ByteRange, Unsatisfiable, content_range, parse_range
 from origin.sending import send_body
 from origin.state import CATALOG, SETTINGS
 

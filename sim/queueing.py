@@ -13,12 +13,17 @@ from __future__ import annotations
 import heapq
 import random
 
+import numpy as np
+
+_BLOCK = 4096
+
 
 class ServerQueue:
     """A multi-server FCFS queue: ``serve(arrival)`` returns (wait, service) in seconds."""
 
     __slots__ = (
-        "_expo",
+        "_draws",
+        "_rng",
         "_free",
         "bucket_width",
         "busy",
@@ -43,7 +48,9 @@ class ServerQueue:
         self.capacity_rps = capacity_rps
         self.workers = workers
         self.mean_service = workers / capacity_rps
-        self._expo = rng.expovariate
+        # Service times come from numpy in blocks (a list pop per request, not a Python draw).
+        self._rng = np.random.default_rng(rng.getrandbits(64))
+        self._draws: list[float] = []
         self._free = [0.0] * workers  # a heap of the times each server becomes free
         self.bucket_width = bucket_width
         self.busy = [0.0] * buckets
@@ -51,7 +58,10 @@ class ServerQueue:
 
     def serve(self, arrival: float) -> tuple[float, float]:
         """Queue a request arriving at ``arrival``: its waiting time and its service time."""
-        service = self._expo(1.0 / self.mean_service)
+        draws = self._draws
+        if not draws:
+            draws.extend(self._rng.exponential(self.mean_service, _BLOCK).tolist())
+        service = draws.pop()
         free = self._free
         start = free[0]
         if start < arrival:

@@ -21,6 +21,8 @@ import dataclasses
 from collections.abc import Hashable, Iterator
 from typing import Any, Protocol
 
+from cachetools import Cache
+
 from cdn.cache.policies import make_policy
 
 
@@ -200,13 +202,18 @@ class Store:
     def put(self, entry: Storable, next_access: int | None = None) -> bool:
         """Store ``entry`` (replacing the same key and variant); False when it is not admitted.
 
-        A replacement that is not admitted still drops the version it supersedes.
+        A same-size replacement (e.g. headers freshened by a 304) keeps the policy's state for the
+        slot; a different size is a new object: the old version is removed first, so it is never
+        counted as an eviction. A replacement that is not admitted still drops the old version.
         """
         slot = (entry.key, entry.variant) if entry.variant else entry.key
+        policy = self._policy
         if self._schedule is not None:
             self._schedule(slot, next_access)
+        if slot in policy and Cache.__getitem__(policy, slot) != entry.size:
+            del policy[slot]
         try:
-            self._policy[slot] = entry.size
+            policy[slot] = entry.size
         except ValueError:
             self._drop(slot)
             return False

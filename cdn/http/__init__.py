@@ -25,6 +25,10 @@ The decision API (``cdn.http.decision``), driven identically by the edge and the
     not_modified_headers(headers)               fields for that 304
     describe(decision, outcome, now=...)        -> CacheStatus(label, x_cache, ...).member(name)
 
+Serving a client from a stored full object: ``parse_range``/``content_range`` (RFC 9110 §14,
+206/416) and ``evaluate_preconditions``/``if_range_holds`` (RFC 9110 §13) are shared with the
+origin.
+
 HEAD is answered from GET entries (§4.3.5) and forwarded upstream as GET (``decision.method``).
 Entries are ``Entry`` values with freshness precomputed; ``dataclasses.replace(entry,
 invalidated=True)`` is a soft purge (the entry must be revalidated before reuse).
@@ -80,14 +84,18 @@ from cdn.http.freshness import (
 )
 from cdn.http.headers import HOP_BY_HOP, Headers, without_hop_by_hop
 from cdn.http.invalidation import invalidated_targets, is_unsafe
+from cdn.http.preconditions import evaluate_preconditions, if_range_holds, parse_entity_tags
+from cdn.http.ranges import MAX_RANGES, ByteRange, Unsatisfiable, content_range, parse_range
 from cdn.http.storability import stored_headers, unstorable_reason
 from cdn.http.vary import secondary_key, select_variant, vary_names
 
 __all__ = [
     "HEURISTICALLY_CACHEABLE",
     "HOP_BY_HOP",
+    "MAX_RANGES",
     "UPSTREAM_ERROR_STATUSES",
     "Bypass",
+    "ByteRange",
     "CacheConfig",
     "CacheControl",
     "CacheStatus",
@@ -106,24 +114,30 @@ __all__ = [
     "Revalidate",
     "StaleHit",
     "Store",
+    "Unsatisfiable",
     "absorb",
     "cache_key",
     "cache_status_member",
     "client_not_modified",
     "conditional_headers",
+    "content_range",
     "corrected_initial_age",
     "current_age",
     "decide",
     "describe",
+    "evaluate_preconditions",
     "format_http_date",
     "freshen",
     "freshness_lifetime",
+    "if_range_holds",
     "invalidated_targets",
     "is_unsafe",
     "normalize_host",
     "not_modified_headers",
     "parse_cache_control",
+    "parse_entity_tags",
     "parse_http_date",
+    "parse_range",
     "parse_targeted",
     "request_directives",
     "response_age",

@@ -140,6 +140,6 @@ def _machine_for(policy: str) -> type[StoreMachine]:
 def test_store_stays_consistent(policy: str) -> None:
     machine = _machine_for(policy)
     machine.TestCase.settings = settings(
-        max_examples=60, stateful_step_count=40, deadline=None, derandomize=True
+        max_examples=50, stateful_step_count=30, deadline=None, derandomize=True
     )
     machine.TestCase().runTest()

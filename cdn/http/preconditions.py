@@ -1,4 +1,4 @@
-"""Conditional requests at the origin (RFC 9110 §13): which status the preconditions ask for.
+"""Conditional requests at a server (RFC 9110 §13): which status the preconditions ask for.
 
 Rules: pure functions of the request fields, the representation's validators and ``now``.
 Evaluation follows the order of §13.2.2: If-Match, If-Unmodified-Since, If-None-Match,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cdn.http.conditional import strong_match, weak_match
 from cdn.http.dates import parse_http_date
 
 __all__ = ["evaluate_preconditions", "if_range_holds", "parse_entity_tags"]
@@ -39,18 +40,6 @@ def parse_entity_tags(value: str) -> list[str] | None:
     return tags
 
 
-def _opaque(tag: str) -> str:
-    return tag[2:] if tag.startswith("W/") else tag
-
-
-def _weak_match(tag: str, current: str) -> bool:
-    return _opaque(tag) == _opaque(current)
-
-
-def _strong_match(tag: str, current: str) -> bool:
-    return not tag.startswith("W/") and not current.startswith("W/") and tag == current
-
-
 def evaluate_preconditions(
     method: str, fields: Mapping[str, str], etag: str, last_modified: float, now: float
 ) -> int | None:
@@ -59,7 +48,7 @@ def evaluate_preconditions(
     if_match = fields.get("If-Match")
     if if_match is not None:
         tags = parse_entity_tags(if_match)
-        if tags is not None and tags != ["*"] and not any(_strong_match(t, etag) for t in tags):
+        if tags is not None and tags != ["*"] and not any(strong_match(t, etag) for t in tags):
             return 412
     else:
         since = _date(fields.get("If-Unmodified-Since"), now)
@@ -68,7 +57,7 @@ def evaluate_preconditions(
     if_none_match = fields.get("If-None-Match")
     if if_none_match is not None:
         tags = parse_entity_tags(if_none_match)
-        if tags is not None and (tags == ["*"] or any(_weak_match(t, etag) for t in tags)):
+        if tags is not None and (tags == ["*"] or any(weak_match(t, etag) for t in tags)):
             return 304 if safe else 412
     elif safe:
         since = _date(fields.get("If-Modified-Since"), now)
@@ -84,7 +73,7 @@ def if_range_holds(fields: Mapping[str, str], etag: str, last_modified: float) -
         return True
     value = value.strip()
     if value.startswith(('"', "W/")):
-        return _strong_match(value, etag)
+        return strong_match(value, etag)
     date = parse_http_date(value)
     return date is not None and date == last_modified
 

@@ -1,8 +1,9 @@
 """Range requests (RFC 9110 §14): parsing a ``Range`` field against a representation's size.
 
-Rules: pure functions, no I/O. Only the ``bytes`` unit is known. An invalid ranges-specifier,
-an unknown unit, more than ``MAX_RANGES`` ranges or overlapping ranges are ignored (§14.2 lets
-a server ignore them; the full representation is sent). When no range is satisfiable the
+Rules: pure functions, no I/O; used by the origin and by the edge serving ranges from cache.
+Only the ``bytes`` unit is known. An invalid ranges-specifier, an unknown unit, more than
+``MAX_RANGES`` ranges or overlapping ranges are ignored (§14.2 lets a server ignore them; the
+full representation is sent). When no range is satisfiable the
 answer is 416 with ``Content-Range: bytes */N`` (§15.5.17).
 """
 

@@ -1,0 +1,166 @@
+"""Prometheus metrics of one edge app (names and labels as docs/metrics.md lists them).
+
+Rules: one CollectorRegistry per app (several apps may share a test process). The hit path
+touches only pre-resolved label children (``requests["hit"].inc()``), never ``.labels()``.
+Store occupancy and evictions are read from the core's Store at scrape time by a collector,
+so serving a request never updates a gauge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from cdn.cache import CacheStats
+
+__all__ = ["CACHE_STATUSES", "EdgeMetrics"]
+
+CACHE_STATUSES = ("hit", "miss", "stale", "revalidated", "bypass", "collapsed", "error")
+UPSTREAM_KINDS = ("origin", "shield", "peer")
+_REQUEST_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+
+class _StoreCollector(Collector):
+    """Store gauges and the eviction counter, read from ``stats()`` at each scrape."""
+
+    def __init__(self, node: str, stats: Callable[[], CacheStats]) -> None:
+        self._node = node
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        node = self._node
+        evictions = CounterMetricFamily(
+            "cdnlab_edge_evictions", "entries evicted to make room", labels=["node"]
+        )
+        evictions.add_metric([node], stats.evictions)
+        yield evictions
+        for name, text, value in (
+            ("cdnlab_edge_store_bytes", "bytes stored", stats.bytes_stored),
+            ("cdnlab_edge_store_objects", "entries stored", stats.objects),
+            ("cdnlab_edge_store_capacity_bytes", "configured capacity", stats.capacity),
+        ):
+            gauge = GaugeMetricFamily(name, text, labels=["node"])
+            gauge.add_metric([node], value)
+            yield gauge
+
+
+class EdgeMetrics:
+    """The edge's metrics; attributes hold label children resolved once."""
+
+    def __init__(self, node: str, stats: Callable[[], CacheStats]) -> None:
+        self.node = node
+        registry = self.registry = CollectorRegistry(auto_describe=True)
+        requests = Counter(
+            "cdnlab_edge_requests",
+            "client requests by outcome",
+            ["node", "cache_status"],
+            registry=registry,
+        )
+        duration = Histogram(
+            "cdnlab_edge_request_duration_seconds",
+            "time from request to the response handed to the server",
+            ["node", "cache_status"],
+            buckets=_REQUEST_BUCKETS,
+            registry=registry,
+        )
+        self.requests = {status: requests.labels(node, status) for status in CACHE_STATUSES}
+        self.duration = {status: duration.labels(node, status) for status in CACHE_STATUSES}
+        response_bytes = Counter(
+            "cdnlab_edge_response_bytes",
+            "body bytes sent to clients",
+            ["node", "source"],
+            registry=registry,
+        )
+        self.bytes_from_cache = response_bytes.labels(node, "cache")
+        self.bytes_from_upstream = response_bytes.labels(node, "upstream")
+        self._upstream_requests = Counter(
+            "cdnlab_edge_upstream_requests",
+            "fetches from upstream by response status (or error)",
+            ["node", "upstream", "status"],
+            registry=registry,
+        )
+        upstream_duration = Histogram(
+            "cdnlab_edge_upstream_duration_seconds",
+            "upstream fetch latency to response headers",
+            ["node", "upstream"],
+            buckets=_REQUEST_BUCKETS,
+            registry=registry,
+        )
+        upstream_bytes = Counter(
+            "cdnlab_edge_upstream_bytes",
+            "body bytes received from upstream",
+            ["node", "upstream"],
+            registry=registry,
+        )
+        self.upstream_duration = {k: upstream_duration.labels(node, k) for k in UPSTREAM_KINDS}
+        self.upstream_bytes = {k: upstream_bytes.labels(node, k) for k in UPSTREAM_KINDS}
+        self.collapsed = Counter(
+            "cdnlab_edge_collapsed_requests",
+            "requests that waited for another request's fetch",
+            ["node"],
+            registry=registry,
+        ).labels(node)
+        stale = Counter(
+            "cdnlab_edge_stale_served",
+            "stale responses served",
+            ["node", "reason"],
+            registry=registry,
+        )
+        self.stale_served = {
+            reason: stale.labels(node, reason)
+            for reason in ("stale-while-revalidate", "stale-if-error", "max-stale")
+        }
+        revalidations = Counter(
+            "cdnlab_edge_revalidations",
+            "conditional fetches by result",
+            ["node", "result"],
+            registry=registry,
+        )
+        self.revalidations = {
+            result: revalidations.labels(node, result) for result in ("not-modified", "modified")
+        }
+        self._purges = Counter(
+            "cdnlab_edge_purges",
+            "purge requests",
+            ["node", "kind", "mode"],
+            registry=registry,
+        )
+        self.purged_objects = Counter(
+            "cdnlab_edge_purged_objects",
+            "objects removed or invalidated by purges",
+            ["node"],
+            registry=registry,
+        ).labels(node)
+        registry.register(_StoreCollector(node, stats))
+
+    def upstream_request(self, kind: str, status: int | str) -> None:
+        """Count one upstream fetch of ``kind`` answered with ``status`` (or "error")."""
+        self._upstream_requests.labels(self.node, kind, str(status)).inc()
+
+    def purge(self, kind: str, soft: bool, objects: int) -> None:
+        """Count one purge request and the objects it affected."""
+        self._purges.labels(self.node, kind, "soft" if soft else "hard").inc()
+        self.purged_objects.inc(objects)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text exposition of this registry."""
+        return generate_latest(self.registry)

@@ -1,0 +1,91 @@
+"""Peer sharding inside a group: who owns a key, which peers are up, background health checks.
+
+Rules: the ring is the core's ``HashRing`` over the group's node names (this node included),
+so every member computes the same owner. A peer is marked down at once when a fetch from it
+fails to connect, and marked up again only by a successful health probe. ``route(key)`` gives
+the peers to try in order: the ring's fail-over order up to (not including) this node; an
+empty list means "fetch from the upstream yourself" (we own the key, or every earlier owner
+is down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+
+from cdn.ring import HashRing
+from edge.settings import Peer
+
+__all__ = ["PeerSet"]
+
+log = logging.getLogger("cdnlab.edge")
+
+
+class PeerSet:
+    """The peers of one node and their health."""
+
+    def __init__(self, node: str, peers: tuple[Peer, ...]) -> None:
+        self.node = node
+        self.peers = {peer.name: peer for peer in peers}
+        self.ring = HashRing([node, *self.peers]) if peers else None
+        self.down: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return self.ring is not None
+
+    def route(self, key: str) -> list[Peer]:
+        """Peers to try for ``key``, owner first, stopping at this node; skips down peers."""
+        if self.ring is None:
+            return []
+        tried: list[Peer] = []
+        for name in self.ring.owners(key):
+            if name == self.node:
+                break
+            if name not in self.down:
+                tried.append(self.peers[name])
+        return tried
+
+    def owner(self, key: str) -> str:
+        """The ring owner of ``key`` regardless of health (this node without a group)."""
+        return self.node if self.ring is None else self.ring.owner(key)
+
+    def mark_down(self, name: str) -> None:
+        """A fetch from ``name`` could not connect: skip it until a health probe succeeds."""
+        if name not in self.down:
+            log.warning("peer %s is down; its keys go to the next node on the ring", name)
+            self.down.add(name)
+
+    def status(self) -> dict[str, str]:
+        """Each peer's state, ``up`` or ``down``."""
+        return {name: ("down" if name in self.down else "up") for name in self.peers}
+
+    async def probe(self, session: aiohttp.ClientSession, timeout: float) -> None:
+        """Probe every peer's /_cdn/health once and update the down set."""
+
+        async def one(peer: Peer) -> None:
+            try:
+                async with session.get(
+                    peer.url + "/_cdn/health", timeout=aiohttp.ClientTimeout(total=timeout)
+                ) as response:
+                    healthy = response.status == 200
+                    await response.read()
+            except (aiohttp.ClientError, TimeoutError, OSError):
+                healthy = False
+            if healthy:
+                if peer.name in self.down:
+                    log.warning("peer %s is up again", peer.name)
+                self.down.discard(peer.name)
+            else:
+                self.mark_down(peer.name)
+
+        await asyncio.gather(*(one(peer) for peer in self.peers.values()))
+
+    async def watch(self, session: aiohttp.ClientSession, interval: float) -> None:
+        """Probe the peers every ``interval`` seconds until cancelled."""
+        while True:
+            with contextlib.suppress(Exception):
+                await self.probe(session, timeout=max(0.5, interval))
+            await asyncio.sleep(interval)
