@@ -15,7 +15,6 @@ Formats:
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import struct
 from collections.abc import Iterator
@@ -227,5 +226,3 @@ __all__ = [
     "read_csv",
     "read_oracle_general",
 ]
-
-_ = io  # io.TextIOBase streams are accepted as-is

@@ -32,7 +32,9 @@ PROMETHEUS_PORT = 9090
 GRAFANA_PORT = 3000
 RESERVED_SERVICES = ("prometheus", "grafana")
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-TOKEN_VALUE = f"${{{ADMIN_TOKEN_ENV}:?set {ADMIN_TOKEN_ENV} to a secret first, see docs/cluster.md}}"
+TOKEN_VALUE = (
+    f"${{{ADMIN_TOKEN_ENV}:?set {ADMIN_TOKEN_ENV} to a secret first, see docs/cluster.md}}"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,14 @@ from cluster.errors import NodeStartError
 from cluster.supervisor import ChildProcess
 
 Clock = Callable[[], float]
+# Nodes are local: never route health probes through an HTTP proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def answers(url: str, timeout: float = 1.0) -> bool:
     """True when a GET of ``url`` returns 2xx within ``timeout`` seconds."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with _OPENER.open(url, timeout=timeout) as response:
             response.read()
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):

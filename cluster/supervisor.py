@@ -38,7 +38,9 @@ def _die_with_parent() -> None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _spawn(argv: tuple[str, ...], env: Mapping[str, str], cwd: str | None) -> subprocess.Popen[bytes]:
+def _spawn(
+    argv: tuple[str, ...], env: Mapping[str, str], cwd: str | None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         argv,
         env=dict(env),
@@ -70,7 +72,6 @@ class ChildProcess:
         self.popen = _spawn(self.argv, env, cwd)
         self._pump = threading.Thread(target=self._read_output, name=f"log-{name}", daemon=True)
         self._pump.start()
-
 
     @property
     def pid(self) -> int:

@@ -133,7 +133,7 @@ class Recorder:
             if is_hit:
                 tally.hits += 1
                 tally.hit_bytes += size
-            elif outcome.origin_fetch:
+            if outcome.origin_fetch:
                 tally.origin_requests += 1
                 if outcome.status != "revalidated":
                     tally.origin_bytes += size

@@ -56,21 +56,28 @@ class OriginHeaders:
 
     rule: CacheRule
 
-    def response(self, obj_id: int, size: int, now: float) -> Response:
-        """The 200 response for object ``obj_id`` at ``now`` (no body, just its size)."""
-        return Response(200, Headers(self._fields(obj_id, now)), size)
+    def response(self, obj_id: int, size: int, now: float, age: int = 0) -> Response:
+        """The 200 response for ``obj_id`` at ``now``; ``age`` > 0 when a cache upstream served it.
 
-    def not_modified(self, obj_id: int, now: float) -> Response:
+        Date is when the origin generated it (``now - age``): an upstream cache keeps its Date.
+        """
+        return Response(200, Headers(self._fields(obj_id, now, age)), size)
+
+    def not_modified(self, obj_id: int, now: float, age: int = 0) -> Response:
         """The 304 answer to a revalidation of ``obj_id`` at ``now`` (objects never change)."""
-        return Response(304, Headers(self._fields(obj_id, now, body=False)), 0)
+        return Response(304, Headers(self._fields(obj_id, now, age, body=False)), 0)
 
-    def _fields(self, obj_id: int, now: float, body: bool = True) -> list[tuple[str, str]]:
+    def _fields(
+        self, obj_id: int, now: float, age: int, body: bool = True
+    ) -> list[tuple[str, str]]:
         rule = self.rule
-        fields = [("Date", format_http_date(now)), ("ETag", f'"{obj_id}"')]
+        fields = [("Date", format_http_date(now - age)), ("ETag", f'"{obj_id}"')]
+        if age > 0:
+            fields.append(("Age", str(age)))
         if rule.cache_control is not None:
             fields.append(("Cache-Control", rule.cache_control))
         if rule.expires_in is not None:
-            fields.append(("Expires", format_http_date(now + rule.expires_in)))
+            fields.append(("Expires", format_http_date(now - age + rule.expires_in)))
         if body:
             if rule.vary:
                 fields.append(("Vary", rule.vary))
@@ -102,12 +109,16 @@ class EntryTemplate:
     tests/sim checks that runs with and without templates give the same report.
     """
 
-    __slots__ = ("fields", "lifetime", "tags")
+    __slots__ = ("_at", "_id_tags", "_plain_tags", "_values", "fields", "lifetime")
 
     def __init__(self, base: Entry, tags: tuple[str, ...]) -> None:
-        self.fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(Entry)}
+        names = [f.name for f in dataclasses.fields(Entry)]
+        self.fields = {name: getattr(base, name) for name in names}
+        self._values = [self.fields[name] for name in names]  # positional: faster than **kwargs
+        self._at = {name: names.index(name) for name in PER_FETCH_FIELDS}
         self.lifetime = base.freshness_lifetime
-        self.tags = tags
+        self._plain_tags = tuple(tag for tag in tags if "{id}" not in tag)
+        self._id_tags = tuple(tuple(tag.split("{id}", 1)) for tag in tags if "{id}" in tag)
 
     @classmethod
     def probe(
@@ -130,28 +141,42 @@ class EntryTemplate:
                 return None
         if a.last_modified is not None or a.corrected_initial_age != 0.25:
             return None  # validators or Age we do not re-stamp
-        return cls(a, origin.rule.surrogate_keys)
+        template = cls(a, origin.rule.surrogate_keys)
+        again = template.entry_for("/probe", 1, 2, 86_400.5, 86_401.9)
+        if any(getattr(again, f.name) != getattr(b, f.name) for f in dataclasses.fields(Entry)
+               if f.name not in SHARED_HEADER_FIELDS):
+            return None  # re-stamping does not reproduce absorb(): use absorb every time
+        return template
 
     def entry_for(
-        self, key: str, obj_id: int, size: int, request_time: float, response_time: float
+        self,
+        key: str,
+        obj_id: int,
+        size: int,
+        request_time: float,
+        response_time: float,
+        age: int = 0,
     ) -> Entry:
         """The entry absorb() would store for ``obj_id`` fetched over [request_time, response_time]."""
-        date = float(int(response_time))  # Date has whole seconds (format_http_date truncates)
+        date = float(int(response_time - age))  # Date has whole seconds (format truncates)
         apparent_age = response_time - date if response_time > date else 0.0
-        initial_age = max(apparent_age, response_time - request_time)
-        fields = self.fields.copy()
-        fields["key"] = key
-        fields["size"] = size
-        fields["request_time"] = request_time
-        fields["response_time"] = response_time
-        tags = self.tags
-        if tags:
-            fields["surrogate_keys"] = frozenset(t.replace("{id}", str(obj_id)) for t in tags)
-        fields["corrected_initial_age"] = initial_age
-        fields["date"] = date
-        fields["etag"] = f'"{obj_id}"'
-        fields["fresh_until"] = response_time + self.lifetime - initial_age
-        return Entry(**fields)
+        initial_age = max(apparent_age, age + response_time - request_time)
+        values = self._values.copy()
+        at = self._at
+        values[at["key"]] = key
+        values[at["size"]] = size
+        values[at["request_time"]] = request_time
+        values[at["response_time"]] = response_time
+        if self._id_tags:
+            text = str(obj_id)
+            values[at["surrogate_keys"]] = frozenset(
+                (*self._plain_tags, *(f"{head}{text}{tail}" for head, tail in self._id_tags))
+            )
+        values[at["corrected_initial_age"]] = initial_age
+        values[at["date"]] = date
+        values[at["etag"]] = f'"{obj_id}"'
+        values[at["fresh_until"]] = response_time + self.lifetime - initial_age
+        return Entry(*values)
 
 
 class NodeCache:
@@ -178,6 +203,14 @@ class NodeCache:
         template = EntryTemplate.probe(origin, self.request, config)
         self.variant = template.fields["variant"] if template is not None else ()
         self.template = None if exact else template
+
+    def age_of(self, key: str, now: float) -> int:
+        """The Age (whole seconds, §5.1) of the entry stored for ``key`` at ``now``; 0 if none."""
+        entry = self._get(key, self.variant)
+        if entry is None:
+            return 0
+        age = entry.corrected_initial_age + now - entry.response_time
+        return int(age) if age > 0 else 0
 
     def lookup(self, key: str, now: float) -> tuple[int, object]:
         """(outcome code, decision or entry) for a GET of ``key`` at ``now``.
@@ -207,16 +240,23 @@ class NodeCache:
         return BYPASS, decision
 
     def fill(
-        self, key: str, obj_id: int, size: int, decision: object, request_time: float, done: float
+        self,
+        key: str,
+        obj_id: int,
+        size: int,
+        decision: object,
+        request_time: float,
+        done: float,
+        age: int = 0,
     ) -> None:
-        """Absorb the origin's 200 for a miss sent at ``request_time``, received at ``done``."""
+        """Absorb the upstream 200 (Age ``age``) for a miss sent at ``request_time``, received at ``done``."""
         template = self.template
         if decision is None and template is not None:
-            self.store.put(template.entry_for(key, obj_id, size, request_time, done))
+            self.store.put(template.entry_for(key, obj_id, size, request_time, done, age))
             return
         if decision is None:
             decision = decide(self.request, key, (), request_time, self.config)
-        response = self.origin.response(obj_id, size, done)
+        response = self.origin.response(obj_id, size, done, age)
         outcome = absorb(self.request, key, decision, response, request_time, done, self.config)
         if isinstance(outcome, StoreOutcome):
             self.store.put(outcome.entry)
@@ -225,19 +265,26 @@ class NodeCache:
                 self.store.purge_key(target)
 
     def refresh(
-        self, key: str, obj_id: int, size: int, decision: object, request_time: float, done: float
+        self,
+        key: str,
+        obj_id: int,
+        size: int,
+        decision: object,
+        request_time: float,
+        done: float,
+        age: int = 0,
     ) -> bool:
         """Absorb a 304 to a revalidation; False when it matched nothing and a refetch is due."""
         if isinstance(decision, StaleHit):
             decision = decision.refresh
-        response = self.origin.not_modified(obj_id, done)
+        response = self.origin.not_modified(obj_id, done, age)
         outcome = absorb(self.request, key, decision, response, request_time, done, self.config)
         if isinstance(outcome, Freshen):
             for entry in outcome.entries:
                 self.store.put(entry)
             return True
         if isinstance(outcome, Refetch):
-            self.fill(key, obj_id, size, outcome.miss, request_time, done)
+            self.fill(key, obj_id, size, outcome.miss, request_time, done, age)
             return False
         if isinstance(outcome, StoreOutcome):
             self.store.put(outcome.entry)

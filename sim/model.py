@@ -69,6 +69,7 @@ class SimOptions:
     purges: tuple[Purge, ...] = ()
     overflow_wait: float = 0.050  # seconds of queued work that make a PoP "saturated"
     buckets: int = 200
+    exact_http: bool = False  # call absorb() for every fill (no EntryTemplate); for checks
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTINGS:
@@ -145,8 +146,12 @@ class CacheNodeSim:
 
     def serve(
         self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
-    ) -> tuple[float, int, bool]:
-        """Handle a request arriving at ``t``: (response-ready time, outcome, body came upstream)."""
+    ) -> tuple[float, int, bool, int]:
+        """Handle a request arriving at ``t``.
+
+        Returns (response-ready time, outcome, whether the body came from upstream, Age of the
+        response in whole seconds, which the requesting cache subtracts from its freshness).
+        """
         self.requests += 1
         wait, service = self.queue.serve(t)
         t += wait + service
@@ -156,12 +161,15 @@ class CacheNodeSim:
             if owner is not self:
                 self.forwarded += 1
                 delay = self.peer_delay[owner.node.name]
-                done, code, upstream = owner.serve(key, obj, size, t + delay, True, conditional)
+                done, code, upstream, age = owner.serve(
+                    key, obj, size, t + delay, True, conditional
+                )
                 if not conditional:
                     self.bytes += size
-                return done + delay, code, upstream
+                return done + delay, code, upstream, age
         if not conditional:
             self.bytes += size
+        cache = self.cache
         pending = self.inflight.get(key)
         if pending is not None:
             until, background = pending
@@ -170,37 +178,41 @@ class CacheNodeSim:
                     self.hits += 1
                     self.bytes_hit += size
                     self.outcomes[STALE] += 1
-                    return t, STALE, False
+                    return t, STALE, False, cache.age_of(key, t)
                 self.collapsed += 1
                 self.outcomes[COLLAPSED] += 1
-                return until, COLLAPSED, not conditional
+                return until, COLLAPSED, not conditional, cache.age_of(key, until)
             del self.inflight[key]
-        code, found = self.cache.lookup(key, t)
+        code, found = cache.lookup(key, t)
         self.outcomes[code] += 1
         if code == HIT:
             self.hits += 1
             self.bytes_hit += size
-            return t, HIT, False
+            age = found.corrected_initial_age + t - found.response_time
+            return t, HIT, False, int(age) if age > 0 else 0
         if code == STALE:
             self.hits += 1
             self.bytes_hit += size
-            done = self._fetch(key, obj, size, t, True)
-            self.cache.refresh(key, obj, size, found, t, done)
+            age = cache.age_of(key, t)
+            done, up_age = self._fetch(key, obj, size, t, True)
+            cache.refresh(key, obj, size, found, t, done, up_age)
             self.inflight[key] = (done, True)
-            return t, STALE, False
+            return t, STALE, False, age
         if code == REVALIDATED:
-            done = self._fetch(key, obj, size, t, True)
-            if not self.cache.refresh(key, obj, size, found, t, done):
-                done = self._fetch(key, obj, size, done, False)
+            done, up_age = self._fetch(key, obj, size, t, True)
+            if not cache.refresh(key, obj, size, found, t, done, up_age):
+                done, up_age = self._fetch(key, obj, size, done, False)
             self.inflight[key] = (done, False)
-            return done, REVALIDATED, False
-        done = self._fetch(key, obj, size, t, conditional)
+            return done, REVALIDATED, False, cache.age_of(key, done)
+        done, up_age = self._fetch(key, obj, size, t, conditional)
         if code == MISS:
-            self.cache.fill(key, obj, size, found, t, done)
+            cache.fill(key, obj, size, found, t, done, up_age)
             self.inflight[key] = (done, False)
-        return done, code, not conditional
+        return done, code, not conditional, up_age
 
-    def _fetch(self, key: str, obj: int, size: int, t: float, conditional: bool) -> float:
+    def _fetch(
+        self, key: str, obj: int, size: int, t: float, conditional: bool
+    ) -> tuple[float, int]:
         upstream = self.upstream
         delay = self.up_delay
         self.upstream_requests += 1
@@ -209,10 +221,10 @@ class CacheNodeSim:
         if isinstance(upstream, OriginSim):
             if not conditional:
                 self.origin_bytes += size
-            return upstream.fetch(t + delay, size, conditional) + delay
+            return upstream.fetch(t + delay, size, conditional) + delay, 0
         assert upstream is not None
-        done, _, _ = upstream.serve(key, obj, size, t + delay, False, conditional)
-        return done + delay
+        done, _, _, age = upstream.serve(key, obj, size, t + delay, False, conditional)
+        return done + delay, age
 
     def sweep(self, now: float) -> None:
         """Forget in-flight fetches that completed before ``now`` (bounds memory)."""
@@ -278,6 +290,7 @@ class Simulation:
                 options.policy or node.policy,
                 cache_config(topology.edge_settings, node.name),
                 OriginHeaders(rule),
+                exact=options.exact_http,
             )
             queue = ServerQueue(node.capacity_rps, node.workers, rng, width, buckets)
             self.nodes[node.name] = CacheNodeSim(node, queue, cache)
@@ -344,12 +357,15 @@ class Simulation:
         env = simpy.Environment()
         histograms = [LatencyHistogram() for _ in self.region_names]
         user_counts = np.zeros(len(self.users), dtype=np.int64)
+        user_bytes = np.zeros(len(self.users), dtype=np.int64)
         state = {"requests": 0, "bytes": 0, "hits": 0, "bytes_hit": 0, "end": 0.0}
         for purge in sorted(self.options.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
-        env.process(self._arrivals(env, histograms, user_counts, state, on_progress))
+        env.process(
+            self._arrivals(env, histograms, user_counts, user_bytes, state, on_progress)
+        )
         env.run()
-        return self._result(histograms, user_counts, state)
+        return self._result(histograms, user_counts, user_bytes, state)
 
     def _purge(self, env: simpy.Environment, purge: Purge):
         yield env.timeout(purge.at)
@@ -362,7 +378,7 @@ class Simulation:
             else:
                 store.purge_key(purge.value, soft=purge.soft)
 
-    def _arrivals(self, env, histograms, user_counts, state, on_progress):
+    def _arrivals(self, env, histograms, user_counts, user_bytes, state, on_progress):
         latency = self.latency
         rng_random = self.rng.random
         new_share = latency.new_connection_share
@@ -399,7 +415,7 @@ class Simulation:
                 if new_share and rng_random() < new_share:
                     setup = setup_rtts * 2.0 * one_way
                 arrive = t + setup + one_way
-                done, code, upstream = edge.serve(f"{prefix}{obj}{suffix}", obj, size, arrive, False, False)
+                done, code, upstream, _ = edge.serve(f"{prefix}{obj}{suffix}", obj, size, arrive, False, False)
                 latencies[i] = (
                     done - t + one_way + size * (path_bits if upstream else client_bits)
                 )
@@ -410,6 +426,7 @@ class Simulation:
             for region in np.unique(regions).tolist():
                 histograms[region].record_many(lat[regions == region])
             np.add.at(user_counts, batch.users, 1)
+            np.add.at(user_bytes, batch.users, batch.sizes)
             hits = np.array(edge_hit)
             index = np.minimum((batch.times / width).astype(np.int64), buckets - 1)
             for name, weights in (
@@ -445,7 +462,7 @@ class Simulation:
 
     # -- the report ------------------------------------------------------------------------------
 
-    def _result(self, histograms, user_counts, state) -> SimResult:
+    def _result(self, histograms, user_counts, user_bytes, state) -> SimResult:
         topology, cost = self.topology, self.topology.cost
         overall = LatencyHistogram()
         for histogram in histograms:
@@ -498,9 +515,12 @@ class Simulation:
         counts_by_region = np.bincount(
             self.region_of_user, weights=user_counts, minlength=len(self.region_names)
         )
+        bytes_by_region = np.zeros(len(self.region_names), dtype=np.int64)
+        np.add.at(bytes_by_region, self.region_of_user, user_bytes)
         for i, name in enumerate(self.region_names):
             regions[name] = {
                 "requests": int(counts_by_region[i]),
+                "bytes": int(bytes_by_region[i]),
                 "latency_ms": latency_summary(histograms[i]),
             }
         served = state["bytes"]

@@ -25,6 +25,7 @@ class ServerQueue:
         "_draws",
         "_rng",
         "_free",
+        "_next_free",
         "bucket_width",
         "busy",
         "capacity_rps",
@@ -52,6 +53,7 @@ class ServerQueue:
         self._rng = np.random.default_rng(rng.getrandbits(64))
         self._draws: list[float] = []
         self._free = [0.0] * workers  # a heap of the times each server becomes free
+        self._next_free = 0.0  # the one server's free time (workers == 1: no heap needed)
         self.bucket_width = bucket_width
         self.busy = [0.0] * buckets
         self.served = 0
@@ -62,11 +64,17 @@ class ServerQueue:
         if not draws:
             draws.extend(self._rng.exponential(self.mean_service, _BLOCK).tolist())
         service = draws.pop()
-        free = self._free
-        start = free[0]
-        if start < arrival:
-            start = arrival
-        heapq.heapreplace(free, start + service)
+        if self.workers == 1:
+            start = self._next_free
+            if start < arrival:
+                start = arrival
+            self._next_free = start + service
+        else:
+            free = self._free
+            start = free[0]
+            if start < arrival:
+                start = arrival
+            heapq.heapreplace(free, start + service)
         self.served += 1
         index = int(arrival / self.bucket_width)
         busy = self.busy
@@ -77,7 +85,7 @@ class ServerQueue:
 
     def backlog(self, now: float) -> float:
         """Seconds of queued work ahead of a request arriving at ``now`` (0 when a server is idle)."""
-        wait = self._free[0] - now
+        wait = (self._next_free if self.workers == 1 else self._free[0]) - now
         return wait if wait > 0.0 else 0.0
 
     def peak_utilization(self) -> float:

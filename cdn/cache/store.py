@@ -6,6 +6,8 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   (or than the policy admits: s3fifo takes objects under 10% of it) is not admitted.
 - Slots: each (primary key, variant) pair is one object for the eviction policy; a variant-less
   entry's slot is its key itself (so the fast path and ``put`` agree), else ``(key, variant)``.
+  Variant-less entries sit in a flat map, Vary'd ones in a per-key map (a dict per key costs
+  ~200 bytes, which the common no-Vary case should not pay).
 - Evictions happen inside the policy's ``popitem``; its ``on_evict`` hook keeps the variants map
   and the surrogate-key (tag) index in step.
 - Accounting is the caller's single verdict per request: ``record_hit(entry)`` when a stored entry
@@ -108,10 +110,11 @@ class Store:
         "_evictions",
         "_hits",
         "_misses",
+        "_plain",
         "_policy",
         "_schedule",
         "_tags",
-        "_variants",
+        "_varied",
         "policy_name",
     )
 
@@ -125,7 +128,8 @@ class Store:
         # Policy values are sizes, so ``int`` is the size function (a C call, no lambda).
         self._policy = make_policy(policy, capacity_bytes, int, self._evicted, **policy_options)
         self._schedule = getattr(self._policy, "schedule", None)
-        self._variants: dict[str, dict[tuple[Any, ...], Storable]] = {}
+        self._plain: dict[str, Storable] = {}
+        self._varied: dict[str, dict[tuple[Any, ...], Storable]] = {}
         self._tags: dict[str, set[Hashable]] = {}
         self._hits = self._misses = self._bytes_hit = self._bytes_missed = self._evictions = 0
 
@@ -146,21 +150,30 @@ class Store:
 
     def __contains__(self, key: object) -> bool:
         """Whether any entry is stored under primary ``key``."""
-        return key in self._variants
+        return key in self._plain or key in self._varied
 
     def lookup(self, key: str) -> list[Storable]:
         """All stored variants of ``key`` (no accounting, no recency change)."""
-        by_variant = self._variants.get(key)
-        return list(by_variant.values()) if by_variant else []
+        entry = self._plain.get(key)
+        by_variant = self._varied.get(key)
+        if by_variant is None:
+            return [] if entry is None else [entry]
+        found = list(by_variant.values())
+        if entry is not None:
+            found.insert(0, entry)
+        return found
 
     def get(self, key: str, variant: tuple[Any, ...] = ()) -> Storable | None:
         """The entry stored for ``key`` and ``variant``, or None (no accounting)."""
-        by_variant = self._variants.get(key)
+        if not variant:
+            return self._plain.get(key)
+        by_variant = self._varied.get(key)
         return None if by_variant is None else by_variant.get(variant)
 
     def entries(self) -> Iterator[Storable]:
         """Every stored entry (in no particular order)."""
-        for by_variant in self._variants.values():
+        yield from self._plain.values()
+        for by_variant in self._varied.values():
             yield from by_variant.values()
 
     def tagged(self, tag: str) -> list[Storable]:
@@ -237,7 +250,7 @@ class Store:
             return True
         self._misses += 1
         self._bytes_missed += size
-        try:
+        try:  # noqa: SIM105 -- suppress() costs a context manager per miss on the hot path
             policy[key] = size
         except ValueError:  # larger than the policy admits
             pass
@@ -251,22 +264,22 @@ class Store:
 
     def purge_key(self, key: str, soft: bool = False) -> int:
         """Purge every variant of ``key`` (hard: remove; soft: mark stale); return the count."""
-        by_variant = self._variants.get(key)
-        if not by_variant:
-            return 0
-        return self._purge([slot_of(key, variant) for variant in by_variant], soft)
+        slots: list[Hashable] = [key] if key in self._plain else []
+        slots.extend((key, variant) for variant in self._varied.get(key, ()))
+        return self._purge(slots, soft)
 
     def purge_prefix(self, prefix: str, soft: bool = False) -> int:
         """Purge every entry whose primary key starts with ``prefix``; return the count.
 
         Cost: a scan of the stored primary keys, O(keys) (tags are the cheap way to group).
         """
-        slots = [
-            slot_of(key, variant)
-            for key, by_variant in self._variants.items()
+        slots: list[Hashable] = [key for key in self._plain if key.startswith(prefix)]
+        slots.extend(
+            (key, variant)
+            for key, by_variant in self._varied.items()
             if key.startswith(prefix)
             for variant in by_variant
-        ]
+        )
         return self._purge(slots, soft)
 
     def purge_tag(self, tag: str, soft: bool = False) -> int:
@@ -281,11 +294,14 @@ class Store:
     def _purge(self, slots: list[Hashable], soft: bool) -> int:
         if soft:
             for slot in slots:
-                key, variant = slot if type(slot) is tuple else (slot, ())
-                by_variant = self._variants[key]
-                entry = by_variant[variant]
+                if type(slot) is tuple:
+                    key, variant = slot
+                    holder, name = self._varied[key], variant
+                else:
+                    holder, name = self._plain, slot  # type: ignore[assignment]
+                entry = holder[name]
                 if not entry.invalidated:
-                    by_variant[variant] = dataclasses.replace(entry, invalidated=True)  # type: ignore[type-var]
+                    holder[name] = dataclasses.replace(entry, invalidated=True)  # type: ignore[type-var]
         else:
             for slot in slots:
                 self._drop(slot)
@@ -299,18 +315,23 @@ class Store:
 
     def _evicted(self, slot: Hashable, size: int) -> None:
         self._evictions += 1
-        if self._variants:  # the trace fast path stores no entries
+        if self._plain or self._varied:  # the trace fast path stores no entries
             self._unindex(slot)
 
     def _entry_at(self, slot: Hashable) -> Storable:
-        key, variant = slot if type(slot) is tuple else (slot, ())
-        return self._variants[key][variant]
+        if type(slot) is tuple:
+            key, variant = slot
+            return self._varied[key][variant]
+        return self._plain[slot]  # type: ignore[index]
 
     def _index(self, slot: Hashable, entry: Storable) -> None:
-        by_variant = self._variants.get(entry.key)
-        if by_variant is None:
-            by_variant = self._variants[entry.key] = {}
-        by_variant[entry.variant] = entry
+        if type(slot) is tuple:
+            by_variant = self._varied.get(entry.key)
+            if by_variant is None:
+                by_variant = self._varied[entry.key] = {}
+            by_variant[entry.variant] = entry
+        else:
+            self._plain[entry.key] = entry
         tags = self._tags
         for tag in entry.surrogate_keys:
             slots = tags.get(tag)
@@ -320,15 +341,18 @@ class Store:
                 slots.add(slot)
 
     def _unindex(self, slot: Hashable) -> None:
-        key, variant = slot if type(slot) is tuple else (slot, ())
-        by_variant = self._variants.get(key)  # type: ignore[call-overload]
-        if by_variant is None:
-            return
-        entry = by_variant.pop(variant, None)
+        if type(slot) is tuple:
+            key, variant = slot
+            by_variant = self._varied.get(key)
+            if by_variant is None:
+                return
+            entry = by_variant.pop(variant, None)
+            if not by_variant:
+                del self._varied[key]
+        else:
+            entry = self._plain.pop(slot, None)  # type: ignore[call-overload]
         if entry is None:
             return
-        if not by_variant:
-            del self._variants[key]
         tags = self._tags
         for tag in entry.surrogate_keys:
             slots = tags.get(tag)

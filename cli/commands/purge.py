@@ -138,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
         total = sum(o.purged or 0 for o in outcomes)
         if failed:
             names = ", ".join(o.node for o in failed)
-            console.print(f"[red]{len(failed)} of {len(outcomes)} nodes did not confirm: {names}[/]")
+            console.print(
+                f"[red]{len(failed)} of {len(outcomes)} nodes did not confirm: {names}[/]"
+            )
         else:
             console.print(f"all {len(outcomes)} nodes confirmed; {total} objects purged")
     return 1 if failed else 0

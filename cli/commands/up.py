@@ -87,9 +87,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="directory of the run-state file (default $CDNLAB_STATE_DIR or ./.cdnlab/run)",
     )
-    parser.add_argument(
-        "--no-logs", action="store_true", help="do not stream the nodes' output"
-    )
+    parser.add_argument("--no-logs", action="store_true", help="do not stream the nodes' output")
 
 
 def _console() -> Console:

@@ -41,10 +41,23 @@ def test_purge_without_a_token_or_running_cluster_explains(free_topology, tmp_pa
 
 def test_purge_of_a_cluster_that_is_down_fails_for_every_node(free_topology) -> None:
     result = _purge(
-        "--tag", "catalog", "--topology", str(free_topology), "--token", "t", "--timeout", "5", "--json"
+        "--tag",
+        "catalog",
+        "--topology",
+        str(free_topology),
+        "--token",
+        "t",
+        "--timeout",
+        "5",
+        "--json",
     )
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["request"] == {"tag": "catalog"}
-    assert [n["node"] for n in report["nodes"]] == ["shield-fra", "edge-par", "edge-lon", "edge-ams"]
+    assert [n["node"] for n in report["nodes"]] == [
+        "shield-fra",
+        "edge-par",
+        "edge-lon",
+        "edge-ams",
+    ]
     assert all(not n["confirmed"] and "unreachable" in n["error"] for n in report["nodes"])

@@ -32,7 +32,12 @@ def test_a_shield_behind_a_shield_starts_after_it() -> None:
     )
     data["edge"][0]["upstream"] = "shield-par"
     names = [[n.name for n in tier] for tier in tiers(parse_topology(data, "x.toml"))]
-    assert names == [["origin"], ["shield-fra"], ["shield-par"], ["edge-par", "edge-lon", "edge-ams"]]
+    assert names == [
+        ["origin"],
+        ["shield-fra"],
+        ["shield-par"],
+        ["edge-par", "edge-lon", "edge-ams"],
+    ]
 
 
 def test_launch_commands_are_cdn_origin_and_cdn_edge() -> None:

@@ -73,3 +73,92 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# ---- edge fixtures (edge/: `cdn edge`) ---------------------------------------------------------
+# - ``start_edge_server(upstream_url, **changes) -> EdgeServer``: an edge in front of
+#   ``upstream_url`` on 127.0.0.1 port 0 with ``admin_token=EDGE_ADMIN_TOKEN``; ``changes`` are
+#   EdgeSettings fields (``site_host`` defaults to the upstream's host:port; ``sleep=`` injects
+#   the emulated-latency sleep). ``start_edge(...) -> str`` returns the base URL instead.
+# - ``edge_admin_headers``: Authorization header with the edges' admin token.
+# - ``http``: one aiohttp ClientSession per test, closed at teardown.
+# - ``origin_fetches(origin_url, target) -> int``: how often the origin served ``target``
+#   (path?query, from its /_cdn/stats).
+
+EDGE_ADMIN_TOKEN = "test-edge-admin-token"
+
+
+def edge_settings(upstream_url: str, **changes: Any) -> Any:
+    """Edge settings for tests: in front of ``upstream_url`` on port 0 with the test admin token."""
+    from urllib.parse import urlsplit
+
+    from edge.settings import EdgeSettings
+
+    defaults: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "upstream_url": upstream_url,
+        "site_host": urlsplit(upstream_url).netloc,
+        "admin_token": EDGE_ADMIN_TOKEN,
+        "shutdown_timeout": 2.0,
+    }
+    return EdgeSettings(**{**defaults, **changes})
+
+
+@pytest.fixture
+def edge_admin_headers() -> dict[str, str]:
+    """Authorization header carrying the test edges' admin token."""
+    return {"Authorization": f"Bearer {EDGE_ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+async def start_edge_server() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Factory starting EdgeServers in front of an upstream URL; all stop at teardown."""
+    import asyncio
+
+    from edge.server import EdgeServer
+
+    servers: list[Any] = []
+
+    async def start(upstream_url: str, *, sleep: Any = asyncio.sleep, **changes: Any) -> Any:
+        server = EdgeServer(edge_settings(upstream_url, **changes), sleep=sleep)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        await server.stop()
+
+
+@pytest.fixture
+async def start_edge(start_edge_server: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[str]]:
+    """Factory starting edges and returning their base URLs."""
+
+    async def start(upstream_url: str, **changes: Any) -> str:
+        return (await start_edge_server(upstream_url, **changes)).url
+
+    return start
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[Any]:
+    """An aiohttp ClientSession for the test (no cookie jar, no decompression)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+def origin_fetches(http: Any) -> Callable[[str, str], Awaitable[int]]:
+    """``await origin_fetches(origin_url, "/obj/1?x=1")``: requests the origin got for a target."""
+
+    async def count(origin_url: str, target: str) -> int:
+        async with http.get(origin_url + "/_cdn/stats") as response:
+            stats = await response.json()
+        return int(stats["targets"].get(target, 0))
+
+    return count

@@ -1,7 +1,9 @@
 """The eviction-policy registry: one name per policy, one factory per name.
 
 Rules: pure. Every policy is a ``cachetools.Cache`` (byte capacity = ``maxsize``, object size =
-``getsizeof(value)``) with an ``on_evict`` hook that the store uses to keep its indexes in step.
+``getsizeof(value)``) with an ``on_evict(key, value)`` hook, called after each eviction by
+``popitem()`` (not on ``del``), that the store uses to keep its indexes in step. Our own policies
+call it inside their ``popitem``; cachetools' get it from the ``EvictionNotifier`` mixin.
 ``lru``, ``fifo`` and ``lfu`` are cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
 ``belady`` needs ``schedule(key, next_access)`` before each access (the simulator's upper bound).
 """
@@ -20,9 +22,9 @@ from cdn.cache.policies.base import (
     LFUPolicy,
     LRUPolicy,
 )
-from cdn.cache.policies.belady import NEVER, BeladyCache, BeladyPolicy, next_access_indices
-from cdn.cache.policies.s3fifo import S3FIFOCache, S3FIFOPolicy
-from cdn.cache.policies.sieve import SieveCache, SievePolicy
+from cdn.cache.policies.belady import NEVER, BeladyCache, next_access_indices
+from cdn.cache.policies.s3fifo import S3FIFOCache
+from cdn.cache.policies.sieve import SieveCache
 
 
 class PolicyFactory(Protocol):
@@ -37,9 +39,9 @@ POLICIES: dict[str, PolicyFactory] = {
     "lru": LRUPolicy,
     "fifo": FIFOPolicy,
     "lfu": LFUPolicy,
-    "sieve": SievePolicy,
-    "s3fifo": S3FIFOPolicy,
-    "belady": BeladyPolicy,
+    "sieve": SieveCache,
+    "s3fifo": S3FIFOCache,
+    "belady": BeladyCache,
 }
 
 # Policies whose choices depend on ``schedule(key, next_access)`` before each access.
@@ -71,7 +73,6 @@ __all__ = [
     "NEVER",
     "POLICIES",
     "BeladyCache",
-    "BeladyPolicy",
     "EvictionListener",
     "EvictionNotifier",
     "FIFOPolicy",
@@ -79,9 +80,7 @@ __all__ = [
     "LRUPolicy",
     "PolicyFactory",
     "S3FIFOCache",
-    "S3FIFOPolicy",
     "SieveCache",
-    "SievePolicy",
     "make_policy",
     "next_access_indices",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 
 from cachetools import Cache
 
-from cdn.cache.policies.base import EvictionNotifier
+from cdn.cache.policies.base import EvictionListener
 
 NEVER = 2**63 - 1  # libCacheSim's INT64_MAX "no next access"
 
@@ -35,6 +35,8 @@ def next_access_indices(keys: Iterable[Hashable]) -> list[int | None]:
 
 class BeladyCache(Cache):
     """Belady's MIN on the cachetools ``Cache`` contract, fed by ``schedule()`` before each access."""
+
+    on_evict: EvictionListener | None = None  # told (key, value) after each eviction
 
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
         Cache.__init__(self, maxsize, getsizeof)
@@ -76,6 +78,9 @@ class BeladyCache(Cache):
             if when.get(key) == -negative:
                 value = Cache.__getitem__(self, key)
                 del self[key]
+                listener = self.on_evict
+                if listener is not None:
+                    listener(key, value)
                 return key, value
         raise KeyError(f"{type(self).__name__} is empty")
 
@@ -94,7 +99,3 @@ class BeladyCache(Cache):
             live = self.__when
             self.__heap = [item for item in heap if live.get(item[2]) == -item[0]]
             heapq.heapify(self.__heap)
-
-
-class BeladyPolicy(EvictionNotifier, BeladyCache):
-    """Belady's MIN with the registry's eviction notice."""

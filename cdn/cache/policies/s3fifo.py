@@ -22,11 +22,13 @@ from typing import Any
 
 from cachetools import Cache
 
-from cdn.cache.policies.base import EvictionNotifier
+from cdn.cache.policies.base import EvictionListener
 
 
 class S3FIFOCache(Cache):
     """S3-FIFO on the cachetools ``Cache`` contract (see the module docstring for the algorithm)."""
+
+    on_evict: EvictionListener | None = None  # told (key, value) after each eviction
 
     def __init__(
         self,
@@ -96,6 +98,9 @@ class S3FIFOCache(Cache):
             key = self.__evict_main()
         value = Cache.__getitem__(self, key)
         del self[key]
+        listener = self.on_evict
+        if listener is not None:
+            listener(key, value)
         return key, value
 
     def clear(self) -> None:
@@ -171,7 +176,3 @@ class S3FIFOCache(Cache):
             self.__ghost_bytes -= old
         ghost[key] = size
         self.__ghost_bytes += size
-
-
-class S3FIFOPolicy(EvictionNotifier, S3FIFOCache):
-    """S3-FIFO with the registry's eviction notice."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from cachetools import Cache
 
-from cdn.cache.policies.base import EvictionNotifier
+from cdn.cache.policies.base import EvictionListener
 
 
 class _Node:
@@ -29,6 +29,8 @@ class _Node:
 
 class SieveCache(Cache):
     """SIEVE on the cachetools ``Cache`` contract (see the module docstring for the algorithm)."""
+
+    on_evict: EvictionListener | None = None  # told (key, value) after each eviction
 
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
         Cache.__init__(self, maxsize, getsizeof)
@@ -85,6 +87,9 @@ class SieveCache(Cache):
         key = node.key
         value = Cache.__getitem__(self, key)
         del self[key]
+        listener = self.on_evict
+        if listener is not None:
+            listener(key, value)
         return key, value
 
     def clear(self) -> None:
@@ -110,7 +115,3 @@ class SieveCache(Cache):
     def hand(self) -> Hashable | None:
         """The key the hand rests on (None: the next eviction starts at the tail)."""
         return None if self.__hand is None else self.__hand.key
-
-
-class SievePolicy(EvictionNotifier, SieveCache):
-    """SIEVE with the registry's eviction notice."""

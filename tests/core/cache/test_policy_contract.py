@@ -53,11 +53,11 @@ def by_size(value: int) -> int:
 
 def test_registry_names_every_required_policy() -> None:
     assert {"lru", "fifo", "lfu", "sieve", "s3fifo", "belady"} <= set(POLICIES)
-    assert NEEDS_FUTURE <= set(POLICIES)
+    assert set(POLICIES) >= NEEDS_FUTURE
 
 
 def test_unknown_policy_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown eviction policy 'arc'.*lru"):
+    with pytest.raises(ValueError, match=r"unknown eviction policy 'arc'.*lru"):
         make_policy("arc", 10)
 
 

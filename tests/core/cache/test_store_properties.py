@@ -125,9 +125,7 @@ class StoreMachine(RuleBasedStateMachine):
     def tag_index_matches_entries(self) -> None:
         entries = list(self.store.entries())
         for tag in TAGS:
-            want = sorted(
-                (e.key, e.variant, e.size) for e in entries if tag in e.surrogate_keys
-            )
+            want = sorted((e.key, e.variant, e.size) for e in entries if tag in e.surrogate_keys)
             have = sorted((e.key, e.variant, e.size) for e in self.store.tagged(tag))
             assert have == want
 

@@ -1,0 +1,201 @@
+"""Run an edge cache (or a shield: the same code with the origin as upstream).
+
+A reverse proxy with RFC 9111 caching in front of one site: GET/HEAD are answered from the
+cache or fetched once (request collapsing) from the upstream, with Age, Via, Cache-Status
+(RFC 9211) and X-Cache on every response. Other methods pass through and invalidate (§4.4).
+Stale content is revalidated with conditional requests, served while revalidating and when
+the upstream fails (stale-while-revalidate / stale-if-error). Purge with `PURGE <url>` or
+`POST /_cdn/purge` and a bearer token (--admin-token or $CDNLAB_ADMIN_TOKEN).
+`/_cdn/health` and Prometheus `/_cdn/metrics` are always on.
+
+With --topology FILE --node NAME the node's port, upstream, peers (its group), location,
+cache size, policy and the file's [edge_defaults] apply; flags override them. In containers
+give --host 0.0.0.0 and the other nodes' URLs with --upstream-url NAME=URL (repeatable) or
+$CDNLAB_NODE_URLS="name=url,name=url".
+
+examples:
+  cdn edge --port 8120 --origin http://127.0.0.1:8100
+  cdn edge --port 8120 --origin http://127.0.0.1:8100 --cache-size 1GiB --policy s3fifo
+  cdn edge --topology configs/local.toml --node edge-par --access-log
+  cdn edge --origin http://127.0.0.1:8100 --workers 2 --admin-token secret
+
+Reference: docs/edge.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+from urllib.parse import urlsplit
+
+from cdn.cache import POLICIES
+from cdn.errors import ConfigError
+from cdn.topology import load_topology
+from cdn.units import parse_duration, parse_size
+from cli.errors import UserError
+from edge.settings import (
+    EdgeSettings,
+    admin_token_from_env,
+    node_urls_from_env,
+    parse_node_urls,
+)
+
+NAME = "edge"
+HELP = "run an edge cache proxy (or a shield) in front of an origin"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `cdn edge` flags."""
+    where = parser.add_argument_group("where")
+    where.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    where.add_argument("--port", type=int, default=None, help="port (default 8120; 0 = any free)")
+    where.add_argument("--origin", metavar="URL", default=None, help="upstream URL (origin or shield)")
+    where.add_argument("--topology", metavar="FILE", default=None, help="topology TOML file")
+    where.add_argument("--node", default=None, help="this node's name in the topology")
+    where.add_argument("--name", default=None, help="node name in Via, Cache-Status and metrics")
+    where.add_argument(
+        "--upstream-url",
+        metavar="NAME=URL",
+        action="append",
+        default=[],
+        help="URL of a topology node (upstream or peer) where it is not http://host:port",
+    )
+    where.add_argument("--workers", type=int, default=None, help="worker processes (SO_REUSEPORT)")
+    where.add_argument(
+        "--admin-token",
+        default=None,
+        help="bearer token of purges (default: $CDNLAB_ADMIN_TOKEN; none = purge off)",
+    )
+    where.add_argument(
+        "--access-log", action="store_true", help="JSON line per request on stderr"
+    )
+    cache = parser.add_argument_group("cache")
+    cache.add_argument("--cache-size", default=None, help="capacity, e.g. 256MiB")
+    cache.add_argument("--policy", choices=sorted(POLICIES), default=None, help="eviction policy")
+    cache.add_argument("--max-cacheable-size", default=None, help="larger bodies stream through")
+    cache.add_argument("--negative-ttl", default=None, help="freshness of 404/410 without any")
+    cache.add_argument("--stale-if-error", default=None, help="serve stale this long on errors")
+    cache.add_argument(
+        "--stale-while-revalidate", default=None, help="serve stale this long while refreshing"
+    )
+    cache.add_argument(
+        "--ignore-query-param",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="leave this query parameter out of the cache key (repeatable)",
+    )
+    cache.add_argument("--sort-query", action="store_true", default=None, help="sort query params")
+    cache.add_argument("--upstream-timeout", default=None, help="then 504 or stale (30s)")
+    cache.add_argument("--collapse-timeout", default=None, help="follower wait limit (10s)")
+
+
+def _duration(flag: str, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise UserError(f"{flag}: {exc}") from None
+
+
+def _size(flag: str, value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise UserError(f"{flag}: {exc}") from None
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.host is not None:
+        changes["host"] = args.host
+    if args.port is not None:
+        if not 0 <= args.port <= 65535:
+            raise UserError(f"--port {args.port} is out of range (expected 0 to 65535)")
+        changes["port"] = args.port
+    if args.name:
+        changes["name"] = args.name
+    if args.workers is not None:
+        if args.workers < 1:
+            raise UserError(f"--workers {args.workers} (expected 1 or more)")
+        changes["workers"] = args.workers
+    if args.cache_size is not None:
+        changes["cache_size"] = _size("--cache-size", args.cache_size)
+    if args.policy is not None:
+        if args.policy == "belady":
+            raise UserError("--policy belady needs the future: it runs only in the simulator")
+        changes["policy"] = args.policy
+    if args.max_cacheable_size is not None:
+        changes["max_cacheable_size"] = _size("--max-cacheable-size", args.max_cacheable_size)
+    for flag, field in (
+        ("--negative-ttl", "negative_ttl"),
+        ("--stale-if-error", "stale_if_error"),
+        ("--stale-while-revalidate", "stale_while_revalidate"),
+        ("--upstream-timeout", "upstream_timeout"),
+        ("--collapse-timeout", "collapse_timeout"),
+    ):
+        value = getattr(args, field)
+        if value is not None:
+            changes[field] = _duration(flag, value)
+    if args.ignore_query_param is not None:
+        changes["ignore_query_params"] = tuple(args.ignore_query_param)
+    if args.sort_query:
+        changes["sort_query_params"] = True
+    if args.access_log:
+        changes["access_log"] = True
+    changes["admin_token"] = args.admin_token or admin_token_from_env()
+    return changes
+
+
+def build_settings(args: argparse.Namespace) -> EdgeSettings:
+    """EdgeSettings from the flags (UserError naming the flag when one is wrong)."""
+    changes = _overrides(args)
+    try:
+        node_urls = {**node_urls_from_env(), **parse_node_urls(args.upstream_url)}
+    except ValueError as exc:
+        raise UserError(f"--upstream-url / $CDNLAB_NODE_URLS: {exc}") from None
+    if args.topology:
+        if not args.node:
+            raise UserError("--topology needs --node NAME (which shield or edge this is)")
+        topology = load_topology(args.topology)
+        try:
+            base = EdgeSettings.from_topology(topology, args.node, node_urls)
+        except ValueError as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise UserError(str(exc)) from None
+        if args.origin:
+            changes["upstream_url"] = args.origin.rstrip("/")
+    else:
+        if args.node:
+            raise UserError("--node needs --topology FILE")
+        if not args.origin:
+            raise UserError("give --origin URL (e.g. http://127.0.0.1:8100) or --topology/--node")
+        origin = args.origin.rstrip("/")
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise UserError(
+                f"--origin {args.origin!r} is not a base URL (expected e.g. http://127.0.0.1:8100)"
+            )
+        base = EdgeSettings(upstream_url=origin, site_host=parts.netloc.lower(), port=8120)
+    try:
+        return base.with_changes(**changes)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; 0 after a graceful shutdown."""
+    import logging
+
+    from edge.server import run as run_edge
+
+    settings = build_settings(args)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        run_edge(settings)
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+            " (expected a free port; --port 0 picks one)"
+        ) from None
+    return 0

@@ -1,0 +1,226 @@
+"""Simulate a CDN: users and PoPs on the globe, hit ratios, latency, origin load and cost.
+
+  cdn sim                                  # configs/local.toml
+  cdn sim configs/world.toml --requests 1000000 --out out/world
+  cdn sim configs/world.toml --routing overflow --purge-at 300:tag=catalog
+  cdn sim --trace trace.oracleGeneral.bin --cache-size 20MiB --policy all
+
+With a SCENARIO (a topology TOML file) the geographic model runs: the workload's users send
+requests to PoPs (nearest, latency-based or overflow routing), through shields to the origin, with
+the same cache decisions as the live edge. With --trace, a trace (CSV timestamp,object_id,size_bytes
+or libCacheSim oracleGeneral .bin) is replayed through one cache of --cache-size bytes, no geography.
+--out DIR writes report.json (schema: docs/report.md), pops.csv, regions.csv and PNG plots.
+Same seed, same report.json, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from cdn.errors import ConfigError
+from cdn.topology import default_topology_path, load_topology
+from cdn.units import format_size, parse_duration, parse_size
+from cli.errors import UserError
+
+NAME = "sim"
+HELP = "simulate a CDN (geographic model) or replay a trace through one cache"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add `cdn sim` arguments."""
+    parser.add_argument(
+        "scenario", nargs="?", help="topology TOML file (default: configs/local.toml)"
+    )
+    parser.add_argument("--trace", metavar="FILE", help="replay a trace through one cache instead")
+    parser.add_argument("--cache-size", metavar="SIZE", help="cache bytes, e.g. 20MiB (overrides every node)")
+    parser.add_argument(
+        "--policy",
+        metavar="P",
+        help="eviction policy (overrides every node); with --trace also a list 'lru,sieve' or 'all'",
+    )
+    parser.add_argument("--requests", type=int, metavar="N", help="stop after N requests")
+    parser.add_argument("--duration", metavar="D", help="simulated time, e.g. 600 or 10m")
+    parser.add_argument("--seed", type=int, help="arrival seed (default: the workload's seed)")
+    parser.add_argument(
+        "--routing",
+        choices=("nearest", "latency", "overflow"),
+        default="nearest",
+        help="how users pick a PoP (default nearest)",
+    )
+    parser.add_argument(
+        "--purge-at",
+        action="append",
+        default=[],
+        metavar="AT:KIND=VALUE",
+        help="purge at a simulated time, e.g. 300:tag=catalog, 5m:prefix=/obj/, 60:url=/obj/7:soft",
+    )
+    parser.add_argument("--out", metavar="DIR", help="write report.json, CSV and PNG files here")
+    parser.add_argument("--top-regions", type=int, default=8, help="regions in the latency CDF plot")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `cdn sim`."""
+    if args.trace:
+        return _run_trace(args)
+    return _run_model(args)
+
+
+def _size(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise UserError(f"--cache-size: {exc}") from None
+    if size <= 0:
+        raise UserError(f"--cache-size: {text!r} is 0 (expected a size > 0 like 20MiB)")
+    return size
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    from sim.fastpath import replay, replay_report, resolve_policies
+    from sim.plots import hit_ratio_plot
+    from sim.progress import SimProgress
+    from sim.report import write_report
+
+    if args.scenario:
+        raise UserError("give a SCENARIO or --trace, not both")
+    capacity = _size(args.cache_size)
+    if capacity is None:
+        raise UserError("--trace needs --cache-size (e.g. --cache-size 20MiB)")
+    try:
+        policies = resolve_policies(args.policy or "lru")
+    except ValueError as exc:
+        raise UserError(f"--policy: {exc}") from None
+    path = Path(args.trace)
+    if not path.is_file():
+        raise UserError(f"--trace: {path}: no such file (expected a .csv or .bin trace)")
+    results = []
+    for policy in policies:
+        with SimProgress(f"{policy} {format_size(capacity)}", 0, "requests", args.quiet) as bar:
+            results.append(replay(path, capacity, policy, lambda n, bar=bar: bar.update(n, n)))
+    report = replay_report(results, path.name, args.seed or 0)
+    table = Table(title=f"{path.name}: one cache of {format_size(capacity)} ({capacity:,} B)")
+    for column in ("policy", "requests", "misses", "hit ratio", "byte hit ratio", "missed bytes"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for result in results:
+        table.add_row(
+            result.policy,
+            f"{result.requests:,}",
+            f"{result.misses:,}",
+            f"{result.hit_ratio:.4f}",
+            f"{result.byte_hit_ratio:.4f}",
+            f"{result.bytes_missed:,}",
+        )
+    Console().print(table)
+    if args.out:
+        out = Path(args.out)
+        written = write_report(report, out)
+        written.append(
+            hit_ratio_plot(report["timeseries"], out / "hit_ratio.png", f"{path.name}: {policies[0]}")
+        )
+        Console().print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _run_model(args: argparse.Namespace) -> int:
+    from sim.model import SimOptions, Simulation
+    from sim.progress import SimProgress
+    from sim.purges import parse_purge
+
+    scenario = Path(args.scenario) if args.scenario else default_topology_path()
+    topology = load_topology(scenario)
+    if args.policy and "," in args.policy or args.policy == "all":
+        raise UserError("--policy takes one policy name here (lists and 'all' are for --trace)")
+    try:
+        purges = tuple(parse_purge(text) for text in args.purge_at)
+        duration = parse_duration(args.duration) if args.duration else None
+        options = SimOptions(
+            seed=args.seed,
+            requests=args.requests,
+            duration=duration,
+            routing=args.routing,
+            policy=args.policy,
+            cache_size=_size(args.cache_size),
+            purges=purges,
+        )
+        simulation = Simulation(topology, options)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise UserError(str(exc)) from None
+    if options.requests is not None:
+        total, unit = float(options.requests), "requests"
+    else:
+        total, unit = simulation.expected_duration, "seconds"
+    with SimProgress(f"sim {topology.name}", total, unit, args.quiet) as bar:
+        result = simulation.run(
+            lambda t, n: bar.update(n if unit == "requests" else t, n)
+        )
+    _print_summary(result.report)
+    if args.out:
+        written = write_outputs(result, Path(args.out), args.top_regions)
+        Console().print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def write_outputs(result: Any, out: Path, top_regions: int = 8) -> list[Path]:
+    """report.json, CSVs and the four PNG plots of a geographic run."""
+    from sim.plots import hit_ratio_plot, latency_cdf_plot, origin_load_plot, world_map_plot
+    from sim.report import write_report
+
+    report = result.report
+    name = report["scenario"]
+    written = write_report(report, out)
+    written.append(hit_ratio_plot(report["timeseries"], out / "hit_ratio.png", f"{name}: hit ratio"))
+    written.append(
+        latency_cdf_plot(
+            result.region_histograms, out / "latency_cdf.png", f"{name}: latency by region", top_regions
+        )
+    )
+    written.append(
+        world_map_plot(result.user_points, result.pop_points, out / "world_map.png", f"{name}: PoPs and users")
+    )
+    written.append(origin_load_plot(report["timeseries"], out / "origin_load.png", f"{name}: origin load"))
+    return written
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    console = Console()
+    latency = report["latency_ms"]
+    summary = Table(title=f"{report['scenario']}: {report['requests']:,} requests, seed {report['seed']}")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    rows = [
+        ("hit ratio (edge tier)", f"{report['hit_ratio']:.4f}"),
+        ("byte hit ratio", f"{report['byte_hit_ratio']:.4f}"),
+        ("origin requests", f"{report['origin']['requests']:,}"),
+        ("origin bytes", format_size(report["origin"]["bytes"])),
+        ("origin offload", f"{report['origin_offload']:.4f}"),
+        *((f"latency {k}", f"{latency[k]:.1f} ms") for k in ("p50", "p90", "p95", "p99")),
+        ("cost total", f"${report['cost']['total']:.4f}"),
+    ]
+    for row in rows:
+        summary.add_row(*row)
+    console.print(summary)
+    pops = Table(title="PoPs")
+    for column in ("pop", "role", "requests", "hit ratio", "byte hit", "peak util", "cost $"):
+        pops.add_column(column, justify="left" if column in ("pop", "role") else "right")
+    ranked = sorted(report["pops"].items(), key=lambda item: (-item[1]["requests"], item[0]))
+    for name, pop in ranked:
+        pops.add_row(
+            name,
+            pop["role"],
+            f"{pop['requests']:,}",
+            f"{pop['hit_ratio']:.3f}",
+            f"{pop['byte_hit_ratio']:.3f}",
+            f"{pop['peak_utilization']:.2f}",
+            f"{pop['cost']['total']:.4f}",
+        )
+    console.print(pops)

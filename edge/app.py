@@ -1,0 +1,81 @@
+"""The edge's aiohttp application: ``create_app(settings)`` wires store, metrics, collapsing,
+peers and the proxy; the app's one ClientSession lives in ``cleanup_ctx``.
+
+Routes: ``/_cdn/health``, ``/_cdn/metrics``, ``POST /_cdn/purge``, ``PURGE <any path>``, and
+every other method on every other path goes to the proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from cdn.cache import Store
+from edge.accesslog import AccessLog
+from edge.admin import Admin
+from edge.collapsing import Collapsing
+from edge.metrics import EdgeMetrics
+from edge.peers import PeerSet
+from edge.proxy import Proxy
+from edge.settings import EdgeSettings
+from edge.upstream import Sleep, Upstream
+
+__all__ = ["ADMIN", "PROXY", "SETTINGS", "create_app"]
+
+SETTINGS = web.AppKey("edge_settings", EdgeSettings)
+PROXY = web.AppKey("edge_proxy", Proxy)
+ADMIN = web.AppKey("edge_admin", Admin)
+PEERS = web.AppKey("edge_peers", PeerSet)
+
+
+def create_app(settings: EdgeSettings, *, sleep: Sleep = asyncio.sleep) -> web.Application:
+    """The edge app for ``settings``. ``sleep`` is awaited with each emulated network delay."""
+    store = Store(settings.cache_size, settings.policy)
+    metrics = EdgeMetrics(settings.name, store.stats)
+    collapsing = Collapsing(
+        settings.collapse_max_waiters, settings.hit_for_pass_seconds, settings.collapse_timeout
+    )
+    proxy = Proxy(settings, store, metrics, collapsing, AccessLog(settings.name, settings.access_log))
+    peers = PeerSet(settings.name, settings.peers)
+    admin = Admin(settings, proxy, metrics, peers, collapsing)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=300)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+        )
+        proxy.upstream = Upstream(settings, session, peers, metrics, sleep)
+        watcher = None
+        if peers:
+            watcher = asyncio.get_running_loop().create_task(
+                peers.watch(session, settings.peer_check_interval)
+            )
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            await proxy.close()
+            await session.close()
+
+    app = web.Application(handler_args={"max_field_size": 8190, "max_line_size": 8190})
+    app[SETTINGS] = settings
+    app[PROXY] = proxy
+    app[ADMIN] = admin
+    app[PEERS] = peers
+    app.cleanup_ctx.append(resources)
+    app.add_routes(admin.routes())
+    app.router.add_route("GET", "/{tail:.*}", proxy.handle)
+    app.router.add_route("HEAD", "/{tail:.*}", proxy.handle)
+    app.router.add_route("PURGE", "/{tail:.*}", admin.purge_method)
+    app.router.add_route("*", "/{tail:.*}", proxy.handle)
+    return app

@@ -1,0 +1,174 @@
+"""Running edge apps on sockets: ``EdgeServer`` (tests, in-process) and ``run`` (``cdn edge``).
+
+``--workers N``: the parent picks the port (binding port 0 once if asked for any port), then
+forks N workers before any event loop exists; each worker runs its own app and cache on the
+same port with ``SO_REUSEPORT`` (the kernel spreads connections). Workers share nothing: each
+has its own cache, so a hit ratio per process is lower than one big cache's (docs/edge.md).
+SIGTERM/SIGINT: the parent forwards it; each worker stops accepting, lets in-flight requests
+finish (up to ``shutdown_timeout``), then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from dataclasses import replace
+
+from aiohttp import web
+
+from edge.app import create_app
+from edge.settings import EdgeSettings
+from edge.upstream import Sleep
+
+__all__ = ["EdgeServer", "run", "serve_forever"]
+
+
+class EdgeServer:
+    """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
+
+    def __init__(
+        self, settings: EdgeSettings, *, reuse_port: bool = False, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        self.settings = settings
+        self.app = create_app(settings, sleep=sleep)
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            shutdown_timeout=settings.shutdown_timeout,
+            handle_signals=False,
+        )
+        self._reuse_port = reuse_port
+        self._port = settings.port
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one once started)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8121``."""
+        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
+        return f"http://{host}:{self._port}"
+
+    async def start(self) -> None:
+        """Set the app up and listen."""
+        await self._runner.setup()
+        try:
+            site = web.TCPSite(
+                self._runner,
+                self.settings.host,
+                self._port,
+                reuse_address=True,
+                reuse_port=self._reuse_port or None,
+                backlog=1024,
+            )
+            await site.start()
+        except BaseException:
+            await self._runner.cleanup()
+            raise
+        self._port = site.port
+
+    async def stop(self) -> None:
+        """Stop accepting, drain in-flight requests, close the upstream session."""
+        await self._runner.cleanup()
+
+    async def __aenter__(self) -> EdgeServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+async def serve_forever(settings: EdgeSettings, *, reuse_port: bool = False) -> None:
+    """Run one EdgeServer until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    server = EdgeServer(settings, reuse_port=reuse_port)
+    await server.start()
+    try:
+        if not reuse_port or os.environ.get("CDNLAB_EDGE_WORKER") == "0":
+            print(
+                f"cdn edge: {settings.name} listening on {server.url} "
+                f"(upstream {settings.upstream_kind} {settings.upstream_url}, "
+                f"{settings.workers} worker{'s' if settings.workers > 1 else ''})",
+                flush=True,
+            )
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def _event_loop_run(settings: EdgeSettings, reuse_port: bool) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        asyncio.run(serve_forever(settings, reuse_port=reuse_port))
+        return
+    uvloop.run(serve_forever(settings, reuse_port=reuse_port))
+
+
+def _pick_port(host: str) -> tuple[int, socket.socket]:
+    """A free port on ``host``, held by an unlistening SO_REUSEPORT socket until workers bind."""
+    holder = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind((host or "0.0.0.0", 0))
+    return holder.getsockname()[1], holder
+
+
+def run(settings: EdgeSettings) -> None:
+    """Serve ``settings`` (with ``settings.workers`` processes) until SIGINT or SIGTERM."""
+    if settings.workers <= 1:
+        _event_loop_run(settings, reuse_port=False)
+        return
+    holder = None
+    if settings.port == 0:
+        port, holder = _pick_port(settings.host)
+        settings = replace(settings, port=port)
+    children: list[int] = []
+    for index in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:  # worker: its own loop, app and cache
+            code = 0
+            try:
+                if holder is not None:
+                    holder.close()
+                os.environ["CDNLAB_EDGE_WORKER"] = str(index)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _event_loop_run(settings, reuse_port=True)
+            except BaseException as exc:  # a worker must never fall back into the parent's code
+                print(f"cdn edge: worker {index} failed: {exc}", file=sys.stderr, flush=True)
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for child in children:
+        while True:
+            try:
+                _, code = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        status = status or (os.waitstatus_to_exitcode(code) if code else 0)
+    if holder is not None:
+        holder.close()
+    if status:
+        raise SystemExit(status)

@@ -1,0 +1,205 @@
+"""Fetching from upstream: the owner peer, else the shield or origin; timeouts and error mapping.
+
+Rules: the only hosts ever contacted are the configured upstream and peers (URLs fixed at
+start; the client's Host and target never choose a host). Requests carry ``Via`` and
+``CDN-Loop: cdnlab-<node>`` (RFC 8586) so the next tier knows it talks to our own cache, and
+``X-Cdnlab-Peer: <node>`` when sent to a peer (a peer request is never forwarded to another
+peer: loop-safe). Redirects are not followed and bodies are not decompressed: bytes pass as
+they are. With emulated latency the round trip to the fetched node (``2 x`` the one-way
+propagation delay of ``cdn.geo``) is slept before each fetch.
+
+Failures become ``UpstreamError`` with the status the client should get: 502 (could not
+connect, connection lost, bad response) or 504 (timed out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from edge.metrics import EdgeMetrics
+from edge.peers import PeerSet
+from edge.settings import EdgeSettings
+
+__all__ = ["PEER_HEADER", "Fetched", "Upstream", "UpstreamError", "cdn_loop_member"]
+
+PEER_HEADER = "X-Cdnlab-Peer"
+# Request fields never passed upstream as the client sent them (we write our own).
+_REPLACED = frozenset(
+    {"host", "via", "cdn-loop", "x-cdnlab-peer", "x-forwarded-for", "content-length"}
+)
+# aiohttp adds these when absent; an edge must forward only what the client sent.
+_SKIP_AUTO = frozenset({"User-Agent", "Accept", "Accept-Encoding"})
+
+Sleep = Callable[[float], Awaitable[Any]]
+
+
+def cdn_loop_member(node: str) -> str:
+    """This node's CDN-Loop member (RFC 8586), e.g. ``cdnlab-edge-par``."""
+    return f"cdnlab-{node}"
+
+
+class UpstreamError(Exception):
+    """An upstream fetch failed; ``status`` is 502 or 504 and ``reason`` says why, for people."""
+
+    def __init__(self, status: int, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.kind = kind
+
+
+@dataclass(slots=True)
+class Fetched:
+    """An upstream response whose headers arrived; the body is still to be read (then release)."""
+
+    response: aiohttp.ClientResponse
+    kind: str  # origin, shield or peer
+    node: str
+    request_time: float
+    response_time: float
+    delay: float
+    elapsed: float
+
+    def release(self) -> None:
+        """Give the connection back (or close it when the body was not read to the end)."""
+        self.response.release()
+
+
+class Upstream:
+    """Fetches for one edge app over its one ClientSession."""
+
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        session: aiohttp.ClientSession,
+        peers: PeerSet,
+        metrics: EdgeMetrics,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.peers = peers
+        self.metrics = metrics
+        self.sleep = sleep
+        self.timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.connect_timeout,
+            sock_read=settings.upstream_timeout,
+        )
+        self.via = f"1.1 {settings.name}"
+        self.loop_member = cdn_loop_member(settings.name)
+        self.upstream_delay = settings.emulated_delay(settings.upstream_location)
+
+    def request_headers(
+        self, fields: tuple[tuple[str, str], ...], client_via: str | None, client_loop: str | None
+    ) -> list[tuple[str, str]]:
+        """Forwarded fields: the client's (already without hop-by-hop) plus Via and CDN-Loop."""
+        pairs = [pair for pair in fields if pair[0].lower() not in _REPLACED]
+        pairs.append(("Via", f"{client_via}, {self.via}" if client_via else self.via))
+        pairs.append(
+            ("CDN-Loop", f"{client_loop}, {self.loop_member}" if client_loop else self.loop_member)
+        )
+        return pairs
+
+    async def fetch(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        *,
+        key: str,
+        allow_peers: bool,
+        data: Any = None,
+    ) -> Fetched:
+        """Send ``method target`` to the key's owner peer (when allowed and up), else upstream.
+
+        Peers that refuse the connection are marked down and the next owner is tried; the
+        upstream is the last resort. Raises UpstreamError on failure.
+        """
+        if allow_peers and self.peers:
+            for peer in self.peers.route(key):
+                try:
+                    return await self._send(
+                        "peer",
+                        peer.name,
+                        peer.url,
+                        method,
+                        target,
+                        [*headers, (PEER_HEADER, self.settings.name)],
+                        data,
+                        self.settings.emulated_delay(peer.location),
+                    )
+                except UpstreamError as exc:
+                    if exc.kind != "connect":
+                        raise
+                    self.peers.mark_down(peer.name)
+        settings = self.settings
+        return await self._send(
+            settings.upstream_kind,
+            settings.upstream_name,
+            settings.upstream_url,
+            method,
+            target,
+            headers,
+            data,
+            self.upstream_delay,
+        )
+
+    async def _send(
+        self,
+        kind: str,
+        node: str,
+        base_url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        data: Any,
+        delay: float,
+    ) -> Fetched:
+        started = time.perf_counter()
+        if delay > 0:
+            await self.sleep(delay)
+        request_time = time.time()
+        try:
+            response = await self.session.request(
+                method,
+                base_url + target,
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                skip_auto_headers=_SKIP_AUTO,
+                timeout=self.timeout,
+            )
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            self.metrics.upstream_request(kind, "error")
+            raise UpstreamError(
+                504,
+                f"{kind} {node} ({base_url}) did not answer within "
+                f"{self.settings.upstream_timeout:g}s",
+                "timeout",
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            self.metrics.upstream_request(kind, "error")
+            raise UpstreamError(
+                502,
+                f"cannot connect to {kind} {node} ({base_url}): {exc.os_error.strerror or exc}",
+                "connect",
+            ) from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            self.metrics.upstream_request(kind, "error")
+            raise UpstreamError(
+                502,
+                f"bad response from {kind} {node} ({base_url}): {type(exc).__name__}: {exc}",
+                "response",
+            ) from None
+        response_time = time.time()
+        elapsed = time.perf_counter() - started
+        self.metrics.upstream_request(kind, response.status)
+        self.metrics.upstream_duration[kind].observe(elapsed)
+        return Fetched(response, kind, node, request_time, response_time, delay, elapsed)
