@@ -12,6 +12,8 @@ no errors or drops.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import socket
 import subprocess
 import sys
@@ -66,15 +68,27 @@ def main() -> int:
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
     console = Console()
     table = Table(title=f"cdn load against a trivial aiohttp server ({args.seconds:g} s per step)")
-    for column in ("asked/s", "achieved/s", "lag p50 ms", "lag p99 ms", "latency p50 ms",
-                   "latency p99 ms", "errors", "dropped", "kept"):
+    for column in (
+        "asked",
+        "achieved",
+        "lag p50",
+        "lag p99",
+        "lat p50",
+        "lat p99",
+        "cpu µs/req",
+        "err",
+        "drop",
+        "kept",
+    ):
         table.add_column(column, justify="right")
     best = 0.0
+    best_5ms = 0.0
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, time.monotonic() + 15)
-        failures = 0
+        short = 0
         for rate in rates:
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             report = run_load_sync(
                 LoadPlan(
                     targets=(url,),
@@ -84,18 +98,20 @@ def main() -> int:
                     location_header=False,
                 )
             )
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+                cpu_before.ru_utime + cpu_before.ru_stime
+            )
             lag = report.lag_ms()
             latency = report.latency_ms()
             errors = report.stats.total.errors
             dropped = report.stats.dropped
-            kept = (
-                lag["p99"] < LAG_LIMIT_MS
-                and abs(report.achieved_rate - rate) / rate < 0.02
-                and errors == 0
-                and dropped == 0
-            )
+            on_rate = abs(report.achieved_rate - rate) / rate < 0.02 and not errors and not dropped
+            kept = on_rate and lag["p99"] < LAG_LIMIT_MS
             if kept:
                 best = max(best, rate)
+            if on_rate and lag["p99"] < 5.0:
+                best_5ms = max(best_5ms, rate)
             table.add_row(
                 f"{rate:.0f}",
                 f"{report.achieved_rate:.0f}",
@@ -103,18 +119,24 @@ def main() -> int:
                 f"{lag['p99']:.3f}",
                 f"{latency['p50']:.2f}",
                 f"{latency['p99']:.2f}",
+                f"{cpu / max(report.requests, 1) * 1e6:.0f}",
                 str(errors),
                 str(dropped),
                 "yes" if kept else "no",
             )
-            failures = 0 if kept else failures + 1
-            if failures >= 2:
+            # Stop once the generator clearly cannot send the asked rate any more.
+            short = short + 1 if report.achieved_rate < 0.9 * rate else 0
+            if short >= 2:
                 break
     finally:
         server.terminate()
         server.wait(10)
     console.print(table)
     console.print(f"max sustainable rate (lag p99 < {LAG_LIMIT_MS:g} ms): {best:.0f} requests/s")
+    console.print(f"max rate with lag p99 < 5 ms: {best_5ms:.0f} requests/s")
+    console.print(
+        f"load average during the bench: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     return 0
 
 

@@ -60,7 +60,7 @@ def fastpath(repeat: int) -> dict:
                 cache[key]
                 hits += 1
             else:
-                try:
+                try:  # noqa: SIM105 (the plain loop a user would write)
                     cache[key] = size
                 except ValueError:
                     pass
@@ -81,8 +81,12 @@ def fastpath(repeat: int) -> dict:
         results["cdn_sim_replay_rps"] = max(results.get("cdn_sim_replay_rps", 0), full)
     assert store.stats().misses == replayed.misses == len(pairs) - hits == 94_956
     results["requests"] = len(pairs)
-    results["ratio_store_loop_vs_bare"] = results["store_request_loop_rps"] / results["bare_cachetools_rps"]
-    results["ratio_cdn_sim_replay_vs_bare"] = results["cdn_sim_replay_rps"] / results["bare_cachetools_rps"]
+    results["ratio_store_loop_vs_bare"] = (
+        results["store_request_loop_rps"] / results["bare_cachetools_rps"]
+    )
+    results["ratio_cdn_sim_replay_vs_bare"] = (
+        results["cdn_sim_replay_rps"] / results["bare_cachetools_rps"]
+    )
     results["peak_rss_mib"] = _peak_mib()
     return results
 
@@ -139,7 +143,9 @@ def _child(part: str, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     """Run the parts in child processes and print their figures."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=1_000_000, help="world model requests")
     parser.add_argument("--repeat", type=int, default=3, help="fast-path repetitions (best kept)")
     parser.add_argument("--profile", action="store_true", help="cProfile the world model run")
@@ -171,7 +177,9 @@ def main() -> None:
             print(f"  peak RSS {fp['peak_rss_mib']:.0f} MiB")
     if not args.skip_world:
         w = _child("world", args)
-        print(f"world model: configs/world.toml, {w['requests']:,} requests ({w['simulated_s']:,.0f} s simulated)")
+        print(
+            f"world model: configs/world.toml, {w['requests']:,} requests ({w['simulated_s']:,.0f} s simulated)"
+        )
         print(
             f"  {w['requests_per_s']:,.0f} req/s ({w['wall_s']:.1f} s wall)   target >= 100,000 req/s"
         )
@@ -179,7 +187,9 @@ def main() -> None:
             f"  hit ratio {w['hit_ratio']:.3f}, origin offload {w['origin_offload']:.3f}, "
             f"p50 {w['p50_ms']:.1f} ms, p99 {w['p99_ms']:.1f} ms"
         )
-        print(f"  peak RSS {w['peak_rss_mib']:.0f} MiB; RSS (MiB) by requests: {w['rss_mib_by_requests']}")
+        print(
+            f"  peak RSS {w['peak_rss_mib']:.0f} MiB; RSS (MiB) by requests: {w['rss_mib_by_requests']}"
+        )
         if "profile" in w:
             print(w["profile"])
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 _HASH_SPACE = 1 << 64
@@ -108,20 +108,24 @@ def byte_stack_distances(
     return distances, total, total_bytes
 
 
-def lru_miss_ratio_curve(
-    requests: Iterable[tuple[object, int]],
+RequestSource = Sequence[tuple[object, int]] | Callable[[], Iterable[tuple[object, int]]]
+
+
+def _iterate(requests: RequestSource) -> Iterator[tuple[object, int]]:
+    return iter(requests() if callable(requests) else requests)
+
+
+def _ratios(
+    distances: list[tuple[float, int]],
+    total: int,
+    total_bytes: int,
     capacities: Sequence[int],
-    sampling_rate: float = 1.0,
-) -> MissRatioCurve:
-    """LRU hit ratios at every capacity from one pass over ``requests`` ((id, size) pairs)."""
-    capacities = tuple(sorted(set(int(c) for c in capacities)))
-    if not capacities or capacities[0] <= 0:
-        raise ValueError("capacities must be positive byte counts")
-    distances, total, total_bytes = byte_stack_distances(requests, sampling_rate)
+    sampling_rate: float,
+) -> tuple[list[float], list[float]]:
+    """Hit and byte hit ratios at each capacity from one pass's distances (SHARDS-adj)."""
     sampled = len(distances)
     finite = sorted((d, s) for d, s in distances if d != float("inf"))
     keys = [d for d, _ in finite]
-    # Cumulative hits and hit bytes among sampled requests with distance <= each capacity.
     cumulative_bytes = [0]
     for _, size in finite:
         cumulative_bytes.append(cumulative_bytes[-1] + size)
@@ -135,7 +139,7 @@ def lru_miss_ratio_curve(
     byte_hit_ratio = []
     for capacity in capacities:
         count = bisect.bisect_right(keys, capacity)
-        if not expected:
+        if not expected or not expected_bytes:
             hit_ratio.append(0.0)
             byte_hit_ratio.append(0.0)
             continue
@@ -143,11 +147,52 @@ def lru_miss_ratio_curve(
         hit_bytes = cumulative_bytes[count] + (adjust_bytes if count else 0.0)
         hit_ratio.append(min(1.0, max(0.0, hits / expected)))
         byte_hit_ratio.append(min(1.0, max(0.0, hit_bytes / expected_bytes)))
+    return hit_ratio, byte_hit_ratio
+
+
+def lru_miss_ratio_curve(
+    requests: RequestSource,
+    capacities: Sequence[int],
+    sampling_rate: float = 1.0,
+) -> MissRatioCurve:
+    """LRU hit ratios at every capacity from (id, size) ``requests``, exact for every capacity.
+
+    ``requests`` is a sequence, or a function returning a fresh iterable: capacities smaller
+    than the largest object need one more pass each (see the module header).
+    """
+    capacities = tuple(sorted({int(c) for c in capacities}))
+    if not capacities or capacities[0] <= 0:
+        raise ValueError("capacities must be positive byte counts")
+    largest = 0
+
+    def track_largest() -> Iterator[tuple[object, int]]:
+        nonlocal largest
+        for obj_id, size in _iterate(requests):
+            largest = max(largest, size)
+            yield obj_id, size
+
+    distances, total, total_bytes = byte_stack_distances(track_largest(), sampling_rate)
+    ratios = dict(
+        zip(
+            capacities,
+            zip(*_ratios(distances, total, total_bytes, capacities, sampling_rate), strict=True),
+            strict=True,
+        )
+    )
+    for capacity in (c for c in capacities if c < largest):
+        admitted = ((obj, size) for obj, size in _iterate(requests) if size <= capacity)
+        fit, fit_total, fit_bytes = byte_stack_distances(admitted, sampling_rate)
+        hit, byte_hit = _ratios(fit, fit_total, fit_bytes, [capacity], sampling_rate)
+        # Ratios among admitted requests, rescaled to the whole trace (the rest always miss).
+        ratios[capacity] = (
+            hit[0] * fit_total / total if total else 0.0,
+            byte_hit[0] * fit_bytes / total_bytes if total_bytes else 0.0,
+        )
     return MissRatioCurve(
         capacities=capacities,
-        hit_ratio=tuple(hit_ratio),
-        byte_hit_ratio=tuple(byte_hit_ratio),
+        hit_ratio=tuple(ratios[c][0] for c in capacities),
+        byte_hit_ratio=tuple(ratios[c][1] for c in capacities),
         requests=total,
-        sampled_requests=sampled,
+        sampled_requests=len(distances),
         sampling_rate=sampling_rate,
     )

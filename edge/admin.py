@@ -115,7 +115,9 @@ class Admin:
 
     async def metrics_page(self, request: web.Request) -> web.Response:
         """Prometheus text exposition."""
-        response = web.Response(body=self.metrics.exposition(), headers={"Cache-Control": "no-store"})
+        response = web.Response(
+            body=self.metrics.exposition(), headers={"Cache-Control": "no-store"}
+        )
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
@@ -128,7 +130,9 @@ class Admin:
         elif kind == "prefix":
             prefix = value
             if not (urlsplit(value).scheme and "://" in value):
-                prefix = proxy.key_of("/").rstrip("/") + (value if value.startswith("/") else "/" + value)
+                prefix = proxy.key_of("/").rstrip("/") + (
+                    value if value.startswith("/") else "/" + value
+                )
             count = self.store.purge_prefix(prefix, soft=soft)
         else:
             count = self.store.purge_tag(value, soft=soft)

@@ -35,11 +35,13 @@ PEERS = web.AppKey("edge_peers", PeerSet)
 def create_app(settings: EdgeSettings, *, sleep: Sleep = asyncio.sleep) -> web.Application:
     """The edge app for ``settings``. ``sleep`` is awaited with each emulated network delay."""
     store = Store(settings.cache_size, settings.policy)
-    metrics = EdgeMetrics(settings.name, store.stats)
+    metrics = EdgeMetrics(settings.name, store.stats, settings.upstream_kind)
     collapsing = Collapsing(
         settings.collapse_max_waiters, settings.hit_for_pass_seconds, settings.collapse_timeout
     )
-    proxy = Proxy(settings, store, metrics, collapsing, AccessLog(settings.name, settings.access_log))
+    proxy = Proxy(
+        settings, store, metrics, collapsing, AccessLog(settings.name, settings.access_log)
+    )
     peers = PeerSet(settings.name, settings.peers)
     admin = Admin(settings, proxy, metrics, peers, collapsing)
 

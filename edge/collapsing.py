@@ -85,10 +85,7 @@ class Collapsing:
         try:
             obj = await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:
-            if self.core.leave(key, waiter) or not waiter.done():
-                obj = None
-            else:
-                obj = waiter.result()
+            obj = None if self.core.leave(key, waiter) or not waiter.done() else waiter.result()
         except asyncio.CancelledError:
             self.core.leave(key, waiter)
             raise

@@ -1,17 +1,23 @@
 """Prometheus metrics of one edge app (names and labels as docs/metrics.md lists them).
 
 Rules: one CollectorRegistry per app (several apps may share a test process). The hit path
-touches only pre-resolved label children (``requests["hit"].inc()``), never ``.labels()``.
+only adds to plain numbers (``RequestTally``); other metrics use label children resolved once.
 Store occupancy and evictions are read from the core's Store at scrape time by a collector,
 so serving a request never updates a gauge.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from cdn.cache import CacheStats
@@ -36,6 +42,57 @@ _REQUEST_BUCKETS = (
     5.0,
     10.0,
 )
+
+
+class RequestTally(Collector):
+    """Client request counts, durations and bytes as plain numbers (the hit path's metrics).
+
+    prometheus_client's Counter/Histogram take a lock and several calls per update; a hit
+    only adds to ints here and the collector turns them into the documented families.
+    """
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.counts = dict.fromkeys(CACHE_STATUSES, 0)
+        self.sums = dict.fromkeys(CACHE_STATUSES, 0.0)
+        self.buckets = {status: [0] * (len(_REQUEST_BUCKETS) + 1) for status in CACHE_STATUSES}
+        self.bytes = {"cache": 0, "upstream": 0}
+
+    def observe(self, status: str, seconds: float, body_bytes: int, source: str) -> None:
+        """Count one request of ``status`` that took ``seconds`` and sent ``body_bytes``."""
+        self.counts[status] += 1
+        self.sums[status] += seconds
+        self.buckets[status][bisect_left(_REQUEST_BUCKETS, seconds)] += 1
+        self.bytes[source] += body_bytes
+
+    def collect(self) -> Iterator[Metric]:
+        node = self.node
+        requests = CounterMetricFamily(
+            "cdnlab_edge_requests", "client requests by outcome", labels=["node", "cache_status"]
+        )
+        duration = HistogramMetricFamily(
+            "cdnlab_edge_request_duration_seconds",
+            "time from request to the response handed to the server",
+            labels=["node", "cache_status"],
+        )
+        for status in CACHE_STATUSES:
+            requests.add_metric([node, status], self.counts[status])
+            cumulative = 0
+            buckets = []
+            for bound, count in zip(
+                (*_REQUEST_BUCKETS, float("inf")), self.buckets[status], strict=False
+            ):
+                cumulative += count
+                buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+            duration.add_metric([node, status], buckets, self.sums[status])
+        yield requests
+        yield duration
+        sent = CounterMetricFamily(
+            "cdnlab_edge_response_bytes", "body bytes sent to clients", labels=["node", "source"]
+        )
+        for source, value in self.bytes.items():
+            sent.add_metric([node, source], value)
+        yield sent
 
 
 class _StoreCollector(Collector):
@@ -66,32 +123,13 @@ class _StoreCollector(Collector):
 class EdgeMetrics:
     """The edge's metrics; attributes hold label children resolved once."""
 
-    def __init__(self, node: str, stats: Callable[[], CacheStats]) -> None:
+    def __init__(
+        self, node: str, stats: Callable[[], CacheStats], upstream_kind: str = "origin"
+    ) -> None:
         self.node = node
         registry = self.registry = CollectorRegistry(auto_describe=True)
-        requests = Counter(
-            "cdnlab_edge_requests",
-            "client requests by outcome",
-            ["node", "cache_status"],
-            registry=registry,
-        )
-        duration = Histogram(
-            "cdnlab_edge_request_duration_seconds",
-            "time from request to the response handed to the server",
-            ["node", "cache_status"],
-            buckets=_REQUEST_BUCKETS,
-            registry=registry,
-        )
-        self.requests = {status: requests.labels(node, status) for status in CACHE_STATUSES}
-        self.duration = {status: duration.labels(node, status) for status in CACHE_STATUSES}
-        response_bytes = Counter(
-            "cdnlab_edge_response_bytes",
-            "body bytes sent to clients",
-            ["node", "source"],
-            registry=registry,
-        )
-        self.bytes_from_cache = response_bytes.labels(node, "cache")
-        self.bytes_from_upstream = response_bytes.labels(node, "upstream")
+        self.tally = RequestTally(node)
+        registry.register(self.tally)
         self._upstream_requests = Counter(
             "cdnlab_edge_upstream_requests",
             "fetches from upstream by response status (or error)",
@@ -151,6 +189,11 @@ class EdgeMetrics:
             registry=registry,
         ).labels(node)
         registry.register(_StoreCollector(node, stats))
+        # Zero samples up front, so dashboards and scrapes see every family from the start.
+        self._upstream_requests.labels(node, upstream_kind, "200")
+        for kind in ("url", "prefix", "tag"):
+            for mode in ("hard", "soft"):
+                self._purges.labels(node, kind, mode)
 
     def upstream_request(self, kind: str, status: int | str) -> None:
         """Count one upstream fetch of ``kind`` answered with ``status`` (or "error")."""

@@ -115,9 +115,7 @@ class Proxy:
         self._ignore = frozenset(settings.ignore_query_params)
         self._sort = settings.sort_query_params
         self._site = settings.site_host
-        self._hit_counter = metrics.requests["hit"]
-        self._hit_duration = metrics.duration["hit"]
-        self._cache_bytes = metrics.bytes_from_cache
+        self._tally = metrics.tally.observe
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -223,9 +221,7 @@ class Proxy:
         self.store.record_hit(obj)
         body = obj.body
         response = web.Response(body=body, status=entry.status, headers=fields)
-        self._hit_counter.inc()
-        self._cache_bytes.inc(len(body))
-        self._hit_duration.observe(_perf() - started)
+        self._tally("hit", _perf() - started, len(body), "cache")
         if self.access_log.enabled:
             self._log(request, entry.status, "hit", started, len(body))
         return response
@@ -309,14 +305,7 @@ class Proxy:
         return 206, obj.body[byte_range.start : byte_range.end + 1], fields
 
     def _count(self, label: str, started: float, body_bytes: int, source: str) -> None:
-        metrics = self.metrics
-        metrics.requests[label].inc()
-        metrics.duration[label].observe(_perf() - started)
-        if body_bytes:
-            if source == "cache":
-                metrics.bytes_from_cache.inc(body_bytes)
-            else:
-                metrics.bytes_from_upstream.inc(body_bytes)
+        self._tally(label, _perf() - started, body_bytes, source)
 
     def _log(
         self,
@@ -529,7 +518,9 @@ class Proxy:
                 )
                 if stale is not None:
                     return stale
-                return self._upstream_failed(request, decision, exc.status, exc.reason, None, started)
+                return self._upstream_failed(
+                    request, decision, exc.status, exc.reason, None, started
+                )
             try:
                 result = await self._absorb(
                     request, creq, key, decision, fetched, ticket, started, collapsed
@@ -541,7 +532,12 @@ class Proxy:
                 continue
             return result
         return self._upstream_failed(
-            request, decision, 502, "upstream answered 304 twice to an unconditional GET", 304, started
+            request,
+            decision,
+            502,
+            "upstream answered 304 twice to an unconditional GET",
+            304,
+            started,
         )
 
     async def _absorb(
@@ -686,7 +682,9 @@ class Proxy:
         fields.append(("Via", f"{upstream_via}, {self.via}" if upstream_via else self.via))
         member = status.member(self.name)
         upstream_status = ", ".join(headers.get_all("cache-status"))
-        fields.append(("Cache-Status", f"{upstream_status}, {member}" if upstream_status else member))
+        fields.append(
+            ("Cache-Status", f"{upstream_status}, {member}" if upstream_status else member)
+        )
         fields.append(("X-Cache", status.x_cache))
         return fields
 
@@ -855,7 +853,9 @@ class Proxy:
         if request.content_length is not None:
             fields.append(("Content-Length", str(request.content_length)))
         try:
-            fetched = await upstream.fetch(method, target, fields, key=key, allow_peers=False, data=data)
+            fetched = await upstream.fetch(
+                method, target, fields, key=key, allow_peers=False, data=data
+            )
         except UpstreamError as exc:
             return self._upstream_failed(request, decision, exc.status, exc.reason, None, started)
         try:

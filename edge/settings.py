@@ -207,7 +207,9 @@ def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:
         name, url = name.strip(), url.strip()
         parts = urlsplit(url)
         if not sep or not name or parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{item!r} is not NAME=URL (expected e.g. shield-fra=http://shield:8110)")
+            raise ValueError(
+                f"{item!r} is not NAME=URL (expected e.g. shield-fra=http://shield:8110)"
+            )
         urls[name] = url.rstrip("/")
     return urls
 

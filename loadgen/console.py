@@ -26,6 +26,9 @@ class LiveProgress:
             TimeElapsedColumn(),
             console=console,
             transient=False,
+            # No refresh thread: it would contend for the GIL with the dispatcher and delay
+            # sends; the run's progress callback redraws from the event loop instead.
+            auto_refresh=False,
         )
         total = total_seconds if total_seconds else float(total_requests or 1)
         self.task = self.bar.add_task("load", total=total, stats="starting")
@@ -46,13 +49,23 @@ class LiveProgress:
             f"err {p.errors}  drop {p.dropped}  lag p99 {p.lag_p99_ms:.2f} ms"
         )
         self.bar.update(self.task, completed=done, stats=stats)
+        self.bar.refresh()
 
 
 def summary_table(report: LoadReport) -> Table:
     """Totals, rates, latency, lag, and one row per cache status, pop and region."""
     doc = report.to_json()
     table = Table(title="cdn load", show_header=True, header_style="bold")
-    for column in ("slice", "requests", "errors", "hit ratio", "byte hit", "p50 ms", "p99 ms", "max ms"):
+    for column in (
+        "slice",
+        "requests",
+        "errors",
+        "hit ratio",
+        "byte hit",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+    ):
         table.add_column(column, justify="left" if column == "slice" else "right")
 
     def row(label: str, view: dict[str, Any]) -> None:

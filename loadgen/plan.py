@@ -44,7 +44,9 @@ class LoadPlan:
 
     def resolved_topology(self) -> Topology:
         """The plan's topology, or configs/local.toml when none is given."""
-        return self.topology if self.topology is not None else load_topology(default_topology_path())
+        return (
+            self.topology if self.topology is not None else load_topology(default_topology_path())
+        )
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -55,7 +57,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     except ValueError:
         i, n = -1, 0
     if not slash or n < 1 or not 0 <= i < n:
-        raise ValueError(f"--shard {text!r} is not a shard (expected i/n with 0 <= i < n, e.g. 0/2)")
+        raise ValueError(
+            f"--shard {text!r} is not a shard (expected i/n with 0 <= i < n, e.g. 0/2)"
+        )
     return i, n
 
 

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
+
+from loadgen.stats import value_at_percentile
 
 if TYPE_CHECKING:
     from loadgen.report import LoadReport
@@ -16,7 +18,10 @@ if TYPE_CHECKING:
 
 def write_plots(report: LoadReport, out: Path) -> list[Path]:
     """Write latency_over_time.png and latency_cdf.png into ``out``; return their paths."""
-    return [_over_time(report, out / "latency_over_time.png"), _cdf(report, out / "latency_cdf.png")]
+    return [
+        _over_time(report, out / "latency_over_time.png"),
+        _cdf(report, out / "latency_cdf.png"),
+    ]
 
 
 def _over_time(report: LoadReport, path: Path) -> Path:
@@ -27,9 +32,9 @@ def _over_time(report: LoadReport, path: Path) -> Path:
         rate.append(second.sent)
         xs.append(index)
         if histogram.get_total_count():
-            p50.append(histogram.get_value_at_percentile(50) / 1000.0)
-            p90.append(histogram.get_value_at_percentile(90) / 1000.0)
-            p99.append(histogram.get_value_at_percentile(99) / 1000.0)
+            p50.append(value_at_percentile(histogram, 50) / 1000.0)
+            p90.append(value_at_percentile(histogram, 90) / 1000.0)
+            p99.append(value_at_percentile(histogram, 99) / 1000.0)
         else:
             p50.append(float("nan"))
             p90.append(float("nan"))

@@ -177,7 +177,9 @@ class LoadReport:
             "latency": encode(total.latency),
             "service": encode(stats.service),
             "lag": encode(stats.lag),
-            "by_cache_status": {k: encode(t.latency) for k, t in sorted(stats.by_cache_status.items())},
+            "by_cache_status": {
+                k: encode(t.latency) for k, t in sorted(stats.by_cache_status.items())
+            },
             "pops": {k: encode(t.latency) for k, t in sorted(stats.pops.items())},
             "regions": {k: encode(t.latency) for k, t in sorted(stats.regions.items())},
             "locations": {k: encode(t.latency) for k, t in sorted(stats.locations.items())},
@@ -366,7 +368,9 @@ def read_report(path: Path) -> LoadReport:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file (expected a load.json written by cdn load)") from None
+        raise ValueError(
+            f"{path}: no such file (expected a load.json written by cdn load)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not JSON ({exc})") from None
     return LoadReport.from_json(doc, str(path))

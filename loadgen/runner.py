@@ -28,7 +28,7 @@ from loadgen.cache_status import classify
 from loadgen.plan import LoadPlan
 from loadgen.report import LoadReport, describe_plan
 from loadgen.schedule import Route, Schedule
-from loadgen.stats import LoadStats, Tally, latency_ms, ratio, record_seconds
+from loadgen.stats import LoadStats, Tally, ratio, record_seconds, value_at_percentile
 
 USER_AGENT = "cdnlab-load/0.1"
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
@@ -201,6 +201,7 @@ class LoadRun:
         stats = self.stats
         elapsed = max(self.clock() - self.t0, 1e-9)
         sent = stats.total.requests + len(self.in_flight)
+        latency = stats.total.latency
         return Progress(
             elapsed=elapsed,
             window=self.plan.duration or 0.0,
@@ -212,12 +213,10 @@ class LoadRun:
             in_flight=len(self.in_flight),
             asked_rate=self.schedule.asked_rate,
             achieved_rate=sent / elapsed,
-            p50_ms=latency_ms(stats.total.latency)["p50"],
-            p99_ms=latency_ms(stats.total.latency)["p99"],
+            p50_ms=value_at_percentile(latency, 50) / 1000.0,
+            p99_ms=value_at_percentile(latency, 99) / 1000.0,
             hit_ratio=ratio(stats.total.hits, stats.total.responses),
-            lag_p99_ms=stats.lag.get_value_at_percentile(99) / 1000.0
-            if stats.lag.get_total_count()
-            else 0.0,
+            lag_p99_ms=value_at_percentile(stats.lag, 99) / 1000.0,
         )
 
     async def _fetch(self, url: str, route: Route, intended: float) -> None:

@@ -137,9 +137,7 @@ class Schedule:
         rate = self.workload.rate
         horizon = self._horizon()
         # Stream time s maps to run time T with C(T) = rate * s (see loadgen.profile).
-        stream_end = (
-            math.inf if math.isinf(horizon) else self.profile.count_until(horizon) / rate
-        )
+        stream_end = math.inf if math.isinf(horizon) else self.profile.count_until(horizon) / rate
         full = RequestStream(
             self.workload,
             users=self.users,
@@ -161,17 +159,14 @@ class Schedule:
             if last is None:
                 return full.shard(self.shard_index, self.shard_count).window(0.0, 0.0)
             stream_end = min(stream_end, math.nextafter(last, math.inf))
-            return (
-                RequestStream(
-                    self.workload,
-                    users=self.users,
-                    catalog=self.catalog,
-                    seed=plan.seed,
-                    arrival=plan.arrival,
-                    duration=stream_end,
-                )
-                .shard(self.shard_index, self.shard_count)
-            )
+            return RequestStream(
+                self.workload,
+                users=self.users,
+                catalog=self.catalog,
+                seed=plan.seed,
+                arrival=plan.arrival,
+                duration=stream_end,
+            ).shard(self.shard_index, self.shard_count)
         return full.shard(self.shard_index, self.shard_count)
 
     @property
@@ -207,7 +202,9 @@ class Schedule:
         for batch in self.stream.batches():
             times = batch.times
             if not identity:
-                times = self.profile.time_of(times * rate, horizon if math.isfinite(horizon) else 0.0)
+                times = self.profile.time_of(
+                    times * rate, horizon if math.isfinite(horizon) else 0.0
+                )
             yield Batch(times.tolist(), batch.obj_ids.tolist(), batch.users.tolist(), sent)
             sent += len(batch)
 
@@ -233,7 +230,9 @@ class Schedule:
             if t >= horizon:
                 break
             if index % TRACE_CHUNK == 0:
-                rng = np.random.default_rng([seed % (1 << 64), TRACE_USER_STREAM, index // TRACE_CHUNK])
+                rng = np.random.default_rng(
+                    [seed % (1 << 64), TRACE_USER_STREAM, index // TRACE_CHUNK]
+                )
             assert rng is not None
             u = float(rng.random())
             mine = index % self.shard_count == self.shard_index
@@ -249,6 +248,8 @@ class Schedule:
         if pending:
             yield self._trace_batch(pending, pending_users, sent)
 
-    def _trace_batch(self, items: list[tuple[float, str]], uniforms: list[float], first: int) -> Batch:
+    def _trace_batch(
+        self, items: list[tuple[float, str]], uniforms: list[float], first: int
+    ) -> Batch:
         users = self.users.indexes_for(np.array(uniforms)).tolist()
         return Batch([t for t, _ in items], [path for _, path in items], users, first)

@@ -61,16 +61,22 @@ def parse_slo(text: str) -> Slo:
     metric, op, number, unit = match.groups()
     value = float(number)
     if metric not in METRICS:
-        raise ValueError(f"--slo {text!r}: unknown metric {metric!r} (expected one of {', '.join(METRICS)})")
+        raise ValueError(
+            f"--slo {text!r}: unknown metric {metric!r} (expected one of {', '.join(METRICS)})"
+        )
     if metric in LATENCY or metric in LAG:
         if unit not in _TIME_UNITS:
-            raise ValueError(f"--slo {text!r}: unit {unit!r} is not a time unit (expected us, ms or s)")
+            raise ValueError(
+                f"--slo {text!r}: unit {unit!r} is not a time unit (expected us, ms or s)"
+            )
         value *= _TIME_UNITS[unit]
     elif metric in SHARES or metric in RATIOS:
         if unit == "%":
             value /= 100.0
         elif unit:
-            raise ValueError(f"--slo {text!r}: unit {unit!r} does not fit {metric} (expected % or none)")
+            raise ValueError(
+                f"--slo {text!r}: unit {unit!r} does not fit {metric} (expected % or none)"
+            )
         if metric in RATIOS and value > 1.0:
             raise ValueError(f"--slo {text!r}: {metric} is a fraction (expected 0..1 or a %)")
     elif unit not in ("", "rps", "/s"):

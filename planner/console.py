@@ -27,9 +27,7 @@ def ranked(outcome: PlanOutcome) -> list[PointResult]:
         p.id: c.meets_slos for c in configurations(list(outcome.results)) for p in c.points
     }
     objective = outcome.plan.objective
-    return sorted(
-        outcome.results, key=lambda r: (not config_ok[r.id], objective_key(r, objective))
-    )
+    return sorted(outcome.results, key=lambda r: (not config_ok[r.id], objective_key(r, objective)))
 
 
 def points_table(outcome: PlanOutcome, top: int = 10) -> Table:

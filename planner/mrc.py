@@ -1,7 +1,8 @@
 """Hit-ratio curves over many cache sizes for `cdn plan --mrc`: one pass for LRU, replays otherwise.
 
-Rules: LRU uses cdn.mrc's byte stack distances (one pass over the trace for every size, optionally
-SHARDS-sampled); other policies have no stack property, so each size is one fast-path replay
+Rules: LRU uses cdn.mrc's byte stack distances (one pass over the trace for every size at or
+above the largest object, one more pass for each smaller size; optionally SHARDS-sampled). Other
+policies have no stack property, so each size is one fast-path replay
 (``sim.fastpath.replay``). A topology's workload is first written out as a CSV trace (the whole
 CDN's request stream through one cache, no geography), so both methods read the same requests.
 """
@@ -37,6 +38,7 @@ class CurveResult:
     requests: int
     sampling_rate: float
     checked: tuple[float, ...] | None = None  # fast-path hit ratio per size, with --check
+    passes: int = 1  # passes over the trace (replays for fast-path curves)
 
     @property
     def max_check_error(self) -> float | None:
@@ -53,7 +55,9 @@ def parse_sizes(values: Sequence[str]) -> tuple[int, ...]:
         if ":" in value:
             parts = value.split(":")
             if len(parts) != 3:
-                raise ValueError(f"{value!r} is not a range (expected FROM:TO:COUNT like 1MiB:1GiB:20)")
+                raise ValueError(
+                    f"{value!r} is not a range (expected FROM:TO:COUNT like 1MiB:1GiB:20)"
+                )
             lo, hi, count = parse_size(parts[0]), parse_size(parts[1]), int(parts[2])
             sizes.extend(log_sizes(lo, hi, count))
         else:
@@ -66,28 +70,34 @@ def parse_sizes(values: Sequence[str]) -> tuple[int, ...]:
 def log_sizes(lo: int, hi: int, count: int) -> list[int]:
     """``count`` sizes from ``lo`` to ``hi`` inclusive, evenly spaced on a log scale."""
     if lo <= 0 or hi < lo or count < 1:
-        raise ValueError(f"bad size range {lo}..{hi} x {count} (expected 0 < from <= to, count >= 1)")
+        raise ValueError(
+            f"bad size range {lo}..{hi} x {count} (expected 0 < from <= to, count >= 1)"
+        )
     if count == 1 or lo == hi:
         return [lo]
     step = (hi / lo) ** (1 / (count - 1))
     return sorted({round(lo * step**i) for i in range(count - 1)} | {hi})
 
 
-def working_set(path: Path) -> int:
-    """Bytes of distinct objects in the trace at ``path`` (each object's first size)."""
+def working_set(path: Path) -> tuple[int, int]:
+    """(bytes of distinct objects, largest object size) of the trace at ``path``."""
     seen: dict[object, int] = {}
+    largest = 0
     for obj_id, size in iter_requests(path):
         seen.setdefault(obj_id, size)
-    return sum(seen.values())
+        largest = max(largest, size)
+    return sum(seen.values()), largest
 
 
 def default_sizes(path: Path, points: int = DEFAULT_POINTS) -> tuple[int, ...]:
     """Log-spaced sizes from 1/1000 of the working set (at least 1 KiB) to the working set."""
-    total = max(working_set(path), 1024)
+    total = max(working_set(path)[0], 1024)
     return tuple(log_sizes(max(1024, total // 1000), total, points))
 
 
-def write_workload_trace(topology: Topology, requests: int, path: Path, seed: int | None = None) -> Path:
+def write_workload_trace(
+    topology: Topology, requests: int, path: Path, seed: int | None = None
+) -> Path:
     """Write the first ``requests`` requests of ``topology``'s workload as a CSV trace."""
     stream = RequestStream(topology.workload, seed=seed, duration=math.inf, limit=requests)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +128,7 @@ def curve(
     """The hit-ratio curve of ``policy`` over ``sizes`` for the trace at ``path``."""
     sizes = tuple(sorted(set(sizes)))
     if policy in ONE_PASS_POLICIES:
-        result = lru_miss_ratio_curve(iter_requests(path), sizes, sampling_rate=sampling_rate)
+        hits, byte_hits, requests, passes = _lru_curve(path, sizes, sampling_rate)
         checked = None
         if check:
             checked = []
@@ -129,12 +139,13 @@ def curve(
         return CurveResult(
             policy=policy,
             method="one-pass",
-            sizes=result.capacities,
-            hit_ratio=result.hit_ratio,
-            byte_hit_ratio=result.byte_hit_ratio,
-            requests=result.requests,
+            sizes=sizes,
+            hit_ratio=hits,
+            byte_hit_ratio=byte_hits,
+            requests=requests,
             sampling_rate=sampling_rate,
             checked=None if checked is None else tuple(checked),
+            passes=passes,
         )
     hits, byte_hits, requests = [], [], 0
     for size in sizes:
@@ -152,4 +163,26 @@ def curve(
         byte_hit_ratio=tuple(byte_hits),
         requests=requests,
         sampling_rate=1.0,
+        passes=len(sizes),
+    )
+
+
+def _lru_curve(
+    path: Path, sizes: tuple[int, ...], sampling_rate: float
+) -> tuple[tuple[float, ...], tuple[float, ...], int, int]:
+    """(hit ratios, byte hit ratios, requests, passes) of LRU at ``sizes`` (sorted)."""
+    _, largest = working_set(path)
+    result = lru_miss_ratio_curve(lambda: iter_requests(path), sizes, sampling_rate=sampling_rate)
+    by_size = dict(
+        zip(
+            result.capacities,
+            zip(result.hit_ratio, result.byte_hit_ratio, strict=True),
+            strict=True,
+        )
+    )
+    return (
+        tuple(by_size[c][0] for c in sizes),
+        tuple(by_size[c][1] for c in sizes),
+        result.requests,
+        1 + sum(1 for c in set(sizes) if c < largest),
     )

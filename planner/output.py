@@ -87,6 +87,7 @@ def plan_document(outcome: PlanOutcome) -> dict[str, Any]:
                 "duration": plan.run.duration,
                 "seed": plan.run.seed,
                 "routing": plan.run.routing,
+                "warmup": plan.run.warmup,
             },
         },
         "points": points,

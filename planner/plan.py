@@ -16,7 +16,7 @@ from planner.planfile import Plan
 from planner.points import PlanPoint, check_sweep, expand, point_id, users_served, variant
 from planner.recommend import PointResult, Recommendation, check_slos, recommend
 from planner.runner import Job, OnResult, PointCache, RunCounts, run_points
-from planner.simulate import costs, sim_options
+from planner.simulate import costs, sim_options, steady_metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,9 @@ class PlanOutcome:
     pop_ranking: tuple[tuple[str, float], ...]
 
 
-def plan_jobs(plan: Plan, topology: Topology) -> tuple[list[PlanPoint], list[Job], list[tuple[str, float]]]:
+def plan_jobs(
+    plan: Plan, topology: Topology
+) -> tuple[list[PlanPoint], list[Job], list[tuple[str, float]]]:
     """The points of ``plan`` over ``topology`` and the job of each (same order), and the PoP ranking."""
     check_sweep(plan, topology)
     needs_ranking = any(s.top is not None for s in plan.sweep.pops)
@@ -64,7 +66,7 @@ def run_plan(
     )
     results = []
     for point, record in zip(points, records, strict=True):
-        metrics = dict(record["metrics"])
+        metrics = steady_metrics(record["metrics"], record["timeseries"], plan.run.warmup)
         metrics.update(costs(metrics, plan.cost))
         result = PointResult(
             id=record["id"],
@@ -84,4 +86,3 @@ def run_plan(
         counts=counts,
         pop_ranking=tuple(ranking),
     )
-

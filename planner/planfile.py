@@ -28,9 +28,21 @@ SLO_KEYS: dict[str, tuple[str, str, str]] = {
     "p95_ms": ("p95_ms", "max", "95th percentile latency in ms at most"),
     "p99_ms": ("p99_ms", "max", "99th percentile latency in ms at most"),
     "hit_ratio": ("hit_ratio", "min", "edge request hit ratio at least (0..1)"),
-    "origin_offload": ("origin_offload", "min", "share of bytes not fetched from the origin (0..1)"),
-    "origin_peak_rps": ("origin_peak_rps", "max", "origin requests/s in the busiest second at most"),
-    "pop_utilization": ("pop_utilization", "max", "peak utilization of the busiest cache node (0..1)"),
+    "origin_offload": (
+        "origin_offload",
+        "min",
+        "share of bytes not fetched from the origin (0..1)",
+    ),
+    "origin_peak_rps": (
+        "origin_peak_rps",
+        "max",
+        "origin requests/s in the busiest second at most",
+    ),
+    "pop_utilization": (
+        "pop_utilization",
+        "max",
+        "peak utilization of the busiest cache node (0..1)",
+    ),
 }
 _RATIO_SLOS = ("hit_ratio", "origin_offload", "pop_utilization")
 
@@ -129,6 +141,7 @@ class RunSettings:
     seed: int | None = None
     routing: str = "nearest"
     workers: int | None = None
+    warmup: float = 0.0  # share of each run left out of hit ratios, offload and origin rates
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +166,9 @@ class _Table:
 
     def __init__(self, source: str, path: str, table: Any) -> None:
         if not isinstance(table, Mapping):
-            raise ConfigError(f"{source}:{path or '(top)'}", f"is {type(table).__name__}", "a table")
+            raise ConfigError(
+                f"{source}:{path or '(top)'}", f"is {type(table).__name__}", "a table"
+            )
         self.source = source
         self.path = path
         self.table = dict(table)
@@ -237,7 +252,9 @@ def _size_range(table: _Table) -> tuple[int, ...]:
     """``{ from, to, steps, scale }`` -> sizes from..to inclusive, log or linear spaced."""
     for key in ("from", "to"):
         if not table.has(key):
-            raise table.fail(key, "missing", "a range like { from = '64MiB', to = '4GiB', steps = 6 }")
+            raise table.fail(
+                key, "missing", "a range like { from = '64MiB', to = '4GiB', steps = 6 }"
+            )
     lo = _size(table, "from", table.value("from"))
     hi = _size(table, "to", table.value("to"))
     if hi < lo:
@@ -274,7 +291,9 @@ def _policies(sweep: _Table) -> tuple[str | None, ...]:
         return (None,)
     for i, value in enumerate(values):
         if value not in PLAN_POLICIES:
-            raise sweep.fail(f"policy[{i}]", f"{value!r} is not known", f"one of {', '.join(PLAN_POLICIES)}")
+            raise sweep.fail(
+                f"policy[{i}]", f"{value!r} is not known", f"one of {', '.join(PLAN_POLICIES)}"
+            )
     return tuple(values)
 
 
@@ -286,7 +305,9 @@ def _pop_sets(sweep: _Table) -> tuple[PopSet, ...]:
         # pops = ["all"] is allowed as a shorthand for every edge.
         values = sweep.listed("pops") or []
         if any(v != "all" for v in values):
-            raise sweep.fail("pops", f"{raw!r}", "a table: top = [6, 12] and/or name = [edge names]")
+            raise sweep.fail(
+                "pops", f"{raw!r}", "a table: top = [6, 12] and/or name = [edge names]"
+            )
         return (PopSet("all"),)
     table = sweep.child("pops")
     sets: list[PopSet] = []
@@ -303,7 +324,7 @@ def _pop_sets(sweep: _Table) -> tuple[PopSet, ...]:
             sets.append(PopSet(name))
             continue
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise table.fail(name, f"{value!r}", "a list of edge names, or \"all\"")
+            raise table.fail(name, f"{value!r}", 'a list of edge names, or "all"')
         sets.append(PopSet(name, edges=tuple(value)))
     if not sets:
         raise sweep.fail("pops", "is empty", "top = [...] or named lists of edges")
@@ -385,7 +406,8 @@ def _cost(table: _Table) -> PlanCost:
         period=period,
         pop=table.number("pop", _DEFAULT_COST["pop"], minimum=0) or 0.0,
         shield=table.number("shield", _DEFAULT_COST["shield"], minimum=0) or 0.0,
-        cache_per_gib=table.number("cache_per_gib", _DEFAULT_COST["cache_per_gib"], minimum=0) or 0.0,
+        cache_per_gib=table.number("cache_per_gib", _DEFAULT_COST["cache_per_gib"], minimum=0)
+        or 0.0,
     )
     table.done()
     return cost
@@ -408,7 +430,12 @@ def _run(table: _Table) -> RunSettings:
         seed=table.integer("seed", None, minimum=0),
         routing=table.choice("routing", "nearest", ROUTINGS),
         workers=table.integer("workers", None, minimum=1),
+        warmup=table.number("warmup", 0.0, minimum=0) or 0.0,
     )
+    if settings.warmup >= 1:
+        raise table.fail(
+            "warmup", f"{settings.warmup:g} is out of range", "a share of the run from 0 to < 1"
+        )
     table.done()
     return settings
 
@@ -418,10 +445,18 @@ def parse_plan(data: Mapping[str, Any], source: str, directory: Path) -> Plan:
     top = _Table(source, "", data)
     base_text = top.value("base")
     if not isinstance(base_text, str) or not base_text:
-        raise top.fail("base", "missing" if base_text is None else f"{base_text!r}", 'a topology file like "world.toml"')
+        raise top.fail(
+            "base",
+            "missing" if base_text is None else f"{base_text!r}",
+            'a topology file like "world.toml"',
+        )
     base = (directory / base_text).resolve()
     if not base.is_file():
-        raise top.fail("base", f"{base_text!r}: no such file {base}", "a topology TOML file relative to the plan file")
+        raise top.fail(
+            "base",
+            f"{base_text!r}: no such file {base}",
+            "a topology TOML file relative to the plan file",
+        )
     name = top.value("name")
     if name is not None and not isinstance(name, str):
         raise top.fail("name", f"{name!r}", "a string")
@@ -445,7 +480,9 @@ def load_plan(path: str | Path) -> Plan:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), "no such file", "a plan TOML file, e.g. configs/plan-world.toml") from None
+        raise ConfigError(
+            str(path), "no such file", "a plan TOML file, e.g. configs/plan-world.toml"
+        ) from None
     except OSError as exc:
         raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
     try:

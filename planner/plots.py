@@ -14,13 +14,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-from cdn.units import format_size  # noqa: E402
-from planner.output import baseline_points  # noqa: E402
-from planner.plan import PlanOutcome  # noqa: E402
-from planner.recommend import PointResult, pareto_frontier  # noqa: E402
+from cdn.units import format_size
+from planner.output import baseline_points
+from planner.plan import PlanOutcome
+from planner.recommend import PointResult, pareto_frontier
 
 _SIZE_AXIS = FuncFormatter(lambda x, _: format_size(x))
 

@@ -24,7 +24,7 @@ from cdn.workload import UserModel
 from planner.planfile import Plan, PopSet, RunSettings
 
 # Bump when the metrics a point stores change meaning: every cached point is then recomputed.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _MAX_AGE = re.compile(r"\b(s-maxage|max-age)\s*=\s*\d+")
 
 
@@ -92,9 +92,7 @@ def users_served(topology: Topology) -> list[tuple[str, float]]:
     shares = {edge.name: 0.0 for edge in topology.edges}
     for user in UserModel(topology.workload.users).locations:
         point = user.location.point
-        nearest = min(
-            topology.edges, key=lambda e: (distance_km(point, e.location.point), e.name)
-        )
+        nearest = min(topology.edges, key=lambda e: (distance_km(point, e.location.point), e.name))
         shares[nearest.name] += user.share
     return sorted(shares.items(), key=lambda item: (-item[1], item[0]))
 
@@ -174,7 +172,9 @@ def variant(topology: Topology, point: PlanPoint, ranking: list[tuple[str, float
     workload = topology.workload
     if point.rate_scale != 1.0:
         workload = dataclasses.replace(workload, rate=workload.rate * point.rate_scale)
-    rules = topology.cache_rules if point.ttl is None else _with_ttl(topology.cache_rules, point.ttl)
+    rules = (
+        topology.cache_rules if point.ttl is None else _with_ttl(topology.cache_rules, point.ttl)
+    )
     return dataclasses.replace(
         topology, edges=tuple(edges), shields=shields, workload=workload, cache_rules=rules
     )

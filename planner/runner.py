@@ -24,7 +24,7 @@ from typing import Any
 from cdn.topology import Topology
 from cli.errors import UserError
 from planner.points import CACHE_VERSION
-from planner.simulate import report_metrics, simulate
+from planner.simulate import TIMESERIES, report_metrics, simulate
 from sim.model import SimOptions
 
 
@@ -57,6 +57,10 @@ def evaluate(job: Job) -> dict[str, Any]:
         "params": job.params,
         "metrics": report_metrics(report, job.topology),
         "pops": pops,
+        "timeseries": {
+            "bucket_s": (report.get("timeseries") or {}).get("bucket_s"),
+            **{name: (report.get("timeseries") or {}).get(name) for name in TIMESERIES},
+        },
         "compute_s": time.perf_counter() - started,
     }
 

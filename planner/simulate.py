@@ -1,7 +1,7 @@
 """The planner's adapter to the simulator: run one topology variant, reduce its report to metrics.
 
 Rules: drives sim's Python API (``Simulation(topology, SimOptions).run()``), never the `cdn sim`
-command. ``simulate`` is the thin function the planner needs and sim/ does not offer; the metrics
+command. ``simulate`` is the thin function the planner needs and sim/ does not offer. The metrics
 are what plan SLOs and the objective read, in plain JSON values, and they depend only on the
 simulation (prices of the plan are applied later by ``costs``, so changing a price never
 invalidates a cached point).
@@ -39,27 +39,60 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def origin_peak_rps(report: dict[str, Any]) -> float:
-    """Origin requests/s in the busiest window of >= PEAK_WINDOW_S (the whole run if shorter)."""
-    duration = float(report.get("duration_s") or 0.0)
-    total = float(report["origin"]["requests"])
-    series = report.get("timeseries") or {}
-    counts = series.get("origin_requests")
-    width = series.get("bucket_s")
-    if not counts or not width or duration <= PEAK_WINDOW_S:
-        return total / duration if duration > 0 else total
-    per_window = max(1, math.ceil(PEAK_WINDOW_S / width))
-    peak = 0.0
-    for start in range(0, len(counts), per_window):
-        window = counts[start : start + per_window]
-        seconds = len(window) * width
-        if seconds >= PEAK_WINDOW_S * 0.999:
-            peak = max(peak, sum(window) / seconds)
-    return peak or total / duration
+TIMESERIES = ("requests", "hits", "bytes", "bytes_hit", "origin_requests", "origin_bytes")
+
+
+def bucket_spans(duration: float, width: float, count: int) -> list[float]:
+    """Seconds each time bucket covers: ``width``, except the last, which holds the rest of the run."""
+    if count == 0:
+        return []
+    return [width] * (count - 1) + [max(duration - (count - 1) * width, width)]
+
+
+def origin_peak_rps(counts: list[float], width: float, duration: float, start: int = 0) -> float:
+    """Origin requests/s in the busiest window of >= PEAK_WINDOW_S from bucket ``start`` on."""
+    spans = bucket_spans(duration, width, len(counts))
+    per_window = max(1, math.ceil(PEAK_WINDOW_S / width - 1e-9))
+    peak, total, seconds = 0.0, 0.0, 0.0
+    for first in range(start, len(counts), per_window):
+        window = counts[first : first + per_window]
+        span = sum(spans[first : first + per_window])
+        total += sum(window)
+        seconds += span
+        if span >= PEAK_WINDOW_S * 0.999:
+            peak = max(peak, sum(window) / span)
+    return peak or (total / seconds if seconds else 0.0)
+
+
+def steady_metrics(
+    metrics: dict[str, Any], timeseries: dict[str, Any], warmup: float
+) -> dict[str, Any]:
+    """``metrics`` with hit ratios, offload and origin rates measured after the first ``warmup``
+    share of the run (cold caches excluded); latency percentiles stay whole-run."""
+    width = float(timeseries.get("bucket_s") or 0.0)
+    counts = {name: list(timeseries.get(name) or []) for name in TIMESERIES}
+    n = len(counts["requests"])
+    duration = metrics["duration_s"]
+    result = dict(metrics)
+    if not width or not n or duration <= 0:
+        return result
+    start = min(math.ceil(warmup * duration / width - 1e-9), n - 1) if warmup > 0 else 0
+    spans = bucket_spans(duration, width, n)
+    seconds = sum(spans[start:])
+    sums = {name: sum(values[start:]) for name, values in counts.items()}
+    if sums["requests"]:
+        result["hit_ratio"] = sums["hits"] / sums["requests"]
+    if sums["bytes"]:
+        result["byte_hit_ratio"] = sums["bytes_hit"] / sums["bytes"]
+        result["origin_offload"] = 1.0 - sums["origin_bytes"] / sums["bytes"]
+    result["origin_rps"] = sums["origin_requests"] / seconds if seconds else 0.0
+    result["origin_peak_rps"] = origin_peak_rps(counts["origin_requests"], width, duration, start)
+    result["measured_from_s"] = start * width
+    return result
 
 
 def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]:
-    """The numbers a plan reads from one run's report (plan prices not applied yet)."""
+    """The whole-run numbers a plan reads from one report (no warm-up cut, no plan prices)."""
     latency = report.get("latency_ms") or {}
     duration = float(report.get("duration_s") or 0.0)
     pops = report.get("pops") or {}
@@ -76,7 +109,6 @@ def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]
         "origin_requests": int(report["origin"]["requests"]),
         "origin_bytes": int(report["origin"]["bytes"]),
         "origin_rps": report["origin"]["requests"] / duration if duration > 0 else 0.0,
-        "origin_peak_rps": origin_peak_rps(report),
         "p50_ms": _number(latency.get("p50")),
         "p90_ms": _number(latency.get("p90")),
         "p95_ms": _number(latency.get("p95")),

@@ -90,8 +90,17 @@ class OriginHeaders:
 
 # Entry fields recomputed per object and fetch; header copies shared with the template.
 PER_FETCH_FIELDS = frozenset(
-    {"key", "size", "request_time", "response_time", "surrogate_keys",
-     "corrected_initial_age", "date", "etag", "fresh_until"}
+    {
+        "key",
+        "size",
+        "request_time",
+        "response_time",
+        "surrogate_keys",
+        "corrected_initial_age",
+        "date",
+        "etag",
+        "fresh_until",
+    }
 )
 SHARED_HEADER_FIELDS = frozenset({"headers", "client_headers"})
 
@@ -143,8 +152,11 @@ class EntryTemplate:
             return None  # validators or Age we do not re-stamp
         template = cls(a, origin.rule.surrogate_keys)
         again = template.entry_for("/probe", 1, 2, 86_400.5, 86_401.9)
-        if any(getattr(again, f.name) != getattr(b, f.name) for f in dataclasses.fields(Entry)
-               if f.name not in SHARED_HEADER_FIELDS):
+        if any(
+            getattr(again, f.name) != getattr(b, f.name)
+            for f in dataclasses.fields(Entry)
+            if f.name not in SHARED_HEADER_FIELDS
+        ):
             return None  # re-stamping does not reproduce absorb(): use absorb every time
         return template
 

@@ -73,9 +73,13 @@ class SimOptions:
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTINGS:
-            raise ValueError(f"routing {self.routing!r} is not known (expected {', '.join(ROUTINGS)})")
+            raise ValueError(
+                f"routing {self.routing!r} is not known (expected {', '.join(ROUTINGS)})"
+            )
         if self.policy is not None and self.policy not in POLICIES:
-            raise ValueError(f"policy {self.policy!r} is not known (expected {', '.join(POLICIES)})")
+            raise ValueError(
+                f"policy {self.policy!r} is not known (expected {', '.join(POLICIES)})"
+            )
         if self.requests is not None and self.requests < 1:
             raise ValueError(f"requests {self.requests} < 1")
 
@@ -115,6 +119,7 @@ class CacheNodeSim:
         "cache",
         "collapsed",
         "forwarded",
+        "forwarded_bytes",
         "hits",
         "inflight",
         "node",
@@ -141,7 +146,7 @@ class CacheNodeSim:
         self.inflight: dict[str, tuple[float, bool]] = {}
         self.requests = self.hits = self.bytes = self.bytes_hit = 0
         self.upstream_requests = self.upstream_bytes = self.origin_bytes = 0
-        self.collapsed = self.forwarded = 0
+        self.collapsed = self.forwarded = self.forwarded_bytes = 0
         self.outcomes = [0] * len(OUTCOMES)
 
     def serve(
@@ -166,6 +171,7 @@ class CacheNodeSim:
                 )
                 if not conditional:
                     self.bytes += size
+                    self.forwarded_bytes += size
                 return done + delay, code, upstream, age
         if not conditional:
             self.bytes += size
@@ -176,7 +182,8 @@ class CacheNodeSim:
             if until > t:
                 if background:
                     self.hits += 1
-                    self.bytes_hit += size
+                    if not conditional:
+                        self.bytes_hit += size
                     self.outcomes[STALE] += 1
                     return t, STALE, False, cache.age_of(key, t)
                 self.collapsed += 1
@@ -187,12 +194,14 @@ class CacheNodeSim:
         self.outcomes[code] += 1
         if code == HIT:
             self.hits += 1
-            self.bytes_hit += size
+            if not conditional:
+                self.bytes_hit += size
             age = found.corrected_initial_age + t - found.response_time
             return t, HIT, False, int(age) if age > 0 else 0
         if code == STALE:
             self.hits += 1
-            self.bytes_hit += size
+            if not conditional:
+                self.bytes_hit += size
             age = cache.age_of(key, t)
             done, up_age = self._fetch(key, obj, size, t, True)
             cache.refresh(key, obj, size, found, t, done, up_age)
@@ -204,7 +213,9 @@ class CacheNodeSim:
                 done, up_age = self._fetch(key, obj, size, done, False)
             self.inflight[key] = (done, False)
             return done, REVALIDATED, False, cache.age_of(key, done)
-        done, up_age = self._fetch(key, obj, size, t, conditional)
+        # A miss fetches the whole object even for a conditional request (decide() strips the
+        # client's validators from a miss): the node stores it and answers 304 downstream.
+        done, up_age = self._fetch(key, obj, size, t, conditional and code != MISS)
         if code == MISS:
             cache.fill(key, obj, size, found, t, done, up_age)
             self.inflight[key] = (done, False)
@@ -298,7 +309,9 @@ class Simulation:
             node = sim_node.node
             upstream = topology.upstream_of(node)
             assert upstream is not None
-            sim_node.upstream = self.origin if upstream.role == "origin" else self.nodes[upstream.name]
+            sim_node.upstream = (
+                self.origin if upstream.role == "origin" else self.nodes[upstream.name]
+            )
             sim_node.up_delay = self.latency.one_way(node.location.point, upstream.location.point)
             peers = topology.peers_of(node)
             if len(peers) > 1:
@@ -340,9 +353,7 @@ class Simulation:
 
     def _regions(self) -> tuple[list[str], np.ndarray]:
         by_city = self.topology.workload.users.source == "cities"
-        names = sorted(
-            {(u.continent if by_city else u.name) for u in self.users.locations}
-        )
+        names = sorted({(u.continent if by_city else u.name) for u in self.users.locations})
         index = {name: i for i, name in enumerate(names)}
         of_user = np.array(
             [index[u.continent if by_city else u.name] for u in self.users.locations],
@@ -361,9 +372,7 @@ class Simulation:
         state = {"requests": 0, "bytes": 0, "hits": 0, "bytes_hit": 0, "end": 0.0}
         for purge in sorted(self.options.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
-        env.process(
-            self._arrivals(env, histograms, user_counts, user_bytes, state, on_progress)
-        )
+        env.process(self._arrivals(env, histograms, user_counts, user_bytes, state, on_progress))
         env.run()
         return self._result(histograms, user_counts, user_bytes, state)
 
@@ -415,11 +424,11 @@ class Simulation:
                 if new_share and rng_random() < new_share:
                     setup = setup_rtts * 2.0 * one_way
                 arrive = t + setup + one_way
-                done, code, upstream, _ = edge.serve(f"{prefix}{obj}{suffix}", obj, size, arrive, False, False)
-                latencies[i] = (
-                    done - t + one_way + size * (path_bits if upstream else client_bits)
+                done, code, upstream, _ = edge.serve(
+                    f"{prefix}{obj}{suffix}", obj, size, arrive, False, False
                 )
-                edge_hit[i] = code == HIT or code == STALE
+                latencies[i] = done - t + one_way + size * (path_bits if upstream else client_bits)
+                edge_hit[i] = code in (HIT, STALE)
             # Vectorised bookkeeping of the batch.
             lat = np.array(latencies)
             regions = region_of_user[batch.users]
@@ -496,7 +505,9 @@ class Simulation:
                 "requests": sim_node.requests,
                 "hits": sim_node.hits,
                 "hit_ratio": ratio(sim_node.hits, sim_node.requests - sim_node.forwarded),
-                "byte_hit_ratio": ratio(sim_node.bytes_hit, sim_node.bytes),
+                "byte_hit_ratio": ratio(
+                    sim_node.bytes_hit, sim_node.bytes - sim_node.forwarded_bytes
+                ),
                 "bytes": sim_node.bytes,
                 "forwarded_to_peer": sim_node.forwarded,
                 "collapsed": sim_node.collapsed,
@@ -570,7 +581,13 @@ class Simulation:
             for u in self.users.locations
         ]
         pop_points = [
-            (n.node.name, n.node.location.point.lat, n.node.location.point.lon, n.requests, n.node.role)
+            (
+                n.node.name,
+                n.node.location.point.lat,
+                n.node.location.point.lon,
+                n.requests,
+                n.node.role,
+            )
             for n in self.nodes.values()
         ]
         return SimResult(

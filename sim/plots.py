@@ -13,10 +13,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from cdn.cities import largest_cities  # noqa: E402
-from sim.stats import LatencyHistogram  # noqa: E402
+from cdn.cities import largest_cities
+from sim.stats import LatencyHistogram
 
 DPI = 110
 
@@ -38,9 +38,13 @@ def hit_ratio_plot(timeseries: Mapping[str, Any], path: Path, title: str) -> Pat
     else:
         width = timeseries["bucket_s"]
         x = [i * width for i in range(len(timeseries["requests"]))]
-        hits = [h / r if r else 0.0 for h, r in zip(timeseries["hits"], timeseries["requests"], strict=True)]
+        hits = [
+            h / r if r else 0.0
+            for h, r in zip(timeseries["hits"], timeseries["requests"], strict=True)
+        ]
         byte_hits = [
-            h / b if b else 0.0 for h, b in zip(timeseries["bytes_hit"], timeseries["bytes"], strict=True)
+            h / b if b else 0.0
+            for h, b in zip(timeseries["bytes_hit"], timeseries["bytes"], strict=True)
         ]
         ax.plot(x, hits, label="request hit ratio")
         ax.plot(x, byte_hits, label="byte hit ratio")
@@ -62,7 +66,11 @@ def latency_cdf_plot(
     for name, histogram in ranked:
         points = list(histogram.cdf_ms())
         if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], label=f"{name} ({histogram.count:,})")
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                label=f"{name} ({histogram.count:,})",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("latency (ms, time to last byte)")
     ax.set_ylabel("share of requests")
@@ -131,12 +139,17 @@ def origin_load_plot(timeseries: Mapping[str, Any], path: Path, title: str) -> P
     width = timeseries["bucket_s"]
     x = [i * width for i in range(len(timeseries["origin_requests"]))]
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(x, [r / width for r in timeseries["origin_requests"]], color="#d62728", label="requests/s")
+    ax.plot(
+        x, [r / width for r in timeseries["origin_requests"]], color="#d62728", label="requests/s"
+    )
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("origin requests/s")
     ax2 = ax.twinx()
     ax2.plot(
-        x, [b * 8 / 1e6 / width for b in timeseries["origin_bytes"]], color="#1f77b4", label="Mbit/s"
+        x,
+        [b * 8 / 1e6 / width for b in timeseries["origin_bytes"]],
+        color="#1f77b4",
+        label="Mbit/s",
     )
     ax2.set_ylabel("origin egress (Mbit/s)")
     ax.set_title(title)

@@ -37,7 +37,9 @@ class SimProgress:
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
-                MofNCompleteColumn() if self.unit == "requests" else TextColumn("{task.fields[sim]}"),
+                MofNCompleteColumn()
+                if self.unit == "requests"
+                else TextColumn("{task.fields[sim]}"),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
@@ -49,12 +51,15 @@ class SimProgress:
             )
         return self
 
-    def update(self, done: float, requests: int) -> None:
-        """Show ``done`` units finished and ``requests`` simulated so far."""
+    def update(self, done: float, requests: int, sim_seconds: float | None = None) -> None:
+        """Show ``done`` units finished, ``requests`` simulated and the simulated clock."""
         if self._progress is None:
             return
         elapsed = max(time.perf_counter() - self._started, 1e-9)
-        sim = f"sim {done:,.0f}/{self.total:,.0f} s" if self.unit == "seconds" else ""
+        if self.unit == "seconds":
+            sim = f"sim {done:,.0f}/{self.total:,.0f} s"
+        else:
+            sim = f"sim {sim_seconds:,.1f} s" if sim_seconds is not None else ""
         self._progress.update(
             self._task,
             completed=min(done, self.total),

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from cdn.units import parse_duration
 
 PURGE_KINDS = ("tag", "prefix", "url")
-PURGE_EXPECTED = "AT:KIND=VALUE[:soft] like '300:tag=catalog', '5m:prefix=/obj/' or '60:url=/obj/7:soft'"
+PURGE_EXPECTED = (
+    "AT:KIND=VALUE[:soft] like '300:tag=catalog', '5m:prefix=/obj/' or '60:url=/obj/7:soft'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +39,12 @@ def parse_purge(text: str) -> Purge:
     try:
         at = parse_duration(parts[0])
     except ValueError:
-        raise ValueError(f"purge {text!r} has a bad time {parts[0]!r} (expected {PURGE_EXPECTED})") from None
+        raise ValueError(
+            f"purge {text!r} has a bad time {parts[0]!r} (expected {PURGE_EXPECTED})"
+        ) from None
     kind, _, value = parts[1].partition("=")
     if kind not in PURGE_KINDS or not value:
-        raise ValueError(f"purge {text!r} has a bad target {parts[1]!r} (expected {PURGE_EXPECTED})")
+        raise ValueError(
+            f"purge {text!r} has a bad target {parts[1]!r} (expected {PURGE_EXPECTED})"
+        )
     return Purge(at=at, kind=kind, value=value, soft=soft)

@@ -23,9 +23,9 @@ class ServerQueue:
 
     __slots__ = (
         "_draws",
-        "_rng",
         "_free",
         "_next_free",
+        "_rng",
         "bucket_width",
         "busy",
         "capacity_rps",

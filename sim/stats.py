@@ -140,7 +140,9 @@ class TimeSeries:
 
     def __init__(self, names: tuple[str, ...], bucket_width: float, buckets: int) -> None:
         if bucket_width <= 0 or buckets < 1:
-            raise ValueError(f"bucket width {bucket_width} s and {buckets} buckets must be positive")
+            raise ValueError(
+                f"bucket width {bucket_width} s and {buckets} buckets must be positive"
+            )
         self.bucket_width = bucket_width
         self.buckets = buckets
         self.series = {name: [0.0] * buckets for name in names}
@@ -175,4 +177,3 @@ def bucket_layout(duration: float, target_buckets: int = 200) -> tuple[float, in
             break
     buckets = int(duration / width) + 1
     return width, buckets
-

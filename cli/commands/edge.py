@@ -49,7 +49,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("where")
     where.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     where.add_argument("--port", type=int, default=None, help="port (default 8120; 0 = any free)")
-    where.add_argument("--origin", metavar="URL", default=None, help="upstream URL (origin or shield)")
+    where.add_argument(
+        "--origin", metavar="URL", default=None, help="upstream URL (origin or shield)"
+    )
     where.add_argument("--topology", metavar="FILE", default=None, help="topology TOML file")
     where.add_argument("--node", default=None, help="this node's name in the topology")
     where.add_argument("--name", default=None, help="node name in Via, Cache-Status and metrics")
@@ -66,9 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="bearer token of purges (default: $CDNLAB_ADMIN_TOKEN; none = purge off)",
     )
-    where.add_argument(
-        "--access-log", action="store_true", help="JSON line per request on stderr"
-    )
+    where.add_argument("--access-log", action="store_true", help="JSON line per request on stderr")
     cache = parser.add_argument_group("cache")
     cache.add_argument("--cache-size", default=None, help="capacity, e.g. 256MiB")
     cache.add_argument("--policy", choices=sorted(POLICIES), default=None, help="eviction policy")

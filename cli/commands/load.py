@@ -25,12 +25,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from cdn.topology import default_topology_path, load_topology
 from cdn.units import parse_duration
 from cli.errors import UserError
+
+if TYPE_CHECKING:
+    from loadgen.report import LoadReport
+    from loadgen.slo import Slo
 
 NAME = "load"
 HELP = "open-loop load test of a running CDN (latency, hit ratio, SLOs); 'load merge' joins shards"
@@ -74,7 +79,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="merge FILE",
         help="'merge A/load.json B/load.json ...' merges shard reports into --out",
     )
-    parser.add_argument("--topology", metavar="FILE", help="topology TOML (default configs/local.toml)")
+    parser.add_argument(
+        "--topology", metavar="FILE", help="topology TOML (default configs/local.toml)"
+    )
     parser.add_argument(
         "--target",
         action="append",
@@ -96,7 +103,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--objects", type=_positive_int, help="catalog size override")
     parser.add_argument("--trace", metavar="FILE", help="replay a trace's timestamps (.csv, .bin)")
-    parser.add_argument("--shard", default="0/1", metavar="I/N", help="send shard I of N of the stream")
+    parser.add_argument(
+        "--shard", default="0/1", metavar="I/N", help="send shard I of N of the stream"
+    )
     parser.add_argument("--connections", type=_positive_int, default=256, help="connection limit")
     parser.add_argument(
         "--max-in-flight",
@@ -134,7 +143,7 @@ def _console() -> Console:
     return Console(stderr=False, highlight=False)
 
 
-def _finish(report, args: argparse.Namespace, slos, console: Console) -> int:  # noqa: ANN001
+def _finish(report: LoadReport, args: argparse.Namespace, slos: list[Slo], console: Console) -> int:
     from loadgen.console import run_lines, slo_table, summary_table
     from loadgen.slo import evaluate
 
@@ -153,11 +162,13 @@ def _finish(report, args: argparse.Namespace, slos, console: Console) -> int:  #
     return 1 if any(not r["ok"] for r in results) else 0
 
 
-def _merge(args: argparse.Namespace, paths: list[Path], slos) -> int:  # noqa: ANN001
+def _merge(args: argparse.Namespace, paths: list[Path], slos: list[Slo]) -> int:
     from loadgen.report import merge_reports, read_report
 
     if not paths:
-        raise UserError("merge needs load.json files (expected 'cdn load merge A/load.json B/load.json')")
+        raise UserError(
+            "merge needs load.json files (expected 'cdn load merge A/load.json B/load.json')"
+        )
     try:
         reports = [read_report(p) for p in paths]
     except ValueError as exc:
@@ -165,7 +176,7 @@ def _merge(args: argparse.Namespace, paths: list[Path], slos) -> int:  # noqa: A
     return _finish(merge_reports(reports), args, slos, _console())
 
 
-def _load(args: argparse.Namespace, slos) -> int:  # noqa: ANN001
+def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
     import uvloop
 
     from loadgen.console import LiveProgress

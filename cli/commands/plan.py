@@ -44,35 +44,57 @@ HELP = "capacity planning: sweep a topology through the simulator against SLOs (
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of `cdn plan`."""
     parser.add_argument("plan", nargs="?", help="plan TOML file (e.g. configs/plan-world.toml)")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default runs/plan-<name>)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output directory (default runs/plan-<name>)"
+    )
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="point result cache (default <out>/cache)"
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="local worker processes (default [run] workers, else all cores)"
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default [run] workers, else all cores)",
     )
     parser.add_argument(
-        "--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786): run points on that cluster"
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address (tcp://HOST:8786): run points on that cluster",
     )
-    parser.add_argument("--top", type=int, default=10, help="rows of the terminal table (default 10)")
+    parser.add_argument(
+        "--top", type=int, default=10, help="rows of the terminal table (default 10)"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     mrc = parser.add_argument_group("miss-ratio curves (--mrc)")
-    mrc.add_argument("--mrc", action="store_true", help="compute a hit-ratio curve instead of a plan")
+    mrc.add_argument(
+        "--mrc", action="store_true", help="compute a hit-ratio curve instead of a plan"
+    )
     source = mrc.add_mutually_exclusive_group()
     source.add_argument("--trace", type=Path, help="trace file (.csv or oracleGeneral .bin)")
     source.add_argument("--topology", type=Path, help="topology whose workload to generate")
     mrc.add_argument(
-        "--sizes", nargs="+", default=None, help="cache sizes (64MiB 1GiB) or a log range FROM:TO:COUNT"
+        "--sizes",
+        nargs="+",
+        default=None,
+        help="cache sizes (64MiB 1GiB) or a log range FROM:TO:COUNT",
     )
     mrc.add_argument(
-        "--sampling", type=float, default=1.0, help="SHARDS sampling rate for LRU, 0 < R <= 1 (default 1)"
+        "--sampling",
+        type=float,
+        default=1.0,
+        help="SHARDS sampling rate for LRU, 0 < R <= 1 (default 1)",
     )
     mrc.add_argument("--policy", default="lru", help="policies, comma separated (default lru)")
     mrc.add_argument(
-        "--requests", type=int, default=100_000, help="requests generated from --topology (default 100000)"
+        "--requests",
+        type=int,
+        default=100_000,
+        help="requests generated from --topology (default 100000)",
     )
-    mrc.add_argument("--check", action="store_true", help="also replay LRU at each size and compare")
+    mrc.add_argument(
+        "--check", action="store_true", help="also replay LRU at each size and compare"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +116,12 @@ def _progress(console: Console) -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+def _stdout() -> Console:
+    """stdout; wide enough for the points table when it is not a terminal (pipes, logs)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -140,7 +168,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     paths = write_plan(outcome, out)
     if not args.no_plots:
         paths += write_plan_plots(outcome, out)
-    stdout = Console()
+    stdout = _stdout()
     stdout.print(points_table(outcome, args.top))
     stdout.print(recommendation_panel(outcome))
     stdout.print("wrote " + ", ".join(str(p) for p in paths))
@@ -148,13 +176,13 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def _run_mrc(args: argparse.Namespace) -> int:
-    from planner.mrc import curve, default_sizes, parse_sizes, write_workload_trace
+    import csv
+
     from planner.console import mrc_table
+    from planner.mrc import curve, default_sizes, parse_sizes, write_workload_trace
     from planner.plots import plot_mrc
     from sim.fastpath import resolve_policies
     from sim.report import dumps
-
-    import csv
 
     if not 0 < args.sampling <= 1:
         raise UserError(f"--sampling {args.sampling} is out of range (expected 0 < rate <= 1)")
@@ -164,7 +192,9 @@ def _run_mrc(args: argparse.Namespace) -> int:
         raise UserError(f"--policy: {exc}") from None
     if args.trace is not None:
         if not args.trace.is_file():
-            raise ConfigError(str(args.trace), "no such file", "a trace (.csv or oracleGeneral .bin)")
+            raise ConfigError(
+                str(args.trace), "no such file", "a trace (.csv or oracleGeneral .bin)"
+            )
         name = args.trace.name
         out = args.out or Path("runs") / f"mrc-{args.trace.stem}"
         trace = args.trace
@@ -224,20 +254,33 @@ def _run_mrc(args: argparse.Namespace) -> int:
     (out / "mrc.json").write_text(dumps(document), encoding="utf-8")
     with (out / "mrc.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["policy", "method", "cache_size", "hit_ratio", "byte_hit_ratio", "replay_hit_ratio"])
+        writer.writerow(
+            ["policy", "method", "cache_size", "hit_ratio", "byte_hit_ratio", "replay_hit_ratio"]
+        )
         for c in curves:
             for i, size in enumerate(c.sizes):
                 checked = "" if c.checked is None else round(c.checked[i], 6)
-                writer.writerow([c.policy, c.method, size, round(c.hit_ratio[i], 6), round(c.byte_hit_ratio[i], 6), checked])
+                writer.writerow(
+                    [
+                        c.policy,
+                        c.method,
+                        size,
+                        round(c.hit_ratio[i], 6),
+                        round(c.byte_hit_ratio[i], 6),
+                        checked,
+                    ]
+                )
     plot_mrc(
         {f"{c.policy} ({c.method})": (c.sizes, c.hit_ratio) for c in curves},
         f"Hit ratio vs cache size: {name}",
         out / "mrc.png",
     )
-    stdout = Console()
+    stdout = _stdout()
     stdout.print(mrc_table(curves))
     for c in curves:
         if c.max_check_error is not None:
-            stdout.print(f"lru one-pass vs replay: max |difference| {c.max_check_error:.4%} (absolute)")
+            stdout.print(
+                f"lru one-pass vs replay: max |difference| {c.max_check_error:.4%} (absolute)"
+            )
     stdout.print(f"wrote {out / 'mrc.json'}, {out / 'mrc.csv'}, {out / 'mrc.png'}")
     return 0

@@ -37,7 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "scenario", nargs="?", help="topology TOML file (default: configs/local.toml)"
     )
     parser.add_argument("--trace", metavar="FILE", help="replay a trace through one cache instead")
-    parser.add_argument("--cache-size", metavar="SIZE", help="cache bytes, e.g. 20MiB (overrides every node)")
+    parser.add_argument(
+        "--cache-size", metavar="SIZE", help="cache bytes, e.g. 20MiB (overrides every node)"
+    )
     parser.add_argument(
         "--policy",
         metavar="P",
@@ -60,7 +62,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="purge at a simulated time, e.g. 300:tag=catalog, 5m:prefix=/obj/, 60:url=/obj/7:soft",
     )
     parser.add_argument("--out", metavar="DIR", help="write report.json, CSV and PNG files here")
-    parser.add_argument("--top-regions", type=int, default=8, help="regions in the latency CDF plot")
+    parser.add_argument(
+        "--top-regions", type=int, default=8, help="regions in the latency CDF plot"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -123,7 +127,9 @@ def _run_trace(args: argparse.Namespace) -> int:
         out = Path(args.out)
         written = write_report(report, out)
         written.append(
-            hit_ratio_plot(report["timeseries"], out / "hit_ratio.png", f"{path.name}: {policies[0]}")
+            hit_ratio_plot(
+                report["timeseries"], out / "hit_ratio.png", f"{path.name}: {policies[0]}"
+            )
         )
         Console().print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
@@ -136,7 +142,7 @@ def _run_model(args: argparse.Namespace) -> int:
 
     scenario = Path(args.scenario) if args.scenario else default_topology_path()
     topology = load_topology(scenario)
-    if args.policy and "," in args.policy or args.policy == "all":
+    if (args.policy and "," in args.policy) or args.policy == "all":
         raise UserError("--policy takes one policy name here (lists and 'all' are for --trace)")
     try:
         purges = tuple(parse_purge(text) for text in args.purge_at)
@@ -160,9 +166,7 @@ def _run_model(args: argparse.Namespace) -> int:
     else:
         total, unit = simulation.expected_duration, "seconds"
     with SimProgress(f"sim {topology.name}", total, unit, args.quiet) as bar:
-        result = simulation.run(
-            lambda t, n: bar.update(n if unit == "requests" else t, n)
-        )
+        result = simulation.run(lambda t, n: bar.update(n if unit == "requests" else t, n, t))
     _print_summary(result.report)
     if args.out:
         written = write_outputs(result, Path(args.out), args.top_regions)
@@ -178,23 +182,34 @@ def write_outputs(result: Any, out: Path, top_regions: int = 8) -> list[Path]:
     report = result.report
     name = report["scenario"]
     written = write_report(report, out)
-    written.append(hit_ratio_plot(report["timeseries"], out / "hit_ratio.png", f"{name}: hit ratio"))
+    written.append(
+        hit_ratio_plot(report["timeseries"], out / "hit_ratio.png", f"{name}: hit ratio")
+    )
     written.append(
         latency_cdf_plot(
-            result.region_histograms, out / "latency_cdf.png", f"{name}: latency by region", top_regions
+            result.region_histograms,
+            out / "latency_cdf.png",
+            f"{name}: latency by region",
+            top_regions,
         )
     )
     written.append(
-        world_map_plot(result.user_points, result.pop_points, out / "world_map.png", f"{name}: PoPs and users")
+        world_map_plot(
+            result.user_points, result.pop_points, out / "world_map.png", f"{name}: PoPs and users"
+        )
     )
-    written.append(origin_load_plot(report["timeseries"], out / "origin_load.png", f"{name}: origin load"))
+    written.append(
+        origin_load_plot(report["timeseries"], out / "origin_load.png", f"{name}: origin load")
+    )
     return written
 
 
 def _print_summary(report: dict[str, Any]) -> None:
     console = Console()
     latency = report["latency_ms"]
-    summary = Table(title=f"{report['scenario']}: {report['requests']:,} requests, seed {report['seed']}")
+    summary = Table(
+        title=f"{report['scenario']}: {report['requests']:,} requests, seed {report['seed']}"
+    )
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     rows = [

@@ -81,3 +81,12 @@ def test_curve_reproduces_libcachesim_lru_miss_counts_on_cloudphysics():
     curve = lru_miss_ratio_curve(trace, list(expected))
     for capacity, misses in expected.items():
         assert len(trace) - round(curve.at(capacity)[0] * len(trace)) == misses
+
+
+def test_capacities_below_the_largest_object_are_exact_too():
+    trace = zipf_trace(20_000, 2_000, seed=9)
+    capacities = [5_000, 15_000, 19_000, 2_000_000]
+    curve = lru_miss_ratio_curve(lambda: iter(trace), capacities)
+    for capacity in capacities:
+        hit, byte_hit = replay_lru(trace, capacity)
+        assert curve.at(capacity) == pytest.approx((hit, byte_hit), abs=1e-12)

@@ -132,7 +132,9 @@ async def start_edge_server() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
 
 
 @pytest.fixture
-async def start_edge(start_edge_server: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[str]]:
+async def start_edge(
+    start_edge_server: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[str]]:
     """Factory starting edges and returning their base URLs."""
 
     async def start(upstream_url: str, **changes: Any) -> str:

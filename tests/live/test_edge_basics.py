@@ -38,15 +38,17 @@ async def test_age_counts_time_in_cache(start_origin, start_edge, http) -> None:
     edge = await start_edge(origin)
     # The origin says the response is already 100 s old: the edge must serve Age >= 100.
     await get(http, edge + "/obj/2?h=Age:100")
-    status, headers, _ = await get(http, edge + "/obj/2?h=Age:100")
+    _status, headers, _ = await get(http, edge + "/obj/2?h=Age:100")
     assert headers["X-Cache"] == "HIT"
     assert int(headers["Age"]) >= 100
 
 
-async def test_head_is_answered_from_a_get_entry(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_head_is_answered_from_a_get_entry(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
-    _, got, body = await get(http, edge + "/obj/3")
+    _, _got, body = await get(http, edge + "/obj/3")
     async with http.head(edge + "/obj/3") as response:
         assert response.status == 200
         assert response.headers["X-Cache"] == "HIT"
@@ -55,7 +57,9 @@ async def test_head_is_answered_from_a_get_entry(start_origin, start_edge, http,
     assert await origin_fetches(origin, "/obj/3") == 1
 
 
-async def test_head_miss_fetches_get_and_stores_it(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_head_miss_fetches_get_and_stores_it(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
     async with http.head(edge + "/obj/4") as response:
@@ -104,7 +108,9 @@ async def test_query_is_part_of_the_key_by_default(start_origin, start_edge, htt
     assert headers["X-Cache"] == "MISS"
 
 
-async def test_404_is_cached_for_the_negative_ttl(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_404_is_cached_for_the_negative_ttl(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin, negative_ttl=30.0)
     status, first, _ = await get(http, edge + "/nothing-here")
@@ -116,7 +122,9 @@ async def test_404_is_cached_for_the_negative_ttl(start_origin, start_edge, http
     assert await origin_fetches(origin, "/nothing-here") == 1
 
 
-async def test_404_is_not_cached_without_negative_ttl(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_404_is_not_cached_without_negative_ttl(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin, negative_ttl=0.0)
     await get(http, edge + "/nothing-here")
@@ -124,7 +132,9 @@ async def test_404_is_not_cached_without_negative_ttl(start_origin, start_edge, 
     assert await origin_fetches(origin, "/nothing-here") == 2
 
 
-async def test_set_cookie_response_is_not_stored(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_set_cookie_response_is_not_stored(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
     target = "/obj/7?h=Set-Cookie:session%3Dabc"
@@ -135,7 +145,9 @@ async def test_set_cookie_response_is_not_stored(start_origin, start_edge, http,
     assert await origin_fetches(origin, target) == 2
 
 
-async def test_private_response_is_not_stored(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_private_response_is_not_stored(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
     target = "/obj/8?cc=private,max-age=60"
@@ -145,7 +157,9 @@ async def test_private_response_is_not_stored(start_origin, start_edge, http, or
     assert await origin_fetches(origin, target) == 2
 
 
-async def test_request_with_authorization_is_not_stored(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_request_with_authorization_is_not_stored(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
     target = "/obj/9?cc=max-age=60"
@@ -218,7 +232,9 @@ async def test_client_conditional_gets_304_from_cache(start_origin, start_edge, 
     origin = await start_origin()
     edge = await start_edge(origin)
     _, headers, _ = await get(http, edge + "/obj/13")
-    status, headers, body = await get(http, edge + "/obj/13", headers={"If-None-Match": headers["ETag"]})
+    status, headers, body = await get(
+        http, edge + "/obj/13", headers={"If-None-Match": headers["ETag"]}
+    )
     assert status == 304
     assert body == b""
     assert headers["X-Cache"] == "HIT"
@@ -227,7 +243,7 @@ async def test_client_conditional_gets_304_from_cache(start_origin, start_edge, 
 async def test_gzip_bodies_pass_unchanged(start_origin, start_edge, http) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
-    _, direct, body_direct = await get(http, origin + "/obj/14?h=Content-Encoding:gzip")
+    _, _direct, body_direct = await get(http, origin + "/obj/14?h=Content-Encoding:gzip")
     _, headers, body = await get(http, edge + "/obj/14?h=Content-Encoding:gzip")
     assert headers["Content-Encoding"] == "gzip"
     assert body == body_direct

@@ -53,7 +53,9 @@ async def test_followers_of_a_failed_leader_fetch_on_their_own(
     assert await origin_fetches(origin, target) == 5
 
 
-async def test_waiters_beyond_the_cap_fetch_alone(start_origin, start_edge, http, origin_fetches) -> None:
+async def test_waiters_beyond_the_cap_fetch_alone(
+    start_origin, start_edge, http, origin_fetches
+) -> None:
     origin = await start_origin()
     edge = await start_edge(origin, collapse_max_waiters=2)
     target = f"/echo?size=10&delay={ORIGIN_DELAY}&h=Cache-Control:max-age%3D60"

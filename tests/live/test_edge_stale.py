@@ -26,13 +26,13 @@ async def origin_stats(http, origin: str) -> dict:
 
 
 async def test_stale_if_error_serves_stale_when_the_origin_is_down(
-    start_origin, start_edge, http, origin_admin_headers
+    start_origin_server, start_edge, http
 ) -> None:
-    origin = await start_origin()
-    edge = await start_edge(origin)
+    server = await start_origin_server()
+    edge = await start_edge(server.url)
     status, _, body = await get(http, edge + STALE_SIE)
     assert status == 200
-    await set_faults(http, origin, origin_admin_headers, down=True)
+    await server.stop()  # connections closed, port refused
     status, headers, stale_body = await get(http, edge + STALE_SIE)
     assert status == 200
     assert stale_body == body
@@ -47,6 +47,7 @@ async def test_stale_if_error_serves_stale_on_a_5xx(
     edge = await start_edge(origin)
     await get(http, edge + STALE_SIE)
     await set_faults(http, origin, origin_admin_headers, error_rate=1.0, error_status=503)
+    # (an error answer, not a dropped connection: the 5xx branch of stale-if-error)
     status, headers, _ = await get(http, edge + STALE_SIE)
     assert status == 200
     assert headers["X-Cache"] == "STALE"
@@ -54,26 +55,26 @@ async def test_stale_if_error_serves_stale_on_a_5xx(
 
 
 async def test_configured_stale_if_error_applies_without_the_directive(
-    start_origin, start_edge, http, origin_admin_headers
+    start_origin_server, start_edge, http
 ) -> None:
-    origin = await start_origin()
-    edge = await start_edge(origin, stale_if_error=600.0)
+    server = await start_origin_server()
+    edge = await start_edge(server.url, stale_if_error=600.0)
     target = "/obj/31?cc=max-age%3D10&h=Age:20"
     await get(http, edge + target)
-    await set_faults(http, origin, origin_admin_headers, down=True)
+    await server.stop()
     status, headers, _ = await get(http, edge + target)
     assert status == 200
     assert headers["X-Cache"] == "STALE"
 
 
 async def test_without_stale_if_error_the_client_gets_502(
-    start_origin, start_edge, http, origin_admin_headers
+    start_origin_server, start_edge, http
 ) -> None:
-    origin = await start_origin()
-    edge = await start_edge(origin, stale_if_error=0.0)
+    server = await start_origin_server()
+    edge = await start_edge(server.url, stale_if_error=0.0)
     target = "/obj/32?cc=max-age%3D10&h=Age:20"
     await get(http, edge + target)
-    await set_faults(http, origin, origin_admin_headers, down=True)
+    await server.stop()
     status, headers, body = await get(http, edge + target)
     assert status == 502
     assert b"cannot connect" in body
@@ -87,6 +88,17 @@ async def test_connection_refused_is_502_with_a_clear_body(start_edge, http, fre
     assert body.startswith(b"502 Bad Gateway: cannot connect to origin")
     assert "Cache-Status" in headers
     assert headers["X-Cache"] == "MISS"
+
+
+async def test_reset_connections_are_502(
+    start_origin, start_edge, http, origin_admin_headers
+) -> None:
+    origin = await start_origin()
+    edge = await start_edge(origin)
+    await set_faults(http, origin, origin_admin_headers, down=True, down_mode="reset")
+    status, _headers, body = await get(http, edge + "/obj/35")
+    assert status == 502
+    assert body.startswith(b"502 Bad Gateway: bad response from origin")
 
 
 async def test_upstream_timeout_is_504(start_origin, start_edge, http) -> None:
@@ -141,9 +153,7 @@ async def test_stale_while_revalidate_refreshes_once_in_the_background(
     assert await origin_fetches(origin, target) == 2
 
 
-async def test_client_no_cache_revalidates_a_fresh_entry(
-    start_origin, start_edge, http
-) -> None:
+async def test_client_no_cache_revalidates_a_fresh_entry(start_origin, start_edge, http) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
     await get(http, edge + "/obj/34")

@@ -119,6 +119,8 @@ def test_out_dir_holds_json_csv_and_plots(serve, tmp_path) -> None:
     with (out / "timeseries.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sum(int(r["sent"]) for r in rows) == doc["requests"]
-    assert {"second", "sent", "completed", "errors", "p50_ms", "p99_ms", "hit_ratio"} <= set(rows[0])
+    assert {"second", "sent", "completed", "errors", "p50_ms", "p99_ms", "hit_ratio"} <= set(
+        rows[0]
+    )
     assert (out / "latency_over_time.png").stat().st_size > 0
     assert (out / "latency_cdf.png").stat().st_size > 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from loadgen import LoadPlan, run_load_sync
 from load_apps import LOG, cache_app, serial_app
+
+from loadgen import LoadPlan, run_load_sync
 
 
 def test_requests_sent_equal_responses_plus_errors(serve) -> None:

@@ -22,7 +22,11 @@ def test_the_schedule_is_the_simulators_stream() -> None:
     stream = RequestStream(workload, seed=11, duration=2.0)
     theirs = [(r.time, r.user) for r in stream]
     assert ours == theirs
-    ids = [schedule.resolve(b, k)[0].rsplit("/", 1)[1] for b in schedule.batches() for k in range(len(b))]
+    ids = [
+        schedule.resolve(b, k)[0].rsplit("/", 1)[1]
+        for b in schedule.batches()
+        for k in range(len(b))
+    ]
     assert ids == [str(r.obj_id) for r in stream]
 
 
@@ -46,7 +50,10 @@ def test_step_and_spike_profiles() -> None:
 
 def test_a_ramp_schedule_asks_the_profiles_mean_rate() -> None:
     plan = LoadPlan(
-        targets=("http://127.0.0.1:9",), rate=200, duration=4.0, profile="ramp:100-300",
+        targets=("http://127.0.0.1:9",),
+        rate=200,
+        duration=4.0,
+        profile="ramp:100-300",
         arrival="constant",
     )
     schedule = Schedule(plan)
@@ -69,7 +76,7 @@ def test_each_user_goes_to_its_nearest_edge(serve, tmp_path) -> None:
     topo.write_text(
         'name = "t"\n[origin]\nname = "origin"\nport = 9\ncity = "Ashburn"\n'
         + edges
-        + '[workload]\nobjects = 100\nrate = 300\nseed = 3\n'
+        + "[workload]\nobjects = 100\nrate = 300\nseed = 3\n"
         + '[workload.users]\nsource = "regions"\nregion = [\n'
         + '  { name = "Paris", city = "Paris", weight = 1 },\n'
         + '  { name = "Reading", city = "Reading", weight = 1 },\n'

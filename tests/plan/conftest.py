@@ -48,13 +48,17 @@ def write_plan(tmp_path: Path) -> Callable[..., Path]:
         text: str | None = None,
     ) -> Path:
         path = tmp_path / name
-        body = text if text is not None else SMALL_PLAN.format(
-            base=LOCAL.as_posix(),
-            objective=objective,
-            cache_size=cache_size,
-            policy=policy,
-            rate_scale=rate_scale,
-            slo=slo,
+        body = (
+            text
+            if text is not None
+            else SMALL_PLAN.format(
+                base=LOCAL.as_posix(),
+                objective=objective,
+                cache_size=cache_size,
+                policy=policy,
+                rate_scale=rate_scale,
+                slo=slo,
+            )
         )
         path.write_text(body, encoding="utf-8")
         return path

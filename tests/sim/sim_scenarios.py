@@ -1,10 +1,8 @@
-"""Shared fixtures of the simulator tests: small scenarios written to tmp_path."""
+"""Helpers of the simulator tests: small scenarios written to a directory, the sample traces."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "traces"
 
@@ -76,9 +74,3 @@ def write_scenario(directory: Path, cache_control: str = "public, max-age=3600")
     path = directory / "small.toml"
     path.write_text(SMALL_SCENARIO.format(cache_control=cache_control), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def small_scenario(tmp_path: Path) -> Path:
-    """The small scenario with a one-hour max-age."""
-    return write_scenario(tmp_path)

@@ -6,13 +6,13 @@ import math
 import random
 
 import pytest
+from sim_scenarios import write_scenario
 
 from cdn.geo import Point
 from cdn.topology import load_topology
 from sim.latency import LatencyModel
 from sim.model import SimOptions, Simulation
 from sim.queueing import ServerQueue
-from sim_scenarios import write_scenario
 
 
 def test_user_at_the_pops_location_sees_no_propagation() -> None:

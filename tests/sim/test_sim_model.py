@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sim_scenarios import write_scenario
 
 from cdn.topology import default_topology_path, load_topology
 from sim.model import SimOptions, Simulation
 from sim.purges import Purge, parse_purge
-from sim_scenarios import small_scenario, write_scenario  # noqa: F401 (a fixture)
+
+
+@pytest.fixture
+def small_scenario(tmp_path: Path) -> Path:
+    """The small three-edge scenario with a one-hour max-age."""
+    return write_scenario(tmp_path)
 
 
 def _run(scenario: Path, **options) -> dict:

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sim_scenarios import TRACES
 
 from cli.main import main
-from sim_scenarios import TRACES
 
 BIN = TRACES / "cloudPhysicsIO.oracleGeneral.bin"
 
@@ -49,7 +49,21 @@ def test_belady_and_a_policy_list_on_the_sample_trace(tmp_path: Path) -> None:
 def test_units_are_accepted_for_the_cache_size(tmp_path: Path) -> None:
     trace = tmp_path / "t.csv"
     trace.write_text("timestamp,object_id,size_bytes\n1,a,10\n2,a,10\n3,b,2000000\n")
-    assert main(["sim", "--trace", str(trace), "--cache-size", "1MiB", "--quiet", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "sim",
+                "--trace",
+                str(trace),
+                "--cache-size",
+                "1MiB",
+                "--quiet",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "report.json").read_text())
     assert (report["hits"], report["origin"]["requests"]) == (1, 2)  # b is larger than the cache
 
@@ -58,7 +72,17 @@ def test_a_bad_csv_line_is_reported_with_its_number(tmp_path: Path) -> None:
     trace = tmp_path / "bad.csv"
     trace.write_text("timestamp,object_id,size_bytes\n1,a,10\n2,b,ten\n")
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "sim", "--trace", str(trace), "--cache-size", "1MiB", "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "sim",
+            "--trace",
+            str(trace),
+            "--cache-size",
+            "1MiB",
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -77,7 +101,10 @@ def test_trace_mode_needs_a_cache_size(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_help_describes_the_command() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "sim", "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "cli.main", "sim", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0
     assert "--trace" in done.stdout and "--routing" in done.stdout

@@ -1,0 +1,169 @@
+"""The simulator's prediction next to a live measurement, on the embedded default topology.
+
+Starts configs/local.toml (or --topology) as `cdn up` does (origin, shield, three peer-sharded
+edges on loopback), waits until every node is healthy and the edges have checked their peers,
+sends a short open-loop load (--duration, default 20 s) with the topology's workload and seed,
+stops the cluster, then simulates the same topology, workload, seed and duration, and prints
+measured vs predicted side by side: the edge tier's request and byte hit ratio, origin requests,
+and each edge's requests and hit ratios (latency is shown too, but on loopback it is not
+comparable unless network.emulate_latency is on).
+
+Ports: the topology's own ports (8100-8123 for configs/local.toml); when one is busy (e.g. a
+`cdn up` is running), or with --free-ports, a copy of the topology on free ports is used instead.
+
+Files in --out (default out/demo-<date>-<time>): compare.json and compare.png (the comparison),
+load/ (load.json, CSV, PNG: what was measured), sim/ (report.json, CSV, PNG: what was predicted),
+topology/ (the topology file used) and cluster.log (every node's output). A hit is a request
+answered from a stored copy (cache status hit or stale); docs/demo.md has every definition.
+Ctrl-C stops every node before exiting.
+
+examples:
+  cdn demo
+  cdn demo --duration 10s --out out/demo
+  cdn demo --free-ports --max-difference 0.03     # exit 1 if the hit ratios differ by more
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from cdn.topology import default_topology_path
+from cdn.units import parse_duration
+from cli.errors import UserError
+
+NAME = "demo"
+HELP = "run the default CDN live and in the simulator; print measured vs predicted side by side"
+
+DEFAULT_DURATION = 20.0
+
+
+def _duration(text: str) -> float:
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration (e.g. 10s)")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected > 0)")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected 0..1, e.g. 0.03)")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `cdn demo` arguments."""
+    parser.add_argument(
+        "--topology", metavar="FILE", help="topology TOML (default configs/local.toml)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=_duration,
+        default=DEFAULT_DURATION,
+        help="length of the load test and of the simulated run (default 20s)",
+    )
+    parser.add_argument("--seed", type=int, help="arrival seed (default: the workload's seed)")
+    parser.add_argument(
+        "--rate", type=_positive_float, help="requests/s (default: the workload's rate)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="output folder (default out/demo-<date>-<time>)"
+    )
+    parser.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="run the cluster on free ports, not the topology's (automatic when one is busy)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=_duration,
+        default=None,
+        metavar="SECONDS",
+        help="longest wait, once healthy, until every edge sees its peers up (default 10s)",
+    )
+    parser.add_argument(
+        "--max-difference",
+        type=_fraction,
+        default=None,
+        metavar="F",
+        help="exit 1 when the edge-tier hit ratios differ by more than F (e.g. 0.03)",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def default_out(now: datetime.datetime) -> Path:
+    """out/demo-YYYYmmdd-HHMMSS for a run started at ``now``."""
+    return Path("out") / f"demo-{now:%Y%m%d-%H%M%S}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo and print the comparison; 130 after Ctrl-C (the cluster is stopped)."""
+    from cluster.errors import ClusterError
+    from demo.run import SETTLE_SECONDS, DemoOptions, StopRequested, run_demo
+    from demo.table import comparison_table
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=120)
+    topology_file = Path(args.topology) if args.topology else default_topology_path()
+    if not topology_file.is_file():
+        raise UserError(f"--topology {topology_file}: no such file (expected a topology TOML)")
+    out = Path(args.out) if args.out else default_out(datetime.datetime.now())
+    options = DemoOptions(
+        topology_file=topology_file,
+        out=out,
+        duration=args.duration,
+        seed=args.seed,
+        rate=args.rate,
+        free_ports=args.free_ports,
+        settle=SETTLE_SECONDS if args.settle is None else args.settle,
+        plots=not args.no_plots,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+
+    def announce(message: str) -> None:
+        if not args.quiet:
+            console.print(f"cdn demo: {message}", style="dim")
+
+    try:
+        result = run_demo(options, console=console, announce=announce)
+    except ClusterError as exc:
+        raise UserError(str(exc)) from None
+    except (KeyboardInterrupt, StopRequested):
+        console.print("cdn demo: interrupted; the cluster is stopped", style="bold")
+        return 130
+    console.print(comparison_table(result.doc))
+    for note in result.doc.get("notes", []):
+        console.print(f"note: {note}", style="dim")
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    console.print(f"took {timings}")
+    console.print(f"wrote {out}/: compare.json, compare.png, load/, sim/, topology/, cluster.log")
+    diff = result.doc["difference"]["hit_ratio"]
+    if args.max_difference is not None and abs(diff) > args.max_difference:
+        console.print(
+            f"[bold red]hit ratios differ by {diff:+.4f} (more than {args.max_difference})[/]"
+        )
+        return 1
+    return 0
