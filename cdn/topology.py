@@ -8,16 +8,15 @@ The reference for every key is docs/topology.md; keep the two in step.
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
 from cdn.geo import Point
-from cdn.units import DURATION_EXPECTED, SIZE_EXPECTED, parse_duration, parse_size
+from cdn.tables import TableReader, read_toml
 
 KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
@@ -235,118 +234,8 @@ DEFAULT_RULE = CacheRule(prefix="")
 
 # --------------------------------------------------------------------------- parsing
 
-T = TypeVar("T")
 
-
-class _Reader:
-    """Reads one TOML table, remembering the key path for error messages."""
-
-    def __init__(self, source: str, path: str, table: Any) -> None:
-        if not isinstance(table, Mapping):
-            raise ConfigError(
-                f"{source}:{path or '(top)'}", f"is {type(table).__name__}", "a table"
-            )
-        self.source = source
-        self.path = path
-        self.table = dict(table)
-        self.used: set[str] = set()
-
-    def where(self, key: str) -> str:
-        return f"{self.source}:{self.path + '.' if self.path else ''}{key}"
-
-    def fail(self, key: str, problem: str, expected: str | None = None) -> ConfigError:
-        return ConfigError(self.where(key), problem, expected)
-
-    def has(self, key: str) -> bool:
-        return key in self.table
-
-    def raw(self, key: str, default: Any = None) -> Any:
-        self.used.add(key)
-        return self.table.get(key, default)
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any, expected: str) -> Any:
-        self.used.add(key)
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.fail(key, f"{value!r} is a boolean", expected)
-        if not isinstance(value, kind):
-            raise self.fail(key, f"{value!r} has the wrong type", expected)
-        return value
-
-    def number(
-        self,
-        key: str,
-        default: float,
-        *,
-        minimum: float | None = None,
-        maximum: float | None = None,
-    ) -> float:
-        expected = "a number"
-        if minimum is not None and maximum is not None:
-            expected = f"a number from {minimum} to {maximum}"
-        elif minimum is not None:
-            expected = f"a number >= {minimum}"
-        value = float(self.get(key, (int, float), default, expected))
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise self.fail(key, f"{value!r} is out of range", expected)
-        return value
-
-    def integer(self, key: str, default: int, *, minimum: int | None = None) -> int:
-        expected = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
-        value = self.get(key, int, default, expected)
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"{value!r} is out of range", expected)
-        return value
-
-    def text(self, key: str, default: str | None, choices: tuple[str, ...] | None = None) -> Any:
-        expected = f"one of {', '.join(choices)}" if choices else "a string"
-        value = self.get(key, str, default, expected)
-        if choices and value is not None and value not in choices:
-            raise self.fail(key, f"{value!r} is not known", expected)
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        return self.get(key, bool, default, "true or false")
-
-    def converted(self, key: str, default: T, convert: Callable[[Any], T], expected: str) -> T:
-        self.used.add(key)
-        if key not in self.table:
-            return default
-        try:
-            return convert(self.table[key])
-        except (ValueError, TypeError) as exc:
-            raise self.fail(key, str(exc).split(";")[0], expected) from None
-
-    def size(self, key: str, default: int) -> int:
-        return self.converted(key, default, parse_size, SIZE_EXPECTED)
-
-    def duration(self, key: str, default: float) -> float:
-        return self.converted(key, default, parse_duration, DURATION_EXPECTED)
-
-    def child(self, key: str) -> _Reader:
-        self.used.add(key)
-        return _Reader(
-            self.source, f"{self.path + '.' if self.path else ''}{key}", self.table.get(key, {})
-        )
-
-    def children(self, key: str) -> list[_Reader]:
-        self.used.add(key)
-        items = self.table.get(key, [])
-        if not isinstance(items, list):
-            raise self.fail(key, f"is {type(items).__name__}", f"an array of tables ([[{key}]])")
-        prefix = f"{self.path + '.' if self.path else ''}{key}"
-        return [_Reader(self.source, f"{prefix}[{i}]", item) for i, item in enumerate(items)]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            known = ", ".join(sorted(self.used))
-            raise self.fail(unknown[0], "unknown key", f"one of {known}")
-
-
-def _location(reader: _Reader) -> Location:
+def _location(reader: TableReader) -> Location:
     has_city = reader.has("city")
     has_point = reader.has("lat") or reader.has("lon")
     if has_city and has_point:
@@ -368,7 +257,7 @@ def _location(reader: _Reader) -> Location:
     raise reader.fail("city", "missing", "a city name like 'Paris', or lat and lon")
 
 
-def _node(reader: _Reader, role: str, default_upstream: str | None, port_base: int) -> Node:
+def _node(reader: TableReader, role: str, default_upstream: str | None, port_base: int) -> Node:
     name = reader.text("name", None)
     if not name:
         raise reader.fail("name", "missing", "a node name like 'edge-par'")
@@ -394,7 +283,7 @@ def _node(reader: _Reader, role: str, default_upstream: str | None, port_base: i
     return node
 
 
-def _size_distribution(reader: _Reader) -> SizeDistribution:
+def _size_distribution(reader: TableReader) -> SizeDistribution:
     dist = reader.text("dist", "lognormal", SIZE_DISTRIBUTIONS)
     result = SizeDistribution(
         dist=dist,
@@ -413,7 +302,7 @@ def _size_distribution(reader: _Reader) -> SizeDistribution:
     return result
 
 
-def _users(reader: _Reader) -> Users:
+def _users(reader: TableReader) -> Users:
     source = reader.text("source", "cities", ("cities", "regions"))
     regions = []
     for region in reader.children("region"):
@@ -437,7 +326,7 @@ def _users(reader: _Reader) -> Users:
     return users
 
 
-def _workload(reader: _Reader) -> Workload:
+def _workload(reader: TableReader) -> Workload:
     crowds = []
     for crowd in reader.children("flash_crowd"):
         crowds.append(
@@ -471,7 +360,7 @@ def _workload(reader: _Reader) -> Workload:
     return workload
 
 
-def _network(reader: _Reader) -> Network:
+def _network(reader: TableReader) -> Network:
     network = Network(
         route_inflation=reader.number("route_inflation", 1.5, minimum=1.0),
         emulate_latency=reader.boolean("emulate_latency", False),
@@ -485,7 +374,7 @@ def _network(reader: _Reader) -> Network:
     return network
 
 
-def _cost(reader: _Reader) -> Cost:
+def _cost(reader: TableReader) -> Cost:
     egress = reader.get(
         "egress_per_gb", (dict, int, float), {"default": 0.085}, "a price or a table"
     )
@@ -507,7 +396,7 @@ def _cost(reader: _Reader) -> Cost:
     return cost
 
 
-def _cache_rule(reader: _Reader) -> CacheRule:
+def _cache_rule(reader: TableReader) -> CacheRule:
     prefix = reader.text("prefix", None)
     if prefix is None or not prefix.startswith("/"):
         raise reader.fail("prefix", f"{prefix!r}", "a path prefix starting with /")
@@ -529,7 +418,7 @@ def _cache_rule(reader: _Reader) -> CacheRule:
     return rule
 
 
-def _edge_settings(reader: _Reader) -> EdgeSettings:
+def _edge_settings(reader: TableReader) -> EdgeSettings:
     ignore = reader.raw("ignore_query_params", [])
     if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
         raise reader.fail("ignore_query_params", f"{ignore!r}", "a list of parameter names")
@@ -592,7 +481,7 @@ def _check_graph(topology: Topology) -> None:
 
 def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topology:
     """A validated Topology from parsed TOML ``data``; ``source`` names the file in errors."""
-    top = _Reader(source, "", data)
+    top = TableReader(source, "", data)
     origin_reader = top.child("origin")
     if not top.has("origin"):
         raise top.fail("origin", "missing", "an [origin] table")
@@ -624,19 +513,7 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
 
 def load_topology(path: str | Path) -> Topology:
     """Read and validate the topology file at ``path``."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path), "no such file", "a topology TOML file, e.g. configs/local.toml"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    data = read_toml(path, "a topology TOML file, e.g. configs/local.toml")
     return parse_topology(data, source=str(path))
 
 

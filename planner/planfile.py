@@ -9,13 +9,12 @@ an SLO name never silently drops a constraint. docs/plan.md is the reference for
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdn.errors import ConfigError
+from cdn.tables import TableReader, read_toml
 from cdn.units import DURATION_EXPECTED, SIZE_EXPECTED, parse_duration, parse_size
 
 # Policies a geographic run can use (belady is an offline bound for the trace fast path).
@@ -161,84 +160,7 @@ class Plan:
 # --------------------------------------------------------------------------- parsing
 
 
-class _Table:
-    """One TOML table of a plan file, remembering the key path and which keys were read."""
-
-    def __init__(self, source: str, path: str, table: Any) -> None:
-        if not isinstance(table, Mapping):
-            raise ConfigError(
-                f"{source}:{path or '(top)'}", f"is {type(table).__name__}", "a table"
-            )
-        self.source = source
-        self.path = path
-        self.table = dict(table)
-        self.used: set[str] = set()
-
-    def where(self, key: str) -> str:
-        return f"{self.source}:{self.path + '.' if self.path else ''}{key}"
-
-    def fail(self, key: str, problem: str, expected: str | None = None) -> ConfigError:
-        return ConfigError(self.where(key), problem, expected)
-
-    def has(self, key: str) -> bool:
-        return key in self.table
-
-    def value(self, key: str) -> Any:
-        self.used.add(key)
-        return self.table.get(key)
-
-    def child(self, key: str) -> _Table:
-        self.used.add(key)
-        prefix = f"{self.path + '.' if self.path else ''}{key}"
-        return _Table(self.source, prefix, self.table.get(key, {}))
-
-    def number(self, key: str, default: float | None, minimum: float | None = None) -> float | None:
-        self.used.add(key)
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        expected = "a number" + (f" >= {minimum:g}" if minimum is not None else "")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"{value!r} is not a number", expected)
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"{value!r} is out of range", expected)
-        return float(value)
-
-    def integer(self, key: str, default: int | None, minimum: int = 1) -> int | None:
-        self.used.add(key)
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        expected = f"a whole number >= {minimum}"
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(key, f"{value!r} is not valid", expected)
-        return value
-
-    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
-        self.used.add(key)
-        value = self.table.get(key, default)
-        if value not in choices:
-            raise self.fail(key, f"{value!r} is not known", f"one of {', '.join(choices)}")
-        return value
-
-    def listed(self, key: str) -> list[Any] | None:
-        """The key's value as a list (a scalar becomes a one-element list); None when absent."""
-        self.used.add(key)
-        if key not in self.table:
-            return None
-        value = self.table[key]
-        values = value if isinstance(value, list) else [value]
-        if not values:
-            raise self.fail(key, "is empty", "at least one value")
-        return values
-
-    def done(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            raise self.fail(unknown[0], "unknown key", f"one of {', '.join(sorted(self.used))}")
-
-
-def _size(table: _Table, key: str, value: Any) -> int:
+def _size(table: TableReader, key: str, value: Any) -> int:
     try:
         size = parse_size(value)
     except ValueError as exc:
@@ -248,7 +170,7 @@ def _size(table: _Table, key: str, value: Any) -> int:
     return size
 
 
-def _size_range(table: _Table) -> tuple[int, ...]:
+def _size_range(table: TableReader) -> tuple[int, ...]:
     """``{ from, to, steps, scale }`` -> sizes from..to inclusive, log or linear spaced."""
     for key in ("from", "to"):
         if not table.has(key):
@@ -274,18 +196,18 @@ def _size_range(table: _Table) -> tuple[int, ...]:
     return tuple(dict.fromkeys(sizes))
 
 
-def _cache_sizes(sweep: _Table) -> tuple[int | None, ...]:
+def _cache_sizes(sweep: TableReader) -> tuple[int | None, ...]:
     if not sweep.has("cache_size"):
         return (None,)
     raw = sweep.table["cache_size"]
     if isinstance(raw, Mapping):
         sweep.used.add("cache_size")
-        return _size_range(_Table(sweep.source, f"{sweep.path}.cache_size", raw))
+        return _size_range(TableReader(sweep.source, f"{sweep.path}.cache_size", raw))
     values = sweep.listed("cache_size") or []
     return tuple(_size(sweep, f"cache_size[{i}]", v) for i, v in enumerate(values))
 
 
-def _policies(sweep: _Table) -> tuple[str | None, ...]:
+def _policies(sweep: TableReader) -> tuple[str | None, ...]:
     values = sweep.listed("policy")
     if values is None:
         return (None,)
@@ -297,7 +219,7 @@ def _policies(sweep: _Table) -> tuple[str | None, ...]:
     return tuple(values)
 
 
-def _pop_sets(sweep: _Table) -> tuple[PopSet, ...]:
+def _pop_sets(sweep: TableReader) -> tuple[PopSet, ...]:
     if not sweep.has("pops"):
         return (PopSet("all"),)
     raw = sweep.table["pops"]
@@ -331,7 +253,7 @@ def _pop_sets(sweep: _Table) -> tuple[PopSet, ...]:
     return tuple(sets)
 
 
-def _shields(sweep: _Table) -> tuple[bool | None, ...]:
+def _shields(sweep: TableReader) -> tuple[bool | None, ...]:
     values = sweep.listed("shield")
     if values is None:
         return (None,)
@@ -341,7 +263,7 @@ def _shields(sweep: _Table) -> tuple[bool | None, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _ttls(sweep: _Table) -> tuple[float | None, ...]:
+def _ttls(sweep: TableReader) -> tuple[float | None, ...]:
     values = sweep.listed("ttl")
     if values is None:
         return (None,)
@@ -354,7 +276,7 @@ def _ttls(sweep: _Table) -> tuple[float | None, ...]:
     return tuple(ttls)
 
 
-def _rate_scales(sweep: _Table) -> tuple[float, ...]:
+def _rate_scales(sweep: TableReader) -> tuple[float, ...]:
     values = sweep.listed("rate_scale")
     if values is None:
         return (1.0,)
@@ -364,7 +286,7 @@ def _rate_scales(sweep: _Table) -> tuple[float, ...]:
     return tuple(sorted(dict.fromkeys(float(v) for v in values)))
 
 
-def _sweep(table: _Table) -> Sweep:
+def _sweep(table: TableReader) -> Sweep:
     sweep = Sweep(
         cache_size=_cache_sizes(table),
         policy=_policies(table),
@@ -377,7 +299,7 @@ def _sweep(table: _Table) -> Sweep:
     return sweep
 
 
-def _slos(table: _Table) -> tuple[Slo, ...]:
+def _slos(table: TableReader) -> tuple[Slo, ...]:
     slos = []
     for key in table.table:
         if key not in SLO_KEYS:
@@ -392,7 +314,7 @@ def _slos(table: _Table) -> tuple[Slo, ...]:
     return tuple(slos)
 
 
-def _cost(table: _Table) -> PlanCost:
+def _cost(table: TableReader) -> PlanCost:
     period = _DEFAULT_COST["period"]
     table.used.add("period")
     if table.has("period"):
@@ -413,7 +335,7 @@ def _cost(table: _Table) -> PlanCost:
     return cost
 
 
-def _run(table: _Table) -> RunSettings:
+def _run(table: TableReader) -> RunSettings:
     duration = None
     table.used.add("duration")
     if table.has("duration"):
@@ -442,7 +364,7 @@ def _run(table: _Table) -> RunSettings:
 
 def parse_plan(data: Mapping[str, Any], source: str, directory: Path) -> Plan:
     """A validated Plan from parsed TOML ``data``; ``base`` is resolved against ``directory``."""
-    top = _Table(source, "", data)
+    top = TableReader(source, "", data)
     base_text = top.value("base")
     if not isinstance(base_text, str) or not base_text:
         raise top.fail(
@@ -477,16 +399,5 @@ def parse_plan(data: Mapping[str, Any], source: str, directory: Path) -> Plan:
 def load_plan(path: str | Path) -> Plan:
     """Read and validate the plan file at ``path``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path), "no such file", "a plan TOML file, e.g. configs/plan-world.toml"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    data = read_toml(path, "a plan TOML file, e.g. configs/plan-world.toml")
     return parse_plan(data, str(path), path.parent)

@@ -159,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"note: {note}", style="dim")
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     console.print(f"took {timings}")
-    console.print(f"wrote {out}/: compare.json, compare.png, load/, sim/, topology/, cluster.log")
+    names = ("compare.json", "compare.png", "load/", "sim/", "topology/", "cluster.log")
+    written = ", ".join(name for name in names if (out / name.rstrip("/")).exists())
+    console.print(f"wrote {out}/: {written}")
     diff = result.doc["difference"]["hit_ratio"]
     if args.max_difference is not None and abs(diff) > args.max_difference:
         console.print(
