@@ -1,16 +1,22 @@
-"""Edge cache-hit throughput and latency, against nginx proxy_cache and Varnish on the same origin.
+"""Edge cache-hit throughput and latency, against bare aiohttp, nginx proxy_cache and Varnish.
 
-Usage: .venv/bin/python bench/edge.py [--duration 5] [--connections 32] [--json out.json]
+Usage: .venv/bin/python bench/edge.py [--duration 5] [--connections 32] [--rounds 3]
+       [--targets edge1,edge2,bare,nginx,varnish] [--edge-root DIR] [--json out.json]
 
-Starts one `cdn origin`, then for each target (cdn edge with 1 and 2 workers, a bare aiohttp
-server answering bytes from a dict (the ceiling of any aiohttp hit path), nginx with one
-worker and proxy_cache, varnishd with malloc storage) warms a 1 KiB and a 100 KiB object and
-runs `wrk` against it (loopback only, bounded runs). Reports requests/s, p50 and p99 at full
-load, then p99 at half of that target's peak rate: wrk with a per-connection Lua ``delay()``
-holds the rate near half of peak (closed loop, so coordinated omission is not corrected; wrk2
-is not packaged in Debian). Targets whose binary is missing are skipped with a message.
-Install the references with: apt-get install -y wrk nginx varnish
-Speed is printed, never asserted.
+Starts one `cdn origin` and every target at once, each warmed with a 1 KiB and a 100 KiB
+object: `cdn edge` with 1 and 2 workers, a bare aiohttp + uvloop server answering bytes from
+a dict with one catch-all handler (what any aiohttp hit path costs at least: no caching
+logic), nginx with one worker and proxy_cache, varnishd with malloc storage. Then `--rounds`
+rounds each run `wrk` once per target and size, the targets interleaved, so load from other
+processes on the machine falls on all of them alike; the load average is recorded with every
+run. Reported per target and size: the best round's requests/s (and its p50/p99 at full load),
+the median round's requests/s, then p99 with the rate held near half of that peak: wrk with a
+per-connection Lua ``delay()`` (closed loop, so coordinated omission is not corrected; wrk2 is
+not packaged in Debian). Ratios edge / reference use the best rounds. `--edge-root` runs the
+edge from another checkout; `--baseline-root DIR` adds a 1-worker edge from DIR to the same
+rounds (before/after comparisons). Loopback only; every run is bounded.
+Targets whose binary is missing are skipped with a message. Install the references with:
+apt-get install -y wrk nginx varnish. Speed is printed, never asserted.
 """
 
 from __future__ import annotations
@@ -22,31 +28,63 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 OBJECTS = {"1KiB": 1024, "100KiB": 100 * 1024}
+TARGETS = ("edge1", "edge2", "bare", "nginx", "varnish")
+LABELS = {
+    "baseline": "baseline x1",
+    "edge1": "cdn edge x1",
+    "edge2": "cdn edge x2",
+    "bare": "bare aiohttp",
+    "nginx": "nginx x1",
+    "varnish": "varnish",
+}
+
+
+@dataclass
+class Run:
+    """One wrk run at full load."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    loadavg: float
 
 
 @dataclass
 class Result:
-    """One wrk run."""
+    """All runs of one target and object size, and the half-rate run."""
 
     target: str
     size: str
-    rps: float
-    p50_ms: float
-    p99_ms: float
+    runs: list[Run] = field(default_factory=list)
     half_rate_rps: float | None = None
     half_rate_p99_ms: float | None = None
+    half_rate_loadavg: float | None = None
+
+    @property
+    def best(self) -> Run:
+        return max(self.runs, key=lambda run: run.rps)
+
+    @property
+    def median_rps(self) -> float:
+        return statistics.median(run.rps for run in self.runs)
+
+
+def loadavg() -> float:
+    """The 1-minute load average (other processes sharing the cores)."""
+    return os.getloadavg()[0]
 
 
 def free_port() -> int:
@@ -85,29 +123,33 @@ def process(argv: list[str], **kwargs) -> Iterator[subprocess.Popen]:
 
 
 def _ms(text: str) -> float:
-    value = float(re.match(r"[\d.]+", text).group(0))
-    if text.endswith("us"):
-        return value / 1000
-    if text.endswith("ms"):
-        return value
-    return value * 1000  # seconds
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def wrk(
-    url: str, duration: float, connections: int, script: str | None = None
+    url: str, duration: int, connections: int, script: str | None = None
 ) -> tuple[float, float, float]:
     """(requests/s, p50 ms, p99 ms) of one wrk run."""
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency"]
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script:
         argv += ["-s", script]
     out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=duration + 30).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    try:
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
+        p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
+    except (AttributeError, ValueError) as exc:
+        raise RuntimeError(f"cannot read wrk's output ({exc}):\n{out}") from None
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{url} answered non-2xx statuses under load:\n{out}")
     return rps, p50, p99
 
 
-def half_rate(url: str, peak: float, duration: float, tmp: Path) -> tuple[float, float]:
+def half_rate(url: str, peak: float, duration: int, tmp: Path) -> tuple[float, float]:
     """(achieved requests/s, p99 ms) with the rate held near half of ``peak``.
 
     Each connection waits ``delay_ms`` after every response; a short calibration run gives
@@ -124,28 +166,16 @@ def half_rate(url: str, peak: float, duration: float, tmp: Path) -> tuple[float,
     return rps, p99
 
 
-def measure(
-    name: str, base: str, args: argparse.Namespace, tmp: Path, results: list[Result]
-) -> None:
-    for size_name, size in OBJECTS.items():
-        url = f"{base}/obj/{size}?size={size}"
+def object_url(base: str, size: int) -> str:
+    return f"{base}/obj/{size}?size={size}"
+
+
+def warm(base: str) -> None:
+    """Fetch each object three times (a miss, then hits)."""
+    for size in OBJECTS.values():
         for _ in range(3):
-            with urllib.request.urlopen(url, timeout=5) as response:  # warm: miss, then hits
+            with urllib.request.urlopen(object_url(base, size), timeout=5) as response:
                 response.read()
-        rps, p50, p99 = wrk(url, args.duration, args.connections)
-        result = Result(name, size_name, rps, p50, p99)
-        if not args.no_half_rate:
-            result.half_rate_rps, result.half_rate_p99_ms = half_rate(url, rps, args.duration, tmp)
-        results.append(result)
-        print(
-            f"  {name:14} {size_name:7} {rps:10.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
-            + (
-                f"  | at {result.half_rate_rps:.0f} req/s p99 {result.half_rate_p99_ms:.2f} ms"
-                if result.half_rate_rps
-                else ""
-            ),
-            flush=True,
-        )
 
 
 def nginx_conf(tmp: Path, port: int, origin_port: int) -> Path:
@@ -177,28 +207,102 @@ http {{
 
 
 def serve_bare(port: int) -> None:
-    """The ceiling of an aiohttp + uvloop hit path: bytes from a dict, no caching logic."""
+    """A bare aiohttp + uvloop proxy's hit path: one catch-all handler, bytes from a dict.
+
+    The usual aiohttp way (Application, one catch-all route, ``web.Response``, no access log),
+    with the origin's own header lines, keyed by the request target like a cache.
+    """
     import uvloop
     from aiohttp import web
 
-    bodies = {f"/obj/{size}": b"x" * size for size in OBJECTS.values()}
-    headers = {"Content-Type": "application/octet-stream", "Cache-Control": "max-age=3600"}
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Cache-Control": "public, max-age=3600",
+        "ETag": '"bench"',
+    }
+    responses = {object_url("", size): b"x" * size for size in OBJECTS.values()}
 
     async def handle(request: web.Request) -> web.Response:
-        return web.Response(body=bodies[request.path], headers=headers)
+        body = responses.get(request.raw_path)
+        if body is None:
+            return web.Response(status=404)
+        return web.Response(body=body, headers=headers)
 
     app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
+    app.router.add_route("*", "/{tail:.*}", handle)
     web.run_app(
         app, host="127.0.0.1", port=port, access_log=None, print=None, loop=uvloop.new_event_loop()
     )
 
 
+def start_targets(
+    stack: contextlib.ExitStack,
+    names: list[str],
+    origin_port: int,
+    edge_root: Path,
+    baseline_root: Path | None,
+    tmp: Path,
+) -> dict[str, str]:
+    """Start every target in ``names``; their base URLs (skipped ones are left out)."""
+    origin = f"http://127.0.0.1:{origin_port}"
+    bases: dict[str, str] = {}
+    for name in names:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        if name in ("edge1", "edge2", "baseline"):
+            workers = 2 if name == "edge2" else 1
+            root = baseline_root if name == "baseline" and baseline_root else edge_root
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            argv = [PYTHON, "-m", "cli.main", "edge", "--port", str(port), "--origin", origin]
+            stack.enter_context(process([*argv, "--workers", str(workers)], cwd=root, env=env))
+            wait_http(base + "/_cdn/health")
+            time.sleep(0.5 * workers)  # every worker listening
+        elif name == "bare":
+            stack.enter_context(process([PYTHON, __file__, "--serve-bare", str(port)], cwd=ROOT))
+            wait_http(object_url(base, 1024))
+        elif name == "nginx":
+            if not shutil.which("nginx"):
+                print("nginx is not installed (apt-get install -y nginx): skipping it")
+                continue
+            (tmp / "nginx-cache").mkdir(mode=0o777)
+            (tmp / "nginx-cache").chmod(0o777)
+            stack.enter_context(process(["nginx", "-c", str(nginx_conf(tmp, port, origin_port))]))
+            wait_http(base + "/obj/1")
+        elif name == "varnish":
+            if not shutil.which("varnishd"):
+                print("varnishd is not installed (apt-get install -y varnish): skipping it")
+                continue
+            vcl = tmp / "bench.vcl"
+            vcl.write_text(
+                f'vcl 4.1;\nbackend default {{ .host = "127.0.0.1"; .port = "{origin_port}"; }}\n'
+            )
+            workdir = tmp / "varnish"
+            workdir.mkdir()
+            argv = ["varnishd", "-F", "-n", str(workdir), "-a", f"127.0.0.1:{port}"]
+            stack.enter_context(process([*argv, "-f", str(vcl), "-s", "malloc,256m"]))
+            try:
+                wait_http(base + "/obj/1")
+            except RuntimeError as exc:
+                print(f"varnish did not start: {exc}")
+                continue
+        warm(base)
+        bases[name] = base
+    return bases
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--rounds", type=int, default=3, help="full-load runs per target")
+    parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated targets")
+    parser.add_argument("--edge-root", default=str(ROOT), help="checkout to run cdn edge from")
+    parser.add_argument(
+        "--baseline-root",
+        default=None,
+        help="also run a 1-worker edge from this checkout (target 'baseline x1', same rounds)",
+    )
     parser.add_argument("--no-half-rate", action="store_true", help="skip the half-rate p99 runs")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -208,73 +312,87 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install -y wrk): nothing to measure", file=sys.stderr)
         return 1
-    results: list[Result] = []
+    names = [name.strip() for name in args.targets.split(",") if name.strip()]
+    if args.baseline_root:
+        names.insert(1, "baseline")
+    unknown = sorted(set(names) - set(TARGETS) - {"baseline"})
+    if unknown:
+        parser.error(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
     origin_port = free_port()
-    origin = f"http://127.0.0.1:{origin_port}"
+    results = {(name, size): Result(LABELS[name], size) for name in names for size in OBJECTS}
     with (
         tempfile.TemporaryDirectory(prefix="cdnlab-bench-") as tmpdir,
-        process([PYTHON, "-m", "cli.main", "origin", "--port", str(origin_port)], cwd=ROOT),
+        contextlib.ExitStack() as stack,
     ):
         tmp = Path(tmpdir)
         tmp.chmod(0o755)  # nginx and varnish workers run as their own users
-        wait_http(origin + "/_cdn/health")
-        print(f"origin on {origin}; wrk -t1 -c{args.connections} -d{args.duration:g}s", flush=True)
-        for workers in (1, 2):
-            port = free_port()
-            argv = [PYTHON, "-m", "cli.main", "edge", "--port", str(port), "--origin", origin]
-            with process([*argv, "--workers", str(workers)], cwd=ROOT):
-                wait_http(f"http://127.0.0.1:{port}/_cdn/health")
-                time.sleep(0.5 * workers)  # every worker listening
-                measure(f"cdn edge x{workers}", f"http://127.0.0.1:{port}", args, tmp, results)
-        port = free_port()
-        with process([PYTHON, __file__, "--serve-bare", str(port)], cwd=ROOT):
-            wait_http(f"http://127.0.0.1:{port}/obj/1024")
-            measure("bare aiohttp", f"http://127.0.0.1:{port}", args, tmp, results)
-        if shutil.which("nginx"):
-            port = free_port()
-            (tmp / "nginx-cache").mkdir(mode=0o777)
-            (tmp / "nginx-cache").chmod(0o777)
-            conf = nginx_conf(tmp, port, origin_port)
-            with process(["nginx", "-c", str(conf)]):
-                wait_http(f"http://127.0.0.1:{port}/obj/1")
-                measure("nginx x1", f"http://127.0.0.1:{port}", args, tmp, results)
-        else:
-            print("nginx is not installed (apt-get install -y nginx): skipping it", flush=True)
-        if shutil.which("varnishd"):
-            port = free_port()
-            vcl = tmp / "bench.vcl"
-            vcl.write_text(
-                f'vcl 4.1;\nbackend default {{ .host = "127.0.0.1"; .port = "{origin_port}"; }}\n'
-            )
-            workdir = tmp / "varnish"
-            workdir.mkdir()
-            argv = ["varnishd", "-F", "-n", str(workdir), "-a", f"127.0.0.1:{port}"]
-            argv += ["-f", str(vcl), "-s", "malloc,256m"]
-            with process(argv):
-                try:
-                    wait_http(f"http://127.0.0.1:{port}/obj/1")
-                    measure("varnish", f"http://127.0.0.1:{port}", args, tmp, results)
-                except RuntimeError as exc:
-                    print(f"varnish did not start: {exc}", flush=True)
-        else:
-            print("varnishd is not installed (apt-get install -y varnish): skipping it", flush=True)
-    print_ratios(results)
+        stack.enter_context(
+            process([PYTHON, "-m", "cli.main", "origin", "--port", str(origin_port)], cwd=ROOT)
+        )
+        wait_http(f"http://127.0.0.1:{origin_port}/_cdn/health")
+        baseline = Path(args.baseline_root) if args.baseline_root else None
+        bases = start_targets(stack, names, origin_port, Path(args.edge_root), baseline, tmp)
+        print(
+            f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds; "
+            f"edge from {args.edge_root}; {os.cpu_count()} cpus; loadavg {loadavg():.2f}",
+            flush=True,
+        )
+        for round_no in range(1, args.rounds + 1):
+            for size_name, size in OBJECTS.items():
+                for name, base in bases.items():
+                    load = loadavg()
+                    rps, p50, p99 = wrk(object_url(base, size), args.duration, args.connections)
+                    results[(name, size_name)].runs.append(Run(rps, p50, p99, load))
+                    print(
+                        f"  round {round_no} {LABELS[name]:13} {size_name:7} {rps:9.0f} req/s "
+                        f"p50 {p50:6.2f} ms p99 {p99:6.2f} ms  (loadavg {load:.2f})",
+                        flush=True,
+                    )
+        if not args.no_half_rate:
+            for size_name, size in OBJECTS.items():
+                for name, base in bases.items():
+                    result = results[(name, size_name)]
+                    result.half_rate_loadavg = loadavg()
+                    result.half_rate_rps, result.half_rate_p99_ms = half_rate(
+                        object_url(base, size), result.best.rps, args.duration, tmp
+                    )
+    measured = [result for result in results.values() if result.runs]
+    print_table(measured)
+    print_ratios(measured)
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")
+        rows = [{**asdict(r), "best_rps": r.best.rps, "median_rps": r.median_rps} for r in measured]
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     return 0
+
+
+def print_table(results: list[Result]) -> None:
+    print(
+        "\ntarget        size      best req/s  median   p50 ms  p99 ms  loadavg"
+        "  | half-rate req/s  p99 ms  loadavg"
+    )
+    for r in results:
+        best = r.best
+        half = (
+            f"  | {r.half_rate_rps:15.0f} {r.half_rate_p99_ms:7.2f} {r.half_rate_loadavg:8.2f}"
+            if r.half_rate_rps is not None
+            else ""
+        )
+        print(
+            f"{r.target:13} {r.size:7} {best.rps:12.0f} {r.median_rps:7.0f} "
+            f"{best.p50_ms:8.2f} {best.p99_ms:7.2f} {best.loadavg:8.2f}{half}"
+        )
 
 
 def print_ratios(results: list[Result]) -> None:
     by = {(r.target, r.size): r for r in results}
-    print("\nratios (requests/s):")
-    pairs = [(ref, size) for ref in ("nginx x1", "varnish", "bare aiohttp") for size in OBJECTS]
-    for edge in ("cdn edge x1", "cdn edge x2", "bare aiohttp"):
-        for reference, size in pairs:
-            if reference == edge:
-                continue
-            if (edge, size) in by and (reference, size) in by:
-                ratio = by[(edge, size)].rps / by[(reference, size)].rps
-                print(f"  {edge} / {reference} @ {size}: {ratio:.0%}")
+    print("\nratios (best requests/s):")
+    references = ("nginx x1", "varnish", "bare aiohttp", "baseline x1")
+    for edge in ("cdn edge x1", "cdn edge x2", "baseline x1", "bare aiohttp"):
+        for reference in references:
+            for size in OBJECTS:
+                if reference != edge and (edge, size) in by and (reference, size) in by:
+                    ratio = by[(edge, size)].best.rps / by[(reference, size)].best.rps
+                    print(f"  {edge} / {reference} @ {size}: {ratio:.0%}")
 
 
 if __name__ == "__main__":

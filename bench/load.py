@@ -66,7 +66,7 @@ def main() -> int:
     rates = [float(r) for r in args.rates.split(",")]
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
-    console = Console()
+    console = Console(width=120)
     table = Table(title=f"cdn load against a trivial aiohttp server ({args.seconds:g} s per step)")
     for column in (
         "asked",

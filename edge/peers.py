@@ -1,11 +1,14 @@
 """Peer sharding inside a group: who owns a key, which peers are up, background health checks.
 
 Rules: the ring is the core's ``HashRing`` over the group's node names (this node included),
-so every member computes the same owner. A peer is marked down at once when a fetch from it
-fails to connect, and marked up again only by a successful health probe. ``route(key)`` gives
-the peers to try in order: the ring's fail-over order up to (not including) this node; an
-empty list means "fetch from the upstream yourself" (we own the key, or every earlier owner
-is down).
+so every member computes the same owner. Peers start "up" (optimistic): members of a group
+start at about the same time, and one probed before it listens must not lose its keys to
+the next owner until a later probe. A peer is marked down at once when a fetch from it fails
+to connect (that request goes to the next owner), or when a health probe fails after the
+peer has answered one; it is marked up again only by a successful probe. ``route(key)``
+gives the peers to try in order: the ring's fail-over order up to (not including) this
+node; an empty list means "fetch from the upstream yourself" (we own the key, or every
+earlier owner is down).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class PeerSet:
         self.peers = {peer.name: peer for peer in peers}
         self.ring = HashRing([node, *self.peers]) if peers else None
         self.down: set[str] = set()
+        self.seen: set[str] = set()  # peers that have answered a health probe
 
     def __bool__(self) -> bool:
         return self.ring is not None
@@ -63,7 +67,11 @@ class PeerSet:
         return {name: ("down" if name in self.down else "up") for name in self.peers}
 
     async def probe(self, session: aiohttp.ClientSession, timeout: float) -> None:
-        """Probe every peer's /_cdn/health once and update the down set."""
+        """Probe every peer's /_cdn/health once: bring answering peers up, mark failing ones down.
+
+        A failed probe marks a peer down only once it has answered a probe before, so a group
+        starting together does not mark its slower members down.
+        """
 
         async def one(peer: Peer) -> None:
             try:
@@ -78,8 +86,10 @@ class PeerSet:
                 if peer.name in self.down:
                     log.warning("peer %s is up again", peer.name)
                 self.down.discard(peer.name)
-            else:
+                self.seen.add(peer.name)
+            elif peer.name in self.seen:
                 self.mark_down(peer.name)
+            # A peer never seen healthy is still starting: fetches mark it down if need be.
 
         await asyncio.gather(*(one(peer) for peer in self.peers.values()))
 

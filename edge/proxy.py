@@ -28,7 +28,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.http import HttpVersion11
+from multidict import istr
 
 from cdn.cache import Store as CacheStore
 from cdn.http import (
@@ -54,6 +56,7 @@ from cdn.http import (
     client_not_modified,
     decide,
     describe,
+    fresh_hit,
     not_modified_headers,
     stale_on_error,
     without_hop_by_hop,
@@ -65,6 +68,7 @@ from edge.ranges import MalformedRange, Unsatisfiable, if_range_holds, parse_ran
 from edge.settings import EdgeSettings
 from edge.stored import PER_RESPONSE_FIELDS, CachedObject
 from edge.upstream import PEER_HEADER, Fetched, Upstream, UpstreamError
+from edge.wire import JOIN_LIMIT, PrerenderedResponse, render_head, renderable_status
 
 __all__ = ["SMALL_BODY", "Proxy"]
 
@@ -76,6 +80,14 @@ CHUNK = 64 * 1024
 _KEY_MEMO_LIMIT = 65536
 _perf = time.perf_counter
 _now = time.time
+_HTTP11 = HttpVersion11
+# Request fields that can turn a stored fresh entry into something other than a plain hit.
+_CACHE_CONTROL = hdrs.CACHE_CONTROL
+_PRAGMA = hdrs.PRAGMA
+_RANGE = hdrs.RANGE
+_IF_NONE_MATCH = hdrs.IF_NONE_MATCH
+_IF_MODIFIED_SINCE = hdrs.IF_MODIFIED_SINCE
+_CDN_LOOP = istr("CDN-Loop")
 
 
 class _Refused(Exception):
@@ -116,6 +128,7 @@ class Proxy:
         self._sort = settings.sort_query_params
         self._site = settings.site_host
         self._tally = metrics.tally.observe
+        self._logging = access_log.enabled
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -163,11 +176,25 @@ class Proxy:
             if target[:1] != "/":
                 target = self._origin_form(request, target)
             key = self.key_of(target)
-            headers = Headers(request.headers.items())
-            creq = Request(method, target, headers)
             now = _now()
             store = self.store
             obj = store.get(key)
+            raw = request.headers
+            if obj is not None and not (
+                _CACHE_CONTROL in raw
+                or _PRAGMA in raw
+                or _RANGE in raw
+                or _IF_NONE_MATCH in raw
+                or _IF_MODIFIED_SINCE in raw
+            ):
+                # The hit path: a plain (no Vary) entry and a request without directives,
+                # conditionals or Range: the core's fresh_hit is decide's answer for it, and
+                # no Headers or Request is built from the request.
+                hit = fresh_hit(obj.entry, now)
+                if hit is not None:
+                    return self._serve_hit(request, obj, hit, now, started)
+            headers = Headers(raw.items())
+            creq = Request(method, target, headers)
             if obj is not None:
                 decision = decide(creq, key, (obj.entry,), now, self.config)
             else:
@@ -206,25 +233,53 @@ class Proxy:
 
     def _serve_hit(
         self, request: web.Request, obj: CachedObject, decision: Hit, now: float, started: float
-    ) -> web.Response:
-        """The plain fresh hit: header lists memoised per (age, ttl) on the stored object."""
+    ) -> web.StreamResponse:
+        """A fresh hit: header block rendered once per (age, ttl, tier) on the stored object.
+
+        A keep-alive HTTP/1.1 request gets the ready bytes (``edge.wire``); others (HTTP/1.0,
+        ``Connection: close``) a ``web.Response`` with the same fields.
+        """
         entry = obj.entry
         age = decision.age
         ttl = int(entry.ttl(now))
-        tier = "CDN-Loop" in request.headers and self._from_tier(request)
+        tier = _CDN_LOOP in request.headers and self._from_tier(request)
         memo = obj.memo
-        if memo is not None and memo[0] == age and memo[1] == ttl and memo[2] == tier:
-            fields = memo[3]
-        else:
-            fields = self._entry_fields(obj, describe(decision, now=now), age, tier)
-            obj.memo = (age, ttl, tier, fields)
+        if memo is None or memo[0] != age or memo[1] != ttl or memo[2] != tier:
+            memo = obj.memo = self._render_hit(obj, decision, now, age, ttl, tier)
         self.store.record_hit(obj)
         body = obj.body
-        response = web.Response(body=body, status=entry.status, headers=fields)
-        self._tally("hit", _perf() - started, len(body), "cache")
-        if self.access_log.enabled:
-            self._log(request, entry.status, "hit", started, len(body))
+        head = request.method == "HEAD"
+        if memo[4] is not None and request.version == _HTTP11 and request.keep_alive:
+            if head:
+                chunks: tuple[bytes, ...] = (memo[4],)
+            elif memo[5] is not None:
+                chunks = (memo[5],)
+            else:
+                chunks = (memo[4], body)
+            response: web.StreamResponse = PrerenderedResponse(entry.status, chunks)
+        else:
+            response = web.Response(body=body, status=entry.status, headers=memo[3])
+        sent = 0 if head else len(body)
+        self._tally("hit", _perf() - started, sent, "cache")
+        if self._logging:
+            self._log(request, entry.status, "hit", started, sent)
         return response
+
+    def _render_hit(
+        self, obj: CachedObject, decision: Hit, now: float, age: int, ttl: int, tier: bool
+    ) -> tuple[int, int, bool, list[tuple[str, str]], bytes | None, bytes | None]:
+        """(age, ttl, tier, fields, header block or None, header block + body or None)."""
+        fields = self._entry_fields(obj, describe(decision, now=now), age, tier)
+        head: bytes | None = None
+        joined: bytes | None = None
+        if renderable_status(obj.entry.status):
+            try:
+                head = render_head(obj.entry.status, fields, len(obj.body))
+            except ValueError:
+                head = None  # aiohttp's serialiser will refuse it on the slow path, as before
+            if head is not None and len(obj.body) <= JOIN_LIMIT:
+                joined = head + obj.body
+        return (age, ttl, tier, fields, head, joined)
 
     def _from_tier(self, request: web.Request) -> bool:
         """True when the request came through one of our own caches (CDN-Loop member)."""

@@ -16,15 +16,37 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from aiohttp import web
 
-from edge.app import create_app
+from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings
 from edge.upstream import Sleep
 
-__all__ = ["EdgeServer", "run", "serve_forever"]
+__all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
+
+
+def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
+    """The server's request handler: GET/HEAD of an origin-form path straight to the proxy.
+
+    Those requests would reach ``Proxy.handle`` through the router's catch-all anyway (the
+    app has no middlewares); this skips the router's resolve and match-info work on the hit
+    path. ``/_cdn/...``, other methods and absolute-form targets go through the app's router.
+    """
+    handle = app[PROXY].handle
+    routed = app._handle  # what AppRunner's server would call: the router, then the handler
+
+    def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
+        method = request.method
+        if method == "GET" or method == "HEAD":
+            path = request.raw_path
+            if path[:1] == "/" and not path.startswith("/_cdn/"):
+                return handle(request)  # type: ignore[arg-type]  # the app's factory: a web.Request
+        return routed(request)  # type: ignore[arg-type]
+
+    return dispatch
 
 
 class EdgeServer:
@@ -58,6 +80,9 @@ class EdgeServer:
     async def start(self) -> None:
         """Set the app up and listen."""
         await self._runner.setup()
+        server = self._runner.server
+        assert server is not None
+        server.request_handler = proxy_first(self.app)
         try:
             site = web.TCPSite(
                 self._runner,

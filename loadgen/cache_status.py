@@ -3,14 +3,17 @@
 Outcomes (the ``cache_status`` label of docs/metrics.md): hit, miss, stale, revalidated, bypass,
 collapsed, error, and ``unknown`` when a response carries neither header (e.g. the origin itself).
 
-Rules:
-- `X-Cache` (cdnlab's own label, last token when a chain lists several) wins when it is known.
-- Otherwise the LAST `Cache-Status` member, the cache closest to the client (RFC 9211 §2), decides:
-  ``collapsed`` -> collapsed; ``hit`` -> hit (stale when ``ttl`` < 0); ``fwd=stale`` with
-  ``fwd-status=304`` -> revalidated; ``fwd=bypass|request|method`` -> bypass; other ``fwd`` -> miss.
+Rules (matching how cdn.http.cache_status.describe words them on the edge):
+- The LAST `Cache-Status` member is the cache closest to the client (RFC 9211 §2). When it has
+  ``collapsed`` the outcome is collapsed (X-Cache cannot say so: a collapsed miss says MISS).
+- Otherwise `X-Cache` (cdnlab's own label; the last token when a chain lists several) wins when
+  known: HIT, STALE, REVALIDATED, MISS, EXPIRED (a miss that replaced a stale entry), BYPASS.
+- Otherwise the last member decides: ``hit`` -> hit (stale when ``ttl`` < 0);
+  ``detail=stale-if-error`` -> stale; ``fwd=stale`` with ``fwd-status=304`` -> revalidated;
+  ``fwd=bypass|request|method`` -> bypass; any other ``fwd`` -> miss.
 - The request reached the origin (``origin_fetch``) when the outcome is miss, bypass or revalidated
-  and no member of the `Cache-Status` chain (a shield, an owner peer) answered it as a hit or
-  collapsed it. Without `Cache-Status` the client-facing outcome alone decides.
+  and no earlier member of the `Cache-Status` chain (a shield, an owner peer) answered it as a hit,
+  stale or collapsed. Without `Cache-Status` the client-facing outcome alone decides.
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ def _member_status(member: dict[str, str]) -> str:
         except ValueError:
             pass
         return "hit"
+    if member.get("detail") == "stale-if-error":
+        return "stale"
     fwd = member.get("fwd")
     if fwd is None:
         return "unknown"
@@ -103,8 +108,10 @@ def classify(cache_status: str | None, x_cache: str | None) -> CacheOutcome:
     """The outcome of a response with these `Cache-Status` and `X-Cache` values (None: absent)."""
     members = parse_cache_status(cache_status) if cache_status else []
     status = "unknown"
-    if x_cache:
-        token = x_cache.split(",")[-1].strip().split()[0].upper() if x_cache.strip() else ""
+    if members and "collapsed" in members[-1]:
+        status = "collapsed"
+    elif x_cache and x_cache.strip():
+        token = x_cache.split(",")[-1].strip().split(" ")[0].upper()
         status = _X_CACHE.get(token, "unknown")
     if status == "unknown" and members:
         status = _member_status(members[-1])

@@ -23,6 +23,9 @@ class LoadPlan:
 
     topology: Topology | None = None
     targets: tuple[str, ...] = ()
+    # Where each edge really listens, by node name (e.g. from `cdn up`'s run-state file when it
+    # moved ports); edges not listed use the topology's host:port.
+    edge_urls: tuple[tuple[str, str], ...] = ()
     rate: float | None = None  # requests/s of the whole stream; None: the workload's rate
     duration: float | None = None  # seconds
     requests: int | None = None  # requests of the whole stream (before sharding)

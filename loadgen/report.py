@@ -85,6 +85,7 @@ def describe_plan(plan: LoadPlan, schedule: Schedule) -> dict[str, Any]:
     return {
         "topology": topology.source,
         "targets": list(schedule.targets),
+        "edge_urls": dict(plan.edge_urls),
         "pops": schedule.pops,
         "rate": schedule.workload.rate,
         "duration": plan.duration,
@@ -164,6 +165,13 @@ class LoadReport:
             notes.append(
                 f"{self.stats.dropped} requests dropped: max in-flight "
                 f"({self.plan.get('max_in_flight', '?')}) reached"
+            )
+        refused = self.stats.error_kinds.get("connect_refused", 0)
+        if refused and self.stats.total.responses == 0:
+            pops = ", ".join(self.plan.get("pops", [])) or "the targets"
+            notes.append(
+                f"nothing answered ({refused} connections refused by {pops}): "
+                "is the cluster running (`cdn up`), or are the --target URLs right?"
             )
         return notes
 

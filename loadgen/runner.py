@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -313,6 +314,10 @@ class LoadRun:
             reporter = None
             if self.on_progress is not None:
                 reporter = asyncio.get_running_loop().create_task(self._report_progress())
+            # Long-lived objects (modules, topology, schedule) out of the collector's way: a full
+            # collection over them would pause sends for milliseconds.
+            gc.collect()
+            gc.freeze()
             try:
                 await self._dispatch()
                 if self.in_flight:
@@ -323,6 +328,7 @@ class LoadRun:
                 if leftovers:
                     await asyncio.gather(*leftovers, return_exceptions=True)
             finally:
+                gc.unfreeze()
                 if reporter is not None:
                     reporter.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -334,9 +340,13 @@ class LoadRun:
         send_span = max(self.last_send - self.t0, 0.0)
         window = self.window
         achieved = ratio(self.stats.total.requests, max(window, send_span))
+        asked = self.schedule.asked_rate
+        if plan.trace is not None:
+            # A trace's rate is what its timestamps ask: the records sent over their span.
+            asked = ratio(self.stats.scheduled, window)
         return LoadReport(
             stats=self.stats,
-            asked_rate=self.schedule.asked_rate,
+            asked_rate=asked,
             achieved_rate=achieved,
             window=window,
             elapsed=elapsed,

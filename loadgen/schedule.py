@@ -96,6 +96,11 @@ class Schedule:
         """routes[target or 0][user]: in topology mode one row (each user's nearest edge)."""
         rows: list[list[Route]] = []
         locations: tuple[UserLocation, ...] = self.users.locations
+        by_city = self.workload.users.source == "cities"
+
+        def region(user: UserLocation) -> str:
+            # As the simulator reports regions: continents for city users, else region names.
+            return user.continent if by_city else user.name
 
         def headers(user: UserLocation) -> dict[str, str]:
             if not self.plan.location_header:
@@ -107,15 +112,17 @@ class Schedule:
             for target in self.targets:
                 rows.append(
                     [
-                        Route(_pop_name(target), target, u.continent, u.name, headers(u))
+                        Route(_pop_name(target), target, region(u), u.name, headers(u))
                         for u in locations
                     ]
                 )
         else:
             row = []
+            edge_urls = dict(self.plan.edge_urls)
             for user in locations:
                 edge = nearest(user.location.point, self.edges, lambda n: n.location.point)
-                row.append(Route(edge.name, edge.url, user.continent, user.name, headers(user)))
+                url = edge_urls.get(edge.name, edge.url).rstrip("/")
+                row.append(Route(edge.name, url, region(user), user.name, headers(user)))
             rows.append(row)
         return rows
 

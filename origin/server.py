@@ -1,8 +1,9 @@
 """Running the origin app on a socket: `OriginServer` (tests, `cdn up`) and `serve_forever` (`cdn origin`).
 
 The server owns the listening socket so that "down" in refuse mode can really refuse: the
-site is stopped (ECONNREFUSED for new connections, idle keep-alive connections closed) and a
-new site is bound to the same port when down is cleared.
+site is stopped (ECONNREFUSED for new connections; established keep-alive connections are
+closed, idle ones at once and busy ones after their answer, so a client's next request on
+them fails fast) and a new site is bound to the same port when down is cleared.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import signal
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from origin.app import create_app
 from origin.settings import OriginSettings
@@ -21,6 +23,20 @@ from origin.state import CONTROL
 __all__ = ["OriginServer", "serve_forever"]
 
 log = logging.getLogger("cdnlab.origin")
+
+
+def _hang_up(connection: RequestHandler) -> None:
+    """Close an established connection now, or right after the request it is answering.
+
+    ``close()`` alone only cancels an idle connection's wait for its next request: its
+    socket stays open and a request sent on it later is never read (the client hangs until
+    its read timeout). An idle keep-alive connection is therefore closed at once, so its
+    next request fails fast like a new connection's; a busy one finishes its answer first.
+    """
+    if getattr(connection, "_request_in_progress", False):
+        connection.close()
+    else:
+        connection.force_close()
 
 
 class OriginServer:
@@ -82,7 +98,7 @@ class OriginServer:
             server = self._runner.server
             if server is not None:
                 for connection in server.connections:
-                    connection.close()
+                    _hang_up(connection)
 
     async def stop(self) -> None:
         """Stop listening, release stalled requests, wait for in-flight ones, clean up."""

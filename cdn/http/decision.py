@@ -60,6 +60,7 @@ __all__ = [
     "Store",
     "absorb",
     "decide",
+    "fresh_hit",
     "response_age",
     "serve_headers",
     "stale_on_error",
@@ -294,14 +295,24 @@ def decide(
             return _miss(request, directives, "vary-miss", ())
     entry = candidates[0]
     # The hit path: a fresh entry and no request directives.
-    if (
-        directives is EMPTY
-        and now < entry.fresh_until
-        and not entry.invalidated
-        and not entry.no_cache
-    ):
-        return Hit(entry, _age(entry.current_age(now)))
+    if directives is EMPTY:
+        hit = fresh_hit(entry, now)
+        if hit is not None:
+            return hit
     return _decide_slow(request, directives, candidates, now)
+
+
+def fresh_hit(entry: Entry, now: float) -> Hit | None:
+    """``decide``'s hit path on its own: a Hit when ``entry`` may be served as is, else None.
+
+    For a GET or HEAD without Cache-Control and Pragma whose only stored variant is
+    ``entry`` (no Vary), ``decide`` answers exactly this Hit whenever this is not None; the
+    other request fields cannot change it, so a shell may skip building the Request.
+    None means "ask ``decide``" (stale, invalidated or no-cache entries).
+    """
+    if now < entry.fresh_until and not entry.invalidated and not entry.no_cache:
+        return Hit(entry, _age(entry.current_age(now)))
+    return None
 
 
 def _decide_slow(

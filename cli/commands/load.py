@@ -189,9 +189,18 @@ def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     topology = load_topology(args.topology or default_topology_path())
+    edge_urls: tuple[tuple[str, str], ...] = ()
+    if not targets:
+        # A cluster started by `cdn up` publishes where its nodes listen (ports may have moved).
+        from cluster.state import running_state
+
+        state = running_state(topology.name)
+        if state is not None:
+            edge_urls = tuple((node.name, node.url) for node in state.nodes if node.role == "edge")
     plan = LoadPlan(
         topology=topology,
         targets=targets,
+        edge_urls=edge_urls,
         rate=args.rate,
         duration=args.duration,
         requests=args.requests,

@@ -93,7 +93,7 @@ async def start_group(start_edge_server, origin: str, names: list[str]) -> dict:
         servers[name] = await start_edge_server(
             origin, name=name, port=port, peers=peers, peer_check_interval=0.1
         )
-    # Members probed before their peers listened marked them down: wait for the next probes.
+    # Peers start up; this only guards against a probe racing a slow start (bounded).
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
@@ -152,6 +152,79 @@ async def test_a_killed_peer_is_skipped(start_origin, start_edge_server, http) -
             assert body
     async with http.get(servers["edge-a"].url + "/_cdn/health") as response:
         assert (await response.json())["peers"]["edge-c"] == "down"
+
+
+def keys_owned_by(server, owner: str, first: int, count: int) -> list[str]:
+    """``count`` targets /obj/N (N from ``first``) whose ring owner is ``owner``."""
+    from edge.app import PEERS, PROXY
+
+    proxy, peers = server.app[PROXY], server.app[PEERS]
+    targets = []
+    n = first
+    while len(targets) < count:
+        if peers.owner(proxy.key_of(f"/obj/{n}")) == owner:
+            targets.append(f"/obj/{n}")
+        n += 1
+    return targets
+
+
+async def test_peers_start_up_even_when_probed_before_they_listen(
+    start_origin, start_edge_server, http
+) -> None:
+    # edge-a starts (and probes) before edge-b listens; with no second probe for a minute,
+    # edge-b must still own its keys once it is up (peers start optimistic).
+    origin = await start_origin()
+    port_a, port_b = free_ports(2)
+    url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    edge_a = await start_edge_server(
+        origin, name="edge-a", port=port_a, peers=(Peer("edge-b", url_b),), peer_check_interval=60
+    )
+    async with http.get(url_a + "/_cdn/health") as response:
+        assert (await response.json())["peers"] == {"edge-b": "up"}
+    edge_b = await start_edge_server(
+        origin, name="edge-b", port=port_b, peers=(Peer("edge-a", url_a),), peer_check_interval=60
+    )
+    from edge.app import PROXY
+
+    for target in keys_owned_by(edge_a, "edge-b", 500, 3):
+        status, _, _ = await get(http, url_a + target)
+        assert status == 200
+    assert len(edge_b.app[PROXY].store) == 3  # the owner stored them
+    assert len(edge_a.app[PROXY].store) == 0  # edge-a served them without a second copy
+    async with http.get(url_a + "/_cdn/health") as response:
+        assert (await response.json())["peers"] == {"edge-b": "up"}
+
+
+async def test_a_peer_not_listening_yet_is_skipped_then_probed_back(
+    start_origin, start_edge_server, http
+) -> None:
+    origin = await start_origin()
+    port_a, port_b = free_ports(2)
+    url_a, url_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    edge_a = await start_edge_server(
+        origin, name="edge-a", port=port_a, peers=(Peer("edge-b", url_b),), peer_check_interval=0.1
+    )
+    first, second = keys_owned_by(edge_a, "edge-b", 600, 2)
+    # The first connection failure marks edge-b down; the request falls to the upstream.
+    status, _, body = await get(http, url_a + first)
+    assert (status, bool(body)) == (200, True)
+    async with http.get(url_a + "/_cdn/health") as response:
+        assert (await response.json())["peers"] == {"edge-b": "down"}
+    edge_b = await start_edge_server(
+        origin, name="edge-b", port=port_b, peers=(Peer("edge-a", url_a),), peer_check_interval=0.1
+    )
+    for _ in range(100):  # bounded: the health checks bring edge-b back
+        async with http.get(url_a + "/_cdn/health") as response:
+            if (await response.json())["peers"] == {"edge-b": "up"}:
+                break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("edge-b never came back up")
+    from edge.app import PROXY
+
+    status, _, _ = await get(http, url_a + second)
+    assert status == 200
+    assert len(edge_b.app[PROXY].store) == 1
 
 
 async def test_emulated_latency_sleeps_the_round_trip_to_the_upstream(

@@ -131,6 +131,30 @@ async def test_down_refuses_connections_until_cleared(
     assert server.url == base
 
 
+async def test_down_closes_established_keep_alive_connections(
+    start_origin_server, origin_admin_headers
+) -> None:
+    # A client's pooled connection must not survive "down": its next request fails at once
+    # (connection closed or refused), not after the read timeout.
+    server = await start_origin_server()
+    base = server.url
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
+    async with (
+        aiohttp.ClientSession(connector=connector) as client,
+        aiohttp.ClientSession() as admin,
+    ):
+        async with client.get(base + "/obj/1") as response:
+            assert response.status == 200
+            await response.read()
+        await set_faults(admin, base, origin_admin_headers, down=True)
+        with pytest.raises(aiohttp.ClientError) as failure:
+            async with client.get(
+                base + "/obj/1", timeout=aiohttp.ClientTimeout(total=None, sock_read=10)
+            ):
+                pass
+        assert not isinstance(failure.value, asyncio.TimeoutError), failure.value
+
+
 async def test_down_for_comes_back_by_itself(start_origin, origin_admin_headers) -> None:
     base = await start_origin()
     connector = aiohttp.TCPConnector(force_close=True)

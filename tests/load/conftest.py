@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import hypothesis  # noqa: F401  (see below)
 import pytest
 from aiohttp import web
 from load_apps import ServedApp, ServerThread
+
+# Python 3.11.7's ast module can raise "SystemError: AST constructor recursion depth mismatch" when
+# the hypothesis pytest plugin first imports hypothesis from deep inside pytest's terminal summary
+# (seen after these tests). Importing it here, at a shallow stack, makes that later import a no-op.
 
 
 @pytest.fixture

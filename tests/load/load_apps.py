@@ -115,6 +115,11 @@ class ServerThread:
     async def _stop(self) -> None:
         assert self.runner is not None
         await self.runner.cleanup()
+        # Handlers still waiting (e.g. behind serial_app's lock after a client timed out) end here.
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def start(self) -> ServedApp:
         self.thread.start()

@@ -101,6 +101,7 @@ def test_connection_refused_is_counted_by_kind() -> None:
     assert report.stats.total.errors == 20
     assert report.stats.error_kinds == {"connect_refused": 20}
     assert report.error_ratio == 1.0
+    assert any("nothing answered" in w for w in report.warnings())
 
 
 def test_timeouts_are_counted_by_kind(serve) -> None:

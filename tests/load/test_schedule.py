@@ -94,5 +94,35 @@ def test_each_user_goes_to_its_nearest_edge(serve, tmp_path) -> None:
             user = Point(lat, lon)
             nearest = min(topology.edges, key=lambda n: distance_km(user, n.location.point))
             assert nearest == edge
-    assert set(report.stats.regions) == {"EU", "AS"}
+    assert set(report.stats.regions) == {"Paris", "Reading", "Osaka"}  # region names, as cdn sim
     assert set(report.stats.locations) == {"Paris", "Reading", "Osaka"}
+
+
+def test_edge_urls_from_a_run_state_replace_the_topology_ports() -> None:
+    plan = LoadPlan(duration=1.0, edge_urls=(("edge-par", "http://127.0.0.1:40001/"),))
+    schedule = Schedule(plan)
+    urls = {
+        route.pop: url.rsplit("/obj/", 1)[0]
+        for b in schedule.batches()
+        for url, route in (schedule.resolve(b, k) for k in range(len(b)))
+    }
+    assert urls["edge-par"] == "http://127.0.0.1:40001"
+    assert urls["edge-lon"] == schedule.topology.node("edge-lon").url
+
+
+def test_a_trace_sets_the_send_times_and_objects(serve, tmp_path) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_text(
+        "timestamp,object_id,size_bytes\n"
+        + "".join(f"{10 + i * 0.01},{i % 7},100\n" for i in range(50))
+    )
+    served = serve(cache_app())
+    plan = LoadPlan(targets=(served.url,), trace=str(trace))
+    schedule = Schedule(plan)
+    times = [t for b in schedule.batches() for t in b.times]
+    assert times == pytest.approx([i * 0.01 for i in range(50)])
+    report = run_load_sync(plan)
+    assert report.requests == 50
+    assert sorted(path for path, _ in served.app[LOG]) == sorted(f"/obj/{i % 7}" for i in range(50))
+    assert report.plan["arrival"] == "trace"
+    assert report.asked_rate == pytest.approx(50 / 0.49, rel=0.01)
