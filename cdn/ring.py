@@ -12,6 +12,10 @@ Properties the tests hold us to:
   node moves only that node's keys (each to the next node clockwise, the fail-over order);
 - balance: with the default 160 virtual nodes, 10 nodes and 100k keys, every node's share of the
   keys lies within +-20% of the fair share 1/N (relative standard deviation ~1/sqrt(vnodes)).
+
+What a peer group hashes is ``peer_key``: a request's primary cache key (``cdn.http.cache_key``
+on the origin's site), the key the live edge looks up and ``PeerSet.route`` is given. The
+simulator hashes the same text, so a simulated group and a live group pick the same owner.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Collection, Iterable
 
+from cdn.http.cache_key import cache_key
+
 DEFAULT_VNODES = 160
 _SPACE = 1 << 64
 
@@ -27,6 +33,24 @@ _SPACE = 1 << 64
 def ring_hash(text: str) -> int:
     """The 64-bit ring position of ``text``: blake2b with an 8-byte digest, big-endian."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def peer_key(
+    site: str,
+    target: str,
+    *,
+    scheme: str = "http",
+    ignore_params: Collection[str] = frozenset(),
+    sort_params: bool = False,
+) -> str:
+    """The text a peer group hashes for a request of ``target`` on ``site`` (``host:port``).
+
+    It is the request's primary cache key, ``cdn.http.cache_key(scheme, site, target, ...)``
+    (e.g. ``http://127.0.0.1:8100/obj/42``), with the edge's query-parameter options.
+    """
+    return cache_key(
+        scheme, site, target, ignore_params=ignore_params, sort_params=sort_params
+    )
 
 
 class HashRing:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings
@@ -42,7 +42,11 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
         method = request.method
         if method == "GET" or method == "HEAD":
             path = request.raw_path
-            if path[:1] == "/" and not path.startswith("/_cdn/"):
+            if (
+                path[:1] == "/"
+                and not path.startswith("/_cdn/")
+                and hdrs.EXPECT not in request.headers  # the router answers 100-continue
+            ):
                 return handle(request)  # type: ignore[arg-type]  # the app's factory: a web.Request
         return routed(request)  # type: ignore[arg-type]
 

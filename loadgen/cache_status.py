@@ -11,6 +11,9 @@ Rules (matching how cdn.http.cache_status.describe words them on the edge):
 - Otherwise the last member decides: ``hit`` -> hit (stale when ``ttl`` < 0);
   ``detail=stale-if-error`` -> stale; ``fwd=stale`` with ``fwd-status=304`` -> revalidated;
   ``fwd=bypass|request|method`` -> bypass; any other ``fwd`` -> miss.
+- A member with ``detail=peer-owned`` is an edge that fetched from the owner peer of its group
+  (peer sharding): the peer is part of the same edge tier, so the outcome is the owner's, read
+  from the member before it (a hit there is an edge-tier hit, as the simulator counts it).
 - The request reached the origin (``origin_fetch``) when the outcome is miss, bypass or revalidated
   and no earlier member of the `Cache-Status` chain (a shield, an owner peer) answered it as a hit,
   stale or collapsed. Without `Cache-Status` the client-facing outcome alone decides.
@@ -36,6 +39,9 @@ _X_CACHE = {
     "ERROR": "error",
 }
 _BYPASS_FWD = frozenset({"bypass", "request", "method"})
+PEER_OWNED = (
+    "peer-owned"  # the edge's Cache-Status detail for a response fetched from its owner peer
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,9 @@ def _member_status(member: dict[str, str]) -> str:
 def classify(cache_status: str | None, x_cache: str | None) -> CacheOutcome:
     """The outcome of a response with these `Cache-Status` and `X-Cache` values (None: absent)."""
     members = parse_cache_status(cache_status) if cache_status else []
+    if len(members) >= 2 and members[-1].get("detail") == PEER_OWNED:
+        members = members[:-1]  # the owner peer answered for the edge tier
+        x_cache = None  # ours describes the hop to the peer, not the tier's outcome
     status = "unknown"
     if members and "collapsed" in members[-1]:
         status = "collapsed"

@@ -38,6 +38,11 @@ from cdn.topology import CacheRule, EdgeSettings
 # Outcome codes of one request at one node (indexes into OUTCOMES).
 HIT, STALE, REVALIDATED, MISS, COLLAPSED, BYPASS = range(6)
 OUTCOMES = ("hit", "stale", "revalidated", "miss", "collapsed", "bypass")
+# docs/metrics.md's hit: served without a body fetch by this request.
+HIT_CODES = frozenset({HIT, STALE, REVALIDATED, COLLAPSED})
+
+# What a fill did with the upstream answer (what the edge tells its collapsing followers).
+STORED, UNCACHEABLE, NOT_STORED = range(3)  # stored | Pass with hit-for-pass | other Pass
 
 
 def cache_config(settings: EdgeSettings, name: str) -> CacheConfig:
@@ -260,21 +265,27 @@ class NodeCache:
         request_time: float,
         done: float,
         age: int = 0,
-    ) -> None:
-        """Absorb the upstream 200 (Age ``age``) for a miss sent at ``request_time``, received at ``done``."""
+    ) -> int:
+        """Absorb the upstream 200 (Age ``age``) for a miss sent at ``request_time``, received at ``done``.
+
+        Returns STORED, UNCACHEABLE (a Pass with hit-for-pass) or NOT_STORED.
+        """
         template = self.template
         if decision is None and template is not None:
             self.store.put(template.entry_for(key, obj_id, size, request_time, done, age))
-            return
+            return STORED
         if decision is None:
             decision = decide(self.request, key, (), request_time, self.config)
         response = self.origin.response(obj_id, size, done, age)
         outcome = absorb(self.request, key, decision, response, request_time, done, self.config)
         if isinstance(outcome, StoreOutcome):
             self.store.put(outcome.entry)
-        elif isinstance(outcome, Pass):
+            return STORED
+        if isinstance(outcome, Pass):
             for target in outcome.invalidate:
                 self.store.purge_key(target)
+            return UNCACHEABLE if outcome.hit_for_pass else NOT_STORED
+        return NOT_STORED
 
     def refresh(
         self,

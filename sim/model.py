@@ -30,18 +30,23 @@ import numpy as np
 import simpy
 
 from cdn.cache.policies import POLICIES
+from cdn.collapse import Collapser, Follow, Lead
 from cdn.geo import distance_km
-from cdn.ring import HashRing
+from cdn.ring import HashRing, peer_key
 from cdn.topology import Node, Topology
 from cdn.workload import RequestStream, UserModel
 from sim.httpcache import (
     BYPASS,
     COLLAPSED,
     HIT,
+    HIT_CODES,
     MISS,
+    NOT_STORED,
     OUTCOMES,
     REVALIDATED,
     STALE,
+    STORED,
+    UNCACHEABLE,
     NodeCache,
     OriginHeaders,
     cache_config,
@@ -50,7 +55,13 @@ from sim.latency import LatencyModel
 from sim.purges import Purge
 from sim.queueing import ServerQueue
 from sim.report import SCHEMA_VERSION, ratio
-from sim.stats import LatencyHistogram, TimeSeries, bucket_layout, latency_summary
+from sim.stats import (
+    LatencyHistogram,
+    TimeSeries,
+    bucket_layout,
+    latency_summary,
+    span_lengths,
+)
 
 ROUTINGS = ("nearest", "latency", "overflow")
 CANDIDATES = 3  # PoPs considered per user location by latency-based and overflow routing
@@ -70,6 +81,10 @@ class SimOptions:
     overflow_wait: float = 0.050  # seconds of queued work that make a PoP "saturated"
     buckets: int = 200
     exact_http: bool = False  # call absorb() for every fill (no EntryTemplate); for checks
+    # Steady state: leave out the cold start. ``warmup`` seconds of simulated time, or
+    # ``warmup_share`` of the run (of the requests with ``requests``, else of the duration).
+    warmup: float = 0.0
+    warmup_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTINGS:
@@ -82,12 +97,28 @@ class SimOptions:
             )
         if self.requests is not None and self.requests < 1:
             raise ValueError(f"requests {self.requests} < 1")
+        if self.warmup < 0:
+            raise ValueError(f"warm-up {self.warmup} s is negative (expected seconds >= 0)")
+        if not 0 <= self.warmup_share < 1:
+            raise ValueError(f"warm-up share {self.warmup_share} is not in [0, 1)")
+        if self.warmup and self.warmup_share:
+            raise ValueError("give a warm-up in seconds or as a share of the run, not both")
 
 
 class OriginSim:
     """The origin: a queue of ``capacity_rps`` plus a fixed service time per request."""
 
-    __slots__ = ("bytes", "node", "queue", "requests", "series", "service_time")
+    __slots__ = (
+        "bytes",
+        "node",
+        "queue",
+        "requests",
+        "series",
+        "service_time",
+        "steady_bytes",
+        "steady_from",
+        "steady_requests",
+    )
 
     def __init__(self, node: Node, queue: ServerQueue, service_time: float, series: TimeSeries):
         self.node = node
@@ -96,6 +127,8 @@ class OriginSim:
         self.requests = 0
         self.bytes = 0
         self.series = series
+        self.steady_from = math.inf  # requests arriving from then on count as steady state
+        self.steady_requests = self.steady_bytes = 0
 
     def fetch(self, t: float, size: int, conditional: bool) -> float:
         """Serve a request arriving at ``t``; the time its response leaves the origin."""
@@ -104,30 +137,38 @@ class OriginSim:
         series = self.series
         index = series.index(t)
         series.series["origin_requests"][index] += 1
+        steady = t >= self.steady_from
+        if steady:
+            self.steady_requests += 1
         if not conditional:
             self.bytes += size
             series.series["origin_bytes"][index] += size
+            if steady:
+                self.steady_bytes += size
         return t + wait + service + self.service_time
 
 
 class CacheNodeSim:
-    """A shield or edge: its queue, its NodeCache, its upstream, its peers and its counters."""
+    """A shield or edge: its queue, its NodeCache, its collapsing, its upstream, peers, counters."""
 
     __slots__ = (
         "bytes",
+        "bytes_collapsed",
         "bytes_hit",
         "cache",
         "collapsed",
+        "collapser",
         "forwarded",
         "forwarded_bytes",
         "hits",
-        "inflight",
+        "leaders",
         "node",
         "origin_bytes",
         "outcomes",
         "owner_of",
         "peer_delay",
         "queue",
+        "refreshing",
         "requests",
         "up_delay",
         "upstream",
@@ -135,16 +176,22 @@ class CacheNodeSim:
         "upstream_requests",
     )
 
-    def __init__(self, node: Node, queue: ServerQueue, cache: NodeCache) -> None:
+    def __init__(
+        self, node: Node, queue: ServerQueue, cache: NodeCache, collapser: Collapser[None]
+    ) -> None:
         self.node = node
         self.queue = queue
         self.cache = cache
+        self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
         self.up_delay = 0.0
         self.owner_of: Callable[[int], CacheNodeSim] | None = None
         self.peer_delay: dict[str, float] = {}
-        self.inflight: dict[str, tuple[float, bool]] = {}
-        self.requests = self.hits = self.bytes = self.bytes_hit = 0
+        # key -> (completion time, fill result) of the fetch led here; the Collapser learns the
+        # end (finish/abandon) lazily, at the next request for the key or the next sweep.
+        self.leaders: dict[str, tuple[float, int]] = {}
+        self.refreshing: dict[str, float] = {}  # key -> end of its background refresh
+        self.requests = self.hits = self.bytes = self.bytes_hit = self.bytes_collapsed = 0
         self.upstream_requests = self.upstream_bytes = self.origin_bytes = 0
         self.collapsed = self.forwarded = self.forwarded_bytes = 0
         self.outcomes = [0] * len(OUTCOMES)
@@ -160,66 +207,142 @@ class CacheNodeSim:
         self.requests += 1
         wait, service = self.queue.serve(t)
         t += wait + service
+        leader = self.leaders.get(key)
+        if leader is not None and leader[0] <= t:
+            self._end_lead(key, leader)
+            leader = None
         owner_of = self.owner_of
         if owner_of is not None and not from_peer:
             owner = owner_of(obj)
             if owner is not self:
-                self.forwarded += 1
-                delay = self.peer_delay[owner.node.name]
-                done, code, upstream, age = owner.serve(
-                    key, obj, size, t + delay, True, conditional
-                )
-                if not conditional:
-                    self.bytes += size
-                    self.forwarded_bytes += size
-                return done + delay, code, upstream, age
+                if leader is not None:
+                    return self._follow(key, obj, size, t, conditional, leader, owner)
+                return self._forward(key, obj, size, t, conditional, owner, True)
         if not conditional:
             self.bytes += size
         cache = self.cache
-        pending = self.inflight.get(key)
-        if pending is not None:
-            until, background = pending
-            if until > t:
-                if background:
-                    self.hits += 1
-                    if not conditional:
-                        self.bytes_hit += size
-                    self.outcomes[STALE] += 1
-                    return t, STALE, False, cache.age_of(key, t)
-                self.collapsed += 1
-                self.outcomes[COLLAPSED] += 1
-                return until, COLLAPSED, not conditional, cache.age_of(key, until)
-            del self.inflight[key]
+        refresh_until = self.refreshing.get(key)
+        if refresh_until is not None:
+            if refresh_until > t:
+                self._count_hit(STALE, size, conditional)
+                return t, STALE, False, cache.age_of(key, t)
+            del self.refreshing[key]
+        if leader is not None:
+            return self._follow(key, obj, size, t, conditional, leader, None)
         code, found = cache.lookup(key, t)
-        self.outcomes[code] += 1
         if code == HIT:
-            self.hits += 1
-            if not conditional:
-                self.bytes_hit += size
+            self._count_hit(HIT, size, conditional)
             age = found.corrected_initial_age + t - found.response_time
             return t, HIT, False, int(age) if age > 0 else 0
         if code == STALE:
-            self.hits += 1
-            if not conditional:
-                self.bytes_hit += size
+            self._count_hit(STALE, size, conditional)
             age = cache.age_of(key, t)
             done, up_age = self._fetch(key, obj, size, t, True)
             cache.refresh(key, obj, size, found, t, done, up_age)
-            self.inflight[key] = (done, True)
+            self.refreshing[key] = done
             return t, STALE, False, age
+        if code == BYPASS:
+            self.outcomes[BYPASS] += 1
+            done, up_age = self._fetch(key, obj, size, t, conditional)
+            return done, BYPASS, not conditional, up_age
+        lead = type(self.collapser.join(key, t, None)) is Lead  # else hit-for-pass: alone
         if code == REVALIDATED:
+            self._count_hit(REVALIDATED, size, conditional)
             done, up_age = self._fetch(key, obj, size, t, True)
+            result = STORED
             if not cache.refresh(key, obj, size, found, t, done, up_age):
                 done, up_age = self._fetch(key, obj, size, done, False)
-            self.inflight[key] = (done, False)
+                result = NOT_STORED
+            if lead:
+                self.leaders[key] = (done, result)
             return done, REVALIDATED, False, cache.age_of(key, done)
         # A miss fetches the whole object even for a conditional request (decide() strips the
         # client's validators from a miss): the node stores it and answers 304 downstream.
-        done, up_age = self._fetch(key, obj, size, t, conditional and code != MISS)
-        if code == MISS:
-            cache.fill(key, obj, size, found, t, done, up_age)
-            self.inflight[key] = (done, False)
-        return done, code, not conditional, up_age
+        self.outcomes[MISS] += 1
+        done, up_age = self._fetch(key, obj, size, t, False)
+        result = cache.fill(key, obj, size, found, t, done, up_age)
+        if lead:
+            self.leaders[key] = (done, result)
+        return done, MISS, not conditional, up_age
+
+    def _count_hit(self, code: int, size: int, conditional: bool) -> None:
+        self.outcomes[code] += 1
+        self.hits += 1
+        if not conditional:
+            self.bytes_hit += size
+
+    def _forward(
+        self,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        conditional: bool,
+        owner: CacheNodeSim,
+        join: bool,
+    ) -> tuple[float, int, bool, int]:
+        """Pass a request for a key ``owner`` holds to it (one peer hop each way).
+
+        As on the edge the non-owner collapses first (``join``): its leader's answer is served
+        to its followers (the peer's response is served, not stored, by the non-owner).
+        """
+        lead = join and type(self.collapser.join(key, t, None)) is Lead
+        self.forwarded += 1
+        delay = self.peer_delay[owner.node.name]
+        done, code, upstream, age = owner.serve(key, obj, size, t + delay, True, conditional)
+        done += delay
+        if not conditional:
+            self.bytes += size
+            self.forwarded_bytes += size
+        if lead:
+            self.leaders[key] = (done, STORED)
+        return done, code, upstream, age
+
+    def _follow(
+        self,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        conditional: bool,
+        leader: tuple[float, int],
+        owner: CacheNodeSim | None,
+    ) -> tuple[float, int, bool, int]:
+        """A request for a key whose fetch is in flight here: the core Collapser decides."""
+        done, result = leader
+        joined = self.collapser.join(key, t, None)
+        if type(joined) is Follow:
+            self.collapsed += 1
+            if done <= joined.deadline and result == STORED:
+                if owner is not None and not conditional:
+                    self.bytes += size
+                self._count_hit(COLLAPSED, size, conditional)
+                if not conditional:
+                    self.bytes_collapsed += size
+                return done, COLLAPSED, not conditional, self.cache.age_of(key, done)
+            if done > joined.deadline:  # timed out: leave and fetch alone
+                self.collapser.leave(key, None)
+                t = joined.deadline
+            else:  # woken by an uncacheable or abandoned leader: fetch alone now
+                t = done
+        # Alone (waiters full, timed out, released): fetch without storing; the leader's copy
+        # is the one kept.
+        if owner is not None:
+            return self._forward(key, obj, size, t, conditional, owner, False)
+        self.outcomes[MISS] += 1
+        done, up_age = self._fetch(key, obj, size, t, False)
+        return done, MISS, not conditional, up_age
+
+    def _end_lead(self, key: str, leader: tuple[float, int]) -> None:
+        """Tell the Collapser how the fetch led here ended (as the edge's Ticket does)."""
+        del self.leaders[key]
+        done, result = leader
+        if result == STORED:
+            self.collapser.finish(key, True, done)
+        elif result == UNCACHEABLE:
+            self.collapser.finish(key, False, done)
+        else:
+            self.collapser.abandon(key)
 
     def _fetch(
         self, key: str, obj: int, size: int, t: float, conditional: bool
@@ -238,8 +361,14 @@ class CacheNodeSim:
         return done + delay, age
 
     def sweep(self, now: float) -> None:
-        """Forget in-flight fetches that completed before ``now`` (bounds memory)."""
-        self.inflight = {k: v for k, v in self.inflight.items() if v[0] > now}
+        """End the fetches and refreshes that completed before ``now`` (bounds memory)."""
+        leaders = self.leaders
+        ended = [(done, key) for key, (done, _) in leaders.items() if done <= now]
+        for _, key in sorted(ended):
+            self._end_lead(key, leaders[key])
+        refreshing = self.refreshing
+        if refreshing:
+            self.refreshing = {k: until for k, until in refreshing.items() if until > now}
 
 
 @dataclass
@@ -251,6 +380,8 @@ class SimResult:
     region_histograms: dict[str, LatencyHistogram]
     user_points: list[tuple[float, float, int]] = field(default_factory=list)
     pop_points: list[tuple[str, float, float, int, str]] = field(default_factory=list)
+    # (name, lat, lon, requests) of the origin, for the world map
+    origin_point: tuple[str, float, float, int] | None = None
 
 
 class Simulation:
@@ -270,7 +401,7 @@ class Simulation:
         )
         expected = duration if math.isfinite(duration) else options.requests / workload.rate
         self.expected_duration = expected
-        width, buckets = bucket_layout(expected * 1.05, options.buckets)
+        width, buckets = bucket_layout(expected, options.buckets)
         self.series = TimeSeries(
             ("requests", "hits", "bytes", "bytes_hit", "origin_requests", "origin_bytes"),
             width,
@@ -304,7 +435,13 @@ class Simulation:
                 exact=options.exact_http,
             )
             queue = ServerQueue(node.capacity_rps, node.workers, rng, width, buckets)
-            self.nodes[node.name] = CacheNodeSim(node, queue, cache)
+            settings = topology.edge_settings
+            collapser: Collapser[None] = Collapser(
+                max_waiters=settings.collapse_max_waiters,
+                hit_for_pass_seconds=cache.config.hit_for_pass_seconds,
+                wait_timeout=settings.collapse_timeout,
+            )
+            self.nodes[node.name] = CacheNodeSim(node, queue, cache, collapser)
         for sim_node in self.nodes.values():
             node = sim_node.node
             upstream = topology.upstream_of(node)
@@ -322,18 +459,27 @@ class Simulation:
                 }
 
     def _owner_function(self, peers: Sequence[Node]) -> Callable[[int], CacheNodeSim]:
+        """The owner of an object in a peer group: the ring over what the live edge hashes."""
         ring = HashRing([peer.name for peer in peers])
         nodes = self.nodes
         memo: dict[int, CacheNodeSim] = {}
         path = self.topology.workload.path
+        site = self.site
 
         def owner_of(obj: int) -> CacheNodeSim:
             found = memo.get(obj)
             if found is None:
-                found = memo[obj] = nodes[ring.owner(path.replace("{id}", str(obj)))]
+                key = peer_key(site, path.replace("{id}", str(obj)))
+                found = memo[obj] = nodes[ring.owner(key)]
             return found
 
         return owner_of
+
+    @property
+    def site(self) -> str:
+        """The origin's ``host:port``: the site in the live edges' cache keys."""
+        origin = self.topology.origin
+        return f"{origin.host}:{origin.port}"
 
     def _rule(self):
         workload = self.topology.workload
@@ -370,6 +516,8 @@ class Simulation:
         user_counts = np.zeros(len(self.users), dtype=np.int64)
         user_bytes = np.zeros(len(self.users), dtype=np.int64)
         state = {"requests": 0, "bytes": 0, "hits": 0, "bytes_hit": 0, "end": 0.0}
+        state.update(steady_requests=0, steady_bytes=0, steady_hits=0, steady_bytes_hit=0)
+        self.steady_histogram = LatencyHistogram()
         for purge in sorted(self.options.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
         env.process(self._arrivals(env, histograms, user_counts, user_bytes, state, on_progress))
@@ -395,6 +543,7 @@ class Simulation:
         client_bits = 8.0 / latency.client_bandwidth_bps
         path_bits = 8.0 / min(latency.client_bandwidth_bps, latency.backbone_bandwidth_bps)
         prefix, _, suffix = self.topology.workload.path.partition("{id}")
+        hit_codes = HIT_CODES
         routes = self.routes
         routing = self.options.routing
         overflow_wait = self.options.overflow_wait
@@ -402,9 +551,17 @@ class Simulation:
         next_purge = purge_times.pop(0) if purge_times else math.inf
         series = self.series
         width = series.bucket_width
-        buckets = series.buckets
         region_of_user = self.region_of_user
+        steady_histogram = self.steady_histogram
+        warmup_t, warmup_n = self._warmup_cut()
+        if math.isfinite(warmup_t):
+            self.origin.steady_from = warmup_t
+        seen = 0
         for batch in self.stream.batches():
+            if warmup_n is not None and seen <= warmup_n < seen + len(batch.times):
+                warmup_t = float(batch.times[warmup_n - seen])  # the first steady request's time
+                self.origin.steady_from = warmup_t
+            seen += len(batch.times)
             times = batch.times.tolist()
             ids = batch.obj_ids.tolist()
             sizes = batch.sizes.tolist()
@@ -428,7 +585,7 @@ class Simulation:
                     f"{prefix}{obj}{suffix}", obj, size, arrive, False, False
                 )
                 latencies[i] = done - t + one_way + size * (path_bits if upstream else client_bits)
-                edge_hit[i] = code in (HIT, STALE)
+                edge_hit[i] = code in hit_codes
             # Vectorised bookkeeping of the batch.
             lat = np.array(latencies)
             regions = region_of_user[batch.users]
@@ -437,7 +594,17 @@ class Simulation:
             np.add.at(user_counts, batch.users, 1)
             np.add.at(user_bytes, batch.users, batch.sizes)
             hits = np.array(edge_hit)
-            index = np.minimum((batch.times / width).astype(np.int64), buckets - 1)
+            if batch.times[-1] >= warmup_t:
+                steady = batch.times >= warmup_t
+                steady_histogram.record_many(lat[steady])
+                steady_sizes = batch.sizes[steady]
+                state["steady_requests"] += len(steady_sizes)
+                state["steady_bytes"] += int(steady_sizes.sum())
+                state["steady_hits"] += int(hits[steady].sum())
+                state["steady_bytes_hit"] += int(batch.sizes[steady & hits].sum())
+            index = (batch.times / width).astype(np.int64)
+            series.grow(int(index[-1]) + 1)
+            buckets = series.buckets
             for name, weights in (
                 ("requests", None),
                 ("hits", hits.astype(np.float64)),
@@ -460,6 +627,20 @@ class Simulation:
             if on_progress is not None:
                 on_progress(times[-1], state["requests"])
 
+    def _warmup_cut(self) -> tuple[float, int | None]:
+        """(time, request index) where the steady state starts; (inf, None) without a warm-up.
+
+        The index is set (and the time found during the run) for a share of a request count.
+        """
+        options = self.options
+        if options.warmup:
+            return options.warmup, None
+        if not options.warmup_share:
+            return math.inf, None
+        if options.requests is not None:
+            return math.inf, math.ceil(options.warmup_share * options.requests)
+        return options.warmup_share * self.expected_duration, None
+
     @staticmethod
     def _choose(route, t: float, routing: str, overflow_wait: float):
         if routing == "overflow":
@@ -480,8 +661,12 @@ class Simulation:
         cost_pops: dict[str, float] = {}
         egress_total = requests_total = origin_total = 0.0
         outcomes = [0] * len(OUTCOMES)
+        end = max([state["end"], self.origin.queue.last_arrival] + [
+            n.queue.last_arrival for n in self.nodes.values()
+        ])
         for name, sim_node in sorted(self.nodes.items()):
             node = sim_node.node
+            mean_utilization, peak_utilization = sim_node.queue.utilization(end)
             is_edge = node.role == "edge"
             # Users pay CDN egress at edges; shields' bytes stay inside the CDN.
             egress = sim_node.bytes / 1e9 * cost.egress_price(node.region) if is_edge else 0.0
@@ -514,7 +699,8 @@ class Simulation:
                 "outcomes": dict(zip(OUTCOMES, sim_node.outcomes, strict=True)),
                 "upstream_requests": sim_node.upstream_requests,
                 "upstream_bytes": sim_node.upstream_bytes,
-                "peak_utilization": sim_node.queue.peak_utilization(),
+                "utilization": mean_utilization,
+                "peak_utilization": peak_utilization,
                 "cost": {
                     "egress": egress,
                     "requests": per_requests,
@@ -537,6 +723,7 @@ class Simulation:
         served = state["bytes"]
         series = self.series
         used = max(series.used(), 1)
+        origin_mean, origin_peak = self.origin.queue.utilization(end)
         report = {
             "schema_version": SCHEMA_VERSION,
             "mode": "geo",
@@ -553,7 +740,8 @@ class Simulation:
             "origin": {
                 "requests": self.origin.requests,
                 "bytes": self.origin.bytes,
-                "peak_utilization": self.origin.queue.peak_utilization(),
+                "utilization": origin_mean,
+                "peak_utilization": origin_peak,
             },
             "origin_offload": 1.0 - ratio(self.origin.bytes, served) if served else 0.0,
             "latency_ms": latency_summary(overall),
@@ -570,9 +758,11 @@ class Simulation:
                 {"at": p.at, "kind": p.kind, "value": p.value, "soft": p.soft}
                 for p in self.options.purges
             ],
+            "steady": self._steady(state),
             "timeseries": {
                 "x": "seconds",
                 "bucket_s": series.bucket_width,
+                "last_bucket_s": float(span_lengths(series.bucket_width, used, end)[-1]),
                 **{name: values[:used] for name, values in series.series.items()},
             },
         }
@@ -590,13 +780,41 @@ class Simulation:
             )
             for n in self.nodes.values()
         ]
+        origin = topology.origin
         return SimResult(
             report=report,
             series=series,
             region_histograms=dict(zip(self.region_names, histograms, strict=True)),
             user_points=user_points,
             pop_points=pop_points,
+            origin_point=(
+                origin.name,
+                origin.location.point.lat,
+                origin.location.point.lon,
+                self.origin.requests,
+            ),
         )
 
+    def _steady(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """The steady-state figures (requests after the warm-up), or None without a warm-up."""
+        warmup_t, _ = self._warmup_cut()
+        if not math.isfinite(warmup_t):
+            warmup_t = self.origin.steady_from
+        if not (self.options.warmup or self.options.warmup_share):
+            return None
+        served = state["steady_bytes"]
+        origin = self.origin
+        return {
+            "warmup_s": warmup_t if math.isfinite(warmup_t) else None,
+            "requests": state["steady_requests"],
+            "bytes": served,
+            "hits": state["steady_hits"],
+            "hit_ratio": ratio(state["steady_hits"], state["steady_requests"]),
+            "byte_hit_ratio": ratio(state["steady_bytes_hit"], served),
+            "origin": {"requests": origin.steady_requests, "bytes": origin.steady_bytes},
+            "origin_offload": 1.0 - ratio(origin.steady_bytes, served) if served else 0.0,
+            "latency_ms": latency_summary(self.steady_histogram),
+        }
 
-_ = (BYPASS,)
+
+_ = (BYPASS, NOT_STORED, UNCACHEABLE, MISS, REVALIDATED, COLLAPSED)

@@ -5,7 +5,9 @@ requests per second (each server ``capacity_rps / workers``), with exponential s
 from the rng it is handed. For arrivals offered in time order this is exactly the waiting time a
 ``simpy.Resource(capacity=workers)`` would give; arrivals offered slightly out of order (upstream
 tiers see requests after different propagation delays) are served in offer order, an error of at
-most the spread of those delays. Busy time is accumulated per time bucket for utilization.
+most the spread of those delays. Offered requests are counted per time bucket (buckets are added
+when arrivals go past the last one) for utilization: offered load over capacity, see
+``utilization``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import random
 
 import numpy as np
 
+from sim.stats import span_lengths, windowed_peak
+
 _BLOCK = 4096
+UTILIZATION_WINDOW = 10.0  # seconds: the window peak utilization is averaged over
 
 
 class ServerQueue:
@@ -27,9 +32,10 @@ class ServerQueue:
         "_next_free",
         "_rng",
         "bucket_width",
-        "busy",
         "capacity_rps",
+        "last_arrival",
         "mean_service",
+        "offered",
         "served",
         "workers",
     )
@@ -55,7 +61,8 @@ class ServerQueue:
         self._free = [0.0] * workers  # a heap of the times each server becomes free
         self._next_free = 0.0  # the one server's free time (workers == 1: no heap needed)
         self.bucket_width = bucket_width
-        self.busy = [0.0] * buckets
+        self.offered = [0] * buckets  # arrivals per time bucket
+        self.last_arrival = 0.0
         self.served = 0
 
     def serve(self, arrival: float) -> tuple[float, float]:
@@ -77,10 +84,12 @@ class ServerQueue:
             heapq.heapreplace(free, start + service)
         self.served += 1
         index = int(arrival / self.bucket_width)
-        busy = self.busy
-        if index >= len(busy):
-            index = len(busy) - 1
-        busy[index] += service
+        offered = self.offered
+        if index >= len(offered):
+            offered.extend([0] * (index + 1 - len(offered)))
+        offered[index] += 1
+        if arrival > self.last_arrival:
+            self.last_arrival = arrival
         return start - arrival, service
 
     def backlog(self, now: float) -> float:
@@ -88,7 +97,20 @@ class ServerQueue:
         wait = (self._next_free if self.workers == 1 else self._free[0]) - now
         return wait if wait > 0.0 else 0.0
 
-    def peak_utilization(self) -> float:
-        """The highest share of server time busy over any full time bucket."""
-        capacity = self.bucket_width * self.workers
-        return max(self.busy) / capacity if self.busy else 0.0
+    def utilization(self, end: float, window: float = UTILIZATION_WINDOW) -> tuple[float, float]:
+        """(mean, peak) offered load over capacity for a run ending at ``end`` (seconds).
+
+        Offered load is arrivals per second over ``capacity_rps`` (1.0: arrivals as fast as the
+        servers can serve on average). Mean: over the whole run. Peak: the busiest sliding window
+        of ``window`` seconds (at least one bucket), each bucket counted for its real length
+        (the last one is partial).
+        """
+        end = max(end, self.last_arrival)
+        if end <= 0 or not self.served:
+            return 0.0, 0.0
+        width = self.bucket_width
+        lengths = span_lengths(width, len(self.offered), end)
+        counts = np.asarray(self.offered, dtype=np.float64)
+        per_window = max(1, round(window / width))
+        peak = windowed_peak(counts, lengths, per_window) / self.capacity_rps
+        return self.served / end / self.capacity_rps, peak

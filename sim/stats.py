@@ -2,8 +2,11 @@
 
 Rules: memory is independent of run length. Latencies go into HDR histograms (hdrhistogram
 package) in microseconds; samples are buffered and folded in with numpy in bulk, because a
-per-sample ``record_value`` costs about a microsecond. Counters are per time bucket, with a fixed
-number of buckets chosen from the run's expected duration (late samples land in the last one).
+per-sample ``record_value`` costs about a microsecond. Counters are per time bucket of a fixed
+width chosen from the run's expected duration (about 200 buckets); a run that lasts longer than
+expected (a daily cycle thins arrivals, upstream tiers see requests later) grows more buckets, so
+every bucket covers its own interval. The last bucket is usually partial: ``span_lengths`` gives
+each bucket's real length up to the end of the run.
 """
 
 from __future__ import annotations
@@ -148,9 +151,19 @@ class TimeSeries:
         self.series = {name: [0.0] * buckets for name in names}
 
     def index(self, now: float) -> int:
-        """The bucket holding time ``now`` (the last bucket for anything later)."""
+        """The bucket holding time ``now`` (buckets are added when ``now`` is past the last)."""
         index = int(now / self.bucket_width)
-        return index if index < self.buckets else self.buckets - 1
+        if index >= self.buckets:
+            self.grow(index + 1)
+        return index
+
+    def grow(self, buckets: int) -> None:
+        """Have at least ``buckets`` buckets (new ones empty)."""
+        if buckets > self.buckets:
+            extra = buckets - self.buckets
+            for values in self.series.values():
+                values.extend([0.0] * extra)
+            self.buckets = buckets
 
     def add(self, name: str, now: float, amount: float = 1.0) -> None:
         """Add ``amount`` to counter ``name`` in ``now``'s bucket."""
@@ -177,3 +190,30 @@ def bucket_layout(duration: float, target_buckets: int = 200) -> tuple[float, in
             break
     buckets = int(duration / width) + 1
     return width, buckets
+
+
+def span_lengths(bucket_width: float, buckets: int, end: float) -> np.ndarray:
+    """Each bucket's real length in seconds for a run ending at ``end``: the last may be partial."""
+    starts = np.arange(buckets, dtype=np.float64) * bucket_width
+    return np.clip(end - starts, 0.0, bucket_width)
+
+
+def windowed_peak(counts: np.ndarray, lengths: np.ndarray, buckets_per_window: int) -> float:
+    """The highest rate (counts per second) over any run of ``buckets_per_window`` buckets.
+
+    Windows are sliding; a run shorter than one window is one window. Empty time is skipped.
+    """
+    n = min(len(counts), len(lengths))
+    if n == 0:
+        return 0.0
+    counts = np.asarray(counts[:n], dtype=np.float64)
+    lengths = lengths[:n]
+    k = max(1, min(buckets_per_window, n))
+    c = np.concatenate(([0.0], np.cumsum(counts)))
+    s = np.concatenate(([0.0], np.cumsum(lengths)))
+    total_counts = c[k:] - c[:-k]
+    total_time = s[k:] - s[:-k]
+    valid = total_time > 0
+    if not valid.any():
+        return 0.0
+    return float((total_counts[valid] / total_time[valid]).max())

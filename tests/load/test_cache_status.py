@@ -86,3 +86,20 @@ def test_a_run_splits_latency_and_counts_by_cache_status(serve) -> None:
             assert tally.latency.get_total_count() == tally.responses
     doc = report.to_json()
     assert set(doc["histograms"]["by_cache_status"]) == set(expected)
+
+
+def test_a_hit_at_the_owner_peer_is_an_edge_tier_hit() -> None:
+    chain = 'cdnlab-edge-lon; hit; ttl=80, cdnlab-edge-par; fwd=miss; detail="peer-owned"'
+    outcome = classify(chain, "MISS")
+    assert outcome.status == "hit"
+    assert not outcome.origin_fetch
+
+
+def test_a_miss_at_the_owner_peer_that_reached_the_origin_is_a_miss() -> None:
+    chain = (
+        "cdnlab-shield-fra; fwd=uri-miss; stored, cdnlab-edge-lon; fwd=uri-miss; stored, "
+        'cdnlab-edge-par; fwd=miss; detail="peer-owned"'
+    )
+    outcome = classify(chain, "MISS")
+    assert outcome.status == "miss"
+    assert outcome.origin_fetch
