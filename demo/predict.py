@@ -6,23 +6,20 @@ simulator's stream does, so both replay one request sequence (cdn.workload.Reque
 The per-cache counts are read from the finished Simulation's nodes, because report.json gives
 ratios but not every raw count this comparison needs (bytes passed to owner peers).
 
-Peer sharding: a live edge picks a key's owner peer by hashing its cache key, which carries the
-site (``http://<origin host:port>/obj/42``), while sim.model hashes the bare path (``/obj/42``).
-The two rings then agree on about a third of the keys only, and per-edge figures cannot be
-compared. ``EdgeKeyedSimulation`` hashes the live edge's key instead (an adaptation kept here
-until sim.model does the same); ``ring_agrees`` checks that it took effect.
+Peer sharding: the live edge and sim.model both hash ``cdn.ring.peer_key`` (the primary cache
+key, ``http://<origin host:port>/obj/42``), so they pick the same owner peer; ``ring_agrees``
+checks it on a sample of objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from cdn.http import cache_key
-from cdn.ring import HashRing
-from cdn.topology import Node, Topology
+from cdn.ring import HashRing, peer_key
+from cdn.topology import Topology
 from demo.compare import NodeFigures, RunFigures
-from sim.model import CacheNodeSim, SimOptions, SimResult, Simulation
+from sim.model import SimOptions, SimResult, Simulation
 
 RING_CHECK_OBJECTS = 64
 
@@ -37,28 +34,10 @@ class Prediction:
 
 
 def live_key(topology: Topology, obj: int) -> str:
-    """The cache key a live edge of ``topology`` uses for object ``obj`` (edge/proxy.py)."""
+    """What a live edge of ``topology`` hashes for object ``obj`` (its cache key, edge/proxy.py)."""
     origin = topology.origin
     path = topology.workload.path.replace("{id}", str(obj))
-    return cache_key("http", f"{origin.host}:{origin.port}", path)
-
-
-class EdgeKeyedSimulation(Simulation):
-    """A Simulation whose peer rings hash the live edge's cache key (see the module docstring)."""
-
-    def _owner_function(self, peers: Sequence[Node]) -> Callable[[int], CacheNodeSim]:
-        ring = HashRing([peer.name for peer in peers])
-        nodes = self.nodes
-        memo: dict[int, CacheNodeSim] = {}
-        topology = self.topology
-
-        def owner_of(obj: int) -> CacheNodeSim:
-            found = memo.get(obj)
-            if found is None:
-                found = memo[obj] = nodes[ring.owner(live_key(topology, obj))]
-            return found
-
-        return owner_of
+    return peer_key(f"{origin.host}:{origin.port}", path)
 
 
 def ring_agrees(simulation: Simulation) -> bool:
@@ -74,25 +53,8 @@ def ring_agrees(simulation: Simulation) -> bool:
     return True
 
 
-def _forwarded_bytes(simulation: Simulation) -> dict[str, int]:
-    """Bytes each edge passed on for keys another peer owns (``nearest`` routing, as the demo)."""
-    forwarded: dict[str, int] = {}
-    routes = simulation.routes
-    for batch in simulation.stream.batches():
-        for obj, size, user in zip(
-            batch.obj_ids.tolist(), batch.sizes.tolist(), batch.users.tolist(), strict=True
-        ):
-            edge = routes[user][0][0]
-            owner_of = edge.owner_of
-            if owner_of is not None and owner_of(obj) is not edge:
-                name = edge.node.name
-                forwarded[name] = forwarded.get(name, 0) + size
-    return forwarded
-
-
 def predicted_figures(simulation: Simulation, result: SimResult) -> RunFigures:
     """The predicted side from a finished ``simulation`` and its ``result``."""
-    forwarded_bytes = _forwarded_bytes(simulation)
     caches = {}
     for name, node in simulation.nodes.items():
         pop = result.report["pops"][name]
@@ -101,8 +63,9 @@ def predicted_figures(simulation: Simulation, result: SimResult) -> RunFigures:
             requests=node.requests,
             forwarded_to_peer=node.forwarded,
             outcomes={k: int(v) for k, v in pop["outcomes"].items()},
-            bytes=node.bytes - forwarded_bytes.get(name, 0),
-            hit_bytes=node.bytes_hit,
+            bytes=node.bytes - node.forwarded_bytes,
+            # Live edges count a collapsed follower's body as from upstream, not the cache.
+            hit_bytes=node.bytes_hit - node.bytes_collapsed,
             upstream_requests=node.upstream_requests,
         )
     report = result.report
@@ -124,7 +87,7 @@ def predict(
 ) -> Prediction:
     """Simulate ``duration`` seconds of ``topology``'s workload with ``seed`` (nearest routing)."""
     options = SimOptions(seed=seed, duration=duration, routing="nearest")
-    simulation = EdgeKeyedSimulation(topology, options)
+    simulation = Simulation(topology, options)
     agrees = ring_agrees(simulation)
     result = simulation.run(on_progress)
     return Prediction(result, predicted_figures(simulation, result), agrees)

@@ -328,36 +328,6 @@ def _notes(
     return notes
 
 
-def write_sim_outputs(result: Any, out: Path, *, plots: bool = True) -> list[Path]:
-    """report.json, CSVs and (``plots``) the PNG plots of a simulation, as `cdn sim --out`."""
-    from sim.report import write_report
-
-    report = result.report
-    written = write_report(report, out)
-    if not plots:
-        return written
-    from sim.plots import hit_ratio_plot, latency_cdf_plot, origin_load_plot, world_map_plot
-
-    name = report["scenario"]
-    written.append(
-        hit_ratio_plot(report["timeseries"], out / "hit_ratio.png", f"{name}: hit ratio")
-    )
-    written.append(
-        latency_cdf_plot(
-            result.region_histograms, out / "latency_cdf.png", f"{name}: latency by region", 8
-        )
-    )
-    written.append(
-        world_map_plot(
-            result.user_points, result.pop_points, out / "world_map.png", f"{name}: PoPs and users"
-        )
-    )
-    written.append(
-        origin_load_plot(report["timeseries"], out / "origin_load.png", f"{name}: origin load")
-    )
-    return written
-
-
 def _write(
     options: DemoOptions,
     load: Any,
@@ -374,11 +344,12 @@ def _write(
     import json
 
     from demo.plot import comparison_plot
+    from sim.output import write_outputs
 
     out = options.out
     files: list[Path] = []
     files += load.write(out / "load", plots=options.plots)
-    files += write_sim_outputs(prediction.result, out / "sim", plots=options.plots)
+    files += write_outputs(prediction.result, out / "sim", plots=options.plots)
     run = {
         "topology": topology.name,
         "topology_file": str(path),

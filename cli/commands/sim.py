@@ -169,39 +169,11 @@ def _run_model(args: argparse.Namespace) -> int:
         result = simulation.run(lambda t, n: bar.update(n if unit == "requests" else t, n, t))
     _print_summary(result.report)
     if args.out:
+        from sim.output import write_outputs
+
         written = write_outputs(result, Path(args.out), args.top_regions)
         Console().print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
-
-
-def write_outputs(result: Any, out: Path, top_regions: int = 8) -> list[Path]:
-    """report.json, CSVs and the four PNG plots of a geographic run."""
-    from sim.plots import hit_ratio_plot, latency_cdf_plot, origin_load_plot, world_map_plot
-    from sim.report import write_report
-
-    report = result.report
-    name = report["scenario"]
-    written = write_report(report, out)
-    written.append(
-        hit_ratio_plot(report["timeseries"], out / "hit_ratio.png", f"{name}: hit ratio")
-    )
-    written.append(
-        latency_cdf_plot(
-            result.region_histograms,
-            out / "latency_cdf.png",
-            f"{name}: latency by region",
-            top_regions,
-        )
-    )
-    written.append(
-        world_map_plot(
-            result.user_points, result.pop_points, out / "world_map.png", f"{name}: PoPs and users"
-        )
-    )
-    written.append(
-        origin_load_plot(report["timeseries"], out / "origin_load.png", f"{name}: origin load")
-    )
-    return written
 
 
 def _print_summary(report: dict[str, Any]) -> None:
