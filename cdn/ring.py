@@ -48,9 +48,7 @@ def peer_key(
     It is the request's primary cache key, ``cdn.http.cache_key(scheme, site, target, ...)``
     (e.g. ``http://127.0.0.1:8100/obj/42``), with the edge's query-parameter options.
     """
-    return cache_key(
-        scheme, site, target, ignore_params=ignore_params, sort_params=sort_params
-    )
+    return cache_key(scheme, site, target, ignore_params=ignore_params, sort_params=sort_params)
 
 
 class HashRing:

@@ -10,8 +10,8 @@ from multidict import CIMultiDict
 from cdn.http.dates import format_http_date
 from cdn.http.preconditions import evaluate_preconditions, if_range_holds
 from cdn.http.ranges import ByteRange, Unsatisfiable, content_range, parse_range
+from cdn.topology import rule_for, rule_headers
 from origin.bodies import SyntheticObject, synthetic_object
-from origin.cache_headers import cache_headers, rule_for
 from origin.query import header_params, size_param
 from origin.sending import send_body
 from origin.state import CATALOG, SETTINGS
@@ -47,7 +47,7 @@ def _headers(request: web.Request, obj: SyntheticObject, now: float) -> CIMultiD
     headers["ETag"] = obj.etag
     headers["Last-Modified"] = format_http_date(obj.last_modified)
     headers["Accept-Ranges"] = "bytes"
-    for name, value in cache_headers(rule_for(settings.cache_rules, request.path), obj.obj_id, now):
+    for name, value in rule_headers(rule_for(settings.cache_rules, request.path), obj.obj_id, now):
         headers.add(name, value)
     query = request.query
     if "cc" in query:

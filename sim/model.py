@@ -661,9 +661,10 @@ class Simulation:
         cost_pops: dict[str, float] = {}
         egress_total = requests_total = origin_total = 0.0
         outcomes = [0] * len(OUTCOMES)
-        end = max([state["end"], self.origin.queue.last_arrival] + [
-            n.queue.last_arrival for n in self.nodes.values()
-        ])
+        end = max(
+            [state["end"], self.origin.queue.last_arrival]
+            + [n.queue.last_arrival for n in self.nodes.values()]
+        )
         for name, sim_node in sorted(self.nodes.items()):
             node = sim_node.node
             mean_utilization, peak_utilization = sim_node.queue.utilization(end)

@@ -82,56 +82,152 @@ def latency_cdf_plot(
     return _save(fig, path)
 
 
+def map_extent(
+    points: Sequence[tuple[float, float]], margin: float = 0.12, min_span: float = 20.0
+) -> tuple[float, float, float, float]:
+    """(lon_min, lon_max, lat_min, lat_max) around ``points`` (lat, lon) with a ``margin`` share.
+
+    At least ``min_span`` degrees each way, at most the whole world (lon +-180, lat -60..80 when
+    the points span most of it); the aspect stays near 2:1 so the map does not look squashed.
+    """
+    if not points:
+        return -180.0, 180.0, -60.0, 80.0
+    lats = [lat for lat, _ in points]
+    lons = [lon for _, lon in points]
+    lat_min, lat_max, lon_min, lon_max = min(lats), max(lats), min(lons), max(lons)
+    lon_span = max(lon_max - lon_min, min_span)
+    lat_span = max(lat_max - lat_min, min_span / 2)
+    lon_span, lat_span = max(lon_span, 1.6 * lat_span), max(lat_span, lon_span / 2.4)
+    lon_span *= 1 + 2 * margin
+    lat_span *= 1 + 2 * margin
+    lon_mid, lat_mid = (lon_min + lon_max) / 2, (lat_min + lat_max) / 2
+    if lon_span >= 300:
+        return -180.0, 180.0, max(-60.0, lat_mid - lat_span / 2), min(85.0, lat_mid + lat_span / 2)
+    west, east = lon_mid - lon_span / 2, lon_mid + lon_span / 2
+    south, north = max(-85.0, lat_mid - lat_span / 2), min(85.0, lat_mid + lat_span / 2)
+    return max(-180.0, west), min(180.0, east), south, north
+
+
+def _place_labels(ax: Any, labels: Sequence[tuple[str, float, float]], extent: tuple) -> None:
+    """Annotate (name, lat, lon) points, each at the first of a few offsets that overlaps no
+    label placed before it (approximate boxes in axis-fraction units)."""
+    west, east, south, north = extent
+    width, height = max(east - west, 1e-9), max(north - south, 1e-9)
+    placed: list[tuple[float, float, float, float]] = []
+    offsets = ((4, 4), (4, -10), (-4, 4), (-4, -10), (4, 12), (4, -18), (-4, 12), (-4, -18))
+    char_w, box_h = 0.0075, 0.025  # fraction of the axes per character and per line
+    for name, lat, lon in labels:
+        x, y = (lon - west) / width, (lat - south) / height
+        chosen = offsets[0]
+        for dx, dy in offsets:
+            w = char_w * len(name)
+            # 1 point ~ 1/800 of the axes width, 1/420 of its height at this figure size
+            left = x + dx / 800 - (w if dx < 0 else 0)
+            bottom = y + dy / 420
+            box = (left, bottom, left + w, bottom + box_h)
+            if all(
+                box[2] <= p[0] or box[0] >= p[2] or box[3] <= p[1] or box[1] >= p[3] for p in placed
+            ):
+                chosen = (dx, dy)
+                placed.append(box)
+                break
+        else:
+            w = char_w * len(name)
+            placed.append((x, y, x + w, y + box_h))
+        ax.annotate(
+            name,
+            (lon, lat),
+            fontsize=6.5,
+            xytext=chosen,
+            textcoords="offset points",
+            ha="right" if chosen[0] < 0 else "left",
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
+        )
+
+
 def world_map_plot(
     user_points: Sequence[tuple[float, float, int]],
     pop_points: Sequence[tuple[str, float, float, int, str]],
     path: Path,
     title: str,
+    origin: tuple[str, float, float, int] | None = None,
 ) -> Path:
-    """PoPs (size = requests handled) and users (size = requests sent) over a city-dot basemap."""
+    """PoPs (size = requests handled), users (size = requests sent) and the origin over a
+    city-dot basemap, zoomed to where they are (the whole world only when they span it)."""
+    active_users = [u for u in user_points if u[2] > 0] or list(user_points)
+    points = [(lat, lon) for lat, lon, _ in active_users]
+    points += [(p[1], p[2]) for p in pop_points]
+    if origin is not None:
+        points.append((origin[1], origin[2]))
+    extent = map_extent(points)
+    west, east, south, north = extent
     fig, ax = plt.subplots(figsize=(11, 5.6))
-    cities = largest_cities(10**6)
+    cities = [
+        c
+        for c in largest_cities(10**6)
+        if west - 5 <= c.point.lon <= east + 5 and south - 5 <= c.point.lat <= north + 5
+    ]
     ax.scatter(
         [c.point.lon for c in cities],
         [c.point.lat for c in cities],
-        s=0.3,
+        s=0.6 if east - west < 120 else 0.3,
         c="#c8c8c8",
         linewidths=0,
         rasterized=True,
     )
-    top_users = max((count for _, _, count in user_points), default=1) or 1
+    top_users = max((count for _, _, count in active_users), default=1) or 1
     ax.scatter(
-        [lon for _, lon, _ in user_points],
-        [lat for lat, _, _ in user_points],
-        s=[2 + 60 * count / top_users for _, _, count in user_points],
+        [lon for _, lon, _ in active_users],
+        [lat for lat, _, _ in active_users],
+        s=[6 + 120 * (count / top_users) ** 0.5 for _, _, count in active_users],
         c="#1f77b4",
-        alpha=0.45,
-        linewidths=0,
-        label="users (size = requests)",
+        alpha=0.55,
+        edgecolors="#0b3c66",
+        linewidths=0.3,
+        label="users (size = requests sent)",
+        zorder=2,
     )
     top_pops = max((load for *_, load, _ in pop_points), default=1) or 1
+    labels: list[tuple[str, float, float]] = []
     for role, colour, marker in (("edge", "#d62728", "o"), ("shield", "#2ca02c", "s")):
         chosen = [p for p in pop_points if p[4] == role]
+        if not chosen:
+            continue
         ax.scatter(
             [p[2] for p in chosen],
             [p[1] for p in chosen],
-            s=[20 + 400 * p[3] / top_pops for p in chosen],
+            s=[25 + 400 * (p[3] / top_pops) ** 0.5 for p in chosen],
             c=colour,
             marker=marker,
-            alpha=0.75,
+            alpha=0.8,
             edgecolors="black",
             linewidths=0.5,
-            label=f"{role}s (size = load)",
+            label=f"{role}s (size = requests handled)",
+            zorder=3,
         )
-        for name, lat, lon, _, _ in chosen:
-            ax.annotate(name, (lon, lat), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlim(-180, 180)
-    ax.set_ylim(-60, 80)
+        labels += [(name, lat, lon) for name, lat, lon, _, _ in chosen]
+    if origin is not None:
+        name, lat, lon, requests = origin
+        ax.scatter(
+            [lon],
+            [lat],
+            s=260,
+            c="#ffbf00",
+            marker="*",
+            edgecolors="black",
+            linewidths=0.7,
+            label=f"origin ({requests:,} requests)",
+            zorder=4,
+        )
+        labels.append((name, lat, lon))
+    _place_labels(ax, labels, extent)
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
-    ax.legend(loc="lower left", fontsize=8, markerscale=0.5)
+    ax.legend(loc="lower left", fontsize=8, markerscale=0.6, framealpha=0.85)
     return _save(fig, path)
 
 

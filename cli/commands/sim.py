@@ -61,6 +61,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="AT:KIND=VALUE",
         help="purge at a simulated time, e.g. 300:tag=catalog, 5m:prefix=/obj/, 60:url=/obj/7:soft",
     )
+    parser.add_argument(
+        "--warmup",
+        metavar="W",
+        help="leave the cold start out of report.json's `steady` figures: simulated time "
+        "(60, 2m) or a share of the run (10%%)",
+    )
     parser.add_argument("--out", metavar="DIR", help="write report.json, CSV and PNG files here")
     parser.add_argument(
         "--top-regions", type=int, default=8, help="regions in the latency CDF plot"
@@ -135,6 +141,28 @@ def _run_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warmup(text: str | None) -> tuple[float, float]:
+    """(seconds, share) from ``--warmup``: ``60``, ``2m`` or ``10%``."""
+    if text is None:
+        return 0.0, 0.0
+    expected = "expected simulated time like 60 or 2m, or a share like 10%"
+    if text.strip().endswith("%"):
+        try:
+            share = float(text.strip()[:-1]) / 100.0
+        except ValueError:
+            raise UserError(f"--warmup: {text!r} is not a share ({expected})") from None
+        if not 0 <= share < 1:
+            raise UserError(f"--warmup: {text!r} is not in [0%, 100%) ({expected})")
+        return 0.0, share
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise UserError(f"--warmup: {text!r} is not a duration ({expected})") from None
+    if seconds < 0:
+        raise UserError(f"--warmup: {text!r} is negative ({expected})")
+    return seconds, 0.0
+
+
 def _run_model(args: argparse.Namespace) -> int:
     from sim.model import SimOptions, Simulation
     from sim.progress import SimProgress
@@ -147,7 +175,10 @@ def _run_model(args: argparse.Namespace) -> int:
     try:
         purges = tuple(parse_purge(text) for text in args.purge_at)
         duration = parse_duration(args.duration) if args.duration else None
+        warmup, warmup_share = _warmup(args.warmup)
         options = SimOptions(
+            warmup=warmup,
+            warmup_share=warmup_share,
             seed=args.seed,
             requests=args.requests,
             duration=duration,
@@ -185,7 +216,7 @@ def _print_summary(report: dict[str, Any]) -> None:
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     rows = [
-        ("hit ratio (edge tier)", f"{report['hit_ratio']:.4f}"),
+        ("hit ratio (edge tier, hit|stale|revalidated|collapsed)", f"{report['hit_ratio']:.4f}"),
         ("byte hit ratio", f"{report['byte_hit_ratio']:.4f}"),
         ("origin requests", f"{report['origin']['requests']:,}"),
         ("origin bytes", format_size(report["origin"]["bytes"])),
@@ -195,6 +226,18 @@ def _print_summary(report: dict[str, Any]) -> None:
     ]
     for row in rows:
         summary.add_row(*row)
+    steady = report.get("steady")
+    if steady:
+        summary.add_row(
+            f"steady state (after {steady['warmup_s'] or 0:,.1f} s): hit ratio",
+            f"{steady['hit_ratio']:.4f}",
+        )
+        summary.add_row("steady: byte hit ratio", f"{steady['byte_hit_ratio']:.4f}")
+        summary.add_row("steady: origin requests", f"{steady['origin']['requests']:,}")
+        summary.add_row(
+            "steady: latency p50 / p99",
+            f"{steady['latency_ms']['p50']:.1f} / {steady['latency_ms']['p99']:.1f} ms",
+        )
     console.print(summary)
     pops = Table(title="PoPs")
     for column in ("pop", "role", "requests", "hit ratio", "byte hit", "peak util", "cost $"):

@@ -1,15 +1,13 @@
-"""The topology model: origin, shields, edges, workload, network, cost, and their validation.
+"""Topology files: TOML to a validated Topology, with errors that name the file and the key.
 
-Rules: values are frozen dataclasses; parsing reads only the file it is handed; every error is a
-ConfigError naming the file, the key (e.g. ``edge[2].cache_size``) and what was expected.
-Unknown keys are errors too, so a typo never silently falls back to a default.
-The reference for every key is docs/topology.md; keep the two in step.
+Rules: reads only the file it is handed; every error is a ConfigError naming the file, the key
+(e.g. ``edge[2].cache_size``) and what was expected. Unknown keys are errors too, so a typo never
+silently falls back to a default. docs/topology.md is the reference for every key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,222 +15,22 @@ from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
 from cdn.geo import Point
 from cdn.tables import TableReader, read_toml
-
-KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
-SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
-ROLES = ("origin", "shield", "edge")
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Where a node or a user region is: a label (city name or "lat,lon"), a point, a continent."""
-
-    label: str
-    point: Point
-    continent: str
-    timezone: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One server of the CDN: the origin, a shield or an edge."""
-
-    name: str
-    role: str
-    host: str
-    port: int
-    location: Location
-    cache_size: int = 0
-    policy: str = "lru"
-    upstream: str | None = None
-    group: str | None = None
-    capacity_rps: float = 10_000.0
-    workers: int = 1
-    region: str = ""
-
-    @property
-    def url(self) -> str:
-        """Base URL of the node, e.g. ``http://127.0.0.1:8121``."""
-        return f"http://{self.host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
-class CacheRule:
-    """Response caching headers the origin sends for paths under ``prefix`` (longest prefix wins)."""
-
-    prefix: str
-    cache_control: str | None = "public, max-age=3600"
-    expires_in: float | None = None
-    vary: str | None = None
-    surrogate_keys: tuple[str, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SizeDistribution:
-    """Object sizes in bytes: lognormal(median, sigma), bounded pareto(alpha, min, max) or fixed."""
-
-    dist: str = "lognormal"
-    median: int = 24 * 1024
-    sigma: float = 1.0
-    alpha: float = 1.2
-    min: int = 1
-    max: int = 64 * 1024 * 1024
-    value: int = 24 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class UserRegion:
-    """A population of users around one location, with a relative weight."""
-
-    name: str
-    location: Location
-    weight: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Users:
-    """Where requests come from: the largest real cities, or explicit weighted regions."""
-
-    source: str = "cities"
-    cities: int = 200
-    min_population: int = 0
-    regions: tuple[UserRegion, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class FlashCrowd:
-    """From ``at`` for ``duration`` seconds, ``share`` of requests go to ``objects`` new hot objects."""
-
-    at: float
-    duration: float
-    objects: int = 10
-    share: float = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """The request stream: catalog, popularity, sizes, rate, users and how they change over time."""
-
-    objects: int = 10_000
-    zipf_alpha: float = 0.9
-    size: SizeDistribution = field(default_factory=SizeDistribution)
-    rate: float = 100.0
-    duration: float = 60.0
-    seed: int = 1
-    path: str = "/obj/{id}"
-    users: Users = field(default_factory=Users)
-    daily_cycle: float = 0.0
-    flash_crowds: tuple[FlashCrowd, ...] = ()
-    new_objects_per_hour: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Network:
-    """Network model: route inflation, connection set-up, bandwidths, latency emulation on loopback."""
-
-    route_inflation: float = 1.5
-    emulate_latency: bool = False
-    new_connection_share: float = 0.0
-    tls: bool = True
-    client_bandwidth_mbps: float = 100.0
-    backbone_bandwidth_mbps: float = 1000.0
-    origin_service_ms: float = 20.0
-
-
-@dataclass(frozen=True, slots=True)
-class Cost:
-    """Prices: CDN egress per GB by region (continent code or custom region), origin egress, requests."""
-
-    egress_per_gb: tuple[tuple[str, float], ...] = (("default", 0.085),)
-    origin_egress_per_gb: float = 0.09
-    per_10k_requests: float = 0.0075
-
-    def egress_price(self, region: str) -> float:
-        """$/GB of CDN egress in ``region`` (the "default" price when the region has none)."""
-        prices = dict(self.egress_per_gb)
-        return prices.get(region, prices.get("default", 0.0))
-
-
-@dataclass(frozen=True, slots=True)
-class EdgeSettings:
-    """Behaviour shared by all shields and edges (overridable per run on the `cdn edge` command line)."""
-
-    max_cacheable_size: int = 64 * 1024 * 1024
-    negative_ttl: float = 10.0
-    stale_if_error: float = 0.0
-    stale_while_revalidate: float = 0.0
-    ignore_query_params: tuple[str, ...] = ()
-    sort_query_params: bool = False
-    collapse_timeout: float = 10.0
-    collapse_max_waiters: int = 1000
-    upstream_timeout: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Topology:
-    """A whole CDN: one origin, shields, edges, and the workload and prices used to study it."""
-
-    name: str
-    source: str
-    origin: Node
-    shields: tuple[Node, ...]
-    edges: tuple[Node, ...]
-    workload: Workload
-    network: Network
-    cost: Cost
-    cache_rules: tuple[CacheRule, ...]
-    edge_settings: EdgeSettings
-
-    @property
-    def nodes(self) -> tuple[Node, ...]:
-        """Every node: origin first, then shields, then edges."""
-        return (self.origin, *self.shields, *self.edges)
-
-    @property
-    def caches(self) -> tuple[Node, ...]:
-        """Nodes that run a cache: shields then edges."""
-        return (*self.shields, *self.edges)
-
-    def node(self, name: str) -> Node:
-        """The node called ``name``; ConfigError listing the names when there is none."""
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        names = ", ".join(n.name for n in self.nodes)
-        raise ConfigError(self.source, f"no node named {name!r}", f"one of {names}")
-
-    def upstream_of(self, node: Node) -> Node | None:
-        """The node ``node`` fetches its misses from (None for the origin)."""
-        return None if node.upstream is None else self.node(node.upstream)
-
-    def peer_groups(self) -> dict[str, tuple[Node, ...]]:
-        """Caches that shard keys between them, by group name (groups of one are left out)."""
-        groups: dict[str, list[Node]] = {}
-        for node in self.caches:
-            if node.group:
-                groups.setdefault(node.group, []).append(node)
-        return {name: tuple(members) for name, members in groups.items() if len(members) > 1}
-
-    def peers_of(self, node: Node) -> tuple[Node, ...]:
-        """The members of ``node``'s peer group including itself (just itself when ungrouped)."""
-        if not node.group:
-            return (node,)
-        return self.peer_groups().get(node.group, (node,))
-
-    def rule_for(self, path: str) -> CacheRule:
-        """The cache rule with the longest prefix of ``path`` (the default rule when none matches)."""
-        best = DEFAULT_RULE
-        for rule in self.cache_rules:
-            if path.startswith(rule.prefix) and len(rule.prefix) >= len(best.prefix):
-                best = rule
-        return best
-
-
-DEFAULT_RULE = CacheRule(prefix="")
-
-
-# --------------------------------------------------------------------------- parsing
+from cdn.topology.model import (
+    KNOWN_POLICIES,
+    SIZE_DISTRIBUTIONS,
+    CacheRule,
+    Cost,
+    EdgeSettings,
+    FlashCrowd,
+    Location,
+    Network,
+    Node,
+    SizeDistribution,
+    Topology,
+    UserRegion,
+    Users,
+    Workload,
+)
 
 
 def _location(reader: TableReader) -> Location:
@@ -519,4 +317,4 @@ def load_topology(path: str | Path) -> Topology:
 
 def default_topology_path() -> Path:
     """configs/local.toml of this checkout: the embedded default."""
-    return Path(__file__).resolve().parent.parent / "configs" / "local.toml"
+    return Path(__file__).resolve().parents[2] / "configs" / "local.toml"
