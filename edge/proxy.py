@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import hdrs, web
 from aiohttp.http import HttpVersion11
-from multidict import istr
+from multidict import CIMultiDictProxy, istr
 
 from cdn.cache import Store as CacheStore
 from cdn.http import (
@@ -172,6 +172,10 @@ class Proxy:
         try:
             if method != "GET" and method != "HEAD":
                 return await self._other_method(request, started)
+            if request.version == _HTTP11 and request.keep_alive:
+                ready = self.wire_hit(method, request.raw_path, request.headers)
+                if ready is not None:
+                    return PrerenderedResponse(ready[0], ready[1])
             target = request.raw_path
             if target[:1] != "/":
                 target = self._origin_form(request, target)
@@ -231,6 +235,57 @@ class Proxy:
                 started,
             )
 
+    def wire_hit(
+        self, method: str, target: str, fields: CIMultiDictProxy[str]
+    ) -> tuple[int, tuple[bytes, ...]] | None:
+        """(status, bytes to write) of a plain fresh hit, or None: let ``handle`` serve it.
+
+        For a keep-alive HTTP/1.1 GET or HEAD of an origin-form ``target`` with request
+        header ``fields``: the stored plain entry is fresh and the request has no directives,
+        conditionals or Range. Counts the hit like ``handle`` would. Called by ``handle`` and,
+        before any aiohttp request exists, by ``edge.wire.HitFirstHandler``. Access logging
+        needs the request, so with it on this always answers None.
+        """
+        if self._logging or target[:1] != "/":
+            return None
+        started = _perf()
+        obj = self.store.get(self.key_of(target))
+        if obj is None or (
+            _CACHE_CONTROL in fields
+            or _PRAGMA in fields
+            or _RANGE in fields
+            or _IF_NONE_MATCH in fields
+            or _IF_MODIFIED_SINCE in fields
+        ):
+            return None
+        now = _now()
+        hit = fresh_hit(obj.entry, now)
+        if hit is None:
+            return None
+        memo = self._hit_memo(obj, hit, now, _CDN_LOOP in fields and self._tier_loop(fields))
+        if memo[4] is None:
+            return None
+        self.store.record_hit(obj)
+        if method == "HEAD":
+            chunks: tuple[bytes, ...] = (memo[4],)
+            sent = 0
+        else:
+            chunks = (memo[5],) if memo[5] is not None else (memo[4], obj.body)
+            sent = len(obj.body)
+        self._tally("hit", _perf() - started, sent, "cache")
+        return obj.entry.status, chunks
+
+    def _hit_memo(
+        self, obj: CachedObject, hit: Hit, now: float, tier: bool
+    ) -> tuple[int, int, bool, list[tuple[str, str]], bytes | None, bytes | None]:
+        """The object's memo for this hit, rebuilt when its (age, ttl, tier) changed."""
+        age = hit.age
+        ttl = int(obj.entry.ttl(now))
+        memo = obj.memo
+        if memo is None or memo[0] != age or memo[1] != ttl or memo[2] != tier:
+            memo = obj.memo = self._render_hit(obj, hit, now, age, ttl, tier)
+        return memo
+
     def _serve_hit(
         self, request: web.Request, obj: CachedObject, decision: Hit, now: float, started: float
     ) -> web.StreamResponse:
@@ -240,12 +295,8 @@ class Proxy:
         ``Connection: close``) a ``web.Response`` with the same fields.
         """
         entry = obj.entry
-        age = decision.age
-        ttl = int(entry.ttl(now))
         tier = _CDN_LOOP in request.headers and self._from_tier(request)
-        memo = obj.memo
-        if memo is None or memo[0] != age or memo[1] != ttl or memo[2] != tier:
-            memo = obj.memo = self._render_hit(obj, decision, now, age, ttl, tier)
+        memo = self._hit_memo(obj, decision, now, tier)
         self.store.record_hit(obj)
         body = obj.body
         head = request.method == "HEAD"
@@ -283,9 +334,13 @@ class Proxy:
 
     def _from_tier(self, request: web.Request) -> bool:
         """True when the request came through one of our own caches (CDN-Loop member)."""
+        return self._tier_loop(request.headers)
+
+    @staticmethod
+    def _tier_loop(fields: CIMultiDictProxy[str]) -> bool:
         return any(
             member.strip().startswith("cdnlab-")
-            for member in request.headers.get("CDN-Loop", "").split(",")
+            for member in ",".join(fields.getall(_CDN_LOOP, ())).split(",")
         )
 
     def _entry_fields(

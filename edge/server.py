@@ -1,5 +1,10 @@
 """Running edge apps on sockets: ``EdgeServer`` (tests, in-process) and ``run`` (``cdn edge``).
 
+The hit path skips what it can of aiohttp: connections answer plain fresh hits as soon as
+they are parsed (``edge.wire.HitFirstHandler`` calling ``Proxy.wire_hit``), and requests
+that reach aiohttp go to the proxy without the router (``proxy_first``) unless they are for
+``/_cdn/`` or not GET/HEAD.
+
 ``--workers N``: the parent picks the port (binding port 0 once if asked for any port), then
 forks N workers before any event loop exists; each worker runs its own app and cache on the
 same port with ``SO_REUSEPORT`` (the kernel spreads connections). Workers share nothing: each
@@ -24,6 +29,7 @@ from aiohttp import hdrs, web
 from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings
 from edge.upstream import Sleep
+from edge.wire import HIT_FIRST_SUPPORTED, HitFirstServer
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
 
@@ -53,6 +59,25 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
     return dispatch
 
 
+class _EdgeRunner(web.AppRunner):
+    """AppRunner whose server dispatches with ``proxy_first`` and answers hits on arrival."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        dispatch = proxy_first(self.app)
+        if not HIT_FIRST_SUPPORTED:  # another aiohttp: the router bypass still applies
+            server.request_handler = dispatch
+            return server
+        return HitFirstServer(
+            dispatch,
+            hit=self.app[PROXY].wire_hit,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **server._kwargs,
+        )
+
+
 class EdgeServer:
     """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
@@ -61,7 +86,7 @@ class EdgeServer:
     ) -> None:
         self.settings = settings
         self.app = create_app(settings, sleep=sleep)
-        self._runner = web.AppRunner(
+        self._runner = _EdgeRunner(
             self.app,
             access_log=None,
             shutdown_timeout=settings.shutdown_timeout,
@@ -84,9 +109,6 @@ class EdgeServer:
     async def start(self) -> None:
         """Set the app up and listen."""
         await self._runner.setup()
-        server = self._runner.server
-        assert server is not None
-        server.request_handler = proxy_first(self.app)
         try:
             site = web.TCPSite(
                 self._runner,

@@ -8,20 +8,50 @@ and serialisation. Used only where the bytes are the same as aiohttp would send:
 keep-alive request (no ``Connection`` field needed) and a status that carries a body
 (``renderable_status``). Header values are checked for CR/LF when rendered, as aiohttp's
 serialiser checks them per response. Everything else goes through ``web.Response``.
+
+``HitFirstHandler`` goes one step further: on a connection idle between requests, the
+requests that just arrived are offered to a ``WireHit`` callable (``Proxy.wire_hit``) inside
+``data_received``, and a hit is written there and then, with no aiohttp request, task or
+response object. The first request it declines, and all after it, go to aiohttp as usual
+(order is kept: nothing is answered early while a request is in progress). It relies on
+aiohttp's RequestHandler internals (``_messages``, ``_waiter``, keep-alive fields), checked
+at import (``HIT_FIRST_SUPPORTED``); without them the edge uses the plain handler.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http import HttpVersion11
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import EMPTY_PAYLOAD
+from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+from multidict import CIMultiDictProxy
 
-__all__ = ["JOIN_LIMIT", "PrerenderedResponse", "http_date", "render_head", "renderable_status"]
+__all__ = [
+    "HIT_FIRST_SUPPORTED",
+    "JOIN_LIMIT",
+    "HitFirstHandler",
+    "HitFirstServer",
+    "PrerenderedResponse",
+    "WireHit",
+    "http_date",
+    "render_head",
+    "renderable_status",
+]
+
+log = logging.getLogger("cdnlab.edge")
+
+# (method, origin-form target, request fields) -> (status, bytes to write) or None.
+WireHit = Callable[[str, str, CIMultiDictProxy[str]], "tuple[int, tuple[bytes, ...]] | None"]
 
 # Bodies up to this are kept joined with their header block (one buffer, one write).
 JOIN_LIMIT = 16 * 1024
@@ -100,3 +130,122 @@ class PrerenderedResponse(web.StreamResponse):
             transport.writelines(chunks)
         if transport.get_write_buffer_size() > _HIGH_WATER:
             await request.writer.drain()
+
+
+_INTERNALS = (
+    "_messages",
+    "_waiter",
+    "_parser",
+    "_close",
+    "_force_close",
+    "_keepalive",
+    "_keepalive_handle",
+    "_keepalive_timeout",
+    "_next_keepalive_close_time",
+    "_process_keepalive",
+    "_buffer_paused",
+    "_msg_queue_resume_size",
+    "_resume_reading_if_drained",
+    "_manager",
+)
+HIT_FIRST_SUPPORTED = all(hasattr(RequestHandler, name) for name in _INTERNALS) and (
+    "_kwargs" in web.Server.__init__.__code__.co_names  # what __call__ below passes on
+)
+
+
+class HitFirstHandler(RequestHandler):
+    """aiohttp's connection handler, answering plain hits as soon as they are parsed."""
+
+    def __init__(self, manager: web.Server, *, hit: WireHit, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._hit = hit
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done() or self._messages:
+            # Busy (a request in progress or queued): aiohttp answers in order.
+            super().data_received(data)
+            return
+        self._waiter = None  # parse without waking the request loop; hits are answered here
+        try:
+            super().data_received(data)
+        finally:
+            self._waiter = waiter
+        messages = self._messages
+        if not messages:
+            return
+        served = 0
+        try:
+            served = self._answer_hits(messages)
+        except Exception:  # never lose a request: what is left goes to aiohttp
+            log.exception("hit fast path failed; aiohttp takes over")
+        if served and self._buffer_paused and len(messages) <= self._msg_queue_resume_size:
+            self._resume_reading_if_drained()
+        if messages and not waiter.done():
+            waiter.set_result(None)
+
+    def _answer_hits(self, messages: Any) -> int:
+        served = 0
+        transport = self.transport
+        hit = self._hit
+        while messages and transport is not None and not (self._close or self._force_close):
+            if transport.is_closing() or transport.get_write_buffer_size() > _HIGH_WATER:
+                break  # aiohttp's path waits for the client to read
+            message, payload = messages[0]
+            if (
+                payload is not EMPTY_PAYLOAD
+                or not isinstance(message, RawRequestMessage)
+                or message.version != HttpVersion11
+                or message.should_close
+                or message.upgrade
+            ):
+                break
+            method = message.method
+            path = message.path
+            if (
+                (method != "GET" and method != "HEAD")
+                or path[:1] != "/"
+                or path.startswith("/_cdn/")
+                or hdrs.EXPECT in message.headers
+            ):
+                break
+            ready = hit(method, path, message.headers)
+            if ready is None:
+                break
+            messages.popleft()
+            if self._parser is not None:
+                consumed = getattr(self._parser, "message_consumed", None)
+                if consumed is not None:
+                    consumed()
+            chunks = ready[1]
+            if len(chunks) == 1:
+                transport.write(chunks[0])
+            else:
+                transport.writelines(chunks)
+            served += 1
+        if served:
+            self._manager.requests_count += served  # type: ignore[union-attr]
+            self._keep_alive_from_now()
+        return served
+
+    def _keep_alive_from_now(self) -> None:
+        """Restart the idle timer as aiohttp's request loop does after each answer."""
+        self._keepalive = True
+        timeout = self._keepalive_timeout
+        if timeout <= 0:
+            return
+        close_time = self._loop.time() + timeout
+        self._next_keepalive_close_time = close_time
+        if self._keepalive_handle is None:
+            self._keepalive_handle = self._loop.call_at(close_time, self._process_keepalive)
+
+
+class HitFirstServer(web.Server):
+    """aiohttp's low-level Server whose connections use ``HitFirstHandler``."""
+
+    def __init__(self, handler: Any, *, hit: WireHit, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.hit = hit
+
+    def __call__(self) -> RequestHandler:
+        return HitFirstHandler(self, hit=self.hit, loop=self._loop, **self._kwargs)

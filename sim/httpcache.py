@@ -184,16 +184,21 @@ class EntryTemplate:
         values[at["size"]] = size
         values[at["request_time"]] = request_time
         values[at["response_time"]] = response_time
-        if self._id_tags:
+        id_tags = self._id_tags
+        if id_tags:
             text = str(obj_id)
-            values[at["surrogate_keys"]] = frozenset(
-                (*self._plain_tags, *(f"{head}{text}{tail}" for head, tail in self._id_tags))
-            )
+            if len(id_tags) == 1:  # the common rule: one per-object tag (no generator)
+                head, tail = id_tags[0]
+                values[at["surrogate_keys"]] = frozenset((*self._plain_tags, head + text + tail))
+            else:
+                values[at["surrogate_keys"]] = frozenset(
+                    (*self._plain_tags, *(f"{head}{text}{tail}" for head, tail in id_tags))
+                )
         values[at["corrected_initial_age"]] = initial_age
         values[at["date"]] = date
         values[at["etag"]] = f'"{obj_id}"'
         values[at["fresh_until"]] = response_time + self.lifetime - initial_age
-        return Entry(*values)
+        return Entry.from_fields(values)
 
 
 class NodeCache:
@@ -202,7 +207,16 @@ class NodeCache:
     ``exact=True`` calls absorb() for every fill instead of using the EntryTemplate.
     """
 
-    __slots__ = ("_get", "config", "origin", "request", "store", "template", "variant")
+    __slots__ = (
+        "_get",
+        "config",
+        "origin",
+        "relayed",
+        "request",
+        "store",
+        "template",
+        "variant",
+    )
 
     def __init__(
         self,
@@ -220,6 +234,18 @@ class NodeCache:
         template = EntryTemplate.probe(origin, self.request, config)
         self.variant = template.fields["variant"] if template is not None else ()
         self.template = None if exact else template
+        # What absorb says of an origin answer relayed by a peer (the non-owner serves it to
+        # its collapsed followers when cacheable, as the edge does, but does not store it).
+        decision = decide(self.request, "/probe", (), 0.0, config)
+        outcome = absorb(
+            self.request, "/probe", decision, origin.response(0, 1, 0.25), 0.0, 0.25, config
+        )
+        if isinstance(outcome, StoreOutcome):
+            self.relayed = STORED
+        elif isinstance(outcome, Pass) and outcome.hit_for_pass:
+            self.relayed = UNCACHEABLE
+        else:
+            self.relayed = NOT_STORED
 
     def age_of(self, key: str, now: float) -> int:
         """The Age (whole seconds, §5.1) of the entry stored for ``key`` at ``now``; 0 if none."""

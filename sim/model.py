@@ -295,7 +295,7 @@ class CacheNodeSim:
             self.bytes += size
             self.forwarded_bytes += size
         if lead:
-            self.leaders[key] = (done, STORED)
+            self.leaders[key] = (done, self.cache.relayed)
         return done, code, upstream, age
 
     def _follow(

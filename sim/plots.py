@@ -185,7 +185,7 @@ def world_map_plot(
         edgecolors="#0b3c66",
         linewidths=0.3,
         label="users (size = requests sent)",
-        zorder=2,
+        zorder=5,  # above the PoPs: users often sit in a PoP's own city
     )
     top_pops = max((load for *_, load, _ in pop_points), default=1) or 1
     labels: list[tuple[str, float, float]] = []

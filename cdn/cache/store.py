@@ -223,14 +223,16 @@ class Store:
         policy = self._policy
         if self._schedule is not None:
             self._schedule(slot, next_access)
-        if slot in policy and Cache.__getitem__(policy, slot) != entry.size:
+        present = slot in policy
+        if present and Cache.__getitem__(policy, slot) != entry.size:
             del policy[slot]
         try:
             policy[slot] = entry.size
         except ValueError:
             self._drop(slot)
             return False
-        self._unindex(slot)
+        if present:  # a slot outside the policy is indexed nowhere (evictions unindex)
+            self._unindex(slot)
         self._index(slot, entry)
         return True
 

@@ -51,7 +51,7 @@ from cdn.http.conditional import (
     not_modified_headers,
     select_for_freshening,
 )
-from cdn.http.config import CacheConfig
+from cdn.http.config import NEGATIVE_STATUSES, CacheConfig, node_cache_config
 from cdn.http.dates import format_http_date, parse_http_date
 from cdn.http.decision import (
     UPSTREAM_ERROR_STATUSES,
@@ -94,6 +94,7 @@ __all__ = [
     "HEURISTICALLY_CACHEABLE",
     "HOP_BY_HOP",
     "MAX_RANGES",
+    "NEGATIVE_STATUSES",
     "UPSTREAM_ERROR_STATUSES",
     "Bypass",
     "ByteRange",
@@ -134,6 +135,7 @@ __all__ = [
     "if_range_holds",
     "invalidated_targets",
     "is_unsafe",
+    "node_cache_config",
     "normalize_host",
     "not_modified_headers",
     "parse_cache_control",

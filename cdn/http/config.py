@@ -8,7 +8,7 @@ negative caching beyond what the response says, no stale serving beyond its dire
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from cdn.http.cache_control import DEFAULT_TARGETED_FIELDS
@@ -110,3 +110,31 @@ class CacheConfig:
         )
         if not isinstance(self.negative_ttl, _FrozenMap):
             object.__setattr__(self, "negative_ttl", _FrozenMap(self.negative_ttl))
+
+
+# Statuses a node's negative TTL covers when the upstream sends no freshness (nginx, Varnish and
+# CloudFront all cache "not found" briefly by default; 410 is the permanent form of 404).
+NEGATIVE_STATUSES: tuple[int, ...] = (404, 410)
+
+
+def node_cache_config(
+    *,
+    negative_ttl: float,
+    stale_if_error: float,
+    stale_while_revalidate: float,
+    hit_for_pass: float = 30.0,
+    base: CacheConfig | None = None,
+) -> CacheConfig:
+    """The CacheConfig of an edge or shield from its knobs (topology [edge_defaults] or flags).
+
+    The live edge and the simulator both call this, so their caches follow the same policy.
+    """
+    return replace(
+        base or CacheConfig(),
+        negative_ttl={status: negative_ttl for status in NEGATIVE_STATUSES}
+        if negative_ttl > 0
+        else {},
+        stale_if_error_seconds=stale_if_error,
+        stale_while_revalidate_seconds=stale_while_revalidate,
+        hit_for_pass_seconds=hit_for_pass,
+    )

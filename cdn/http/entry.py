@@ -8,7 +8,9 @@ The cache store relies on ``key``, ``variant``, ``size``, ``surrogate_keys`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 from cdn.http.cache_control import CacheControl, response_directives
 from cdn.http.config import CacheConfig
@@ -129,6 +131,16 @@ class Entry:
             client_headers=headers.without(("age", "surrogate-key")),
         )
 
+    @classmethod
+    def from_fields(cls, values: Sequence[Any]) -> Entry:
+        """An entry from all its field values in declaration order, without re-deriving them.
+
+        For shells that re-stamp a known-good entry (the simulator's templates): no parsing and
+        no checks, about half the cost of the dataclass constructor (which sets each field
+        through ``object.__setattr__``).
+        """
+        return _from_fields(cls, values)
+
     def __repr__(self) -> str:
         return (
             f"Entry(key={self.key!r}, variant={self.variant!r}, status={self.status}, "
@@ -152,3 +164,19 @@ class Entry:
     def has_validator(self) -> bool:
         """True when the entry can be revalidated (ETag or a valid Last-Modified, §4.3.1)."""
         return self.etag is not None or self.last_modified is not None
+
+
+def _fields_setter() -> Callable[[type[Entry], Sequence[Any]], Entry]:
+    """A straight-line function setting every slot through its descriptor (generated once)."""
+    names = [f.name for f in fields(Entry)]
+    namespace: dict[str, Any] = {"new": object.__new__}
+    lines = ["def from_fields(cls, values):", "    entry = new(cls)"]
+    for i, name in enumerate(names):
+        namespace[f"set_{i}"] = getattr(Entry, name).__set__
+        lines.append(f"    set_{i}(entry, values[{i}])")
+    lines.append("    return entry")
+    exec("\n".join(lines), namespace)  # the code is built from our own field names
+    return namespace["from_fields"]
+
+
+_from_fields = _fields_setter()

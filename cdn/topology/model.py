@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from cdn.errors import ConfigError
 from cdn.geo import Point
+from cdn.http.config import CacheConfig, node_cache_config
 
 KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
@@ -161,6 +162,14 @@ class EdgeSettings:
     collapse_timeout: float = 10.0
     collapse_max_waiters: int = 1000
     upstream_timeout: float = 30.0
+
+    def cache_config(self) -> CacheConfig:
+        """The core CacheConfig these settings give every shield and edge."""
+        return node_cache_config(
+            negative_ttl=self.negative_ttl,
+            stale_if_error=self.stale_if_error,
+            stale_while_revalidate=self.stale_while_revalidate,
+        )
 
 
 @dataclass(frozen=True, slots=True)

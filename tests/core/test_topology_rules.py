@@ -41,3 +41,12 @@ def test_rule_headers_come_in_a_fixed_order_with_expires_from_now():
         ("Surrogate-Key", "a"),
         ("X-Extra", "1"),
     ]
+
+
+def test_edge_defaults_give_negative_caching_for_404_and_410_and_the_stale_overrides():
+    from cdn.topology import EdgeSettings
+
+    config = EdgeSettings(negative_ttl=10, stale_if_error=60).cache_config()
+    assert dict(config.negative_ttl) == {404: 10, 410: 10}
+    assert config.stale_if_error_seconds == 60
+    assert dict(EdgeSettings(negative_ttl=0).cache_config().negative_ttl) == {}

@@ -74,6 +74,55 @@ async def test_pipelined_hits_on_one_connection_carry_every_field(
         await writer.wait_closed()
 
 
+async def test_pipelined_hits_and_misses_are_answered_in_order(
+    start_origin, start_edge, http
+) -> None:
+    origin = await start_origin()
+    edge = await start_edge(origin)
+    await get(http, edge + "/obj/26?size=500")
+    reader, writer = await open_edge(edge)
+    try:
+        # hit, miss, hit, a 404 miss, hit: answered on arrival or by aiohttp, never reordered.
+        for target in ("/obj/26?size=500", "/obj/27?size=700", "/obj/26?size=500"):
+            writer.write(request_bytes("GET", target))
+        writer.write(request_bytes("GET", "/nothing-here"))
+        writer.write(request_bytes("GET", "/obj/26?size=500"))
+        sizes = []
+        for _ in range(5):
+            status, fields, body = await read_response(reader)
+            sizes.append((status.split()[1], fields["x-cache"], len(body)))
+        assert sizes[0] == ("200", "HIT", 500)
+        assert sizes[1] == ("200", "MISS", 700)
+        assert sizes[2] == ("200", "HIT", 500)
+        assert sizes[3][0] == "404"
+        assert sizes[4] == ("200", "HIT", 500)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_many_pipelined_large_hits_wait_for_a_slow_reader(
+    start_origin, start_edge, http
+) -> None:
+    # 40 x 100 KiB asked at once: past the write buffer's high-water mark the rest go
+    # through aiohttp's path, which waits for the client; every byte arrives, in order.
+    origin = await start_origin()
+    edge = await start_edge(origin)
+    _, _, body = await get(http, edge + "/obj/28?size=102400")
+    reader, writer = await open_edge(edge)
+    try:
+        writer.write(request_bytes("GET", "/obj/28?size=102400") * 40)
+        await asyncio.sleep(0.2)  # let the edge fill its buffers before anything is read
+        for _ in range(40):
+            status, fields, got = await read_response(reader)
+            assert status == "HTTP/1.1 200 OK"
+            assert fields["x-cache"] == "HIT"
+            assert got == body
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
 async def test_head_hit_has_the_get_length_and_no_body(start_origin, start_edge, http) -> None:
     origin = await start_origin()
     edge = await start_edge(origin)
