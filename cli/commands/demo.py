@@ -33,43 +33,13 @@ from pathlib import Path
 from rich.console import Console
 
 from cdn.topology import default_topology_path
-from cdn.units import parse_duration
+from cli import argtypes
 from cli.errors import UserError
 
 NAME = "demo"
 HELP = "run the default CDN live and in the simulator; print measured vs predicted side by side"
 
 DEFAULT_DURATION = 20.0
-
-
-def _duration(text: str) -> float:
-    try:
-        value = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration (e.g. 10s)")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected > 0)")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected 0..1, e.g. 0.03)")
-    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,13 +49,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--duration",
-        type=_duration,
+        type=argtypes.duration,
         default=DEFAULT_DURATION,
         help="length of the load test and of the simulated run (default 20s)",
     )
     parser.add_argument("--seed", type=int, help="arrival seed (default: the workload's seed)")
     parser.add_argument(
-        "--rate", type=_positive_float, help="requests/s (default: the workload's rate)"
+        "--rate", type=argtypes.positive_float, help="requests/s (default: the workload's rate)"
     )
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default out/demo-<date>-<time>)"
@@ -97,14 +67,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--settle",
-        type=_duration,
+        type=argtypes.duration,
         default=None,
         metavar="SECONDS",
         help="longest wait, once healthy, until every edge sees its peers up (default 10s)",
     )
     parser.add_argument(
         "--max-difference",
-        type=_fraction,
+        type=argtypes.fraction,
         default=None,
         metavar="F",
         help="exit 1 when the edge-tier hit ratios differ by more than F (e.g. 0.03)",

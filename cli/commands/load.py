@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from cdn.topology import default_topology_path, load_topology
-from cdn.units import parse_duration
+from cli import argtypes
 from cli.errors import UserError
 
 if TYPE_CHECKING:
@@ -39,36 +39,6 @@ if TYPE_CHECKING:
 
 NAME = "load"
 HELP = "open-loop load test of a running CDN (latency, hit ratio, SLOs); 'load merge' joins shards"
-
-
-def _duration(text: str) -> float:
-    try:
-        value = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected >= 1)")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected > 0)")
-    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -89,9 +59,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="send to this base URL instead of the nearest edge (repeatable: round robin)",
     )
-    parser.add_argument("--rate", type=_positive_float, help="requests/s (default: the workload's)")
-    parser.add_argument("--duration", type=_duration, help="run length, e.g. 20s, 5m")
-    parser.add_argument("--requests", type=_positive_int, help="number of requests (whole stream)")
+    parser.add_argument(
+        "--rate", type=argtypes.positive_float, help="requests/s (default: the workload's)"
+    )
+    parser.add_argument("--duration", type=argtypes.duration, help="run length, e.g. 20s, 5m")
+    parser.add_argument(
+        "--requests", type=argtypes.positive_int, help="number of requests (whole stream)"
+    )
     parser.add_argument("--seed", type=int, help="arrival seed (default: the workload's)")
     parser.add_argument(
         "--profile",
@@ -101,19 +75,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--arrival", choices=("poisson", "constant"), default="poisson", help="arrival process"
     )
-    parser.add_argument("--objects", type=_positive_int, help="catalog size override")
+    parser.add_argument("--objects", type=argtypes.positive_int, help="catalog size override")
     parser.add_argument("--trace", metavar="FILE", help="replay a trace's timestamps (.csv, .bin)")
     parser.add_argument(
         "--shard", default="0/1", metavar="I/N", help="send shard I of N of the stream"
     )
-    parser.add_argument("--connections", type=_positive_int, default=256, help="connection limit")
+    parser.add_argument(
+        "--connections", type=argtypes.positive_int, default=256, help="connection limit"
+    )
     parser.add_argument(
         "--max-in-flight",
-        type=_positive_int,
+        type=argtypes.positive_int,
         default=4096,
         help="outstanding requests above which new ones are dropped (and counted)",
     )
-    parser.add_argument("--timeout", type=_duration, default=10.0, help="per-request timeout")
+    parser.add_argument(
+        "--timeout", type=argtypes.duration, default=10.0, help="per-request timeout"
+    )
     parser.add_argument(
         "--slo", action="append", default=[], metavar="OBJ", help="e.g. 'p99<50ms' (repeatable)"
     )
