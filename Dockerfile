@@ -19,6 +19,7 @@ COPY origin ./origin
 COPY sim ./sim
 COPY loadgen ./loadgen
 COPY planner ./planner
+COPY demo ./demo
 RUN pip install . && useradd --system --uid 10001 --no-create-home cdnlab
 
 # Topologies; docker-compose.yml also mounts the one it was rendered from over its copy here.

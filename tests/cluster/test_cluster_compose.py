@@ -192,3 +192,16 @@ def test_compose_cli_writes_both_files(tmp_path: Path) -> None:
     document = yaml.safe_load(out.read_text())
     assert set(document["services"]) >= {"origin", "prometheus", "grafana"}
     assert (tmp_path / "configs" / "prometheus" / "local.yml").exists()
+
+
+def test_the_dockerfile_copies_every_package_the_project_installs() -> None:
+    import tomllib
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in include}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, flags=re.MULTILINE))
+    # Without one of them `cdn` cannot import its subcommands inside the image.
+    assert packages <= copied, f"Dockerfile does not COPY {sorted(packages - copied)}"
