@@ -33,7 +33,10 @@ from cdn.http.decision import (
 from cdn.http.decision import Store as StoreOutcome
 from cdn.http.entry import Entry
 from cdn.http.headers import Headers
-from cdn.topology import CacheRule, EdgeSettings
+from cdn.topology import CacheRule, rule_headers
+
+# Fields a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5), as origin/ sends them.
+NOT_MODIFIED_FIELDS = frozenset({"cache-control", "expires", "vary", "content-location"})
 
 # Outcome codes of one request at one node (indexes into OUTCOMES).
 HIT, STALE, REVALIDATED, MISS, COLLAPSED, BYPASS = range(6)
@@ -43,16 +46,6 @@ HIT_CODES = frozenset({HIT, STALE, REVALIDATED, COLLAPSED})
 
 # What a fill did with the upstream answer (what the edge tells its collapsing followers).
 STORED, UNCACHEABLE, NOT_STORED = range(3)  # stored | Pass with hit-for-pass | other Pass
-
-
-def cache_config(settings: EdgeSettings, name: str) -> CacheConfig:
-    """The CacheConfig of a node from the topology's ``[edge_defaults]``."""
-    return CacheConfig(
-        stale_if_error_seconds=settings.stale_if_error,
-        stale_while_revalidate_seconds=settings.stale_while_revalidate,
-        negative_ttl={404: settings.negative_ttl} if settings.negative_ttl else {},
-        cache_name=f"cdnlab-{name}",
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +68,17 @@ class OriginHeaders:
     def _fields(
         self, obj_id: int, now: float, age: int, body: bool = True
     ) -> list[tuple[str, str]]:
-        rule = self.rule
-        fields = [("Date", format_http_date(now - age)), ("ETag", f'"{obj_id}"')]
+        # Date is the origin's generation time; the rule's fields (Expires too) are the core's,
+        # as the live origin sends them (cdn.topology.rule_headers).
+        generated = now - age
+        fields = [("Date", format_http_date(generated)), ("ETag", f'"{obj_id}"')]
         if age > 0:
             fields.append(("Age", str(age)))
-        if rule.cache_control is not None:
-            fields.append(("Cache-Control", rule.cache_control))
-        if rule.expires_in is not None:
-            fields.append(("Expires", format_http_date(now - age + rule.expires_in)))
+        rule_fields = rule_headers(self.rule, obj_id, generated)
         if body:
-            if rule.vary:
-                fields.append(("Vary", rule.vary))
-            if rule.surrogate_keys:
-                tags = " ".join(tag.replace("{id}", str(obj_id)) for tag in rule.surrogate_keys)
-                fields.append(("Surrogate-Key", tags))
-            fields.extend(rule.headers)
+            fields.extend(rule_fields)
+        else:  # a 304 repeats only the fields RFC 9110 §15.4.5 names, as the live origin does
+            fields.extend(f for f in rule_fields if f[0].lower() in NOT_MODIFIED_FIELDS)
         return fields
 
 

@@ -49,7 +49,6 @@ from sim.httpcache import (
     UNCACHEABLE,
     NodeCache,
     OriginHeaders,
-    cache_config,
 )
 from sim.latency import LatencyModel
 from sim.purges import Purge
@@ -430,7 +429,7 @@ class Simulation:
             cache = NodeCache(
                 options.cache_size or node.cache_size,
                 options.policy or node.policy,
-                cache_config(topology.edge_settings, node.name),
+                topology.edge_settings.cache_config(),
                 OriginHeaders(rule),
                 exact=options.exact_http,
             )

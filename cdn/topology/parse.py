@@ -316,5 +316,12 @@ def load_topology(path: str | Path) -> Topology:
 
 
 def default_topology_path() -> Path:
-    """configs/local.toml of this checkout: the embedded default."""
-    return Path(__file__).resolve().parents[2] / "configs" / "local.toml"
+    """configs/local.toml, the embedded default: this checkout's, else the working directory's.
+
+    An editable install (README) finds the checkout's; an installed copy (the Docker image)
+    finds ``./configs/local.toml`` in its working directory.
+    """
+    checkout = Path(__file__).resolve().parents[2] / "configs" / "local.toml"
+    if checkout.exists():
+        return checkout
+    return Path("configs") / "local.toml"
