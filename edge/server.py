@@ -195,6 +195,9 @@ def run(settings: EdgeSettings) -> None:
                     holder.close()
                 os.environ["CDNLAB_EDGE_WORKER"] = str(index)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                # SIGTERM before this worker's loop takes it over (serve_forever): nothing is
+                # listening or in flight yet, so a clean exit is the graceful stop.
+                signal.signal(signal.SIGTERM, lambda _signum, _frame: os._exit(0))
                 _event_loop_run(settings, reuse_port=True)
             except BaseException as exc:  # a worker must never fall back into the parent's code
                 print(f"cdn edge: worker {index} failed: {exc}", file=sys.stderr, flush=True)

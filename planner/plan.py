@@ -16,7 +16,7 @@ from planner.planfile import Plan
 from planner.points import PlanPoint, check_sweep, expand, point_id, users_served, variant
 from planner.recommend import PointResult, Recommendation, check_slos, recommend
 from planner.runner import Job, OnResult, PointCache, RunCounts, run_points
-from planner.simulate import costs, sim_options, steady_metrics
+from planner.simulate import costs, sim_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ def run_plan(
     )
     results = []
     for point, record in zip(points, records, strict=True):
-        metrics = steady_metrics(record["metrics"], record["timeseries"], plan.run.warmup)
+        metrics = dict(record["metrics"])
         metrics.update(costs(metrics, plan.cost))
         result = PointResult(
             id=record["id"],

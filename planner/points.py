@@ -24,7 +24,7 @@ from cdn.workload import UserModel
 from planner.planfile import Plan, PopSet, RunSettings
 
 # Bump when the metrics a point stores change meaning: every cached point is then recomputed.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 _MAX_AGE = re.compile(r"\b(s-maxage|max-age)\s*=\s*\d+")
 
 
@@ -187,6 +187,7 @@ def run_description(run: RunSettings) -> dict[str, Any]:
         "duration": run.duration,
         "seed": run.seed,
         "routing": run.routing,
+        "warmup": run.warmup,
     }
 
 

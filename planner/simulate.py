@@ -23,7 +23,11 @@ PEAK_WINDOW_S = 1.0  # origin peak rate is measured over windows of at least thi
 def sim_options(run: RunSettings) -> SimOptions:
     """The simulator options of a plan's run settings (every point runs with the same ones)."""
     return SimOptions(
-        seed=run.seed, requests=run.requests, duration=run.duration, routing=run.routing
+        seed=run.seed,
+        requests=run.requests,
+        duration=run.duration,
+        routing=run.routing,
+        warmup_share=run.warmup,
     )
 
 
@@ -64,51 +68,36 @@ def origin_peak_rps(counts: list[float], width: float, duration: float, start: i
     return peak or (total / seconds if seconds else 0.0)
 
 
-def steady_metrics(
-    metrics: dict[str, Any], timeseries: dict[str, Any], warmup: float
-) -> dict[str, Any]:
-    """``metrics`` with hit ratios, offload and origin rates measured after the first ``warmup``
-    share of the run (cold caches excluded); latency percentiles stay whole-run."""
-    width = float(timeseries.get("bucket_s") or 0.0)
-    counts = {name: list(timeseries.get(name) or []) for name in TIMESERIES}
-    n = len(counts["requests"])
-    duration = metrics["duration_s"]
-    result = dict(metrics)
-    if not width or not n or duration <= 0:
-        return result
-    start = min(math.ceil(warmup * duration / width - 1e-9), n - 1) if warmup > 0 else 0
-    spans = bucket_spans(duration, width, n)
-    seconds = sum(spans[start:])
-    sums = {name: sum(values[start:]) for name, values in counts.items()}
-    if sums["requests"]:
-        result["hit_ratio"] = sums["hits"] / sums["requests"]
-    if sums["bytes"]:
-        result["byte_hit_ratio"] = sums["bytes_hit"] / sums["bytes"]
-        result["origin_offload"] = 1.0 - sums["origin_bytes"] / sums["bytes"]
-    result["origin_rps"] = sums["origin_requests"] / seconds if seconds else 0.0
-    result["origin_peak_rps"] = origin_peak_rps(counts["origin_requests"], width, duration, start)
-    result["measured_from_s"] = start * width
-    return result
-
-
 def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]:
-    """The whole-run numbers a plan reads from one report (no warm-up cut, no plan prices)."""
-    latency = report.get("latency_ms") or {}
+    """The numbers a plan reads from one report (no plan prices).
+
+    With a warm-up (the plan's ``[run] warmup``, the simulator's ``warmup_share``) hit ratios,
+    offload, origin rates and latency are the report's ``steady`` figures: requests arriving
+    after the warm-up only. ``measured_from_s`` is where that starts (0 without a warm-up).
+    """
     duration = float(report.get("duration_s") or 0.0)
+    steady = report.get("steady")
+    figures = steady if steady else report
+    start = float(steady["warmup_s"] or 0.0) if steady else 0.0
+    latency = figures.get("latency_ms") or {}
     pops = report.get("pops") or {}
     utilizations = [
         u for u in (_number(pop.get("peak_utilization")) for pop in pops.values()) if u is not None
     ]
     cache_bytes = sum(node.cache_size for node in topology.caches)
+    measured = duration - start
+    timeseries = report.get("timeseries") or {}
     return {
         "requests": int(report["requests"]),
         "duration_s": duration,
-        "hit_ratio": float(report["hit_ratio"]),
-        "byte_hit_ratio": float(report["byte_hit_ratio"]),
-        "origin_offload": float(report["origin_offload"]),
+        "measured_from_s": start,
+        "hit_ratio": float(figures["hit_ratio"]),
+        "byte_hit_ratio": float(figures["byte_hit_ratio"]),
+        "origin_offload": float(figures["origin_offload"]),
         "origin_requests": int(report["origin"]["requests"]),
         "origin_bytes": int(report["origin"]["bytes"]),
-        "origin_rps": report["origin"]["requests"] / duration if duration > 0 else 0.0,
+        "origin_rps": figures["origin"]["requests"] / measured if measured > 0 else 0.0,
+        "origin_peak_rps": _origin_peak(timeseries, duration, start),
         "p50_ms": _number(latency.get("p50")),
         "p90_ms": _number(latency.get("p90")),
         "p95_ms": _number(latency.get("p95")),
@@ -120,6 +109,16 @@ def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]
         "cache_bytes": cache_bytes,
         "run_cost": float(report["cost"]["total"]),
     }
+
+
+def _origin_peak(timeseries: dict[str, Any], duration: float, start: float) -> float:
+    """Origin requests/s in the busiest window, over the buckets that begin after ``start``."""
+    width = float(timeseries.get("bucket_s") or 0.0)
+    counts = list(timeseries.get("origin_requests") or [])
+    if not width or not counts or duration <= 0:
+        return 0.0
+    first = min(math.ceil(start / width - 1e-9), len(counts) - 1)
+    return origin_peak_rps(counts, width, duration, first)
 
 
 def costs(metrics: dict[str, Any], prices: PlanCost) -> dict[str, float]:

@@ -112,7 +112,7 @@ class EntryTemplate:
     tests/sim checks that runs with and without templates give the same report.
     """
 
-    __slots__ = ("_at", "_id_tags", "_plain_tags", "_values", "fields", "lifetime")
+    __slots__ = ("_at", "_id_tags", "_plain_tags", "_values", "fields", "lifetime", "no_cache")
 
     def __init__(self, base: Entry, tags: tuple[str, ...]) -> None:
         names = [f.name for f in dataclasses.fields(Entry)]
@@ -120,6 +120,7 @@ class EntryTemplate:
         self._values = [self.fields[name] for name in names]  # positional: faster than **kwargs
         self._at = {name: names.index(name) for name in PER_FETCH_FIELDS}
         self.lifetime = base.freshness_lifetime
+        self.no_cache = base.no_cache
         self._plain_tags = tuple(tag for tag in tags if "{id}" not in tag)
         self._id_tags = tuple(tuple(tag.split("{id}", 1)) for tag in tags if "{id}" in tag)
 
@@ -153,6 +154,38 @@ class EntryTemplate:
         ):
             return None  # re-stamping does not reproduce absorb(): use absorb every time
         return template
+
+    def surrogate_keys_of(self, obj_id: int) -> frozenset[str]:
+        """The surrogate keys of ``obj_id``'s entry (``{id}`` filled in)."""
+        text = str(obj_id)
+        return frozenset(
+            (*self._plain_tags, *(f"{head}{text}{tail}" for head, tail in self._id_tags))
+        )
+
+    def filled(
+        self,
+        key: str,
+        obj_id: int,
+        size: int,
+        request_time: float,
+        response_time: float,
+        age: int = 0,
+    ) -> Filled:
+        """What the store keeps for the fill ``entry_for`` describes (same §4.2.3 times)."""
+        date = float(int(response_time - age))
+        apparent_age = response_time - date if response_time > date else 0.0
+        initial_age = max(apparent_age, age + response_time - request_time)
+        return Filled(
+            key,
+            obj_id,
+            size,
+            request_time,
+            response_time,
+            age,
+            initial_age,
+            response_time + self.lifetime - initial_age,
+            self,
+        )
 
     def entry_for(
         self,
@@ -188,6 +221,57 @@ class EntryTemplate:
         values[at["etag"]] = f'"{obj_id}"'
         values[at["fresh_until"]] = response_time + self.lifetime - initial_age
         return Entry.from_fields(values)
+
+
+@dataclass(slots=True)
+class Filled:
+    """A template fill as the store keeps it: what ``EntryTemplate.entry_for`` needs, not its Entry.
+
+    The store needs only the Storable fields and the hit shortcut only ``invalidated``,
+    ``no_cache``, ``fresh_until`` and the §4.2.3 times, so a fill stores these and the Entry is
+    built (``entry()``: the very Entry ``entry_for`` returns) only when ``decide`` must look at
+    it. A soft purge replaces it with ``invalidated=True`` (dataclasses.replace), as an Entry.
+    """
+
+    key: str
+    obj_id: int
+    size: int
+    request_time: float
+    response_time: float
+    age: int
+    corrected_initial_age: float
+    fresh_until: float
+    template: EntryTemplate
+    invalidated: bool = False
+
+    @property
+    def variant(self) -> tuple[()]:
+        """Template fills have no variant (the fast lookup uses the template's, which is ())."""
+        return ()
+
+    @property
+    def no_cache(self) -> bool:
+        """The rule's unqualified no-cache (the same for every fill of the template)."""
+        return self.template.no_cache
+
+    @property
+    def surrogate_keys(self) -> frozenset[str]:
+        """The fill's tags (read only when a store builds its tag index for a purge)."""
+        return self.template.surrogate_keys_of(self.obj_id)
+
+    def entry(self) -> Entry:
+        """The Entry absorb() would have stored for this fill."""
+        entry = self.template.entry_for(
+            self.key, self.obj_id, self.size, self.request_time, self.response_time, self.age
+        )
+        if self.invalidated:
+            entry = dataclasses.replace(entry, invalidated=True)
+        return entry
+
+
+def entries_of(stored: list) -> list[Entry]:
+    """The store's entries of a key as Entries (template fills built out)."""
+    return [e.entry() if type(e) is Filled else e for e in stored]
 
 
 class NodeCache:
@@ -256,7 +340,7 @@ class NodeCache:
         if not entry.invalidated and not entry.no_cache and now < entry.fresh_until:
             self.store.record_hit(entry)
             return HIT, entry
-        decision = decide(self.request, key, self.store.lookup(key), now, self.config)
+        decision = decide(self.request, key, entries_of(self.store.lookup(key)), now, self.config)
         if isinstance(decision, Hit):
             self.store.record_hit(decision.entry)
             return HIT, decision.entry
@@ -287,7 +371,7 @@ class NodeCache:
         """
         template = self.template
         if decision is None and template is not None:
-            self.store.put(template.entry_for(key, obj_id, size, request_time, done, age))
+            self.store.put(template.filled(key, obj_id, size, request_time, done, age))
             return STORED
         if decision is None:
             decision = decide(self.request, key, (), request_time, self.config)

@@ -15,6 +15,8 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   and admission in one call for the simulator's trace replay (body-less, variant-less objects).
 - Purges (by key, prefix or tag) act on entries stored with ``put``; hard removes them, soft
   replaces them with ``invalidated=True`` (they stay, stale, until evicted).
+- The tag index is built on first use (``purge_tag`` / ``tagged``) from the stored entries and
+  kept in step from then on, so a store never purged by tag pays nothing per insertion for it.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class Store:
         self._schedule = getattr(self._policy, "schedule", None)
         self._plain: dict[str, Storable] = {}
         self._varied: dict[str, dict[tuple[Any, ...], Storable]] = {}
-        self._tags: dict[str, set[Hashable]] = {}
+        self._tags: dict[str, set[Hashable]] | None = None  # built on first use
         self._hits = self._misses = self._bytes_hit = self._bytes_missed = self._evictions = 0
 
     # -- reading -------------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class Store:
 
     def tagged(self, tag: str) -> list[Storable]:
         """The stored entries carrying surrogate key ``tag``."""
-        return [self._entry_at(slot) for slot in self._tags.get(tag, ())]
+        return [self._entry_at(slot) for slot in self._tag_index().get(tag, ())]
 
     def stats(self) -> CacheStats:
         """A snapshot of the counters and the occupancy."""
@@ -286,12 +288,25 @@ class Store:
 
     def purge_tag(self, tag: str, soft: bool = False) -> int:
         """Purge every entry carrying surrogate key ``tag``; cost O(entries with that tag)."""
-        slots = self._tags.get(tag)
+        slots = self._tag_index().get(tag)
         if not slots:
             return 0
         return self._purge(list(slots), soft)
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _tag_index(self) -> dict[str, set[Hashable]]:
+        tags = self._tags
+        if tags is None:
+            tags = self._tags = {}
+            for key, entry in self._plain.items():
+                for tag in entry.surrogate_keys:
+                    tags.setdefault(tag, set()).add(key)
+            for key, by_variant in self._varied.items():
+                for variant, entry in by_variant.items():
+                    for tag in entry.surrogate_keys:
+                        tags.setdefault(tag, set()).add((key, variant))
+        return tags
 
     def _purge(self, slots: list[Hashable], soft: bool) -> int:
         if soft:
@@ -335,6 +350,8 @@ class Store:
         else:
             self._plain[entry.key] = entry
         tags = self._tags
+        if tags is None:
+            return
         for tag in entry.surrogate_keys:
             slots = tags.get(tag)
             if slots is None:
@@ -353,9 +370,9 @@ class Store:
                 del self._varied[key]
         else:
             entry = self._plain.pop(slot, None)  # type: ignore[call-overload]
-        if entry is None:
-            return
         tags = self._tags
+        if entry is None or tags is None:
+            return
         for tag in entry.surrogate_keys:
             slots = tags.get(tag)
             if slots is not None:

@@ -1,0 +1,254 @@
+"""One cache node (shield or edge) serving a request: peers, collapsing, lookup, fill, upstream.
+
+Rules: thin over the core (``NodeCache`` wraps cdn.cache's Store and cdn.http's decide/absorb,
+``cdn.collapse.Collapser`` decides collapsing); nothing waits on an event. Per node and key it
+keeps the completion time of the fetch led there (later requests for the key before then wait for
+it; after a stale-while-revalidate refresh starts they are served stale). A miss is stored as soon
+as it is decided, stamped with its completion time; the in-flight check comes before the cache
+lookup, so nothing is served before it has arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cdn.collapse import Collapser, Follow, Lead
+from cdn.topology import Node
+from sim.httpcache import (
+    BYPASS,
+    COLLAPSED,
+    HIT,
+    MISS,
+    NOT_STORED,
+    OUTCOMES,
+    REVALIDATED,
+    STALE,
+    STORED,
+    UNCACHEABLE,
+    NodeCache,
+)
+from sim.origin import OriginSim
+from sim.queueing import ServerQueue
+
+
+class CacheNodeSim:
+    """A shield or edge: its queue, its NodeCache, its collapsing, its upstream, peers, counters."""
+
+    __slots__ = (
+        "bytes",
+        "bytes_collapsed",
+        "bytes_hit",
+        "cache",
+        "collapsed",
+        "collapser",
+        "forwarded",
+        "forwarded_bytes",
+        "hits",
+        "leaders",
+        "node",
+        "origin_bytes",
+        "outcomes",
+        "owner_of",
+        "peer_delay",
+        "queue",
+        "refreshing",
+        "requests",
+        "up_delay",
+        "upstream",
+        "upstream_bytes",
+        "upstream_requests",
+    )
+
+    def __init__(
+        self, node: Node, queue: ServerQueue, cache: NodeCache, collapser: Collapser[None]
+    ) -> None:
+        self.node = node
+        self.queue = queue
+        self.cache = cache
+        self.collapser = collapser
+        self.upstream: CacheNodeSim | OriginSim | None = None
+        self.up_delay = 0.0
+        self.owner_of: Callable[[int], CacheNodeSim] | None = None
+        self.peer_delay: dict[str, float] = {}
+        # key -> (completion time, fill result) of the fetch led here; the Collapser learns the
+        # end (finish/abandon) lazily, at the next request for the key or the next sweep.
+        self.leaders: dict[str, tuple[float, int]] = {}
+        self.refreshing: dict[str, float] = {}  # key -> end of its background refresh
+        self.requests = self.hits = self.bytes = self.bytes_hit = self.bytes_collapsed = 0
+        self.upstream_requests = self.upstream_bytes = self.origin_bytes = 0
+        self.collapsed = self.forwarded = self.forwarded_bytes = 0
+        self.outcomes = [0] * len(OUTCOMES)
+
+    def serve(
+        self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
+    ) -> tuple[float, int, bool, int]:
+        """Handle a request arriving at ``t``.
+
+        Returns (response-ready time, outcome, whether the body came from upstream, Age of the
+        response in whole seconds, which the requesting cache subtracts from its freshness).
+        """
+        self.requests += 1
+        wait, service = self.queue.serve(t)
+        t += wait + service
+        leader = self.leaders.get(key)
+        if leader is not None and leader[0] <= t:
+            self._end_lead(key, leader)
+            leader = None
+        owner_of = self.owner_of
+        if owner_of is not None and not from_peer:
+            owner = owner_of(obj)
+            if owner is not self:
+                if leader is not None:
+                    return self._follow(key, obj, size, t, conditional, leader, owner)
+                return self._forward(key, obj, size, t, conditional, owner, True)
+        if not conditional:
+            self.bytes += size
+        cache = self.cache
+        refresh_until = self.refreshing.get(key)
+        if refresh_until is not None:
+            if refresh_until > t:
+                self._count_hit(STALE, size, conditional)
+                return t, STALE, False, cache.age_of(key, t)
+            del self.refreshing[key]
+        if leader is not None:
+            return self._follow(key, obj, size, t, conditional, leader, None)
+        code, found = cache.lookup(key, t)
+        if code == HIT:
+            self._count_hit(HIT, size, conditional)
+            age = found.corrected_initial_age + t - found.response_time
+            return t, HIT, False, int(age) if age > 0 else 0
+        if code == STALE:
+            self._count_hit(STALE, size, conditional)
+            age = cache.age_of(key, t)
+            done, up_age = self._fetch(key, obj, size, t, True)
+            cache.refresh(key, obj, size, found, t, done, up_age)
+            self.refreshing[key] = done
+            return t, STALE, False, age
+        if code == BYPASS:
+            self.outcomes[BYPASS] += 1
+            done, up_age = self._fetch(key, obj, size, t, conditional)
+            return done, BYPASS, not conditional, up_age
+        lead = type(self.collapser.join(key, t, None)) is Lead  # else hit-for-pass: alone
+        if code == REVALIDATED:
+            self._count_hit(REVALIDATED, size, conditional)
+            done, up_age = self._fetch(key, obj, size, t, True)
+            result = STORED
+            if not cache.refresh(key, obj, size, found, t, done, up_age):
+                done, up_age = self._fetch(key, obj, size, done, False)
+                result = NOT_STORED
+            if lead:
+                self.leaders[key] = (done, result)
+            return done, REVALIDATED, False, cache.age_of(key, done)
+        # A miss fetches the whole object even for a conditional request (decide() strips the
+        # client's validators from a miss): the node stores it and answers 304 downstream.
+        self.outcomes[MISS] += 1
+        done, up_age = self._fetch(key, obj, size, t, False)
+        result = cache.fill(key, obj, size, found, t, done, up_age)
+        if lead:
+            self.leaders[key] = (done, result)
+        return done, MISS, not conditional, up_age
+
+    def _count_hit(self, code: int, size: int, conditional: bool) -> None:
+        self.outcomes[code] += 1
+        self.hits += 1
+        if not conditional:
+            self.bytes_hit += size
+
+    def _forward(
+        self,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        conditional: bool,
+        owner: CacheNodeSim,
+        join: bool,
+    ) -> tuple[float, int, bool, int]:
+        """Pass a request for a key ``owner`` holds to it (one peer hop each way).
+
+        As on the edge the non-owner collapses first (``join``): its leader's answer is served
+        to its followers (the peer's response is served, not stored, by the non-owner).
+        """
+        lead = join and type(self.collapser.join(key, t, None)) is Lead
+        self.forwarded += 1
+        delay = self.peer_delay[owner.node.name]
+        done, code, upstream, age = owner.serve(key, obj, size, t + delay, True, conditional)
+        done += delay
+        if not conditional:
+            self.bytes += size
+            self.forwarded_bytes += size
+        if lead:
+            self.leaders[key] = (done, self.cache.relayed)
+        return done, code, upstream, age
+
+    def _follow(
+        self,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        conditional: bool,
+        leader: tuple[float, int],
+        owner: CacheNodeSim | None,
+    ) -> tuple[float, int, bool, int]:
+        """A request for a key whose fetch is in flight here: the core Collapser decides."""
+        done, result = leader
+        joined = self.collapser.join(key, t, None)
+        if type(joined) is Follow:
+            self.collapsed += 1
+            if done <= joined.deadline and result == STORED:
+                if owner is not None and not conditional:
+                    self.bytes += size
+                self._count_hit(COLLAPSED, size, conditional)
+                if not conditional:
+                    self.bytes_collapsed += size
+                return done, COLLAPSED, not conditional, self.cache.age_of(key, done)
+            if done > joined.deadline:  # timed out: leave and fetch alone
+                self.collapser.leave(key, None)
+                t = joined.deadline
+            else:  # woken by an uncacheable or abandoned leader: fetch alone now
+                t = done
+        # Alone (waiters full, timed out, released): fetch without storing; the leader's copy
+        # is the one kept.
+        if owner is not None:
+            return self._forward(key, obj, size, t, conditional, owner, False)
+        self.outcomes[MISS] += 1
+        done, up_age = self._fetch(key, obj, size, t, False)
+        return done, MISS, not conditional, up_age
+
+    def _end_lead(self, key: str, leader: tuple[float, int]) -> None:
+        """Tell the Collapser how the fetch led here ended (as the edge's Ticket does)."""
+        del self.leaders[key]
+        done, result = leader
+        if result == STORED:
+            self.collapser.finish(key, True, done)
+        elif result == UNCACHEABLE:
+            self.collapser.finish(key, False, done)
+        else:
+            self.collapser.abandon(key)
+
+    def _fetch(
+        self, key: str, obj: int, size: int, t: float, conditional: bool
+    ) -> tuple[float, int]:
+        upstream = self.upstream
+        delay = self.up_delay
+        self.upstream_requests += 1
+        if not conditional:
+            self.upstream_bytes += size
+        if isinstance(upstream, OriginSim):
+            if not conditional:
+                self.origin_bytes += size
+            return upstream.fetch(t + delay, size, conditional) + delay, 0
+        assert upstream is not None
+        done, _, _, age = upstream.serve(key, obj, size, t + delay, False, conditional)
+        return done + delay, age
+
+    def sweep(self, now: float) -> None:
+        """End the fetches and refreshes that completed before ``now`` (bounds memory)."""
+        leaders = self.leaders
+        ended = [(done, key) for key, (done, _) in leaders.items() if done <= now]
+        for _, key in sorted(ended):
+            self._end_lead(key, leaders[key])
+        refreshing = self.refreshing
+        if refreshing:
+            self.refreshing = {k: until for k, until in refreshing.items() if until > now}
