@@ -16,6 +16,7 @@ COPY cli ./cli
 COPY cluster ./cluster
 COPY edge ./edge
 COPY origin ./origin
+COPY serving ./serving
 COPY sim ./sim
 COPY loadgen ./loadgen
 COPY planner ./planner

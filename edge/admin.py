@@ -1,38 +1,27 @@
 """The edge's `/_cdn/` routes and PURGE: health, metrics, purge by URL, prefix or surrogate key.
 
 Rules: purges need ``Authorization: Bearer <token>``; without a configured token they answer
-404 as if they did not exist (admin off), with a missing or wrong token 401. Purge answers are
-JSON ``{"purged": n, "node": name, ...}`` where n counts the entries removed (hard) or marked
+404 as if they did not exist (admin off), with a missing or wrong token 401 (``serving.auth``).
+Purge answers are JSON ``{"purged": n, "node": name, ...}`` where n counts the entries removed (hard) or marked
 stale (soft). A URL purge removes every variant of the URL's key; prefixes are path prefixes
 (``/obj/``) or full URLs and match the start of the cache key.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from edge.collapsing import Collapsing
 from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
 from edge.proxy import Proxy
 from edge.settings import EdgeSettings
+from serving.auth import require_admin
+from serving.pages import json_page, metrics_page
 
 __all__ = ["Admin"]
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status,
-        text=json.dumps(data, indent=1) + "\n",
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
 
 
 def _target_of(url: str) -> str:
@@ -70,26 +59,13 @@ class Admin:
         ]
 
     def _authorize(self, request: web.Request) -> None:
-        token = self.settings.admin_token
-        if not token:
-            raise web.HTTPNotFound(text="admin endpoints are off (no admin token configured)\n")
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            raise web.HTTPUnauthorized(
-                text="an admin token is required (Authorization: Bearer <token>)\n",
-                headers={"WWW-Authenticate": 'Bearer realm="cdnlab"'},
-            )
-        if not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise web.HTTPUnauthorized(
-                text="the admin token is wrong\n",
-                headers={"WWW-Authenticate": 'Bearer realm="cdnlab", error="invalid_token"'},
-            )
+        require_admin(request, self.settings.admin_token)
 
     async def health(self, request: web.Request) -> web.Response:
         """Node, store occupancy, upstream and peers."""
         stats = self.store.stats()
         settings = self.settings
-        return _json(
+        return json_page(
             {
                 "status": "ok",
                 "role": "edge" if settings.upstream_kind == "shield" else "cache",
@@ -115,11 +91,7 @@ class Admin:
 
     async def metrics_page(self, request: web.Request) -> web.Response:
         """Prometheus text exposition."""
-        response = web.Response(
-            body=self.metrics.exposition(), headers={"Cache-Control": "no-store"}
-        )
-        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return response
+        return metrics_page(self.metrics.exposition())
 
     def _purge(self, kind: str, value: str, soft: bool) -> int:
         proxy = self.proxy
@@ -140,7 +112,7 @@ class Admin:
         return count
 
     def _answer(self, kind: str, value: str, soft: bool, count: int) -> web.Response:
-        return _json(
+        return json_page(
             {
                 "purged": count,
                 "node": self.settings.name,

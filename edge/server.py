@@ -30,6 +30,7 @@ from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings
 from edge.upstream import Sleep
 from edge.wire import HIT_FIRST_SUPPORTED, HitFirstServer
+from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
 
@@ -78,74 +79,29 @@ class _EdgeRunner(web.AppRunner):
         )
 
 
-class EdgeServer:
+class EdgeServer(AppServer):
     """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
     def __init__(
         self, settings: EdgeSettings, *, reuse_port: bool = False, sleep: Sleep = asyncio.sleep
     ) -> None:
         self.settings = settings
-        self.app = create_app(settings, sleep=sleep)
-        self._runner = _EdgeRunner(
-            self.app,
+        app = create_app(settings, sleep=sleep)
+        runner = _EdgeRunner(
+            app,
             access_log=None,
             shutdown_timeout=settings.shutdown_timeout,
             handle_signals=False,
         )
-        self._reuse_port = reuse_port
-        self._port = settings.port
-
-    @property
-    def port(self) -> int:
-        """The port listened on (the real one once started)."""
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:8121``."""
-        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "") else self.settings.host
-        return f"http://{host}:{self._port}"
-
-    async def start(self) -> None:
-        """Set the app up and listen."""
-        await self._runner.setup()
-        try:
-            site = web.TCPSite(
-                self._runner,
-                self.settings.host,
-                self._port,
-                reuse_address=True,
-                reuse_port=self._reuse_port or None,
-                backlog=1024,
-            )
-            await site.start()
-        except BaseException:
-            await self._runner.cleanup()
-            raise
-        self._port = site.port
-
-    async def stop(self) -> None:
-        """Stop accepting, drain in-flight requests, close the upstream session."""
-        await self._runner.cleanup()
-
-    async def __aenter__(self) -> EdgeServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        super().__init__(
+            app, runner, settings.host, settings.port, reuse_port=reuse_port, backlog=1024
+        )
 
 
 async def serve_forever(settings: EdgeSettings, *, reuse_port: bool = False) -> None:
     """Run one EdgeServer until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-    server = EdgeServer(settings, reuse_port=reuse_port)
-    await server.start()
-    try:
+
+    def announce(server: AppServer) -> None:
         if not reuse_port or os.environ.get("CDNLAB_EDGE_WORKER") == "0":
             print(
                 f"cdn edge: {settings.name} listening on {server.url} "
@@ -153,18 +109,12 @@ async def serve_forever(settings: EdgeSettings, *, reuse_port: bool = False) -> 
                 f"{settings.workers} worker{'s' if settings.workers > 1 else ''})",
                 flush=True,
             )
-        await stop.wait()
-    finally:
-        await server.stop()
+
+    await serve_until_signalled(EdgeServer(settings, reuse_port=reuse_port), announce)
 
 
 def _event_loop_run(settings: EdgeSettings, reuse_port: bool) -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency
-        asyncio.run(serve_forever(settings, reuse_port=reuse_port))
-        return
-    uvloop.run(serve_forever(settings, reuse_port=reuse_port))
+    run_event_loop(serve_forever(settings, reuse_port=reuse_port))
 
 
 def _pick_port(host: str) -> tuple[int, socket.socket]:

@@ -1,7 +1,10 @@
 """Settings of one edge (or shield) process: where it listens, what it fetches from, how it caches.
 
 Rules: a frozen value built from a topology node and/or command-line flags; no I/O here except
-reading environment variables when asked (``admin_token_from_env``, ``node_urls_from_env``).
+reading ``$CDNLAB_NODE_URLS`` when asked (``node_urls_from_env``). The caching knobs shared by
+every shield and edge (``cdn.topology.EdgeSettings``, the topology's ``[edge_defaults]``) take
+their defaults from there and are copied from there by ``from_topology``; the core's
+CacheConfig comes from ``cdn.http.node_cache_config``, as in the simulator.
 
 Node URLs: in a topology every node is reached at ``http://host:port``. Where that is not true
 (docker-compose: service names), ``CDNLAB_NODE_URLS="name=url,name=url"`` or the repeatable
@@ -12,29 +15,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from cdn.geo import Point, propagation_delay
-from cdn.http import CacheConfig
+from cdn.http import CacheConfig, node_cache_config
+from cdn.topology import EdgeSettings as NodeDefaults
 from cdn.topology import Topology
 
 __all__ = [
-    "ADMIN_TOKEN_ENV",
-    "NEGATIVE_STATUSES",
     "NODE_URLS_ENV",
     "EdgeSettings",
     "Peer",
-    "admin_token_from_env",
     "node_urls_from_env",
     "parse_node_urls",
 ]
 
-ADMIN_TOKEN_ENV = "CDNLAB_ADMIN_TOKEN"
 NODE_URLS_ENV = "CDNLAB_NODE_URLS"
-# Statuses that --negative-ttl applies to when the upstream sends no freshness.
-NEGATIVE_STATUSES = (404, 410)
+# The topology's defaults of the knobs every shield and edge shares.
+_DEFAULTS = NodeDefaults()
+# Those knobs' names: EdgeSettings has a field of the same name for each.
+_NODE_KNOBS = tuple(f.name for f in fields(NodeDefaults))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +73,16 @@ class EdgeSettings:
     admin_token: str | None = None
     workers: int = 1
     access_log: bool = False
-    max_cacheable_size: int = 64 * 1024 * 1024
-    negative_ttl: float = 10.0
-    stale_if_error: float = 0.0
-    stale_while_revalidate: float = 0.0
-    ignore_query_params: tuple[str, ...] = ()
-    sort_query_params: bool = False
-    collapse_timeout: float = 10.0
-    collapse_max_waiters: int = 1000
-    upstream_timeout: float = 30.0
+    # The knobs of cdn.topology.EdgeSettings ([edge_defaults]), overridable by flags.
+    max_cacheable_size: int = _DEFAULTS.max_cacheable_size
+    negative_ttl: float = _DEFAULTS.negative_ttl
+    stale_if_error: float = _DEFAULTS.stale_if_error
+    stale_while_revalidate: float = _DEFAULTS.stale_while_revalidate
+    ignore_query_params: tuple[str, ...] = _DEFAULTS.ignore_query_params
+    sort_query_params: bool = _DEFAULTS.sort_query_params
+    collapse_timeout: float = _DEFAULTS.collapse_timeout
+    collapse_max_waiters: int = _DEFAULTS.collapse_max_waiters
+    upstream_timeout: float = _DEFAULTS.upstream_timeout
     connect_timeout: float = 5.0
     hit_for_pass_seconds: float = 30.0
     # Peer health checks: seconds between probes of each peer's /_cdn/health.
@@ -104,18 +107,17 @@ class EdgeSettings:
                 f"upstream URL {self.upstream_url!r} is not an http URL "
                 "(expected e.g. http://127.0.0.1:8100)"
             )
-        # The core's config follows the edge knobs, so decide/absorb see the same policy.
+        # The core's config follows the edge knobs, so decide/absorb see the same policy
+        # (the simulator builds its nodes' config with the same function).
         object.__setattr__(
             self,
             "cache_config",
-            replace(
-                self.cache_config,
-                negative_ttl={status: self.negative_ttl for status in NEGATIVE_STATUSES}
-                if self.negative_ttl > 0
-                else {},
-                stale_if_error_seconds=self.stale_if_error,
-                stale_while_revalidate_seconds=self.stale_while_revalidate,
-                hit_for_pass_seconds=self.hit_for_pass_seconds,
+            node_cache_config(
+                negative_ttl=self.negative_ttl,
+                stale_if_error=self.stale_if_error,
+                stale_while_revalidate=self.stale_while_revalidate,
+                hit_for_pass=self.hit_for_pass_seconds,
+                base=self.cache_config,
             ),
         )
 
@@ -181,22 +183,9 @@ class EdgeSettings:
             cache_size=node.cache_size,
             policy=node.policy,
             workers=node.workers,
-            max_cacheable_size=defaults.max_cacheable_size,
-            negative_ttl=defaults.negative_ttl,
-            stale_if_error=defaults.stale_if_error,
-            stale_while_revalidate=defaults.stale_while_revalidate,
-            ignore_query_params=defaults.ignore_query_params,
-            sort_query_params=defaults.sort_query_params,
-            collapse_timeout=defaults.collapse_timeout,
-            collapse_max_waiters=defaults.collapse_max_waiters,
-            upstream_timeout=defaults.upstream_timeout,
+            **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS},
         )
         return replace(base, **overrides)
-
-
-def admin_token_from_env() -> str | None:
-    """The admin token from $CDNLAB_ADMIN_TOKEN (None when unset or empty)."""
-    return os.environ.get(ADMIN_TOKEN_ENV) or None
 
 
 def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -1,52 +1,30 @@
 """The `/_cdn/` routes: health, metrics, stats, and the admin API (faults, request log).
 
 Admin routes need ``Authorization: Bearer <token>``; without a configured token they answer
-404 as if they did not exist (off), with a missing token 401, with a wrong one 403.
+404 as if they did not exist (off), with a missing or wrong token 401 (``serving.auth``).
 """
 
 from __future__ import annotations
 
-import hmac
-import json
-from typing import Any
-
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from origin.query import bad_request, duration_param, int_param
 from origin.state import CONTROL, COUNTERS, METRICS, SETTINGS
+from serving.auth import require_admin
+from serving.pages import json_page, metrics_page
 
 __all__ = ["routes"]
 
 
 def _authorize(request: web.Request) -> None:
-    """Raise 404/401/403 unless the request carries the configured admin token."""
-    token = request.app[SETTINGS].admin_token
-    if not token:
-        raise web.HTTPNotFound(text="admin endpoints are off (no admin token configured)\n")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise web.HTTPUnauthorized(
-            text="an admin token is required (Authorization: Bearer <token>)\n",
-            headers={"WWW-Authenticate": 'Bearer realm="cdnlab"'},
-        )
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise web.HTTPForbidden(text="the admin token is wrong\n")
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status,
-        text=json.dumps(data, indent=1) + "\n",
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+    """Raise 404/401 unless the request carries the configured admin token."""
+    require_admin(request, request.app[SETTINGS].admin_token)
 
 
 async def health(request: web.Request) -> web.Response:
     """200 with the node name and whether faults are on."""
     control = request.app[CONTROL]
-    return _json(
+    return json_page(
         {
             "status": "ok",
             "role": "origin",
@@ -58,22 +36,19 @@ async def health(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition of this app's registry."""
-    body = request.app[METRICS].exposition()
-    response = web.Response(body=body, headers={"Cache-Control": "no-store"})
-    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-    return response
+    return metrics_page(request.app[METRICS].exposition())
 
 
 async def stats(request: web.Request) -> web.Response:
     """What the origin served: per path and target counts, statuses, 304s, bytes, faults."""
-    return _json(request.app[COUNTERS].to_json())
+    return json_page(request.app[COUNTERS].to_json())
 
 
 async def reset_stats(request: web.Request) -> web.Response:
     """Zero the counters (admin)."""
     _authorize(request)
     request.app[COUNTERS].reset()
-    return _json(request.app[COUNTERS].to_json())
+    return json_page(request.app[COUNTERS].to_json())
 
 
 async def request_log(request: web.Request) -> web.Response:
@@ -81,13 +56,13 @@ async def request_log(request: web.Request) -> web.Response:
     _authorize(request)
     counters = request.app[COUNTERS]
     limit = int_param(request.query, "limit", 0, counters.log_size)
-    return _json(counters.records(request.query.get("path"), 100 if limit is None else limit))
+    return json_page(counters.records(request.query.get("path"), 100 if limit is None else limit))
 
 
 async def show_faults(request: web.Request) -> web.Response:
     """The faults in force (admin)."""
     _authorize(request)
-    return _json(request.app[CONTROL].faults.to_json())
+    return json_page(request.app[CONTROL].faults.to_json())
 
 
 async def change_faults(request: web.Request) -> web.Response:
@@ -115,14 +90,14 @@ async def change_faults(request: web.Request) -> web.Response:
         faults = await control.apply(changes, down_for=down_for)
     except ValueError as exc:
         raise bad_request(str(exc)) from None
-    return _json(faults.to_json())
+    return json_page(faults.to_json())
 
 
 async def clear_faults(request: web.Request) -> web.Response:
     """Switch every fault off (admin)."""
     _authorize(request)
     faults = await request.app[CONTROL].clear()
-    return _json(faults.to_json())
+    return json_page(faults.to_json())
 
 
 def routes() -> list[web.RouteDef]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -17,6 +16,7 @@ from origin.middleware import observe
 from origin.objects import serve_object
 from origin.settings import OriginSettings
 from origin.state import CATALOG, CONTROL, COUNTERS, METRICS, SETTINGS
+from serving.server import run_event_loop
 
 __all__ = ["create_app", "run"]
 
@@ -65,9 +65,4 @@ def run(settings: OriginSettings) -> None:
     """Serve ``settings`` on uvloop until SIGINT or SIGTERM, then shut down gracefully."""
     from origin.server import serve_forever
 
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps run() usable
-        asyncio.run(serve_forever(settings))
-        return
-    uvloop.run(serve_forever(settings))
+    run_event_loop(serve_forever(settings))

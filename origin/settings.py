@@ -1,21 +1,18 @@
 """Settings of one origin server: where it listens, what it serves and which faults it injects.
 
-Rules: a frozen value built from a topology and/or command-line flags; no I/O here except
-reading the environment variable of the admin token when asked (``admin_token_from_env``).
+Rules: a frozen value built from a topology and/or command-line flags; no I/O here (the
+admin token's environment variable is read by ``serving.auth.admin_token_from_env``).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cdn.topology import CacheRule, Topology, Workload
 from origin.faults import Faults
 
-__all__ = ["ADMIN_TOKEN_ENV", "OriginSettings", "admin_token_from_env"]
-
-ADMIN_TOKEN_ENV = "CDNLAB_ADMIN_TOKEN"
+__all__ = ["OriginSettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +62,3 @@ class OriginSettings:
         """Seed of the fault rng."""
         return self.workload.seed if self.fault_seed is None else self.fault_seed
 
-
-def admin_token_from_env() -> str | None:
-    """The admin token from ``CDNLAB_ADMIN_TOKEN`` (None when unset or empty)."""
-    return os.environ.get(ADMIN_TOKEN_ENV) or None

@@ -186,6 +186,8 @@ class Simulation:
         prefix, _, suffix = self.topology.workload.path.partition("{id}")
         hit_codes = HIT_CODES
         routes = self.routes
+        nearest = [route[0] for route in routes]
+        keys: dict[int, str] = {}  # object id -> its cache key, built once per object
         routing = self.options.routing
         overflow_wait = self.options.overflow_wait
         purge_times = sorted(p.at for p in self.options.purges)
@@ -210,18 +212,18 @@ class Simulation:
                 while t >= next_purge:
                     yield env.timeout(next_purge - env.now)
                     next_purge = purge_times.pop(0) if purge_times else math.inf
-                route = routes[u]
                 if routing == "nearest":
-                    edge, one_way = route[0]
+                    edge, one_way = nearest[u]
                 else:
-                    edge, one_way = choose(route, t, routing, overflow_wait)
+                    edge, one_way = choose(routes[u], t, routing, overflow_wait)
                 setup = 0.0
                 if new_share and rng_random() < new_share:
                     setup = setup_rtts * 2.0 * one_way
                 arrive = t + setup + one_way
-                done, code, upstream, _ = edge.serve(
-                    f"{prefix}{obj}{suffix}", obj, size, arrive, False, False
-                )
+                key = keys.get(obj)
+                if key is None:
+                    key = keys[obj] = f"{prefix}{obj}{suffix}"
+                done, code, upstream, _ = edge.serve(key, obj, size, arrive, False, False)
                 latencies[i] = done - t + one_way + size * (path_bits if upstream else client_bits)
                 edge_hit[i] = code in hit_codes
             tally.record(batch, latencies, edge_hit, warmup_t, series)

@@ -45,6 +45,7 @@ class CacheNodeSim:
         "forwarded_bytes",
         "hits",
         "leaders",
+        "marked",
         "node",
         "origin_bytes",
         "outcomes",
@@ -70,9 +71,14 @@ class CacheNodeSim:
         self.up_delay = 0.0
         self.owner_of: Callable[[int], CacheNodeSim] | None = None
         self.peer_delay: dict[str, float] = {}
-        # key -> (completion time, fill result) of the fetch led here; the Collapser learns the
-        # end (finish/abandon) lazily, at the next request for the key or the next sweep.
-        self.leaders: dict[str, tuple[float, int]] = {}
+        # key -> (completion time, fill result, lead time or None) of the fetch led here; the
+        # Collapser learns the end (finish/abandon) lazily, at the next request for the key or
+        # the next sweep. Until this node's first hit-for-pass mark, with nothing in flight for
+        # the key, join() can only say Lead and change nothing but its in-flight map, so a lead
+        # is told to it (join at its lead time, kept in the tuple) only when a follower comes or
+        # it ends uncacheable; most fills never need the Collapser at all.
+        self.leaders: dict[str, tuple[float, int, float | None]] = {}
+        self.marked = False  # a hit-for-pass mark was made: join every lead at once
         self.refreshing: dict[str, float] = {}  # key -> end of its background refresh
         self.requests = self.hits = self.bytes = self.bytes_hit = self.bytes_collapsed = 0
         self.upstream_requests = self.upstream_bytes = self.origin_bytes = 0
@@ -128,7 +134,7 @@ class CacheNodeSim:
             self.outcomes[BYPASS] += 1
             done, up_age = self._fetch(key, obj, size, t, conditional)
             return done, BYPASS, not conditional, up_age
-        lead = type(self.collapser.join(key, t, None)) is Lead  # else hit-for-pass: alone
+        lead = self.marked is False or type(self.collapser.join(key, t, None)) is Lead
         if code == REVALIDATED:
             self._count_hit(REVALIDATED, size, conditional)
             done, up_age = self._fetch(key, obj, size, t, True)
@@ -137,7 +143,7 @@ class CacheNodeSim:
                 done, up_age = self._fetch(key, obj, size, done, False)
                 result = NOT_STORED
             if lead:
-                self.leaders[key] = (done, result)
+                self.leaders[key] = (done, result, None if self.marked else t)
             return done, REVALIDATED, False, cache.age_of(key, done)
         # A miss fetches the whole object even for a conditional request (decide() strips the
         # client's validators from a miss): the node stores it and answers 304 downstream.
@@ -145,7 +151,7 @@ class CacheNodeSim:
         done, up_age = self._fetch(key, obj, size, t, False)
         result = cache.fill(key, obj, size, found, t, done, up_age)
         if lead:
-            self.leaders[key] = (done, result)
+            self.leaders[key] = (done, result, None if self.marked else t)
         return done, MISS, not conditional, up_age
 
     def _count_hit(self, code: int, size: int, conditional: bool) -> None:
@@ -169,7 +175,7 @@ class CacheNodeSim:
         As on the edge the non-owner collapses first (``join``): its leader's answer is served
         to its followers (the peer's response is served, not stored, by the non-owner).
         """
-        lead = join and type(self.collapser.join(key, t, None)) is Lead
+        lead = join and (self.marked is False or type(self.collapser.join(key, t, None)) is Lead)
         self.forwarded += 1
         delay = self.peer_delay[owner.node.name]
         done, code, upstream, age = owner.serve(key, obj, size, t + delay, True, conditional)
@@ -178,7 +184,7 @@ class CacheNodeSim:
             self.bytes += size
             self.forwarded_bytes += size
         if lead:
-            self.leaders[key] = (done, self.cache.relayed)
+            self.leaders[key] = (done, self.cache.relayed, None if self.marked else t)
         return done, code, upstream, age
 
     def _follow(
@@ -188,11 +194,14 @@ class CacheNodeSim:
         size: int,
         t: float,
         conditional: bool,
-        leader: tuple[float, int],
+        leader: tuple[float, int, float | None],
         owner: CacheNodeSim | None,
     ) -> tuple[float, int, bool, int]:
         """A request for a key whose fetch is in flight here: the core Collapser decides."""
-        done, result = leader
+        done, result, lead_t = leader
+        if lead_t is not None:  # tell the Collapser of the lead now (no mark exists: as then)
+            self.collapser.join(key, lead_t, None)
+            self.leaders[key] = (done, result, None)
         joined = self.collapser.join(key, t, None)
         if type(joined) is Follow:
             self.collapsed += 1
@@ -216,16 +225,33 @@ class CacheNodeSim:
         done, up_age = self._fetch(key, obj, size, t, False)
         return done, MISS, not conditional, up_age
 
-    def _end_lead(self, key: str, leader: tuple[float, int]) -> None:
+    def _end_lead(self, key: str, leader: tuple[float, int, float | None]) -> None:
         """Tell the Collapser how the fetch led here ended (as the edge's Ticket does)."""
         del self.leaders[key]
-        done, result = leader
+        done, result, lead_t = leader
+        collapser = self.collapser
+        if lead_t is not None:  # never told: nobody waited, so only an uncacheable end matters
+            if result != UNCACHEABLE:
+                return
+            self._tell_leads()
+            collapser.join(key, lead_t, None)
         if result == STORED:
-            self.collapser.finish(key, True, done)
+            collapser.finish(key, True, done)
         elif result == UNCACHEABLE:
-            self.collapser.finish(key, False, done)
+            collapser.finish(key, False, done)
+            self.marked = True
         else:
-            self.collapser.abandon(key)
+            collapser.abandon(key)
+
+    def _tell_leads(self) -> None:
+        """Join every untold lead (before the first hit-for-pass mark; from then on, at once)."""
+        if self.marked:
+            return
+        leaders = self.leaders
+        for key, (done, result, lead_t) in list(leaders.items()):
+            if lead_t is not None:
+                self.collapser.join(key, lead_t, None)
+                leaders[key] = (done, result, None)
 
     def _fetch(
         self, key: str, obj: int, size: int, t: float, conditional: bool
@@ -246,7 +272,7 @@ class CacheNodeSim:
     def sweep(self, now: float) -> None:
         """End the fetches and refreshes that completed before ``now`` (bounds memory)."""
         leaders = self.leaders
-        ended = [(done, key) for key, (done, _) in leaders.items() if done <= now]
+        ended = [(done, key) for key, (done, _, _) in leaders.items() if done <= now]
         for _, key in sorted(ended):
             self._end_lead(key, leaders[key])
         refreshing = self.refreshing

@@ -33,12 +33,8 @@ from cdn.errors import ConfigError
 from cdn.topology import load_topology
 from cdn.units import parse_duration, parse_size
 from cli.errors import UserError
-from edge.settings import (
-    EdgeSettings,
-    admin_token_from_env,
-    node_urls_from_env,
-    parse_node_urls,
-)
+from edge.settings import EdgeSettings, node_urls_from_env, parse_node_urls
+from serving.flags import add_listen_flags, admin_token, cannot_listen
 
 NAME = "edge"
 HELP = "run an edge cache proxy (or a shield) in front of an origin"
@@ -47,8 +43,12 @@ HELP = "run an edge cache proxy (or a shield) in front of an origin"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the `cdn edge` flags."""
     where = parser.add_argument_group("where")
-    where.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    where.add_argument("--port", type=int, default=None, help="port (default 8120; 0 = any free)")
+    add_listen_flags(
+        where,
+        default_port=8120,
+        admin_routes="purges",
+        access_log_help="JSON line per request on stderr",
+    )
     where.add_argument(
         "--origin", metavar="URL", default=None, help="upstream URL (origin or shield)"
     )
@@ -63,12 +63,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="URL of a topology node (upstream or peer) where it is not http://host:port",
     )
     where.add_argument("--workers", type=int, default=None, help="worker processes (SO_REUSEPORT)")
-    where.add_argument(
-        "--admin-token",
-        default=None,
-        help="bearer token of purges (default: $CDNLAB_ADMIN_TOKEN; none = purge off)",
-    )
-    where.add_argument("--access-log", action="store_true", help="JSON line per request on stderr")
     cache = parser.add_argument_group("cache")
     cache.add_argument("--cache-size", default=None, help="capacity, e.g. 256MiB")
     cache.add_argument("--policy", choices=sorted(POLICIES), default=None, help="eviction policy")
@@ -109,8 +103,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.host is not None:
         changes["host"] = args.host
     if args.port is not None:
-        if not 0 <= args.port <= 65535:
-            raise UserError(f"--port {args.port} is out of range (expected 0 to 65535)")
         changes["port"] = args.port
     if args.name:
         changes["name"] = args.name
@@ -142,7 +134,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         changes["sort_query_params"] = True
     if args.access_log:
         changes["access_log"] = True
-    changes["admin_token"] = args.admin_token or admin_token_from_env()
+    changes["admin_token"] = admin_token(args)
     return changes
 
 
@@ -194,8 +186,5 @@ def run(args: argparse.Namespace) -> int:
     try:
         run_edge(settings)
     except OSError as exc:
-        raise UserError(
-            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
-            " (expected a free port; --port 0 picks one)"
-        ) from None
+        raise UserError(cannot_listen(settings.host, settings.port, exc)) from None
     return 0

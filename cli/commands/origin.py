@@ -24,7 +24,8 @@ from cdn.topology import load_topology
 from cdn.units import parse_duration
 from cli.errors import UserError
 from origin.faults import DOWN_MODES, Faults
-from origin.settings import OriginSettings, admin_token_from_env
+from origin.settings import OriginSettings
+from serving.flags import add_listen_flags, admin_token, cannot_listen
 
 NAME = "origin"
 HELP = "run the origin server (synthetic catalog, /echo, fault injection, metrics)"
@@ -33,20 +34,18 @@ HELP = "run the origin server (synthetic catalog, /echo, fault injection, metric
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the `cdn origin` flags."""
     where = parser.add_argument_group("where")
-    where.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    where.add_argument("--port", type=int, default=None, help="port (default 8100; 0 = any free)")
+    add_listen_flags(
+        where,
+        default_port=8100,
+        admin_routes="the admin routes",
+        access_log_help="log every request to stderr",
+    )
     where.add_argument(
         "--topology",
         metavar="FILE",
         default=None,
         help="take cache rules, workload and port from this file's [origin] node",
     )
-    where.add_argument(
-        "--admin-token",
-        default=None,
-        help="bearer token of the admin routes (default: $CDNLAB_ADMIN_TOKEN; none = admin off)",
-    )
-    where.add_argument("--access-log", action="store_true", help="log every request to stderr")
     faults = parser.add_argument_group("faults at start-up (change them later: POST /_cdn/faults)")
     faults.add_argument("--latency", default=None, help="added delay per request, e.g. 50ms")
     faults.add_argument("--jitter", default=None, help="uniform +/- spread of the delay, e.g. 10ms")
@@ -100,15 +99,12 @@ def build_settings(args: argparse.Namespace) -> OriginSettings:
             raise UserError(f"--down-for: {exc}") from None
         if not args.down:
             raise UserError("--down-for needs --down")
-    port = base.port if args.port is None else args.port
-    if not 0 <= port <= 65535:
-        raise UserError(f"--port {port} is out of range (expected 0 to 65535)")
     return base.with_changes(
         host=args.host or base.host,
-        port=port,
+        port=base.port if args.port is None else args.port,
         faults=faults,
         down_for=down_for,
-        admin_token=args.admin_token or admin_token_from_env(),
+        admin_token=admin_token(args),
         access_log=args.access_log,
         fault_seed=args.seed,
     )
@@ -126,8 +122,5 @@ def run(args: argparse.Namespace) -> int:
     try:
         run_origin(settings)
     except OSError as exc:
-        raise UserError(
-            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
-            " (expected a free port; --port 0 picks one)"
-        ) from None
+        raise UserError(cannot_listen(settings.host, settings.port, exc)) from None
     return 0

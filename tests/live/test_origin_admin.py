@@ -23,7 +23,10 @@ async def test_admin_routes_need_the_bearer_token(start_origin, origin_admin_hea
         async with session.post(
             base + "/_cdn/faults", json={"error_rate": 1.0}, headers=wrong
         ) as response:
-            assert response.status == 403
+            # RFC 6750 §3.1: an invalid token is 401 with error="invalid_token" (edge and
+            # origin share serving.auth; 403 is for a valid token lacking scope).
+            assert response.status == 401
+            assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
         async with session.get(base + "/_cdn/faults", headers=origin_admin_headers) as response:
             assert response.status == 200
             assert (await response.json())["error_rate"] == 0.0

@@ -1,0 +1,155 @@
+"""An aiohttp app on a socket: start, stop, stop listening and listen again; run until a signal.
+
+Rules: ``AppServer`` owns the runner and the listening site, so a server can close its port
+(new connections get ECONNREFUSED, established ones are hung up) and bind the same port
+again later (the origin's "down" in refuse mode). ``serve_until_signalled`` stops gracefully
+on SIGINT/SIGTERM (in-flight requests finish within the runner's shutdown timeout);
+``run_event_loop`` runs a coroutine on uvloop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any, Self
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+__all__ = ["AppServer", "run_event_loop", "serve_until_signalled"]
+
+# Hosts that mean "every address": a client reaches them on loopback.
+_WILDCARD_HOSTS = ("0.0.0.0", "")
+
+
+def _hang_up(connection: RequestHandler) -> None:
+    """Close an established connection now, or right after the request it is answering.
+
+    ``close()`` alone only cancels an idle connection's wait for its next request: its
+    socket stays open and a request sent on it later is never read (the client hangs until
+    its read timeout). An idle keep-alive connection is therefore closed at once, so its
+    next request fails fast like a new connection's; a busy one finishes its answer first.
+    """
+    if getattr(connection, "_request_in_progress", False):
+        connection.close()
+    else:
+        connection.force_close()
+
+
+class AppServer:
+    """``app`` listening on ``host:port`` (port 0: a free one) through ``runner``."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        *,
+        reuse_port: bool = False,
+        backlog: int = 128,
+    ) -> None:
+        self.app = app
+        self._runner = runner
+        self._host = host
+        self._port = port
+        self._reuse_port = reuse_port
+        self._backlog = backlog
+        self._site: web.TCPSite | None = None
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one once started with port 0)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL a local client can reach, e.g. ``http://127.0.0.1:8121``."""
+        host = "127.0.0.1" if self._host in _WILDCARD_HOSTS else self._host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def listening(self) -> bool:
+        """True while the port is open."""
+        return self._site is not None
+
+    async def start(self) -> None:
+        """Set the app up and listen (``start_listening`` decides how)."""
+        await self._runner.setup()
+        try:
+            await self.start_listening()
+        except BaseException:
+            await self._runner.cleanup()
+            raise
+
+    async def start_listening(self) -> None:
+        """Open the port at start; subclasses may start closed (after reserving a port)."""
+        await self.listen()
+
+    async def listen(self) -> None:
+        """Open the port (the same one again after ``stop_listening``); OSError when busy."""
+        if self._site is not None:
+            return
+        site = web.TCPSite(
+            self._runner,
+            self._host,
+            self._port,
+            reuse_address=True,
+            reuse_port=self._reuse_port or None,
+            backlog=self._backlog,
+        )
+        await site.start()  # OSError (port busy) goes to the caller: the CLI words it for people
+        self._site = site
+        self._port = site.port
+
+    async def stop_listening(self) -> None:
+        """Close the port and hang up established connections (idle ones at once)."""
+        if self._site is None:
+            return
+        site, self._site = self._site, None
+        await site.stop()
+        server = self._runner.server
+        if server is not None:
+            for connection in server.connections:
+                _hang_up(connection)
+
+    async def stop(self) -> None:
+        """Stop listening, let in-flight requests finish, run the app's cleanup."""
+        await self._runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+async def serve_until_signalled(
+    server: AppServer, announce: Callable[[AppServer], None] | None = None
+) -> None:
+    """Start ``server``, call ``announce`` once listening, stop on SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    try:
+        if announce is not None:
+            announce(server)
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop (asyncio's loop where uvloop is missing)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps servers usable
+        asyncio.run(main)
+        return
+    uvloop.run(main)
