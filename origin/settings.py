@@ -61,4 +61,3 @@ class OriginSettings:
     def seed(self) -> int:
         """Seed of the fault rng."""
         return self.workload.seed if self.fault_seed is None else self.fault_seed
-

@@ -15,7 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cdn.units import format_size
 from planner.output import baseline_points
@@ -23,6 +23,18 @@ from planner.plan import PlanOutcome
 from planner.recommend import PointResult, pareto_frontier
 
 _SIZE_AXIS = FuncFormatter(lambda x, _: format_size(x))
+
+
+def _size_axis(ax: plt.Axes, sizes: Sequence[float]) -> None:
+    """A log x axis labelled only at the sizes plotted, in binary units (no 3x10^7 minor labels)."""
+    ax.set_xscale("log")
+    ticks = sorted(set(sizes))
+    if len(ticks) > 8:  # a dense curve: let matplotlib thin the labels, but keep our format
+        ax.xaxis.set_major_formatter(_SIZE_AXIS)
+    else:
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(_SIZE_AXIS)
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _anchor(outcome: PlanOutcome) -> PointResult:
@@ -44,8 +56,7 @@ def plot_hit_ratio_vs_size(outcome: PlanOutcome, path: Path) -> Path:
     for policy, values in sorted(lines.items()):
         values.sort()
         ax.plot([v[0] for v in values], [v[1] for v in values], marker="o", label=policy)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(_SIZE_AXIS)
+    _size_axis(ax, [v[0] for values in lines.values() for v in values])
     ax.set_xlabel("cache size per edge")
     ax.set_ylabel("edge hit ratio")
     ax.set_title(
@@ -179,8 +190,7 @@ def plot_mrc(
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, (sizes, ratios) in curves.items():
         ax.plot(list(sizes), list(ratios), marker=".", label=name)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(_SIZE_AXIS)
+    _size_axis(ax, [size for sizes, _ in curves.values() for size in sizes])
     ax.set_xlabel("cache size")
     ax.set_ylabel("hit ratio")
     ax.set_ylim(0, 1)
