@@ -9,7 +9,11 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   Variant-less entries sit in a flat map, Vary'd ones in a per-key map (a dict per key costs
   ~200 bytes, which the common no-Vary case should not pay).
 - Evictions happen inside the policy's ``popitem``; its ``on_evict`` hook keeps the variants map
-  and the surrogate-key (tag) index in step.
+  and the surrogate-key (tag) index in step. While the store holds no Vary'd entry and no tag
+  index, the hook is the flat map's own ``dict.pop`` (a C call, harmless for keys it lacks);
+  after that it is ``_evicted``. The policy counts the evictions.
+- Hot paths read the policy's ``data`` dict and call its ``touch`` directly (see
+  ``cdn.cache.policies.base``) rather than going through the mapping's Python methods.
 - Accounting is the caller's single verdict per request: ``record_hit(entry)`` when a stored entry
   was served, ``record_miss(size)`` when it was not; ``request(key, size)`` does lookup, accounting
   and admission in one call for the simulator's trace replay (body-less, variant-less objects).
@@ -24,8 +28,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, Iterator
 from typing import Any, Protocol
-
-from cachetools import Cache
 
 from cdn.cache.policies import make_policy
 
@@ -109,13 +111,14 @@ class Store:
     __slots__ = (
         "_bytes_hit",
         "_bytes_missed",
-        "_evictions",
+        "_data",
         "_hits",
         "_misses",
         "_plain",
         "_policy",
         "_schedule",
         "_tags",
+        "_touch",
         "_varied",
         "policy_name",
     )
@@ -128,12 +131,14 @@ class Store:
             raise ValueError(f"capacity_bytes must be >= 0, got {capacity_bytes}")
         self.policy_name = policy
         # Policy values are sizes, so ``int`` is the size function (a C call, no lambda).
-        self._policy = make_policy(policy, capacity_bytes, int, self._evicted, **policy_options)
-        self._schedule = getattr(self._policy, "schedule", None)
         self._plain: dict[str, Storable] = {}
+        self._policy = make_policy(policy, capacity_bytes, int, self._plain.pop, **policy_options)
+        self._data = self._policy.data  # type: ignore[attr-defined]
+        self._touch = self._policy.touch  # type: ignore[attr-defined]
+        self._schedule = getattr(self._policy, "schedule", None)
         self._varied: dict[str, dict[tuple[Any, ...], Storable]] = {}
         self._tags: dict[str, set[Hashable]] | None = None  # built on first use
-        self._hits = self._misses = self._bytes_hit = self._bytes_missed = self._evictions = 0
+        self._hits = self._misses = self._bytes_hit = self._bytes_missed = 0
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -193,7 +198,7 @@ class Store:
             misses=self._misses,
             bytes_hit=self._bytes_hit,
             bytes_missed=self._bytes_missed,
-            evictions=self._evictions,
+            evictions=policy.evictions,
         )
 
     # -- the per-request verdict ---------------------------------------------------------------
@@ -203,11 +208,12 @@ class Store:
         self._hits += 1
         self._bytes_hit += entry.size
         slot = (entry.key, entry.variant) if entry.variant else entry.key
-        policy = self._policy
         if self._schedule is not None:
             self._schedule(slot, next_access)
-        if slot in policy:  # it may have been evicted since the lookup
-            policy[slot]
+        if slot in self._data:  # it may have been evicted since the lookup
+            touch = self._touch
+            if touch is not None:
+                touch(slot)
 
     def record_miss(self, size: int = 0) -> None:
         """Count a request not served from the cache; ``size`` is the body fetched upstream."""
@@ -225,8 +231,9 @@ class Store:
         policy = self._policy
         if self._schedule is not None:
             self._schedule(slot, next_access)
-        present = slot in policy
-        if present and Cache.__getitem__(policy, slot) != entry.size:
+        data = self._data
+        present = slot in data
+        if present and data[slot] != entry.size:
             del policy[slot]
         try:
             policy[slot] = entry.size
@@ -244,18 +251,19 @@ class Store:
         Counts the hit or miss, and on a miss admits the object if it fits. ``key`` is a str or
         int; ``next_access`` feeds belady (the index of the next request, None = never).
         """
-        policy = self._policy
         if self._schedule is not None:
             self._schedule(key, next_access)
-        if key in policy:
-            policy[key]  # the policy's hit bookkeeping (recency, visited bit, frequency)
+        if key in self._data:
+            touch = self._touch  # the policy's hit bookkeeping (recency, visited bit, frequency)
+            if touch is not None:
+                touch(key)
             self._hits += 1
             self._bytes_hit += size
             return True
         self._misses += 1
         self._bytes_missed += size
         try:  # noqa: SIM105 -- suppress() costs a context manager per miss on the hot path
-            policy[key] = size
+            self._policy[key] = size
         except ValueError:  # larger than the policy admits
             pass
         return False
@@ -299,6 +307,7 @@ class Store:
         tags = self._tags
         if tags is None:
             tags = self._tags = {}
+            self._policy.on_evict = self._evicted  # type: ignore[attr-defined]
             for key, entry in self._plain.items():
                 for tag in entry.surrogate_keys:
                     tags.setdefault(tag, set()).add(key)
@@ -331,9 +340,7 @@ class Store:
         self._unindex(slot)
 
     def _evicted(self, slot: Hashable, size: int) -> None:
-        self._evictions += 1
-        if self._plain or self._varied:  # the trace fast path stores no entries
-            self._unindex(slot)
+        self._unindex(slot)
 
     def _entry_at(self, slot: Hashable) -> Storable:
         if type(slot) is tuple:
@@ -346,6 +353,7 @@ class Store:
             by_variant = self._varied.get(entry.key)
             if by_variant is None:
                 by_variant = self._varied[entry.key] = {}
+                self._policy.on_evict = self._evicted  # type: ignore[attr-defined]
             by_variant[entry.variant] = entry
         else:
             self._plain[entry.key] = entry

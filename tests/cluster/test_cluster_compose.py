@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import LOCAL, ROOT, cdn_subcommands
+from cluster_support import LOCAL, ROOT, cdn_subcommands
 
 from cdn.topology import load_topology
 from cluster.compose import render

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, UpProcess, cdn_subcommands, cdn_up, pids_alive, wait_until
+from cluster_support import ROOT, UpProcess, cdn_subcommands, cdn_up, pids_alive, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 from cdn.topology import Topology, load_topology

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, processes_mentioning
+from cluster_support import ROOT, processes_mentioning
 
 from cdn.topology import load_topology
 from cluster.errors import PortInUseError

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from cluster_support import ROOT
 
 
 def _purge(*args: str, env_token: str | None = None, state_dir=None) -> subprocess.CompletedProcess:

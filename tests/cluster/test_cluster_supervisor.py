@@ -6,7 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
-from conftest import pids_alive, wait_until
+from cluster_support import pids_alive, wait_until
 
 from cluster.supervisor import ChildProcess, child_environment, stop_processes
 

@@ -8,7 +8,7 @@ import sys
 import tomllib
 
 import pytest
-from conftest import LOCAL
+from cluster_support import LOCAL
 
 from cdn.topology import load_topology, parse_topology
 from cluster import yamltext

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_TIMEOUT, ROOT, demo_command, processes_mentioning
+from demo_support import DEMO_TIMEOUT, ROOT, demo_command, processes_mentioning
 
 pytestmark = pytest.mark.slow
 

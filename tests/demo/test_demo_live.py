@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import processes_mentioning, run_demo
+from demo_support import processes_mentioning, run_demo
 
 from cdn.topology import load_topology
 from cluster.ports import port_is_free

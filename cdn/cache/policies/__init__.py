@@ -3,8 +3,11 @@
 Rules: pure. Every policy is a ``cachetools.Cache`` (byte capacity = ``maxsize``, object size =
 ``getsizeof(value)``) with an ``on_evict(key, value)`` hook, called after each eviction by
 ``popitem()`` (not on ``del``), that the store uses to keep its indexes in step. Our own policies
-call it inside their ``popitem``; cachetools' get it from the ``EvictionNotifier`` mixin.
-``lru``, ``fifo`` and ``lfu`` are cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
+call it inside their ``popitem``; cachetools' get it from the ``EvictionNotifier`` mixin. Each also
+offers ``data`` (key -> value, read only), ``touch(key)`` (hit bookkeeping, or None) and an
+``evictions`` count, the store's direct hot path (see ``base``).
+``lru`` and ``fifo`` are our lean, exact equivalents of cachetools' LRUCache / FIFOCache, ``lfu`` is
+cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
 ``belady`` needs ``schedule(key, next_access)`` before each access (the simulator's upper bound).
 """
 
@@ -19,6 +22,7 @@ from cdn.cache.policies.base import (
     EvictionListener,
     EvictionNotifier,
     FIFOPolicy,
+    LeanCache,
     LFUPolicy,
     LRUPolicy,
 )
@@ -78,6 +82,7 @@ __all__ = [
     "FIFOPolicy",
     "LFUPolicy",
     "LRUPolicy",
+    "LeanCache",
     "PolicyFactory",
     "S3FIFOCache",
     "SieveCache",

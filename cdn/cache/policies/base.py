@@ -1,15 +1,34 @@
-"""The eviction-notice hook every policy in the registry carries, and the cachetools policies.
+"""The eviction-notice hook and hit path every policy in the registry carries; lru, fifo and lfu.
 
 Rules: pure (no I/O, no clock, no randomness). A policy is a ``cachetools.Cache``: a byte-bounded
 mapping (``maxsize`` = capacity, ``getsizeof`` = object size) whose ``popitem()`` picks the victim.
-The hook reports each victim so an owner (the store) can keep its own indexes in step; removals by
-``del`` are the owner's own doing and are not reported.
+Besides the mapping, each registry policy offers what the store's hot paths use directly:
+- ``data``: the mapping of cached key -> value itself (read it, never write it): ``key in data``
+  and ``data[key]`` are C-level dict operations with no hit bookkeeping;
+- ``touch``: ``touch(key)`` does the hit bookkeeping of a cached key (what ``cache[key]`` does
+  besides returning the value), or None when a hit changes nothing;
+- ``evictions``: how many objects ``popitem()`` has evicted;
+- ``on_evict``: told ``(key, value)`` after each eviction; removals by ``del`` are the owner's own
+  doing and are not reported.
+
+``LeanCache`` is the base of our own policies: it keeps the cachetools contract (same errors,
+same eviction-before-insertion order, same overwrite rules) without cachetools' generic
+per-operation call chain (``__setitem__`` -> ``popitem`` -> ``__delitem__`` -> hook); each policy
+inlines its insertion and eviction. ``LRUPolicy`` and ``FIFOPolicy`` are exact replacements of
+``cachetools.LRUCache`` / ``FIFOCache`` (+ the hook): the same victims in the same order, the same
+overwrite behaviour (an overwrite is a use for LRU and re-queues the key for FIFO), the same
+currsize, the same errors. Two differences, both outside what callers rely on: iteration is in
+the policy's order (oldest first) rather than first-insertion order, and ``items()``/``values()``
+read without hit bookkeeping (cachetools' views call ``cache[key]``, a use, for each key; ours
+would reorder the dict being iterated). So, as with any dict, do not hit (``cache[key]``) an LRU
+while iterating it. ``LFUPolicy`` stays cachetools' own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, ItemsView, Iterator, ValuesView
+from typing import Any, NoReturn
 
 import cachetools
 
@@ -20,23 +39,180 @@ class EvictionNotifier:
     """Mixin: after the policy's own ``popitem()`` evicts ``(key, value)``, call ``on_evict`` with it."""
 
     on_evict: EvictionListener | None = None
+    evictions = 0
 
     def popitem(self) -> tuple[Hashable, Any]:
         """Evict the policy's victim, tell the listener, and return ``(key, value)``."""
         key, value = super().popitem()  # type: ignore[misc]
+        self.evictions += 1
         listener = self.on_evict
         if listener is not None:
             listener(key, value)
         return key, value
 
 
-class LRUPolicy(EvictionNotifier, cachetools.LRUCache):
+class LeanCache(cachetools.Cache):
+    """A ``cachetools.Cache`` that owns its storage: ``data`` (key -> value) and plain counters.
+
+    ``Cache.__init__`` is not called; ``data`` is also cachetools' private data dict, so the
+    inherited readers (``Cache.__getitem__`` as a peek, ``get``, ``pop``) work as before. ``currsize`` and
+    ``maxsize`` are plain attributes (the class attributes shadow ``Cache``'s properties).
+    Subclasses implement ``__setitem__``, ``__delitem__``, ``popitem`` and ``clear``.
+    """
+
+    currsize = 0
+    maxsize = 0
+    evictions = 0
+    on_evict: EvictionListener | None = None
+    touch: Callable[[Hashable], Any] | None = None
+
+    def __init__(
+        self,
+        maxsize: int,
+        getsizeof: Callable[[Any], int] | None,
+        data: dict[Hashable, Any],
+    ) -> None:
+        if maxsize < 0:
+            raise ValueError("maxsize must be non-negative")
+        if getsizeof is not None:
+            self.getsizeof = getsizeof  # type: ignore[method-assign]
+        self.maxsize = maxsize
+        self.currsize = 0
+        self.evictions = 0
+        self.data = data
+        # ``Cache.__getitem__(cache, key)`` (a peek without bookkeeping) reads this name.
+        self._Cache__data = data
+
+    def __getitem__(self, key: Hashable) -> Any:
+        try:
+            value = self.data[key]
+        except KeyError:
+            return self.__missing__(key)
+        touch = self.touch
+        if touch is not None:
+            touch(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def items(self) -> ItemsView[Hashable, Any]:
+        """The (key, value) pairs, read without hit bookkeeping (iterating may not reorder)."""
+        return self.data.items()
+
+    def values(self) -> ValuesView[Any]:
+        """The values, read without hit bookkeeping (iterating may not reorder)."""
+        return self.data.values()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.data!r}, maxsize={self.maxsize!r}, "
+            f"currsize={self.currsize!r})"
+        )
+
+    def __copy__(self) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} cannot be copied")
+
+    def _check_size(self, value: Any) -> int:
+        """The size of ``value``, with cachetools' errors for one that can never fit."""
+        size = self.getsizeof(value)
+        if size > self.maxsize:
+            raise ValueError("value too large")
+        if size < 0:
+            raise ValueError("value size must be non-negative")
+        return size
+
+
+class _QueueCache(LeanCache):
+    """LRU and FIFO: ``data`` is an OrderedDict, oldest (the next victim) first; sizes beside it."""
+
+    def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
+        LeanCache.__init__(self, maxsize, getsizeof, OrderedDict())
+        self._sizes: dict[Hashable, int] = {}
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        size = self.getsizeof(value)
+        maxsize = self.maxsize
+        if size > maxsize:
+            raise ValueError("value too large")
+        if size < 0:
+            raise ValueError("value size must be non-negative")
+        data, sizes = self.data, self._sizes
+        old = sizes.get(key)
+        # As cachetools: evict (oldest first) until the new size fits, then store; an overwrite
+        # keeps its place while evicting (it may evict itself) and then goes to the young end.
+        currsize = self.currsize + (size if old is None else size - old)
+        if currsize > maxsize:
+            pop, listener = data.popitem, self.on_evict
+            while currsize > maxsize:
+                victim, victim_value = pop(False)
+                victim_size = sizes.pop(victim)
+                currsize -= victim_size
+                self.currsize -= victim_size
+                self.evictions += 1
+                if old is not None and victim == key:  # it evicted itself: now a new key
+                    old = None
+                    currsize += victim_size
+                if listener is not None:
+                    listener(victim, victim_value)
+        data[key] = value
+        if old is not None:
+            data.move_to_end(key)
+        sizes[key] = size
+        self.currsize = currsize
+
+    def __delitem__(self, key: Hashable) -> None:
+        size = self._sizes.pop(key)
+        del self.data[key]
+        self.currsize -= size
+
+    def popitem(self) -> tuple[Hashable, Any]:
+        """Evict the oldest entry (least recently used for LRU, first inserted for FIFO)."""
+        try:
+            key, value = self.data.popitem(False)
+        except KeyError:
+            raise KeyError(f"{type(self).__name__} is empty") from None
+        self.currsize -= self._sizes.pop(key)
+        self.evictions += 1
+        listener = self.on_evict
+        if listener is not None:
+            listener(key, value)
+        return key, value
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        self.data.clear()
+        self._sizes.clear()
+        self.currsize = 0
+
+
+class LRUPolicy(_QueueCache):
     """Least recently used: a hit moves the object to the head; the tail is evicted."""
 
+    def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
+        _QueueCache.__init__(self, maxsize, getsizeof)
+        self.touch = self.data.move_to_end  # a C call: the hit path runs no Python frame
 
-class FIFOPolicy(EvictionNotifier, cachetools.FIFOCache):
+
+class FIFOPolicy(_QueueCache):
     """First in, first out: a hit does not reorder; the oldest insertion is evicted."""
 
 
 class LFUPolicy(EvictionNotifier, cachetools.LFUCache):
     """Least frequently used (in-cache frequency); ties are evicted least recently used first."""
+
+    @property
+    def data(self) -> dict[Hashable, Any]:
+        """cachetools' own key -> value dict (read only)."""
+        return self._Cache__data  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def touch(self) -> Callable[[Hashable], Any]:
+        """A hit is ``cache[key]`` (it counts the use)."""
+        return self.__getitem__

@@ -37,6 +37,8 @@ class BeladyCache(Cache):
     """Belady's MIN on the cachetools ``Cache`` contract, fed by ``schedule()`` before each access."""
 
     on_evict: EvictionListener | None = None  # told (key, value) after each eviction
+    evictions = 0
+    touch = None  # a hit changes nothing here: ``schedule`` does the bookkeeping
 
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
         Cache.__init__(self, maxsize, getsizeof)
@@ -53,6 +55,11 @@ class BeladyCache(Cache):
         self.__pending_next = when
         if key in self.__when:
             self.__push(key, when)
+
+    @property
+    def data(self) -> dict[Hashable, Any]:
+        """cachetools' own key -> value dict (read only)."""
+        return self._Cache__data  # type: ignore[attr-defined,no-any-return]
 
     def next_access(self, key: Hashable) -> int | None:
         """The scheduled next access of a cached ``key`` (None: never)."""
@@ -78,6 +85,7 @@ class BeladyCache(Cache):
             if when.get(key) == -negative:
                 value = Cache.__getitem__(self, key)
                 del self[key]
+                self.evictions += 1
                 listener = self.on_evict
                 if listener is not None:
                     listener(key, value)

@@ -12,6 +12,7 @@ Eviction takes from main when main is over its share or small is empty, else fro
 object hit ``move_to_main_threshold`` (2) times moves to main (freq reset), otherwise it is evicted
 into the ghost queue. An object must be smaller than the small queue to be admitted
 (libCacheSim evicts and then drops an object exactly the small queue's size; we reject it upfront).
+The queues keep the sizes; a hit is one small Python call (``touch`` counts it).
 """
 
 from __future__ import annotations
@@ -20,15 +21,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from cachetools import Cache
-
-from cdn.cache.policies.base import EvictionListener
+from cdn.cache.policies.base import LeanCache
 
 
-class S3FIFOCache(Cache):
+class S3FIFOCache(LeanCache):
     """S3-FIFO on the cachetools ``Cache`` contract (see the module docstring for the algorithm)."""
-
-    on_evict: EvictionListener | None = None  # told (key, value) after each eviction
 
     def __init__(
         self,
@@ -42,62 +39,101 @@ class S3FIFOCache(Cache):
             raise ValueError(f"small_ratio must be between 0 and 1, got {small_ratio}")
         if ghost_ratio < 0.0:
             raise ValueError(f"ghost_ratio must be >= 0, got {ghost_ratio}")
-        Cache.__init__(self, maxsize, getsizeof)
+        LeanCache.__init__(self, maxsize, getsizeof, {})
         self.small_capacity = int(maxsize * small_ratio)
         self.main_capacity = maxsize - self.small_capacity
         self.ghost_capacity = int(maxsize * ghost_ratio)
         self.move_to_main_threshold = move_to_main_threshold
         # key -> size, oldest first
-        self.__small: OrderedDict[Hashable, int] = OrderedDict()
-        self.__main: OrderedDict[Hashable, int] = OrderedDict()
-        self.__ghost: OrderedDict[Hashable, int] = OrderedDict()
-        self.__small_bytes = self.__main_bytes = self.__ghost_bytes = 0
-        self.__freq: dict[Hashable, int] = {}
+        self._small: OrderedDict[Hashable, int] = OrderedDict()
+        self._main: OrderedDict[Hashable, int] = OrderedDict()
+        self._ghost: OrderedDict[Hashable, int] = OrderedDict()
+        self._small_bytes = self._main_bytes = self._ghost_bytes = 0
+        freq: dict[Hashable, int] = {}
+        self._freq = freq
 
-    def __getitem__(self, key: Hashable, cache_getitem=Cache.__getitem__) -> Any:
-        value = cache_getitem(self, key)
-        freq = self.__freq
-        if key in freq:
+        def touch(key: Hashable) -> None:
             freq[key] += 1
-        return value
 
-    def __setitem__(self, key: Hashable, value: Any, cache_setitem=Cache.__setitem__) -> None:
+        self.touch = touch
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
         size = self.getsizeof(value)
         if size >= self.small_capacity:
             raise ValueError("value too large")
-        if key in self.__freq:
-            cache_setitem(self, key, value)
-            if key in self.__freq:
-                self.__resize(key, size)
-                return
-            self.__place(key, size, from_ghost=False)  # its own growth evicted it
+        freq = self._freq
+        if key in freq:
+            self._overwrite(key, value, size)
             return
-        ghost = self.__ghost
+        ghost = self._ghost
         from_ghost = key in ghost
         if from_ghost:  # libCacheSim drops the ghost before making room
-            self.__ghost_bytes -= ghost.pop(key)
-        cache_setitem(self, key, value)
-        self.__place(key, size, from_ghost)
-
-    def __delitem__(self, key: Hashable, cache_delitem=Cache.__delitem__) -> None:
-        cache_delitem(self, key)
-        del self.__freq[key]
-        if key in self.__small:
-            self.__small_bytes -= self.__small.pop(key)
+            self._ghost_bytes -= ghost.pop(key)
+        if size < 0:
+            raise ValueError("value size must be non-negative")
+        if self.currsize + size > self.maxsize:
+            popitem, maxsize = self.popitem, self.maxsize
+            while self.currsize + size > maxsize:
+                popitem()
+        self.data[key] = value
+        self.currsize += size
+        freq[key] = 0
+        if from_ghost:
+            self._main[key] = size
+            self._main_bytes += size
         else:
-            self.__main_bytes -= self.__main.pop(key)
+            self._small[key] = size
+            self._small_bytes += size
+
+    def __delitem__(self, key: Hashable) -> None:
+        del self.data[key]
+        del self._freq[key]
+        size = self._small.pop(key, None)
+        if size is None:
+            size = self._main.pop(key)
+            self._main_bytes -= size
+        else:
+            self._small_bytes -= size
+        self.currsize -= size
 
     def popitem(self) -> tuple[Hashable, Any]:
         """Evict one object: from main if main is over its share or small is empty, else small."""
-        if not self.__freq:
+        freq = self._freq
+        if not freq:
             raise KeyError(f"{type(self).__name__} is empty")
+        small, main = self._small, self._main
         key = None
-        if self.__main_bytes <= self.main_capacity and self.__small:
-            key = self.__evict_small()
-        if key is None:
-            key = self.__evict_main()
-        value = Cache.__getitem__(self, key)
-        del self[key]
+        if small and self._main_bytes <= self.main_capacity:
+            # Promote hit small objects to main until one is cold; it goes to the ghost queue.
+            threshold = self.move_to_main_threshold
+            while small:
+                key = next(iter(small))
+                if freq[key] >= threshold:
+                    size = small.pop(key)
+                    self._small_bytes -= size
+                    main[key] = size
+                    self._main_bytes += size
+                    freq[key] = 0
+                    key = None
+                    continue
+                size = small.pop(key)
+                self._small_bytes -= size
+                self._remember(key, size)
+                break
+        if key is None:  # main's 2-bit CLOCK
+            while True:
+                key = next(iter(main))
+                hits = freq[key]
+                if hits < 1:
+                    break
+                main.move_to_end(key)
+                freq[key] = (hits if hits < 3 else 3) - 1
+            size = main.pop(key)
+            self._main_bytes -= size
+        del freq[key]
+        value = self.data.pop(key)
+        self.currsize -= size
+        self.evictions += 1
         listener = self.on_evict
         if listener is not None:
             listener(key, value)
@@ -105,74 +141,56 @@ class S3FIFOCache(Cache):
 
     def clear(self) -> None:
         """Remove every object and forget the ghosts."""
-        Cache.clear(self)
-        for queue in (self.__small, self.__main, self.__ghost, self.__freq):
+        self.data.clear()
+        for queue in (self._small, self._main, self._ghost, self._freq):
             queue.clear()
-        self.__small_bytes = self.__main_bytes = self.__ghost_bytes = 0
+        self.currsize = self._small_bytes = self._main_bytes = self._ghost_bytes = 0
 
     def queue_of(self, key: Hashable) -> str | None:
         """Which queue holds ``key``: "small", "main", "ghost" or None."""
-        if key in self.__small:
+        if key in self._small:
             return "small"
-        if key in self.__main:
+        if key in self._main:
             return "main"
-        if key in self.__ghost:
+        if key in self._ghost:
             return "ghost"
         return None
 
     def frequency(self, key: Hashable) -> int:
         """The hit counter of a cached ``key``."""
-        return self.__freq[key]
+        return self._freq[key]
 
-    def __place(self, key: Hashable, size: int, from_ghost: bool) -> None:
-        self.__freq[key] = 0
-        if from_ghost:
-            self.__main[key] = size
-            self.__main_bytes += size
-        else:
-            self.__small[key] = size
-            self.__small_bytes += size
+    def _overwrite(self, key: Hashable, value: Any, size: int) -> None:
+        """Replace a cached key's value, as cachetools does (it may evict itself making room)."""
+        if size < 0:
+            raise ValueError("value size must be non-negative")
+        freq, small = self._freq, self._small
+        old = small[key] if key in small else self._main[key]
+        diff = size - old
+        while self.currsize + diff > self.maxsize:
+            self.popitem()
+            if key not in freq:
+                diff = size
+        self.data[key] = value
+        self.currsize += diff
+        if key in freq:  # resize in place
+            if key in small:
+                self._small_bytes += size - small[key]
+                small[key] = size
+            else:
+                self._main_bytes += size - self._main[key]
+                self._main[key] = size
+        else:  # its own growth evicted it: back as a new small object
+            freq[key] = 0
+            small[key] = size
+            self._small_bytes += size
 
-    def __resize(self, key: Hashable, size: int) -> None:
-        if key in self.__small:
-            self.__small_bytes += size - self.__small[key]
-            self.__small[key] = size
-        else:
-            self.__main_bytes += size - self.__main[key]
-            self.__main[key] = size
-
-    def __evict_small(self) -> Hashable | None:
-        """Promote hit small objects to main until one is cold; return it (None: small ran dry)."""
-        small, freq = self.__small, self.__freq
-        while small:
-            key = next(iter(small))
-            if freq[key] >= self.move_to_main_threshold:
-                size = small.pop(key)
-                self.__small_bytes -= size
-                self.__main[key] = size
-                self.__main_bytes += size
-                freq[key] = 0
-                continue
-            self.__remember(key, small[key])
-            return key
-        return None
-
-    def __evict_main(self) -> Hashable:
-        main, freq = self.__main, self.__freq
-        while True:
-            key = next(iter(main))
-            hits = freq[key]
-            if hits < 1:
-                return key
-            main.move_to_end(key)
-            freq[key] = min(hits, 3) - 1
-
-    def __remember(self, key: Hashable, size: int) -> None:
-        ghost = self.__ghost
+    def _remember(self, key: Hashable, size: int) -> None:
+        ghost = self._ghost
         if key in ghost or size > self.ghost_capacity:
             return
-        while self.__ghost_bytes + size > self.ghost_capacity:
+        while self._ghost_bytes + size > self.ghost_capacity:
             _, old = ghost.popitem(last=False)
-            self.__ghost_bytes -= old
+            self._ghost_bytes -= old
         ghost[key] = size
-        self.__ghost_bytes += size
+        self._ghost_bytes += size

@@ -4,6 +4,7 @@ Rules: pure. New objects enter at the head with the visited bit clear; a hit set
 starts at the tail and walks toward the head, clearing bits, and evicts the first unvisited object;
 it then rests on that object's head-side neighbour (None = restart at the tail), and wraps from the
 head back to the tail. Retained objects keep their place (unlike CLOCK-style reinsertion).
+The visited bits are a set of keys, so a hit is one C call (``touch`` = ``visited.add``).
 """
 
 from __future__ import annotations
@@ -11,82 +12,88 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from cachetools import Cache
-
-from cdn.cache.policies.base import EvictionListener
+from cdn.cache.policies.base import LeanCache
 
 
 class _Node:
     # ``newer`` points toward the head, ``older`` toward the tail.
-    __slots__ = ("key", "newer", "older", "visited")
+    __slots__ = ("key", "newer", "older")
 
     def __init__(self, key: Hashable, older: _Node | None) -> None:
         self.key = key
         self.newer: _Node | None = None
         self.older = older
-        self.visited = False
 
 
-class SieveCache(Cache):
+class SieveCache(LeanCache):
     """SIEVE on the cachetools ``Cache`` contract (see the module docstring for the algorithm)."""
 
-    on_evict: EvictionListener | None = None  # told (key, value) after each eviction
-
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
-        Cache.__init__(self, maxsize, getsizeof)
-        self.__nodes: dict[Hashable, _Node] = {}
-        self.__head: _Node | None = None
-        self.__tail: _Node | None = None
-        self.__hand: _Node | None = None
+        LeanCache.__init__(self, maxsize, getsizeof, {})
+        self._sizes: dict[Hashable, int] = {}
+        self._nodes: dict[Hashable, _Node] = {}
+        self._visited: set[Hashable] = set()
+        self.touch = self._visited.add
+        self._head: _Node | None = None
+        self._tail: _Node | None = None
+        self._hand: _Node | None = None
 
-    def __getitem__(self, key: Hashable, cache_getitem=Cache.__getitem__) -> Any:
-        value = cache_getitem(self, key)
-        node = self.__nodes.get(key)
-        if node is not None:  # __missing__ may not store the item
-            node.visited = True
-        return value
-
-    def __setitem__(self, key: Hashable, value: Any, cache_setitem=Cache.__setitem__) -> None:
-        cache_setitem(self, key, value)
-        nodes = self.__nodes
-        if key in nodes:  # an overwrite keeps its place and its bit
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        size = self.getsizeof(value)
+        maxsize = self.maxsize
+        if size > maxsize:
+            raise ValueError("value too large")
+        if size < 0:
+            raise ValueError("value size must be non-negative")
+        sizes = self._sizes
+        old = sizes.get(key)
+        # As cachetools: evict until the new size fits (an overwrite may evict itself), then store.
+        if self.currsize + size - (old or 0) > maxsize:
+            popitem = self.popitem
+            while self.currsize + size - (old or 0) > maxsize:
+                popitem()
+                if old is not None and key not in sizes:
+                    old = None
+        self.data[key] = value
+        sizes[key] = size
+        if old is not None:  # an overwrite keeps its place and its bit
+            self.currsize += size - old
             return
-        head = self.__head
+        self.currsize += size
+        head = self._head
         node = _Node(key, head)
         if head is None:
-            self.__tail = node
+            self._tail = node
         else:
             head.newer = node
-        self.__head = node
-        nodes[key] = node
+        self._head = node
+        self._nodes[key] = node
 
-    def __delitem__(self, key: Hashable, cache_delitem=Cache.__delitem__) -> None:
-        cache_delitem(self, key)
-        node = self.__nodes.pop(key)
-        if node is self.__hand:
-            self.__hand = node.newer
-        newer, older = node.newer, node.older
-        if newer is None:
-            self.__head = older
-        else:
-            newer.older = older
-        if older is None:
-            self.__tail = newer
-        else:
-            older.newer = newer
+    def __delitem__(self, key: Hashable) -> None:
+        size = self._sizes.pop(key)
+        del self.data[key]
+        self.currsize -= size
+        self._visited.discard(key)
+        self._unlink(self._nodes.pop(key))
 
     def popitem(self) -> tuple[Hashable, Any]:
         """Move the hand to the first unvisited object, clearing bits on the way; evict it."""
-        node = self.__hand or self.__tail
+        node = self._hand or self._tail
         if node is None:
             raise KeyError(f"{type(self).__name__} is empty")
-        while node.visited:
-            node.visited = False
-            node = node.newer or self.__tail  # type: ignore[assignment]
-        self.__hand = node.newer
+        visited = self._visited
+        if visited:
+            tail = self._tail
+            while node.key in visited:
+                visited.remove(node.key)
+                node = node.newer or tail  # type: ignore[assignment]
         key = node.key
-        value = Cache.__getitem__(self, key)
-        del self[key]
+        del self._nodes[key]
+        self._hand = node.newer
+        self._unlink(node)
+        value = self.data.pop(key)
+        self.currsize -= self._sizes.pop(key)
+        self.evictions += 1
         listener = self.on_evict
         if listener is not None:
             listener(key, value)
@@ -94,18 +101,23 @@ class SieveCache(Cache):
 
     def clear(self) -> None:
         """Remove every object and reset the hand."""
-        Cache.clear(self)
-        self.__nodes.clear()
-        self.__head = self.__tail = self.__hand = None
+        self.data.clear()
+        self._sizes.clear()
+        self._nodes.clear()
+        self._visited.clear()
+        self.currsize = 0
+        self._head = self._tail = self._hand = None
 
     def visited(self, key: Hashable) -> bool:
         """Whether ``key`` has been hit since it was inserted or last passed by the hand."""
-        return self.__nodes[key].visited
+        if key not in self._nodes:
+            raise KeyError(key)
+        return key in self._visited
 
     def order(self) -> list[Hashable]:
         """Keys from head (newest) to tail (oldest)."""
         keys = []
-        node = self.__head
+        node = self._head
         while node is not None:
             keys.append(node.key)
             node = node.older
@@ -114,4 +126,17 @@ class SieveCache(Cache):
     @property
     def hand(self) -> Hashable | None:
         """The key the hand rests on (None: the next eviction starts at the tail)."""
-        return None if self.__hand is None else self.__hand.key
+        return None if self._hand is None else self._hand.key
+
+    def _unlink(self, node: _Node) -> None:
+        if node is self._hand:
+            self._hand = node.newer
+        newer, older = node.newer, node.older
+        if newer is None:
+            self._head = older
+        else:
+            newer.older = older
+        if older is None:
+            self._tail = newer
+        else:
+            older.newer = newer

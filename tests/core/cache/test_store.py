@@ -247,3 +247,19 @@ def test_unknown_policy_and_bad_capacity_are_rejected() -> None:
 def test_policy_options_reach_the_policy() -> None:
     store = Store(1000, "s3fifo", small_ratio=0.5)
     assert store.put(Obj("/a", 400))
+
+
+@pytest.mark.parametrize("policy", ["lru", "fifo", "sieve", "s3fifo"])
+def test_evictions_unindex_before_and_after_the_first_vary_and_tag(policy: str) -> None:
+    # The eviction hook is the flat map's dict.pop until a Vary'd entry or the tag index appears.
+    store = Store(1000, policy)
+    for number in range(40):
+        store.put(Obj(f"/plain{number}", 30))
+    assert {entry.key for entry in store.entries()} == set(store._data)  # type: ignore[attr-defined]
+    store.tagged("t")
+    for number in range(40):
+        store.put(tagged(f"/vary{number}", 30, "t", variant=("gzip",)))
+    stored = {(entry.key, entry.variant) for entry in store.entries()}
+    assert len(stored) == len(store) and store.bytes_stored == 30 * len(store)
+    assert {(entry.key, entry.variant) for entry in store.tagged("t")} <= stored
+    assert store.stats().evictions == 80 - len(store)
