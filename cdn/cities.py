@@ -47,7 +47,9 @@ def _index(cities: tuple[City, ...], names: list[list[str]]) -> dict[str, tuple[
     for city, city_names in zip(cities, names, strict=True):
         for name in {_fold(n) for n in city_names if n}:
             index.setdefault(name, []).append(city)
-    return {name: tuple(sorted(found, key=lambda c: -c.population)) for name, found in index.items()}
+    return {
+        name: tuple(sorted(found, key=lambda c: -c.population)) for name, found in index.items()
+    }
 
 
 @functools.cache
