@@ -118,7 +118,14 @@ class S3FIFOCache(LeanCache):
                     continue
                 size = small.pop(key)
                 self._small_bytes -= size
-                self._remember(key, size)
+                # Remember it in the ghost queue (FIFO, by bytes), unless already there or too big.
+                ghost, ghost_capacity = self._ghost, self.ghost_capacity
+                if key not in ghost and size <= ghost_capacity:
+                    ghost_bytes = self._ghost_bytes + size
+                    while ghost_bytes > ghost_capacity:
+                        ghost_bytes -= ghost.popitem(False)[1]
+                    ghost[key] = size
+                    self._ghost_bytes = ghost_bytes
                 break
         if key is None:  # main's 2-bit CLOCK
             while True:
@@ -184,13 +191,3 @@ class S3FIFOCache(LeanCache):
             freq[key] = 0
             small[key] = size
             self._small_bytes += size
-
-    def _remember(self, key: Hashable, size: int) -> None:
-        ghost = self._ghost
-        if key in ghost or size > self.ghost_capacity:
-            return
-        while self._ghost_bytes + size > self.ghost_capacity:
-            _, old = ghost.popitem(last=False)
-            self._ghost_bytes -= old
-        ghost[key] = size
-        self._ghost_bytes += size

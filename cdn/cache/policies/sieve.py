@@ -89,8 +89,17 @@ class SieveCache(LeanCache):
                 node = node.newer or tail  # type: ignore[assignment]
         key = node.key
         del self._nodes[key]
-        self._hand = node.newer
-        self._unlink(node)
+        # Unlink (inline: this runs once per eviction); the hand rests on the head-side neighbour.
+        newer, older = node.newer, node.older
+        self._hand = newer
+        if newer is None:
+            self._head = older
+        else:
+            newer.older = older
+        if older is None:
+            self._tail = newer
+        else:
+            older.newer = newer
         value = self.data.pop(key)
         self.currsize -= self._sizes.pop(key)
         self.evictions += 1
