@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from live_support import wait_healthy
 
 from cdn.topology import default_topology_path
 from cli.commands.edge import build_settings
@@ -128,21 +128,6 @@ def test_node_urls_override_for_containers(monkeypatch) -> None:
 def test_bad_flags_are_user_errors(argv: list[str]) -> None:
     with pytest.raises(UserError):
         settings_from(argv)
-
-
-async def wait_healthy(url: str, process: subprocess.Popen) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise AssertionError(f"edge exited with {process.returncode}")
-            try:
-                async with session.get(url + "/_cdn/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("edge did not become healthy")
 
 
 async def test_two_workers_serve_on_one_port_and_stop_on_sigterm(start_origin, free_port) -> None:

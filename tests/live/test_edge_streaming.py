@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from live_support import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = 200 * 1024 * 1024
@@ -21,21 +21,6 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS line")
-
-
-async def wait_healthy(url: str, process: subprocess.Popen) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            if process.poll() is not None:
-                raise AssertionError(f"edge exited with {process.returncode}")
-            try:
-                async with session.get(url + "/_cdn/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("edge did not become healthy")
 
 
 @pytest.fixture
