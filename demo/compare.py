@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdn.reports import rounded
 from demo.scrape import CacheCounters, ClusterReading
 
 SCHEMA = "cdnlab-compare/1"
@@ -30,7 +31,6 @@ HIT_OUTCOMES = ("hit", "stale", "revalidated", "collapsed")  # docs/metrics.md
 PROMETHEUS_HIT_OUTCOMES = HIT_OUTCOMES
 STORED_HIT_OUTCOMES = ("hit", "stale")
 OUTCOMES = ("hit", "stale", "revalidated", "miss", "collapsed", "bypass", "error")
-DIGITS = 6
 
 
 def ratio(part: float, whole: float) -> float:
@@ -264,24 +264,6 @@ def difference(measured: RunFigures, predicted: RunFigures) -> dict[str, Any]:
         ),
         "edges": edges,
     }
-
-
-def rounded(value: Any) -> Any:
-    """``value`` with floats rounded to DIGITS decimals, recursively (None for NaN/inf)."""
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return value
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return None
-        result = round(value, DIGITS)
-        return 0.0 if result == 0 else result
-    if isinstance(value, Mapping):
-        return {str(k): rounded(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [rounded(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return rounded(value.item())
-    return value
 
 
 def compare_doc(

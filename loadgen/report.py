@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cdn.reports import rounded
 from loadgen.stats import (
     COUNTERS,
     LoadStats,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from loadgen.schedule import Schedule
 
 SCHEMA = "cdnlab-load/1"
-DIGITS = 6
 LAG_BEHIND_MS = 1.0  # lag p99 above this: the generator did not keep the schedule
 TIMESERIES_COLUMNS = (
     "second",
@@ -61,22 +60,6 @@ SLICE_COLUMNS = (
     "p99_ms",
     "mean_ms",
 )
-
-
-def rounded(value: Any) -> Any:
-    """``value`` with floats rounded to DIGITS decimals (NaN/inf become None), recursively."""
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        result = round(value, DIGITS)
-        return 0.0 if result == 0 else result
-    if isinstance(value, Mapping):
-        return {str(k): rounded(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [rounded(v) for v in value]
-    return value
 
 
 def describe_plan(plan: LoadPlan, schedule: Schedule) -> dict[str, Any]:

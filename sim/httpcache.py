@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cdn.cache.store import Store
 from cdn.http.config import CacheConfig
@@ -173,8 +174,11 @@ class EntryTemplate:
     ) -> Filled:
         """What the store keeps for the fill ``entry_for`` describes (same §4.2.3 times)."""
         date = float(int(response_time - age))
-        apparent_age = response_time - date if response_time > date else 0.0
-        initial_age = max(apparent_age, age + response_time - request_time)
+        initial_age = age + response_time - request_time
+        if response_time > date and response_time - date > initial_age:  # max(), without a call
+            initial_age = response_time - date
+        elif not initial_age > 0.0:
+            initial_age = 0.0
         return Filled(
             key,
             obj_id,
@@ -184,6 +188,7 @@ class EntryTemplate:
             age,
             initial_age,
             response_time + self.lifetime - initial_age,
+            self.no_cache,
             self,
         )
 
@@ -241,18 +246,11 @@ class Filled:
     age: int
     corrected_initial_age: float
     fresh_until: float
+    no_cache: bool  # the rule's unqualified no-cache (the template's: a field, read per hit)
     template: EntryTemplate
     invalidated: bool = False
-
-    @property
-    def variant(self) -> tuple[()]:
-        """Template fills have no variant (the fast lookup uses the template's, which is ())."""
-        return ()
-
-    @property
-    def no_cache(self) -> bool:
-        """The rule's unqualified no-cache (the same for every fill of the template)."""
-        return self.template.no_cache
+    # Template fills have no variant (a class attribute: the store reads it per put and hit).
+    variant: ClassVar[tuple[()]] = ()
 
     @property
     def surrogate_keys(self) -> frozenset[str]:

@@ -1,20 +1,20 @@
 """report.json and the CSV files next to it; the schema is documented in docs/report.md.
 
 Rules: byte-for-byte reproducible for the same inputs and seed: keys sorted, floats rounded to
-``DIGITS`` decimals, no wall-clock times, hostnames or paths that differ between runs.
+``cdn.reports.DIGITS`` decimals, no wall-clock times, hostnames or paths that differ between runs.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cdn.reports import rounded
+
 SCHEMA_VERSION = 1
-DIGITS = 6
 
 POP_COLUMNS = (
     "name",
@@ -35,24 +35,6 @@ POP_COLUMNS = (
     "cost_total",
 )
 REGION_COLUMNS = ("name", "requests", "bytes", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms")
-
-
-def rounded(value: Any) -> Any:
-    """``value`` with every float rounded to DIGITS decimals (NaN/inf become None), recursively."""
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        result = round(value, DIGITS)
-        return 0.0 if result == 0 else result  # no "-0.0"
-    if isinstance(value, Mapping):
-        return {str(k): rounded(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [rounded(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return rounded(value.item())
-    raise TypeError(f"cannot put {type(value).__name__} into a report")
 
 
 def ratio(part: float, whole: float) -> float:

@@ -9,8 +9,8 @@ CANDIDATES, ``overflow`` the nearest whose queued work is under a threshold. Pee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Generic, Protocol, TypeVar
 
 from cdn.geo import distance_km
 from cdn.ring import HashRing, peer_key
@@ -59,22 +59,35 @@ def choose(
     return min(route, key=lambda r: 2.0 * r[1] + r[0].queue.backlog(t + r[1]))
 
 
+class PeerOwners(Generic[N]):
+    """The owner of an object id in a peer group: ``owners(obj)``; ``memo`` maps ids seen so far.
+
+    Callers on a hot path read ``memo.get(obj)`` first (a C call) and call only on a miss.
+    """
+
+    __slots__ = ("_nodes", "_path", "_ring", "_site", "memo")
+
+    def __init__(self, ring: HashRing, nodes: dict[str, N], site: str, path: str) -> None:
+        self._ring = ring
+        self._nodes = nodes
+        self._site = site
+        self._path = path
+        self.memo: dict[int, N] = {}
+
+    def __call__(self, obj: int) -> N:
+        found = self.memo.get(obj)
+        if found is None:
+            key = peer_key(self._site, self._path.replace("{id}", str(obj)))
+            found = self.memo[obj] = self._nodes[self._ring.owner(key)]
+        return found
+
+
 def owner_function(
     peers: Sequence[Node], nodes: dict[str, N], site: str, path: str
-) -> Callable[[int], N]:
+) -> PeerOwners[N]:
     """The owner of an object id in a peer group: the ring over what the live edge hashes.
 
     ``site`` is the origin's ``host:port``, ``path`` the workload path with ``{id}``; owners are
     memoised per object id.
     """
-    ring = HashRing([peer.name for peer in peers])
-    memo: dict[int, N] = {}
-
-    def owner_of(obj: int) -> N:
-        found = memo.get(obj)
-        if found is None:
-            key = peer_key(site, path.replace("{id}", str(obj)))
-            found = memo[obj] = nodes[ring.owner(key)]
-        return found
-
-    return owner_of
+    return PeerOwners(HashRing([peer.name for peer in peers]), nodes, site, path)
