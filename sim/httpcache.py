@@ -338,6 +338,13 @@ class NodeCache:
         if not entry.invalidated and not entry.no_cache and now < entry.fresh_until:
             self.store.record_hit(entry)
             return HIT, entry
+        return self.decide(key, now)
+
+    def decide(self, key: str, now: float) -> tuple[int, object]:
+        """``lookup`` past its shortcut: (outcome code, decision) from ``decide`` and accounting.
+
+        For a caller that has already read ``get(key, variant)`` and found no fresh plain hit.
+        """
         decision = decide(self.request, key, entries_of(self.store.lookup(key)), now, self.config)
         if isinstance(decision, Hit):
             self.store.record_hit(decision.entry)

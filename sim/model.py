@@ -184,11 +184,15 @@ class Simulation:
         client_bits = 8.0 / latency.client_bandwidth_bps
         path_bits = 8.0 / min(latency.client_bandwidth_bps, latency.backbone_bandwidth_bps)
         prefix, _, suffix = self.topology.workload.path.partition("{id}")
-        hit_codes = HIT_CODES
+        hit_codes = np.array(sorted(HIT_CODES))
         routes = self.routes
-        nearest = [route[0] for route in routes]
+        # Per user location: its nearest edge, the one-way delay and the set-up delay there.
+        nearest = [
+            (edge, one_way, setup_rtts * 2.0 * one_way) for edge, one_way in (r[0] for r in routes)
+        ]
         keys: dict[int, str] = {}  # object id -> its cache key, built once per object
         routing = self.options.routing
+        nearest_only = routing == "nearest"
         overflow_wait = self.options.overflow_wait
         purge_times = sorted(p.at for p in self.options.purges)
         next_purge = purge_times.pop(0) if purge_times else math.inf
@@ -206,29 +210,36 @@ class Simulation:
             ids = batch.obj_ids.tolist()
             sizes = batch.sizes.tolist()
             users = batch.users.tolist()
-            latencies = [0.0] * len(times)
-            edge_hit = [False] * len(times)
-            for i, (t, obj, size, u) in enumerate(zip(times, ids, sizes, users, strict=True)):
+            # The connection set-up draws of the batch, one per request in order (the rng's only
+            # use during a run, so the sequence is the per-request one).
+            fresh = [rng_random() < new_share for _ in times] if new_share else [False] * len(times)
+            latencies: list[float] = []
+            add_latency = latencies.append
+            codes: list[int] = []
+            add_code = codes.append
+            for t, obj, size, u, new_connection in zip(
+                times, ids, sizes, users, fresh, strict=True
+            ):
                 while t >= next_purge:
                     yield env.timeout(next_purge - env.now)
                     next_purge = purge_times.pop(0) if purge_times else math.inf
-                if routing == "nearest":
-                    edge, one_way = nearest[u]
+                if nearest_only:
+                    edge, one_way, setup = nearest[u]
                 else:
                     edge, one_way = choose(routes[u], t, routing, overflow_wait)
-                setup = 0.0
-                if new_share and rng_random() < new_share:
                     setup = setup_rtts * 2.0 * one_way
-                arrive = t + setup + one_way
+                arrive = t + (setup if new_connection else 0.0) + one_way
                 key = keys.get(obj)
                 if key is None:
                     key = keys[obj] = f"{prefix}{obj}{suffix}"
                 done, code, upstream, _ = edge.serve(key, obj, size, arrive, False, False)
-                latencies[i] = done - t + one_way + size * (path_bits if upstream else client_bits)
-                edge_hit[i] = code in hit_codes
+                add_latency(done - t + one_way + size * (path_bits if upstream else client_bits))
+                add_code(code)
+            edge_hit = np.isin(np.array(codes), hit_codes)
             tally.record(batch, latencies, edge_hit, warmup_t, series)
             for node in self.nodes.values():
                 node.sweep(times[-1])
+            self.origin.queue.flush()
             if times[-1] > env.now:
                 yield env.timeout(times[-1] - env.now)
             if on_progress is not None:

@@ -10,7 +10,7 @@ lookup, so nothing is served before it has arrived.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from heapq import heapreplace
 
 from cdn.collapse import Collapser, Follow, Lead
 from cdn.topology import Node
@@ -29,12 +29,16 @@ from sim.httpcache import (
 )
 from sim.origin import OriginSim
 from sim.queueing import ServerQueue
+from sim.routing import PeerOwners
 
 
 class CacheNodeSim:
     """A shield or edge: its queue, its NodeCache, its collapsing, its upstream, peers, counters."""
 
     __slots__ = (
+        "_get",
+        "_put",
+        "_record_hit",
         "bytes",
         "bytes_collapsed",
         "bytes_hit",
@@ -66,10 +70,14 @@ class CacheNodeSim:
         self.node = node
         self.queue = queue
         self.cache = cache
+        # The store's methods the hot path calls, bound once.
+        self._get = cache.store.get
+        self._put = cache.store.put
+        self._record_hit = cache.store.record_hit
         self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
         self.up_delay = 0.0
-        self.owner_of: Callable[[int], CacheNodeSim] | None = None
+        self.owner_of: PeerOwners[CacheNodeSim] | None = None
         self.peer_delay: dict[str, float] = {}
         # key -> (completion time, fill result, lead time or None) of the fetch led here; the
         # Collapser learns the end (finish/abandon) lazily, at the next request for the key or
@@ -94,15 +102,36 @@ class CacheNodeSim:
         response in whole seconds, which the requesting cache subtracts from its freshness).
         """
         self.requests += 1
-        wait, service = self.queue.serve(t)
-        t += wait + service
-        leader = self.leaders.get(key)
+        # ServerQueue.serve(t), inlined (the Lindley step; see sim.queueing).
+        queue = self.queue
+        draws = queue.draws
+        if not draws:
+            queue.refill()
+        service = draws.pop()
+        if queue.single:
+            start = queue.next_free
+            if start < t:
+                start = t
+            queue.next_free = start + service
+        else:
+            free = queue.free
+            start = free[0]
+            if start < t:
+                start = t
+            heapreplace(free, start + service)
+        queue.arrivals.append(t)
+        t += (start - t) + service
+        leaders = self.leaders
+        leader = leaders.get(key)
         if leader is not None and leader[0] <= t:
-            self._end_lead(key, leader)
+            if leader[2] is not None and leader[1] != UNCACHEABLE:
+                del leaders[key]  # _end_lead's first case: never told, nothing to tell
+            else:
+                self._end_lead(key, leader)
             leader = None
-        owner_of = self.owner_of
-        if owner_of is not None and not from_peer:
-            owner = owner_of(obj)
+        owners = self.owner_of
+        if owners is not None and not from_peer:
+            owner = owners.memo.get(obj) or owners(obj)
             if owner is not self:
                 if leader is not None:
                     return self._follow(key, obj, size, t, conditional, leader, owner)
@@ -110,30 +139,44 @@ class CacheNodeSim:
         if not conditional:
             self.bytes += size
         cache = self.cache
-        refresh_until = self.refreshing.get(key)
-        if refresh_until is not None:
-            if refresh_until > t:
-                self._count_hit(STALE, size, conditional)
-                return t, STALE, False, cache.age_of(key, t)
-            del self.refreshing[key]
+        if self.refreshing:
+            refresh_until = self.refreshing.get(key)
+            if refresh_until is not None:
+                if refresh_until > t:
+                    self._count_hit(STALE, size, conditional)
+                    return t, STALE, False, cache.age_of(key, t)
+                del self.refreshing[key]
         if leader is not None:
             return self._follow(key, obj, size, t, conditional, leader, None)
-        code, found = cache.lookup(key, t)
-        if code == HIT:
-            self._count_hit(HIT, size, conditional)
-            age = found.corrected_initial_age + t - found.response_time
+        # NodeCache.lookup inlined: a fresh plain entry is a hit (its shortcut, same fields).
+        entry = self._get(key, cache.variant)
+        if entry is None and not cache.variant:
+            code, found = MISS, None
+        elif not entry.invalidated and not entry.no_cache and t < entry.fresh_until:
+            self._record_hit(entry)
+            self.outcomes[HIT] += 1
+            self.hits += 1
+            if not conditional:
+                self.bytes_hit += size
+            age = entry.corrected_initial_age + t - entry.response_time
             return t, HIT, False, int(age) if age > 0 else 0
-        if code == STALE:
-            self._count_hit(STALE, size, conditional)
-            age = cache.age_of(key, t)
-            done, up_age = self._fetch(key, obj, size, t, True)
-            cache.refresh(key, obj, size, found, t, done, up_age)
-            self.refreshing[key] = done
-            return t, STALE, False, age
-        if code == BYPASS:
-            self.outcomes[BYPASS] += 1
-            done, up_age = self._fetch(key, obj, size, t, conditional)
-            return done, BYPASS, not conditional, up_age
+        else:
+            code, found = cache.decide(key, t)
+            if code == HIT:
+                self._count_hit(HIT, size, conditional)
+                age = found.corrected_initial_age + t - found.response_time
+                return t, HIT, False, int(age) if age > 0 else 0
+            if code == STALE:
+                self._count_hit(STALE, size, conditional)
+                age = cache.age_of(key, t)
+                done, up_age = self._fetch(key, obj, size, t, True)
+                cache.refresh(key, obj, size, found, t, done, up_age)
+                self.refreshing[key] = done
+                return t, STALE, False, age
+            if code == BYPASS:
+                self.outcomes[BYPASS] += 1
+                done, up_age = self._fetch(key, obj, size, t, conditional)
+                return done, BYPASS, not conditional, up_age
         lead = self.marked is False or type(self.collapser.join(key, t, None)) is Lead
         if code == REVALIDATED:
             self._count_hit(REVALIDATED, size, conditional)
@@ -148,8 +191,24 @@ class CacheNodeSim:
         # A miss fetches the whole object even for a conditional request (decide() strips the
         # client's validators from a miss): the node stores it and answers 304 downstream.
         self.outcomes[MISS] += 1
-        done, up_age = self._fetch(key, obj, size, t, False)
-        result = cache.fill(key, obj, size, found, t, done, up_age)
+        # self._fetch(key, obj, size, t, False), inlined.
+        upstream = self.upstream
+        delay = self.up_delay
+        self.upstream_requests += 1
+        self.upstream_bytes += size
+        if type(upstream) is OriginSim:
+            self.origin_bytes += size
+            done = upstream.fetch(t + delay, size, False) + delay
+            up_age = 0
+        else:
+            done, _, _, up_age = upstream.serve(key, obj, size, t + delay, False, False)
+            done += delay
+        template = cache.template
+        if found is None and template is not None:  # NodeCache.fill's template path, inlined
+            self._put(template.filled(key, obj, size, t, done, up_age))
+            result = STORED
+        else:
+            result = cache.fill(key, obj, size, found, t, done, up_age)
         if lead:
             self.leaders[key] = (done, result, None if self.marked else t)
         return done, MISS, not conditional, up_age
@@ -271,6 +330,7 @@ class CacheNodeSim:
 
     def sweep(self, now: float) -> None:
         """End the fetches and refreshes that completed before ``now`` (bounds memory)."""
+        self.queue.flush()
         leaders = self.leaders
         ended = [(done, key) for key, (done, _, _) in leaders.items() if done <= now]
         for _, key in sorted(ended):

@@ -43,7 +43,9 @@ class OriginSim:
         wait, service = self.queue.serve(t)
         self.requests += 1
         series = self.series
-        index = series.index(t)
+        index = int(t / series.bucket_width)  # series.index(t), inlined
+        if index >= series.buckets:
+            series.grow(index + 1)
         series.series["origin_requests"][index] += 1
         steady = t >= self.steady_from
         if steady:

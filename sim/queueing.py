@@ -7,7 +7,8 @@ from the rng it is handed. For arrivals offered in time order this is exactly th
 tiers see requests after different propagation delays) are served in offer order, an error of at
 most the spread of those delays. Offered requests are counted per time bucket (buckets are added
 when arrivals go past the last one) for utilization: offered load over capacity, see
-``utilization``.
+``utilization``; arrival times are appended per request and folded into those counts with numpy
+by ``flush`` (once per batch; the counters' readers flush first). sim.node inlines ``serve``.
 """
 
 from __future__ import annotations
@@ -27,16 +28,18 @@ class ServerQueue:
     """A multi-server FCFS queue: ``serve(arrival)`` returns (wait, service) in seconds."""
 
     __slots__ = (
-        "_draws",
-        "_free",
-        "_next_free",
+        "_last_arrival",
+        "_offered",
         "_rng",
+        "_served",
+        "arrivals",
         "bucket_width",
         "capacity_rps",
-        "last_arrival",
+        "draws",
+        "free",
         "mean_service",
-        "offered",
-        "served",
+        "next_free",
+        "single",
         "workers",
     )
 
@@ -54,47 +57,88 @@ class ServerQueue:
             raise ValueError(f"workers {workers} < 1")
         self.capacity_rps = capacity_rps
         self.workers = workers
+        self.single = workers == 1
         self.mean_service = workers / capacity_rps
         # Service times come from numpy in blocks (a list pop per request, not a Python draw).
         self._rng = np.random.default_rng(rng.getrandbits(64))
-        self._draws: list[float] = []
-        self._free = [0.0] * workers  # a heap of the times each server becomes free
-        self._next_free = 0.0  # the one server's free time (workers == 1: no heap needed)
+        self.draws: list[float] = []
+        self.free = [0.0] * workers  # a heap of the times each server becomes free
+        self.next_free = 0.0  # the one server's free time (single: no heap needed)
         self.bucket_width = bucket_width
-        self.offered = [0] * buckets  # arrivals per time bucket
-        self.last_arrival = 0.0
-        self.served = 0
+        # Arrival times offered since the last ``flush``, folded into the per-bucket counts
+        # with numpy (an append per request instead of bucket arithmetic).
+        self.arrivals: list[float] = []
+        self._offered = [0] * buckets  # arrivals per time bucket
+        self._last_arrival = 0.0
+        self._served = 0
+
+    def refill(self) -> None:
+        """Draw the next block of service times (``draws`` is popped from the end)."""
+        self.draws.extend(self._rng.exponential(self.mean_service, _BLOCK).tolist())
 
     def serve(self, arrival: float) -> tuple[float, float]:
-        """Queue a request arriving at ``arrival``: its waiting time and its service time."""
-        draws = self._draws
+        """Queue a request arriving at ``arrival``: its waiting time and its service time.
+
+        sim.node inlines these lines on its hot path (same order: draw, start, record arrival).
+        """
+        draws = self.draws
         if not draws:
-            draws.extend(self._rng.exponential(self.mean_service, _BLOCK).tolist())
+            self.refill()
         service = draws.pop()
-        if self.workers == 1:
-            start = self._next_free
+        if self.single:
+            start = self.next_free
             if start < arrival:
                 start = arrival
-            self._next_free = start + service
+            self.next_free = start + service
         else:
-            free = self._free
+            free = self.free
             start = free[0]
             if start < arrival:
                 start = arrival
             heapq.heapreplace(free, start + service)
-        self.served += 1
-        index = int(arrival / self.bucket_width)
-        offered = self.offered
-        if index >= len(offered):
-            offered.extend([0] * (index + 1 - len(offered)))
-        offered[index] += 1
-        if arrival > self.last_arrival:
-            self.last_arrival = arrival
+        self.arrivals.append(arrival)
         return start - arrival, service
+
+    def flush(self) -> None:
+        """Fold the arrivals offered since the last flush into the counters (call per batch)."""
+        arrivals = self.arrivals
+        if not arrivals:
+            return
+        times = np.array(arrivals, dtype=np.float64)
+        self.arrivals = []
+        self._served += len(times)
+        last = float(times.max())
+        if last > self._last_arrival:
+            self._last_arrival = last
+        index = (times / self.bucket_width).astype(np.int64)  # as int(arrival / width): >= 0
+        counts = np.bincount(index)
+        offered = self._offered
+        if len(counts) > len(offered):
+            offered.extend([0] * (len(counts) - len(offered)))
+        for j in np.flatnonzero(counts).tolist():
+            offered[j] += int(counts[j])
+
+    @property
+    def offered(self) -> list[int]:
+        """Arrivals per time bucket (buckets are added as arrivals go past the last one)."""
+        self.flush()
+        return self._offered
+
+    @property
+    def served(self) -> int:
+        """Requests offered so far."""
+        self.flush()
+        return self._served
+
+    @property
+    def last_arrival(self) -> float:
+        """The latest arrival time offered so far (0.0 before any)."""
+        self.flush()
+        return self._last_arrival
 
     def backlog(self, now: float) -> float:
         """Seconds of queued work ahead of a request arriving at ``now`` (0 when a server is idle)."""
-        wait = (self._next_free if self.workers == 1 else self._free[0]) - now
+        wait = (self.next_free if self.single else self.free[0]) - now
         return wait if wait > 0.0 else 0.0
 
     def utilization(self, end: float, window: float = UTILIZATION_WINDOW) -> tuple[float, float]:

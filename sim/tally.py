@@ -47,7 +47,7 @@ class RequestTally:
         self,
         batch: RequestBatch,
         latencies: list[float],
-        edge_hit: list[bool],
+        edge_hit: np.ndarray,
         warmup_t: float,
         series: TimeSeries,
     ) -> None:
@@ -58,7 +58,7 @@ class RequestTally:
             self.histograms[region].record_many(lat[regions == region])
         np.add.at(self.user_counts, batch.users, 1)
         np.add.at(self.user_bytes, batch.users, batch.sizes)
-        hits = np.array(edge_hit)
+        hits = np.asarray(edge_hit, dtype=bool)
         if batch.times[-1] >= warmup_t:
             steady = batch.times >= warmup_t
             self.steady_histogram.record_many(lat[steady])

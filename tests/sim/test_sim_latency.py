@@ -64,6 +64,25 @@ def test_queueing_grows_as_utilization_approaches_one() -> None:
     assert waits == sorted(waits)
 
 
+def test_offered_counts_folded_per_batch_match_counting_each_arrival() -> None:
+    """ServerQueue.flush buckets arrivals with numpy as int(arrival / width) would, one by one."""
+    rng = random.Random(7)
+    queue = ServerQueue(50.0, 2, random.Random(8), bucket_width=0.7, buckets=3)
+    arrivals = sorted(rng.uniform(0.0, 20.0) for _ in range(500))
+    expected: list[int] = [0] * 3
+    for i, arrival in enumerate(arrivals):
+        queue.serve(arrival)
+        index = int(arrival / 0.7)
+        if index >= len(expected):
+            expected.extend([0] * (index + 1 - len(expected)))
+        expected[index] += 1
+        if i % 97 == 0:
+            queue.flush()
+    assert queue.offered == expected
+    assert queue.served == len(arrivals)
+    assert queue.last_arrival == max(arrivals)
+
+
 def test_hits_for_users_at_their_pop_take_about_no_network_time(tmp_path) -> None:
     topology = load_topology(write_scenario(tmp_path))
     result = Simulation(topology, SimOptions(requests=4000, seed=1)).run()
