@@ -12,7 +12,7 @@ an empty key is a Miss (``uri-miss``). Everything else goes through ``decide``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from cdn.cache.store import Store
@@ -163,35 +163,6 @@ class EntryTemplate:
             (*self._plain_tags, *(f"{head}{text}{tail}" for head, tail in self._id_tags))
         )
 
-    def filled(
-        self,
-        key: str,
-        obj_id: int,
-        size: int,
-        request_time: float,
-        response_time: float,
-        age: int = 0,
-    ) -> Filled:
-        """What the store keeps for the fill ``entry_for`` describes (same §4.2.3 times)."""
-        date = float(int(response_time - age))
-        initial_age = age + response_time - request_time
-        if response_time > date and response_time - date > initial_age:  # max(), without a call
-            initial_age = response_time - date
-        elif not initial_age > 0.0:
-            initial_age = 0.0
-        return Filled(
-            key,
-            obj_id,
-            size,
-            request_time,
-            response_time,
-            age,
-            initial_age,
-            response_time + self.lifetime - initial_age,
-            self.no_cache,
-            self,
-        )
-
     def entry_for(
         self,
         key: str,
@@ -228,14 +199,17 @@ class EntryTemplate:
         return Entry.from_fields(values)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Filled:
     """A template fill as the store keeps it: what ``EntryTemplate.entry_for`` needs, not its Entry.
 
     The store needs only the Storable fields and the hit shortcut only ``invalidated``,
     ``no_cache``, ``fresh_until`` and the §4.2.3 times, so a fill stores these and the Entry is
     built (``entry()``: the very Entry ``entry_for`` returns) only when ``decide`` must look at
-    it. A soft purge replaces it with ``invalidated=True`` (dataclasses.replace), as an Entry.
+    it. ``Filled(key, obj_id, size, request_time, response_time, age, template)`` computes the
+    §4.2.3 times itself with ``entry_for``'s formulas (one call per fill, the simulator's most
+    frequent allocation). A soft purge replaces it with ``invalidated=True``
+    (``dataclasses.replace`` passes the same arguments), as an Entry.
     """
 
     key: str
@@ -244,13 +218,42 @@ class Filled:
     request_time: float
     response_time: float
     age: int
-    corrected_initial_age: float
-    fresh_until: float
-    no_cache: bool  # the rule's unqualified no-cache (the template's: a field, read per hit)
     template: EntryTemplate
-    invalidated: bool = False
+    invalidated: bool
+    corrected_initial_age: float = field(init=False)
+    fresh_until: float = field(init=False)
+    no_cache: bool = field(init=False)  # the rule's unqualified no-cache (read per hit)
     # Template fills have no variant (a class attribute: the store reads it per put and hit).
     variant: ClassVar[tuple[()]] = ()
+
+    def __init__(
+        self,
+        key: str,
+        obj_id: int,
+        size: int,
+        request_time: float,
+        response_time: float,
+        age: int,
+        template: EntryTemplate,
+        invalidated: bool = False,
+    ) -> None:
+        self.key = key
+        self.obj_id = obj_id
+        self.size = size
+        self.request_time = request_time
+        self.response_time = response_time
+        self.age = age
+        self.template = template
+        self.invalidated = invalidated
+        date = float(int(response_time - age))  # Date has whole seconds (format truncates)
+        initial_age = age + response_time - request_time
+        if response_time > date and response_time - date > initial_age:  # max(), without a call
+            initial_age = response_time - date
+        elif not initial_age > 0.0:
+            initial_age = 0.0
+        self.corrected_initial_age = initial_age
+        self.fresh_until = response_time + template.lifetime - initial_age
+        self.no_cache = template.no_cache
 
     @property
     def surrogate_keys(self) -> frozenset[str]:
@@ -333,8 +336,8 @@ class NodeCache:
         REVALIDATED and MISS must go upstream with the returned decision.
         """
         entry = self._get(key, self.variant)
-        if entry is None and not self.variant:
-            return MISS, None
+        if entry is None:
+            return (MISS, None) if not self.variant else self.decide(key, now)
         if not entry.invalidated and not entry.no_cache and now < entry.fresh_until:
             self.store.record_hit(entry)
             return HIT, entry
@@ -376,7 +379,7 @@ class NodeCache:
         """
         template = self.template
         if decision is None and template is not None:
-            self.store.put(template.filled(key, obj_id, size, request_time, done, age))
+            self.store.put(Filled(key, obj_id, size, request_time, done, age, template))
             return STORED
         if decision is None:
             decision = decide(self.request, key, (), request_time, self.config)

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Generator
+from itertools import repeat
 
 import numpy as np
 import simpy
 
 from cdn.collapse import Collapser
 from cdn.topology import Topology
-from cdn.workload import RequestStream, UserModel
+from cdn.workload import RequestBatch, RequestStream, UserModel
+from sim import collector
 from sim.httpcache import HIT_CODES, NodeCache, OriginHeaders
 from sim.latency import LatencyModel
 from sim.node import CacheNodeSim
@@ -49,6 +52,36 @@ __all__ = [
     "SimResult",
     "Simulation",
 ]
+
+
+class CacheKeys:
+    """Object ids -> their cache keys (the workload path with ``{id}`` filled in), built once each.
+
+    A list indexed by object id (ids are dense from 0): denser in memory than a dict, and a
+    batch's keys come out of it in one C-level pass.
+    """
+
+    __slots__ = ("_keys", "prefix", "suffix")
+
+    def __init__(self, path: str) -> None:
+        self.prefix, _, self.suffix = path.partition("{id}")
+        self._keys: list[str | None] = []
+
+    def of(self, ids: list[int]) -> list[str]:
+        """The cache keys of ``ids``, in order."""
+        keys = self._keys
+        top = max(ids) + 1
+        if top > len(keys):
+            keys.extend([None] * (top - len(keys)))
+        found = list(map(keys.__getitem__, ids))
+        if None in found:  # objects seen for the first time
+            for index, obj in enumerate(ids):
+                if found[index] is None:
+                    key = keys[obj]
+                    if key is None:
+                        key = keys[obj] = f"{self.prefix}{obj}{self.suffix}"
+                    found[index] = key
+        return found  # type: ignore[return-value]
 
 
 class Simulation:
@@ -162,7 +195,8 @@ class Simulation:
         for purge in sorted(self.options.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
         env.process(self._arrivals(env, tally, on_progress))
-        env.run()
+        with collector.deferred():
+            env.run()
         return build_result(self, tally)
 
     def _purge(self, env: simpy.Environment, purge: Purge):
@@ -183,67 +217,119 @@ class Simulation:
         setup_rtts = latency.setup_rtts
         client_bits = 8.0 / latency.client_bandwidth_bps
         path_bits = 8.0 / min(latency.client_bandwidth_bps, latency.backbone_bandwidth_bps)
-        prefix, _, suffix = self.topology.workload.path.partition("{id}")
         hit_codes = np.array(sorted(HIT_CODES))
         routes = self.routes
         # Per user location: its nearest edge, the one-way delay and the set-up delay there.
-        nearest = [
-            (edge, one_way, setup_rtts * 2.0 * one_way) for edge, one_way in (r[0] for r in routes)
-        ]
-        keys: dict[int, str] = {}  # object id -> its cache key, built once per object
+        nearest_edge = [route[0][0] for route in routes]
+        nearest_one_way = np.array([route[0][1] for route in routes], dtype=np.float64)
+        nearest_setup = setup_rtts * 2.0 * nearest_one_way
+        keys = CacheKeys(self.topology.workload.path)
         routing = self.options.routing
-        nearest_only = routing == "nearest"
-        overflow_wait = self.options.overflow_wait
         purge_times = sorted(p.at for p in self.options.purges)
-        next_purge = purge_times.pop(0) if purge_times else math.inf
         series = self.series
         warmup_t, warmup_n = self.warmup_cut()
         if math.isfinite(warmup_t):
             self.origin.steady_from = warmup_t
         seen = 0
-        for batch in self.stream.batches():
+        for number, batch in enumerate(self.stream.batches(), 1):
             if warmup_n is not None and seen <= warmup_n < seen + len(batch.times):
                 warmup_t = float(batch.times[warmup_n - seen])  # the first steady request's time
                 self.origin.steady_from = warmup_t
             seen += len(batch.times)
             times = batch.times.tolist()
-            ids = batch.obj_ids.tolist()
-            sizes = batch.sizes.tolist()
-            users = batch.users.tolist()
+            for node in self.nodes.values():
+                node.floor = times[0]  # no request of this batch or later arrives before it
             # The connection set-up draws of the batch, one per request in order (the rng's only
             # use during a run, so the sequence is the per-request one).
             fresh = [rng_random() < new_share for _ in times] if new_share else [False] * len(times)
-            latencies: list[float] = []
-            add_latency = latencies.append
-            codes: list[int] = []
-            add_code = codes.append
-            for t, obj, size, u, new_connection in zip(
-                times, ids, sizes, users, fresh, strict=True
-            ):
-                while t >= next_purge:
-                    yield env.timeout(next_purge - env.now)
-                    next_purge = purge_times.pop(0) if purge_times else math.inf
-                if nearest_only:
-                    edge, one_way, setup = nearest[u]
-                else:
-                    edge, one_way = choose(routes[u], t, routing, overflow_wait)
-                    setup = setup_rtts * 2.0 * one_way
-                arrive = t + (setup if new_connection else 0.0) + one_way
-                key = keys.get(obj)
-                if key is None:
-                    key = keys[obj] = f"{prefix}{obj}{suffix}"
-                done, code, upstream, _ = edge.serve(key, obj, size, arrive, False, False)
-                add_latency(done - t + one_way + size * (path_bits if upstream else client_bits))
-                add_code(code)
+            ids = batch.obj_ids.tolist()
+            obj_keys = keys.of(ids)
+            if routing == "nearest":
+                users = batch.users
+                one_way = nearest_one_way[users]
+                arrive = batch.times + np.where(fresh, nearest_setup[users], 0.0) + one_way
+                edges = [nearest_edge[u] for u in users.tolist()]
+                served: list[tuple[float, int, bool, int]] = []
+                start = 0
+                while start < len(times):  # up to the next purge, then the purge runs
+                    stop = bisect_left(times, purge_times[0], start) if purge_times else len(times)
+                    served.extend(
+                        map(
+                            CacheNodeSim.serve,
+                            edges[start:stop],
+                            obj_keys[start:stop],
+                            ids[start:stop],
+                            batch.sizes[start:stop].tolist(),
+                            arrive[start:stop].tolist(),
+                            repeat(False, stop - start),
+                            repeat(False, stop - start),
+                        )
+                    )
+                    if stop < len(times):
+                        yield env.timeout(purge_times.pop(0) - env.now)
+                    start = stop
+                done, codes, upstream, _ = zip(*served, strict=True)
+            else:
+                one_way, done, codes, upstream = yield from self._routed(
+                    env, batch, fresh, obj_keys, routes, purge_times
+                )
+            bits = np.where(upstream, path_bits, client_bits)
+            latencies = np.array(done) - batch.times + one_way + batch.sizes * bits
             edge_hit = np.isin(np.array(codes), hit_codes)
             tally.record(batch, latencies, edge_hit, warmup_t, series)
             for node in self.nodes.values():
                 node.sweep(times[-1])
-            self.origin.queue.flush()
+            if number % collector.YOUNG_EVERY == 0:
+                # Fold the queues' arrival lists into their counters (bounds their memory; every
+                # reader flushes first, so when does not matter), and collect young cycles.
+                for node in self.nodes.values():
+                    node.queue.flush()
+                self.origin.queue.flush()
+                collector.collect_young()
             if times[-1] > env.now:
                 yield env.timeout(times[-1] - env.now)
             if on_progress is not None:
                 on_progress(times[-1], tally.requests)
+
+    def _routed(
+        self,
+        env: simpy.Environment,
+        batch: RequestBatch,
+        fresh: list[bool],
+        obj_keys: list[str],
+        routes: list[list[tuple[CacheNodeSim, float]]],
+        purge_times: list[float],
+    ) -> Generator[simpy.Event, None, tuple[np.ndarray, list[float], list[int], list[bool]]]:
+        """Serve a batch request by request under latency-based or overflow routing.
+
+        The PoP choice reads the queues' state at each request's time, so choices and service
+        interleave. Returns (one-way delays, done times, outcomes, upstream flags).
+        """
+        routing, overflow_wait = self.options.routing, self.options.overflow_wait
+        setup_rtts = self.latency.setup_rtts
+        one_ways: list[float] = []
+        done: list[float] = []
+        codes: list[int] = []
+        upstream: list[bool] = []
+        for t, key, obj, size, u, new_connection in zip(
+            batch.times.tolist(),
+            obj_keys,
+            batch.obj_ids.tolist(),
+            batch.sizes.tolist(),
+            batch.users.tolist(),
+            fresh,
+            strict=True,
+        ):
+            while purge_times and t >= purge_times[0]:
+                yield env.timeout(purge_times.pop(0) - env.now)
+            edge, one_way = choose(routes[u], t, routing, overflow_wait)
+            arrive = t + (setup_rtts * 2.0 * one_way if new_connection else 0.0) + one_way
+            finished, code, from_upstream, _ = edge.serve(key, obj, size, arrive, False, False)
+            one_ways.append(one_way)
+            done.append(finished)
+            codes.append(code)
+            upstream.append(from_upstream)
+        return np.array(one_ways), done, codes, upstream
 
     def warmup_cut(self) -> tuple[float, int | None]:
         """(time, request index) where the steady state starts; (inf, None) without a warm-up.

@@ -6,10 +6,20 @@ keeps the completion time of the fetch led there (later requests for the key bef
 it; after a stale-while-revalidate refresh starts they are served stale). A miss is stored as soon
 as it is decided, stamped with its completion time; the in-flight check comes before the cache
 lookup, so nothing is served before it has arrived.
+
+A template fill (sim.httpcache.Filled, the common case) is its own in-flight record: it holds the
+lead time (``request_time``) and the completion time (``response_time``), so such a lead is not
+also kept in the leaders map, which costs a map insertion per miss and a lookup per request. The
+map keeps every other lead: revalidations, non-template fills, forwards to a peer, leads told to
+the Collapser, template fills the store did not admit (too large), and template fills that left
+the store (evicted or purged) while still in flight, which the store's removal listener hands
+over. A template exists only for a cacheable rule, so
+a node with one never marks hit-for-pass; were it to, the map would take over every lead.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from heapq import heapreplace
 
 from cdn.collapse import Collapser, Follow, Lead
@@ -25,6 +35,7 @@ from sim.httpcache import (
     STALE,
     STORED,
     UNCACHEABLE,
+    Filled,
     NodeCache,
 )
 from sim.origin import OriginSim
@@ -39,12 +50,14 @@ class CacheNodeSim:
         "_get",
         "_put",
         "_record_hit",
+        "_record_plain_hit",
         "bytes",
         "bytes_collapsed",
         "bytes_hit",
         "cache",
         "collapsed",
         "collapser",
+        "floor",
         "forwarded",
         "forwarded_bytes",
         "hits",
@@ -58,6 +71,7 @@ class CacheNodeSim:
         "queue",
         "refreshing",
         "requests",
+        "telling",
         "up_delay",
         "upstream",
         "upstream_bytes",
@@ -70,10 +84,13 @@ class CacheNodeSim:
         self.node = node
         self.queue = queue
         self.cache = cache
-        # The store's methods the hot path calls, bound once.
-        self._get = cache.store.get
-        self._put = cache.store.put
-        self._record_hit = cache.store.record_hit
+        # The store's methods the hot path calls, bound once; ``_get(key)`` reads the entry of
+        # the variant the node's requests select (a C call when there is no Vary).
+        store = cache.store
+        self._get = partial(store.get, variant=cache.variant) if cache.variant else store.slots.get
+        self._put = store.put
+        self._record_hit = store.record_hit
+        self._record_plain_hit = store.record_plain_hit
         self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
         self.up_delay = 0.0
@@ -87,7 +104,15 @@ class CacheNodeSim:
         # it ends uncacheable; most fills never need the Collapser at all.
         self.leaders: dict[str, tuple[float, int, float | None]] = {}
         self.marked = False  # a hit-for-pass mark was made: join every lead at once
+        # Some lead may be told or uncacheable, so ending it is more than forgetting it (sweep's
+        # shortcut is off); set when such a lead is recorded, recomputed by sweep.
+        self.telling = False
         self.refreshing: dict[str, float] = {}  # key -> end of its background refresh
+        # No request still to come here arrives before this (the current batch's first user
+        # request time): a lead that ended by then can never be followed.
+        self.floor = 0.0
+        if cache.template is not None:
+            store.set_removal_listener(self._removed)
         self.requests = self.hits = self.bytes = self.bytes_hit = self.bytes_collapsed = 0
         self.upstream_requests = self.upstream_bytes = self.origin_bytes = 0
         self.collapsed = self.forwarded = self.forwarded_bytes = 0
@@ -122,7 +147,7 @@ class CacheNodeSim:
         queue.arrivals.append(t)
         t += (start - t) + service
         leaders = self.leaders
-        leader = leaders.get(key)
+        leader = leaders.get(key) if leaders else None
         if leader is not None and leader[0] <= t:
             if leader[2] is not None and leader[1] != UNCACHEABLE:
                 del leaders[key]  # _end_lead's first case: never told, nothing to tell
@@ -148,18 +173,30 @@ class CacheNodeSim:
                 del self.refreshing[key]
         if leader is not None:
             return self._follow(key, obj, size, t, conditional, leader, None)
-        # NodeCache.lookup inlined: a fresh plain entry is a hit (its shortcut, same fields).
-        entry = self._get(key, cache.variant)
-        if entry is None and not cache.variant:
-            code, found = MISS, None
-        elif not entry.invalidated and not entry.no_cache and t < entry.fresh_until:
-            self._record_hit(entry)
+        entry = self._get(key)
+        if type(entry) is Filled and entry.response_time > t and not self.marked:
+            # A template fill still in flight: its own lead record (see the module docstring).
+            leader = (entry.response_time, STORED, entry.request_time)
+            return self._follow(key, obj, size, t, conditional, leader, None)
+        # NodeCache.lookup inlined: a fresh entry is a hit (its shortcut, same fields).
+        if (
+            entry is not None
+            and not entry.invalidated
+            and not entry.no_cache
+            and t < entry.fresh_until
+        ):
+            if cache.variant:
+                self._record_hit(entry)
+            else:
+                self._record_plain_hit(key, entry.size)
             self.outcomes[HIT] += 1
             self.hits += 1
             if not conditional:
                 self.bytes_hit += size
             age = entry.corrected_initial_age + t - entry.response_time
             return t, HIT, False, int(age) if age > 0 else 0
+        if entry is None and not cache.variant:
+            code, found = MISS, None
         else:
             code, found = cache.decide(key, t)
             if code == HIT:
@@ -205,13 +242,27 @@ class CacheNodeSim:
             done += delay
         template = cache.template
         if found is None and template is not None:  # NodeCache.fill's template path, inlined
-            self._put(template.filled(key, obj, size, t, done, up_age))
-            result = STORED
+            stored = self._put(Filled(key, obj, size, t, done, up_age, template))
+            if lead and (self.marked or not stored):  # else the fill is its own lead record
+                self.leaders[key] = (done, STORED, None if self.marked else t)
+            return done, MISS, not conditional, up_age
         else:
             result = cache.fill(key, obj, size, found, t, done, up_age)
+            if result == UNCACHEABLE:
+                self.telling = True
         if lead:
             self.leaders[key] = (done, result, None if self.marked else t)
         return done, MISS, not conditional, up_age
+
+    def _removed(self, key: str, entry: object) -> None:
+        """The store let ``entry`` go: a template fill still in flight keeps its lead in the map."""
+        if (
+            type(entry) is Filled
+            and entry.response_time > self.floor
+            and not self.marked
+            and key not in self.leaders
+        ):
+            self.leaders[key] = (entry.response_time, STORED, entry.request_time)
 
     def _count_hit(self, code: int, size: int, conditional: bool) -> None:
         self.outcomes[code] += 1
@@ -244,6 +295,8 @@ class CacheNodeSim:
             self.forwarded_bytes += size
         if lead:
             self.leaders[key] = (done, self.cache.relayed, None if self.marked else t)
+            if self.cache.relayed == UNCACHEABLE:
+                self.telling = True
         return done, code, upstream, age
 
     def _follow(
@@ -261,6 +314,7 @@ class CacheNodeSim:
         if lead_t is not None:  # tell the Collapser of the lead now (no mark exists: as then)
             self.collapser.join(key, lead_t, None)
             self.leaders[key] = (done, result, None)
+            self.telling = True
         joined = self.collapser.join(key, t, None)
         if type(joined) is Follow:
             self.collapsed += 1
@@ -298,7 +352,7 @@ class CacheNodeSim:
             collapser.finish(key, True, done)
         elif result == UNCACHEABLE:
             collapser.finish(key, False, done)
-            self.marked = True
+            self.marked = self.telling = True
         else:
             collapser.abandon(key)
 
@@ -311,6 +365,7 @@ class CacheNodeSim:
             if lead_t is not None:
                 self.collapser.join(key, lead_t, None)
                 leaders[key] = (done, result, None)
+                self.telling = True
 
     def _fetch(
         self, key: str, obj: int, size: int, t: float, conditional: bool
@@ -330,11 +385,16 @@ class CacheNodeSim:
 
     def sweep(self, now: float) -> None:
         """End the fetches and refreshes that completed before ``now`` (bounds memory)."""
-        self.queue.flush()
         leaders = self.leaders
-        ended = [(done, key) for key, (done, _, _) in leaders.items() if done <= now]
-        for _, key in sorted(ended):
-            self._end_lead(key, leaders[key])
+        if self.telling:
+            ended = [(done, key) for key, (done, _, _) in leaders.items() if done <= now]
+            for _, key in sorted(ended):
+                self._end_lead(key, leaders[key])
+            self.telling = self.marked or any(
+                lead_t is None or result == UNCACHEABLE for _, result, lead_t in leaders.values()
+            )
+        else:  # every lead is untold and cacheable: ending one only forgets it (_end_lead)
+            self.leaders = {key: lead for key, lead in leaders.items() if lead[0] > now}
         refreshing = self.refreshing
         if refreshing:
             self.refreshing = {k: until for k, until in refreshing.items() if until > now}

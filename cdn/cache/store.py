@@ -6,19 +6,24 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   (or than the policy admits: s3fifo takes objects under 10% of it) is not admitted.
 - Slots: each (primary key, variant) pair is one object for the eviction policy; a variant-less
   entry's slot is its key itself (so the fast path and ``put`` agree), else ``(key, variant)``.
-  Variant-less entries sit in a flat map, Vary'd ones in a per-key map (a dict per key costs
-  ~200 bytes, which the common no-Vary case should not pay).
-- Evictions happen inside the policy's ``popitem``; its ``on_evict`` hook keeps the variants map
-  and the surrogate-key (tag) index in step. While the store holds no Vary'd entry and no tag
-  index, the hook is the flat map's own ``dict.pop`` (a C call, harmless for keys it lacks);
-  after that it is ``_evicted``. The policy counts the evictions.
+- One map: the policy's ``data`` (slot -> entry) is the store's only map of entries, so a lookup,
+  a hit's bookkeeping and an insertion touch one hash table, not two (the simulator's world runs
+  are bound by memory traffic). An entry's weight is its ``size``; ``request`` stores the bare
+  size (an int) instead, so a store serves either ``put`` or ``request``, not both.
+- Evictions happen inside the policy (which drops the entry from ``data`` and counts them); its
+  ``on_evict`` hook is needed only to keep the variants and surrogate-key (tag) indexes in step
+  and to tell the removal listener, so it is unset (no call per eviction) until the store holds
+  a Vary'd entry or a tag index, or is the listener itself while the store has no index.
+- The removal listener (``set_removal_listener``) hears of every entry that leaves by eviction or
+  hard purge, not of replacements by ``put``.
 - Hot paths read the policy's ``data`` dict and call its ``touch`` directly (see
   ``cdn.cache.policies.base``) rather than going through the mapping's Python methods.
 - Accounting is the caller's single verdict per request: ``record_hit(entry)`` when a stored entry
   was served, ``record_miss(size)`` when it was not; ``request(key, size)`` does lookup, accounting
   and admission in one call for the simulator's trace replay (body-less, variant-less objects).
 - Purges (by key, prefix or tag) act on entries stored with ``put``; hard removes them, soft
-  replaces them with ``invalidated=True`` (they stay, stale, until evicted).
+  replaces them in place with ``invalidated=True`` (same size: the policy's state is untouched;
+  they stay, stale, until evicted).
 - The tag index is built on first use (``purge_tag`` / ``tagged``) from the stored entries and
   kept in step from then on, so a store never purged by tag pays nothing per insertion for it.
 """
@@ -26,7 +31,7 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any, Protocol
 
 from cdn.cache.policies import make_policy
@@ -105,6 +110,11 @@ def slot_of(key: Hashable, variant: tuple[Any, ...] = ()) -> Hashable:
     return (key, variant) if variant else key
 
 
+def weight(value: Any) -> int:
+    """A stored value's weight against the capacity: an entry's ``size``, or a bare size."""
+    return value if type(value) is int else value.size
+
+
 class Store:
     """A byte-bounded cache of entries with variants, a tag index, purges and stats."""
 
@@ -113,13 +123,14 @@ class Store:
         "_bytes_missed",
         "_data",
         "_hits",
+        "_indexed",
         "_misses",
-        "_plain",
+        "_on_remove",
         "_policy",
         "_schedule",
         "_tags",
         "_touch",
-        "_varied",
+        "_variants",
         "policy_name",
     )
 
@@ -130,15 +141,24 @@ class Store:
         if capacity_bytes < 0:
             raise ValueError(f"capacity_bytes must be >= 0, got {capacity_bytes}")
         self.policy_name = policy
-        # Policy values are sizes, so ``int`` is the size function (a C call, no lambda).
-        self._plain: dict[str, Storable] = {}
-        self._policy = make_policy(policy, capacity_bytes, int, self._plain.pop, **policy_options)
-        self._data = self._policy.data  # type: ignore[attr-defined]
+        self._policy = make_policy(policy, capacity_bytes, weight, None, **policy_options)
+        self._data: dict[Hashable, Any] = self._policy.data  # type: ignore[attr-defined]
         self._touch = self._policy.touch  # type: ignore[attr-defined]
         self._schedule = getattr(self._policy, "schedule", None)
-        self._varied: dict[str, dict[tuple[Any, ...], Storable]] = {}
+        # primary key -> its Vary'd variants (a dict used as an ordered set)
+        self._variants: dict[str, dict[tuple[Any, ...], None]] = {}
         self._tags: dict[str, set[Hashable]] | None = None  # built on first use
+        self._indexed = False  # a variants or tag index exists: evictions must unindex
+        self._on_remove: Callable[[Hashable, Storable], None] | None = None
         self._hits = self._misses = self._bytes_hit = self._bytes_missed = 0
+
+    def set_removal_listener(self, listener: Callable[[Hashable, Storable], None] | None) -> None:
+        """Call ``listener(slot, entry)`` for each entry evicted or purged (hard) from now on.
+
+        Replacements by ``put`` are not removals. None stops the calls.
+        """
+        self._on_remove = listener
+        self._hook()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -157,35 +177,41 @@ class Store:
 
     def __contains__(self, key: object) -> bool:
         """Whether any entry is stored under primary ``key``."""
-        return key in self._plain or key in self._varied
+        return key in self._data or key in self._variants
+
+    @property
+    def slots(self) -> Mapping[Hashable, Storable]:
+        """The stored entries by slot, live (read it, never write it).
+
+        A variant-less entry's slot is its key, so ``slots.get(key)`` is ``get(key)`` as one C
+        call, for hot paths.
+        """
+        return self._data
 
     def lookup(self, key: str) -> list[Storable]:
         """All stored variants of ``key`` (no accounting, no recency change)."""
-        entry = self._plain.get(key)
-        by_variant = self._varied.get(key)
-        if by_variant is None:
+        data = self._data
+        entry = data.get(key)
+        variants = self._variants.get(key)
+        if variants is None:
             return [] if entry is None else [entry]
-        found = list(by_variant.values())
+        found = [data[(key, variant)] for variant in variants]
         if entry is not None:
             found.insert(0, entry)
         return found
 
     def get(self, key: str, variant: tuple[Any, ...] = ()) -> Storable | None:
         """The entry stored for ``key`` and ``variant``, or None (no accounting)."""
-        if not variant:
-            return self._plain.get(key)
-        by_variant = self._varied.get(key)
-        return None if by_variant is None else by_variant.get(variant)
+        return self._data.get((key, variant) if variant else key)
 
     def entries(self) -> Iterator[Storable]:
         """Every stored entry (in no particular order)."""
-        yield from self._plain.values()
-        for by_variant in self._varied.values():
-            yield from by_variant.values()
+        yield from self._data.values()
 
     def tagged(self, tag: str) -> list[Storable]:
         """The stored entries carrying surrogate key ``tag``."""
-        return [self._entry_at(slot) for slot in self._tag_index().get(tag, ())]
+        data = self._data
+        return [data[slot] for slot in self._tag_index().get(tag, ())]
 
     def stats(self) -> CacheStats:
         """A snapshot of the counters and the occupancy."""
@@ -215,6 +241,16 @@ class Store:
             if touch is not None:
                 touch(slot)
 
+    def record_plain_hit(self, key: str, size: int) -> None:
+        """``record_hit`` of the variant-less entry stored under ``key`` with ``size`` bytes."""
+        self._hits += 1
+        self._bytes_hit += size
+        if self._schedule is not None:
+            self._schedule(key, None)
+        touch = self._touch
+        if touch is not None and key in self._data:  # it may have been evicted since the lookup
+            touch(key)
+
     def record_miss(self, size: int = 0) -> None:
         """Count a request not served from the cache; ``size`` is the body fetched upstream."""
         self._misses += 1
@@ -231,25 +267,29 @@ class Store:
         policy = self._policy
         if self._schedule is not None:
             self._schedule(slot, next_access)
-        data = self._data
-        present = slot in data
-        if present and data[slot] != entry.size:
+        old = self._data.get(slot)
+        if old is not None and old.size != entry.size:
             del policy[slot]
         try:
-            policy[slot] = entry.size
+            policy[slot] = entry
         except ValueError:
-            self._drop(slot)
+            if old is not None:  # the superseded version goes too
+                if slot in self._data:
+                    del policy[slot]
+                self._unindex(slot, old)
             return False
-        if present:  # a slot outside the policy is indexed nowhere (evictions unindex)
-            self._unindex(slot)
-        self._index(slot, entry)
+        if old is not None:
+            self._unindex(slot, old)
+        if slot is not entry.key or self._tags is not None:
+            self._index(slot, entry)
         return True
 
     def request(self, key: Hashable, size: int, next_access: int | None = None) -> bool:
         """Replay one request of a body-less, variant-less object: True on a hit.
 
-        Counts the hit or miss, and on a miss admits the object if it fits. ``key`` is a str or
-        int; ``next_access`` feeds belady (the index of the next request, None = never).
+        Counts the hit or miss, and on a miss admits the object if it fits (storing its size,
+        not an entry). ``key`` is a str or int; ``next_access`` feeds belady (the index of the
+        next request, None = never).
         """
         if self._schedule is not None:
             self._schedule(key, next_access)
@@ -276,22 +316,20 @@ class Store:
 
     def purge_key(self, key: str, soft: bool = False) -> int:
         """Purge every variant of ``key`` (hard: remove; soft: mark stale); return the count."""
-        slots: list[Hashable] = [key] if key in self._plain else []
-        slots.extend((key, variant) for variant in self._varied.get(key, ()))
+        slots: list[Hashable] = [key] if key in self._data else []
+        slots.extend((key, variant) for variant in self._variants.get(key, ()))
         return self._purge(slots, soft)
 
     def purge_prefix(self, prefix: str, soft: bool = False) -> int:
         """Purge every entry whose primary key starts with ``prefix``; return the count.
 
-        Cost: a scan of the stored primary keys, O(keys) (tags are the cheap way to group).
+        Cost: a scan of the stored slots, O(entries) (tags are the cheap way to group).
         """
-        slots: list[Hashable] = [key for key in self._plain if key.startswith(prefix)]
-        slots.extend(
-            (key, variant)
-            for key, by_variant in self._varied.items()
-            if key.startswith(prefix)
-            for variant in by_variant
-        )
+        slots: list[Hashable] = [
+            slot
+            for slot in self._data
+            if (slot[0] if type(slot) is tuple else slot).startswith(prefix)  # type: ignore[union-attr]
+        ]
         return self._purge(slots, soft)
 
     def purge_tag(self, tag: str, soft: bool = False) -> int:
@@ -307,56 +345,52 @@ class Store:
         tags = self._tags
         if tags is None:
             tags = self._tags = {}
-            self._policy.on_evict = self._evicted  # type: ignore[attr-defined]
-            for key, entry in self._plain.items():
+            self._indexed = True
+            self._hook()
+            for slot, entry in self._data.items():
                 for tag in entry.surrogate_keys:
-                    tags.setdefault(tag, set()).add(key)
-            for key, by_variant in self._varied.items():
-                for variant, entry in by_variant.items():
-                    for tag in entry.surrogate_keys:
-                        tags.setdefault(tag, set()).add((key, variant))
+                    tags.setdefault(tag, set()).add(slot)
         return tags
 
     def _purge(self, slots: list[Hashable], soft: bool) -> int:
+        data = self._data
         if soft:
             for slot in slots:
-                if type(slot) is tuple:
-                    key, variant = slot
-                    holder, name = self._varied[key], variant
-                else:
-                    holder, name = self._plain, slot  # type: ignore[assignment]
-                entry = holder[name]
+                entry = data[slot]
                 if not entry.invalidated:
-                    holder[name] = dataclasses.replace(entry, invalidated=True)  # type: ignore[type-var]
+                    # In place, same size: the policy's state for the slot is untouched.
+                    data[slot] = dataclasses.replace(entry, invalidated=True)
         else:
             for slot in slots:
-                self._drop(slot)
+                self._drop(slot, data[slot])
         return len(slots)
 
-    def _drop(self, slot: Hashable) -> None:
-        policy = self._policy
-        if slot in policy:
-            del policy[slot]
-        self._unindex(slot)
+    def _drop(self, slot: Hashable, entry: Storable) -> None:
+        del self._policy[slot]
+        self._unindex(slot, entry)
+        if self._on_remove is not None:
+            self._on_remove(slot, entry)
 
-    def _evicted(self, slot: Hashable, size: int) -> None:
-        self._unindex(slot)
+    def _hook(self) -> None:
+        """Point the policy's eviction hook at what an eviction must update (or at nothing)."""
+        self._policy.on_evict = (  # type: ignore[attr-defined]
+            self._evicted if self._indexed else self._on_remove
+        )
 
-    def _entry_at(self, slot: Hashable) -> Storable:
-        if type(slot) is tuple:
-            key, variant = slot
-            return self._varied[key][variant]
-        return self._plain[slot]  # type: ignore[index]
+    def _evicted(self, slot: Hashable, entry: Storable) -> None:
+        self._unindex(slot, entry)
+        if self._on_remove is not None:
+            self._on_remove(slot, entry)
 
     def _index(self, slot: Hashable, entry: Storable) -> None:
         if type(slot) is tuple:
-            by_variant = self._varied.get(entry.key)
-            if by_variant is None:
-                by_variant = self._varied[entry.key] = {}
-                self._policy.on_evict = self._evicted  # type: ignore[attr-defined]
-            by_variant[entry.variant] = entry
-        else:
-            self._plain[entry.key] = entry
+            variants = self._variants.get(entry.key)
+            if variants is None:
+                variants = self._variants[entry.key] = {}
+                if not self._indexed:
+                    self._indexed = True
+                    self._hook()
+            variants[entry.variant] = None
         tags = self._tags
         if tags is None:
             return
@@ -367,19 +401,17 @@ class Store:
             else:
                 slots.add(slot)
 
-    def _unindex(self, slot: Hashable) -> None:
+    def _unindex(self, slot: Hashable, entry: Storable) -> None:
+        """Forget ``entry`` (gone from ``slot``) in the variants and tag indexes."""
         if type(slot) is tuple:
             key, variant = slot
-            by_variant = self._varied.get(key)
-            if by_variant is None:
-                return
-            entry = by_variant.pop(variant, None)
-            if not by_variant:
-                del self._varied[key]
-        else:
-            entry = self._plain.pop(slot, None)  # type: ignore[call-overload]
+            variants = self._variants.get(key)
+            if variants is not None:
+                variants.pop(variant, None)
+                if not variants:
+                    del self._variants[key]
         tags = self._tags
-        if entry is None or tags is None:
+        if tags is None:
             return
         for tag in entry.surrogate_keys:
             slots = tags.get(tag)

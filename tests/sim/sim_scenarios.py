@@ -66,11 +66,17 @@ new_connection_share = 0.3
 prefix = "/obj/"
 cache_control = "{cache_control}"
 surrogate_keys = ["catalog", "obj-{{id}}"]
-"""
+{extra}"""
 
 
-def write_scenario(directory: Path, cache_control: str = "public, max-age=3600") -> Path:
-    """A three-edge, one-shield scenario (two edges share keys) with the given Cache-Control."""
+def write_scenario(
+    directory: Path, cache_control: str = "public, max-age=3600", rule_extra: str = ""
+) -> Path:
+    """A three-edge, one-shield scenario (two edges share keys) with the given Cache-Control.
+
+    ``rule_extra`` is appended to the cache rule (TOML lines such as ``vary = "..."``).
+    """
     path = directory / "small.toml"
-    path.write_text(SMALL_SCENARIO.format(cache_control=cache_control), encoding="utf-8")
+    text = SMALL_SCENARIO.format(cache_control=cache_control, extra=rule_extra)
+    path.write_text(text, encoding="utf-8")
     return path

@@ -56,6 +56,19 @@ def test_stale_while_revalidate_serves_stale(tmp_path: Path) -> None:
     assert report["outcomes"]["stale"] > 0
 
 
+def test_a_rule_with_vary_caches_the_one_variant_the_users_ask_for(small_scenario: Path) -> None:
+    # The simulated requests send no Accept-Encoding, so every request selects the same variant:
+    # the caching (through decide's Vary matching instead of the template shortcut) is the same.
+    plain = _run(small_scenario, requests=3000, seed=1)
+    varied = _run(
+        write_scenario(small_scenario.parent, rule_extra='vary = "Accept-Encoding"\n'),
+        requests=3000,
+        seed=1,
+    )
+    assert varied["outcomes"] == plain["outcomes"]
+    assert varied["hit_ratio"] == plain["hit_ratio"] > 0.3
+
+
 def test_a_purge_of_the_catalog_tag_costs_hits(small_scenario: Path) -> None:
     plain = _run(small_scenario, duration=40.0, seed=1)
     purged = _run(

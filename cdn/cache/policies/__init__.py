@@ -1,11 +1,11 @@
 """The eviction-policy registry: one name per policy, one factory per name.
 
 Rules: pure. Every policy is a ``cachetools.Cache`` (byte capacity = ``maxsize``, object size =
-``getsizeof(value)``) with an ``on_evict(key, value)`` hook, called after each eviction by
-``popitem()`` (not on ``del``), that the store uses to keep its indexes in step. Our own policies
-call it inside their ``popitem``; cachetools' get it from the ``EvictionNotifier`` mixin. Each also
-offers ``data`` (key -> value, read only), ``touch(key)`` (hit bookkeeping, or None) and an
-``evictions`` count, the store's direct hot path (see ``base``).
+``getsizeof(value)``) with an ``on_evict(key, value)`` hook, called after each eviction (by
+``popitem()`` or while an insertion makes room; not on ``del``), that the store uses to keep its
+indexes in step. Our own policies call it from their eviction loops; cachetools' get it from the
+``EvictionNotifier`` mixin. Each also offers ``data`` (key -> value, read only), ``touch(key)``
+(hit bookkeeping, or None) and an ``evictions`` count, the store's direct hot path (see ``base``).
 ``lru`` and ``fifo`` are our lean, exact equivalents of cachetools' LRUCache / FIFOCache, ``lfu`` is
 cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
 ``belady`` needs ``schedule(key, next_access)`` before each access (the simulator's upper bound).

@@ -7,21 +7,26 @@ Besides the mapping, each registry policy offers what the store's hot paths use 
   and ``data[key]`` are C-level dict operations with no hit bookkeeping;
 - ``touch``: ``touch(key)`` does the hit bookkeeping of a cached key (what ``cache[key]`` does
   besides returning the value), or None when a hit changes nothing;
-- ``evictions``: how many objects ``popitem()`` has evicted;
+- ``evictions``: how many objects the policy has evicted (by ``popitem()`` or to make room);
 - ``on_evict``: told ``(key, value)`` after each eviction; removals by ``del`` are the owner's own
-  doing and are not reported.
+  doing and are not reported. The victim is already gone from ``data``, but an insertion's
+  eviction loop may settle ``currsize`` and ``evictions`` only when it ends (also when the listener
+  raises: the victims so far stay evicted and counted), so the listener must not read those or
+  modify the policy.
 
 ``LeanCache`` is the base of our own policies: it keeps the cachetools contract (same errors,
 same eviction-before-insertion order, same overwrite rules) without cachetools' generic
 per-operation call chain (``__setitem__`` -> ``popitem`` -> ``__delitem__`` -> hook); each policy
-inlines its insertion and eviction. ``LRUPolicy`` and ``FIFOPolicy`` are exact replacements of
-``cachetools.LRUCache`` / ``FIFOCache`` (+ the hook): the same victims in the same order, the same
-overwrite behaviour (an overwrite is a use for LRU and re-queues the key for FIFO), the same
-currsize, the same errors. Two differences, both outside what callers rely on: iteration is in
-the policy's order (oldest first) rather than first-insertion order, and ``items()``/``values()``
-read without hit bookkeeping (cachetools' views call ``cache[key]``, a use, for each key; ours
-would reorder the dict being iterated). So, as with any dict, do not hit (``cache[key]``) an LRU
-while iterating it. ``LFUPolicy`` stays cachetools' own.
+inlines its insertion and eviction: a new key's insertion runs its eviction loop in place, while
+overwrites (rare) and direct calls take one victim per ``popitem()``. ``LRUPolicy`` and
+``FIFOPolicy`` are exact replacements of ``cachetools.LRUCache`` / ``FIFOCache`` (+ the hook): the
+same victims in the same order, the same overwrite behaviour (an overwrite is a use for LRU and
+re-queues the key for FIFO), the same currsize, the same errors. Two differences, both outside
+what callers rely on: iteration is in the policy's order (oldest first) rather than
+first-insertion order, and ``items()``/``values()`` read without hit bookkeeping (cachetools'
+views call ``cache[key]``, a use, for each key; ours would reorder the dict being iterated). So,
+as with any dict, do not hit (``cache[key]``) an LRU while iterating it. ``LFUPolicy`` stays
+cachetools' own.
 """
 
 from __future__ import annotations
@@ -119,6 +124,18 @@ class LeanCache(cachetools.Cache):
     def __copy__(self) -> NoReturn:
         raise TypeError(f"{type(self).__name__} cannot be copied")
 
+    def _room_to_resize(self, key: Hashable, old: int, size: int) -> bool:
+        """Evict, one ``popitem()`` at a time, until cached ``key`` can go from ``old`` to ``size``.
+
+        As cachetools, the key keeps its place meanwhile and may evict itself: then False, and the
+        caller stores it as a new key (whose insertion makes whatever room is still missing).
+        """
+        while self.currsize + size - old > self.maxsize:
+            self.popitem()
+            if key not in self.data:
+                return False
+        return True
+
     def _check_size(self, value: Any) -> int:
         """The size of ``value``, with cachetools' errors for one that can never fit."""
         size = self.getsizeof(value)
@@ -144,28 +161,43 @@ class _QueueCache(LeanCache):
         if size < 0:
             raise ValueError("value size must be non-negative")
         data, sizes = self.data, self._sizes
-        old = sizes.get(key)
-        # As cachetools: evict (oldest first) until the new size fits, then store; an overwrite
-        # keeps its place while evicting (it may evict itself) and then goes to the young end.
-        currsize = self.currsize + (size if old is None else size - old)
+        if key in sizes and self._overwrite(key, value, size):
+            return
+        # As cachetools: evict (oldest first) until the new size fits, then store. ``currsize``
+        # counts the new size already; the attributes are written once, after the loop.
+        currsize = self.currsize + size
         if currsize > maxsize:
-            pop, listener = data.popitem, self.on_evict
-            while currsize > maxsize:
-                victim, victim_value = pop(False)
-                victim_size = sizes.pop(victim)
-                currsize -= victim_size
-                self.currsize -= victim_size
-                self.evictions += 1
-                if old is not None and victim == key:  # it evicted itself: now a new key
-                    old = None
-                    currsize += victim_size
-                if listener is not None:
-                    listener(victim, victim_value)
+            listener, evicted = self.on_evict, 0
+            try:
+                while currsize > maxsize:
+                    victim, victim_value = data.popitem(False)
+                    currsize -= sizes.pop(victim)
+                    evicted += 1
+                    if listener is not None:
+                        listener(victim, victim_value)
+            except BaseException:  # a raising listener: the victims so far stay evicted
+                self.currsize, self.evictions = currsize - size, self.evictions + evicted
+                raise
+            self.evictions += evicted
         data[key] = value
-        if old is not None:
-            data.move_to_end(key)
         sizes[key] = size
         self.currsize = currsize
+
+    def _overwrite(self, key: Hashable, value: Any, size: int) -> bool:
+        """Replace a cached key's value and send it to the young end: True.
+
+        False when making room evicted the key itself: it is now a new key.
+        """
+        sizes = self._sizes
+        old = sizes[key]
+        if not self._room_to_resize(key, old, size):
+            return False
+        data = self.data
+        data[key] = value
+        data.move_to_end(key)
+        sizes[key] = size
+        self.currsize += size - old
+        return True
 
     def __delitem__(self, key: Hashable) -> None:
         size = self._sizes.pop(key)

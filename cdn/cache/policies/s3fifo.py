@@ -12,7 +12,11 @@ Eviction takes from main when main is over its share or small is empty, else fro
 object hit ``move_to_main_threshold`` (2) times moves to main (freq reset), otherwise it is evicted
 into the ghost queue. An object must be smaller than the small queue to be admitted
 (libCacheSim evicts and then drops an object exactly the small queue's size; we reject it upfront).
-The queues keep the sizes; a hit is one small Python call (``touch`` counts it).
+The queues keep the sizes; a hit is one small Python call (``touch`` counts it). A new key's
+insertion runs its evictions inline, with the counters in locals: the listener sees the victim gone
+from ``data``, but ``currsize``, ``evictions`` and the byte counts settle when the loop ends (also
+when the listener raises), so it must not modify the cache. ``popitem`` (one eviction, also used by
+overwrites) makes the same choice as one turn of that loop.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from cdn.cache.policies.base import LeanCache
+
+_NO_VICTIM = object()  # a sentinel: None is a valid key
 
 
 class S3FIFOCache(LeanCache):
@@ -71,12 +77,57 @@ class S3FIFOCache(LeanCache):
             self._ghost_bytes -= ghost.pop(key)
         if size < 0:
             raise ValueError("value size must be non-negative")
-        if self.currsize + size > self.maxsize:
-            popitem, maxsize = self.popitem, self.maxsize
-            while self.currsize + size > maxsize:
-                popitem()
-        self.data[key] = value
-        self.currsize += size
+        data, currsize, limit = self.data, self.currsize, self.maxsize - size
+        if currsize > limit:
+            # ``popitem`` inlined: one call per insertion rather than per victim.
+            small, main = self._small, self._main
+            small_bytes, main_bytes, ghost_bytes = (
+                self._small_bytes,
+                self._main_bytes,
+                self._ghost_bytes,
+            )
+            main_capacity, ghost_capacity = self.main_capacity, self.ghost_capacity
+            threshold, listener, evicted = self.move_to_main_threshold, self.on_evict, 0
+            try:
+                while currsize > limit:
+                    victim = _NO_VICTIM
+                    if small and main_bytes <= main_capacity:
+                        while small:
+                            victim, victim_size = small.popitem(False)
+                            small_bytes -= victim_size
+                            hits = freq.pop(victim)
+                            if hits >= threshold:
+                                main[victim] = victim_size
+                                main_bytes += victim_size
+                                freq[victim] = 0
+                                victim = _NO_VICTIM
+                                continue
+                            if victim not in ghost and victim_size <= ghost_capacity:
+                                ghost_bytes += victim_size
+                                while ghost_bytes > ghost_capacity:
+                                    ghost_bytes -= ghost.popitem(False)[1]
+                                ghost[victim] = victim_size
+                            break
+                    if victim is _NO_VICTIM:
+                        while True:
+                            victim, victim_size = main.popitem(False)
+                            hits = freq.pop(victim)
+                            if hits < 1:
+                                break
+                            main[victim] = victim_size
+                            freq[victim] = (hits if hits < 3 else 3) - 1
+                        main_bytes -= victim_size
+                    victim_value = data.pop(victim)
+                    currsize -= victim_size
+                    evicted += 1
+                    if listener is not None:
+                        listener(victim, victim_value)
+            finally:
+                self._small_bytes, self._main_bytes = small_bytes, main_bytes
+                self._ghost_bytes, self.evictions = ghost_bytes, self.evictions + evicted
+                self.currsize = currsize
+        data[key] = value
+        self.currsize = currsize + size
         freq[key] = 0
         if from_ghost:
             self._main[key] = size
@@ -102,49 +153,45 @@ class S3FIFOCache(LeanCache):
         if not freq:
             raise KeyError(f"{type(self).__name__} is empty")
         small, main = self._small, self._main
-        key = None
+        victim = _NO_VICTIM
         if small and self._main_bytes <= self.main_capacity:
             # Promote hit small objects to main until one is cold; it goes to the ghost queue.
             threshold = self.move_to_main_threshold
             while small:
-                key = next(iter(small))
-                if freq[key] >= threshold:
-                    size = small.pop(key)
-                    self._small_bytes -= size
-                    main[key] = size
-                    self._main_bytes += size
-                    freq[key] = 0
-                    key = None
-                    continue
-                size = small.pop(key)
+                victim, size = small.popitem(False)
                 self._small_bytes -= size
+                hits = freq.pop(victim)
+                if hits >= threshold:
+                    main[victim] = size
+                    self._main_bytes += size
+                    freq[victim] = 0
+                    victim = _NO_VICTIM
+                    continue
                 # Remember it in the ghost queue (FIFO, by bytes), unless already there or too big.
                 ghost, ghost_capacity = self._ghost, self.ghost_capacity
-                if key not in ghost and size <= ghost_capacity:
+                if victim not in ghost and size <= ghost_capacity:
                     ghost_bytes = self._ghost_bytes + size
                     while ghost_bytes > ghost_capacity:
                         ghost_bytes -= ghost.popitem(False)[1]
-                    ghost[key] = size
+                    ghost[victim] = size
                     self._ghost_bytes = ghost_bytes
                 break
-        if key is None:  # main's 2-bit CLOCK
+        if victim is _NO_VICTIM:  # main's 2-bit CLOCK: a hit tail goes back to the head
             while True:
-                key = next(iter(main))
-                hits = freq[key]
+                victim, size = main.popitem(False)
+                hits = freq.pop(victim)
                 if hits < 1:
                     break
-                main.move_to_end(key)
-                freq[key] = (hits if hits < 3 else 3) - 1
-            size = main.pop(key)
+                main[victim] = size
+                freq[victim] = (hits if hits < 3 else 3) - 1
             self._main_bytes -= size
-        del freq[key]
-        value = self.data.pop(key)
+        value = self.data.pop(victim)
         self.currsize -= size
         self.evictions += 1
         listener = self.on_evict
         if listener is not None:
-            listener(key, value)
-        return key, value
+            listener(victim, value)
+        return victim, value
 
     def clear(self) -> None:
         """Remove every object and forget the ghosts."""
@@ -182,10 +229,10 @@ class S3FIFOCache(LeanCache):
         self.currsize += diff
         if key in freq:  # resize in place
             if key in small:
-                self._small_bytes += size - small[key]
+                self._small_bytes += diff
                 small[key] = size
             else:
-                self._main_bytes += size - self._main[key]
+                self._main_bytes += diff
                 self._main[key] = size
         else:  # its own growth evicted it: back as a new small object
             freq[key] = 0

@@ -4,7 +4,9 @@ Rules: pure. New objects enter at the head with the visited bit clear; a hit set
 starts at the tail and walks toward the head, clearing bits, and evicts the first unvisited object;
 it then rests on that object's head-side neighbour (None = restart at the tail), and wraps from the
 head back to the tail. Retained objects keep their place (unlike CLOCK-style reinsertion).
-The visited bits are a set of keys, so a hit is one C call (``touch`` = ``visited.add``).
+The visited bits are a set of keys, so a hit is one C call (``touch`` = ``visited.add``). A new
+key's insertion walks the hand inline, keeping head, tail, hand and counters in locals until the
+loop ends (see ``base`` for what the listener may rely on); ``popitem`` is one step of that walk.
 """
 
 from __future__ import annotations
@@ -45,21 +47,45 @@ class SieveCache(LeanCache):
             raise ValueError("value too large")
         if size < 0:
             raise ValueError("value size must be non-negative")
-        sizes = self._sizes
-        old = sizes.get(key)
-        # As cachetools: evict until the new size fits (an overwrite may evict itself), then store.
-        if self.currsize + size - (old or 0) > maxsize:
-            popitem = self.popitem
-            while self.currsize + size - (old or 0) > maxsize:
-                popitem()
-                if old is not None and key not in sizes:
-                    old = None
-        self.data[key] = value
-        sizes[key] = size
-        if old is not None:  # an overwrite keeps its place and its bit
-            self.currsize += size - old
+        sizes, data = self._sizes, self.data
+        if key in sizes and self._overwrite(key, value, size):
             return
-        self.currsize += size
+        # As cachetools: evict until the new size fits, then store.
+        currsize = self.currsize + size
+        if currsize > maxsize:
+            # ``popitem`` inlined: one call per insertion rather than per victim.
+            nodes, visited, listener, evicted = self._nodes, self._visited, self.on_evict, 0
+            head, tail, hand = self._head, self._tail, self._hand
+            try:
+                while currsize > maxsize:
+                    node = hand or tail
+                    if visited:
+                        while node.key in visited:
+                            visited.remove(node.key)
+                            node = node.newer or tail
+                    victim = node.key
+                    del nodes[victim]
+                    newer, older = node.newer, node.older
+                    hand = newer
+                    if newer is None:
+                        head = older
+                    else:
+                        newer.older = older
+                    if older is None:
+                        tail = newer
+                    else:
+                        older.newer = newer
+                    victim_value = data.pop(victim)
+                    currsize -= sizes.pop(victim)
+                    evicted += 1
+                    if listener is not None:
+                        listener(victim, victim_value)
+            finally:
+                self._head, self._tail, self._hand = head, tail, hand
+                self.currsize, self.evictions = currsize - size, self.evictions + evicted
+        data[key] = value
+        sizes[key] = size
+        self.currsize = currsize
         head = self._head
         node = _Node(key, head)
         if head is None:
@@ -136,6 +162,20 @@ class SieveCache(LeanCache):
     def hand(self) -> Hashable | None:
         """The key the hand rests on (None: the next eviction starts at the tail)."""
         return None if self._hand is None else self._hand.key
+
+    def _overwrite(self, key: Hashable, value: Any, size: int) -> bool:
+        """Replace a cached key's value in place (it keeps its place and its bit): True.
+
+        False when making room evicted the key itself: it is now a new key.
+        """
+        sizes = self._sizes
+        old = sizes[key]
+        if not self._room_to_resize(key, old, size):
+            return False
+        self.data[key] = value
+        sizes[key] = size
+        self.currsize += size - old
+        return True
 
     def _unlink(self, node: _Node) -> None:
         if node is self._hand:
