@@ -237,8 +237,6 @@ class Simulation:
                 self.origin.steady_from = warmup_t
             seen += len(batch.times)
             times = batch.times.tolist()
-            for node in self.nodes.values():
-                node.floor = times[0]  # no request of this batch or later arrives before it
             # The connection set-up draws of the batch, one per request in order (the rng's only
             # use during a run, so the sequence is the per-request one).
             fresh = [rng_random() < new_share for _ in times] if new_share else [False] * len(times)
@@ -248,7 +246,7 @@ class Simulation:
                 users = batch.users
                 one_way = nearest_one_way[users]
                 arrive = batch.times + np.where(fresh, nearest_setup[users], 0.0) + one_way
-                edges = [nearest_edge[u] for u in users.tolist()]
+                edges = list(map(nearest_edge.__getitem__, users.tolist()))
                 served: list[tuple[float, int, bool, int]] = []
                 start = 0
                 while start < len(times):  # up to the next purge, then the purge runs
@@ -279,12 +277,9 @@ class Simulation:
             tally.record(batch, latencies, edge_hit, warmup_t, series)
             for node in self.nodes.values():
                 node.sweep(times[-1])
+                node.queue.flush()  # fold the batch's arrivals into the counters
+            self.origin.queue.flush()
             if number % collector.YOUNG_EVERY == 0:
-                # Fold the queues' arrival lists into their counters (bounds their memory; every
-                # reader flushes first, so when does not matter), and collect young cycles.
-                for node in self.nodes.values():
-                    node.queue.flush()
-                self.origin.queue.flush()
                 collector.collect_young()
             if times[-1] > env.now:
                 yield env.timeout(times[-1] - env.now)

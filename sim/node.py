@@ -11,9 +11,9 @@ A template fill (sim.httpcache.Filled, the common case) is its own in-flight rec
 lead time (``request_time``) and the completion time (``response_time``), so such a lead is not
 also kept in the leaders map, which costs a map insertion per miss and a lookup per request. The
 map keeps every other lead: revalidations, non-template fills, forwards to a peer, leads told to
-the Collapser, template fills the store did not admit (too large), and template fills that left
-the store (evicted or purged) while still in flight, which the store's removal listener hands
-over. A template exists only for a cacheable rule, so
+the Collapser, and template fills the store did not admit (too large). A template fill that
+leaves the store (evicted or purged) while still in flight stays a lead through ``gone``, where
+the store's removal listener puts what it lets go until the sweep after the fetch arrived. A template exists only for a cacheable rule, so
 a node with one never marks hit-for-pass; were it to, the map would take over every lead.
 """
 
@@ -57,9 +57,9 @@ class CacheNodeSim:
         "cache",
         "collapsed",
         "collapser",
-        "floor",
         "forwarded",
         "forwarded_bytes",
+        "gone",
         "hits",
         "leaders",
         "marked",
@@ -108,11 +108,12 @@ class CacheNodeSim:
         # shortcut is off); set when such a lead is recorded, recomputed by sweep.
         self.telling = False
         self.refreshing: dict[str, float] = {}  # key -> end of its background refresh
-        # No request still to come here arrives before this (the current batch's first user
-        # request time): a lead that ended by then can never be followed.
-        self.floor = 0.0
+        # slot -> entry the store let go (evicted or purged), kept until the sweep after its
+        # fetch arrived: a template fill evicted in flight is still a lead (a C-level listener:
+        # no Python call per eviction).
+        self.gone: dict[str, object] = {}
         if cache.template is not None:
-            store.set_removal_listener(self._removed)
+            store.set_removal_listener(self.gone.__setitem__)
         self.requests = self.hits = self.bytes = self.bytes_hit = self.bytes_collapsed = 0
         self.upstream_requests = self.upstream_bytes = self.origin_bytes = 0
         self.collapsed = self.forwarded = self.forwarded_bytes = 0
@@ -174,9 +175,10 @@ class CacheNodeSim:
         if leader is not None:
             return self._follow(key, obj, size, t, conditional, leader, None)
         entry = self._get(key)
-        if type(entry) is Filled and entry.response_time > t and not self.marked:
+        pending = entry if entry is not None or not self.gone else self.gone.get(key)
+        if type(pending) is Filled and pending.response_time > t and not self.marked:
             # A template fill still in flight: its own lead record (see the module docstring).
-            leader = (entry.response_time, STORED, entry.request_time)
+            leader = (pending.response_time, STORED, pending.request_time)
             return self._follow(key, obj, size, t, conditional, leader, None)
         # NodeCache.lookup inlined: a fresh entry is a hit (its shortcut, same fields).
         if (
@@ -253,16 +255,6 @@ class CacheNodeSim:
         if lead:
             self.leaders[key] = (done, result, None if self.marked else t)
         return done, MISS, not conditional, up_age
-
-    def _removed(self, key: str, entry: object) -> None:
-        """The store let ``entry`` go: a template fill still in flight keeps its lead in the map."""
-        if (
-            type(entry) is Filled
-            and entry.response_time > self.floor
-            and not self.marked
-            and key not in self.leaders
-        ):
-            self.leaders[key] = (entry.response_time, STORED, entry.request_time)
 
     def _count_hit(self, code: int, size: int, conditional: bool) -> None:
         self.outcomes[code] += 1
@@ -398,3 +390,10 @@ class CacheNodeSim:
         refreshing = self.refreshing
         if refreshing:
             self.refreshing = {k: until for k, until in refreshing.items() if until > now}
+        gone = self.gone
+        if gone:  # in place: the store holds its __setitem__
+            pending = [
+                (k, e) for k, e in gone.items() if type(e) is Filled and e.response_time > now
+            ]
+            gone.clear()
+            gone.update(pending)

@@ -8,8 +8,8 @@ tiers see requests after different propagation delays) are served in offer order
 most the spread of those delays. Offered requests are counted per time bucket (buckets are added
 when arrivals go past the last one) for utilization: offered load over capacity, see
 ``utilization``; arrival times are appended per request and folded into those counts with numpy
-by ``flush`` (every few batches; the counters' readers flush first). sim.node and sim.origin inline
-``serve`` on their hot paths.
+by ``flush`` (once per batch; the counters' readers flush first). sim.node and sim.origin
+inline ``serve`` on their hot paths.
 """
 
 from __future__ import annotations

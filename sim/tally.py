@@ -56,8 +56,12 @@ class RequestTally:
         regions = self.region_of_user[batch.users]
         for region in np.unique(regions).tolist():
             self.histograms[region].record_many(lat[regions == region])
-        np.add.at(self.user_counts, batch.users, 1)
-        np.add.at(self.user_bytes, batch.users, batch.sizes)
+        users = len(self.user_counts)
+        self.user_counts += np.bincount(batch.users, minlength=users)
+        # float64 sums of whole bytes are exact below 2**53 (a batch is far below that)
+        self.user_bytes += np.bincount(batch.users, weights=batch.sizes, minlength=users).astype(
+            np.int64
+        )
         hits = np.asarray(edge_hit, dtype=bool)
         if batch.times[-1] >= warmup_t:
             steady = batch.times >= warmup_t

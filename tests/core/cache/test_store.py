@@ -251,7 +251,7 @@ def test_policy_options_reach_the_policy() -> None:
 
 @pytest.mark.parametrize("policy", ["lru", "fifo", "sieve", "s3fifo"])
 def test_evictions_unindex_before_and_after_the_first_vary_and_tag(policy: str) -> None:
-    # The eviction hook is the flat map's dict.pop until a Vary'd entry or the tag index appears.
+    # No eviction hook until a Vary'd entry or the tag index appears; then it unindexes.
     store = Store(1000, policy)
     for number in range(40):
         store.put(Obj(f"/plain{number}", 30))
@@ -263,3 +263,54 @@ def test_evictions_unindex_before_and_after_the_first_vary_and_tag(policy: str) 
     assert len(stored) == len(store) and store.bytes_stored == 30 * len(store)
     assert {(entry.key, entry.variant) for entry in store.tagged("t")} <= stored
     assert store.stats().evictions == 80 - len(store)
+
+
+def test_record_plain_hit_is_record_hit_of_a_variant_less_entry() -> None:
+    by_entry, by_key = Store(100, "lru"), Store(100, "lru")
+    for store in (by_entry, by_key):
+        store.put(Obj("/1", 40))
+        store.put(Obj("/2", 40))
+    by_entry.record_hit(Obj("/1", 40))
+    by_key.record_plain_hit("/1", 40)
+    for store in (by_entry, by_key):
+        store.put(Obj("/3", 40))  # evicts /2: /1 was used more recently
+    assert by_entry.stats() == by_key.stats()
+    assert by_key.lookup("/2") == [] and by_key.get("/1") == Obj("/1", 40)
+
+
+def test_slots_is_the_live_map_of_entries_by_slot() -> None:
+    store = Store(1000)
+    plain, varied = Obj("/a", 10), Obj("/a", 20, ("gzip",))
+    store.put(plain)
+    store.put(varied)
+    assert store.slots.get("/a") is plain and store.slots[("/a", ("gzip",))] is varied
+    store.purge_key("/a")
+    assert not store.slots
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+@pytest.mark.parametrize("indexed", [False, True], ids=["no-index", "tag-index"])
+def test_the_removal_listener_hears_evictions_and_hard_purges_only(
+    policy: str, indexed: bool
+) -> None:
+    store = Store(1000, policy)
+    removed: list[tuple[object, Obj]] = []
+    store.set_removal_listener(lambda slot, entry: removed.append((slot, entry)))
+    if indexed:
+        store.tagged("t")  # builds the tag index: evictions also unindex
+    entries = [tagged(f"/{number}", 30, "t") for number in range(60)]
+    for entry in entries:
+        store.put(entry)
+    assert len(removed) == store.stats().evictions == 60 - len(store)
+    assert all(entry is entries[int(str(slot)[1:])] for slot, entry in removed)
+    removed.clear()
+    kept = next(iter(store.entries()))
+    store.put(dataclasses.replace(kept))  # a same-size replacement is not a removal
+    store.purge_key(kept.key, soft=True)  # nor is a soft purge
+    assert removed == []
+    count = store.purge_prefix("/")
+    assert count == len(removed) > 0 and len(store) == 0
+    store.set_removal_listener(None)
+    store.put(Obj("/x", 30))
+    store.purge_key("/x")
+    assert len(removed) == count
