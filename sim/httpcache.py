@@ -12,6 +12,7 @@ an empty key is a Miss (``uri-miss``). Everything else goes through ``decide``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -60,15 +61,14 @@ class OriginHeaders:
 
         Date is when the origin generated it (``now - age``): an upstream cache keeps its Date.
         """
-        return Response(200, Headers(self._fields(obj_id, now, age)), size)
+        return Response(200, Headers(self.fields(obj_id, now, age)), size)
 
     def not_modified(self, obj_id: int, now: float, age: int = 0) -> Response:
         """The 304 answer to a revalidation of ``obj_id`` at ``now`` (objects never change)."""
-        return Response(304, Headers(self._fields(obj_id, now, age, body=False)), 0)
+        return Response(304, Headers(self.fields(obj_id, now, age, body=False)), 0)
 
-    def _fields(
-        self, obj_id: int, now: float, age: int, body: bool = True
-    ) -> list[tuple[str, str]]:
+    def fields(self, obj_id: int, now: float, age: int, body: bool = True) -> list[tuple[str, str]]:
+        """The header fields of the answer for ``obj_id`` at ``now`` (a 304's when not ``body``)."""
         # Date is the origin's generation time; the rule's fields (Expires too) are the core's,
         # as the live origin sends them (cdn.topology.rule_headers).
         generated = now - age
@@ -95,9 +95,10 @@ PER_FETCH_FIELDS = frozenset(
         "date",
         "etag",
         "fresh_until",
+        "headers",
+        "client_headers",
     }
 )
-SHARED_HEADER_FIELDS = frozenset({"headers", "client_headers"})
 
 
 class EntryTemplate:
@@ -108,14 +109,25 @@ class EntryTemplate:
     (directives, lifetime, stale-* allowances, variant) is a function of the rule. The template
     is built by calling absorb() for two objects at two instants and is used only when every
     other Entry field agrees; ``entry_for`` recomputes the per-fetch fields with the same §4.2.3
-    formulas. The header copies (``headers``, ``client_headers``) are the template's: the sim
-    never sends them, and a 304 merges fresh Date/ETag fields in through the exact absorb().
-    tests/sim checks that runs with and without templates give the same report.
+    formulas, and the object's own header fields (so a 304 merged into a built-out entry keeps
+    its Surrogate-Key, ETag and Date). tests/sim checks that runs with and without templates
+    give the same report.
     """
 
-    __slots__ = ("_at", "_id_tags", "_plain_tags", "_values", "fields", "lifetime", "no_cache")
+    __slots__ = (
+        "_at",
+        "_id_tags",
+        "_plain_tags",
+        "_values",
+        "fields",
+        "lifetime",
+        "no_cache",
+        "origin",
+    )
 
-    def __init__(self, base: Entry, tags: tuple[str, ...]) -> None:
+    def __init__(self, base: Entry, origin: OriginHeaders) -> None:
+        tags = origin.rule.surrogate_keys
+        self.origin = origin
         names = [f.name for f in dataclasses.fields(Entry)]
         self.fields = {name: getattr(base, name) for name in names}
         self._values = [self.fields[name] for name in names]  # positional: faster than **kwargs
@@ -140,21 +152,48 @@ class EntryTemplate:
             entries.append(outcome.entry)
         a, b = entries
         for f in dataclasses.fields(Entry):
-            if f.name in PER_FETCH_FIELDS or f.name in SHARED_HEADER_FIELDS:
+            if f.name in PER_FETCH_FIELDS:
                 continue
             if getattr(a, f.name) != getattr(b, f.name):
                 return None
         if a.last_modified is not None or a.corrected_initial_age != 0.25:
             return None  # validators or Age we do not re-stamp
-        template = cls(a, origin.rule.surrogate_keys)
+        template = cls(a, origin)
         again = template.entry_for("/probe", 1, 2, 86_400.5, 86_401.9)
-        if any(
-            getattr(again, f.name) != getattr(b, f.name)
-            for f in dataclasses.fields(Entry)
-            if f.name not in SHARED_HEADER_FIELDS
-        ):
+        if any(getattr(again, f.name) != getattr(b, f.name) for f in dataclasses.fields(Entry)):
             return None  # re-stamping does not reproduce absorb(): use absorb every time
         return template
+
+    def refreshes_like_fills(
+        self, origin: OriginHeaders, request: Request, config: CacheConfig
+    ) -> bool:
+        """Whether absorbing a 304 for a stale fill gives the fill of the revalidation's times.
+
+        Checked as ``probe`` checks fills: for two objects and instants (Age 0 and Age > 0),
+        a stored fill revalidated once it is stale and freshened by the synthetic 304 through
+        the exact ``absorb`` must equal ``entry_for`` at the revalidation's request and response
+        times in every field (header fields in any order: a 304's merge lists the kept fields
+        first, and the sim sends no headers). Then a refresh stores a ``Filled`` record.
+        """
+        lifetime = self.lifetime if math.isfinite(self.lifetime) else 0.0
+        cases = ((3, 10.0, 10.3, 0, 0.4, 0), (4, 86_400.5, 86_401.9, 2, 1.6, 7))
+        for obj_id, filled_at, arrived, fill_age, took, age in cases:
+            key = f"/probe/{obj_id}"
+            stored = Filled(key, obj_id, 1 + obj_id, filled_at, arrived, fill_age, self)
+            asked = arrived + lifetime + 5.5
+            decision = decide(request, key, [stored.entry()], asked, config)
+            if isinstance(decision, StaleHit):
+                decision = decision.refresh
+            if not isinstance(decision, Revalidate):
+                return False
+            answer = origin.not_modified(obj_id, asked + took, age)
+            outcome = absorb(request, key, decision, answer, asked, asked + took, config)
+            if not isinstance(outcome, Freshen) or len(outcome.entries) != 1:
+                return False
+            expected = self.entry_for(key, obj_id, 1 + obj_id, asked, asked + took, age)
+            if not _agree(outcome.entry, expected):
+                return False
+        return True
 
     def surrogate_keys_of(self, obj_id: int) -> frozenset[str]:
         """The surrogate keys of ``obj_id``'s entry (``{id}`` filled in)."""
@@ -196,7 +235,22 @@ class EntryTemplate:
         values[at["date"]] = date
         values[at["etag"]] = f'"{obj_id}"'
         values[at["fresh_until"]] = response_time + self.lifetime - initial_age
+        headers = Headers(self.origin.fields(obj_id, response_time, age))
+        values[at["headers"]] = headers
+        values[at["client_headers"]] = headers.without(("age", "surrogate-key"))
         return Entry.from_fields(values)
+
+
+def _agree(a: Entry, b: Entry) -> bool:
+    """Whether two entries agree in every field, their header fields in any order."""
+    for f in dataclasses.fields(Entry):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, Headers) and isinstance(y, Headers):
+            if sorted((n.lower(), v) for n, v in x) != sorted((n.lower(), v) for n, v in y):
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 @dataclass(slots=True, init=False)
@@ -278,13 +332,17 @@ def entries_of(stored: list) -> list[Entry]:
 class NodeCache:
     """One node's cache: ``lookup`` decides, ``fill``/``refresh`` absorb the upstream answer.
 
-    ``exact=True`` calls absorb() for every fill instead of using the EntryTemplate.
+    ``exact=True`` calls absorb() for every fill and refresh instead of using the EntryTemplate.
+    With a template, a 304 that freshens a stored (not soft-purged) template fill stores the
+    revalidation's template fill, when ``EntryTemplate.refreshes_like_fills`` showed that to be
+    what absorb() stores (the sim's objects never change, so the 304 always matches).
     """
 
     __slots__ = (
         "_get",
         "config",
         "origin",
+        "refresh_fills",
         "relayed",
         "request",
         "store",
@@ -308,6 +366,9 @@ class NodeCache:
         template = EntryTemplate.probe(origin, self.request, config)
         self.variant = template.fields["variant"] if template is not None else ()
         self.template = None if exact else template
+        self.refresh_fills = self.template is not None and self.template.refreshes_like_fills(
+            origin, self.request, config
+        )
         # What absorb says of an origin answer relayed by a peer (the non-owner serves it to
         # its collapsed followers when cacheable, as the edge does, but does not store it).
         decision = decide(self.request, "/probe", (), 0.0, config)
@@ -405,6 +466,13 @@ class NodeCache:
         age: int = 0,
     ) -> bool:
         """Absorb a 304 to a revalidation; False when it matched nothing and a refetch is due."""
+        if self.refresh_fills:
+            stored = self.store.get(key)
+            if type(stored) is Filled and not stored.invalidated:
+                self.store.put(
+                    Filled(key, obj_id, size, request_time, done, age, self.template)  # type: ignore[arg-type]
+                )
+                return True
         if isinstance(decision, StaleHit):
             decision = decision.refresh
         response = self.origin.not_modified(obj_id, done, age)

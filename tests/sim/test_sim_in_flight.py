@@ -13,7 +13,7 @@ import pytest
 from sim_scenarios import write_scenario
 
 from cdn.topology import load_topology
-from sim.httpcache import COLLAPSED, HIT, MISS
+from sim.httpcache import COLLAPSED, HIT, MISS, REVALIDATED
 from sim.model import SimOptions, Simulation
 from sim.node import CacheNodeSim
 
@@ -78,3 +78,15 @@ def test_what_the_store_let_go_is_forgotten_once_its_fetch_arrived(edge: CacheNo
     assert "/obj/1" in edge.gone
     edge.sweep(done + 0.5)  # the end of a batch: memory for in-flight leads only
     assert "/obj/1" not in edge.gone and "/obj/1" not in edge.leaders
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["templates", "absorb-every-time"])
+def test_a_revalidated_entry_keeps_its_own_surrogate_keys(tmp_path: Path, exact: bool) -> None:
+    scenario = write_scenario(tmp_path, "public, max-age=5")
+    simulation = Simulation(load_topology(scenario), SimOptions(requests=1, exact_http=exact))
+    edge = simulation.nodes["edge-nyc"]
+    done, _ = _get(edge, 7, 10 * KiB, 100.0)
+    assert _get(edge, 7, 10 * KiB, done + 30.0)[1] == REVALIDATED
+    store = edge.cache.store
+    assert store.get("/obj/7").surrogate_keys == {"catalog", "obj-7"}
+    assert store.purge_tag("obj-7") == 1 and store.get("/obj/7") is None
