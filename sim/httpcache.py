@@ -212,9 +212,7 @@ class EntryTemplate:
         age: int = 0,
     ) -> Entry:
         """The entry absorb() would store for ``obj_id`` fetched over [request_time, response_time]."""
-        date = float(int(response_time - age))  # Date has whole seconds (format truncates)
-        apparent_age = response_time - date if response_time > date else 0.0
-        initial_age = max(apparent_age, age + response_time - request_time)
+        times = Filled(key, obj_id, size, request_time, response_time, age, self)  # §4.2.3
         values = self._values.copy()
         at = self._at
         values[at["key"]] = key
@@ -231,10 +229,10 @@ class EntryTemplate:
                 values[at["surrogate_keys"]] = frozenset(
                     (*self._plain_tags, *(f"{head}{text}{tail}" for head, tail in id_tags))
                 )
-        values[at["corrected_initial_age"]] = initial_age
-        values[at["date"]] = date
+        values[at["corrected_initial_age"]] = times.corrected_initial_age
+        values[at["date"]] = times.date
         values[at["etag"]] = f'"{obj_id}"'
-        values[at["fresh_until"]] = response_time + self.lifetime - initial_age
+        values[at["fresh_until"]] = times.fresh_until
         headers = Headers(self.origin.fields(obj_id, response_time, age))
         values[at["headers"]] = headers
         values[at["client_headers"]] = headers.without(("age", "surrogate-key"))
@@ -300,7 +298,7 @@ class Filled:
         self.template = template
         self.invalidated = invalidated
         date = float(int(response_time - age))  # Date has whole seconds (format truncates)
-        initial_age = age + response_time - request_time
+        initial_age = age + response_time - request_time  # §4.2.3: max(apparent, corrected)
         if response_time > date and response_time - date > initial_age:  # max(), without a call
             initial_age = response_time - date
         elif not initial_age > 0.0:
@@ -308,6 +306,11 @@ class Filled:
         self.corrected_initial_age = initial_age
         self.fresh_until = response_time + template.lifetime - initial_age
         self.no_cache = template.no_cache
+
+    @property
+    def date(self) -> float:
+        """The Date of the stored response, in whole seconds (the origin's generation time)."""
+        return float(int(self.response_time - self.age))
 
     @property
     def surrogate_keys(self) -> frozenset[str]:

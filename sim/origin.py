@@ -7,7 +7,6 @@ and the body bytes it sends, overall, per time bucket and from the steady-state 
 from __future__ import annotations
 
 import math
-from heapq import heapreplace
 
 from cdn.topology import Node
 from sim.queueing import ServerQueue
@@ -41,24 +40,7 @@ class OriginSim:
 
     def fetch(self, t: float, size: int, conditional: bool) -> float:
         """Serve a request arriving at ``t``; the time its response leaves the origin."""
-        # ServerQueue.serve(t), inlined (the Lindley step; see sim.queueing).
-        queue = self.queue
-        draws = queue.draws
-        if not draws:
-            queue.refill()
-        service = draws.pop()
-        if queue.single:
-            start = queue.next_free
-            if start < t:
-                start = t
-            queue.next_free = start + service
-        else:
-            free = queue.free
-            start = free[0]
-            if start < t:
-                start = t
-            heapreplace(free, start + service)
-        queue.arrivals.append(t)
+        wait, service = self.queue.serve(t)
         self.requests += 1
         series = self.series
         index = int(t / series.bucket_width)  # series.index(t), inlined
@@ -74,4 +56,4 @@ class OriginSim:
             counts["origin_bytes"][index] += size
             if steady:
                 self.steady_bytes += size
-        return t + (start - t) + service + self.service_time
+        return t + wait + service + self.service_time

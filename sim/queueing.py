@@ -8,8 +8,8 @@ tiers see requests after different propagation delays) are served in offer order
 most the spread of those delays. Offered requests are counted per time bucket (buckets are added
 when arrivals go past the last one) for utilization: offered load over capacity, see
 ``utilization``; arrival times are appended per request and folded into those counts with numpy
-by ``flush`` (once per batch; the counters' readers flush first). sim.node and sim.origin
-inline ``serve`` on their hot paths.
+by ``flush`` (once per batch; the counters' readers flush first). sim.node inlines ``serve``
+on its hot path.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class ServerQueue:
     def serve(self, arrival: float) -> tuple[float, float]:
         """Queue a request arriving at ``arrival``: its waiting time and its service time.
 
-        sim.node and sim.origin inline these lines (same order: draw, start, record arrival).
+        sim.node inlines these lines on its hot path (same order: draw, start, record arrival).
         """
         draws = self.draws
         if not draws:
