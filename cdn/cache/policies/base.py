@@ -136,15 +136,6 @@ class LeanCache(cachetools.Cache):
                 return False
         return True
 
-    def _check_size(self, value: Any) -> int:
-        """The size of ``value``, with cachetools' errors for one that can never fit."""
-        size = self.getsizeof(value)
-        if size > self.maxsize:
-            raise ValueError("value too large")
-        if size < 0:
-            raise ValueError("value size must be non-negative")
-        return size
-
 
 class _QueueCache(LeanCache):
     """LRU and FIFO: ``data`` is an OrderedDict, oldest (the next victim) first; sizes beside it."""
