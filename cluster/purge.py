@@ -11,56 +11,20 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from cdn.topology import Node
+from serving.purge_notify import PURGE_PATH, PurgeRequest, url_path
 
-PURGE_PATH = "/_cdn/purge"
-
-
-@dataclass(frozen=True, slots=True)
-class PurgeRequest:
-    """What to purge: exactly one of a URL path, a path prefix or a surrogate-key tag."""
-
-    url: str | None = None
-    prefix: str | None = None
-    tag: str | None = None
-    soft: bool = False
-
-    def __post_init__(self) -> None:
-        given = [v for v in (self.url, self.prefix, self.tag) if v is not None]
-        if len(given) != 1:
-            raise ValueError("a purge names exactly one of url, prefix or tag")
-
-    @property
-    def kind(self) -> str:
-        """``url``, ``prefix`` or ``tag``."""
-        if self.url is not None:
-            return "url"
-        return "prefix" if self.prefix is not None else "tag"
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body the edge's purge endpoint takes."""
-        body: dict[str, Any]
-        if self.url is not None:
-            body = {"url": url_path(self.url)}
-        elif self.prefix is not None:
-            body = {"prefix": self.prefix}
-        else:
-            body = {"tag": self.tag}
-        if self.soft:
-            body["soft"] = True
-        return body
-
-
-def url_path(url: str) -> str:
-    """The path and query of ``url``; a full URL (``http://host/obj/1``) is cut to ``/obj/1``."""
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return url
+__all__ = [
+    "PURGE_PATH",
+    "PurgeOutcome",
+    "PurgeRequest",
+    "purge_cluster",
+    "purge_nodes",
+    "url_path",
+]
 
 
 @dataclass(frozen=True, slots=True)
