@@ -43,6 +43,7 @@ def create_app(settings: EdgeSettings, *, sleep: Sleep = asyncio.sleep) -> web.A
         settings, store, metrics, collapsing, AccessLog(settings.name, settings.access_log)
     )
     peers = PeerSet(settings.name, settings.peers)
+    peers.on_down = metrics.peer_down
     admin = Admin(settings, proxy, metrics, peers, collapsing)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
