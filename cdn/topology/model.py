@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cdn.errors import ConfigError
+from cdn.gateway.behaviors import Gateway
 from cdn.geo import Point
 from cdn.http.config import CacheConfig, node_cache_config
 
@@ -186,6 +187,7 @@ class Topology:
     cost: Cost
     cache_rules: tuple[CacheRule, ...]
     edge_settings: EdgeSettings
+    gateway: Gateway | None = None  # behaviors etc.; parse_topology always sets one
 
     @property
     def nodes(self) -> tuple[Node, ...]:

@@ -15,6 +15,7 @@ from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
 from cdn.geo import Point
 from cdn.tables import TableReader, read_toml
+from cdn.topology.gateway import parse_gateway
 from cdn.topology.model import (
     KNOWN_POLICIES,
     SIZE_DISTRIBUTIONS,
@@ -303,6 +304,7 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
         cost=_cost(top.child("cost")),
         cache_rules=tuple(_cache_rule(r) for r in top.children("cache_rule")),
         edge_settings=_edge_settings(top.child("edge_defaults")),
+        gateway=parse_gateway(top, (origin.name,)),
     )
     top.done()
     _check_graph(topology)
