@@ -1,0 +1,179 @@
+"""CloudFront Functions, run in the host process under a CPU-time budget, with no I/O builtins.
+
+Rules:
+- the code is compiled once; the module runs with a reduced ``__builtins__``: no ``open``,
+  ``input``, ``exec``, ``eval``, ``compile``, ``breakpoint`` or ``exit``, and ``import`` only
+  of a few pure modules (json, re, base64, urllib.parse, hashlib, hmac, math, ...): no
+  sockets, files, subprocesses, clocks or threads;
+- the budget (default 1 ms, an assumption: AWS says only "sub-millisecond") is CPU time of
+  the running thread (``time.thread_time``), so a loaded machine's scheduling does not count;
+  an invoke over it is a failure (503), like CloudFront's compute utilization over 100%;
+- a runaway Python loop is stopped at the budget by ITIMER_VIRTUAL (SIGVTALRM raises inside
+  the function) when invoked on the main thread;
+What it cannot stop: a single long C-level call (a huge ``str * n``, a catastrophic regex)
+runs to its end before the signal is handled (it is still answered 503 afterwards); memory is
+not capped in-process; and the reduced builtins are a guard against accidents, not a security
+boundary (Python introspection can reach the real builtins). Untrusted code belongs in a
+Lambda-style function (a worker process).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import importlib
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cdn.errors import ConfigError
+from cdn.functions.results import FailureKind
+from cdn.functions.spec import FunctionSpec
+from cdn.functions.triggers import FunctionKind
+from fn.invocation import Invocation
+from fn.metrics import FunctionMetrics
+
+__all__ = ["ALLOWED_IMPORTS", "CloudFrontFunction", "OverBudget"]
+
+ALLOWED_IMPORTS = frozenset(
+    {
+        "base64",
+        "binascii",
+        "collections",
+        "functools",
+        "hashlib",
+        "hmac",
+        "itertools",
+        "json",
+        "math",
+        "operator",
+        "re",
+        "string",
+        "urllib",
+        "urllib.parse",
+    }
+)
+_REMOVED = ("open", "input", "exec", "eval", "compile", "breakpoint", "exit", "quit", "help")
+CODE_LIMIT = 10 * 1024  # CloudFront Functions: 10 KB of code
+
+
+class OverBudget(Exception):
+    """Raised inside a CloudFront Function that ran past its time budget."""
+
+
+def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):
+    if level != 0 or name not in ALLOWED_IMPORTS:
+        raise ImportError(f"import of {name!r} is not allowed in a CloudFront Function")
+    return importlib.__import__(name, globals, locals, fromlist, level)
+
+
+def _safe_builtins() -> dict[str, Any]:
+    safe = {name: getattr(builtins, name) for name in dir(builtins) if name not in _REMOVED}
+    safe["__import__"] = _guarded_import
+    return safe
+
+
+class _Budget:
+    """Arms ITIMER_VIRTUAL around one run (main thread only) and raises OverBudget when it fires."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.enabled = threading.current_thread() is threading.main_thread()
+        if self.enabled:
+            signal.signal(signal.SIGVTALRM, self._fire)
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        if self.running:
+            self.running = False
+            raise OverBudget("the function ran past its time budget")
+
+    @contextlib.contextmanager
+    def armed(self, seconds: float):
+        use_timer = self.enabled and threading.current_thread() is threading.main_thread()
+        self.running = True
+        if use_timer:
+            signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+        try:
+            yield
+        finally:
+            self.running = False
+            if use_timer:
+                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+
+
+class CloudFrontFunction:
+    """One CloudFront Function loaded from ``spec.code``, invoked in this process."""
+
+    kind = FunctionKind.CLOUDFRONT_FUNCTION
+
+    def __init__(self, spec: FunctionSpec, *, metrics: FunctionMetrics | None = None) -> None:
+        self.spec = spec
+        self.metrics = metrics or FunctionMetrics()
+        path = Path(spec.code)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                spec.where or str(path), f"cannot read {path}: {exc.strerror}"
+            ) from None
+        if len(source.encode()) > CODE_LIMIT:
+            raise ConfigError(
+                spec.where or str(path),
+                f"{path} is {len(source.encode())} bytes",
+                f"at most {CODE_LIMIT} bytes of code (CloudFront Functions' limit)",
+            )
+        namespace: dict[str, Any] = {"__builtins__": _safe_builtins(), "__name__": path.stem}
+        try:
+            exec(compile(source, str(path), "exec"), namespace)
+        except Exception as exc:
+            raise ConfigError(
+                spec.where or str(path), f"{path} fails to load: {type(exc).__name__}: {exc}"
+            ) from None
+        handler = namespace.get(spec.handler)
+        if not callable(handler):
+            raise ConfigError(
+                spec.where or str(path),
+                f"{path} defines no function {spec.handler!r}",
+                f"def {spec.handler}(event, context)",
+            )
+        self._handler = handler
+        self._budget = _Budget()
+
+    def invoke(self, event: Any, request_id: str, trigger: str = "invoke") -> Invocation:
+        """Run the handler on ``event`` within the budget."""
+        name, spec = self.spec.name, self.spec
+        self.metrics.invocations.labels(name, trigger).inc()
+        base = {"function": name, "request_id": request_id, "memory_mb": 2}
+        began = time.thread_time()
+        try:
+            with self._budget.armed(spec.budget):
+                payload = self._handler(event, None)
+        except OverBudget as exc:
+            invocation = self._failed(
+                base, FailureKind.OVER_BUDGET, exc, time.thread_time() - began
+            )
+        except Exception as exc:
+            invocation = self._failed(
+                base, FailureKind.EXECUTION_ERROR, exc, time.thread_time() - began
+            )
+        else:
+            used = time.thread_time() - began
+            if used > spec.budget:
+                error = OverBudget(
+                    f"the function used {used * 1000:.3f} ms of a {spec.budget * 1000:g} ms budget"
+                )
+                invocation = self._failed(base, FailureKind.OVER_BUDGET, error, used)
+            else:
+                invocation = Invocation(**base, payload=payload, duration_ms=used * 1000)
+        self.metrics.duration.labels(name, trigger).observe(invocation.duration_ms / 1000)
+        if invocation.failure is not None:
+            self.metrics.errors.labels(name, trigger, invocation.failure).inc()
+        return invocation
+
+    def _failed(
+        self, base: dict[str, Any], kind: FailureKind, exc: Exception, used: float
+    ) -> Invocation:
+        error = {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": []}
+        return Invocation(**base, failure=kind, error=error, duration_ms=used * 1000)
