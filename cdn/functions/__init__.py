@@ -26,6 +26,7 @@ from cdn.functions.results import (
     FunctionFailed,
     GeneratedResponse,
     TriggerResult,
+    describe_result,
 )
 from cdn.functions.skipping import Passage, skip_reason, trigger_runs
 from cdn.functions.spec import FunctionSpec, check_associations
@@ -66,6 +67,7 @@ __all__ = [
     "billed_duration_ms",
     "check_associations",
     "cloudfront_function_event",
+    "describe_result",
     "lambda_edge_event",
     "parse_trigger",
     "read_cloudfront_function_answer",

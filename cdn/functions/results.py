@@ -10,6 +10,7 @@ Rules (../shared/reference/edge-functions.md, "Failure mapping"):
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +25,7 @@ __all__ = [
     "FunctionFailed",
     "GeneratedResponse",
     "TriggerResult",
+    "describe_result",
 ]
 
 
@@ -94,3 +96,49 @@ class FunctionFailed:
 
 
 TriggerResult = ContinueRequest | GeneratedResponse | ChangedResponse | FunctionFailed
+
+
+def _body_document(body: bytes | None) -> dict[str, str] | None:
+    if body is None:
+        return None
+    try:
+        return {"encoding": "text", "data": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"encoding": "base64", "data": base64.b64encode(body).decode("ascii")}
+
+
+def describe_result(result: TriggerResult | None) -> dict[str, object]:
+    """A JSON-ready description of ``result`` (what `cdn fn invoke` prints and logs show)."""
+    if result is None:
+        return {"action": "skipped"}
+    if isinstance(result, FunctionFailed):
+        return {
+            "action": "fail",
+            "status": result.status,
+            "kind": result.kind.value,
+            "message": result.message,
+        }
+    if isinstance(result, ContinueRequest):
+        request = result.request
+        return {
+            "action": "continue",
+            "request": {
+                "method": request.method,
+                "uri": request.uri,
+                "querystring": request.querystring,
+                "headers": [list(h) for h in request.headers],
+                "body": _body_document(request.body),
+            },
+            "origin": result.origin.name if result.origin else None,
+        }
+    response = result.response
+    document: dict[str, object] = {
+        "action": "respond" if isinstance(result, GeneratedResponse) else "response",
+        "status": response.status,
+        "statusDescription": response.status_description,
+        "headers": [list(h) for h in response.headers],
+        "body": _body_document(response.body),
+    }
+    if isinstance(result, GeneratedResponse):
+        document["cached"] = result.cacheable
+    return document
