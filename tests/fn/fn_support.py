@@ -51,12 +51,12 @@ def handler_file(directory: Path, source: str = HANDLER, name: str = "handler.py
 
 
 def lambda_spec(directory: Path, **changes: Any) -> FunctionSpec:
-    """A Lambda-style spec for the test handler (1 s timeout, concurrency 2 unless changed)."""
+    """A Lambda-style spec for the test handler (3 s timeout, concurrency 2 unless changed)."""
     path = handler_file(directory)
     fields: dict[str, Any] = {
         "name": "probe",
         "code": str(path),
-        "timeout": 1.0,
+        "timeout": 3.0,
         "concurrency": 2,
         "keep_warm": 60.0,
     }

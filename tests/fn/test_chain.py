@@ -43,7 +43,7 @@ def handler(event, context):
 
 @pytest.fixture
 async def pool(tmp_path: Path) -> AsyncIterator[LambdaPool]:
-    spec = lambda_spec(tmp_path, timeout=0.5)
+    spec = lambda_spec(tmp_path, timeout=1.0)
     (tmp_path / "handler.py").write_text(PASS_THROUGH)
     pool = LambdaPool(spec)
     yield pool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,15 @@ async def test_metrics_name_functions_and_triggers(start_server: StartServer) ->
     assert metric_value(text, "cdnlab_function_invocations_total", **labels) == 1
     assert metric_value(text, "cdnlab_function_errors_total", kind="raised", **labels) == 1
     assert metric_value(text, "cdnlab_function_duration_seconds_count", **labels) == 1
+
+
+async def test_every_documented_function_metric_is_exported(start_server: StartServer) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    documented = set(re.findall(r"`(cdnlab_function_[a-z_]+)`", doc))
+    server = await start_server()
+    await boto_invoke(server.url, FunctionName="probe", Payload=b"{}")
+    text = server.app[HOST].metrics.exposition().decode()
+    assert len(documented) == 7
+    families = set(re.findall(r"^# TYPE (\w+) ", text, re.M))
+    for name in documented:
+        assert name in families or name.removesuffix("_total") in families, name

@@ -93,14 +93,14 @@ async def test_timeout_answers_task_timed_out(make_pool: MakePool) -> None:
 
 
 async def test_timeout_kills_the_instance(make_pool: MakePool) -> None:
-    pool = make_pool(timeout=0.5)
+    pool = make_pool(timeout=1.0)
     pid = (await pool.invoke({}, "r0")).payload["pid"]
     await pool.invoke({"action": "sleep", "seconds": 30}, "r1")
     assert not process_alive(pid) and pool.warm == 0
 
 
 async def test_instance_after_a_timeout_is_a_fresh_one(make_pool: MakePool) -> None:
-    pool = make_pool(timeout=0.5)
+    pool = make_pool(timeout=1.0)
     pid = (await pool.invoke({}, "r0")).payload["pid"]
     await pool.invoke({"action": "sleep", "seconds": 30}, "r1")
     after = await pool.invoke({}, "r2")
