@@ -37,6 +37,7 @@ from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import FunctionKind
 from fn.invocation import Invocation
 from fn.metrics import FunctionMetrics
+from fn.pool import log_report
 
 __all__ = ["ALLOWED_IMPORTS", "CloudFrontFunction", "OverBudget", "hard_stop"]
 
@@ -178,6 +179,7 @@ class CloudFrontFunction:
         self.metrics.duration.labels(name, trigger).observe(invocation.duration_ms / 1000)
         if invocation.failure is not None:
             self.metrics.errors.labels(name, trigger, invocation.failure).inc()
+        log_report(invocation)
         return invocation
 
     def _failed(

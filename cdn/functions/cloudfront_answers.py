@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from cdn.functions.header_rules import visible
+from cdn.functions.header_rules import is_disallowed, visible
 from cdn.functions.results import (
     ChangedResponse,
     ContinueRequest,
@@ -81,7 +81,7 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
     cookies = unfold(answer.get("cookies", {}), "cookie")
     if cookies:
         headers += (("cookie", "; ".join(f"{name}={item['value']}" for name, item in cookies)),)
-    hidden = tuple(h for h in request.headers if h not in visible(request.headers))
+    hidden = tuple(h for h in request.headers if is_disallowed(h[0]))
     return ContinueRequest(
         replace(request, uri=uri, querystring=querystring, headers=headers + hidden)
     )
@@ -133,7 +133,7 @@ def _response(given: FunctionInput, answer: Mapping[str, Any]) -> ChangedRespons
     body = _body(answer)
     if body is not None:
         check_generated_size(Trigger.VIEWER_RESPONSE, status, headers, body)
-    hidden = tuple(h for h in before.headers if h not in shown)
+    hidden = tuple(h for h in before.headers if is_disallowed(h[0]))
     description = str(answer.get("statusDescription", before.status_description) or "")
     return ChangedResponse(EdgeResponse(status, headers + hidden, description, body))
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from cdn.functions.header_rules import visible
+from cdn.functions.header_rules import is_disallowed, visible
 from cdn.functions.results import (
     ChangedResponse,
     ContinueRequest,
@@ -93,7 +93,7 @@ def _request(
     querystring = check_querystring(answer.get("querystring", request.querystring), uri)
     headers = header_pairs(answer.get("headers", {}))
     check_headers(trigger, visible(request.headers), headers)
-    hidden = tuple(h for h in request.headers if h not in visible(request.headers))
+    hidden = tuple(h for h in request.headers if is_disallowed(h[0]))
     body = request.body
     returned_body = answer.get("body")
     if isinstance(returned_body, Mapping) and returned_body.get("action") == "replace":
@@ -129,7 +129,7 @@ def _response(trigger: Trigger, given: FunctionInput, answer: Mapping[str, Any])
         )
     headers = header_pairs(answer.get("headers", {}))
     check_headers(trigger, visible(before.headers), headers)
-    hidden = tuple(h for h in before.headers if h not in visible(before.headers))
+    hidden = tuple(h for h in before.headers if is_disallowed(h[0]))
     body = None
     if "body" in answer:
         body = decode_body(answer.get("body"), answer.get("bodyEncoding"))

@@ -163,6 +163,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=port_number, default=9001, help="port (9001; 0 = any free)")
+    serve.add_argument(
+        "--quiet", action="store_true", help="no JSON REPORT line per invoke on stderr"
+    )
 
 
 def _input(args: argparse.Namespace) -> FunctionInput:
@@ -312,10 +315,18 @@ async def _invoke(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     from fn.api import FunctionServer
     from fn.host import FunctionHost
     from serving.server import run_event_loop, serve_until_signalled
 
+    if not args.quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        report_log = logging.getLogger("cdnlab.fn")
+        report_log.addHandler(handler)
+        report_log.setLevel(logging.INFO)
     topology = load_topology(args.topology)
     if not topology.functions:
         raise UserError(f"{args.topology}: has no [[function]] tables (expected at least one)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cdn.errors import ConfigError
 from cdn.functions import (
     ChangedResponse,
     ContinueRequest,
@@ -102,3 +103,13 @@ async def test_cloudfront_function_normalises_the_query_string(host: FunctionHos
     given = viewer("/a", "B=2&utm_source=news&a=1&fbclid=x")
     result = await chain_of(host, "edge-ams").run(Trigger.VIEWER_REQUEST, given)
     assert isinstance(result, ContinueRequest) and result.request.querystring == "a=1&b=2"
+
+
+def test_missing_code_file_names_the_topology_key(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    source = Path(__file__).resolve().parents[2] / "configs" / "functions.toml"
+    path.write_text(source.read_text())
+    with pytest.raises(
+        ConfigError, match=r"t\.toml:function\[0\]\.code: .*rewrite_redirect\.py does not exist"
+    ):
+        FunctionHost.from_topology(load_topology(path))
