@@ -9,6 +9,7 @@ Rules: no I/O, no clock, no global random (ARCHITECTURE.md). Modules:
 - ``skipping``: when a trigger does not run;
 - ``instances``: warm pool, cold starts, keep-warm expiry and throttling as a state machine;
 - ``cost``: Lambda@Edge and CloudFront Functions prices; ``report``: the REPORT record;
+- ``simulated``: one function at one PoP for the simulator (instances, time, tallies, cost);
 - ``spec``: a function as the topology names it, and which associations are allowed.
 """
 
@@ -28,6 +29,7 @@ from cdn.functions.results import (
     TriggerResult,
     describe_result,
 )
+from cdn.functions.simulated import SimulatedFunction, Started
 from cdn.functions.skipping import Passage, skip_reason, trigger_runs
 from cdn.functions.spec import FunctionSpec, check_associations
 from cdn.functions.triggers import LIMITS, FunctionKind, Trigger, parse_trigger
@@ -61,6 +63,8 @@ __all__ = [
     "InvokeReport",
     "OriginTarget",
     "Passage",
+    "SimulatedFunction",
+    "Started",
     "Throttle",
     "Trigger",
     "TriggerResult",
