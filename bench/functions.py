@@ -14,7 +14,7 @@ In one run, on loopback, bounded in time and count:
 Figures print next to the machine load (os.getloadavg()): the cores are shared, so compare the
 ratios of one run, never absolute numbers across runs.
 
-    .venv/bin/python bench/functions.py [--seconds 3] [--callers 2] [--concurrency 4] [--json PATH]
+    .venv/bin/python bench/functions.py [--seconds 3] [--callers 2] [--concurrency 8] [--json PATH]
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ if __name__ == "__main__":
         "--callers", type=int, default=2, help="closed-loop callers for the peak (2)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=4, help="Lambda instances, pre-warmed (4)"
+        "--concurrency", type=int, default=8, help="Lambda instances, pre-warmed (8)"
     )
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
