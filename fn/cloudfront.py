@@ -8,8 +8,10 @@ Rules:
 - the budget (default 1 ms, an assumption: AWS says only "sub-millisecond") is CPU time of
   the running thread (``time.thread_time``), so a loaded machine's scheduling does not count;
   an invoke over it is a failure (503), like CloudFront's compute utilization over 100%;
-- a runaway Python loop is stopped by ITIMER_VIRTUAL (SIGVTALRM raises inside the function)
-  when invoked on the main thread, after ``hard_stop(budget)`` of CPU: max(10 x budget, 20 ms).
+- a runaway Python loop is stopped after ``hard_stop(budget)`` of CPU, max(10 x budget, 20 ms):
+  by ITIMER_VIRTUAL (SIGVTALRM raises inside the function) on the main thread, by a trace
+  function checking the thread's CPU time on other threads (slower, but signals reach only
+  the main thread).
   Not at the budget itself, because the kernel charges CPU time to interval timers a whole
   scheduler tick (1-10 ms) at a time, so a 30 us run caught by a tick would look like 4 ms;
   the verdict comes from the precise ``thread_time`` instead;
@@ -26,6 +28,7 @@ import builtins
 import contextlib
 import importlib
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -85,13 +88,16 @@ def _safe_builtins() -> dict[str, Any]:
 
 
 class _Budget:
-    """Arms ITIMER_VIRTUAL around one run (main thread only) and raises OverBudget when it fires."""
+    """Interrupts a run that passes its hard stop: one guard per process, shared by every function.
+
+    On the main thread an ITIMER_VIRTUAL timer raises OverBudget from the SIGVTALRM handler
+    (installed once, the first time a function runs there); on any other thread (where Python
+    delivers no signals) a trace function checks the thread's CPU time on every line instead.
+    """
 
     def __init__(self) -> None:
         self.running = False
-        self.enabled = threading.current_thread() is threading.main_thread()
-        if self.enabled:
-            signal.signal(signal.SIGVTALRM, self._fire)
+        self.installed = False
 
     def _fire(self, signum: int, frame: Any) -> None:
         if self.running:
@@ -100,16 +106,35 @@ class _Budget:
 
     @contextlib.contextmanager
     def armed(self, seconds: float):
-        use_timer = self.enabled and threading.current_thread() is threading.main_thread()
-        self.running = True
-        if use_timer:
+        on_main = threading.current_thread() is threading.main_thread()
+        if on_main and not self.installed:
+            signal.signal(signal.SIGVTALRM, self._fire)
+            self.installed = True
+        if on_main:
+            self.running = True
             signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+            try:
+                yield
+            finally:
+                self.running = False
+                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            return
+        deadline = time.thread_time() + seconds
+
+        def tracer(frame: Any, event: str, arg: Any):
+            if time.thread_time() > deadline:
+                raise OverBudget("the function ran past its time budget")
+            return tracer
+
+        previous = sys.gettrace()
+        sys.settrace(tracer)
         try:
             yield
         finally:
-            self.running = False
-            if use_timer:
-                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            sys.settrace(previous)
+
+
+_GUARD = _Budget()
 
 
 class CloudFrontFunction:
@@ -148,7 +173,6 @@ class CloudFrontFunction:
                 f"def {spec.handler}(event, context)",
             )
         self._handler = handler
-        self._budget = _Budget()
 
     def invoke(self, event: Any, request_id: str, trigger: str = "invoke") -> Invocation:
         """Run the handler on ``event`` within the budget."""
@@ -157,7 +181,7 @@ class CloudFrontFunction:
         base = {"function": name, "request_id": request_id, "memory_mb": 2}
         began = time.thread_time()
         try:
-            with self._budget.armed(hard_stop(spec.budget)):
+            with _GUARD.armed(hard_stop(spec.budget)):
                 payload = self._handler(event, None)
         except OverBudget as exc:
             invocation = self._failed(

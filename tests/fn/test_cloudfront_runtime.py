@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,19 @@ def test_code_over_10kb_is_refused(tmp_path: Path) -> None:
 def test_missing_handler_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="defines no function 'handler'"):
         CloudFrontFunction(cloudfront_spec(tmp_path, "x = 1\n"))
+
+
+async def test_runaway_loop_off_the_main_thread_is_stopped_too(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    while True:\n        pass\n"
+    function = CloudFrontFunction(cloudfront_spec(tmp_path, source))
+    invocation = await asyncio.to_thread(function.invoke, {}, "r1")
+    assert invocation.failure is FailureKind.OVER_BUDGET
+
+
+def test_each_function_keeps_its_own_runaway_guard(tmp_path: Path) -> None:
+    loop = "def handler(event, context):\n    while True:\n        pass\n"
+    first = CloudFrontFunction(cloudfront_spec(tmp_path, loop))
+    second = tmp_path / "second"
+    second.mkdir()
+    CloudFrontFunction(cloudfront_spec(second, ECHO))  # loaded later, must not take over the guard
+    assert first.invoke({}, "r1").failure is FailureKind.OVER_BUDGET
