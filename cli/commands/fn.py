@@ -4,7 +4,7 @@
 (Lambda@Edge, or CloudFront Functions with --kind cloudfront-function), runs the handler the way
 the edge will (a worker process, or in-process under a time budget), validates its answer as
 CloudFront does and prints the result, then the REPORT line. --event FILE sends a ready-made
-event instead. --bench N adds one cold and N warm invokes and prints their timings (the
+event instead. --bench N adds N warm invokes after the first (cold) one and prints their timings (the
 simulator's duration model can use them).
 
 `cdn fn event --trigger T` prints a sample event for a trigger.
@@ -13,7 +13,7 @@ simulator's duration model can use them).
 invoke API, so boto3's lambda client (endpoint_url=http://127.0.0.1:P) can invoke them.
 
 examples:
-  cdn fn invoke configs/functions/redirect.py:handler --trigger viewer-request --uri /old/a
+  cdn fn invoke configs/functions/rewrite_redirect.py:handler --trigger viewer-request --uri /old/a
   cdn fn invoke configs/functions/security_headers.py:handler --trigger origin-response --status 200
   cdn fn invoke configs/functions/normalize_query.py:handler --kind cloudfront-function \\
       --trigger viewer-request --uri /a --querystring 'B=2&a=1'
