@@ -231,5 +231,9 @@ async def test_serve_answers_boto3_for_the_example_topology() -> None:
         assert json.loads(response["Payload"].read())["uri"] == "/docs/index.html"
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0
+    reports = [
+        json.loads(line) for line in stderr.decode().splitlines() if "platform.report" in line
+    ]
+    assert reports[0]["record"]["functionName"] == "rewrite-redirect"
