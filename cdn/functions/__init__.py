@@ -29,7 +29,7 @@ from cdn.functions.results import (
     TriggerResult,
     describe_result,
 )
-from cdn.functions.simulated import SimulatedFunction, Started
+from cdn.functions.simulated import SimulatedFunction, Started, functions_section
 from cdn.functions.skipping import Passage, skip_reason, trigger_runs
 from cdn.functions.spec import FunctionSpec, check_associations
 from cdn.functions.triggers import LIMITS, FunctionKind, Trigger, parse_trigger
@@ -72,6 +72,7 @@ __all__ = [
     "check_associations",
     "cloudfront_function_event",
     "describe_result",
+    "functions_section",
     "lambda_edge_event",
     "parse_trigger",
     "read_cloudfront_function_answer",

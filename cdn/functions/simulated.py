@@ -13,6 +13,7 @@ The caller (sim/) owns time: ``now`` is a parameter and the caller calls ``finis
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from cdn.functions.instances import Grant, InstancePool, InstanceTiming, Throttl
 from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import FunctionKind
 
-__all__ = ["SimulatedFunction", "Started"]
+__all__ = ["SimulatedFunction", "Started", "functions_section"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +94,33 @@ class SimulatedFunction:
             "billed_ms": self.billed_ms,
             "cost": usage_cost(prices, self.usage()),
         }
+
+
+def functions_section(
+    by_pop: Mapping[str, Iterable[SimulatedFunction]], prices: FunctionPrices
+) -> dict[str, Any]:
+    """report.json's ``functions`` section: totals per function, each PoP's entries, total cost."""
+    pops: dict[str, list[dict[str, Any]]] = {}
+    totals: dict[str, dict[str, Any]] = {}
+    for pop, functions in sorted(by_pop.items()):
+        for function in functions:
+            entry = function.report(prices)
+            pops.setdefault(pop, []).append(entry)
+            total = totals.setdefault(
+                entry["function"],
+                {
+                    "kind": entry["kind"],
+                    "invocations": 0,
+                    "cold_starts": 0,
+                    "throttles": 0,
+                    "billed_ms": 0,
+                    "cost": 0.0,
+                },
+            )
+            for key in ("invocations", "cold_starts", "throttles", "billed_ms", "cost"):
+                total[key] += entry[key]
+    return {
+        "functions": totals,
+        "pops": pops,
+        "cost": sum(total["cost"] for total in totals.values()),
+    }

@@ -12,6 +12,7 @@ from cdn.functions import (
     SimulatedFunction,
     Started,
     Throttle,
+    functions_section,
 )
 
 LAMBDA = FunctionSpec("rewrite", "x.py", concurrency=2, keep_warm=60.0, memory=128)
@@ -70,3 +71,15 @@ def test_cloudfront_function_report_costs_per_invocation() -> None:
     for _ in range(10):
         function.start(0.0)
     assert function.report(FunctionPrices())["cost"] == pytest.approx(10 / 1e6 * 0.10)
+
+
+def test_functions_section_totals_each_function_over_its_pops() -> None:
+    par, lon = SimulatedFunction(LAMBDA, TIMING), SimulatedFunction(LAMBDA, TIMING)
+    for function, runs in ((par, 2), (lon, 1)):
+        for _ in range(runs):
+            function.start(0.0)
+    section = functions_section({"edge-par": [par], "edge-lon": [lon]}, FunctionPrices())
+    assert section["functions"]["rewrite"]["invocations"] == 3
+    assert section["functions"]["rewrite"]["cold_starts"] == 3
+    assert sorted(section["pops"]) == ["edge-lon", "edge-par"]
+    assert section["cost"] == pytest.approx(section["functions"]["rewrite"]["cost"])
