@@ -25,8 +25,8 @@ from storage.addressing import address_of
 from storage.context import S3Context
 from storage.errors import S3Error
 from storage.metrics import StorageMetrics
+from storage.principal import ANONYMOUS
 from storage.settings import StorageSettings
-from storage.sigv4 import ANONYMOUS, SigV4Verifier, self_test
 from storage.state import METRICS, NOTIFIER, SETTINGS, STORE, VERIFIER
 from storage.store import Store
 from storage.xmlpages import error_xml
@@ -278,6 +278,8 @@ def create_app(
     app[SETTINGS] = settings
     app[STORE] = store
     if settings.keys:
+        from storage.sigv4 import SigV4Verifier, self_test  # botocore: only when keys are set
+
         self_test()
         app[VERIFIER] = SigV4Verifier(dict(settings.keys), clock=clock)
     notifier: PurgeNotifier | None = None

@@ -10,8 +10,8 @@ from aiohttp import web
 from serving.purge_notify import PurgeNotifier, PurgeRequest
 from storage.addressing import S3Address
 from storage.errors import S3Error
+from storage.principal import Principal
 from storage.settings import StorageSettings
-from storage.sigv4 import Principal
 from storage.store import Bucket, Store
 
 __all__ = ["S3Context"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 
 from aiohttp import web
 
@@ -29,7 +30,11 @@ class StorageServer(AppServer):
             shutdown_timeout=shutdown_timeout,
             handle_signals=False,
         )
-        super().__init__(app, runner, settings.host, settings.port)
+        context = None
+        if settings.tls_cert is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(settings.tls_cert, settings.tls_key)
+        super().__init__(app, runner, settings.host, settings.port, ssl_context=context)
 
 
 def _announce(server: AppServer) -> None:

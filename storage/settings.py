@@ -19,7 +19,8 @@ class StorageSettings:
     request is allowed, as moto does). With keys, anonymous requests may only read
     ``public_read`` buckets. ``purge_targets`` are the cache nodes told about changes (with
     ``admin_token``), ``notify_url`` a webhook told too. ``virtual_host_base`` turns
-    ``<bucket>.<base>`` Host headers into virtual-host-style addressing.
+    ``<bucket>.<base>`` Host headers into virtual-host-style addressing. ``tls_cert`` and
+    ``tls_key`` (PEM files) serve HTTPS, where boto3 sends ``aws-chunked`` bodies.
     """
 
     data: Path = Path("storage-data")
@@ -35,6 +36,8 @@ class StorageSettings:
     notify_url: str | None = None
     purge_path_prefix: str = ""
     access_log: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def with_changes(self, **changes: Any) -> StorageSettings:
         """A copy with ``changes`` applied."""

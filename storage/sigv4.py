@@ -33,8 +33,9 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 from storage.errors import S3Error
+from storage.principal import ANONYMOUS, Principal
 
-__all__ = ["TESTED_BOTOCORE", "Principal", "SigV4Verifier", "self_test"]
+__all__ = ["TESTED_BOTOCORE", "SigV4Verifier", "self_test"]
 
 TESTED_BOTOCORE = "1.44.8"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -45,16 +46,6 @@ _AUTH = re.compile(
     r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
 _TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who signed a request: the access key id (None: anonymous)."""
-
-    access_key: str | None
-
-
-ANONYMOUS = Principal(None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         access_log_help="log every request to stderr",
     )
     where.add_argument("--name", default="storage", help="node name in health and logs")
+    where.add_argument(
+        "--tls-cert", metavar="PEM", default=None, help="serve HTTPS with this certificate"
+    )
+    where.add_argument(
+        "--tls-key", metavar="PEM", default=None, help="the certificate's private key"
+    )
     auth = parser.add_argument_group("authentication (SigV4)")
     auth.add_argument(
         "--access-key", default=None, help=f"access key id (default: ${ACCESS_KEY_ENV})"
@@ -97,6 +103,8 @@ def build_settings(args: argparse.Namespace) -> StorageSettings:
             raise UserError(f"--public-read {name!r}: the bucket name {problem}")
     if args.notify and not args.notify.startswith(("http://", "https://")):
         raise UserError(f"--notify {args.notify!r}: expected an http(s) URL")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise UserError("--tls-cert and --tls-key go together (give both or neither)")
     return StorageSettings(
         data=Path(args.data),
         name=args.name,
@@ -110,6 +118,8 @@ def build_settings(args: argparse.Namespace) -> StorageSettings:
         admin_token=admin_token(args),
         notify_url=args.notify,
         access_log=args.access_log,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
     )
 
 

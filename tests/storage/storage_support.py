@@ -95,12 +95,19 @@ def start_server(data: Path, **changes: object) -> ServerThread:
 
 
 def client(
-    url: str, *, key: str = ACCESS_KEY, secret: str = SECRET_KEY, style: str = "path", **config
+    url: str,
+    *,
+    key: str = ACCESS_KEY,
+    secret: str = SECRET_KEY,
+    style: str = "path",
+    verify: str | None = None,
+    **config,
 ):
     """A boto3 S3 client for ``url`` as a user would make one."""
     return boto3.client(
         "s3",
         endpoint_url=url,
+        verify=verify,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
         region_name="us-east-1",
@@ -118,3 +125,43 @@ def client(
 def error_code(excinfo) -> str:
     """The S3 error code of a botocore ClientError."""
     return excinfo.value.response["Error"]["Code"]
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files in ``folder``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

@@ -1,0 +1,130 @@
+"""The wire: aws-chunked bodies over TLS, Expect: 100-continue, virtual-host style, /_cdn/ routes."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from storage_support import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    ServerThread,
+    client,
+    self_signed_certificate,
+    start_server,
+)
+
+
+@pytest.fixture(scope="module")
+def tls_node(tmp_path_factory) -> Iterator[tuple[ServerThread, str]]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = self_signed_certificate(folder)
+    server = start_server(
+        folder / "data", keys=((ACCESS_KEY, SECRET_KEY),), tls_cert=cert, tls_key=key
+    )
+    yield server, str(cert)
+    server.stop()
+
+
+def test_boto3_over_tls_sends_aws_chunked_and_the_object_is_intact(tls_node):
+    server, cert = tls_node
+    s3 = client(server.url, verify=cert)
+    s3.create_bucket(Bucket="chunked")
+    seen: list[dict[str, str]] = []
+    s3.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: seen.append(dict(request.headers))
+    )
+    body = bytes(range(256)) * 1000
+    put = s3.put_object(Bucket="chunked", Key="k", Body=body)
+    assert seen[0]["Content-Encoding"] in (b"aws-chunked", "aws-chunked")
+    got = s3.get_object(Bucket="chunked", Key="k", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert got["ChecksumCRC32"] == put["ChecksumCRC32"]
+    assert "ContentEncoding" not in got  # aws-chunked is a transfer detail, never stored
+
+
+def test_upload_fileobj_over_tls_round_trips(tls_node, tmp_path):
+    server, cert = tls_node
+    s3 = client(server.url, verify=cert)
+    s3.create_bucket(Bucket="chunked-file")
+    source = tmp_path / "src.bin"
+    source.write_bytes(b"z" * 300_000)
+    s3.upload_file(str(source), "chunked-file", "file")
+    assert s3.get_object(Bucket="chunked-file", Key="file")["Body"].read() == b"z" * 300_000
+
+
+@pytest.fixture(scope="module")
+def open_node(tmp_path_factory) -> Iterator[ServerThread]:
+    server = start_server(tmp_path_factory.mktemp("open"))
+    yield server
+    server.stop()
+
+
+def _create(url: str) -> None:
+    with urllib.request.urlopen(urllib.request.Request(url, method="PUT")):
+        pass
+
+
+def test_expect_100_continue_gets_a_continue_before_the_body(open_node):
+    _create(open_node.url + "/expect")
+    parts = urlsplit(open_node.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection.putrequest("PUT", "/expect/k")
+    connection.putheader("Content-Length", "5")
+    connection.putheader("Expect", "100-continue")
+    connection.endheaders()
+    interim = connection.sock.recv(1024)
+    assert interim.startswith(b"HTTP/1.1 100 Continue")
+    connection.send(b"hello")
+    assert connection.getresponse().status == 200
+    connection.close()
+    with urllib.request.urlopen(open_node.url + "/expect/k") as answer:
+        assert answer.read() == b"hello"
+
+
+def test_virtual_host_style_addresses_the_bucket_by_host(open_node):
+    _create(open_node.url + "/vhost")
+    parts = urlsplit(open_node.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection.request(
+        "PUT", "/dir/file.txt", body=b"by host", headers={"Host": f"vhost.localhost:{parts.port}"}
+    )
+    assert connection.getresponse().read() == b""
+    connection.request("GET", "/dir/file.txt", headers={"Host": f"vhost.localhost:{parts.port}"})
+    assert connection.getresponse().read() == b"by host"
+    connection.close()
+    with urllib.request.urlopen(open_node.url + "/vhost/dir/file.txt") as answer:
+        assert answer.read() == b"by host"
+
+
+def test_health_reports_buckets_and_objects(open_node):
+    with urllib.request.urlopen(open_node.url + "/_cdn/health") as answer:
+        health = json.loads(answer.read())
+    assert health["status"] == "ok"
+    assert health["role"] == "storage"
+
+
+def test_metrics_expose_requests_and_pending_purges(open_node):
+    with urllib.request.urlopen(open_node.url + "/"):
+        pass
+    with urllib.request.urlopen(open_node.url + "/_cdn/metrics") as answer:
+        text = answer.read().decode()
+    assert 'cdnlab_storage_requests_total{operation="ListBuckets",status="200"}' in text
+    assert "cdnlab_storage_pending_purge_notifications 0.0" in text
+
+
+def test_sigv2_presigned_urls_are_refused_with_a_hint(tmp_path):
+    server = start_server(tmp_path, keys=((ACCESS_KEY, SECRET_KEY),))
+    try:
+        request = urllib.request.Request(server.url + "/b/k?AWSAccessKeyId=x&Signature=y&Expires=1")
+        with pytest.raises(urllib.error.HTTPError) as excinfo:
+            urllib.request.urlopen(request)
+        body = excinfo.value.read()
+        assert b"<Code>InvalidRequest</Code>" in body
+        assert b"s3v4" in body
+    finally:
+        server.stop()
