@@ -16,6 +16,8 @@ from cdn.http.config import CacheConfig, node_cache_config
 KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
 ROLES = ("origin", "shield", "edge")
+# What serves as the origin: the synthetic catalog (`cdn origin`) or buckets on disk (`cdn storage`).
+ORIGIN_KINDS = ("synthetic", "storage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,10 @@ class Node:
     capacity_rps: float = 10_000.0
     workers: int = 1
     region: str = ""
+    # The origin's kind (ORIGIN_KINDS); "storage": its data folder and public-read buckets.
+    kind: str = "synthetic"
+    data: str | None = None
+    public_read: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:

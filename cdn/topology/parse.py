@@ -17,6 +17,7 @@ from cdn.geo import Point
 from cdn.tables import TableReader, read_toml
 from cdn.topology.model import (
     KNOWN_POLICIES,
+    ORIGIN_KINDS,
     SIZE_DISTRIBUTIONS,
     CacheRule,
     Cost,
@@ -76,9 +77,22 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
         capacity_rps=reader.number("capacity_rps", 10_000.0, minimum=1e-9),
         workers=reader.integer("workers", 1, minimum=1),
         region=reader.text("region", location.continent),
+        **(_origin_kind(reader) if role == "origin" else {}),
     )
     reader.done()
     return node
+
+
+def _origin_kind(reader: TableReader) -> dict[str, Any]:
+    """``kind`` of the origin and that kind's own keys (``storage``: ``data``, ``public_read``)."""
+    kind = reader.text("kind", "synthetic", ORIGIN_KINDS)
+    if kind != "storage":
+        return {"kind": kind}
+    data = reader.text("data", None)
+    if not data:
+        raise reader.fail("data", "missing", "the storage origin's data folder, e.g. 'out/buckets'")
+    public_read = tuple(str(name) for name in reader.listed("public_read") or ())
+    return {"kind": kind, "data": data, "public_read": public_read}
 
 
 def _size_distribution(reader: TableReader) -> SizeDistribution:
