@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -16,6 +17,7 @@ class StorageMetrics:
 
     def __init__(self, pending_purges: Callable[[], float], objects: Callable[[], float]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "cdnlab_storage_requests",
             "Requests answered by the storage node, by S3 operation and status.",
@@ -54,8 +56,15 @@ class StorageMetrics:
 
     def observe(self, operation: str, status: int, seconds: float) -> None:
         """Record one answered request."""
-        self.requests.labels(operation, str(status)).inc()
-        self.duration.labels(operation).observe(seconds)
+        children = self._children.get((operation, status))
+        if children is None:
+            children = (
+                self.requests.labels(operation, str(status)),
+                self.duration.labels(operation),
+            )
+            self._children[(operation, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""

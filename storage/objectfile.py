@@ -125,7 +125,7 @@ class ObjectWriter:
         os.fsync(self._file.fileno())
         self._file.close()
 
-    def commit(self, destination: Path) -> None:
+    def commit(self, destination: Path | str) -> None:
         """Rename the finished file to ``destination`` (atomic; the old object goes whole)."""
         os.rename(self.path, destination)
 
@@ -159,7 +159,7 @@ class StoredObject:
             self.fd = None
 
 
-def _parse_footer(tail: bytes, file_size: int, where: Path) -> int:
+def _parse_footer(tail: bytes, file_size: int, where: Path | str) -> int:
     if len(tail) != FOOTER_BYTES or tail[8:] != MAGIC:
         raise CorruptObject(f"{where}: no object footer (expected {MAGIC!r} at the end)")
     meta_len = int.from_bytes(tail[:8], "big")
@@ -168,7 +168,7 @@ def _parse_footer(tail: bytes, file_size: int, where: Path) -> int:
     return meta_len
 
 
-def open_object(path: Path) -> StoredObject | None:
+def open_object(path: Path | str) -> StoredObject | None:
     """The object in ``path`` (None when there is none); small ones are read in one call."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -194,7 +194,7 @@ def open_object(path: Path) -> StoredObject | None:
         raise
 
 
-def read_info(path: Path) -> ObjectInfo | None:
+def read_info(path: Path | str) -> ObjectInfo | None:
     """Only the metadata of the object in ``path`` (None when there is none)."""
     stored = open_object(path)
     if stored is None:

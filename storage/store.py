@@ -67,9 +67,9 @@ class Bucket:
         """Where multipart uploads are."""
         return self.path / "uploads"
 
-    def object_path(self, key: str) -> Path:
-        """The file of ``key`` (whether it exists or not)."""
-        return self.objects_dir / key_file_name(key)
+    def object_path(self, key: str) -> str:
+        """The file of ``key`` (whether it exists or not), as a string (the GET hot path)."""
+        return f"{self.path}/objects/{key_file_name(key)}"
 
     def index(self, info: ObjectInfo) -> None:
         """Record ``info`` as the current version of its key."""
