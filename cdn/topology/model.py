@@ -143,11 +143,24 @@ class Network:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """Prices: CDN egress per GB by region (continent code or custom region), origin egress, requests."""
+    """Prices: CDN egress per GB by region (continent code or custom region), origin egress,
+    requests, and the storage origin's S3 prices (S3 Standard list prices, us-east-1: GET
+    $0.0004 and PUT/COPY/POST/LIST $0.005 per 1,000 requests, $0.023 per GB-month)."""
 
     egress_per_gb: tuple[tuple[str, float], ...] = (("default", 0.085),)
     origin_egress_per_gb: float = 0.09
     per_10k_requests: float = 0.0075
+    storage_get_per_1k: float = 0.0004
+    storage_put_per_1k: float = 0.005
+    storage_gb_month: float = 0.023
+
+    def storage_cost(
+        self, gets: int, puts: int, stored_bytes: int, seconds: float
+    ) -> dict[str, float]:
+        """What a storage origin costs over ``seconds``: its requests and its stored GB-months."""
+        requests = gets / 1000 * self.storage_get_per_1k + puts / 1000 * self.storage_put_per_1k
+        capacity = stored_bytes / 1e9 * self.storage_gb_month * seconds / (30 * 86400)
+        return {"storage_requests": requests, "storage_capacity": capacity}
 
     def egress_price(self, region: str) -> float:
         """$/GB of CDN egress in ``region`` (the "default" price when the region has none)."""

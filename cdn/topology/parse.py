@@ -203,6 +203,9 @@ def _cost(reader: TableReader) -> Cost:
         egress_per_gb=tuple(prices),
         origin_egress_per_gb=reader.number("origin_egress_per_gb", 0.09, minimum=0),
         per_10k_requests=reader.number("per_10k_requests", 0.0075, minimum=0),
+        storage_get_per_1k=reader.number("storage_get_per_1k", 0.0004, minimum=0),
+        storage_put_per_1k=reader.number("storage_put_per_1k", 0.005, minimum=0),
+        storage_gb_month=reader.number("storage_gb_month", 0.023, minimum=0),
     )
     reader.done()
     return cost
