@@ -143,8 +143,8 @@ def _anonymous_allowed(ctx: S3Context, handler: Handler) -> bool:
     )
 
 
-async def s3_request(request: web.Request) -> web.StreamResponse:
-    """Every S3 request: address, authenticate, dispatch."""
+def _authorized(request: web.Request) -> tuple[S3Context, Handler]:
+    """The request's context and operation once its signature (if any) is checked."""
     app = request.app
     settings = app[SETTINGS]
     address = address_of(
@@ -174,7 +174,34 @@ async def s3_request(request: web.Request) -> web.StreamResponse:
             raise S3Error(
                 "AccessDenied", "Access Denied (sign the request, or read a public bucket)"
             )
+    return ctx, handler
+
+
+async def s3_request(request: web.Request) -> web.StreamResponse:
+    """Every S3 request: address, authenticate, dispatch."""
+    ctx, handler = _authorized(request)
     return await handler(ctx)
+
+
+async def expect_continue(request: web.Request) -> web.StreamResponse | None:
+    """``Expect: 100-continue``: refuse a request S3 would refuse before its body is sent
+    (a bad signature, a missing bucket, a method not allowed), else send ``100 Continue``."""
+    try:
+        ctx, _ = _authorized(request)
+        writes_into_bucket = request.method == "POST" or (
+            request.method == "PUT" and ctx.address.key is not None
+        )
+        if ctx.address.bucket is not None and writes_into_bucket:
+            ctx.bucket()
+    except S3Error as exc:
+        request_id = _request_id()
+        request[_REQUEST_ID] = request_id
+        response = _error_response(request, exc, request_id)
+        response.force_close()  # the body was never read: this connection cannot go on
+        return response
+    if request.version >= (1, 1) and request.headers.get("Expect", "").lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    return None
 
 
 @web.middleware
@@ -296,7 +323,7 @@ def create_app(
     app.on_response_prepare.append(_stamp_request_id)
     app.router.add_get("/_cdn/health", health, allow_head=True)
     app.router.add_get("/_cdn/metrics", metrics)
-    app.router.add_route("*", "/{tail:.*}", s3_request)
+    app.router.add_route("*", "/{tail:.*}", s3_request, expect_handler=expect_continue)
     return app
 
 

@@ -109,3 +109,26 @@ def test_public_read_bucket_refuses_anonymous_writes(node, s3):
     status, body = _fetch(f"{node.url}/public-bucket/new", method="PUT", data=b"x")
     assert status == 403
     assert b"AccessDenied" in body
+
+
+def test_expect_100_continue_with_a_bad_signature_is_refused_before_the_body(node, bucket):
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(node.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection.putrequest("PUT", f"/{bucket}/k")
+    connection.putheader("Content-Length", str(1024 * 1024))
+    connection.putheader("Expect", "100-continue")
+    connection.putheader("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+    connection.putheader("X-Amz-Date", "20260101T000000Z")
+    connection.putheader(
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDUNKNOWN/20260101/us-east-1/s3/aws4_request,"
+        " SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+    )
+    connection.endheaders()
+    response = connection.getresponse()  # no body was sent: the answer comes first
+    assert response.status == 403
+    assert b"<Code>InvalidAccessKeyId</Code>" in response.read()
+    connection.close()
