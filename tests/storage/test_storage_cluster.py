@@ -86,7 +86,7 @@ def _get(url: str) -> tuple[str, bytes]:
 @pytest.mark.slow
 def test_cdn_up_serves_a_bucket_through_the_edges_and_purges_on_write(tmp_path):
     path = _topology(tmp_path)
-    with Cluster(path, write_state=False, prometheus=False) as cluster:
+    with Cluster(path, write_state=False, prometheus=False, health_timeout=90) as cluster:
         storage_url = cluster.urls["bucket"]
         edge_url = cluster.urls["edge"]
         s3 = client(storage_url)
