@@ -116,16 +116,18 @@ def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]
 
 
 def _storage_metrics(report: dict[str, Any], topology: Topology, duration: float) -> dict[str, Any]:
-    """A storage origin's prices: its GETs over the run, and its catalog's storage per second."""
+    """A storage origin's prices: its GETs and writes over the run, its catalog's bytes per second."""
     if topology.origin.kind != "storage":
         return {}
     workload = topology.workload
     stored = int(Catalog(workload).sizes(np.arange(workload.objects)).sum())
     prices = topology.cost
     gets = int(report["origin"]["requests"])
+    puts = int(report["origin"].get("writes", 0))
     return {
         "stored_bytes": stored,
-        "storage_run_cost": prices.storage_cost(gets, 0, 0, duration)["storage_requests"],
+        "storage_writes": puts,
+        "storage_run_cost": prices.storage_cost(gets, puts, 0, duration)["storage_requests"],
         "storage_cost_per_s": prices.storage_cost(0, 0, stored, 1.0)["storage_capacity"],
     }
 

@@ -126,6 +126,8 @@ class Workload:
     daily_cycle: float = 0.0
     flash_crowds: tuple[FlashCrowd, ...] = ()
     new_objects_per_hour: float = 0.0
+    # Storage writes: objects overwritten per second at the origin, each purged on every cache.
+    writes_per_second: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

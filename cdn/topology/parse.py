@@ -167,6 +167,7 @@ def _workload(reader: TableReader) -> Workload:
         daily_cycle=reader.number("daily_cycle", 0.0, minimum=0, maximum=1),
         flash_crowds=tuple(crowds),
         new_objects_per_hour=reader.number("new_objects_per_hour", 0.0, minimum=0),
+        writes_per_second=reader.number("writes_per_second", 0.0, minimum=0),
     )
     reader.done()
     return workload
