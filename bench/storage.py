@@ -11,7 +11,8 @@ load from other processes falls on both alike; the load average is printed with 
 Requests carry the same SigV4-shaped Authorization header (moto routes on it and checks no
 signature; the storage node has no keys, so it checks none either). Reported: the best
 round's successful (2xx) requests/s per server and operation (error answers are counted and
-shown, not included), and storage / moto ratios (goal: >= 10x on the
+shown, not included), and the server process's CPU time per successful request (user + system,
+from /proc: a figure other processes' load disturbs far less than requests/s), and storage / moto ratios (goal: >= 10x on the
 1 KiB GET). Then one 1 GiB PUT and GET streamed through aiohttp while the storage process's
 resident memory is sampled (goal: growth <= 64 MiB). Speed is printed, never asserted.
 Install wrk with: apt-get install -y wrk.
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -100,8 +102,17 @@ def prepare(base: str, body_1k: bytes, body_1m: bytes) -> None:
     put(base + "/bench/put-target", body_1m)
 
 
-def wrk(url: str, duration: float, connections: int, script: Path) -> tuple[float, int]:
-    """Successful (2xx) requests/s of one wrk run, and how many answers were errors."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    url: str, duration: float, connections: int, script: Path, pid: int
+) -> tuple[float, int, float]:
+    """Successful (2xx) requests/s of one wrk run, the error answers, and the server's CPU
+    microseconds per successful request (a figure the machine's load disturbs much less)."""
     argv = [
         "wrk",
         "-t1",
@@ -111,14 +122,17 @@ def wrk(url: str, duration: float, connections: int, script: Path) -> tuple[floa
         str(script),
         url,
     ]
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     if total is None:
         raise SystemExit(f"cannot read wrk's output:\n{out}")
     seconds = float(total.group(2)) / (1000 if total.group(3) == "ms" else 1)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     failed = int(errors.group(1)) if errors else 0
-    return (int(total.group(1)) - failed) / seconds, failed
+    ok = int(total.group(1)) - failed
+    return ok / seconds, failed, cpu / ok * 1e6 if ok else float("nan")
 
 
 def scripts(folder: Path) -> dict[str, Path]:
@@ -210,6 +224,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     results: dict[str, dict[str, float]] = {"cdn storage": {}, "moto": {}}
+    cpu: dict[str, dict[str, float]] = {"cdn storage": {}, "moto": {}}
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
         folder = Path(tmp)
         lua = scripts(folder)
@@ -237,8 +252,9 @@ def main() -> int:
         with contextlib.ExitStack() as stack:
             storage = stack.enter_context(server(storage_argv, storage_url))
             targets = {"cdn storage": storage_url}
+            pids = {"cdn storage": storage.pid}
             if not args.skip_moto:
-                stack.enter_context(server(moto_argv, moto_url))
+                pids["moto"] = stack.enter_context(server(moto_argv, moto_url)).pid
                 targets["moto"] = moto_url
             for base in targets.values():
                 prepare(base, body_1k, body_1m)
@@ -250,27 +266,40 @@ def main() -> int:
             for round_number in range(1, args.rounds + 1):
                 for operation in OPERATIONS:
                     for name, base in targets.items():
-                        rps, failed = wrk(
-                            base + paths[operation], args.duration, args.connections, lua[operation]
+                        rps, failed, cpu_us = wrk(
+                            base + paths[operation],
+                            args.duration,
+                            args.connections,
+                            lua[operation],
+                            pids[name],
                         )
                         load = os.getloadavg()[0]
                         best = max(results[name].get(operation, 0.0), rps)
                         results[name][operation] = best
+                        cpu[name][operation] = min(cpu[name].get(operation, math.inf), cpu_us)
                         print(
                             f"round {round_number}  {operation:9s} {name:12s} {rps:9.1f} req/s"
-                            f"   (load average {load:.2f})"
+                            f"  {cpu_us:8.0f} us CPU/request   (load average {load:.2f})"
                             + (f"  [{failed} error answers not counted]" if failed else ""),
                             flush=True,
                         )
             print()
-            print(f"{'operation':10s} {'cdn storage':>14s} {'moto':>10s} {'ratio':>8s}")
-            ratios = {}
+            print(
+                f"{'operation':10s} {'storage req/s':>14s} {'moto req/s':>11s} {'ratio':>7s}"
+                f"   {'storage us CPU':>15s} {'moto us CPU':>12s} {'CPU ratio':>10s}"
+            )
+            ratios, cpu_ratios = {}, {}
             for operation in OPERATIONS:
                 ours = results["cdn storage"][operation]
-                theirs = results["moto"].get(operation)
-                ratio = ours / theirs if theirs else float("nan")
-                ratios[operation] = ratio
-                print(f"{operation:10s} {ours:14.1f} {theirs or float('nan'):10.1f} {ratio:7.1f}x")
+                theirs = results["moto"].get(operation, math.nan)
+                ratios[operation] = ours / theirs if theirs else math.nan
+                our_cpu = cpu["cdn storage"][operation]
+                their_cpu = cpu["moto"].get(operation, math.nan)
+                cpu_ratios[operation] = their_cpu / our_cpu if our_cpu else math.nan
+                print(
+                    f"{operation:10s} {ours:14.1f} {theirs:11.1f} {ratios[operation]:6.1f}x"
+                    f"   {our_cpu:15.0f} {their_cpu:12.0f} {cpu_ratios[operation]:9.1f}x"
+                )
             print(
                 f"load average now: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
             )
@@ -288,7 +317,14 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"requests_per_second": results, "ratios": ratios, "big_object": memory}, indent=1
+                {
+                    "requests_per_second": results,
+                    "ratios": ratios,
+                    "cpu_us_per_request": cpu,
+                    "cpu_ratios": cpu_ratios,
+                    "big_object": memory,
+                },
+                indent=1,
             )
         )
     return 0
