@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -48,7 +49,11 @@ class StorageProcess:
     def start(self) -> None:
         context = multiprocessing.get_context("fork")
         self.process = context.Process(target=_serve, args=(str(self.data), self.port), daemon=True)
-        self.process.start()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a threaded process (pytest-xdist's worker has
+            # threads); the child only runs its own new event loop, never those threads' code.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.process.start()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
