@@ -228,3 +228,11 @@ def test_concurrent_puts_of_one_key_leave_one_whole_body_and_readers_never_see_a
     assert hashlib.md5(body).hexdigest() in digests
     assert final["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
     assert seen and set(seen) <= digests
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32C", "CRC64NVME", "SHA1"])
+def test_other_checksum_algorithms_are_verified_and_returned(s3, bucket, algorithm):
+    pytest.importorskip("awscrt")  # boto3 and the server both need the AWS CRT for CRC32C/64
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"checked", ChecksumAlgorithm=algorithm)
+    head = s3.head_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
+    assert head[f"Checksum{algorithm}"] == put[f"Checksum{algorithm}"]
