@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -65,8 +66,14 @@ def open_node(tmp_path_factory) -> Iterator[ServerThread]:
 
 
 def _create(url: str) -> None:
-    with urllib.request.urlopen(urllib.request.Request(url, method="PUT")):
-        pass
+    """Create the bucket at ``url`` (already there: fine)."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="PUT")):
+            pass
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code != 409:
+            raise
 
 
 def test_expect_100_continue_gets_a_continue_before_the_body(open_node):
@@ -128,3 +135,58 @@ def test_sigv2_presigned_urls_are_refused_with_a_hint(tmp_path):
         assert b"s3v4" in body
     finally:
         server.stop()
+
+
+def _chunked_put(node: ServerThread, path: str, body: bytes, **headers: str) -> tuple[int, bytes]:
+    parts = urlsplit(node.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        all_headers = {
+            "Content-Encoding": "aws-chunked",
+            "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "Content-Length": str(len(body)),
+            **headers,
+        }
+        connection.request("PUT", path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_an_aws_chunked_body_with_its_trailer_is_decoded(open_node):
+    _create(open_node.url + "/chunks")
+    body = b"5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"
+    status, _ = _chunked_put(
+        open_node,
+        "/chunks/ok",
+        body,
+        **{"x-amz-trailer": "x-amz-checksum-crc32", "x-amz-decoded-content-length": "11"},
+    )
+    assert status == 200
+    with urllib.request.urlopen(open_node.url + "/chunks/ok") as answer:
+        assert answer.read() == b"hello world"
+
+
+def test_a_wrong_trailing_checksum_is_bad_digest_and_nothing_is_stored(open_node):
+    _create(open_node.url + "/chunks2")
+    body = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+    status, answer = _chunked_put(
+        open_node, "/chunks2/bad", body, **{"x-amz-trailer": "x-amz-checksum-crc32"}
+    )
+    assert status == 400
+    assert b"<Code>BadDigest</Code>" in answer
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(open_node.url + "/chunks2/bad")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"zz\r\nhello\r\n0\r\n\r\n", b"9\r\nhello\r\n0\r\n\r\n", b"5\r\nhello"],
+    ids=["bad-size", "short-chunk", "truncated"],
+)
+def test_a_malformed_aws_chunked_body_is_a_400_not_a_crash(open_node, body):
+    _create(open_node.url + "/chunks3")
+    status, answer = _chunked_put(open_node, "/chunks3/k", body)
+    assert status == 400
+    assert b"<Code>IncompleteBody</Code>" in answer
