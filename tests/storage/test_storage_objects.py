@@ -236,3 +236,25 @@ def test_other_checksum_algorithms_are_verified_and_returned(s3, bucket, algorit
     put = s3.put_object(Bucket=bucket, Key="k", Body=b"checked", ChecksumAlgorithm=algorithm)
     head = s3.head_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
     assert head[f"Checksum{algorithm}"] == put[f"Checksum{algorithm}"]
+
+
+def test_copy_source_if_match_must_match_the_source_etag(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="src", Body=b"payload")["ETag"]
+    source = {"Bucket": bucket, "Key": "src"}
+    with pytest.raises(ClientError) as excinfo:
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, CopySourceIfMatch='"nope"')
+    assert error_code(excinfo) == "PreconditionFailed"
+    s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, CopySourceIfMatch=etag)
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"payload"
+
+
+def test_copy_source_if_none_match_the_etag_is_precondition_failed(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="src", Body=b"payload")["ETag"]
+    with pytest.raises(ClientError) as excinfo:
+        s3.copy_object(
+            Bucket=bucket,
+            Key="dst",
+            CopySource={"Bucket": bucket, "Key": "src"},
+            CopySourceIfNoneMatch=etag,
+        )
+    assert error_code(excinfo) == "PreconditionFailed"
