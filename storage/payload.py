@@ -26,7 +26,7 @@ from aiohttp import StreamReader
 
 from storage.errors import S3Error
 
-__all__ = ["CHECKSUM_ALGORITHMS", "Received", "checksum_headers", "receive_body"]
+__all__ = ["CHECKSUM_ALGORITHMS", "Received", "checksum_headers", "new_digest", "receive_body"]
 
 PIECE = 256 * 1024
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -75,7 +75,8 @@ CHECKSUM_ALGORITHMS: Mapping[str, Any] = {
 }
 
 
-def _new_digest(algorithm: str) -> _Digest:
+def new_digest(algorithm: str) -> _Digest:
+    """A running checksum of ``algorithm`` (CRC32, CRC32C, CRC64NVME, SHA1, SHA256)."""
     factory = CHECKSUM_ALGORITHMS.get(algorithm)
     if factory is None:
         raise S3Error(
@@ -224,7 +225,7 @@ async def receive_body(content: StreamReader, headers: Mapping[str, str], sink: 
     digests = _Digests(
         md5=hashlib.md5(),
         sha256=hashlib.sha256() if _HEX64.fullmatch(content_sha256) else None,
-        checksums={alg: _new_digest(alg) for alg in sorted(algorithms)},
+        checksums={alg: new_digest(alg) for alg in sorted(algorithms)},
     )
     if chunked:
         trailer = await _read_aws_chunked(content, digests, sink)

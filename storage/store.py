@@ -5,7 +5,7 @@ Layout under the data folder::
     buckets/<bucket>/bucket.json          creation time (the directory appears by one rename)
     buckets/<bucket>/objects/<digest>     one object per file (storage.objectfile), named by
                                           the blake2b digest of its key (storage.names)
-    buckets/<bucket>/uploads/<id>/        multipart uploads (storage.multipart)
+    buckets/<bucket>/uploads/<id>/        multipart uploads (storage.uploads)
     tmp/                                  temporary files and directories; emptied at start
 
 Rules: every change becomes visible by one ``rename`` of a fully written, fsynced file or

@@ -30,7 +30,7 @@ from typing import Any
 
 from storage.errors import S3Error
 from storage.objectfile import ObjectInfo, ObjectWriter, fsync_dir, open_object
-from storage.payload import _new_digest
+from storage.payload import new_digest
 from storage.store import Bucket, Store
 
 __all__ = ["MIN_PART_BYTES", "PartChoice", "Upload", "UploadStore"]
@@ -236,7 +236,7 @@ class UploadStore:
         """Copy ``parts`` into ``writer`` (blocking: run off the loop); the full-object checksum."""
         digest = None
         if upload.checksum_algorithm and upload.checksum_type == "FULL_OBJECT":
-            digest = _new_digest(upload.checksum_algorithm)
+            digest = new_digest(upload.checksum_algorithm)
         for info in parts:
             stored = open_object(self.part_path(upload, int(info.key)))
             if stored is None:
@@ -277,7 +277,7 @@ def multipart_etag(parts: list[ObjectInfo]) -> str:
 
 def composite_checksum(algorithm: str, parts: list[ObjectInfo]) -> str | None:
     """S3's composite checksum: the checksum of the concatenated part checksums, ``-N``."""
-    digest = _new_digest(algorithm)
+    digest = new_digest(algorithm)
     for info in parts:
         value = dict(info.checksums).get(algorithm)
         if value is None:

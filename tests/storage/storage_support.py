@@ -19,6 +19,13 @@ ACCESS_KEY = "AKIDCDNLABTEST"
 SECRET_KEY = "cdnlab/secret+key"
 
 
+async def finish_tasks(tasks: set[asyncio.Task]) -> None:
+    """Cancel ``tasks`` and let them end (before their loop is closed)."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @dataclass
 class ShiftableClock:
     """The wall clock plus an offset the test moves (expiry checks without waiting)."""
@@ -57,6 +64,8 @@ class ServerThread:
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
+            # Handlers of keep-alive connections were cancelled by the cleanup: let them end.
+            loop.run_until_complete(finish_tasks(asyncio.all_tasks(loop)))
         finally:
             loop.close()
 

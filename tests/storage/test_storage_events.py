@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from storage_support import ServerThread, client, start_server
+from storage_support import ServerThread, client, finish_tasks, start_server
 
 from serving.purge_notify import PurgeTarget
 from storage.state import NOTIFIER
@@ -67,6 +67,7 @@ class RecordingCache:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.run_until_complete(finish_tasks(asyncio.all_tasks(self._loop)))
         self._loop.close()
 
 
