@@ -18,6 +18,7 @@ COPY edge ./edge
 COPY origin ./origin
 COPY serving ./serving
 COPY fn ./fn
+COPY storage ./storage
 COPY sim ./sim
 COPY loadgen ./loadgen
 COPY planner ./planner

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any, Self
 
@@ -50,8 +51,10 @@ class AppServer:
         *,
         reuse_port: bool = False,
         backlog: int = 128,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.app = app
+        self._ssl_context = ssl_context
         self._runner = runner
         self._host = host
         self._port = port
@@ -66,9 +69,10 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        """Base URL a local client can reach, e.g. ``http://127.0.0.1:8121``."""
+        """Base URL a local client can reach, e.g. ``http://127.0.0.1:8121`` (https with TLS)."""
         host = "127.0.0.1" if self._host in _WILDCARD_HOSTS else self._host
-        return f"http://{host}:{self._port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self._port}"
 
     @property
     def listening(self) -> bool:
@@ -99,6 +103,7 @@ class AppServer:
             reuse_address=True,
             reuse_port=self._reuse_port or None,
             backlog=self._backlog,
+            ssl_context=self._ssl_context,
         )
         await site.start()  # OSError (port busy) goes to the caller: the CLI words it for people
         self._site = site

@@ -20,6 +20,8 @@ from cdn.http.config import CacheConfig, node_cache_config
 KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
 ROLES = ("origin", "shield", "edge")
+# What serves as the origin: the synthetic catalog (`cdn origin`) or buckets on disk (`cdn storage`).
+ORIGIN_KINDS = ("synthetic", "storage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,10 @@ class Node:
     workers: int = 1
     region: str = ""
     functions: tuple[tuple[Trigger, str], ...] = ()
+    # The origin's kind (ORIGIN_KINDS); "storage": its data folder and public-read buckets.
+    kind: str = "synthetic"
+    data: str | None = None
+    public_read: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -125,6 +131,8 @@ class Workload:
     daily_cycle: float = 0.0
     flash_crowds: tuple[FlashCrowd, ...] = ()
     new_objects_per_hour: float = 0.0
+    # Storage writes: objects overwritten per second at the origin, each purged on every cache.
+    writes_per_second: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +150,25 @@ class Network:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """Prices: CDN egress per GB by region (continent code or custom region), origin egress, requests."""
+    """Prices: CDN egress per GB by region (continent code or custom region), origin egress,
+    requests, and the storage origin's S3 prices (S3 Standard list prices, us-east-1: GET
+    $0.0004 and PUT/COPY/POST/LIST $0.005 per 1,000 requests, $0.023 per GB-month)."""
 
     egress_per_gb: tuple[tuple[str, float], ...] = (("default", 0.085),)
     origin_egress_per_gb: float = 0.09
     per_10k_requests: float = 0.0075
     functions: FunctionPrices = field(default_factory=FunctionPrices)
+    storage_get_per_1k: float = 0.0004
+    storage_put_per_1k: float = 0.005
+    storage_gb_month: float = 0.023
+
+    def storage_cost(
+        self, gets: int, puts: int, stored_bytes: int, seconds: float
+    ) -> dict[str, float]:
+        """What a storage origin costs over ``seconds``: its requests and its stored GB-months."""
+        requests = gets / 1000 * self.storage_get_per_1k + puts / 1000 * self.storage_put_per_1k
+        capacity = stored_bytes / 1e9 * self.storage_gb_month * seconds / (30 * 86400)
+        return {"storage_requests": requests, "storage_capacity": capacity}
 
     def egress_price(self, region: str) -> float:
         """$/GB of CDN egress in ``region`` (the "default" price when the region has none)."""

@@ -21,6 +21,7 @@ from cdn.tables import TableReader, read_toml
 from cdn.topology.gateway import parse_gateway
 from cdn.topology.model import (
     KNOWN_POLICIES,
+    ORIGIN_KINDS,
     SIZE_DISTRIBUTIONS,
     CacheRule,
     Cost,
@@ -81,6 +82,7 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
         workers=reader.integer("workers", 1, minimum=1),
         region=reader.text("region", location.continent),
         functions=_associations(reader) if role == "edge" else (),
+        **(_origin_kind(reader) if role == "origin" else {}),
     )
     reader.done()
     return node
@@ -157,6 +159,18 @@ def _check_functions(topology: Topology) -> None:
         check_associations(merged.items(), by_name, f"{source}:edge[{index}].functions")
 
 
+def _origin_kind(reader: TableReader) -> dict[str, Any]:
+    """``kind`` of the origin and that kind's own keys (``storage``: ``data``, ``public_read``)."""
+    kind = reader.text("kind", "synthetic", ORIGIN_KINDS)
+    if kind != "storage":
+        return {"kind": kind}
+    data = reader.text("data", None)
+    if not data:
+        raise reader.fail("data", "missing", "the storage origin's data folder, e.g. 'out/buckets'")
+    public_read = tuple(str(name) for name in reader.listed("public_read") or ())
+    return {"kind": kind, "data": data, "public_read": public_read}
+
+
 def _size_distribution(reader: TableReader) -> SizeDistribution:
     dist = reader.text("dist", "lognormal", SIZE_DISTRIBUTIONS)
     result = SizeDistribution(
@@ -229,6 +243,7 @@ def _workload(reader: TableReader) -> Workload:
         daily_cycle=reader.number("daily_cycle", 0.0, minimum=0, maximum=1),
         flash_crowds=tuple(crowds),
         new_objects_per_hour=reader.number("new_objects_per_hour", 0.0, minimum=0),
+        writes_per_second=reader.number("writes_per_second", 0.0, minimum=0),
     )
     reader.done()
     return workload
@@ -276,6 +291,9 @@ def _cost(reader: TableReader) -> Cost:
                 "cloudfront_functions_per_million", 0.10, minimum=0
             ),
         ),
+        storage_get_per_1k=reader.number("storage_get_per_1k", 0.0004, minimum=0),
+        storage_put_per_1k=reader.number("storage_put_per_1k", 0.005, minimum=0),
+        storage_gb_month=reader.number("storage_gb_month", 0.023, minimum=0),
     )
     reader.done()
     return cost

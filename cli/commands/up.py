@@ -189,10 +189,18 @@ def _make_cluster(args: argparse.Namespace, path: Path, console: Console) -> Clu
 def _show_started(console: Console, cluster: Cluster) -> None:
     console.print(node_table(cluster.topology, cluster.prometheus_url))
     console.print(f"admin token and pids: {cluster.state_path}")
-    console.print(
-        f"try: curl -i {cluster.urls[cluster.topology.edges[0].name]}/obj/1   "
-        f"cdn purge --topology {cluster.topology_file} --tag catalog"
-    )
+    edge_url = cluster.urls[cluster.topology.edges[0].name]
+    origin = cluster.topology.origin
+    if origin.kind == "storage":
+        console.print(
+            f"try: aws --endpoint-url {origin.url} s3 cp FILE s3://BUCKET/KEY   "
+            f"curl -i {edge_url}/BUCKET/KEY   (docs/storage.md)"
+        )
+    else:
+        console.print(
+            f"try: curl -i {edge_url}/obj/1   "
+            f"cdn purge --topology {cluster.topology_file} --tag catalog"
+        )
     console.print("Ctrl-C stops every node.", style="bold")
 
 
