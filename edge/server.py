@@ -23,13 +23,17 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.web_protocol import RequestHandler
 
 from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings
 from edge.upstream import Sleep
-from edge.wire import HIT_FIRST_SUPPORTED, HitFirstServer
+from edge.wire import HIT_FIRST_SUPPORTED, HitFirstHandler, HitFirstServer
+from serving.guard import GuardedHandler, GuardedRunner
+from serving.limits import ConnectionLimits
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
@@ -60,7 +64,22 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
     return dispatch
 
 
-class _EdgeRunner(web.AppRunner):
+class _GuardedHitFirstHandler(GuardedHandler, HitFirstHandler):
+    """The hit-first connection handler with the connection limits (serving.guard)."""
+
+
+class _GuardedHitFirstServer(HitFirstServer):
+    def __init__(self, handler: Any, *, limits: ConnectionLimits, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.limits = limits
+
+    def __call__(self) -> RequestHandler:
+        return _GuardedHitFirstHandler(
+            self, limits=self.limits, hit=self.hit, loop=self._loop, **self._kwargs
+        )
+
+
+class _EdgeRunner(GuardedRunner):
     """AppRunner whose server dispatches with ``proxy_first`` and answers hits on arrival."""
 
     async def _make_server(self) -> web.Server:
@@ -69,8 +88,9 @@ class _EdgeRunner(web.AppRunner):
         if not HIT_FIRST_SUPPORTED:  # another aiohttp: the router bypass still applies
             server.request_handler = dispatch
             return server
-        return HitFirstServer(
+        return _GuardedHitFirstServer(
             dispatch,
+            limits=self.limits,
             hit=self.app[PROXY].wire_hit,
             request_factory=server.request_factory,
             handler_cancellation=server.handler_cancellation,
@@ -89,6 +109,7 @@ class EdgeServer(AppServer):
         app = create_app(settings, sleep=sleep)
         runner = _EdgeRunner(
             app,
+            limits=settings.limits,
             access_log=None,
             shutdown_timeout=settings.shutdown_timeout,
             handle_signals=False,

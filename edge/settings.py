@@ -23,6 +23,7 @@ from cdn.geo import Point, propagation_delay
 from cdn.http import CacheConfig, node_cache_config
 from cdn.topology import EdgeSettings as NodeDefaults
 from cdn.topology import Topology
+from serving.limits import ConnectionLimits
 
 __all__ = [
     "NODE_URLS_ENV",
@@ -89,6 +90,8 @@ class EdgeSettings:
     peer_check_interval: float = 2.0
     # Graceful shutdown: how long in-flight requests may take to finish.
     shutdown_timeout: float = 10.0
+    # Header, body and idle timeouts and the connection cap (serving.limits).
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     cache_config: CacheConfig = field(default_factory=CacheConfig)
 
     def __post_init__(self) -> None:
