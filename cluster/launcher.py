@@ -65,7 +65,7 @@ class Cluster:
         write_state: bool = True,
         log_sink: LogSink | None = None,
         health_timeout: float = 30.0,
-        stop_grace: float = 5.0,
+        stop_grace: float = 15.0,
         python: str = sys.executable,
         env: Mapping[str, str] | None = None,
         announce: Callable[[str], None] | None = None,
@@ -140,10 +140,18 @@ class Cluster:
             raise
 
     def stop(self) -> None:
-        """Stop every process (SIGTERM to each group, SIGKILL after the grace period), tidy up."""
-        children = list(self.children.values())
-        children.reverse()  # edges before shields before the origin: fewer upstream errors
-        stop_processes(children, self._stop_grace)
+        """Stop every process, edges first, then shields, then the origin, and tidy up.
+
+        Each tier gets SIGTERM (its nodes drain: in-flight requests finish, peers are told)
+        and up to the grace period before SIGKILL; the next tier is stopped only once the one
+        in front of it has exited, so no draining edge loses its upstream mid-request.
+        """
+        tiers = [[launch.name for launch in tier] for tier in self.launches]
+        tiers.append([PROMETHEUS_NAME])
+        for names in reversed(tiers):
+            children = [self.children[name] for name in names if name in self.children]
+            if children:
+                stop_processes(children, self._stop_grace)
         if self.state_path is not None:
             remove_state(self.state_path)
         if self._prometheus_dir is not None:
