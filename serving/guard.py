@@ -16,15 +16,26 @@ import (``GUARD_SUPPORTED``).
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, _ErrInfo
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from serving.limits import DEFAULT_LIMITS, ConnectionLimits
 
-__all__ = ["GUARD_SUPPORTED", "GuardedHandler", "GuardedRunner", "GuardedServer", "plain_answer"]
+__all__ = [
+    "GUARD_SUPPORTED",
+    "ErrorFields",
+    "GuardedHandler",
+    "GuardedRunner",
+    "GuardedServer",
+    "plain_answer",
+]
 
 _INTERNALS = (
     "_messages",
@@ -40,18 +51,27 @@ _INTERNALS = (
 )
 GUARD_SUPPORTED = all(hasattr(RequestHandler, name) for name in _INTERNALS)
 
+_STATUSES = {status.value for status in HTTPStatus}
 # After a 503 at the cap, the socket stays half-open this long so the client reads the answer.
 _LINGER_SECONDS = 1.0
 
 
-def plain_answer(status: int, reason: str, text: str, extra: str = "") -> bytes:
+ErrorFields = tuple[tuple[str, str], ...]
+"""Header fields added to every answer the connection layer makes (e.g. the edge's Cache-Status)."""
+
+
+def plain_answer(
+    status: int, reason: str, text: str, fields: ErrorFields = (), extra: str = ""
+) -> bytes:
     """A complete ``Connection: close`` HTTP/1.1 response with a plain-text body."""
-    body = (text + "\n").encode()
+    body = (f"{status} {reason}: {text}\n").encode()
+    lines = "".join(f"{name}: {value}\r\n" for name, value in fields)
     return (
         f"HTTP/1.1 {status} {reason}\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
+        "Cache-Control: no-store\r\n"
         f"Content-Length: {len(body)}\r\n"
-        f"{extra}"
+        f"{lines}{extra}"
         "Connection: close\r\n\r\n"
     ).encode() + body
 
@@ -59,9 +79,17 @@ def plain_answer(status: int, reason: str, text: str, extra: str = "") -> bytes:
 class GuardedHandler(RequestHandler):
     """A connection handler enforcing ``limits`` (see ``serving.limits`` for the behaviours)."""
 
-    def __init__(self, manager: web.Server, *, limits: ConnectionLimits, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        manager: web.Server,
+        *,
+        limits: ConnectionLimits,
+        error_fields: ErrorFields = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(manager, **kwargs)
         self._limits = limits
+        self._error_fields = error_fields
         self._refused = False
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_count = 0  # requests parsed when the header clock started
@@ -90,6 +118,7 @@ class GuardedHandler(RequestHandler):
                 "Service Unavailable",
                 f"too many connections (this server holds at most "
                 f"{self._limits.max_connections}); retry later",
+                self._error_fields,
                 "Retry-After: 1\r\n",
             )
         )
@@ -103,6 +132,8 @@ class GuardedHandler(RequestHandler):
         waiting = self._header_timer is None and not self._messages and self._waiter is not None
         count = self._request_count
         super().data_received(data)
+        if self._request_count != count and self._messages:
+            self._refuse_other_versions()
         if self._header_timer is not None:
             if self._request_count != self._header_count:  # the header is complete
                 self._header_timer.cancel()
@@ -178,13 +209,46 @@ class GuardedHandler(RequestHandler):
             "(body timeout)"
         )
 
+    # -- bad requests ----------------------------------------------------------------------
+
+    def _refuse_other_versions(self) -> None:
+        """Queued requests of another major version than 1 (e.g. ``HTTP/2.0`` written as text)
+        become 400s (aiohttp would answer them in that version)."""
+        messages = self._messages
+        for index, (message, _payload) in enumerate(messages):
+            version = getattr(message, "version", None)
+            if version is not None and version.major != 1:
+                text = (
+                    f"HTTP/{version.major}.{version.minor} is not spoken here "
+                    "(expected HTTP/1.0 or HTTP/1.1)"
+                )
+                error = HttpProcessingError(code=400, message=text)
+                messages[index] = (_ErrInfo(status=400, exc=error, message=text), EMPTY_PAYLOAD)
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> StreamResponse:
+        """aiohttp's error answer (its parser's 400s), with a reason line and the error fields."""
+        if message is not None and 400 <= status < 500:
+            reason = HTTPStatus(status).phrase if status in _STATUSES else "Bad Request"
+            message = f"{status} {reason}: {message}"
+        response = super().handle_error(request, status, exc, message)
+        response.headers["Cache-Control"] = "no-store"
+        for name, value in self._error_fields:
+            response.headers[name] = value
+        return response
+
     # -- closing ---------------------------------------------------------------------------
 
     def _reject(self, why: str) -> None:
         """408 (unless a response already began), then close the connection."""
         transport = self.transport
         if transport is not None and not self._response_started():
-            transport.write(plain_answer(408, "Request Timeout", why))
+            transport.write(plain_answer(408, "Request Timeout", why, self._error_fields))
         self.force_close()
 
     def _response_started(self) -> bool:
@@ -196,28 +260,50 @@ class GuardedHandler(RequestHandler):
 class GuardedServer(web.Server):
     """aiohttp's low-level Server whose connections are ``GuardedHandler``s."""
 
-    def __init__(self, handler: Any, *, limits: ConnectionLimits, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        limits: ConnectionLimits,
+        error_fields: ErrorFields = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(handler, **kwargs)
         self.limits = limits
+        self.error_fields = error_fields
 
     def __call__(self) -> RequestHandler:
-        return GuardedHandler(self, limits=self.limits, loop=self._loop, **self._kwargs)
+        return GuardedHandler(
+            self,
+            limits=self.limits,
+            error_fields=self.error_fields,
+            loop=self._loop,
+            **self._kwargs,
+        )
 
 
 class GuardedRunner(web.AppRunner):
-    """An AppRunner whose server enforces ``limits`` (idle timeout = keep-alive timeout)."""
+    """An AppRunner whose server enforces ``limits`` (idle timeout = keep-alive timeout) and
+    adds ``error_fields`` to the answers its connections make themselves (400, 408, 503)."""
 
     def __init__(
-        self, app: web.Application, *, limits: ConnectionLimits = DEFAULT_LIMITS, **kwargs: Any
+        self,
+        app: web.Application,
+        *,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
+        error_fields: ErrorFields = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(app, keepalive_timeout=limits.idle_timeout, **kwargs)
         self.limits = limits
+        self.error_fields = error_fields
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         return GuardedServer(
             server.request_handler,
             limits=self.limits,
+            error_fields=self.error_fields,
             request_factory=server.request_factory,
             handler_cancellation=server.handler_cancellation,
             loop=asyncio.get_running_loop(),
