@@ -28,6 +28,7 @@ from serving.limits import ConnectionLimits
 __all__ = [
     "NODE_URLS_ENV",
     "EdgeSettings",
+    "Fallback",
     "Peer",
     "node_urls_from_env",
     "parse_node_urls",
@@ -50,6 +51,16 @@ class Peer:
 
 
 @dataclass(frozen=True, slots=True)
+class Fallback:
+    """An upstream tried after the first one failed: its name, base URL, kind and location."""
+
+    name: str
+    url: str
+    kind: str = "shield"  # or "origin"
+    location: Point | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeSettings:
     """Everything ``edge.app.create_app`` needs; ``port=0`` picks a free port."""
 
@@ -61,6 +72,8 @@ class EdgeSettings:
     # "origin" or "shield": the ``upstream`` label of the upstream metrics.
     upstream_kind: str = "origin"
     upstream_name: str = "origin"
+    # Upstreams tried in order when the first fails (topology: ``upstream = [a, b, ...]``).
+    fallbacks: tuple[Fallback, ...] = ()
     # Host part of every cache key ("host:port" of the origin): one site per edge.
     site_host: str = "127.0.0.1:8100"
     # Peer group members other than this node (consistent-hash sharding); empty: no sharding.
@@ -169,6 +182,15 @@ class EdgeSettings:
             for peer in topology.peers_of(node)
             if peer.name != node.name
         )
+        fallbacks = tuple(
+            Fallback(
+                other.name,
+                urls.get(other.name, other.url),
+                "origin" if other.role == "origin" else "shield",
+                other.location.point,
+            )
+            for other in topology.fallbacks_of(node)
+        )
         origin = topology.origin
         base = cls(
             name=node.name,
@@ -177,6 +199,7 @@ class EdgeSettings:
             upstream_url=urls.get(upstream.name, upstream.url),
             upstream_kind="origin" if upstream.role == "origin" else "shield",
             upstream_name=upstream.name,
+            fallbacks=fallbacks,
             site_host=f"{origin.host}:{origin.port}",
             peers=peers,
             location=node.location.point,

@@ -16,8 +16,10 @@ response head arrived, so nothing has reached the client yet. An idempotent requ
 body (GET, HEAD, OPTIONS) that fails on a peer for any reason goes to the next owner on the ring,
 then to the upstream; one that loses a reused keep-alive connection to the upstream (the shield or
 origin closed or restarted it) is sent again on a fresh connection, at most
-``_UPSTREAM_RETRIES`` more times. Other requests fail over only when the connection could not be
-made (nothing was sent). A peer that refuses a connection is marked down at once; one that fails
+``_UPSTREAM_RETRIES`` more times. When an upstream fails for good, the next of the edge's
+fallback upstreams (``settings.fallbacks``, the topology's ``upstream = [a, b, ...]``) is tried,
+in order; the last one's failure is the answer. Other requests fail over only when the
+connection could not be made (nothing was sent). A peer that refuses a connection is marked down at once; one that fails
 otherwise ``EJECT_AFTER`` times in a row is marked down too (passive outlier detection, beside the
 active health probes of ``edge.peers``).
 """
@@ -159,23 +161,55 @@ class Upstream:
                 self.peers.answered(peer.name)
                 return fetched
         settings = self.settings
+        upstreams = [
+            (
+                settings.upstream_kind,
+                settings.upstream_name,
+                settings.upstream_url,
+                self.upstream_delay,
+            ),
+            *(
+                (
+                    fallback.kind,
+                    fallback.name,
+                    fallback.url,
+                    settings.emulated_delay(fallback.location),
+                )
+                for fallback in settings.fallbacks
+            ),
+        ]
+        for index, (kind, node, base_url, delay) in enumerate(upstreams):
+            try:
+                return await self._from_upstream(
+                    kind, node, base_url, delay, method, target, headers, data, retryable
+                )
+            except UpstreamError as exc:
+                if index + 1 == len(upstreams) or not (retryable or exc.kind == "connect"):
+                    raise
+                self.metrics.failover(kind, exc.kind)
+        raise AssertionError("unreachable: the last upstream returns or raises")
+
+    async def _from_upstream(
+        self,
+        kind: str,
+        node: str,
+        base_url: str,
+        delay: float,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        data: Any,
+        retryable: bool,
+    ) -> Fetched:
+        """One upstream, again on a fresh connection when a reused one was lost (retryable)."""
         tries = 1 + (_UPSTREAM_RETRIES if retryable else 0)
         for attempt in range(tries):
             try:
-                return await self._send(
-                    settings.upstream_kind,
-                    settings.upstream_name,
-                    settings.upstream_url,
-                    method,
-                    target,
-                    headers,
-                    data,
-                    self.upstream_delay,
-                )
+                return await self._send(kind, node, base_url, method, target, headers, data, delay)
             except UpstreamError as exc:
                 if exc.kind != "disconnect" or attempt + 1 == tries:
                     raise
-                self.metrics.failover(settings.upstream_kind, exc.kind)
+                self.metrics.failover(kind, exc.kind)
         raise AssertionError("unreachable: the last try returns or raises")
 
     async def _send(
