@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cdn.errors import ConfigError
+from cdn.faults import Fault
 from cdn.geo import Point
 from cdn.http.config import CacheConfig, node_cache_config
 
@@ -188,6 +189,8 @@ class Topology:
     cost: Cost
     cache_rules: tuple[CacheRule, ...]
     edge_settings: EdgeSettings
+    # Fault scenario of the topology's [[fault]] tables (cdn.faults), in start order.
+    faults: tuple[Fault, ...] = ()
 
     @property
     def nodes(self) -> tuple[Node, ...]:

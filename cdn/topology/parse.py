@@ -8,11 +8,13 @@ silently falls back to a default. docs/topology.md is the reference for every ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
+from cdn.faults import parse_faults
 from cdn.geo import Point
 from cdn.tables import TableReader, read_toml
 from cdn.topology.model import (
@@ -320,8 +322,13 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
         cache_rules=tuple(_cache_rule(r) for r in top.children("cache_rule")),
         edge_settings=_edge_settings(top.child("edge_defaults")),
     )
+    fault_tables = top.children("fault")
     top.done()
     _check_graph(topology)
+    if fault_tables:
+        names = [node.name for node in topology.nodes]
+        faults = parse_faults(fault_tables, origin=origin.name, nodes=names)
+        topology = replace(topology, faults=faults)
     return topology
 
 
