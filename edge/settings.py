@@ -99,6 +99,8 @@ class EdgeSettings:
     upstream_timeout: float = _DEFAULTS.upstream_timeout
     connect_timeout: float = 5.0
     hit_for_pass_seconds: float = 30.0
+    # Longest wait for a peer's response head before asking the next owner (a hung peer).
+    peer_timeout: float = 5.0
     # Peer health checks: seconds between probes of each peer's /_cdn/health.
     peer_check_interval: float = 2.0
     # Graceful shutdown: how long in-flight requests may take to finish.
@@ -114,7 +116,7 @@ class EdgeSettings:
             raise ValueError(f"workers {self.workers} < 1 (expected 1 or more)")
         if self.max_cacheable_size < 0:
             raise ValueError(f"max_cacheable_size {self.max_cacheable_size} is negative")
-        for name in ("upstream_timeout", "connect_timeout", "collapse_timeout"):
+        for name in ("upstream_timeout", "connect_timeout", "collapse_timeout", "peer_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} {getattr(self, name)!r} must be > 0 seconds")
         parts = urlsplit(self.upstream_url)

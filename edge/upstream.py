@@ -21,7 +21,9 @@ fallback upstreams (``settings.fallbacks``, the topology's ``upstream = [a, b, .
 in order; the last one's failure is the answer. Other requests fail over only when the
 connection could not be made (nothing was sent). A peer that refuses a connection is marked down at once; one that fails
 otherwise ``EJECT_AFTER`` times in a row is marked down too (passive outlier detection, beside the
-active health probes of ``edge.peers``).
+active health probes of ``edge.peers``). A peer's answer head is waited for at most
+``peer_timeout`` (5 s by default, below the upstream timeout): a stopped or partitioned peer
+costs that much before the next owner is asked.
 """
 
 from __future__ import annotations
@@ -108,6 +110,12 @@ class Upstream:
             sock_connect=settings.connect_timeout,
             sock_read=settings.upstream_timeout,
         )
+        # A peer that hangs (stopped, partitioned) costs at most this before the next owner.
+        self.peer_timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.connect_timeout,
+            sock_read=min(settings.peer_timeout, settings.upstream_timeout),
+        )
         self.via = f"1.1 {settings.name}"
         self.loop_member = cdn_loop_member(settings.name)
         self.upstream_delay = settings.emulated_delay(settings.upstream_location)
@@ -151,6 +159,7 @@ class Upstream:
                         peer_headers,
                         data,
                         self.settings.emulated_delay(peer.location),
+                        self.peer_timeout,
                     )
                 except UpstreamError as exc:
                     self.peers.failed(peer.name, refused=exc.kind == "connect")
@@ -222,8 +231,10 @@ class Upstream:
         headers: list[tuple[str, str]],
         data: Any,
         delay: float,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> Fetched:
         started = time.perf_counter()
+        timeout = timeout or self.timeout
         if delay > 0:
             await self.sleep(delay)
         request_time = time.time()
@@ -235,14 +246,13 @@ class Upstream:
                 data=data,
                 allow_redirects=False,
                 skip_auto_headers=_SKIP_AUTO,
-                timeout=self.timeout,
+                timeout=timeout,
             )
         except (TimeoutError, aiohttp.ServerTimeoutError):
             self.metrics.upstream_request(kind, "error")
             raise UpstreamError(
                 504,
-                f"{kind} {node} ({base_url}) did not answer within "
-                f"{self.settings.upstream_timeout:g}s",
+                f"{kind} {node} ({base_url}) did not answer within {timeout.sock_read:g}s",
                 "timeout",
             ) from None
         except aiohttp.ClientConnectorError as exc:

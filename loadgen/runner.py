@@ -12,6 +12,9 @@ Rules:
   queued silently; lateness shows in the lag histogram.
 - Every request sent ends as exactly one response (status < 500) or one error (by kind), so
   ``requests == responses + errors`` and ``scheduled == requests + dropped``.
+- Anycast: a request whose edge refuses or cannot take the connection goes to the user's
+  next-nearest edge (same request, latency from its intended start), and that edge's users
+  go there for ``MOVE_SECONDS``; only when the last edge fails is it an error.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from loadgen.stats import LoadStats, Tally, ratio, record_seconds, value_at_perc
 
 USER_AGENT = "cdnlab-load/0.1"
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
+# After a connect failure at an edge, its users go to their next-nearest edge this long.
+MOVE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +180,7 @@ class LoadRun:
         self.progress_interval = progress_interval
         self.clock = clock
         self.stats = LoadStats()
+        self.moved: dict[str, float] = {}  # edge -> until when its users go elsewhere
         self.in_flight: set[asyncio.Task[None]] = set()
         self.t0 = 0.0
         self.last_send = 0.0
@@ -226,27 +232,50 @@ class LoadRun:
         recorder = self.recorder
         recorder.sent(started, started - intended)
         assert self.session is not None
-        try:
-            async with self.session.get(url, headers=route.headers) as response:
-                body = await response.read()
-                done = clock()
-                headers = response.headers
-                cache_status = ", ".join(headers.getall("Cache-Status", ())) or None
-                recorder.response(
-                    route,
-                    intended,
-                    started,
-                    done,
-                    response.status,
-                    cache_status,
-                    headers.get("X-Cache"),
-                    len(body),
-                )
-        except asyncio.CancelledError:
-            recorder.error(route, intended, started, clock(), "cancelled")
-            raise
-        except Exception as exc:  # every failure is tallied by kind, never raised
-            recorder.error(route, intended, started, clock(), error_kind(exc))
+        path = url[len(route.base_url) :]
+        route = self._anycast(route, started)
+        while True:
+            try:
+                await self._get(route, route.base_url + path, intended, started)
+                return
+            except asyncio.CancelledError:
+                recorder.error(route, intended, started, clock(), "cancelled")
+                raise
+            except aiohttp.ClientConnectorError as exc:
+                if route.fallback is None:
+                    recorder.error(route, intended, started, clock(), error_kind(exc))
+                    return
+                # As anycast would: this edge is unreachable, its users go to the next-nearest.
+                self.moved[route.pop] = clock() + MOVE_SECONDS
+                route = self._anycast(route.fallback, clock())
+            except Exception as exc:  # every failure is tallied by kind, never raised
+                recorder.error(route, intended, started, clock(), error_kind(exc))
+                return
+
+    def _anycast(self, route: Route, now: float) -> Route:
+        """``route``, or the next-nearest edge's while this one's users are moved away."""
+        moved = self.moved
+        while route.fallback is not None and moved and moved.get(route.pop, 0.0) > now:
+            route = route.fallback
+        return route
+
+    async def _get(self, route: Route, url: str, intended: float, started: float) -> None:
+        assert self.session is not None
+        async with self.session.get(url, headers=route.headers) as response:
+            body = await response.read()
+            done = self.clock()
+            headers = response.headers
+            cache_status = ", ".join(headers.getall("Cache-Status", ())) or None
+            self.recorder.response(
+                route,
+                intended,
+                started,
+                done,
+                response.status,
+                cache_status,
+                headers.get("X-Cache"),
+                len(body),
+            )
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()

@@ -80,3 +80,29 @@ def test_a_topology_edge_gets_its_fallbacks_with_their_urls(tmp_path: Any) -> No
     assert settings.fallbacks[0].name == "origin"
     assert settings.fallbacks[0].url == "http://127.0.0.1:8100"
     assert settings.fallbacks[0].kind == "origin"
+
+
+async def test_a_hung_peer_costs_the_peer_timeout_then_the_next_owner_answers(
+    start_origin: Any, start_edge: Any, http: Any
+) -> None:
+    import asyncio
+
+    from edge.settings import Peer
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accepts, reads, never answers (a stopped or partitioned peer)
+        writer.close()
+
+    hung = await asyncio.start_server(hang, "127.0.0.1", 0)
+    peer_url = f"http://127.0.0.1:{hung.sockets[0].getsockname()[1]}"
+    try:
+        origin = await start_origin()
+        edge = await start_edge(origin, peers=(Peer("edge-hung", peer_url),), peer_timeout=0.3)
+        for i in range(8):  # about half of the keys are the hung peer's
+            async with http.get(edge + f"/obj/{200 + i}") as response:
+                assert response.status == 200
+        async with http.get(edge + "/_cdn/metrics") as response:
+            text = await response.text()
+        assert 'reason="timeout"' in text
+    finally:
+        hung.close()
