@@ -20,7 +20,7 @@ from edge.proxy import Proxy
 from edge.settings import EdgeSettings
 from serving.auth import require_admin
 from serving.drain import health_state
-from serving.pages import json_page, metrics_page
+from serving.pages import json_page, metrics_page, process_facts
 
 __all__ = ["Admin"]
 
@@ -88,6 +88,7 @@ class Admin:
                 "peers": self.peers.status(),
                 "in_flight_keys": len(self.collapsing.core),
                 "refreshing": len(self.proxy.refreshing),
+                "process": process_facts(),
             },
             code,
         )

@@ -12,7 +12,7 @@ from origin.query import bad_request, duration_param, int_param
 from origin.state import CONTROL, COUNTERS, METRICS, SETTINGS
 from serving.auth import require_admin
 from serving.drain import health_state
-from serving.pages import json_page, metrics_page
+from serving.pages import json_page, metrics_page, process_facts
 
 __all__ = ["routes"]
 
@@ -32,6 +32,7 @@ async def health(request: web.Request) -> web.Response:
             "role": "origin",
             "name": request.app[SETTINGS].name,
             "faults_active": control.faults.active,
+            "process": process_facts(),
         },
         code,
     )
