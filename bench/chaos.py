@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -222,16 +222,22 @@ def main() -> int:
     if unknown:
         print(f"chaos: no scenario {unknown[0]!r} (expected one of {', '.join(ORDER)})")
         return 2
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=200)
     started = time.monotonic()
-    rows = [run_scenario(name, args.rate, console) for name in names]
+    rows = []
+    for name in names:
+        try:
+            rows.append(run_scenario(name, args.rate, console))
+        except Exception as exc:  # one broken scenario must not lose the others' rows
+            console.print(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+            continue
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps([asdict(row) for row in rows], indent=1) + "\n", encoding="utf-8"
+            )
     console.print(_table(rows, args.rate))
     console.print(f"{time.monotonic() - started:.0f} s in all; load average {os.getloadavg()}")
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps([row.__dict__ for row in rows], indent=1) + "\n", encoding="utf-8"
-        )
-    return 0
+    return 0 if len(rows) == len(names) else 1
 
 
 if __name__ == "__main__":

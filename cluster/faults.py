@@ -10,7 +10,9 @@ is started at ``at`` and undone at ``at + for``:
   from the topology (``python -m cli.main origin|edge --topology FILE [--node NAME]``) in a
   session of its own; its new pid is written to the run-state file, where ``cdn up``'s stop
   finds it (``Cluster.stop``);
-- origin_down: ``{"down": true, "down_mode": "refuse"}``, then ``{"down": false}``;
+- origin_down: ``{"down": true, "down_mode": "refuse", "down_for": for}``: a refusing origin's
+  admin API is closed too, so the origin itself comes back after ``for`` (an early end of the
+  run cannot bring it back sooner);
 - origin_slow: ``{"latency": s}``, then ``{"latency": 0}``;
 - origin_errors: ``{"error_rate": r, "error_status": s}``, then ``{"error_rate": 0}``.
 
@@ -235,12 +237,16 @@ def _group_alive(pgid: int) -> bool:
 
 
 _ORIGIN_START: dict[str, Callable[[Fault], dict[str, object]]] = {
-    "origin_down": lambda fault: {"down": True, "down_mode": "refuse"},
+    # Refusing closes the origin's port, admin API included: it comes back by itself.
+    "origin_down": lambda fault: {
+        "down": True,
+        "down_mode": "refuse",
+        "down_for": fault.duration or 0.0,
+    },
     "origin_slow": lambda fault: {"latency": fault.latency},
     "origin_errors": lambda fault: {"error_rate": fault.rate, "error_status": fault.status},
 }
 _ORIGIN_END: dict[str, dict[str, object]] = {
-    "origin_down": {"down": False},
     "origin_slow": {"latency": 0},
     "origin_errors": {"error_rate": 0},
 }

@@ -12,9 +12,10 @@ Rules:
   queued silently; lateness shows in the lag histogram.
 - Every request sent ends as exactly one response (status < 500) or one error (by kind), so
   ``requests == responses + errors`` and ``scheduled == requests + dropped``.
-- Anycast: a request whose edge refuses or cannot take the connection goes to the user's
-  next-nearest edge (same request, latency from its intended start), and that edge's users
-  go there for ``MOVE_SECONDS``; only when the last edge fails is it an error.
+- Anycast: a request whose edge refuses the connection or loses it before the response head
+  (a dead edge) goes to the user's next-nearest edge (same request, latency from its intended
+  start), and that edge's users go there for ``MOVE_SECONDS``; only when the last edge fails
+  is it an error. A failure after the head is an error (nothing is sent twice).
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ USER_AGENT = "cdnlab-load/0.1"
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
 # After a connect failure at an edge, its users go to their next-nearest edge this long.
 MOVE_SECONDS = 5.0
+# Failures before any response byte: the edge is unreachable (refused, reset, closed).
+_UNREACHABLE = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientOSError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,21 +243,29 @@ class LoadRun:
         route = self._anycast(route, started)
         while True:
             try:
-                await self._get(route, route.base_url + path, intended, started)
-                return
+                response = await self.session.get(route.base_url + path, headers=route.headers)
             except asyncio.CancelledError:
                 recorder.error(route, intended, started, clock(), "cancelled")
                 raise
-            except aiohttp.ClientConnectorError as exc:
+            except _UNREACHABLE as exc:
                 if route.fallback is None:
                     recorder.error(route, intended, started, clock(), error_kind(exc))
                     return
                 # As anycast would: this edge is unreachable, its users go to the next-nearest.
                 self.moved[route.pop] = clock() + MOVE_SECONDS
                 route = self._anycast(route.fallback, clock())
+                continue
             except Exception as exc:  # every failure is tallied by kind, never raised
                 recorder.error(route, intended, started, clock(), error_kind(exc))
                 return
+            try:
+                await self._read(response, route, intended, started)
+            except asyncio.CancelledError:
+                recorder.error(route, intended, started, clock(), "cancelled")
+                raise
+            except Exception as exc:
+                recorder.error(route, intended, started, clock(), error_kind(exc))
+            return
 
     def _anycast(self, route: Route, now: float) -> Route:
         """``route``, or the next-nearest edge's while this one's users are moved away."""
@@ -259,9 +274,10 @@ class LoadRun:
             route = route.fallback
         return route
 
-    async def _get(self, route: Route, url: str, intended: float, started: float) -> None:
-        assert self.session is not None
-        async with self.session.get(url, headers=route.headers) as response:
+    async def _read(
+        self, response: aiohttp.ClientResponse, route: Route, intended: float, started: float
+    ) -> None:
+        async with response:
             body = await response.read()
             done = self.clock()
             headers = response.headers

@@ -90,3 +90,30 @@ async def test_a_failed_action_is_recorded_not_raised() -> None:
     (action,) = actor.actions
     assert not action.ok
     assert action.detail
+
+
+async def test_an_origin_down_fault_refuses_then_comes_back_by_itself(
+    start_origin: Any, http: Any
+) -> None:
+    import aiohttp
+
+    origin = await start_origin()
+    actor = FaultActor(_state([NodeState("origin", "origin", origin, 0)]))
+    await actor.start(Fault(at=0.0, kind="origin_down", node="origin", duration=1.0), 0.0)
+    await actor.close()
+    with pytest.raises(aiohttp.ClientConnectorError):
+        async with http.get(origin + "/obj/1"):
+            pass
+
+    async def up() -> bool:
+        try:
+            async with http.get(origin + "/obj/1") as response:
+                return response.status == 200
+        except aiohttp.ClientConnectorError:
+            return False
+
+    for _ in range(400):
+        if await up():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("the origin never came back")
