@@ -218,3 +218,52 @@ async def test_slowloris_trickling_connections_are_closed_while_requests_are_ser
     assert len(closed) + len(reset) == TRICKLERS, {answer[:40] for answer in answers}
     assert len(closed) > len(reset)
     assert served and set(served) == {200}
+
+
+# ---- flags ----------------------------------------------------------------------------------
+
+
+def test_the_limit_flags_set_the_origins_limits() -> None:
+    from cli.commands.origin import build_settings
+    from cli.main import build_parser
+
+    args = build_parser().parse_args(
+        ["origin", "--header-timeout", "1s", "--body-timeout", "2s", "--max-connections", "5"]
+    )
+    limits = build_settings(args).limits
+    assert (limits.header_timeout, limits.body_timeout, limits.max_connections) == (1.0, 2.0, 5)
+    assert limits.idle_timeout == ConnectionLimits().idle_timeout
+
+
+def test_the_limit_flags_set_the_edges_limits_and_drain_deadline() -> None:
+    from cli.commands.edge import build_settings
+    from cli.main import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "edge",
+            "--origin",
+            "http://127.0.0.1:8100",
+            "--idle-timeout",
+            "3s",
+            "--drain-timeout",
+            "20s",
+        ]
+    )
+    settings = build_settings(args)
+    assert settings.limits.idle_timeout == 3.0
+    assert settings.shutdown_timeout == 20.0
+
+
+@pytest.mark.parametrize(
+    "flags", [["--header-timeout", "0"], ["--idle-timeout", "soon"], ["--max-connections", "0"]]
+)
+def test_a_bad_limit_flag_exits_2_naming_it(
+    flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import build_parser
+
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["origin", *flags])
+    assert info.value.code == 2
+    assert flags[0] in capsys.readouterr().err
