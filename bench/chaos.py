@@ -11,7 +11,11 @@ For each scenario of configs/chaos/ it starts configs/local.toml as a cluster (`
 - p99 before / during: latency p99 of the seconds before the fault and of the fault window;
 - recovery: seconds from the fault's end (its start for a kill) until 3 seconds in a row have
   no errors and a p99 within 2x (or +20 ms of) the p99 before, "-" if never within the run;
-- origin requests: what the origin served during the run (its /_cdn/stats).
+- origin requests: what the origin served during the run (its /_cdn/stats);
+- stale served: responses whose Cache-Status says stale (stale-if-error during an outage).
+
+``origin-down-stale`` runs with the /obj/ rule ``public, max-age=5, stale-if-error=300`` so
+stored objects go stale during the outage; elsewhere objects stay fresh for a day.
 
 Plus the achieved rate and the machine load (os.getloadavg()), since the cores are shared.
 Runs are bounded: 10 s before each fault, the fault, then 15-20 s after.
@@ -49,7 +53,17 @@ from loadgen.stats import decode, new_histogram, value_at_percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "configs" / "chaos"
-ORDER = ("kill-peer", "stop-peer", "kill-shield", "origin-down", "origin-errors", "origin-slow")
+ORDER = (
+    "kill-peer",
+    "stop-peer",
+    "kill-shield",
+    "origin-down",
+    "origin-down-stale",
+    "origin-errors",
+    "origin-slow",
+)
+# Scenarios run with objects that go stale within the run (and may be served stale 300 s).
+SHORT_LIVED = {"origin-down-stale": 'cache_control = "public, max-age=5, stale-if-error=300"'}
 AFTER = 20.0  # seconds of load after the fault ends (after its start for a kill)
 WINDOW_TAIL = 5.0  # the fault window runs until this long after the fault ends
 
@@ -73,11 +87,14 @@ class Row:
     actions: list[str]
 
 
-def _topology_with_fallbacks(directory: Path) -> Path:
-    """configs/local.toml on free ports, each edge listing the origin after its shield."""
+def _topology_with_fallbacks(directory: Path, cache_control: str | None = None) -> Path:
+    """configs/local.toml on free ports, each edge listing the origin after its shield
+    (and the /obj/ cache rule's Cache-Control replaced by ``cache_control`` when given)."""
     path = relocate_topology(default_topology_path(), directory)
     text = path.read_text(encoding="utf-8")
     text = re.sub(r'(?m)^upstream = "(shield-[\w-]+)"$', r'upstream = ["\1", "origin"]', text)
+    if cache_control is not None:
+        text = re.sub(r'(?m)^cache_control = "public, max-age=86400"$', cache_control, text)
     path.write_text(text, encoding="utf-8")
     load_topology(path)  # still valid
     return path
@@ -129,7 +146,7 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
     import uvloop
 
     with tempfile.TemporaryDirectory(prefix="cdnlab-chaos-") as tmp:
-        path = _topology_with_fallbacks(Path(tmp))
+        path = _topology_with_fallbacks(Path(tmp), SHORT_LIVED.get(name))
         topology = load_topology(path)
         faults = load_fault_file(
             SCENARIOS / f"{name}.toml",

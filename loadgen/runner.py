@@ -345,7 +345,9 @@ class LoadRun:
     async def run(self) -> LoadReport:
         """Send the whole schedule, wait for the responses, and return the report."""
         plan = self.plan
-        connector = aiohttp.TCPConnector(limit=plan.connections, limit_per_host=0)
+        # The cap is per edge: a hung edge holding its connections must not starve the users
+        # of the other edges (they are other people, with pools of their own).
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=plan.connections)
         timeout = aiohttp.ClientTimeout(total=plan.timeout)
         started = self.clock()
         async with aiohttp.ClientSession(

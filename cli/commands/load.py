@@ -85,7 +85,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--shard", default="0/1", metavar="I/N", help="send shard I of N of the stream"
     )
     parser.add_argument(
-        "--connections", type=argtypes.positive_int, default=256, help="connection limit"
+        "--connections",
+        type=argtypes.positive_int,
+        default=256,
+        help="connections per edge (target)",
     )
     parser.add_argument(
         "--max-in-flight",
