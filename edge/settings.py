@@ -211,9 +211,13 @@ class EdgeSettings:
             cache_size=node.cache_size,
             policy=node.policy,
             workers=node.workers,
-            **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS},
+            # Knobs the edge has (the topology's functions are not wired into the edge yet).
+            **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS if knob in _EDGE_FIELDS},
         )
         return replace(base, **overrides)
+
+
+_EDGE_FIELDS = frozenset(f.name for f in fields(EdgeSettings))
 
 
 def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:
