@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--csv", metavar="FILE", help="write every sample here")
     args = parser.parse_args()
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=160)
     samples: list[tuple[float, str, int, int, int]] = []
     with tempfile.TemporaryDirectory(prefix="cdnlab-soak-") as tmp:
         path = relocate_topology(default_topology_path(), tmp)
