@@ -23,13 +23,18 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.web_protocol import RequestHandler
 
+from cdn.http import cache_status_member
 from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings
 from edge.upstream import Sleep
-from edge.wire import HIT_FIRST_SUPPORTED, HitFirstServer
+from edge.wire import HIT_FIRST_SUPPORTED, HitFirstHandler, HitFirstServer
+from serving.guard import ErrorFields, GuardedHandler, GuardedRunner
+from serving.limits import ConnectionLimits
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
@@ -60,7 +65,40 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
     return dispatch
 
 
-class _EdgeRunner(web.AppRunner):
+def connection_error_fields(settings: EdgeSettings) -> ErrorFields:
+    """Fields of the answers the edge's connections make themselves (400 from the HTTP parser,
+    408, 503 at the cap): Cache-Status with ``detail=client-error``, X-Cache, Via."""
+    return (
+        ("Via", f"1.1 {settings.name}"),
+        ("Cache-Status", cache_status_member(settings.cache_status_name, detail="client-error")),
+        ("X-Cache", "ERROR"),
+    )
+
+
+class _GuardedHitFirstHandler(GuardedHandler, HitFirstHandler):
+    """The hit-first connection handler with the connection limits (serving.guard)."""
+
+
+class _GuardedHitFirstServer(HitFirstServer):
+    def __init__(
+        self, handler: Any, *, limits: ConnectionLimits, error_fields: ErrorFields, **kwargs: Any
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self.limits = limits
+        self.error_fields = error_fields
+
+    def __call__(self) -> RequestHandler:
+        return _GuardedHitFirstHandler(
+            self,
+            limits=self.limits,
+            error_fields=self.error_fields,
+            hit=self.hit,
+            loop=self._loop,
+            **self._kwargs,
+        )
+
+
+class _EdgeRunner(GuardedRunner):
     """AppRunner whose server dispatches with ``proxy_first`` and answers hits on arrival."""
 
     async def _make_server(self) -> web.Server:
@@ -69,8 +107,10 @@ class _EdgeRunner(web.AppRunner):
         if not HIT_FIRST_SUPPORTED:  # another aiohttp: the router bypass still applies
             server.request_handler = dispatch
             return server
-        return HitFirstServer(
+        return _GuardedHitFirstServer(
             dispatch,
+            limits=self.limits,
+            error_fields=self.error_fields,
             hit=self.app[PROXY].wire_hit,
             request_factory=server.request_factory,
             handler_cancellation=server.handler_cancellation,
@@ -89,6 +129,8 @@ class EdgeServer(AppServer):
         app = create_app(settings, sleep=sleep)
         runner = _EdgeRunner(
             app,
+            limits=settings.limits,
+            error_fields=connection_error_fields(settings),
             access_log=None,
             shutdown_timeout=settings.shutdown_timeout,
             handle_signals=False,

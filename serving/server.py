@@ -2,9 +2,10 @@
 
 Rules: ``AppServer`` owns the runner and the listening site, so a server can close its port
 (new connections get ECONNREFUSED, established ones are hung up) and bind the same port
-again later (the origin's "down" in refuse mode). ``serve_until_signalled`` stops gracefully
-on SIGINT/SIGTERM (in-flight requests finish within the runner's shutdown timeout);
-``run_event_loop`` runs a coroutine on uvloop.
+again later (the origin's "down" in refuse mode). ``serve_until_signalled`` drains on
+SIGINT/SIGTERM (``serving.drain``: health says draining, peers are told, the port closes,
+in-flight requests finish within the runner's shutdown timeout); ``run_event_loop`` runs a
+coroutine on uvloop.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any, Self
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+
+from serving.drain import DRAIN
 
 __all__ = ["AppServer", "run_event_loop", "serve_until_signalled"]
 
@@ -124,6 +127,13 @@ class AppServer:
         """Stop listening, let in-flight requests finish, run the app's cleanup."""
         await self._runner.cleanup()
 
+    async def drain(self) -> None:
+        """Leave gracefully: report draining and tell whom the app asks to, then ``stop``."""
+        drain = self.app.get(DRAIN)
+        if drain is not None:
+            await drain.start()
+        await self.stop()
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self
@@ -135,7 +145,7 @@ class AppServer:
 async def serve_until_signalled(
     server: AppServer, announce: Callable[[AppServer], None] | None = None
 ) -> None:
-    """Start ``server``, call ``announce`` once listening, stop on SIGINT/SIGTERM."""
+    """Start ``server``, call ``announce`` once listening, drain on SIGINT/SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -146,8 +156,10 @@ async def serve_until_signalled(
         if announce is not None:
             announce(server)
         await stop.wait()
-    finally:
+    except BaseException:
         await server.stop()
+        raise
+    await server.drain()
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:

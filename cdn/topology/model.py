@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cdn.errors import ConfigError
+from cdn.faults import Fault
 from cdn.functions.cost import FunctionPrices
 from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import Trigger
@@ -46,6 +47,8 @@ class Node:
     cache_size: int = 0
     policy: str = "lru"
     upstream: str | None = None
+    # Upstreams tried after ``upstream`` when it fails, in order (``upstream = [a, b, c]``).
+    fallbacks: tuple[str, ...] = ()
     group: str | None = None
     capacity_rps: float = 10_000.0
     workers: int = 1
@@ -216,6 +219,8 @@ class Topology:
     edge_settings: EdgeSettings
     gateway: Gateway | None = None  # behaviors etc.; parse_topology always sets one
     functions: tuple[FunctionSpec, ...] = ()
+    # Fault scenario of the topology's [[fault]] tables (cdn.faults), in start order.
+    faults: tuple[Fault, ...] = ()
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -238,6 +243,10 @@ class Topology:
     def upstream_of(self, node: Node) -> Node | None:
         """The node ``node`` fetches its misses from (None for the origin)."""
         return None if node.upstream is None else self.node(node.upstream)
+
+    def fallbacks_of(self, node: Node) -> tuple[Node, ...]:
+        """The upstreams ``node`` tries after its first one fails, in order."""
+        return tuple(self.node(name) for name in node.fallbacks)
 
     def peer_groups(self) -> dict[str, tuple[Node, ...]]:
         """Caches that shard keys between them, by group name (groups of one are left out)."""

@@ -8,11 +8,13 @@ silently falls back to a default. docs/topology.md is the reference for every ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
+from cdn.faults import parse_faults
 from cdn.functions.cost import FunctionPrices
 from cdn.functions.spec import FunctionSpec, check_associations
 from cdn.functions.triggers import MEMORY_MAX_MB, MEMORY_MIN_MB, FunctionKind, Trigger
@@ -60,6 +62,19 @@ def _location(reader: TableReader) -> Location:
     raise reader.fail("city", "missing", "a city name like 'Paris', or lat and lon")
 
 
+def _upstreams(reader: TableReader, default: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """``upstream = "shield-fra"`` or, tried in order on failure, ``["shield-fra", "shield-lon"]``."""
+    names = reader.listed("upstream")
+    if names is None:
+        return default, ()
+    expected = 'a node name, or a list of them tried in order (["shield-fra", "origin"])'
+    if not all(isinstance(name, str) and name for name in names):
+        raise reader.fail("upstream", f"{names!r} has the wrong type", expected)
+    if len(set(names)) != len(names):
+        raise reader.fail("upstream", f"{names!r} names a node twice", expected)
+    return names[0], tuple(names[1:])
+
+
 def _node(reader: TableReader, role: str, default_upstream: str | None, port_base: int) -> Node:
     name = reader.text("name", None)
     if not name:
@@ -68,6 +83,7 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
     port = reader.integer("port", port_base, minimum=1)
     if port > 65535:
         raise reader.fail("port", f"{port} is out of range", "a port from 1 to 65535")
+    upstream, fallbacks = _upstreams(reader, default_upstream) if role != "origin" else (None, ())
     node = Node(
         name=name,
         role=role,
@@ -76,7 +92,8 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
         location=location,
         cache_size=reader.size("cache_size", 0 if role == "origin" else 256 * 1024 * 1024),
         policy=reader.text("policy", "lru", KNOWN_POLICIES) if role != "origin" else "lru",
-        upstream=reader.text("upstream", default_upstream) if role != "origin" else None,
+        upstream=upstream,
+        fallbacks=fallbacks,
         group=reader.text("group", None) if role != "origin" else None,
         capacity_rps=reader.number("capacity_rps", 10_000.0, minimum=1e-9),
         workers=reader.integer("workers", 1, minimum=1),
@@ -362,12 +379,13 @@ def _check_graph(topology: Topology) -> None:
         seen_ports[(node.host, node.port)] = node.name
     roles = {node.name: node.role for node in topology.nodes}
     for node in topology.caches:
-        if node.upstream not in roles or roles[node.upstream] == "edge":
-            raise ConfigError(
-                f"{source}:{node.name}.upstream",
-                f"{node.upstream!r} is not a shield or the origin",
-                "the name of a shield or the origin",
-            )
+        for upstream in (node.upstream, *node.fallbacks):
+            if upstream not in roles or roles[upstream] == "edge" or upstream == node.name:
+                raise ConfigError(
+                    f"{source}:{node.name}.upstream",
+                    f"{upstream!r} is not a shield or the origin",
+                    "the name of a shield or the origin (not the node itself)",
+                )
         # A chain of shields must end at the origin.
         hops, current = 0, node
         while current.upstream is not None:
@@ -412,9 +430,14 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
         gateway=parse_gateway(top, (origin.name,)),
         functions=_functions(top, source),
     )
+    fault_tables = top.children("fault")
     top.done()
     _check_graph(topology)
     _check_functions(topology)
+    if fault_tables:
+        names = [node.name for node in topology.nodes]
+        faults = parse_faults(fault_tables, origin=origin.name, nodes=names)
+        topology = replace(topology, faults=faults)
     return topology
 
 

@@ -3,7 +3,8 @@
 Checks every node's port first (a busy port stops here with the node and port named), starts the
 origin, then the shields, then the edges, waiting until each answers /_cdn/health, and prints a
 table of the nodes. Their logs follow, each line prefixed with the node name. Ctrl-C or SIGTERM
-stops every node (SIGTERM to each process group, SIGKILL after --grace seconds) and frees the ports.
+stops every node, edges first (SIGTERM to each process group: the node drains; SIGKILL after
+--grace seconds), and frees the ports.
 
 The admin token for purges is $CDNLAB_ADMIN_TOKEN, or a fresh random one. It and the node URLs and
 pids are written to the run-state file ($CDNLAB_STATE_DIR or ./.cdnlab/run/<topology name>.json),
@@ -78,9 +79,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grace",
         type=float,
-        default=5.0,
+        default=15.0,
         metavar="SECONDS",
-        help="on stop, wait this long after SIGTERM before SIGKILL (default 5)",
+        help="on stop, wait this long after SIGTERM before SIGKILL; nodes drain meanwhile "
+        "(default 15; the nodes' drain deadline is 10)",
     )
     parser.add_argument(
         "--state-dir",
