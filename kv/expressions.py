@@ -199,7 +199,7 @@ class _Build(Transformer[Token, Any]):
         return Sum(str(items[1]), items[0], items[2])
 
     def set_action(self, items: list[Any]) -> tuple[Path, Any]:
-        return (items[0], items[1])
+        return (items[0], items[2])
 
     def set_clause(self, items: list[Any]) -> tuple[str, tuple[Any, ...]]:
         return ("SET", tuple(items[1:]))
