@@ -698,9 +698,13 @@ def batch_get_item(ctx: Context, request: dict[str, Any]) -> Outcome:
             text = ctx.store.get_text(record, pk, sk)
             if text is None:
                 continue
-            size += len(text)
             item = json.loads(text)
-            found.append(project(item, paths) if paths is not None else item)
+            if paths is not None:
+                item = project(item, paths)
+                size += item_size(item)
+            else:
+                size += len(text)
+            found.append(item)
     return Outcome({"Responses": responses, "UnprocessedKeys": unprocessed})
 
 
