@@ -55,7 +55,9 @@ class ThreadedKv:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
 
     def stop(self) -> None:
-        """Stop serving and close the file."""
+        """Stop serving and close the file (again: nothing)."""
+        if not self._thread.is_alive():
+            return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(30)
 
