@@ -49,7 +49,7 @@ def cdn_command(python: str = sys.executable) -> tuple[str, ...]:
 def node_arguments(node: Node, topology_file: str) -> tuple[str, ...]:
     """The `cdn` subcommand and flags that run ``node`` (without the interpreter prefix)."""
     if node.role == "origin":
-        return ("origin", "--topology", topology_file)
+        return (node.kind if node.kind == "kv" else "origin", "--topology", topology_file)
     return ("edge", "--topology", topology_file, "--node", node.name)
 
 

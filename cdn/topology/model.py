@@ -16,6 +16,7 @@ from cdn.http.config import CacheConfig, node_cache_config
 KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
 ROLES = ("origin", "shield", "edge")
+ORIGIN_KINDS = ("synthetic", "kv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class Node:
     capacity_rps: float = 10_000.0
     workers: int = 1
     region: str = ""
+    kind: str = "synthetic"  # the origin's server: "synthetic" (cdn origin) or "kv" (cdn kv)
+    data: str | None = None  # kind "kv": its SQLite file, as written in the topology
 
     @property
     def url(self) -> str:

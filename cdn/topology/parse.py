@@ -8,6 +8,7 @@ silently falls back to a default. docs/topology.md is the reference for every ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from cdn.geo import Point
 from cdn.tables import TableReader, read_toml
 from cdn.topology.model import (
     KNOWN_POLICIES,
+    ORIGIN_KINDS,
     SIZE_DISTRIBUTIONS,
     CacheRule,
     Cost,
@@ -77,8 +79,21 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
         workers=reader.integer("workers", 1, minimum=1),
         region=reader.text("region", location.continent),
     )
+    if role == "origin":
+        node = _origin_kind(reader, node)
     reader.done()
     return node
+
+
+def _origin_kind(reader: TableReader, node: Node) -> Node:
+    """The origin's ``kind`` and, for kind "kv", its ``data`` file."""
+    kind = reader.choice("kind", "synthetic", ORIGIN_KINDS)
+    data = reader.text("data", None)
+    if kind == "kv" and not data:
+        raise reader.fail("data", "missing", 'the SQLite file of a kind = "kv" origin, e.g. "tables.sqlite"')
+    if kind != "kv" and data is not None:
+        raise reader.fail("data", f"is only for kind = \"kv\" (kind is {kind!r})", "no data key")
+    return replace(node, kind=kind, data=data)
 
 
 def _size_distribution(reader: TableReader) -> SizeDistribution:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from cdn.topology import load_topology
 from cli.errors import UserError
@@ -32,7 +33,12 @@ HELP = "run a DynamoDB-compatible table origin on SQLite (boto3, AWS CLI), cache
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the `cdn kv` flags."""
     data = parser.add_argument_group("data")
-    data.add_argument("--data", metavar="FILE", required=True, help="the SQLite file (created if missing)")
+    data.add_argument(
+        "--data",
+        metavar="FILE",
+        default=None,
+        help="the SQLite file, created if missing (default with --topology: its [origin] data)",
+    )
     data.add_argument(
         "--synchronous",
         choices=("normal", "full"),
@@ -51,7 +57,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--topology",
         metavar="FILE",
         default=None,
-        help="take cache rules and the caches to purge (its shields and edges) from this file",
+        help="take the port, data file, cache rules and the caches to purge (its shields and"
+        " edges) from this file's kind = \"kv\" [origin]",
     )
     auth = parser.add_argument_group("authentication (both or neither)")
     auth.add_argument("--access-key", default=None, help="access key id clients sign with")
@@ -65,15 +72,24 @@ def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     if (args.access_key is None) != (args.secret_key is None):
         raise UserError("--access-key and --secret-key go together (give both or neither)")
-    settings = KvSettings(data=args.data)
+    data = args.data
+    settings = KvSettings(data=data or "")
     if args.topology:
         topology = load_topology(args.topology)
+        origin = topology.origin
+        if data is None and origin.data is not None:
+            # A relative data path is relative to the topology file, wherever cdn runs.
+            data = str(Path(args.topology).resolve().parent / origin.data)
         settings = settings.with_changes(
-            name=topology.origin.name,
-            port=topology.origin.port,
+            data=data or "",
+            name=origin.name,
+            host=origin.host,
+            port=origin.port,
             cache_rules=topology.cache_rules,
             purge_targets=tuple(PurgeTarget(n.name, n.url) for n in topology.caches),
         )
+    if not data:
+        raise UserError("--data is required (or --topology with a kind = \"kv\" [origin] and its data)")
     credentials = {args.access_key: args.secret_key} if args.access_key else {}
     return settings.with_changes(
         host=args.host or settings.host,
