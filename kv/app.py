@@ -4,7 +4,9 @@ Rules: ``POST /`` with ``X-Amz-Target: DynamoDB_20120810.<Operation>`` runs the 
 answers are ``application/x-amz-json-1.0`` with ``x-amz-crc32`` (boto3 checks it) and errors
 are HTTP 400 ``{"__type", "message"}``; an error of ours is a logged 500, never a traceback.
 With credentials configured every API call must carry a valid SigV4 signature
-(serving.sigv4). Every write queues purges of the facade URLs it changed (serving.purge_notify).
+(serving.sigv4). Every write purges the facade URLs it changed on every cache (kv.purging):
+confirmed before the answer when the caches confirm within ``purge_wait``, else retried in
+the background (serving.purge_notify).
 ``GET /`` answers like DynamoDB's health check; ``GET /tables/...`` is the read facade
 (kv.facade) with ETag, If-None-Match and the topology's cache rule headers.
 """
@@ -27,19 +29,21 @@ from kv import facade
 from kv.database import Database
 from kv.errors import DynamoError, SerializationError, UnknownOperation
 from kv.metrics import KvMetrics
+from kv.purging import WritePurger
 from kv.settings import KvSettings
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
 from serving.server import run_event_loop
 from serving.sigv4 import SignatureError, verify
 
-__all__ = ["DATABASE", "NOTIFIER", "create_app", "run"]
+__all__ = ["DATABASE", "NOTIFIER", "PURGER", "create_app", "run"]
 
 log = logging.getLogger("cdnlab.kv")
 
 SETTINGS = web.AppKey("settings", KvSettings)
 DATABASE = web.AppKey("database", Database)
 NOTIFIER = web.AppKey("notifier", PurgeNotifier)
+PURGER = web.AppKey("purger", WritePurger)
 METRICS = web.AppKey("metrics", KvMetrics)
 
 _SERVICE = "DynamoDB_20120810"
@@ -106,7 +110,7 @@ async def dynamodb(request: web.Request) -> web.Response:
             else json.dumps(outcome.body, separators=(",", ":"), ensure_ascii=False).encode()
         )
         if outcome.changes and app[SETTINGS].purge_targets:
-            app[NOTIFIER].notify(p for change in outcome.changes for p in facade.purges_for(change))
+            await app[PURGER].purge([p for c in outcome.changes for p in facade.purges_for(c)])
         response = _answer(data)
         outcome_label = "ok"
     except DynamoError as exc:
@@ -191,7 +195,9 @@ async def metrics(request: web.Request) -> web.Response:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[DATABASE].open()
     await app[NOTIFIER].start()
+    await app[PURGER].start()
     yield
+    await app[PURGER].close()
     await app[NOTIFIER].drained(2.0)
     await app[NOTIFIER].close()
     await app[DATABASE].close()
@@ -209,6 +215,7 @@ def create_app(settings: KvSettings, database: Database | None = None) -> web.Ap
     app[SETTINGS] = settings
     app[DATABASE] = database or Database(settings.data, settings.synchronous)
     app[NOTIFIER] = notifier
+    app[PURGER] = WritePurger(settings.purge_targets, settings.admin_token, notifier, settings.purge_wait)
     app[METRICS] = KvMetrics(lambda: notifier.pending)
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_post("/", dynamodb)

@@ -25,6 +25,7 @@ class KvSettings:
     region: str = "us-east-1"
     cache_rules: tuple[CacheRule, ...] = ()
     purge_targets: tuple[PurgeTarget, ...] = ()
+    purge_wait: float = 1.0  # seconds a write waits for its purges to be confirmed (0: never)
     admin_token: str | None = None
     access_log: bool = False
 

@@ -23,6 +23,7 @@ import logging
 from pathlib import Path
 
 from cdn.topology import load_topology
+from cdn.units import parse_duration
 from cli.errors import UserError
 from serving.flags import add_listen_flags, admin_token, cannot_listen
 
@@ -60,6 +61,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="take the port, data file, cache rules and the caches to purge (its shields and"
         " edges) from this file's kind = \"kv\" [origin]",
     )
+    where.add_argument(
+        "--purge-wait",
+        default="1s",
+        help="how long a write waits for the caches to confirm its purges before answering"
+        " (then they are retried in the background; 0 = background only; default 1s)",
+    )
     auth = parser.add_argument_group("authentication (both or neither)")
     auth.add_argument("--access-key", default=None, help="access key id clients sign with")
     auth.add_argument("--secret-key", default=None, help="its secret access key")
@@ -90,11 +97,16 @@ def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         )
     if not data:
         raise UserError("--data is required (or --topology with a kind = \"kv\" [origin] and its data)")
+    try:
+        purge_wait = parse_duration(args.purge_wait)
+    except ValueError as exc:
+        raise UserError(f"--purge-wait: {exc}") from None
     credentials = {args.access_key: args.secret_key} if args.access_key else {}
     return settings.with_changes(
         host=args.host or settings.host,
         port=settings.port if args.port is None else args.port,
         synchronous=args.synchronous,
+        purge_wait=purge_wait,
         credentials=credentials,
         admin_token=admin_token(args),
         access_log=args.access_log,
