@@ -152,7 +152,7 @@ async def read_facade(request: web.Request) -> web.Response:
         app[METRICS].facade.labels("400").inc()
         return web.json_response({"error": "order must be asc or desc"}, status=400)
     try:
-        status, text, tags = await app[DATABASE].with_store(
+        status, text, tags = await app[DATABASE].read(
             lambda store: facade.read(store, table, segments, limit, order == "asc")
         )
     except DynamoError as exc:

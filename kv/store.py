@@ -1,8 +1,9 @@
 """The SQLite file behind cdn kv: tables and items, keys stored so that SQL orders them right.
 
-Rules: one connection, used by one thread only (kv.database runs every operation on it), so
-each operation is one transaction and a conditional write's read, check and write happen
-in it with nothing in between. WAL mode with ``synchronous=NORMAL``: a commit appends the
+Rules: one writer connection, used by one thread only (kv.database runs every writing
+operation on it), so each operation is one transaction and a conditional write's read,
+check and write happen in it with nothing in between; ``reader()`` connections read the last
+commit meanwhile (WAL). WAL mode with ``synchronous=NORMAL``: a commit appends the
 transaction to the WAL with write() before it returns, so once a write is acknowledged it is
 in the kernel and survives the process being killed (SIGKILL, a crash); only the rarer power
 loss or kernel crash can roll back the last commits, and the file stays consistent (FULL would
@@ -74,20 +75,48 @@ class Row:
 class Store:
     """Tables and items in one SQLite file (use from one thread)."""
 
-    def __init__(self, path: str, synchronous: str = "normal") -> None:
+    def __init__(
+        self,
+        path: str,
+        synchronous: str = "normal",
+        *,
+        checkpoints: bool = True,
+        tables: dict[str, TableRecord] | None = None,
+    ) -> None:
+        """Open ``path`` as the writer (``tables`` None) or as a reader sharing a writer's tables.
+
+        ``checkpoints`` False leaves WAL checkpoints (which fsync) to a ``Checkpointer``.
+        """
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
         self.path = path
+        self.synchronous = synchronous
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout=5000")
+        if tables is not None:
+            self._tables = tables
+            return
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        if not checkpoints:
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
-        self._tables: dict[str, TableRecord] = {}
+        self._tables = {}
         for tid, name, description in self._db.execute(
             "SELECT id, name, description FROM kv_tables"
         ):
             self._remember(tid, name, json.loads(description))
+
+    def reader(self) -> Store:
+        """Another connection to the same file for reads only, sharing this store's tables.
+
+        In WAL mode it reads the last committed state while this store writes.
+        """
+        return Store(self.path, self.synchronous, tables=self._tables)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file if no reader needs it (PASSIVE)."""
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _remember(self, tid: int, name: str, description: dict[str, Any]) -> TableRecord:
         schema = TableSchema.from_request(
@@ -98,7 +127,7 @@ class Store:
         return record
 
     def close(self) -> None:
-        """Checkpoint and close the file."""
+        """Checkpoint (all of the WAL) and close this connection."""
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
