@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -41,6 +42,19 @@ class KvMetrics:
             registry=self.registry,
         )
         pending.set_function(pending_purges)
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def observe(self, operation: str, outcome: str, seconds: float) -> None:
+        """Count one answered API call and its duration."""
+        children = self._children.get((operation, outcome))
+        if children is None:
+            children = (
+                self.operations.labels(operation, outcome),
+                self.duration.labels(operation),
+            )
+            self._children[(operation, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""
