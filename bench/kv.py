@@ -101,7 +101,15 @@ def fill(url: str, items: int) -> None:
         ddb.batch_write_item(
             RequestItems={
                 TABLE: [
-                    {"PutRequest": {"Item": {"id": {"S": f"item-{i}"}, "n": {"N": str(i)}, "payload": {"S": "x" * 160}}}}
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "id": {"S": f"item-{i}"},
+                                "n": {"N": str(i)},
+                                "payload": {"S": "x" * 160},
+                            }
+                        }
+                    }
                     for i in range(start, min(start + 25, items))
                 ]
             }
@@ -111,7 +119,17 @@ def fill(url: str, items: int) -> None:
 def run_wrk(url: str, script: Path, duration: float, connections: int) -> tuple[float, int]:
     """(requests/s, non-2xx answers) of one bounded wrk run."""
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "5s", "-s", str(script), url],
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration:g}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=duration + 30,
@@ -124,10 +142,16 @@ def run_wrk(url: str, script: Path, duration: float, connections: int) -> tuple[
 
 def main() -> int:
     """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--duration", type=float, default=5.0, help="seconds per wrk run (default 5)"
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, servers interleaved (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds, servers interleaved (default 3)"
+    )
     parser.add_argument("--items", type=int, default=1000, help="items in the table (default 1000)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args()
@@ -139,30 +163,51 @@ def main() -> int:
     kv_port, moto_port = free_port(), free_port()
     servers = {
         "cdn kv": (
-            [PYTHON, "-m", "cli.main", "kv", "--data", str(work / "bench.sqlite"), "--port", str(kv_port)],
+            [
+                PYTHON,
+                "-m",
+                "cli.main",
+                "kv",
+                "--data",
+                str(work / "bench.sqlite"),
+                "--port",
+                str(kv_port),
+            ],
             f"http://127.0.0.1:{kv_port}",
         ),
-        "moto": ([moto_binary, "-H", "127.0.0.1", "-p", str(moto_port)], f"http://127.0.0.1:{moto_port}"),
+        "moto": (
+            [moto_binary, "-H", "127.0.0.1", "-p", str(moto_port)],
+            f"http://127.0.0.1:{moto_port}",
+        ),
     }
     processes = []
-    results: dict[str, dict[str, list[dict[str, float]]]] = {name: {op: [] for op in OPERATIONS} for name in servers}
+    results: dict[str, dict[str, list[dict[str, float]]]] = {
+        name: {op: [] for op in OPERATIONS} for name in servers
+    }
     try:
-        for name, (argv, url) in servers.items():
-            process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for argv, url in servers.values():
+            process = subprocess.Popen(
+                argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             processes.append(process)
             wait_answering(url + "/", process)
             fill(url, args.items)
         scripts = {}
         for op in OPERATIONS:
             scripts[op] = work / f"{op}.lua"
-            scripts[op].write_text(LUA % {"seed": 7, "operation": op, "items": args.items, "table": TABLE})
+            scripts[op].write_text(
+                LUA % {"seed": 7, "operation": op, "items": args.items, "table": TABLE}
+            )
         for round_index in range(args.rounds):
             for op in OPERATIONS:
                 for name, (_, url) in servers.items():
                     load = os.getloadavg()[0]
                     rps, bad = run_wrk(url, scripts[op], args.duration, args.connections)
                     results[name][op].append({"rps": rps, "non_2xx": bad, "load1": load})
-                    print(f"round {round_index + 1} {name:7} {op:8} {rps:9.0f} req/s  non-2xx {bad:5}  load {load:.2f}", flush=True)
+                    print(
+                        f"round {round_index + 1} {name:7} {op:8} {rps:9.0f} req/s  non-2xx {bad:5}  load {load:.2f}",
+                        flush=True,
+                    )
     finally:
         for process in processes:
             process.terminate()
@@ -181,7 +226,9 @@ def main() -> int:
             best = max(r["rps"] for r in runs)
             median = statistics.median(r["rps"] for r in runs)
             summary.setdefault(name, {})[op] = best
-            print(f"{name:8} {op:9} {best:11.0f} {median:9.0f} {sum(r['non_2xx'] for r in runs):8.0f}")
+            print(
+                f"{name:8} {op:9} {best:11.0f} {median:9.0f} {sum(r['non_2xx'] for r in runs):8.0f}"
+            )
     print()
     ratios = {}
     for op in OPERATIONS:
@@ -189,9 +236,13 @@ def main() -> int:
         ratios[op] = ratio
         verdict = "meets" if ratio >= GOALS[op] else "below"
         print(f"{op}: cdn kv / moto = {ratio:.1f}x ({verdict} the {GOALS[op]:g}x goal)")
-    print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    print(
+        f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"runs": results, "best": summary, "ratios": ratios}, indent=1) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"runs": results, "best": summary, "ratios": ratios}, indent=1) + "\n"
+        )
     return 0
 
 

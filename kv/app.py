@@ -124,7 +124,9 @@ async def dynamodb(request: web.Request) -> web.Response:
         outcome_label = exc.kind
     except Exception:
         log.exception("internal error in %s", operation)
-        error = DynamoError("The server encountered an internal error trying to fulfill the request")
+        error = DynamoError(
+            "The server encountered an internal error trying to fulfill the request"
+        )
         response = _answer(json.dumps(error.body()).encode(), 500)
         outcome_label = "InternalServerError"
     app[METRICS].observe(
@@ -169,7 +171,9 @@ async def read_facade(request: web.Request) -> web.Response:
     etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
     rule = rule_for(app[SETTINGS].cache_rules, request.path)
     headers = dict(rule_headers(rule, None, time.time())) if status == 200 else {}
-    headers["Cache-Control"] = headers.get("Cache-Control", "no-cache") if status == 200 else "no-store"
+    headers["Cache-Control"] = (
+        headers.get("Cache-Control", "no-cache") if status == 200 else "no-store"
+    )
     if tags:
         headers["Surrogate-Key"] = " ".join([*headers.get("Surrogate-Key", "").split(), *tags])
     headers["ETag"] = etag
@@ -222,7 +226,9 @@ def create_app(settings: KvSettings, database: Database | None = None) -> web.Ap
     app[SETTINGS] = settings
     app[DATABASE] = database or Database(settings.data, settings.synchronous)
     app[NOTIFIER] = notifier
-    app[PURGER] = WritePurger(settings.purge_targets, settings.admin_token, notifier, settings.purge_wait)
+    app[PURGER] = WritePurger(
+        settings.purge_targets, settings.admin_token, notifier, settings.purge_wait
+    )
     app[METRICS] = KvMetrics(lambda: notifier.pending)
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_post("/", dynamodb)

@@ -148,7 +148,9 @@ def condition_holds(
     if isinstance(node, Not):
         return not condition_holds(node.operand, item, scope, label)
     if isinstance(node, Compare):
-        return _compare(node.op, _operand(node.left, item, scope), _operand(node.right, item, scope))
+        return _compare(
+            node.op, _operand(node.left, item, scope), _operand(node.right, item, scope)
+        )
     if isinstance(node, Between):
         subject = _operand(node.subject, item, scope)
         low, high = _operand(node.low, item, scope), _operand(node.high, item, scope)

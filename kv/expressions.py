@@ -14,7 +14,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any, Union
+from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
@@ -141,7 +141,7 @@ class Update:
         )
 
 
-Node = Union[Path, ValueRef, Call, Compare, Between, In, And, Or, Not, Sum]
+Node = Path | ValueRef | Call | Compare | Between | In | And | Or | Not | Sum
 
 _CONDITION_FUNCTIONS = {
     "attribute_exists": 1,
@@ -420,7 +420,9 @@ class Scope:
         self.used_values.add(ref.name)
         resolved = self._resolved.get(ref.name)
         if resolved is None:
-            resolved = normalize_value(self.values[ref.name], f"ExpressionAttributeValues.{ref.name}")
+            resolved = normalize_value(
+                self.values[ref.name], f"ExpressionAttributeValues.{ref.name}"
+            )
             self._resolved[ref.name] = resolved
         return resolved
 

@@ -25,13 +25,13 @@ from kv.values import format_number, key_bytes, parse_number
 from serving.purge_notify import PurgeRequest
 
 __all__ = [
+    "item_path",
     "key_segment",
     "partition_tag",
-    "purges_for",
-    "read",
-    "item_path",
     "plain_item",
     "plain_json",
+    "purges_for",
+    "read",
     "table_tag",
 ]
 

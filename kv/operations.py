@@ -83,9 +83,7 @@ def _dumps(item: Item) -> str:
 def _member(request: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
     value = request.get(name, default)
     if value is not None and not isinstance(value, kind):
-        raise SerializationError(
-            f"{name}: expected a {kind.__name__}, got {type(value).__name__}"
-        )
+        raise SerializationError(f"{name}: expected a {kind.__name__}, got {type(value).__name__}")
     return value
 
 
@@ -201,7 +199,7 @@ def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
     for unsupported in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if request.get(unsupported):
             raise ValidationError(f"cdn kv does not support {unsupported} yet")
-    schema = TableSchema.from_request(request.get("KeySchema"), request.get("AttributeDefinitions"))
+    TableSchema.from_request(request.get("KeySchema"), request.get("AttributeDefinitions"))
     billing = request.get("BillingMode", "PROVISIONED")
     if billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
         raise ValidationError(
@@ -336,7 +334,9 @@ def delete_item(ctx: Context, request: dict[str, Any]) -> Outcome:
         if old is not None:
             ctx.store.delete(record, pk, sk)
     body = {"Attributes": old} if returns == "ALL_OLD" and old else {}
-    changes = (Change(record.name, record.schema.key_attributes(old), record.schema),) if old else ()
+    changes = (
+        (Change(record.name, record.schema.key_attributes(old), record.schema),) if old else ()
+    )
     return Outcome(body, changes)
 
 
@@ -346,9 +346,7 @@ def update_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     record = _table(ctx, request)
     key = normalize_item(request.get("Key"), "Key")
     pk, sk = record.schema.key_of(key)
-    returns = _return_values(
-        request, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
-    )
+    returns = _return_values(request, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
     old_on_failure = _on_failure(request)
     scope = Scope.of(request)
     update = None
@@ -464,7 +462,11 @@ def _key_condition(
         else:
             raise ValidationError(
                 f"Invalid {label}: Invalid operator used in KeyConditionExpression: "
-                + (type(part).__name__.rstrip("_").upper() if not isinstance(part, Call) else part.name)
+                + (
+                    type(part).__name__.rstrip("_").upper()
+                    if not isinstance(part, Call)
+                    else part.name
+                )
             )
     if hash_value is None:
         raise ValidationError(f"Query condition missed key schema element: {schema.hash_key}")
@@ -595,7 +597,9 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
     scope = Scope.of(request)
     text = request.get("KeyConditionExpression")
     if text is None:
-        raise ValidationError("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+        raise ValidationError(
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
+        )
     hash_value, bounds = _key_condition(
         parse_condition(text, "KeyConditionExpression"), schema, scope
     )
@@ -609,13 +613,19 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
     if start is not None:
         start_pk, start_sk = schema.key_of(start)
         if start_pk != key_bytes(hash_value):
-            raise ValidationError("The provided starting key is invalid: The provided key element does not match the schema")
+            raise ValidationError(
+                "The provided starting key is invalid: The provided key element does not match the schema"
+            )
         if schema.range_key is not None:
             bounds = [*bounds, (">" if forward else "<", start_sk)]
     rows = ctx.store.query(record, key_bytes(hash_value), bounds, forward)
     if start is not None and schema.range_key is None:
         rows = iter(())
-    keep = (lambda item: condition_holds(condition, item, scope, "FilterExpression")) if condition is not None else (lambda item: True)
+    keep = (
+        (lambda item: condition_holds(condition, item, scope, "FilterExpression"))
+        if condition is not None
+        else (lambda item: True)
+    )
     page = _read_page(rows, schema, limit, keep, paths, select == "COUNT")
     return Outcome(_page_body(page, select == "COUNT"))
 
@@ -652,7 +662,11 @@ def scan(ctx: Context, request: dict[str, Any]) -> Outcome:
     after = schema.key_of(start) if start is not None else None
     scope.check_all_used()
     rows = ctx.store.scan(record, after, (segment, total) if total is not None else None)
-    keep = (lambda item: condition_holds(condition, item, scope, "FilterExpression")) if condition is not None else (lambda item: True)
+    keep = (
+        (lambda item: condition_holds(condition, item, scope, "FilterExpression"))
+        if condition is not None
+        else (lambda item: True)
+    )
     page = _read_page(rows, schema, limit, keep, paths, select == "COUNT")
     return Outcome(_page_body(page, select == "COUNT"))
 
@@ -737,7 +751,9 @@ def batch_write_item(ctx: Context, request: dict[str, Any]) -> Outcome:
                 pk, sk = record.schema.key_of(key)
                 writes.append((record, pk, sk, key, None))
             else:
-                raise ValidationError("A write request must contain exactly one of PutRequest or DeleteRequest")
+                raise ValidationError(
+                    "A write request must contain exactly one of PutRequest or DeleteRequest"
+                )
             if (pk, sk) in seen:
                 raise ValidationError("Provided list of item keys contains duplicates")
             seen.add((pk, sk))

@@ -90,9 +90,11 @@ def _origin_kind(reader: TableReader, node: Node) -> Node:
     kind = reader.choice("kind", "synthetic", ORIGIN_KINDS)
     data = reader.text("data", None)
     if kind == "kv" and not data:
-        raise reader.fail("data", "missing", 'the SQLite file of a kind = "kv" origin, e.g. "tables.sqlite"')
+        raise reader.fail(
+            "data", "missing", 'the SQLite file of a kind = "kv" origin, e.g. "tables.sqlite"'
+        )
     if kind != "kv" and data is not None:
-        raise reader.fail("data", f"is only for kind = \"kv\" (kind is {kind!r})", "no data key")
+        raise reader.fail("data", f'is only for kind = "kv" (kind is {kind!r})', "no data key")
     return replace(node, kind=kind, data=data)
 
 

@@ -59,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         default=None,
         help="take the port, data file, cache rules and the caches to purge (its shields and"
-        " edges) from this file's kind = \"kv\" [origin]",
+        ' edges) from this file\'s kind = "kv" [origin]',
     )
     where.add_argument(
         "--purge-wait",
@@ -96,7 +96,9 @@ def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             purge_targets=tuple(PurgeTarget(n.name, n.url) for n in topology.caches),
         )
     if not data:
-        raise UserError("--data is required (or --topology with a kind = \"kv\" [origin] and its data)")
+        raise UserError(
+            '--data is required (or --topology with a kind = "kv" [origin] and its data)'
+        )
     try:
         purge_wait = parse_duration(args.purge_wait)
     except ValueError as exc:

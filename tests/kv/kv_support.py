@@ -91,7 +91,9 @@ def resource(url: str) -> Any:
     )
 
 
-def create_table(ddb: Any, name: str, hash_key: tuple[str, str], range_key: tuple[str, str] | None = None) -> None:
+def create_table(
+    ddb: Any, name: str, hash_key: tuple[str, str], range_key: tuple[str, str] | None = None
+) -> None:
     """CreateTable with a HASH key and an optional RANGE key, pay per request."""
     schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
     definitions = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]
@@ -99,5 +101,8 @@ def create_table(ddb: Any, name: str, hash_key: tuple[str, str], range_key: tupl
         schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
         definitions.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
     ddb.create_table(
-        TableName=name, KeySchema=schema, AttributeDefinitions=definitions, BillingMode="PAY_PER_REQUEST"
+        TableName=name,
+        KeySchema=schema,
+        AttributeDefinitions=definitions,
+        BillingMode="PAY_PER_REQUEST",
     )

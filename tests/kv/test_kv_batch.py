@@ -40,7 +40,9 @@ def test_batch_write_with_duplicate_keys_is_refused(ddb: Any, users: str) -> Non
 
 def test_batch_write_is_all_or_nothing_on_a_bad_item(ddb: Any, users: str) -> None:
     with pytest.raises(ClientError):
-        ddb.batch_write_item(RequestItems={users: [put(1), {"PutRequest": {"Item": {"no": {"S": "key"}}}}]})
+        ddb.batch_write_item(
+            RequestItems={users: [put(1), {"PutRequest": {"Item": {"no": {"S": "key"}}}}]}
+        )
     assert ddb.scan(TableName=users)["Count"] == 0
 
 
@@ -60,14 +62,18 @@ def test_batch_get_returns_found_items_across_tables(ddb: Any, users: str, event
 
 def test_batch_get_over_100_keys_is_refused(ddb: Any, users: str) -> None:
     with pytest.raises(ClientError) as excinfo:
-        ddb.batch_get_item(RequestItems={users: {"Keys": [{"id": {"S": f"u{i}"}} for i in range(101)]}})
+        ddb.batch_get_item(
+            RequestItems={users: {"Keys": [{"id": {"S": f"u{i}"}} for i in range(101)]}}
+        )
     assert error_of(excinfo)[1] == "Too many items requested for the BatchGetItem call"
 
 
 def test_batch_get_past_16_mb_returns_unprocessed_keys(ddb: Any, users: str) -> None:
     blob = {"S": "x" * (390 * 1024)}
     for start in range(0, 50, 10):
-        ddb.batch_write_item(RequestItems={users: [put(i, blob=blob) for i in range(start, start + 10)]})
+        ddb.batch_write_item(
+            RequestItems={users: [put(i, blob=blob) for i in range(start, start + 10)]}
+        )
     keys = [{"id": {"S": f"u{i}"}} for i in range(50)]
     response = ddb.batch_get_item(RequestItems={users: {"Keys": keys}})
     got = len(response["Responses"][users])
@@ -82,9 +88,13 @@ def test_batch_get_past_16_mb_returns_unprocessed_keys(ddb: Any, users: str) -> 
 def test_projected_batch_get_counts_only_what_it_returns(ddb: Any, users: str) -> None:
     blob = {"S": "x" * (390 * 1024)}
     for start in range(0, 50, 10):
-        ddb.batch_write_item(RequestItems={users: [put(i, blob=blob) for i in range(start, start + 10)]})
+        ddb.batch_write_item(
+            RequestItems={users: [put(i, blob=blob) for i in range(start, start + 10)]}
+        )
     keys = [{"id": {"S": f"u{i}"}} for i in range(50)]
-    response = ddb.batch_get_item(RequestItems={users: {"Keys": keys, "ProjectionExpression": "id"}})
+    response = ddb.batch_get_item(
+        RequestItems={users: {"Keys": keys, "ProjectionExpression": "id"}}
+    )
     assert len(response["Responses"][users]) == 50
 
 

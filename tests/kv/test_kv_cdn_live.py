@@ -88,4 +88,7 @@ def test_a_partition_query_through_the_edge_is_purged_by_a_write_in_it(cluster: 
     read(query_url)
     assert read(query_url)[0] == "HIT"
     ddb.put_item(TableName="events", Item={"pk": {"S": "p"}, "sk": {"N": "2"}})
-    assert read(query_url) == ("MISS", {"Items": [{"pk": "p", "sk": 1}, {"pk": "p", "sk": 2}], "Count": 2})
+    assert read(query_url) == (
+        "MISS",
+        {"Items": [{"pk": "p", "sk": 1}, {"pk": "p", "sk": 2}], "Count": 2},
+    )

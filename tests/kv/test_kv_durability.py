@@ -93,12 +93,16 @@ def test_50_clients_with_conditional_server_side_increments_lose_no_update(count
     assert final == {"N": str(CLIENTS * 4)}
 
 
-def test_a_table_and_its_items_survive_a_restart(start_kv: Callable[..., ThreadedKv], tmp_path: Path) -> None:
+def test_a_table_and_its_items_survive_a_restart(
+    start_kv: Callable[..., ThreadedKv], tmp_path: Path
+) -> None:
     data = str(tmp_path / "restart.sqlite")
     first = start_kv(data)
     ddb = client(first.server.url)  # type: ignore[union-attr]
     create_table(ddb, "kept", ("pk", "S"), ("sk", "N"))
-    ddb.put_item(TableName="kept", Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"NS": ["1", "2"]}})
+    ddb.put_item(
+        TableName="kept", Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"NS": ["1", "2"]}}
+    )
     first.stop()
     second = start_kv(data)
     ddb = client(second.server.url)  # type: ignore[union-attr]
@@ -151,7 +155,9 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(
         for i in range(10_000):
             key = f"w{worker}-{i}"
             try:
-                ddb.put_item(TableName="journal", Item={"id": {"S": key}, "payload": {"S": "x" * 200}})
+                ddb.put_item(
+                    TableName="journal", Item={"id": {"S": key}, "payload": {"S": "x" * 200}}
+                )
             except (ConnectionError, HTTPClientError, ClientError):
                 return  # the server died mid-request: this write was never acknowledged
             with lock:
@@ -179,7 +185,9 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(
 
 
 @pytest.mark.parametrize(("mode", "level"), [("normal", 1), ("full", 2)])
-def test_the_file_is_in_wal_mode_with_the_chosen_synchronous_level(tmp_path: Path, mode: str, level: int) -> None:
+def test_the_file_is_in_wal_mode_with_the_chosen_synchronous_level(
+    tmp_path: Path, mode: str, level: int
+) -> None:
     from kv.store import Store
 
     store = Store(str(tmp_path / "modes.sqlite"), mode)

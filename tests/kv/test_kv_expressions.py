@@ -33,7 +33,12 @@ def item(ddb: Any, users: str) -> dict[str, Any]:
     return value
 
 
-def holds(ddb: Any, expression: str, values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> bool:
+def holds(
+    ddb: Any,
+    expression: str,
+    values: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
+) -> bool:
     """Whether a condition holds for the item (via a conditional no-op update)."""
     kwargs: dict[str, Any] = {"ConditionExpression": expression}
     if values:
@@ -84,7 +89,11 @@ S = lambda s: {"S": s}  # noqa: E731
         ("address.lines[0] = :s", {":s": S("12 St James's Sq")}, True),
         ("NOT age = :v", {":v": N(36)}, False),
         ("age = :v OR age = :w AND name = :n", {":v": N(1), ":w": N(36), ":n": S("x")}, False),
-        ("(age = :v OR age = :w) AND active = :t", {":v": N(1), ":w": N(36), ":t": {"BOOL": True}}, True),
+        (
+            "(age = :v OR age = :w) AND active = :t",
+            {":v": N(1), ":w": N(36), ":t": {"BOOL": True}},
+            True,
+        ),
         ("age = :v or not (age = :w)", {":v": N(36), ":w": N(36)}, True),
     ],
 )
@@ -93,15 +102,22 @@ def test_condition(ddb: Any, item: Any, expression: str, values: Any, expected: 
 
 
 def test_expression_attribute_names_stand_for_names(ddb: Any, item: Any) -> None:
-    assert holds(ddb, "#n = :v AND #a.#c = :c", {":v": S("Ada Lovelace"), ":c": S("London")},
-                 {"#n": "name", "#a": "address", "#c": "city"})
+    assert holds(
+        ddb,
+        "#n = :v AND #a.#c = :c",
+        {":v": S("Ada Lovelace"), ":c": S("London")},
+        {"#n": "name", "#a": "address", "#c": "city"},
+    )
 
 
 def test_condition_on_a_missing_item_sees_no_attributes(ddb: Any, users: str) -> None:
     ddb.put_item(TableName=users, Item=KEY, ConditionExpression="attribute_not_exists(id)")
     with pytest.raises(ClientError) as excinfo:
         ddb.put_item(TableName=users, Item=KEY, ConditionExpression="attribute_not_exists(id)")
-    assert error_of(excinfo) == ("ConditionalCheckFailedException", "The conditional request failed")
+    assert error_of(excinfo) == (
+        "ConditionalCheckFailedException",
+        "The conditional request failed",
+    )
 
 
 def test_failed_condition_can_return_the_old_item(ddb: Any, item: Any) -> None:
@@ -115,7 +131,12 @@ def test_failed_condition_can_return_the_old_item(ddb: Any, item: Any) -> None:
     assert excinfo.value.response["Item"]["age"] == {"N": "36"}
 
 
-def update(ddb: Any, expression: str, values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> dict[str, Any]:
+def update(
+    ddb: Any,
+    expression: str,
+    values: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"UpdateExpression": expression, "ReturnValues": "ALL_NEW"}
     if values:
         kwargs["ExpressionAttributeValues"] = values
@@ -135,19 +156,27 @@ def test_set_reads_operands_before_any_change(ddb: Any, item: Any) -> None:
 
 
 def test_if_not_exists_keeps_an_existing_value(ddb: Any, item: Any) -> None:
-    new = update(ddb, "SET age = if_not_exists(age, :z), visits = if_not_exists(visits, :z)", {":z": N(0)})
+    new = update(
+        ddb, "SET age = if_not_exists(age, :z), visits = if_not_exists(visits, :z)", {":z": N(0)}
+    )
     assert (new["age"], new["visits"]) == (N(36), N(0))
 
 
 def test_list_append_at_either_end(ddb: Any, item: Any) -> None:
-    new = update(ddb, "SET scores = list_append(:front, list_append(scores, :back))",
-                 {":front": {"L": [N(0)]}, ":back": {"L": [N(4)]}})
+    new = update(
+        ddb,
+        "SET scores = list_append(:front, list_append(scores, :back))",
+        {":front": {"L": [N(0)]}, ":back": {"L": [N(4)]}},
+    )
     assert new["scores"] == {"L": [N(0), N(1), N(2), N(3), N(4)]}
 
 
 def test_set_nested_map_member_and_list_element(ddb: Any, item: Any) -> None:
-    new = update(ddb, "SET address.zip = :z, scores[1] = :n, scores[10] = :last",
-                 {":z": S("SW1"), ":n": N(20), ":last": N(99)})
+    new = update(
+        ddb,
+        "SET address.zip = :z, scores[1] = :n, scores[10] = :last",
+        {":z": S("SW1"), ":n": N(20), ":last": N(99)},
+    )
     assert new["address"]["M"]["zip"] == S("SW1")
     assert new["scores"] == {"L": [N(1), N(20), N(3), N(99)]}
 
@@ -169,8 +198,11 @@ def test_remove_attributes_and_list_elements(ddb: Any, item: Any) -> None:
 
 
 def test_add_to_a_number_and_to_a_set(ddb: Any, item: Any) -> None:
-    new = update(ddb, "ADD age :five, tags :more, counter :one",
-                 {":five": N(5), ":more": {"SS": ["chess", "math"]}, ":one": N(1)})
+    new = update(
+        ddb,
+        "ADD age :five, tags :more, counter :one",
+        {":five": N(5), ":more": {"SS": ["chess", "math"]}, ":one": N(1)},
+    )
     assert new["age"] == N(41)
     assert sorted(new["tags"]["SS"]) == ["chess", "math", "poetry"]
     assert new["counter"] == N(1)
@@ -184,63 +216,128 @@ def test_delete_from_a_set_and_the_last_member_removes_it(ddb: Any, item: Any) -
 
 
 def test_all_four_clauses_in_one_update(ddb: Any, item: Any) -> None:
-    new = update(ddb, "SET a = :one REMOVE active ADD age :one DELETE tags :m",
-                 {":one": N(1), ":m": {"SS": ["math"]}})
-    assert (new["a"], new["age"], new["tags"], "active" in new) == (N(1), N(37), {"SS": ["poetry"]}, False)
+    new = update(
+        ddb,
+        "SET a = :one REMOVE active ADD age :one DELETE tags :m",
+        {":one": N(1), ":m": {"SS": ["math"]}},
+    )
+    assert (new["a"], new["age"], new["tags"], "active" in new) == (
+        N(1),
+        N(37),
+        {"SS": ["poetry"]},
+        False,
+    )
 
 
 def test_projection_with_nested_paths(ddb: Any, item: Any) -> None:
-    got = ddb.get_item(TableName="users", Key=KEY,
-                       ProjectionExpression="#n, address.city, scores[2], scores[0]",
-                       ExpressionAttributeNames={"#n": "name"})["Item"]
-    assert got == {"name": S("Ada Lovelace"), "address": {"M": {"city": S("London")}},
-                   "scores": {"L": [N(1), N(3)]}}
+    got = ddb.get_item(
+        TableName="users",
+        Key=KEY,
+        ProjectionExpression="#n, address.city, scores[2], scores[0]",
+        ExpressionAttributeNames={"#n": "name"},
+    )["Item"]
+    assert got == {
+        "name": S("Ada Lovelace"),
+        "address": {"M": {"city": S("London")}},
+        "scores": {"L": [N(1), N(3)]},
+    }
 
 
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
-        ({"ConditionExpression": "age = = :v", "ExpressionAttributeValues": {":v": N(1)}},
-         'Invalid ConditionExpression: Syntax error; token: "="'),
-        ({"ConditionExpression": "age = :v AND", "ExpressionAttributeValues": {":v": N(1)}},
-         'Syntax error; token: "<EOF>"'),
-        ({"ConditionExpression": "age @ :v", "ExpressionAttributeValues": {":v": N(1)}},
-         'Syntax error; token: "@"'),
+        (
+            {"ConditionExpression": "age = = :v", "ExpressionAttributeValues": {":v": N(1)}},
+            'Invalid ConditionExpression: Syntax error; token: "="',
+        ),
+        (
+            {"ConditionExpression": "age = :v AND", "ExpressionAttributeValues": {":v": N(1)}},
+            'Syntax error; token: "<EOF>"',
+        ),
+        (
+            {"ConditionExpression": "age @ :v", "ExpressionAttributeValues": {":v": N(1)}},
+            'Syntax error; token: "@"',
+        ),
         ({"ConditionExpression": "nosuch(age)"}, "Invalid function name; function: nosuch"),
-        ({"ConditionExpression": "size(age)"},
-         "The function is not allowed to be used this way in an expression; function: size"),
+        (
+            {"ConditionExpression": "size(age)"},
+            "The function is not allowed to be used this way in an expression; function: size",
+        ),
         ({"ConditionExpression": "begins_with(age)"}, "Incorrect number of operands"),
-        ({"ConditionExpression": "age = :nope"},
-         "An expression attribute value used in expression is not defined; attribute value: :nope"),
-        ({"ConditionExpression": "#nope = :v", "ExpressionAttributeValues": {":v": N(1)}},
-         "An expression attribute name used in the document path is not defined; attribute name: #nope"),
-        ({"ConditionExpression": "age = :v", "ExpressionAttributeValues": {":v": N(1), ":x": N(2)}},
-         "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}"),
-        ({"ConditionExpression": "age = :v", "ExpressionAttributeValues": {":v": N(1)},
-          "ExpressionAttributeNames": {"#x": "y"}},
-         "Value provided in ExpressionAttributeNames unused in expressions: keys: {#x}"),
-        ({"UpdateExpression": "SET = :v", "ExpressionAttributeValues": {":v": N(1)}},
-         'Invalid UpdateExpression: Syntax error; token: "="'),
-        ({"UpdateExpression": "SET a = :v SET b = :v", "ExpressionAttributeValues": {":v": N(1)}},
-         'The "SET" section can only be used once'),
-        ({"UpdateExpression": "SET a = :v, a.b = :v", "ExpressionAttributeValues": {":v": N(1)}},
-         "Two document paths overlap with each other"),
-        ({"UpdateExpression": "SET a = size(b)"},
-         "The function is not allowed to be used this way in an expression; function: size"),
-        ({"UpdateExpression": "ADD name :v", "ExpressionAttributeValues": {":v": S("x")}},
-         "Incorrect operand type for operator or function; operator: ADD"),
-        ({"UpdateExpression": "SET a = name + :v", "ExpressionAttributeValues": {":v": N(1)}},
-         "Incorrect operand type for operator or function"),
-        ({"UpdateExpression": "SET a = nothere"},
-         "The provided expression refers to an attribute that does not exist in the item"),
+        (
+            {"ConditionExpression": "age = :nope"},
+            "An expression attribute value used in expression is not defined; attribute value: :nope",
+        ),
+        (
+            {"ConditionExpression": "#nope = :v", "ExpressionAttributeValues": {":v": N(1)}},
+            "An expression attribute name used in the document path is not defined; attribute name: #nope",
+        ),
+        (
+            {
+                "ConditionExpression": "age = :v",
+                "ExpressionAttributeValues": {":v": N(1), ":x": N(2)},
+            },
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}",
+        ),
+        (
+            {
+                "ConditionExpression": "age = :v",
+                "ExpressionAttributeValues": {":v": N(1)},
+                "ExpressionAttributeNames": {"#x": "y"},
+            },
+            "Value provided in ExpressionAttributeNames unused in expressions: keys: {#x}",
+        ),
+        (
+            {"UpdateExpression": "SET = :v", "ExpressionAttributeValues": {":v": N(1)}},
+            'Invalid UpdateExpression: Syntax error; token: "="',
+        ),
+        (
+            {
+                "UpdateExpression": "SET a = :v SET b = :v",
+                "ExpressionAttributeValues": {":v": N(1)},
+            },
+            'The "SET" section can only be used once',
+        ),
+        (
+            {"UpdateExpression": "SET a = :v, a.b = :v", "ExpressionAttributeValues": {":v": N(1)}},
+            "Two document paths overlap with each other",
+        ),
+        (
+            {"UpdateExpression": "SET a = size(b)"},
+            "The function is not allowed to be used this way in an expression; function: size",
+        ),
+        (
+            {"UpdateExpression": "ADD name :v", "ExpressionAttributeValues": {":v": S("x")}},
+            "Incorrect operand type for operator or function; operator: ADD",
+        ),
+        (
+            {"UpdateExpression": "SET a = name + :v", "ExpressionAttributeValues": {":v": N(1)}},
+            "Incorrect operand type for operator or function",
+        ),
+        (
+            {"UpdateExpression": "SET a = nothere"},
+            "The provided expression refers to an attribute that does not exist in the item",
+        ),
         ({"UpdateExpression": ""}, "Invalid UpdateExpression: The expression can not be empty;"),
-        ({"ConditionExpression": "attribute_type(age, :t)", "ExpressionAttributeValues": {":t": S("X")}},
-         "Invalid attribute type name found"),
-        ({"ConditionExpression": "age BETWEEN :b AND :a", "ExpressionAttributeValues": {":a": N(1), ":b": N(2)}},
-         "The BETWEEN operator requires upper bound to be greater than or equal to lower bound"),
+        (
+            {
+                "ConditionExpression": "attribute_type(age, :t)",
+                "ExpressionAttributeValues": {":t": S("X")},
+            },
+            "Invalid attribute type name found",
+        ),
+        (
+            {
+                "ConditionExpression": "age BETWEEN :b AND :a",
+                "ExpressionAttributeValues": {":a": N(1), ":b": N(2)},
+            },
+            "The BETWEEN operator requires upper bound to be greater than or equal to lower bound",
+        ),
     ],
 )
-def test_malformed_expressions_are_validation_exceptions(ddb: Any, item: Any, kwargs: Any, words: str) -> None:
+def test_malformed_expressions_are_validation_exceptions(
+    ddb: Any, item: Any, kwargs: Any, words: str
+) -> None:
     with pytest.raises(ClientError) as excinfo:
         ddb.update_item(TableName="users", Key=KEY, **kwargs)
     code, message = error_of(excinfo)
@@ -260,7 +357,9 @@ def test_resource_api_with_attr_conditions(table_resource: Any, users: str) -> N
     table.update_item(
         Key={"id": "k"},
         UpdateExpression="SET stock = stock - :one",
-        ConditionExpression=Attr("stock").gt(0) & Attr("state").eq("open") & Attr("gone").not_exists(),
+        ConditionExpression=Attr("stock").gt(0)
+        & Attr("state").eq("open")
+        & Attr("gone").not_exists(),
         ExpressionAttributeValues={":one": 1},
     )
     with pytest.raises(ClientError) as excinfo:

@@ -38,13 +38,23 @@ def facade(start_kv: Callable[..., ThreadedKv]) -> tuple[str, Any]:
 
 def test_an_item_is_plain_json_with_etag_and_the_rule_cache_control(facade: Any) -> None:
     url, ddb = facade
-    ddb.put_item(TableName="users", Item={"id": {"S": "ada"}, "n": {"N": "12345678901234567890.5"},
-                                          "tags": {"SS": ["x"]}, "m": {"M": {"ok": {"BOOL": True}, "z": {"NULL": True}}}})
+    ddb.put_item(
+        TableName="users",
+        Item={
+            "id": {"S": "ada"},
+            "n": {"N": "12345678901234567890.5"},
+            "tags": {"SS": ["x"]},
+            "m": {"M": {"ok": {"BOOL": True}, "z": {"NULL": True}}},
+        },
+    )
     status, headers, body = fetch(url + "/tables/users/items/ada")
     assert status == 200
     assert headers["Cache-Control"] == "public, max-age=60"
     assert headers["ETag"].startswith('"')
-    assert body == b'{"Item":{"id":"ada","n":12345678901234567890.5,"tags":["x"],"m":{"ok":true,"z":null}}}'
+    assert (
+        body
+        == b'{"Item":{"id":"ada","n":12345678901234567890.5,"tags":["x"],"m":{"ok":true,"z":null}}}'
+    )
 
 
 def test_a_matching_if_none_match_is_304(facade: Any) -> None:
@@ -158,12 +168,18 @@ def test_a_write_purges_the_item_url_and_partition_tag_before_it_answers(
     server = start_kv(purge_targets=(PurgeTarget("edge-a", recorder.url),))
     ddb = client(server.server.url)  # type: ignore[union-attr]
     create_table(ddb, "events", ("pk", "S"), ("sk", "N"))
-    ddb.update_item(TableName="events", Key={"pk": {"S": "p"}, "sk": {"N": "7"}},
-                    UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"N": "1"}})
+    ddb.update_item(
+        TableName="events",
+        Key={"pk": {"S": "p"}, "sk": {"N": "7"}},
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"N": "1"}},
+    )
     assert recorder.bodies == [{"url": "/tables/events/items/p/7"}, {"tag": "kv/events/p"}]
 
 
-def test_a_hash_key_write_purges_its_item_url(start_kv: Callable[..., ThreadedKv], recorder: PurgeRecorder) -> None:
+def test_a_hash_key_write_purges_its_item_url(
+    start_kv: Callable[..., ThreadedKv], recorder: PurgeRecorder
+) -> None:
     server = start_kv(purge_targets=(PurgeTarget("edge-a", recorder.url),))
     ddb = client(server.server.url)  # type: ignore[union-attr]
     create_table(ddb, "users", ("id", "S"))
@@ -171,17 +187,23 @@ def test_a_hash_key_write_purges_its_item_url(start_kv: Callable[..., ThreadedKv
     assert recorder.bodies == [{"url": "/tables/users/items/a%20b"}]
 
 
-def test_a_failed_conditional_write_purges_nothing(start_kv: Callable[..., ThreadedKv], recorder: PurgeRecorder) -> None:
+def test_a_failed_conditional_write_purges_nothing(
+    start_kv: Callable[..., ThreadedKv], recorder: PurgeRecorder
+) -> None:
     server = start_kv(purge_targets=(PurgeTarget("edge-a", recorder.url),))
     ddb = client(server.server.url)  # type: ignore[union-attr]
     create_table(ddb, "users", ("id", "S"))
     with pytest.raises(Exception, match="ConditionalCheckFailed"):
-        ddb.put_item(TableName="users", Item={"id": {"S": "a"}}, ConditionExpression="attribute_exists(id)")
+        ddb.put_item(
+            TableName="users", Item={"id": {"S": "a"}}, ConditionExpression="attribute_exists(id)"
+        )
     assert recorder.bodies == []
 
 
 def test_a_write_with_a_cache_down_still_succeeds(start_kv: Callable[..., ThreadedKv]) -> None:
-    server = start_kv(purge_targets=(PurgeTarget("edge-down", "http://127.0.0.1:9"),), purge_wait=0.2)
+    server = start_kv(
+        purge_targets=(PurgeTarget("edge-down", "http://127.0.0.1:9"),), purge_wait=0.2
+    )
     ddb = client(server.server.url)  # type: ignore[union-attr]
     create_table(ddb, "users", ("id", "S"))
     ddb.put_item(TableName="users", Item={"id": {"S": "a"}})

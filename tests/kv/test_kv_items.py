@@ -164,6 +164,8 @@ def test_resource_table_put_get_with_python_values(table_resource: Any, users: s
     from decimal import Decimal
 
     table = table_resource.Table(users)
-    table.put_item(Item={"id": "ada", "n": Decimal("1.5"), "tags": {"x", "y"}, "m": {"l": [1, None]}})
+    table.put_item(
+        Item={"id": "ada", "n": Decimal("1.5"), "tags": {"x", "y"}, "m": {"l": [1, None]}}
+    )
     item = table.get_item(Key={"id": "ada"})["Item"]
     assert item == {"id": "ada", "n": Decimal("1.5"), "tags": {"x", "y"}, "m": {"l": [1, None]}}

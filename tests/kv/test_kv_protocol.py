@@ -33,7 +33,9 @@ def test_answers_carry_the_json_content_type_and_crc32(kv_url: str) -> None:
 def test_unknown_operation_is_unknown_operation_exception(kv_url: str) -> None:
     status, _, body = post(kv_url, TARGET + "FlyToTheMoon", b"{}")
     assert status == 400
-    assert json.loads(body)["__type"] == "com.amazonaws.dynamodb.v20120810#UnknownOperationException"
+    assert (
+        json.loads(body)["__type"] == "com.amazonaws.dynamodb.v20120810#UnknownOperationException"
+    )
 
 
 def test_missing_target_is_unknown_operation_exception(kv_url: str) -> None:

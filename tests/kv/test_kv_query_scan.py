@@ -57,7 +57,9 @@ def test_query_backwards(ddb: Any, filled: str) -> None:
         ("sk BETWEEN :a AND :b", {":a": {"N": "4"}, ":b": {"N": "6"}}, [4, 5, 6]),
     ],
 )
-def test_sort_key_conditions(ddb: Any, filled: str, condition: str, values: Any, expected: list[int]) -> None:
+def test_sort_key_conditions(
+    ddb: Any, filled: str, condition: str, values: Any, expected: list[int]
+) -> None:
     assert keys(query(ddb, f"pk = :p AND {condition}", values=values)["Items"]) == expected
 
 
@@ -95,32 +97,46 @@ def test_limit_and_last_evaluated_key_page_through(ddb: Any, filled: str) -> Non
 
 def test_paging_backwards(ddb: Any, filled: str) -> None:
     first = query(ddb, "pk = :p", Limit=4, ScanIndexForward=False)
-    rest = query(ddb, "pk = :p", ScanIndexForward=False, ExclusiveStartKey=first["LastEvaluatedKey"])
+    rest = query(
+        ddb, "pk = :p", ScanIndexForward=False, ExclusiveStartKey=first["LastEvaluatedKey"]
+    )
     assert keys(first["Items"]) + keys(rest["Items"]) == list(range(10, 0, -1))
 
 
 def test_filter_applies_after_limit(ddb: Any, filled: str) -> None:
-    page = query(ddb, "pk = :p", Limit=4, FilterExpression="odd = :t", values={":t": {"BOOL": True}})
+    page = query(
+        ddb, "pk = :p", Limit=4, FilterExpression="odd = :t", values={":t": {"BOOL": True}}
+    )
     assert keys(page["Items"]) == [1, 3]
     assert (page["Count"], page["ScannedCount"]) == (2, 4)
 
 
 def test_select_count(ddb: Any, filled: str) -> None:
-    page = query(ddb, "pk = :p", Select="COUNT", FilterExpression="odd = :t", values={":t": {"BOOL": True}})
+    page = query(
+        ddb, "pk = :p", Select="COUNT", FilterExpression="odd = :t", values={":t": {"BOOL": True}}
+    )
     assert "Items" not in page
     assert (page["Count"], page["ScannedCount"]) == (5, 10)
 
 
 def test_query_projection(ddb: Any, filled: str) -> None:
-    page = query(ddb, "pk = :p AND sk = :one", ProjectionExpression="odd", values={":one": {"N": "1"}})
+    page = query(
+        ddb, "pk = :p AND sk = :one", ProjectionExpression="odd", values={":one": {"N": "1"}}
+    )
     assert page["Items"] == [{"odd": {"BOOL": True}}]
 
 
 def test_query_without_the_hash_key_is_refused(ddb: Any, filled: str) -> None:
     with pytest.raises(ClientError) as excinfo:
-        ddb.query(TableName="events", KeyConditionExpression="sk = :a",
-                  ExpressionAttributeValues={":a": {"N": "1"}})
-    assert error_of(excinfo) == ("ValidationException", "Query condition missed key schema element: pk")
+        ddb.query(
+            TableName="events",
+            KeyConditionExpression="sk = :a",
+            ExpressionAttributeValues={":a": {"N": "1"}},
+        )
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Query condition missed key schema element: pk",
+    )
 
 
 def test_query_on_a_non_key_attribute_is_refused(ddb: Any, filled: str) -> None:
@@ -155,14 +171,20 @@ def test_scan_returns_every_item(ddb: Any, filled: str) -> None:
 
 
 def test_scan_paginator_pages_through(ddb: Any, filled: str) -> None:
-    pages = list(ddb.get_paginator("scan").paginate(TableName="events", PaginationConfig={"PageSize": 4}))
+    pages = list(
+        ddb.get_paginator("scan").paginate(TableName="events", PaginationConfig={"PageSize": 4})
+    )
     assert sum(p["Count"] for p in pages) == 11
     assert len(pages) == 3
 
 
 def test_scan_filter_and_count(ddb: Any, filled: str) -> None:
-    page = ddb.scan(TableName="events", Select="COUNT", FilterExpression="odd = :t",
-                    ExpressionAttributeValues={":t": {"BOOL": True}})
+    page = ddb.scan(
+        TableName="events",
+        Select="COUNT",
+        FilterExpression="odd = :t",
+        ExpressionAttributeValues={":t": {"BOOL": True}},
+    )
     assert (page["Count"], page["ScannedCount"]) == (5, 11)
 
 
@@ -185,7 +207,9 @@ def test_segment_must_be_below_total_segments(ddb: Any, users: str) -> None:
 def test_query_page_stops_at_1_mb(ddb: Any, events: str) -> None:
     blob = "x" * (100 * 1024)
     for sk in range(15):
-        ddb.put_item(TableName=events, Item={"pk": {"S": "p"}, "sk": {"N": str(sk)}, "blob": {"S": blob}})
+        ddb.put_item(
+            TableName=events, Item={"pk": {"S": "p"}, "sk": {"N": str(sk)}, "blob": {"S": blob}}
+        )
     first = query(ddb, "pk = :p")
     assert len(first["Items"]) == 11  # the 11th item takes the page past 1 MB
     assert first["LastEvaluatedKey"] == {"pk": {"S": "p"}, "sk": {"N": "10"}}

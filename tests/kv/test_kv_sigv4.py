@@ -48,12 +48,17 @@ def test_an_unsigned_call_is_refused(signed_url: str) -> None:
     request = urllib.request.Request(
         signed_url + "/",
         data=b"{}",
-        headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"},
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
         method="POST",
     )
     with pytest.raises(urllib.error.HTTPError) as excinfo:
         urllib.request.urlopen(request, timeout=10)
-    assert json.loads(excinfo.value.read())["__type"].endswith("#MissingAuthenticationTokenException")
+    assert json.loads(excinfo.value.read())["__type"].endswith(
+        "#MissingAuthenticationTokenException"
+    )
 
 
 def test_without_keys_any_signature_passes(ddb: Any) -> None:
@@ -65,7 +70,9 @@ def test_without_keys_any_signature_passes(ddb: Any) -> None:
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
-def signed_headers(body: bytes, secret: str = SECRET_KEY, when: str = "20260101T000000Z") -> dict[str, str]:
+def signed_headers(
+    body: bytes, secret: str = SECRET_KEY, when: str = "20260101T000000Z"
+) -> dict[str, str]:
     request = AWSRequest(
         method="POST",
         url="http://127.0.0.1:8000/",
@@ -83,7 +90,14 @@ def signed_headers(body: bytes, secret: str = SECRET_KEY, when: str = "20260101T
 
 def check(headers: dict[str, str], body: bytes, now: float = NOW) -> str:
     return verify(
-        "POST", "/", "", headers, hashlib.sha256(body).hexdigest(), {ACCESS_KEY: SECRET_KEY}, now, service="dynamodb"
+        "POST",
+        "/",
+        "",
+        headers,
+        hashlib.sha256(body).hexdigest(),
+        {ACCESS_KEY: SECRET_KEY},
+        now,
+        service="dynamodb",
     )
 
 

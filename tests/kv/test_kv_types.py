@@ -60,7 +60,13 @@ def test_a_39th_significant_digit_is_refused(ddb: Any, users: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "stored"),
-    [("1.50", "1.5"), ("0010", "10"), ("-0", "0"), ("1e2", "100"), ("1E-130", "0." + "0" * 129 + "1")],
+    [
+        ("1.50", "1.5"),
+        ("0010", "10"),
+        ("-0", "0"),
+        ("1e2", "100"),
+        ("1E-130", "0." + "0" * 129 + "1"),
+    ],
 )
 def test_numbers_are_stored_canonically(ddb: Any, users: str, text: str, stored: str) -> None:
     ddb.put_item(TableName=users, Item={**KEY, "n": {"N": text}})
@@ -166,7 +172,10 @@ def test_binary_sort_keys_order_by_bytes(ddb: Any) -> None:
 def _number_text() -> st.SearchStrategy[str]:
     digits = st.text("0123456789", min_size=1, max_size=38).filter(lambda d: d.strip("0"))
     return st.builds(
-        lambda sign, d, exp: f"{sign}{d}e{exp}", st.sampled_from(["", "-"]), digits, st.integers(-90, 85)
+        lambda sign, d, exp: f"{sign}{d}e{exp}",
+        st.sampled_from(["", "-"]),
+        digits,
+        st.integers(-90, 85),
     )
 
 
