@@ -158,8 +158,22 @@ class _Problem(Exception):
     """A semantic problem found while building the tree (becomes a ValidationException)."""
 
 
+RESERVED_WORDS = frozenset(
+    line.strip().upper()
+    for line in (FilePath(__file__).parent / "reserved_words.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
+
+
 class _Build(Transformer[Token, Any]):
     def path(self, items: list[Any]) -> Path:
+        for part in items:
+            if (
+                isinstance(part, str)
+                and not part.startswith("#")
+                and part.upper() in RESERVED_WORDS
+            ):
+                raise _Problem(f"Attribute name is a reserved keyword; reserved keyword: {part}")
         return Path(tuple(items))
 
     def index(self, items: list[Token]) -> int:

@@ -21,12 +21,14 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
 def item(ddb: Any, users: str) -> dict[str, Any]:
     value = {
         **KEY,
-        "name": {"S": "Ada Lovelace"},
+        "fullname": {"S": "Ada Lovelace"},
         "age": {"N": "36"},
         "tags": {"SS": ["math", "poetry"]},
         "scores": {"L": [{"N": "1"}, {"N": "2"}, {"N": "3"}]},
-        "address": {"M": {"city": {"S": "London"}, "lines": {"L": [{"S": "12 St James's Sq"}]}}},
-        "raw": {"B": b"\x01\x02"},
+        "address": {
+            "M": {"city": {"S": "London"}, "addr_lines": {"L": [{"S": "12 St James's Sq"}]}}
+        },
+        "bits": {"B": b"\x01\x02"},
         "active": {"BOOL": True},
     }
     ddb.put_item(TableName=users, Item=value)
@@ -70,25 +72,25 @@ S = lambda s: {"S": s}  # noqa: E731
         ("age BETWEEN :a AND :b", {":a": N(30), ":b": N(40)}, True),
         ("age between :a and :b", {":a": N(37), ":b": N(40)}, False),
         ("age IN (:a, :b)", {":a": N(1), ":b": N(36)}, True),
-        ("name = :v", {":v": N(36)}, False),
-        ("missing = :v", {":v": N(36)}, False),
-        ("missing <> :v", {":v": N(36)}, True),
+        ("fullname = :v", {":v": N(36)}, False),
+        ("absent = :v", {":v": N(36)}, False),
+        ("absent <> :v", {":v": N(36)}, True),
         ("attribute_exists(address.city)", None, True),
         ("attribute_not_exists(address.zip)", None, True),
         ("attribute_type(tags, :t)", {":t": S("SS")}, True),
         ("attribute_type(age, :t)", {":t": S("S")}, False),
-        ("begins_with(name, :p)", {":p": S("Ada")}, True),
-        ("begins_with(raw, :p)", {":p": {"B": b"\x01"}}, True),
-        ("contains(name, :p)", {":p": S("Love")}, True),
+        ("begins_with(fullname, :p)", {":p": S("Ada")}, True),
+        ("begins_with(bits, :p)", {":p": {"B": b"\x01"}}, True),
+        ("contains(fullname, :p)", {":p": S("Love")}, True),
         ("contains(tags, :p)", {":p": S("poetry")}, True),
         ("contains(scores, :p)", {":p": N(2)}, True),
-        ("size(name) = :n", {":n": N(12)}, True),
+        ("size(fullname) = :n", {":n": N(12)}, True),
         ("size(tags) = :n", {":n": N(2)}, True),
         ("size(scores) > :n", {":n": N(2)}, True),
         ("scores[1] = :n", {":n": N(2)}, True),
-        ("address.lines[0] = :s", {":s": S("12 St James's Sq")}, True),
+        ("address.addr_lines[0] = :s", {":s": S("12 St James's Sq")}, True),
         ("NOT age = :v", {":v": N(36)}, False),
-        ("age = :v OR age = :w AND name = :n", {":v": N(1), ":w": N(36), ":n": S("x")}, False),
+        ("age = :v OR age = :w AND fullname = :n", {":v": N(1), ":w": N(36), ":n": S("x")}, False),
         (
             "(age = :v OR age = :w) AND active = :t",
             {":v": N(1), ":w": N(36), ":t": {"BOOL": True}},
@@ -106,7 +108,7 @@ def test_expression_attribute_names_stand_for_names(ddb: Any, item: Any) -> None
         ddb,
         "#n = :v AND #a.#c = :c",
         {":v": S("Ada Lovelace"), ":c": S("London")},
-        {"#n": "name", "#a": "address", "#c": "city"},
+        {"#n": "fullname", "#a": "address", "#c": "city"},
     )
 
 
@@ -151,8 +153,8 @@ def test_set_with_plus_and_minus(ddb: Any, item: Any) -> None:
 
 
 def test_set_reads_operands_before_any_change(ddb: Any, item: Any) -> None:
-    new = update(ddb, "SET age = :v, copy = age", {":v": N(1)})
-    assert new["copy"] == N(36)
+    new = update(ddb, "SET age = :v, duplicate = age", {":v": N(1)})
+    assert new["duplicate"] == N(36)
 
 
 def test_if_not_exists_keeps_an_existing_value(ddb: Any, item: Any) -> None:
@@ -200,12 +202,12 @@ def test_remove_attributes_and_list_elements(ddb: Any, item: Any) -> None:
 def test_add_to_a_number_and_to_a_set(ddb: Any, item: Any) -> None:
     new = update(
         ddb,
-        "ADD age :five, tags :more, counter :one",
+        "ADD age :five, tags :more, tally :one",
         {":five": N(5), ":more": {"SS": ["chess", "math"]}, ":one": N(1)},
     )
     assert new["age"] == N(41)
     assert sorted(new["tags"]["SS"]) == ["chess", "math", "poetry"]
-    assert new["counter"] == N(1)
+    assert new["tally"] == N(1)
 
 
 def test_delete_from_a_set_and_the_last_member_removes_it(ddb: Any, item: Any) -> None:
@@ -234,10 +236,10 @@ def test_projection_with_nested_paths(ddb: Any, item: Any) -> None:
         TableName="users",
         Key=KEY,
         ProjectionExpression="#n, address.city, scores[2], scores[0]",
-        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeNames={"#n": "fullname"},
     )["Item"]
     assert got == {
-        "name": S("Ada Lovelace"),
+        "fullname": S("Ada Lovelace"),
         "address": {"M": {"city": S("London")}},
         "scores": {"L": [N(1), N(3)]},
     }
@@ -307,11 +309,14 @@ def test_projection_with_nested_paths(ddb: Any, item: Any) -> None:
             "The function is not allowed to be used this way in an expression; function: size",
         ),
         (
-            {"UpdateExpression": "ADD name :v", "ExpressionAttributeValues": {":v": S("x")}},
+            {"UpdateExpression": "ADD fullname :v", "ExpressionAttributeValues": {":v": S("x")}},
             "Incorrect operand type for operator or function; operator: ADD",
         ),
         (
-            {"UpdateExpression": "SET a = name + :v", "ExpressionAttributeValues": {":v": N(1)}},
+            {
+                "UpdateExpression": "SET a = fullname + :v",
+                "ExpressionAttributeValues": {":v": N(1)},
+            },
             "Incorrect operand type for operator or function",
         ),
         (
@@ -345,6 +350,27 @@ def test_malformed_expressions_are_validation_exceptions(
     assert words in message
 
 
+def test_an_unescaped_reserved_word_is_refused(ddb: Any, item: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ddb.get_item(TableName="users", Key=KEY, ProjectionExpression="age, Status")
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: Status",
+    )
+
+
+def test_a_reserved_word_through_a_name_ref_is_fine(ddb: Any, item: Any) -> None:
+    got = ddb.update_item(
+        TableName="users",
+        Key=KEY,
+        UpdateExpression="SET #s = :v",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":v": S("paid")},
+        ReturnValues="UPDATED_NEW",
+    )
+    assert got["Attributes"] == {"status": S("paid")}
+
+
 def test_malformed_projection_is_a_validation_exception(ddb: Any, item: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         ddb.get_item(TableName="users", Key=KEY, ProjectionExpression="a..b")
@@ -375,15 +401,15 @@ def test_resource_api_with_attr_conditions(table_resource: Any, users: str) -> N
 
 def test_resource_api_conditions_with_every_attr_function(table_resource: Any, users: str) -> None:
     table = table_resource.Table(users)
-    table.put_item(Item={"id": "k", "name": "Ada", "tags": {"a", "b"}, "n": 5})
+    table.put_item(Item={"id": "k", "fullname": "Ada", "tags": {"a", "b"}, "n": 5})
     condition = (
-        Attr("name").begins_with("A")
+        Attr("fullname").begins_with("A")
         & Attr("tags").contains("a")
-        & Attr("name").size().eq(3)
+        & Attr("fullname").size().eq(3)
         & Attr("n").between(1, 10)
         & Attr("n").attribute_type("N")
-        & Attr("name").exists()
+        & Attr("fullname").exists()
         & ~Attr("n").ne(5)
     )
-    table.put_item(Item={"id": "k", "name": "Ada", "n": 6}, ConditionExpression=condition)
+    table.put_item(Item={"id": "k", "fullname": "Ada", "n": 6}, ConditionExpression=condition)
     assert table.get_item(Key={"id": "k"})["Item"]["n"] == Decimal(6)
