@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kv.errors import (
@@ -20,6 +20,7 @@ from kv.errors import (
     ResourceInUse,
     ResourceNotFound,
     SerializationError,
+    TransactionCanceled,
     ValidationError,
 )
 from kv.evaluate import apply_update, check_update_paths, condition_holds, project
@@ -293,91 +294,223 @@ def get_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     return Outcome({"Item": project(json.loads(text), paths)})
 
 
-def put_item(ctx: Context, request: dict[str, Any]) -> Outcome:
-    """PutItem with ConditionExpression and ReturnValues NONE or ALL_OLD."""
-    _refuse_legacy(request)
+@dataclass
+class _Write:
+    """One checked write, ready to run inside a transaction: put, delete, update or check."""
+
+    kind: str  # "put", "delete", "update" or "check" (a transaction's ConditionCheck)
+    record: TableRecord
+    pk: bytes
+    sk: bytes
+    key: Item
+    scope: Scope
+    condition: Any
+    old_on_failure: bool
+    item: Item | None = None
+    update: Any = None
+    paths: list[tuple[str | int, ...]] = field(default_factory=list)
+
+    def holds(self, old: Item | None) -> bool:
+        """Whether the condition (if any) holds for the item as it is."""
+        return self.condition is None or condition_holds(self.condition, old or {}, self.scope)
+
+    def perform(self, store: Store, old: Item | None) -> Item | None:
+        """Write; the item as it is afterwards (None: deleted or absent)."""
+        if self.kind == "check":
+            return old
+        if self.kind == "delete":
+            if old is not None:
+                store.delete(self.record, self.pk, self.sk)
+            return None
+        if self.kind == "put":
+            new = self.item
+            assert new is not None
+        else:
+            new = old if old is not None else dict(self.key)
+            if self.update is not None:
+                new, self.paths = apply_update(
+                    self.update, new, self.scope, self.record.schema.key_names
+                )
+        store.put(self.record, self.pk, self.sk, _check_size(new), _dumps(new))
+        return new
+
+    def change(self, old: Item | None, new: Item | None) -> tuple[Change, ...]:
+        """What the CDN must purge after this write."""
+        if self.kind == "check" or (old is None and new is None):
+            return ()
+        return (Change(self.record.name, self.key, self.record.schema),)
+
+
+def _plan_put(ctx: Context, request: dict[str, Any]) -> _Write:
     record = _table(ctx, request)
     item = normalize_item(request.get("Item"))
     pk, sk = record.schema.key_of(item, is_item=True)
-    size = _check_size(item)
-    returns = _return_values(request, ("NONE", "ALL_OLD"))
-    old_on_failure = _on_failure(request)
+    _check_size(item)
     scope = Scope.of(request)
     condition = _condition(request, scope)
     scope.check_all_used()
+    key = record.schema.key_attributes(item)
+    return _Write("put", record, pk, sk, key, scope, condition, _on_failure(request), item=item)
+
+
+def _plan_keyed(ctx: Context, request: dict[str, Any], kind: str) -> _Write:
+    record = _table(ctx, request)
+    key = normalize_item(request.get("Key"), "Key")
+    pk, sk = record.schema.key_of(key)
+    scope = Scope.of(request)
+    update = None
+    if kind == "update" and request.get("UpdateExpression") is not None:
+        update = parse_update(request["UpdateExpression"])
+        scope.touch(update)
+        check_update_paths(update, scope, record.schema.key_names)
+    condition = _condition(request, scope)
+    if kind == "check" and condition is None:
+        raise ValidationError("ConditionCheck requires a ConditionExpression")
+    scope.check_all_used()
+    return _Write(kind, record, pk, sk, key, scope, condition, _on_failure(request), update=update)
+
+
+def _write_one(ctx: Context, write: _Write, need_old: bool) -> tuple[Item | None, Item | None]:
+    """(old, new) after running one write in its own transaction."""
     with ctx.store.transaction():
         old = None
-        if condition is not None or returns == "ALL_OLD":
-            old = _load(ctx.store.get_text(record, pk, sk))
-        if condition is not None and not condition_holds(condition, old or {}, scope):
-            raise ConditionalCheckFailed(old if old_on_failure else None)
-        ctx.store.put(record, pk, sk, size, _dumps(item))
+        if need_old or write.condition is not None or write.kind != "put":
+            old = _load(ctx.store.get_text(write.record, write.pk, write.sk))
+        if not write.holds(old):
+            raise ConditionalCheckFailed(old if write.old_on_failure else None)
+        new = write.perform(ctx.store, old)
+    return old, new
+
+
+def put_item(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """PutItem with ConditionExpression and ReturnValues NONE or ALL_OLD."""
+    _refuse_legacy(request)
+    returns = _return_values(request, ("NONE", "ALL_OLD"))
+    write = _plan_put(ctx, request)
+    old, new = _write_one(ctx, write, returns == "ALL_OLD")
     body = {"Attributes": old} if returns == "ALL_OLD" and old else {}
-    return Outcome(body, (Change(record.name, record.schema.key_attributes(item), record.schema),))
+    return Outcome(body, write.change(old, new))
 
 
 def delete_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     """DeleteItem with ConditionExpression and ReturnValues NONE or ALL_OLD."""
     _refuse_legacy(request)
-    record = _table(ctx, request)
-    key = request.get("Key")
-    pk, sk = record.schema.key_of(key)
     returns = _return_values(request, ("NONE", "ALL_OLD"))
-    old_on_failure = _on_failure(request)
-    scope = Scope.of(request)
-    condition = _condition(request, scope)
-    scope.check_all_used()
-    with ctx.store.transaction():
-        old = _load(ctx.store.get_text(record, pk, sk))
-        if condition is not None and not condition_holds(condition, old or {}, scope):
-            raise ConditionalCheckFailed(old if old_on_failure else None)
-        if old is not None:
-            ctx.store.delete(record, pk, sk)
+    write = _plan_keyed(ctx, request, "delete")
+    old, new = _write_one(ctx, write, True)
     body = {"Attributes": old} if returns == "ALL_OLD" and old else {}
-    changes = (
-        (Change(record.name, record.schema.key_attributes(old), record.schema),) if old else ()
-    )
-    return Outcome(body, changes)
+    return Outcome(body, write.change(old, new))
 
 
 def update_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     """UpdateItem: SET/REMOVE/ADD/DELETE, ConditionExpression, all five ReturnValues."""
     _refuse_legacy(request)
-    record = _table(ctx, request)
-    key = normalize_item(request.get("Key"), "Key")
-    pk, sk = record.schema.key_of(key)
     returns = _return_values(request, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
-    old_on_failure = _on_failure(request)
-    scope = Scope.of(request)
-    update = None
-    if request.get("UpdateExpression") is not None:
-        update = parse_update(request["UpdateExpression"])
-        scope.touch(update)
-        check_update_paths(update, scope, record.schema.key_names)
-    condition = _condition(request, scope)
-    scope.check_all_used()
-    with ctx.store.transaction():
-        old = _load(ctx.store.get_text(record, pk, sk))
-        if condition is not None and not condition_holds(condition, old or {}, scope):
-            raise ConditionalCheckFailed(old if old_on_failure else None)
-        base = old if old is not None else dict(key)
-        paths: list[tuple[str | int, ...]] = []
-        new = base
-        if update is not None:
-            new, paths = apply_update(update, base, scope, record.schema.key_names)
-        size = _check_size(new)
-        ctx.store.put(record, pk, sk, size, _dumps(new))
+    write = _plan_keyed(ctx, request, "update")
+    old, new = _write_one(ctx, write, True)
+    assert new is not None
     body: dict[str, Any] = {}
     if returns == "ALL_OLD" and old:
         body["Attributes"] = old
     elif returns == "ALL_NEW":
         body["Attributes"] = new
-    elif returns in ("UPDATED_OLD", "UPDATED_NEW") and paths:
+    elif returns in ("UPDATED_OLD", "UPDATED_NEW") and write.paths:
         source = (old or {}) if returns == "UPDATED_OLD" else new
-        attributes = project(source, paths, "UpdateExpression")
+        attributes = project(source, write.paths, "UpdateExpression")
         if attributes:
             body["Attributes"] = attributes
-    return Outcome(body, (Change(record.name, record.schema.key_attributes(new), record.schema),))
+    return Outcome(body, write.change(old, new))
+
+
+# --- transactions ----------------------------------------------------------------------
+
+TRANSACTION_LIMIT = 100
+_TRANSACT_KINDS = {"Put": "put", "Delete": "delete", "Update": "update", "ConditionCheck": "check"}
+
+
+def _transact_items(request: dict[str, Any]) -> list[Any]:
+    items = request.get("TransactItems")
+    if not isinstance(items, list) or not items:
+        raise ValidationError(
+            "1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null"
+        )
+    if len(items) > TRANSACTION_LIMIT:
+        raise ValidationError(
+            f"1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to {TRANSACTION_LIMIT}"
+        )
+    return items
+
+
+def transact_write_items(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """TransactWriteItems: every condition holds and every write happens, or none does."""
+    writes: list[_Write] = []
+    for entry in _transact_items(request):
+        if (
+            not isinstance(entry, dict)
+            or len(entry) != 1
+            or next(iter(entry)) not in _TRANSACT_KINDS
+        ):
+            raise ValidationError(
+                "TransactItems members must each hold exactly one of Put, Update, Delete or ConditionCheck"
+            )
+        ((name, action),) = entry.items()
+        if not isinstance(action, dict):
+            raise SerializationError(f"TransactItems.{name}: expected an object")
+        _refuse_legacy(action)
+        kind = _TRANSACT_KINDS[name]
+        writes.append(_plan_put(ctx, action) if kind == "put" else _plan_keyed(ctx, action, kind))
+    targets = [(w.record.id, w.pk, w.sk) for w in writes]
+    if len(set(targets)) != len(targets):
+        raise ValidationError("Transaction request cannot include multiple operations on one item")
+    changes: list[Change] = []
+    with ctx.store.transaction():
+        olds = [_load(ctx.store.get_text(w.record, w.pk, w.sk)) for w in writes]
+        reasons = []
+        for write, old in zip(writes, olds, strict=True):
+            if write.holds(old):
+                reasons.append({"Code": "None"})
+            else:
+                reason: dict[str, Any] = {
+                    "Code": "ConditionalCheckFailed",
+                    "Message": "The conditional request failed",
+                }
+                if write.old_on_failure and old is not None:
+                    reason["Item"] = old
+                reasons.append(reason)
+        if any(r["Code"] != "None" for r in reasons):
+            codes = ", ".join(r["Code"] for r in reasons)
+            raise TransactionCanceled(
+                f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+                extra={"CancellationReasons": reasons},
+            )
+        for write, old in zip(writes, olds, strict=True):
+            changes.extend(write.change(old, write.perform(ctx.store, old)))
+    return Outcome({}, tuple(changes))
+
+
+def transact_get_items(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """TransactGetItems: up to 100 items read from one state of the tables."""
+    plans = []
+    for entry in _transact_items(request):
+        action = entry.get("Get") if isinstance(entry, dict) else None
+        if not isinstance(action, dict):
+            raise ValidationError("TransactItems members must each hold a Get")
+        _refuse_legacy(action)
+        record = _table(ctx, action)
+        pk, sk = record.schema.key_of(action.get("Key"))
+        scope = Scope.of(action)
+        paths = _projection(action, scope)
+        scope.check_all_used()
+        plans.append((record, pk, sk, paths))
+    responses = []
+    with ctx.store.transaction():
+        for record, pk, sk, paths in plans:
+            item = _load(ctx.store.get_text(record, pk, sk))
+            if item is None:
+                responses.append({})
+            else:
+                responses.append({"Item": project(item, paths) if paths is not None else item})
+    return Outcome({"Responses": responses})
 
 
 # --- query and scan --------------------------------------------------------------------
@@ -785,4 +918,6 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], Outcome]] = {
     "Scan": scan,
     "BatchGetItem": batch_get_item,
     "BatchWriteItem": batch_write_item,
+    "TransactWriteItems": transact_write_items,
+    "TransactGetItems": transact_get_items,
 }
