@@ -379,8 +379,8 @@ def parse_projection(text: str, label: str = "ProjectionExpression") -> tuple[Pa
 class Scope:
     """ExpressionAttributeNames and Values of one request: resolves refs, tracks what is used."""
 
-    names: Mapping[str, str] = field(default_factory=dict)
-    values: Mapping[str, Any] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
     used_names: set[str] = field(default_factory=set)
     used_values: set[str] = field(default_factory=set)
     _resolved: dict[str, Any] = field(default_factory=dict)
@@ -408,7 +408,7 @@ class Scope:
                 raise ValidationError(
                     f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
                 )
-        return cls(names=names, values=values)
+        return cls(names=dict(names), values=dict(values))
 
     def name(self, part: str) -> str:
         """The attribute name ``part`` stands for (itself unless it is a ``#ref``)."""

@@ -36,6 +36,7 @@ from kv.expressions import (
     parse_projection,
     parse_update,
 )
+from kv.legacy import LegacyBuilder, check_not_mixed
 from kv.schema import MAX_ITEM_SIZE, TableSchema, check_table_name
 from kv.store import Store, TableRecord
 from kv.values import item_size, key_bytes, normalize_item
@@ -97,41 +98,8 @@ def _table(ctx: Context, request: dict[str, Any]) -> TableRecord:
     return record
 
 
-_LEGACY = {
-    "Expected": "ConditionExpression",
-    "AttributeUpdates": "UpdateExpression",
-    "AttributesToGet": "ProjectionExpression",
-    "KeyConditions": "KeyConditionExpression",
-    "QueryFilter": "FilterExpression",
-    "ScanFilter": "FilterExpression",
-    "ConditionalOperator": "ConditionExpression",
-}
-
-
 def _refuse_legacy(request: dict[str, Any]) -> None:
-    legacy = [name for name in _LEGACY if name in request]
-    if not legacy:
-        return
-    modern = [
-        name
-        for name in (
-            "ConditionExpression",
-            "UpdateExpression",
-            "ProjectionExpression",
-            "KeyConditionExpression",
-            "FilterExpression",
-        )
-        if name in request
-    ]
-    if modern:
-        raise ValidationError(
-            "Can not use both expression and non-expression parameters in the same request: "
-            f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: {{{', '.join(modern)}}}"
-        )
-    if legacy != ["AttributesToGet"]:
-        raise ValidationError(
-            f"cdn kv does not support the legacy parameter {legacy[0]}; use {_LEGACY[legacy[0]]}"
-        )
+    check_not_mixed(request)
 
 
 def _projection(request: dict[str, Any], scope: Scope) -> list[tuple[str | int, ...]] | None:
@@ -147,9 +115,22 @@ def _projection(request: dict[str, Any], scope: Scope) -> list[tuple[str | int, 
     return [scope.path(p) for p in paths]
 
 
+_LEGACY_CONDITIONS = {
+    "ConditionExpression": ("Expected",),
+    "FilterExpression": ("QueryFilter", "ScanFilter"),
+    "KeyConditionExpression": ("KeyConditions",),
+}
+
+
 def _condition(request: dict[str, Any], scope: Scope, member: str = "ConditionExpression") -> Any:
     text = request.get(member)
     if text is None:
+        for legacy in _LEGACY_CONDITIONS[member]:
+            if legacy in request:
+                operator = request.get("ConditionalOperator") if legacy != "KeyConditions" else None
+                tree = LegacyBuilder(scope).condition(request[legacy], operator, legacy)
+                scope.touch(tree)
+                return tree
         return None
     tree = parse_condition(text, member)
     scope.touch(tree)
@@ -361,6 +342,9 @@ def _plan_keyed(ctx: Context, request: dict[str, Any], kind: str) -> _Write:
     update = None
     if kind == "update" and request.get("UpdateExpression") is not None:
         update = parse_update(request["UpdateExpression"])
+    elif kind == "update" and "AttributeUpdates" in request:
+        update = LegacyBuilder(scope).update(request["AttributeUpdates"])
+    if update is not None:
         scope.touch(update)
         check_update_paths(update, scope, record.schema.key_names)
     condition = _condition(request, scope)
@@ -728,14 +712,12 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
     record = _table(ctx, request)
     schema = record.schema
     scope = Scope.of(request)
-    text = request.get("KeyConditionExpression")
-    if text is None:
+    key_tree = _condition(request, scope, "KeyConditionExpression")
+    if key_tree is None:
         raise ValidationError(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
-    hash_value, bounds = _key_condition(
-        parse_condition(text, "KeyConditionExpression"), schema, scope
-    )
+    hash_value, bounds = _key_condition(key_tree, schema, scope)
     condition = _filter(request, scope, schema)
     paths = _projection(request, scope)
     select = _select(request, paths is not None)
