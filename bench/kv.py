@@ -9,8 +9,10 @@ it with ``--items`` items of about 200 bytes. Then ``--rounds`` rounds each run 
 server and operation, servers interleaved so load from other processes on the machine falls
 on both alike: GetItem of a random existing key, PutItem of a random key (overwrites). The
 requests are unsigned JSON (neither server is given keys). Reported per server and operation:
-the best round's requests/s, the median round's, the non-2xx answers, the load average at
-each run; then cdn kv / moto ratios of the best rounds (goals: >= 10x GetItem, >= 5x PutItem).
+the best round's requests/s, the median round's, the server's CPU time per request (user +
+system, from /proc: what the load of other processes does not change much), the non-2xx
+answers, the load average at each run; then cdn kv / moto ratios of the best rounds (goals:
+>= 10x GetItem, >= 5x PutItem) and of CPU per request.
 Needs wrk (apt-get install -y wrk). Loopback only; every run is bounded. Speed is printed,
 never asserted.
 """
@@ -116,8 +118,14 @@ def fill(url: str, items: int) -> None:
         )
 
 
-def run_wrk(url: str, script: Path, duration: float, connections: int) -> tuple[float, int]:
-    """(requests/s, non-2xx answers) of one bounded wrk run."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (and its threads) used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, script: Path, duration: float, connections: int) -> tuple[float, int, int]:
+    """(requests/s, non-2xx answers, requests) of one bounded wrk run."""
     out = subprocess.run(
         [
             "wrk",
@@ -137,7 +145,8 @@ def run_wrk(url: str, script: Path, duration: float, connections: int) -> tuple[
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, int(bad.group(1)) if bad else 0
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, int(bad.group(1)) if bad else 0, total
 
 
 def main() -> int:
@@ -200,12 +209,17 @@ def main() -> int:
             )
         for round_index in range(args.rounds):
             for op in OPERATIONS:
-                for name, (_, url) in servers.items():
+                for (name, (_, url)), process in zip(servers.items(), processes, strict=True):
                     load = os.getloadavg()[0]
-                    rps, bad = run_wrk(url, scripts[op], args.duration, args.connections)
-                    results[name][op].append({"rps": rps, "non_2xx": bad, "load1": load})
+                    cpu_before = cpu_seconds(process.pid)
+                    rps, bad, total = run_wrk(url, scripts[op], args.duration, args.connections)
+                    cpu_us = (cpu_seconds(process.pid) - cpu_before) / max(total, 1) * 1e6
+                    results[name][op].append(
+                        {"rps": rps, "non_2xx": bad, "load1": load, "cpu_us_per_request": cpu_us}
+                    )
                     print(
-                        f"round {round_index + 1} {name:7} {op:8} {rps:9.0f} req/s  non-2xx {bad:5}  load {load:.2f}",
+                        f"round {round_index + 1} {name:7} {op:8} {rps:9.0f} req/s"
+                        f"  {cpu_us:7.0f} CPU us/req  non-2xx {bad:5}  load {load:.2f}",
                         flush=True,
                     )
     finally:
@@ -218,16 +232,22 @@ def main() -> int:
                 process.kill()
         shutil.rmtree(work, ignore_errors=True)
     print()
-    print(f"{'server':8} {'operation':9} {'best req/s':>11} {'median':>9} {'non-2xx':>8}")
+    print(
+        f"{'server':8} {'operation':9} {'best req/s':>11} {'median':>9} {'CPU us/req':>11} {'non-2xx':>8}"
+    )
     summary: dict[str, dict[str, float]] = {}
+    cpu_summary: dict[str, dict[str, float]] = {}
     for name in servers:
         for op in OPERATIONS:
             runs = results[name][op]
             best = max(r["rps"] for r in runs)
             median = statistics.median(r["rps"] for r in runs)
+            cpu = min(r["cpu_us_per_request"] for r in runs)
             summary.setdefault(name, {})[op] = best
+            cpu_summary.setdefault(name, {})[op] = cpu
             print(
-                f"{name:8} {op:9} {best:11.0f} {median:9.0f} {sum(r['non_2xx'] for r in runs):8.0f}"
+                f"{name:8} {op:9} {best:11.0f} {median:9.0f} {cpu:11.0f}"
+                f" {sum(r['non_2xx'] for r in runs):8.0f}"
             )
     print()
     ratios = {}
@@ -235,13 +255,26 @@ def main() -> int:
         ratio = summary["cdn kv"][op] / summary["moto"][op]
         ratios[op] = ratio
         verdict = "meets" if ratio >= GOALS[op] else "below"
-        print(f"{op}: cdn kv / moto = {ratio:.1f}x ({verdict} the {GOALS[op]:g}x goal)")
+        cpu_ratio = cpu_summary["moto"][op] / cpu_summary["cdn kv"][op]
+        print(
+            f"{op}: cdn kv / moto = {ratio:.1f}x requests/s ({verdict} the {GOALS[op]:g}x goal);"
+            f" {cpu_ratio:.1f}x less server CPU per request"
+        )
     print(
         f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
     )
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"runs": results, "best": summary, "ratios": ratios}, indent=1) + "\n"
+            json.dumps(
+                {
+                    "runs": results,
+                    "best": summary,
+                    "cpu_us_per_request": cpu_summary,
+                    "ratios": ratios,
+                },
+                indent=1,
+            )
+            + "\n"
         )
     return 0
 

@@ -356,6 +356,9 @@ def _plan_keyed(ctx: Context, request: dict[str, Any], kind: str) -> _Write:
 
 def _write_one(ctx: Context, write: _Write, need_old: bool) -> tuple[Item | None, Item | None]:
     """(old, new) after running one write in its own transaction."""
+    if write.kind == "put" and not need_old and write.condition is None:
+        # One statement, atomic on its own: no read, no BEGIN/COMMIT round.
+        return None, write.perform(ctx.store, None)
     with ctx.store.transaction():
         old = None
         if need_old or write.condition is not None or write.kind != "put":

@@ -55,6 +55,16 @@ _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _SET_NAMES = {"SS": "string", "NS": "number", "BS": "binary"}
 
 
+_CANONICAL_INTEGER = re.compile(r"-?[1-9][0-9]{0,37}|0")
+
+
+def canonical_number(text: Any) -> str:
+    """The canonical text of a number from a request (integers already canonical pass as is)."""
+    if type(text) is str and _CANONICAL_INTEGER.fullmatch(text):
+        return text
+    return format_number(parse_number(text))
+
+
 def parse_number(text: Any) -> Decimal:
     """``text`` as a DynamoDB number (ValidationException in DynamoDB's words when it is not one)."""
     if not isinstance(text, str) or not _NUMBER_TEXT.fullmatch(text.strip()):
@@ -114,7 +124,7 @@ def normalize_value(value: Any, where: str = "value") -> Value:
             raise SerializationError(f"{where}: S must be a string")
         return value
     if kind == "N":
-        return {"N": format_number(parse_number(inner))}
+        return {"N": canonical_number(inner)}
     if kind == "B":
         return {"B": base64.b64encode(_base64(inner, where)).decode()}
     if kind == "BOOL":
@@ -154,7 +164,7 @@ def _normalize_set(kind: str, members: Any, where: str) -> list[str]:
             raise SerializationError(f"{where}: SS members must be strings")
         canonical = list(members)
     elif kind == "NS":
-        canonical = [format_number(parse_number(m)) for m in members]
+        canonical = [canonical_number(m) for m in members]
     else:
         canonical = [base64.b64encode(_base64(m, where)).decode() for m in members]
     if len(set(canonical)) != len(canonical):
