@@ -37,7 +37,13 @@ from kv.expressions import (
     parse_update,
 )
 from kv.legacy import LegacyBuilder, check_not_mixed
-from kv.schema import MAX_ITEM_SIZE, TableSchema, check_table_name
+from kv.schema import (
+    MAX_ITEM_SIZE,
+    IndexSchema,
+    TableSchema,
+    check_table_name,
+    definition_types,
+)
 from kv.store import Store, TableRecord
 from kv.values import item_size, key_bytes, normalize_item
 
@@ -175,13 +181,58 @@ def _describe(ctx: Context, record: TableRecord, status: str | None = None) -> d
     return description
 
 
+def _index_descriptions(
+    request: dict[str, Any], schema: TableSchema, table: str
+) -> dict[str, list[dict[str, Any]]]:
+    """The GlobalSecondaryIndexes/LocalSecondaryIndexes of a CreateTable, checked and described."""
+    described: dict[str, list[dict[str, Any]]] = {}
+    names: set[str] = set()
+    for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        specs = request.get(member)
+        if specs is None:
+            continue
+        if not isinstance(specs, list) or not specs:
+            raise ValidationError(f"{member} must be a non-empty list")
+        for spec in specs:
+            index = IndexSchema.from_request(
+                spec, request.get("AttributeDefinitions"), schema, member.startswith("Global")
+            )
+            if index.name in names:
+                raise ValidationError(
+                    f"One or more parameter values were invalid: Duplicate index name: {index.name}"
+                )
+            names.add(index.name)
+            entry: dict[str, Any] = {
+                "IndexName": index.name,
+                "KeySchema": spec["KeySchema"],
+                "Projection": spec.get("Projection") or {"ProjectionType": "ALL"},
+                "IndexArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/index/{index.name}",
+            }
+            if index.is_global:
+                entry["IndexStatus"] = "ACTIVE"
+                throughput = spec.get("ProvisionedThroughput") or {}
+                entry["ProvisionedThroughput"] = {
+                    "ReadCapacityUnits": int(throughput.get("ReadCapacityUnits", 0)),
+                    "WriteCapacityUnits": int(throughput.get("WriteCapacityUnits", 0)),
+                }
+            described.setdefault(member, []).append(entry)
+    return described
+
+
 def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
     """CreateTable: ACTIVE at once."""
     name = check_table_name(request.get("TableName"))
-    for unsupported in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-        if request.get(unsupported):
-            raise ValidationError(f"cdn kv does not support {unsupported} yet")
-    TableSchema.from_request(request.get("KeySchema"), request.get("AttributeDefinitions"))
+    definitions = request.get("AttributeDefinitions")
+    schema = TableSchema.from_request(request.get("KeySchema"), definitions)
+    index_descriptions = _index_descriptions(request, schema, name)
+    used = set(schema.key_names)
+    for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        for spec in index_descriptions.get(member, ()):
+            used.update(k["AttributeName"] for k in spec["KeySchema"])
+    if set(definition_types(definitions)) != used:
+        raise ValidationError(
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"
+        )
     billing = request.get("BillingMode", "PROVISIONED")
     if billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
         raise ValidationError(
@@ -208,6 +259,7 @@ def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
         "TableArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
         "TableId": str(uuid.uuid4()),
     }
+    description.update(index_descriptions)
     if billing == "PAY_PER_REQUEST":
         description["BillingModeSummary"] = {
             "BillingMode": "PAY_PER_REQUEST",
@@ -275,6 +327,30 @@ def get_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     return Outcome({"Item": project(json.loads(text), paths)})
 
 
+def _index_rows(record: TableRecord, item: Item | None) -> set[tuple[str, bytes, bytes]]:
+    rows = set()
+    if item is not None:
+        for index in record.indexes:
+            entry = index.entry(item)
+            if entry is not None:
+                rows.add((index.name, *entry))
+    return rows
+
+
+def _store_item(
+    store: Store, record: TableRecord, pk: bytes, sk: bytes, old: Item | None, new: Item | None
+) -> None:
+    """Write ``new`` (None: delete) over ``old``, keeping the table's indexes in step."""
+    if record.indexes:
+        before, after = _index_rows(record, old), _index_rows(record, new)
+        store.delete_index_rows(record, pk, sk, before - after)
+        store.add_index_rows(record, pk, sk, after - before)
+    if new is None:
+        store.delete(record, pk, sk)
+    else:
+        store.put(record, pk, sk, _check_size(new), _dumps(new))
+
+
 @dataclass
 class _Write:
     """One checked write, ready to run inside a transaction: put, delete, update or check."""
@@ -301,7 +377,7 @@ class _Write:
             return old
         if self.kind == "delete":
             if old is not None:
-                store.delete(self.record, self.pk, self.sk)
+                _store_item(store, self.record, self.pk, self.sk, old, None)
             return None
         if self.kind == "put":
             new = self.item
@@ -312,7 +388,7 @@ class _Write:
                 new, self.paths = apply_update(
                     self.update, new, self.scope, self.record.schema.key_names
                 )
-        store.put(self.record, self.pk, self.sk, _check_size(new), _dumps(new))
+        _store_item(store, self.record, self.pk, self.sk, old, new)
         return new
 
     def change(self, old: Item | None, new: Item | None) -> tuple[Change, ...]:
@@ -330,6 +406,7 @@ def _plan_put(ctx: Context, request: dict[str, Any]) -> _Write:
     scope = Scope.of(request)
     condition = _condition(request, scope)
     scope.check_all_used()
+    _index_rows(record, item)  # index key types are checked before anything is written
     key = record.schema.key_attributes(item)
     return _Write("put", record, pk, sk, key, scope, condition, _on_failure(request), item=item)
 
@@ -356,7 +433,12 @@ def _plan_keyed(ctx: Context, request: dict[str, Any], kind: str) -> _Write:
 
 def _write_one(ctx: Context, write: _Write, need_old: bool) -> tuple[Item | None, Item | None]:
     """(old, new) after running one write in its own transaction."""
-    if write.kind == "put" and not need_old and write.condition is None:
+    if (
+        write.kind == "put"
+        and not need_old
+        and write.condition is None
+        and not write.record.indexes
+    ):
         # One statement, atomic on its own: no read, no BEGIN/COMMIT round.
         return None, write.perform(ctx.store, None)
     with ctx.store.transaction():
@@ -609,7 +691,7 @@ class _Page:
     last_key: dict[str, Any] | None
 
 
-def _select(request: dict[str, Any], projected: bool) -> str:
+def _select(request: dict[str, Any], projected: bool, on_index: bool = False) -> str:
     select = request.get("Select")
     if select is None:
         return "SPECIFIC_ATTRIBUTES" if projected else "ALL_ATTRIBUTES"
@@ -617,7 +699,7 @@ def _select(request: dict[str, Any], projected: bool) -> str:
         raise ValidationError(
             f"1 validation error detected: Value '{select}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
         )
-    if select == "ALL_PROJECTED_ATTRIBUTES":
+    if select == "ALL_PROJECTED_ATTRIBUTES" and not on_index:
         raise ValidationError(
             "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is supported only for Query and Scan operations on indexes"
         )
@@ -647,7 +729,8 @@ def _limit(request: dict[str, Any]) -> int | None:
 
 def _read_page(
     rows: Iterator[Any],
-    schema: TableSchema,
+    last_key: Callable[[Item], dict[str, Any]],
+    view: Callable[[Item], Item],
     limit: int | None,
     keep: Callable[[Item], bool],
     paths: list[tuple[str | int, ...]] | None,
@@ -660,11 +743,12 @@ def _read_page(
         if last_item is not None and (
             (limit is not None and scanned >= limit) or read_bytes >= PAGE_LIMIT
         ):
-            return _Page(items, count, scanned, schema.key_attributes(last_item))
+            return _Page(items, count, scanned, last_key(last_item))
         item = json.loads(row.text)
         scanned += 1
         read_bytes += row.size
         last_item = item
+        item = view(item)
         if keep(item):
             count += 1
             if not count_only:
@@ -707,13 +791,44 @@ def _top_names(node: Any, scope: Scope) -> Iterator[str]:
                 yield from _top_names(part, scope)
 
 
-def query(ctx: Context, request: dict[str, Any]) -> Outcome:
-    """Query one partition: key condition, order, Limit, paging, filter, Select COUNT."""
-    _refuse_legacy(request)
-    if request.get("IndexName"):
-        raise ValidationError("cdn kv does not support secondary indexes yet")
-    record = _table(ctx, request)
+def _index_of(record: TableRecord, request: dict[str, Any]) -> IndexSchema | None:
+    name = request.get("IndexName")
+    if name is None:
+        return None
+    index = record.index(name)
+    if index is None:
+        raise ValidationError(f"The table does not have the specified index: {name}")
+    if index.is_global and request.get("ConsistentRead"):
+        raise ValidationError("Consistent reads are not supported on global secondary indexes")
+    return index
+
+
+def _key_reader(
+    record: TableRecord, index: IndexSchema | None
+) -> tuple[Callable[[Item], dict[str, Any]], Callable[[Item], Item]]:
+    """(the LastEvaluatedKey of an item, the item as the table or index holds it)."""
     schema = record.schema
+    if index is None:
+        return schema.key_attributes, lambda item: item
+    names = dict.fromkeys([*schema.key_names, *index.keys.key_names])
+    return (
+        lambda item: {name: item[name] for name in names},
+        lambda item: index.projected(item, schema),
+    )
+
+
+def _keep(condition: Any, scope: Scope) -> Callable[[Item], bool]:
+    if condition is None:
+        return lambda item: True
+    return lambda item: condition_holds(condition, item, scope, "FilterExpression")
+
+
+def query(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """Query one partition of a table or index: key condition, order, Limit, paging, filter, COUNT."""
+    _refuse_legacy(request)
+    record = _table(ctx, request)
+    index = _index_of(record, request)
+    schema = index.keys if index is not None else record.schema
     scope = Scope.of(request)
     key_tree = _condition(request, scope, "KeyConditionExpression")
     if key_tree is None:
@@ -723,42 +838,54 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
     hash_value, bounds = _key_condition(key_tree, schema, scope)
     condition = _filter(request, scope, schema)
     paths = _projection(request, scope)
-    select = _select(request, paths is not None)
+    select = _select(request, paths is not None, index is not None)
     limit = _limit(request)
     forward = _member(request, "ScanIndexForward", bool, True)
     start = request.get("ExclusiveStartKey")
     scope.check_all_used()
-    if start is not None:
-        start_pk, start_sk = schema.key_of(start)
-        if start_pk != key_bytes(hash_value):
-            raise ValidationError(
-                "The provided starting key is invalid: The provided key element does not match the schema"
+    last_key, view = _key_reader(record, index)
+    hash_bytes = key_bytes(hash_value)
+    if index is not None:
+        after = None
+        if start is not None:
+            start_item = normalize_item(start, "ExclusiveStartKey")
+            table_pk, table_sk = record.schema.key_of(
+                {k: start_item.get(k) for k in record.schema.key_names}
             )
-        if schema.range_key is not None:
-            bounds = [*bounds, (">" if forward else "<", start_sk)]
-    rows = ctx.store.query(record, key_bytes(hash_value), bounds, forward)
-    if start is not None and schema.range_key is None:
-        rows = iter(())
-    keep = (
-        (lambda item: condition_holds(condition, item, scope, "FilterExpression"))
-        if condition is not None
-        else (lambda item: True)
+            entry = index.entry(start_item)
+            if entry is None or entry[0] != hash_bytes:
+                raise ValidationError(
+                    "The provided starting key is invalid: The provided key element does not match the schema"
+                )
+            after = (entry[1], table_pk, table_sk)
+        rows = ctx.store.query_index(record, index.name, hash_bytes, bounds, forward, after)
+    else:
+        if start is not None:
+            start_pk, start_sk = schema.key_of(start)
+            if start_pk != hash_bytes:
+                raise ValidationError(
+                    "The provided starting key is invalid: The provided key element does not match the schema"
+                )
+            if schema.range_key is not None:
+                bounds = [*bounds, (">" if forward else "<", start_sk)]
+        rows = ctx.store.query(record, hash_bytes, bounds, forward)
+        if start is not None and schema.range_key is None:
+            rows = iter(())
+    page = _read_page(
+        rows, last_key, view, limit, _keep(condition, scope), paths, select == "COUNT"
     )
-    page = _read_page(rows, schema, limit, keep, paths, select == "COUNT")
     return Outcome(_page_body(page, select == "COUNT"))
 
 
 def scan(ctx: Context, request: dict[str, Any]) -> Outcome:
-    """Scan a table in key order: Limit, paging, filter, Select COUNT, parallel segments."""
+    """Scan a table or index in key order: Limit, paging, filter, COUNT, parallel segments."""
     _refuse_legacy(request)
-    if request.get("IndexName"):
-        raise ValidationError("cdn kv does not support secondary indexes yet")
     record = _table(ctx, request)
-    schema = record.schema
+    index = _index_of(record, request)
     scope = Scope.of(request)
     condition = _filter(request, scope, None)
     paths = _projection(request, scope)
-    select = _select(request, paths is not None)
+    select = _select(request, paths is not None, index is not None)
     limit = _limit(request)
     segment, total = request.get("Segment"), request.get("TotalSegments")
     if (segment is None) != (total is None):
@@ -777,15 +904,28 @@ def scan(ctx: Context, request: dict[str, Any]) -> Outcome:
                 f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
             )
     start = request.get("ExclusiveStartKey")
-    after = schema.key_of(start) if start is not None else None
     scope.check_all_used()
-    rows = ctx.store.scan(record, after, (segment, total) if total is not None else None)
-    keep = (
-        (lambda item: condition_holds(condition, item, scope, "FilterExpression"))
-        if condition is not None
-        else (lambda item: True)
+    parts = (segment, total) if total is not None else None
+    last_key, view = _key_reader(record, index)
+    if index is not None:
+        after = None
+        if start is not None:
+            start_item = normalize_item(start, "ExclusiveStartKey")
+            table_pk, table_sk = record.schema.key_of(
+                {k: start_item.get(k) for k in record.schema.key_names}
+            )
+            entry = index.entry(start_item)
+            if entry is None:
+                raise ValidationError(
+                    "The provided starting key is invalid: The provided key element does not match the schema"
+                )
+            after = (entry[0], entry[1], table_pk, table_sk)
+        rows = ctx.store.scan_index(record, index.name, after, parts)
+    else:
+        rows = ctx.store.scan(record, record.schema.key_of(start) if start else None, parts)
+    page = _read_page(
+        rows, last_key, view, limit, _keep(condition, scope), paths, select == "COUNT"
     )
-    page = _read_page(rows, schema, limit, keep, paths, select == "COUNT")
     return Outcome(_page_body(page, select == "COUNT"))
 
 
@@ -882,10 +1022,13 @@ def batch_write_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     changes = []
     with ctx.store.transaction():
         for record, pk, sk, item, size in writes:
+            old = _load(ctx.store.get_text(record, pk, sk)) if record.indexes else None
             if size is None:
-                ctx.store.delete(record, pk, sk)
+                if record.indexes and old is None:
+                    continue
+                _store_item(ctx.store, record, pk, sk, old, None)
             else:
-                ctx.store.put(record, pk, sk, size, _dumps(item))
+                _store_item(ctx.store, record, pk, sk, old, item)
             changes.append(Change(record.name, record.schema.key_attributes(item), record.schema))
     return Outcome({"UnprocessedItems": {}}, tuple(changes))
 

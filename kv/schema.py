@@ -15,7 +15,7 @@ from typing import Any
 from kv.errors import ValidationError
 from kv.values import KEY_TYPES, key_bytes, normalize_value
 
-__all__ = ["MAX_ITEM_SIZE", "TableSchema", "check_table_name"]
+__all__ = ["MAX_ITEM_SIZE", "IndexSchema", "TableSchema", "check_table_name", "definition_types"]
 
 MAX_ITEM_SIZE = 400 * 1024
 MAX_HASH_KEY_BYTES = 2048
@@ -31,6 +31,23 @@ def check_table_name(name: Any, member: str = "tableName") -> str:
             "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255"
         )
     return name
+
+
+def definition_types(definitions: Any) -> dict[str, str]:
+    """AttributeDefinitions as a name -> type map (S, N or B)."""
+    if not isinstance(definitions, list):
+        raise ValidationError("AttributeDefinitions must be a list")
+    types = {}
+    for definition in definitions:
+        if not isinstance(definition, dict):
+            raise ValidationError("AttributeDefinitions members must be objects")
+        name, kind = definition.get("AttributeName"), definition.get("AttributeType")
+        if kind not in KEY_TYPES:
+            raise ValidationError(
+                f"1 validation error detected: Value '{kind}' at 'attributeDefinitions.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]"
+            )
+        types[name] = kind
+    return types
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +73,9 @@ class TableSchema:
             )
         if not isinstance(definitions, list):
             raise ValidationError("AttributeDefinitions must be a list")
-        types = {}
-        for definition in definitions:
-            name, kind = definition.get("AttributeName"), definition.get("AttributeType")
-            if kind not in KEY_TYPES:
-                raise ValidationError(
-                    f"1 validation error detected: Value '{kind}' at 'attributeDefinitions.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]"
-                )
-            types[name] = kind
+        types = definition_types(definitions)
+        if not all(isinstance(k, dict) for k in key_schema):
+            raise ValidationError("KeySchema members must be objects")
         roles = [(k.get("AttributeName"), k.get("KeyType")) for k in key_schema]
         if roles[0][1] != "HASH" or (len(roles) == 2 and roles[1][1] != "RANGE"):
             raise ValidationError(
@@ -81,10 +93,6 @@ class TableSchema:
                     "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. "
                     f"Keys: [{', '.join(str(n) for n, _ in roles)}], AttributeDefinitions: [{', '.join(map(str, types))}]"
                 )
-        if len(types) != len(roles):
-            raise ValidationError(
-                "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"
-            )
         hash_key = roles[0][0]
         range_key = roles[1][0] if len(roles) == 2 else None
         return cls(
@@ -144,3 +152,80 @@ class TableSchema:
     def key_attributes(self, item: dict[str, Any]) -> dict[str, Any]:
         """The key attributes of a stored item (its primary key as a Key map)."""
         return {name: item[name] for name in self.key_names}
+
+
+PROJECTION_TYPES = ("ALL", "KEYS_ONLY", "INCLUDE")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSchema:
+    """A secondary index: its name, key schema, projection and whether it is global."""
+
+    name: str
+    keys: TableSchema
+    projection: str = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+    is_global: bool = True
+
+    @classmethod
+    def from_request(
+        cls, spec: Any, definitions: Any, table: TableSchema, is_global: bool
+    ) -> IndexSchema:
+        """An index of a CreateTable request (ValidationException when malformed)."""
+        kind = "GlobalSecondaryIndexes" if is_global else "LocalSecondaryIndexes"
+        if not isinstance(spec, dict) or not isinstance(spec.get("IndexName"), str):
+            raise ValidationError(f"{kind} members need an IndexName")
+        name = spec["IndexName"]
+        check_table_name(name, "indexName")
+        keys = TableSchema.from_request(spec.get("KeySchema"), definitions)
+        if not is_global and (keys.hash_key != table.hash_key or keys.range_key is None):
+            raise ValidationError(
+                f"One or more parameter values were invalid: Index KeySchema does not have a range key for index: {name}"
+                if keys.range_key is None
+                else f"One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex ({name})"
+            )
+        projection = spec.get("Projection") or {}
+        ptype = projection.get("ProjectionType", "ALL")
+        if ptype not in PROJECTION_TYPES:
+            raise ValidationError(
+                f"1 validation error detected: Value '{ptype}' at 'projection.projectionType' failed to satisfy constraint: Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]"
+            )
+        non_key = tuple(projection.get("NonKeyAttributes") or ())
+        if non_key and ptype != "INCLUDE":
+            raise ValidationError(
+                "One or more parameter values were invalid: ProjectionType is "
+                f"{ptype}, but NonKeyAttributes is specified"
+            )
+        return cls(name, keys, ptype, non_key, is_global)
+
+    def entry(self, item: dict[str, Any]) -> tuple[bytes, bytes] | None:
+        """(index hash bytes, index range bytes) of an item; None when it is not in the index."""
+        keys = self.keys
+        if keys.hash_key not in item or (keys.range_key is not None and keys.range_key not in item):
+            return None
+        parts = []
+        for name, kind in ((keys.hash_key, keys.hash_type), (keys.range_key, keys.range_type)):
+            if name is None:
+                parts.append(b"")
+                continue
+            value = item[name]
+            actual = next(iter(value))
+            if actual != kind:
+                raise ValidationError(
+                    f"One or more parameter values were invalid: Type mismatch for Index Key {name} Expected: {kind} Actual: {actual} IndexName: {self.name}"
+                )
+            encoded = key_bytes(value)
+            if kind != "N" and not encoded:
+                raise ValidationError(
+                    "One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
+                    f"The AttributeValue for a key attribute cannot contain an empty string value. IndexName: {self.name}, IndexKey: {name}"
+                )
+            parts.append(encoded)
+        return parts[0], parts[1]
+
+    def projected(self, item: dict[str, Any], table: TableSchema) -> dict[str, Any]:
+        """The attributes of ``item`` the index holds."""
+        if self.projection == "ALL":
+            return item
+        wanted = {*table.key_names, *self.keys.key_names, *self.non_key_attributes}
+        return {name: value for name, value in item.items() if name in wanted}

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kv.schema import TableSchema
+from kv.schema import IndexSchema, TableSchema
 
 __all__ = ["SYNCHRONOUS_MODES", "Store", "TableRecord", "segment_of"]
 
@@ -44,6 +44,16 @@ CREATE TABLE IF NOT EXISTS kv_items (
     item TEXT NOT NULL,
     PRIMARY KEY (tid, pk, sk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv_index (
+    tid INTEGER NOT NULL,
+    idx TEXT NOT NULL,
+    ipk BLOB NOT NULL,
+    isk BLOB NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    seg INTEGER NOT NULL,
+    PRIMARY KEY (tid, idx, ipk, isk, pk, sk)
+) WITHOUT ROWID;
 """
 
 
@@ -60,6 +70,11 @@ class TableRecord:
     name: str
     schema: TableSchema
     description: dict[str, Any]
+    indexes: tuple[IndexSchema, ...] = ()
+
+    def index(self, name: str) -> IndexSchema | None:
+        """The secondary index called ``name``, or None."""
+        return next((index for index in self.indexes if index.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +134,14 @@ class Store:
         self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _remember(self, tid: int, name: str, description: dict[str, Any]) -> TableRecord:
-        schema = TableSchema.from_request(
-            description["KeySchema"], description["AttributeDefinitions"]
+        definitions = description["AttributeDefinitions"]
+        schema = TableSchema.from_request(description["KeySchema"], definitions)
+        indexes = tuple(
+            IndexSchema.from_request(spec, definitions, schema, member.startswith("Global"))
+            for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+            for spec in description.get(member, ())
         )
-        record = TableRecord(tid, name, schema, description)
+        record = TableRecord(tid, name, schema, description, indexes)
         self._tables[name] = record
         return record
 
@@ -165,6 +184,7 @@ class Store:
     def delete_table(self, record: TableRecord) -> None:
         """Drop a table and its items."""
         self._db.execute("DELETE FROM kv_items WHERE tid = ?", (record.id,))
+        self._db.execute("DELETE FROM kv_index WHERE tid = ?", (record.id,))
         self._db.execute("DELETE FROM kv_tables WHERE id = ?", (record.id,))
         self._tables.pop(record.name, None)
 
@@ -196,6 +216,73 @@ class Store:
         self._db.execute(
             "DELETE FROM kv_items WHERE tid = ? AND pk = ? AND sk = ?", (record.id, pk, sk)
         )
+
+    def add_index_rows(
+        self, record: TableRecord, pk: bytes, sk: bytes, rows: set[tuple[str, bytes, bytes]]
+    ) -> None:
+        """Enter an item in secondary indexes: (index name, index hash, index range) rows."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO kv_index (tid, idx, ipk, isk, pk, sk, seg) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(record.id, idx, ipk, isk, pk, sk, segment_of(ipk)) for idx, ipk, isk in rows],
+        )
+
+    def delete_index_rows(
+        self, record: TableRecord, pk: bytes, sk: bytes, rows: set[tuple[str, bytes, bytes]]
+    ) -> None:
+        """Take an item out of secondary indexes."""
+        self._db.executemany(
+            "DELETE FROM kv_index WHERE tid = ? AND idx = ? AND ipk = ? AND isk = ? AND pk = ? AND sk = ?",
+            [(record.id, idx, ipk, isk, pk, sk) for idx, ipk, isk in rows],
+        )
+
+    def query_index(
+        self,
+        record: TableRecord,
+        index: str,
+        ipk: bytes,
+        bounds: list[tuple[str, bytes]],
+        forward: bool,
+        after: tuple[bytes, bytes, bytes] | None,
+    ) -> Iterator[Row]:
+        """Items of one index partition in (index range, table key) order, after ``after``."""
+        sql = (
+            "SELECT i.pk, i.sk, i.size, i.item FROM kv_index x JOIN kv_items i"
+            " ON i.tid = x.tid AND i.pk = x.pk AND i.sk = x.sk"
+            " WHERE x.tid = ? AND x.idx = ? AND x.ipk = ?"
+        )
+        args: list[Any] = [record.id, index, ipk]
+        for op, value in bounds:
+            assert op in ("<", "<=", ">", ">=", "=")
+            sql += f" AND x.isk {op} ?"
+            args.append(value)
+        if after is not None:
+            sql += f" AND (x.isk, x.pk, x.sk) {'>' if forward else '<'} (?, ?, ?)"
+            args.extend(after)
+        order = "" if forward else " DESC"
+        sql += f" ORDER BY x.isk{order}, x.pk{order}, x.sk{order}"
+        yield from self._rows(sql, args)
+
+    def scan_index(
+        self,
+        record: TableRecord,
+        index: str,
+        after: tuple[bytes, bytes, bytes, bytes] | None,
+        segment: tuple[int, int] | None,
+    ) -> Iterator[Row]:
+        """Items of a secondary index in index key order."""
+        sql = (
+            "SELECT i.pk, i.sk, i.size, i.item FROM kv_index x JOIN kv_items i"
+            " ON i.tid = x.tid AND i.pk = x.pk AND i.sk = x.sk WHERE x.tid = ? AND x.idx = ?"
+        )
+        args: list[Any] = [record.id, index]
+        if segment is not None:
+            sql += " AND x.seg % ? = ?"
+            args.extend((segment[1], segment[0]))
+        if after is not None:
+            sql += " AND (x.ipk, x.isk, x.pk, x.sk) > (?, ?, ?, ?)"
+            args.extend(after)
+        sql += " ORDER BY x.ipk, x.isk, x.pk, x.sk"
+        yield from self._rows(sql, args)
 
     def query(
         self,

@@ -93,27 +93,3 @@ def test_table_names_are_checked(ddb: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         create_table(ddb, "no spaces", ("id", "S"))
     assert error_of(excinfo)[0] == "ValidationException"
-
-
-def test_secondary_indexes_are_refused_clearly(ddb: Any) -> None:
-    with pytest.raises(ClientError) as excinfo:
-        ddb.create_table(
-            TableName="indexed",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": "id", "AttributeType": "S"},
-                {"AttributeName": "g", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by-g",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    assert error_of(excinfo) == (
-        "ValidationException",
-        "cdn kv does not support GlobalSecondaryIndexes yet",
-    )
