@@ -104,7 +104,8 @@ def _table(ctx: Context, request: dict[str, Any]) -> TableRecord:
     return record
 
 
-def _refuse_legacy(request: dict[str, Any]) -> None:
+def _not_mixed(request: dict[str, Any]) -> None:
+    """ValidationException when legacy and expression parameters are mixed."""
     check_not_mixed(request)
 
 
@@ -313,7 +314,7 @@ def list_tables(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def get_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     """GetItem (ConsistentRead is accepted: every read is consistent)."""
-    _refuse_legacy(request)
+    _not_mixed(request)
     record = _table(ctx, request)
     pk, sk = record.schema.key_of(request.get("Key"))
     scope = Scope.of(request)
@@ -453,7 +454,7 @@ def _write_one(ctx: Context, write: _Write, need_old: bool) -> tuple[Item | None
 
 def put_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     """PutItem with ConditionExpression and ReturnValues NONE or ALL_OLD."""
-    _refuse_legacy(request)
+    _not_mixed(request)
     returns = _return_values(request, ("NONE", "ALL_OLD"))
     write = _plan_put(ctx, request)
     old, new = _write_one(ctx, write, returns == "ALL_OLD")
@@ -463,7 +464,7 @@ def put_item(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def delete_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     """DeleteItem with ConditionExpression and ReturnValues NONE or ALL_OLD."""
-    _refuse_legacy(request)
+    _not_mixed(request)
     returns = _return_values(request, ("NONE", "ALL_OLD"))
     write = _plan_keyed(ctx, request, "delete")
     old, new = _write_one(ctx, write, True)
@@ -473,7 +474,7 @@ def delete_item(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def update_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     """UpdateItem: SET/REMOVE/ADD/DELETE, ConditionExpression, all five ReturnValues."""
-    _refuse_legacy(request)
+    _not_mixed(request)
     returns = _return_values(request, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
     write = _plan_keyed(ctx, request, "update")
     old, new = _write_one(ctx, write, True)
@@ -525,7 +526,7 @@ def transact_write_items(ctx: Context, request: dict[str, Any]) -> Outcome:
         ((name, action),) = entry.items()
         if not isinstance(action, dict):
             raise SerializationError(f"TransactItems.{name}: expected an object")
-        _refuse_legacy(action)
+        _not_mixed(action)
         kind = _TRANSACT_KINDS[name]
         writes.append(_plan_put(ctx, action) if kind == "put" else _plan_keyed(ctx, action, kind))
     targets = [(w.record.id, w.pk, w.sk) for w in writes]
@@ -564,7 +565,7 @@ def transact_get_items(ctx: Context, request: dict[str, Any]) -> Outcome:
         action = entry.get("Get") if isinstance(entry, dict) else None
         if not isinstance(action, dict):
             raise ValidationError("TransactItems members must each hold a Get")
-        _refuse_legacy(action)
+        _not_mixed(action)
         record = _table(ctx, action)
         pk, sk = record.schema.key_of(action.get("Key"))
         scope = Scope.of(action)
@@ -825,7 +826,7 @@ def _keep(condition: Any, scope: Scope) -> Callable[[Item], bool]:
 
 def query(ctx: Context, request: dict[str, Any]) -> Outcome:
     """Query one partition of a table or index: key condition, order, Limit, paging, filter, COUNT."""
-    _refuse_legacy(request)
+    _not_mixed(request)
     record = _table(ctx, request)
     index = _index_of(record, request)
     schema = index.keys if index is not None else record.schema
@@ -879,7 +880,7 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def scan(ctx: Context, request: dict[str, Any]) -> Outcome:
     """Scan a table or index in key order: Limit, paging, filter, COUNT, parallel segments."""
-    _refuse_legacy(request)
+    _not_mixed(request)
     record = _table(ctx, request)
     index = _index_of(record, request)
     scope = Scope.of(request)
@@ -945,7 +946,7 @@ def batch_get_item(ctx: Context, request: dict[str, Any]) -> Outcome:
         record = _table(ctx, {"TableName": name})
         if not isinstance(spec, dict) or not isinstance(spec.get("Keys"), list) or not spec["Keys"]:
             raise ValidationError(f"RequestItems.{name}.Keys must be a non-empty list of keys")
-        _refuse_legacy(spec)
+        _not_mixed(spec)
         scope = Scope.of(spec)
         paths = _projection(spec, scope)
         scope.check_all_used()
