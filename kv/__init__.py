@@ -4,8 +4,9 @@
 - ``kv.expressions`` (+ ``expressions.lark``): the expression grammar and its trees;
 - ``kv.evaluate``: conditions, updates and projections applied to items;
 - ``kv.schema``: a table's key schema; ``kv.store``: the SQLite file;
-- ``kv.operations``: the DynamoDB operations; ``kv.database``: the store on its own thread;
-- ``kv.facade``: the CDN read facade and purges; ``kv.app``/``kv.server``: the aiohttp shell.
+- ``kv.operations``: the DynamoDB operations (tables, items, reads, batches, transactions); ``kv.database``: the store on its own thread;
+- ``kv.legacy``: legacy parameters as expression trees; ``kv.facade``: the CDN read facade and
+  its purges; ``kv.purging``: purges delivered before a write answers; ``kv.app``/``kv.server``: the aiohttp shell.
 
 Rules: a server-layer shell: imports ``cdn`` and ``serving``, never ``edge``, ``cluster``
 or ``cli``.

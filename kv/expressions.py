@@ -98,18 +98,24 @@ class In:
 
 @dataclass(frozen=True, slots=True)
 class And:
+    """``left AND right``."""
+
     left: Any
     right: Any
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
+    """``left OR right``."""
+
     left: Any
     right: Any
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
+    """``NOT operand``."""
+
     operand: Any
 
 

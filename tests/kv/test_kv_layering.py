@@ -21,6 +21,6 @@ def imported(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted(KV.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(KV.rglob("*.py")), ids=lambda p: str(p.relative_to(KV)))
 def test_kv_module_imports_point_down(path: Path) -> None:
     assert not imported(path) & FORBIDDEN
