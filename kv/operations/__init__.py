@@ -1,6 +1,6 @@
 """The DynamoDB operations on a Store: one function per X-Amz-Target, request dict in, answer out.
 
-Rules: each operation runs inside one Store transaction on the store's thread, so a
+Rules: each operation runs inside one Store transaction on the thread that owns its connection, so a
 condition is checked against the item the write replaces. Every request is validated
 before anything is written: a ValidationException leaves the table as it was. An answer is
 an ``Outcome``: the JSON document (or, for a plain GetItem, the bytes around the stored item
