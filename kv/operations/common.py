@@ -64,9 +64,9 @@ def typed_member(request: dict[str, Any], name: str, kind: type, default: Any = 
 def table_of(ctx: Context, request: dict[str, Any]) -> TableRecord:
     """The table the request names (ResourceNotFoundException when it does not exist)."""
     name = request.get("TableName")
-    check_table_name(name)
-    record = ctx.store.table(name)
+    record = ctx.store.table(name) if type(name) is str else None
     if record is None:
+        check_table_name(name)  # a malformed name is a ValidationException, not a missing table
         raise ResourceNotFound("Requested resource not found")
     return record
 
