@@ -161,6 +161,16 @@ async def read_facade(request: web.Request) -> web.Response:
         app[METRICS].facade.labels("400").inc()
         return web.json_response({"error": "order must be asc or desc"}, status=400)
     try:
+        canonical = await app[DATABASE].read(
+            lambda store: facade.canonical_path(store, table, segments)
+        )
+        if canonical is not None and canonical != request.raw_path.split("?", 1)[0]:
+            app[METRICS].facade.labels("301").inc()
+            query = request.query_string
+            raise web.HTTPMovedPermanently(
+                canonical + (f"?{query}" if query else ""),
+                headers={"Cache-Control": "public, max-age=86400"},
+            )
         status, text, tags = await app[DATABASE].read(
             lambda store: facade.read(store, table, segments, limit, order == "asc")
         )

@@ -4,7 +4,8 @@ Rules: ``GET /tables/{table}/items/{pk}`` is the item of a hash-key table, or th
 (a Query in sort-key order, ``?limit=N``, ``?order=desc``) of a table with a sort key;
 ``GET /tables/{table}/items/{pk}/{sk}`` is one item. A key segment is the key's text
 percent-encoded (RFC 3986; S as is, N in canonical form, B as unpadded base64url), so each
-item has exactly one URL: the one ``item_url`` builds and a write purges. Answers carry a
+item has exactly one URL: the one ``item_path`` builds and a write purges (any other spelling
+of it, ``/2.50`` for ``/2.5``, is redirected there, so edges never cache a copy no purge reaches). Answers carry a
 surrogate key per partition (``kv/{table}/{pk}``) and per table (``kv/{table}``) so one purge
 by tag reaches every query string of a partition URL.
 """
@@ -25,6 +26,7 @@ from kv.values import format_number, key_bytes, parse_number
 from serving.purge_notify import PurgeRequest
 
 __all__ = [
+    "canonical_path",
     "item_path",
     "key_segment",
     "partition_tag",
@@ -125,6 +127,20 @@ def plain_item(item: dict[str, Value]) -> str:
 
 def _error(message: str) -> str:
     return json.dumps({"error": message})
+
+
+def canonical_path(store: Store, table: str, segments: list[str]) -> str | None:
+    """The one URL path of the item or partition ``segments`` name (None: no such table)."""
+    record = store.table(table)
+    if record is None:
+        return None
+    schema = record.schema
+    path = f"/tables/{quote(table, safe='')}/items/"
+    path += key_segment(_segment_value(segments[0], schema.hash_type, schema.hash_key))
+    if len(segments) == 2 and schema.range_key is not None:
+        assert schema.range_type is not None
+        path += "/" + key_segment(_segment_value(segments[1], schema.range_type, schema.range_key))
+    return path
 
 
 def read(

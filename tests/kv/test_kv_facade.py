@@ -22,7 +22,8 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        with exc:
+            return exc.code, dict(exc.headers), exc.read()
 
 
 @pytest.fixture
@@ -84,10 +85,29 @@ def test_keys_are_percent_encoded_segments(facade: Any) -> None:
 def test_an_item_of_a_sort_key_table(facade: Any) -> None:
     url, ddb = facade
     ddb.put_item(TableName="events", Item={"pk": {"S": "p"}, "sk": {"N": "2.5"}})
-    status, headers, body = fetch(url + "/tables/events/items/p/2.50")
+    status, headers, body = fetch(url + "/tables/events/items/p/2.5")
     assert status == 200
     assert json.loads(body)["Item"]["sk"] == 2.5
     assert "kv/events/p" in headers["Surrogate-Key"].split()
+
+
+def test_a_non_canonical_key_spelling_redirects_to_the_one_url(facade: Any) -> None:
+    url, ddb = facade
+    ddb.put_item(TableName="events", Item={"pk": {"S": "p"}, "sk": {"N": "2.5"}})
+    request = urllib.request.Request(url + "/tables/events/items/p/02.50?x=1")
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        opener.open(request, timeout=10)
+    with excinfo.value as answer:
+        assert answer.code == 301
+        assert answer.headers["Location"] == "/tables/events/items/p/2.5?x=1"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Report redirects instead of following them."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def test_a_partition_is_a_query_in_sort_order(facade: Any) -> None:

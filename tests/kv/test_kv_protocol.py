@@ -19,7 +19,8 @@ def post(url: str, target: str | None, body: bytes) -> tuple[int, dict[str, str]
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        with exc:
+            return exc.code, dict(exc.headers), exc.read()
 
 
 def test_answers_carry_the_json_content_type_and_crc32(kv_url: str) -> None:
