@@ -228,3 +228,36 @@ def test_a_write_with_a_cache_down_still_succeeds(start_kv: Callable[..., Thread
     create_table(ddb, "users", ("id", "S"))
     ddb.put_item(TableName="users", Item={"id": {"S": "a"}})
     assert ddb.get_item(TableName="users", Key={"id": {"S": "a"}})["Item"] == {"id": {"S": "a"}}
+
+
+def test_delete_table_purges_the_table_tag(
+    start_kv: Callable[..., ThreadedKv], recorder: PurgeRecorder
+) -> None:
+    server = start_kv(purge_targets=(PurgeTarget("edge-a", recorder.url),))
+    ddb = client(server.server.url)  # type: ignore[union-attr]
+    create_table(ddb, "users", ("id", "S"))
+    ddb.delete_table(TableName="users")
+    assert recorder.bodies == [{"tag": "kv/users"}]
+
+
+def test_a_transaction_purges_every_item_it_wrote(
+    start_kv: Callable[..., ThreadedKv], recorder: PurgeRecorder
+) -> None:
+    server = start_kv(purge_targets=(PurgeTarget("edge-a", recorder.url),))
+    ddb = client(server.server.url)  # type: ignore[union-attr]
+    create_table(ddb, "users", ("id", "S"))
+    ddb.put_item(TableName="users", Item={"id": {"S": "c"}})
+    recorder.bodies.clear()
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "users", "Item": {"id": {"S": "a"}}}},
+            {
+                "ConditionCheck": {
+                    "TableName": "users",
+                    "Key": {"id": {"S": "c"}},
+                    "ConditionExpression": "attribute_exists(id)",
+                }
+            },
+        ]
+    )
+    assert recorder.bodies == [{"url": "/tables/users/items/a"}]
