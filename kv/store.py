@@ -181,6 +181,14 @@ class Store:
         assert cursor.lastrowid is not None
         return self._remember(cursor.lastrowid, name, description)
 
+    def update_description(self, record: TableRecord, description: dict[str, Any]) -> TableRecord:
+        """Store a table's changed description (TTL, tags); the record that replaces ``record``."""
+        self._db.execute(
+            "UPDATE kv_tables SET description = ? WHERE id = ?",
+            (json.dumps(description), record.id),
+        )
+        return self._remember(record.id, record.name, description)
+
     def delete_table(self, record: TableRecord) -> None:
         """Drop a table and its items."""
         self._db.execute("DELETE FROM kv_items WHERE tid = ?", (record.id,))

@@ -15,6 +15,13 @@ from typing import Any
 from kv.operations.batches import batch_get_item, batch_write_item
 from kv.operations.common import PAGE_LIMIT, Change, Context, Outcome
 from kv.operations.items import delete_item, get_item, put_item, update_item
+from kv.operations.metadata import (
+    describe_time_to_live,
+    list_tags_of_resource,
+    tag_resource,
+    untag_resource,
+    update_time_to_live,
+)
 from kv.operations.reads import query, scan
 from kv.operations.tables import create_table, delete_table, describe_table, list_tables
 from kv.operations.transactions import transact_get_items, transact_write_items
@@ -36,4 +43,9 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], Outcome]] = {
     "BatchWriteItem": batch_write_item,
     "TransactWriteItems": transact_write_items,
     "TransactGetItems": transact_get_items,
+    "UpdateTimeToLive": update_time_to_live,
+    "DescribeTimeToLive": describe_time_to_live,
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
+    "ListTagsOfResource": list_tags_of_resource,
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 from kv.errors import ResourceInUse, ResourceNotFound, ValidationError
 from kv.operations.common import ACCOUNT, REGION, Change, Context, Outcome, typed_member
+from kv.operations.metadata import check_tags
 from kv.schema import IndexSchema, TableSchema, check_table_name, definition_types
 from kv.store import TableRecord
 
@@ -15,7 +16,7 @@ from kv.store import TableRecord
 
 def _describe(ctx: Context, record: TableRecord, status: str | None = None) -> dict[str, Any]:
     count, size = ctx.store.table_stats(record)
-    description = dict(record.description)
+    description = {k: v for k, v in record.description.items() if not k.startswith("_")}
     description["ItemCount"] = count
     description["TableSizeBytes"] = size
     if status is not None:
@@ -102,6 +103,8 @@ def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
         "TableId": str(uuid.uuid4()),
     }
     description.update(index_descriptions)
+    if request.get("Tags"):
+        description["_tags"] = {t["Key"]: t["Value"] for t in check_tags(request["Tags"])}
     if billing == "PAY_PER_REQUEST":
         description["BillingModeSummary"] = {
             "BillingMode": "PAY_PER_REQUEST",
