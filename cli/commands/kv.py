@@ -74,6 +74,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """KvSettings from the flags (UserError naming the flag when one is wrong)."""
+    from edge.settings import node_urls_from_env
     from kv.settings import KvSettings
     from serving.purge_notify import PurgeTarget
 
@@ -84,6 +85,10 @@ def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if args.topology:
         topology = load_topology(args.topology)
         origin = topology.origin
+        try:
+            node_urls = node_urls_from_env()  # docker-compose: caches by service name
+        except ValueError as exc:
+            raise UserError(f"$CDNLAB_NODE_URLS: {exc}") from None
         if data is None and origin.data is not None:
             # A relative data path is relative to the topology file, wherever cdn runs.
             data = str(Path(args.topology).resolve().parent / origin.data)
@@ -93,7 +98,9 @@ def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             host=origin.host,
             port=origin.port,
             cache_rules=topology.cache_rules,
-            purge_targets=tuple(PurgeTarget(n.name, n.url) for n in topology.caches),
+            purge_targets=tuple(
+                PurgeTarget(n.name, node_urls.get(n.name, n.url)) for n in topology.caches
+            ),
         )
     if not data:
         raise UserError(

@@ -61,3 +61,16 @@ def test_a_kv_origin_needs_its_data_file(
     )
     assert main(["kv", "--topology", str(topology)]) == 2
     assert "data" in capsys.readouterr().err
+
+
+def test_node_urls_from_the_environment_name_the_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topology = tmp_path / "api.toml"
+    topology.write_text(
+        '[origin]\nname = "api"\ncity = "Ashburn"\nkind = "kv"\ndata = "api.sqlite"\n'
+        '[[edge]]\nname = "edge-par"\ncity = "Paris"\n'
+    )
+    monkeypatch.setenv("CDNLAB_NODE_URLS", "edge-par=http://edge-par:8121")
+    settings = build_settings(build_parser().parse_args(["kv", "--topology", str(topology)]))
+    assert [t.url for t in settings.purge_targets] == ["http://edge-par:8121"]
