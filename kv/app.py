@@ -30,6 +30,7 @@ from kv import facade
 from kv.database import Database
 from kv.errors import DynamoError, SerializationError, UnknownOperation
 from kv.metrics import KvMetrics
+from kv.operations import OPERATIONS
 from kv.purging import WritePurger
 from kv.settings import KvSettings
 from serving.pages import json_page, metrics_page
@@ -48,6 +49,7 @@ PURGER = web.AppKey("purger", WritePurger)
 METRICS = web.AppKey("metrics", KvMetrics)
 
 _SERVICE = "DynamoDB_20120810"
+_KNOWN = frozenset(OPERATIONS)  # metric labels: known operation names, the rest "unknown"
 _JSON = "application/x-amz-json-1.0"
 
 
@@ -83,9 +85,7 @@ def _authenticate(request: web.Request, body: bytes, settings: KvSettings) -> No
             service="dynamodb",
         )
     except SignatureError as exc:
-        error = DynamoError(exc.message)
-        error.kind = exc.kind
-        raise error from None
+        raise DynamoError(exc.message, kind=exc.kind) from None
 
 
 async def dynamodb(request: web.Request) -> web.Response:
@@ -222,11 +222,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[NOTIFIER].drained(2.0)
     await app[NOTIFIER].close()
     await app[DATABASE].close()
-
-
-from kv.operations import OPERATIONS  # noqa: E402
-
-_KNOWN = frozenset(OPERATIONS)
 
 
 def create_app(settings: KvSettings, database: Database | None = None) -> web.Application:

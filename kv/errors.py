@@ -14,6 +14,9 @@ __all__ = [
     "DynamoError",
     "ResourceInUse",
     "ResourceNotFound",
+    "SerializationError",
+    "TransactionCanceled",
+    "UnknownOperation",
     "ValidationError",
 ]
 
@@ -26,10 +29,14 @@ class DynamoError(Exception):
     kind = "InternalServerError"
     status = 400
 
-    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, extra: dict[str, Any] | None = None, kind: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+        if kind is not None:
+            self.kind = kind  # an AWS error code of its own (SigV4 refusals)
 
     def body(self) -> dict[str, Any]:
         """The JSON error document (``__type``, ``message`` and any extra members)."""
@@ -81,21 +88,3 @@ class TransactionCanceled(DynamoError):
     """A transaction was refused; ``reasons`` says why per action."""
 
     kind = "TransactionCanceledException"
-
-
-class MissingAuthentication(DynamoError):
-    """The request is not signed, or the signature does not verify."""
-
-    kind = "MissingAuthenticationTokenException"
-
-
-class InvalidSignature(DynamoError):
-    """The signature does not match."""
-
-    kind = "InvalidSignatureException"
-
-
-class UnrecognizedClient(DynamoError):
-    """The access key is unknown."""
-
-    kind = "UnrecognizedClientException"
