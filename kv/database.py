@@ -56,7 +56,7 @@ class Checkpointer:
             while not self._stop.wait(self.interval):
                 store.checkpoint()
         finally:
-            store._db.close()
+            store.disconnect()
 
 
 class Database:
@@ -85,7 +85,7 @@ class Database:
         self._checkpointer.stop()
         self._reads.shutdown(wait=True)
         if self._reader is not None:
-            self._reader.store._db.close()
+            self._reader.store.disconnect()
             self._reader = None
         if self._writer is not None:
             self._writer.store.close()

@@ -145,6 +145,10 @@ class Store:
         self._tables[name] = record
         return record
 
+    def disconnect(self) -> None:
+        """Close this connection without a checkpoint (readers, the checkpointer's)."""
+        self._db.close()
+
     def close(self) -> None:
         """Checkpoint (all of the WAL) and close this connection."""
         with contextlib.suppress(sqlite3.Error):
