@@ -19,6 +19,7 @@ COPY origin ./origin
 COPY serving ./serving
 COPY fn ./fn
 COPY storage ./storage
+COPY kv ./kv
 COPY sim ./sim
 COPY loadgen ./loadgen
 COPY planner ./planner

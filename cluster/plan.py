@@ -57,7 +57,7 @@ def node_arguments(
     if node.role == "origin" and node.kind == "storage":
         return storage_arguments(node, topology_file, topology)
     if node.role == "origin":
-        return ("origin", "--topology", topology_file)
+        return (node.kind if node.kind == "kv" else "origin", "--topology", topology_file)
     return ("edge", "--topology", topology_file, "--node", node.name)
 
 

@@ -21,8 +21,9 @@ from cdn.http.config import CacheConfig, node_cache_config
 KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
 ROLES = ("origin", "shield", "edge")
-# What serves as the origin: the synthetic catalog (`cdn origin`) or buckets on disk (`cdn storage`).
-ORIGIN_KINDS = ("synthetic", "storage")
+# What serves as the origin: the synthetic catalog (`cdn origin`), buckets on disk
+# (`cdn storage`) or tables in SQLite (`cdn kv`).
+ORIGIN_KINDS = ("synthetic", "storage", "kv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class Node:
     workers: int = 1
     region: str = ""
     functions: tuple[tuple[Trigger, str], ...] = ()
-    # The origin's kind (ORIGIN_KINDS); "storage": its data folder and public-read buckets.
+    # The origin's kind (ORIGIN_KINDS); "storage": its data folder and public-read buckets;
+    # "kv": its SQLite file (paths as written in the topology).
     kind: str = "synthetic"
     data: str | None = None
     public_read: tuple[str, ...] = ()

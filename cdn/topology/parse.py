@@ -177,13 +177,23 @@ def _check_functions(topology: Topology) -> None:
 
 
 def _origin_kind(reader: TableReader) -> dict[str, Any]:
-    """``kind`` of the origin and that kind's own keys (``storage``: ``data``, ``public_read``)."""
-    kind = reader.text("kind", "synthetic", ORIGIN_KINDS)
-    if kind != "storage":
-        return {"kind": kind}
+    """``kind`` of the origin and that kind's own keys (``storage``: ``data``, ``public_read``;
+    ``kv``: ``data``, its SQLite file)."""
+    kind = reader.choice("kind", "synthetic", ORIGIN_KINDS)
     data = reader.text("data", None)
+    if kind == "synthetic":
+        if data is not None:
+            raise reader.fail("data", 'is only for kind = "storage" or "kv"', "no data key")
+        return {"kind": kind}
     if not data:
-        raise reader.fail("data", "missing", "the storage origin's data folder, e.g. 'out/buckets'")
+        raise reader.fail(
+            "data",
+            "missing",
+            'the data folder of a storage origin (e.g. "out/buckets") '
+            'or the SQLite file of a kv origin (e.g. "tables.sqlite")',
+        )
+    if kind == "kv":
+        return {"kind": kind, "data": data}
     public_read = tuple(str(name) for name in reader.listed("public_read") or ())
     return {"kind": kind, "data": data, "public_read": public_read}
 
