@@ -1,0 +1,18 @@
+"""Package layout that pyproject.toml cannot express: configs/ ships as the package cdnlab_configs.
+
+Everything else (metadata, dependencies, package data) is in pyproject.toml. configs/ stays a
+top-level folder of the clone, where people look for topologies, and is also the installed
+package's data, so there is one copy of each file (docs/topology.md, "Built-in topologies").
+"""
+
+from setuptools import find_packages, setup
+
+CODE = ["cdn", "edge", "origin", "sim", "loadgen", "cluster", "planner", "cli", "demo", "serving"]
+
+setup(
+    packages=[
+        *find_packages(include=[pattern for name in CODE for pattern in (name, f"{name}.*")]),
+        "cdnlab_configs",
+    ],
+    package_dir={"cdnlab_configs": "configs"},
+)
