@@ -99,9 +99,9 @@ def _healthcheck(port: int) -> dict[str, Any]:
     )
     return {
         "test": ["CMD", "python", "-c", probe],
-        "interval": "5s",
+        "interval": "2s",
         "timeout": "3s",
-        "retries": 12,
+        "retries": 30,
         "start_period": "5s",
     }
 
