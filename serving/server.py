@@ -20,8 +20,8 @@ from aiohttp.web_protocol import RequestHandler
 
 __all__ = ["AppServer", "run_event_loop", "serve_until_signalled"]
 
-# Hosts that mean "every address": a client reaches them on loopback.
-_WILDCARD_HOSTS = ("0.0.0.0", "")
+# The empty host means "every address" to aiohttp; it is shown as 0.0.0.0.
+_ALL_ADDRESSES = "0.0.0.0"
 
 
 def _hang_up(connection: RequestHandler) -> None:
@@ -66,9 +66,12 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        """Base URL a local client can reach, e.g. ``http://127.0.0.1:8121``."""
-        host = "127.0.0.1" if self._host in _WILDCARD_HOSTS else self._host
-        return f"http://{host}:{self._port}"
+        """The address listened on as a base URL, e.g. ``http://127.0.0.1:8121``.
+
+        A server bound to every address says so (``http://0.0.0.0:8121``, what the start-up
+        line prints in a container); on Linux a local client can still connect to that URL.
+        """
+        return f"http://{self._host or _ALL_ADDRESSES}:{self._port}"
 
     @property
     def listening(self) -> bool:
