@@ -1,8 +1,10 @@
 """Helpers of the docker tests: find an engine, Compose v2 and a base image, or say why not.
 
-The engine is whatever $DOCKER_HOST (else the default socket) answers; .ci/run starts one with
-`eval "$(.ci/docker-up start)"`, which also sets DOCKER_CONFIG (Compose v2 as a CLI plugin) and
-CDNLAB_BASE_IMAGE (the stand-in for python:3.11-slim on machines with no registry). Nothing here
+The engine is whatever $DOCKER_HOST (else the default socket) answers. `.ci/docker-up start`
+starts one and prints DOCKER_HOST, DOCKER_CONFIG (Compose v2 as a CLI plugin) and
+CDNLAB_BASE_IMAGE (the stand-in for python:3.11-slim on machines with no registry): `eval` them
+before pytest, or let .ci/run do it in the background, naming in $CDNLAB_DOCKER_ENV_FILE the file
+the exports will be written to; the tests wait for that file. Nothing here
 pulls an image: a missing base image is a reason to skip, never a download.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -23,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE_ENV = "CDNLAB_BASE_IMAGE"
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 START_HINT = 'start one with `eval "$(.ci/docker-up start)"` (root; installs docker.io)'
+ENV_FILE_ENV = "CDNLAB_DOCKER_ENV_FILE"
+ENV_FILE_TIMEOUT = 900.0
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -41,8 +46,44 @@ class Engine:
     reason: str | None
 
 
+def engine_exports(text: str) -> dict[str, str]:
+    """The variables of ``export NAME=VALUE`` lines (what `.ci/docker-up start` prints)."""
+    found = {}
+    for line in text.splitlines():
+        words = shlex.split(line)
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            name, _, value = words[1].partition("=")
+            found[name] = value
+    return found
+
+
+def await_engine_set_up(timeout: float = ENV_FILE_TIMEOUT) -> str | None:
+    """Wait for the engine .ci/run is setting up in the background and adopt its exports.
+
+    Without $CDNLAB_DOCKER_ENV_FILE there is nothing to wait for (the engine, if any, is already
+    in the environment). Returns the reason to skip, or None.
+    """
+    path = os.environ.get(ENV_FILE_ENV)
+    if not path:
+        return None
+    env_file = Path(path)
+    if not wait_until(env_file.exists, timeout=timeout, interval=1.0):
+        return f"the Docker engine set up by .ci/run was not ready within {timeout:g} s"
+    exports = engine_exports(env_file.read_text())
+    if "DOCKER_HOST" not in exports:
+        return (
+            "the Docker engine .ci/run set up in the background could not be started "
+            "(its `docker-up:` lines say why)"
+        )
+    os.environ.update(exports)
+    return None
+
+
 def find_engine() -> Engine:
     """The engine, Compose v2 and base image the docker tests need, or the reason to skip."""
+    waited = await_engine_set_up()
+    if waited is not None:
+        return Engine(None, waited)
     if shutil.which("docker") is None:
         return Engine(None, f"no docker CLI on PATH; {START_HINT}")
     where = os.environ.get("DOCKER_HOST", "the default socket")

@@ -5,7 +5,7 @@ One stack serves the module: configs/local.toml copied onto free ports, rendered
 so the tests reach them on loopback), built from the Dockerfile on $CDNLAB_BASE_IMAGE and brought
 up with `docker compose up --build --wait`. Prometheus and Grafana stay out (their profile is not
 enabled); the host's `prometheus` binary scrapes the containers with the generated config
-instead. The tests run in file order in one worker (xdist_group); the last one takes the stack
+instead. The tests run in file order in one worker (--dist loadfile); the last one takes the stack
 down. Without a Docker engine the module skips with the reason (.ci/run starts one).
 """
 
@@ -39,7 +39,7 @@ from cluster.ports import free_ports, port_is_free
 from cluster.prometheus import find_prometheus, prometheus_argv
 from cluster.relocate import relocate_topology
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("docker")]
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 TOKEN_ENV = "CDNLAB_ADMIN_TOKEN"
 HIT_STATUSES = ("hit", "stale", "revalidated", "collapsed")

@@ -9,6 +9,7 @@ Dependencies come from pip's configured indexes and its cache, so a warm run tak
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
+pytestmark = [pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
+NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "out", "runs", ".cdnlab", "tests")
+NOT_SOURCE += ("__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,11 @@ def _pip(*args: str, timeout: float = 600.0) -> None:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     work = tmp_path_factory.mktemp("wheel")
-    # No build isolation: the test environment has setuptools; a fresh one would download it.
-    _pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(work), str(ROOT))
+    # Built from a copy: an in-tree build leaves build/ behind, whose stale files a later
+    # wheel would pick up. No build isolation: this environment has setuptools already.
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    _pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(work), str(source))
     (wheel,) = work.glob("cdnlab-*.whl")
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
