@@ -3,8 +3,14 @@
 # BASE_IMAGE: any Debian-like image with Python 3.11+ and pip; the tests, on machines with no
 # image registry, pass a stand-in made from Debian packages (.ci/docker-base-image).
 ARG BASE_IMAGE=python:3.11-slim
-FROM ${BASE_IMAGE}
 
+# The dependency list alone, read from pyproject.toml. The next stage copies only this list, and
+# a copy is cached by content: an edit elsewhere in pyproject.toml does not reinstall them.
+FROM ${BASE_IMAGE} AS requirements
+COPY pyproject.toml /src/pyproject.toml
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" > /requirements.txt
+
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -12,9 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 # The dependencies first, in a layer of their own: a change to the code does not download them again.
-COPY pyproject.toml /src/pyproject.toml
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" > /src/requirements.txt \
-    && pip install -r /src/requirements.txt
+COPY --from=requirements /requirements.txt /src/requirements.txt
+RUN pip install -r /src/requirements.txt
 
 # Then cdnlab itself, installed as users install it (not editable): the built-in topologies and
 # plans come inside the package (cdn.builtin), so nothing is read from a source tree at run time.
