@@ -24,8 +24,8 @@ from serving.drain import DRAIN
 
 __all__ = ["AppServer", "run_event_loop", "serve_until_signalled"]
 
-# Hosts that mean "every address": a client reaches them on loopback.
-_WILDCARD_HOSTS = ("0.0.0.0", "")
+# The empty host means "every address" to aiohttp; it is shown as 0.0.0.0.
+_ALL_ADDRESSES = "0.0.0.0"
 
 
 def _hang_up(connection: RequestHandler) -> None:
@@ -72,10 +72,13 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        """Base URL a local client can reach, e.g. ``http://127.0.0.1:8121`` (https with TLS)."""
-        host = "127.0.0.1" if self._host in _WILDCARD_HOSTS else self._host
+        """The address listened on as a base URL, e.g. ``http://127.0.0.1:8121`` (https with TLS).
+
+        A server bound to every address says so (``http://0.0.0.0:8121``, what the start-up
+        line prints in a container); on Linux a local client can still connect to that URL.
+        """
         scheme = "https" if self._ssl_context is not None else "http"
-        return f"{scheme}://{host}:{self._port}"
+        return f"{scheme}://{self._host or _ALL_ADDRESSES}:{self._port}"
 
     @property
     def listening(self) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cdn import builtin
 from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
 from cdn.faults import parse_faults
@@ -458,12 +459,5 @@ def load_topology(path: str | Path) -> Topology:
 
 
 def default_topology_path() -> Path:
-    """configs/local.toml, the embedded default: this checkout's, else the working directory's.
-
-    An editable install (README) finds the checkout's; an installed copy (the Docker image)
-    finds ``./configs/local.toml`` in its working directory.
-    """
-    checkout = Path(__file__).resolve().parents[2] / "configs" / "local.toml"
-    if checkout.exists():
-        return checkout
-    return Path("configs") / "local.toml"
+    """The built-in local topology (configs/local.toml, shipped in the package: cdn.builtin)."""
+    return builtin.default_topology()

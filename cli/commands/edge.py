@@ -32,6 +32,7 @@ from cdn.cache import POLICIES
 from cdn.errors import ConfigError
 from cdn.topology import load_topology
 from cdn.units import parse_duration, parse_size
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from edge.settings import EdgeSettings, node_urls_from_env, parse_node_urls
 from serving.flags import (
@@ -58,7 +59,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--origin", metavar="URL", default=None, help="upstream URL (origin or shield)"
     )
-    where.add_argument("--topology", metavar="FILE", default=None, help="topology TOML file")
+    where.add_argument(
+        "--topology",
+        metavar="FILE",
+        type=topology_file,
+        default=None,
+        help="topology TOML file or built-in name (local, world)",
+    )
     where.add_argument("--node", default=None, help="this node's name in the topology")
     where.add_argument("--name", default=None, help="node name in Via, Cache-Status and metrics")
     where.add_argument(

@@ -32,6 +32,7 @@ from rich.console import Console
 
 from cdn.topology import default_topology_path, load_topology
 from cli import argtypes
+from cli.argtypes import topology_file
 from cli.errors import UserError
 
 if TYPE_CHECKING:
@@ -54,7 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="'merge A/load.json B/load.json ...' merges shard reports into --out",
     )
     parser.add_argument(
-        "--topology", metavar="FILE", help="topology TOML (default configs/local.toml)"
+        "--topology",
+        metavar="FILE",
+        type=topology_file,
+        help="topology TOML file or built-in name (default local, i.e. configs/local.toml)",
     )
     parser.add_argument(
         "--target",

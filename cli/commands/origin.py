@@ -22,6 +22,7 @@ from typing import Any
 
 from cdn.topology import load_topology
 from cdn.units import parse_duration
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from origin.faults import DOWN_MODES, Faults
 from origin.settings import OriginSettings
@@ -49,8 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--topology",
         metavar="FILE",
+        type=topology_file,
         default=None,
-        help="take cache rules, workload and port from this file's [origin] node",
+        help="(file or built-in name) take cache rules, workload and port from this file's [origin] node",
     )
     faults = parser.add_argument_group("faults at start-up (change them later: POST /_cdn/faults)")
     faults.add_argument("--latency", default=None, help="added delay per request, e.g. 50ms")

@@ -33,6 +33,7 @@ from rich.text import Text
 
 from cdn.topology import Topology, default_topology_path, load_topology
 from cdn.units import format_size
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from cluster.errors import ClusterError
 from cluster.launcher import PROMETHEUS_NAME, Cluster
@@ -53,8 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "topology",
         nargs="?",
+        type=topology_file,
         default=None,
-        help="topology TOML file (default: configs/local.toml)",
+        help="topology TOML file or built-in name: local, world (default: local)",
     )
     parser.add_argument(
         "--prometheus",
