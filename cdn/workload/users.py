@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from cdn.cities import CONTINENTS, largest_cities
+from cdn.cities import CONTINENTS, countries, largest_cities
 from cdn.topology import Location, Users
 from cdn.workload.internet import internet_places, traffic_factors
 
@@ -132,7 +132,11 @@ def _traffic_factor(users: Users, country: str, continent: str) -> float:
 def _places(users: Users) -> list[_Place]:
     if users.source == "cities":
         if users.weight == "internet":
-            found = internet_places(users.cities, users.min_population)
+            found = internet_places(
+                users.cities,
+                users.min_population,
+                lambda code: _traffic_factor(users, code, countries()[code].continent),
+            )
         elif users.weight == "population":
             found = [
                 (c, float(c.population)) for c in largest_cities(users.cities, users.min_population)
