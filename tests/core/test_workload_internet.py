@@ -191,3 +191,8 @@ def test_the_world_topology_weights_users_by_internet_users() -> None:
     shares = _continent_shares(UserModel(plain))
     for continent, published in _published().items():
         assert abs(shares[continent] - published) < TOLERANCE, continent
+
+
+def test_internet_location_names_are_unique() -> None:
+    names = [u.name for u in UserModel(_users_only(cities=1000)).locations]
+    assert len(set(names)) == len(names)
