@@ -93,7 +93,8 @@ def _alias_table(shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True, slots=True)
 class UserLocation:
-    """One place users send requests from: its name, Location, share of users and UTC offset."""
+    """One place users send requests from: its name, Location, share of requests, UTC offset,
+    country code (cities only), the users it stands for and their per-user traffic factor."""
 
     index: int
     name: str
