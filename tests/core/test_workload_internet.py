@@ -10,6 +10,7 @@ import pytest
 
 from cdn.cities import cities_by_country, find_city
 from cdn.errors import ConfigError
+from cdn.geo import nearest
 from cdn.topology import Location, UserRegion, Users, load_topology, parse_topology
 from cdn.workload import UserModel
 from cdn.workload.internet import internet_places, internet_users, traffic_factors
@@ -196,3 +197,17 @@ def test_the_world_topology_weights_users_by_internet_users() -> None:
 def test_internet_location_names_are_unique() -> None:
     names = [u.name for u in UserModel(_users_only(cities=1000)).locations]
     assert len(set(names)) == len(names)
+
+
+def test_world_pops_are_no_longer_ordered_by_megacities() -> None:
+    """Shares of requests per PoP under nearest routing: the issue's figures turn around."""
+    topology = load_topology(ROOT / "configs" / "world.toml")
+    share: Counter[str] = Counter()
+    for user in UserModel(topology.workload.users).locations:
+        edge = nearest(user.location.point, topology.edges, lambda node: node.location.point)
+        share[edge.name] += user.share
+    # With the 500 largest cities by population, Seoul and Hong Kong led and London, New York,
+    # Paris and Amsterdam trailed (issue 18).
+    assert share["edge-nyc"] > share["edge-icn"]
+    assert share["edge-lon"] > share["edge-lag"]
+    assert min(share["edge-par"], share["edge-ams"]) > 0.01
