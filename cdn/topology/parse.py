@@ -136,8 +136,14 @@ def _users(reader: TableReader) -> Users:
         traffic=_code_table(reader, "traffic", "a per-user traffic factor >= 0", maximum=None),
         shares=_code_table(reader, "shares", "a share of requests from 0 to 1", maximum=1.0),
     )
+    if source == "regions" and users.weight != "population":
+        raise reader.fail(
+            "weight",
+            f"{users.weight!r} with source = 'regions'",
+            "weight only with source = 'cities'",
+        )
     for code, _ in users.shares:
-        if code not in CONTINENTS or code == "default":
+        if code not in CONTINENTS:
             raise reader.fail(
                 f"shares.{code}", f"{code!r} is not a continent code", ", ".join(CONTINENTS)
             )

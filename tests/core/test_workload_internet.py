@@ -164,6 +164,12 @@ def test_users_weight_must_be_known() -> None:
         parse_topology(_topology('weight = "wealth"'))
 
 
+def test_internet_weight_needs_cities() -> None:
+    regions = 'source = "regions"\nweight = "internet"\nregion = [{ name = "eu", city = "Paris" }]'
+    with pytest.raises(ConfigError, match="weight"):
+        parse_topology(_topology(regions))
+
+
 def test_shares_must_name_continents() -> None:
     with pytest.raises(ConfigError, match=r"shares\.FR"):
         parse_topology(_topology("shares = { FR = 0.2 }"))
