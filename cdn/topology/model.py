@@ -101,14 +101,21 @@ class UserRegion:
     weight: float = 1.0
 
 
+USER_WEIGHTS = ("population", "internet")
+
+
 @dataclass(frozen=True, slots=True)
 class Users:
-    """Where requests come from: the largest real cities, or explicit weighted regions."""
+    """Where requests come from: real cities (weighted by population or by Internet users), or
+    explicit weighted regions; per-user traffic factors and continent shares adjust the weights."""
 
     source: str = "cities"
     cities: int = 200
     min_population: int = 0
     regions: tuple[UserRegion, ...] = ()
+    weight: str = "population"
+    traffic: tuple[tuple[str, float], ...] = ()
+    shares: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,8 @@ class Workload:
     new_objects_per_hour: float = 0.0
     # Storage writes: objects overwritten per second at the origin, each purged on every cache.
     writes_per_second: float = 0.0
+    regional_share: float = 0.0
+    regional_head: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from cdn.topology.model import (
     KNOWN_POLICIES,
     ORIGIN_KINDS,
     SIZE_DISTRIBUTIONS,
+    USER_WEIGHTS,
     CacheRule,
     Cost,
     EdgeSettings,
@@ -218,6 +219,20 @@ def _size_distribution(reader: TableReader) -> SizeDistribution:
     return result
 
 
+def _code_table(
+    reader: TableReader, key: str, expected: str, maximum: float | None
+) -> tuple[tuple[str, float], ...]:
+    """A table of region code (continent, ISO country code or "default") -> number."""
+    table = reader.get(key, dict, {}, "a table like { EU = 1.2, US = 1.5, default = 1 }")
+    result = []
+    for code, value in table.items():
+        bad = isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        if bad or (maximum is not None and value > maximum):
+            raise reader.fail(f"{key}.{code}", f"{value!r} is out of range", expected)
+        result.append((str(code), float(value)))
+    return tuple(result)
+
+
 def _users(reader: TableReader) -> Users:
     source = reader.text("source", "cities", ("cities", "regions"))
     regions = []
@@ -235,7 +250,23 @@ def _users(reader: TableReader) -> Users:
         cities=reader.integer("cities", 200, minimum=1),
         min_population=reader.integer("min_population", 0, minimum=0),
         regions=tuple(regions),
+        weight=reader.text("weight", "population", USER_WEIGHTS),
+        traffic=_code_table(reader, "traffic", "a per-user traffic factor >= 0", maximum=None),
+        shares=_code_table(reader, "shares", "a share of requests from 0 to 1", maximum=1.0),
     )
+    if source == "regions" and users.weight != "population":
+        raise reader.fail(
+            "weight",
+            f"{users.weight!r} with source = 'regions'",
+            "weight only with source = 'cities'",
+        )
+    for code, _ in users.shares:
+        if code not in CONTINENTS:
+            raise reader.fail(
+                f"shares.{code}", f"{code!r} is not a continent code", ", ".join(CONTINENTS)
+            )
+    if sum(share for _, share in users.shares) > 1.0 + 1e-9:
+        raise reader.fail("shares", "the shares add up to more than 1", "shares summing to <= 1")
     if source == "regions" and not regions:
         raise reader.fail("region", "missing", "at least one [[workload.users.region]]")
     reader.done()
@@ -272,6 +303,8 @@ def _workload(reader: TableReader) -> Workload:
         flash_crowds=tuple(crowds),
         new_objects_per_hour=reader.number("new_objects_per_hour", 0.0, minimum=0),
         writes_per_second=reader.number("writes_per_second", 0.0, minimum=0),
+        regional_share=reader.number("regional_share", 0.0, minimum=0, maximum=1),
+        regional_head=reader.integer("regional_head", 0, minimum=0),
     )
     reader.done()
     return workload
