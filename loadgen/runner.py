@@ -1,8 +1,11 @@
 """The open-loop engine: send each request at its intended time, never waiting for earlier ones.
 
 Rules:
-- A dispatcher walks the schedule and starts one task per request at its intended time. It never
-  awaits a response, so a slow server cannot slow the offered load (no coordinated omission).
+- A dispatcher walks the schedule and sends each request at its intended time. It never awaits a
+  response, so a slow server cannot slow the offered load (no coordinated omission). Plain
+  ``http://`` GETs are written straight onto a keep-alive connection of the lean client
+  (loadgen.wire: no task per request, connections opened before the schedule starts); other
+  requests run as one aiohttp task each.
 - Latency runs from the INTENDED start to the last body byte, so time spent queued anywhere
   (behind a busy dispatcher, for a pooled connection, in the server) counts. ``service`` runs
   from the actual start, for contrast. ``lag`` = actual start - intended start.
@@ -19,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -28,11 +32,13 @@ import aiohttp
 from loadgen.cache_status import classify
 from loadgen.plan import LoadPlan
 from loadgen.report import LoadReport, describe_plan
-from loadgen.schedule import Route, Schedule
+from loadgen.schedule import Batch, Route, Schedule
 from loadgen.stats import LoadStats, Tally, ratio, record_seconds, value_at_percentile
+from loadgen.wire import USER_AGENT, WireClient, WirePool, request_tail
 
-USER_AGENT = "cdnlab-load/0.1"
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
+WARM_SECONDS_PER_REQUEST = 0.004  # connections warmed: the asked rate times this, plus
+WARM_EXTRA = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +164,15 @@ class Recorder:
         stats.second(self._second(done)).errors += 1
 
 
+Ready = Callable[[], Awaitable[float | None]]
+
+
 class LoadRun:
-    """One run of a plan: a session, a dispatcher and the tasks in flight."""
+    """One run of a plan: a client, a dispatcher and the requests in flight.
+
+    Plain ``http://`` GETs go through the lean keep-alive client (loadgen.wire), without a task
+    per request; ``https://`` targets (or ``plan.client == "aiohttp"``) through aiohttp.
+    """
 
     def __init__(
         self,
@@ -182,6 +195,11 @@ class LoadRun:
         self.stopping = False
         self.recorder = Recorder(self.stats, 0.0)
         self.session: aiohttp.ClientSession | None = None
+        self.wire: WireClient | None = None
+        self.lean = uses_wire(plan, self.schedule)
+        self.warmed = 0
+        # Per route (by identity): the wire pool and the request bytes after the path.
+        self._wire_routes: dict[int, tuple[WirePool, bytes]] = {}
 
     def stop(self) -> None:
         """Stop sending (requests in flight still finish); the report covers what was sent."""
@@ -197,11 +215,18 @@ class LoadRun:
         span = self.last_intended + gap
         return min(span, duration) if duration is not None else span
 
+    def outstanding(self) -> int:
+        """Requests sent and not yet answered."""
+        if self.wire is not None:
+            return self.wire.in_flight
+        return len(self.in_flight)
+
     def progress(self) -> Progress:
         """The current counts and rates."""
         stats = self.stats
         elapsed = max(self.clock() - self.t0, 1e-9)
-        sent = stats.total.requests + len(self.in_flight)
+        in_flight = self.outstanding()
+        sent = stats.total.requests + in_flight
         latency = stats.total.latency
         return Progress(
             elapsed=elapsed,
@@ -211,7 +236,7 @@ class LoadRun:
             responses=stats.total.responses,
             errors=stats.total.errors,
             dropped=stats.dropped,
-            in_flight=len(self.in_flight),
+            in_flight=in_flight,
             asked_rate=self.schedule.asked_rate,
             achieved_rate=sent / elapsed,
             p50_ms=value_at_percentile(latency, 50) / 1000.0,
@@ -248,17 +273,34 @@ class LoadRun:
         except Exception as exc:  # every failure is tallied by kind, never raised
             recorder.error(route, intended, started, clock(), error_kind(exc))
 
-    async def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _send_task(self, batch: Batch, k: int, due: float) -> None:
+        url, route = self.schedule.resolve(batch, k)
+        task = asyncio.get_running_loop().create_task(self._fetch(url, route, due))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    def _send_wire(self, batch: Batch, k: int, due: float) -> None:
+        path, route = self.schedule.resolve_path(batch, k)
+        pool, tail = self._wire_routes[id(route)]
+        started = self.clock()
+        self.recorder.sent(started, started - due)
+        assert self.wire is not None
+        self.wire.send(pool, ("GET " + path).encode("latin-1") + tail, route, due, started)
+
+    async def _dispatch(self, start_at: float | None) -> None:
         clock = self.clock
         spin = self.plan.spin
         cap = self.plan.max_in_flight
         stats = self.stats
-        in_flight = self.in_flight
-        resolve = self.schedule.resolve
+        outstanding = self.outstanding
+        send = self._send_wire if self.wire is not None else self._send_task
         batches = self.schedule.batches()
         first = next(batches, None)
-        self.t0 = clock() + self.plan.start_delay
+        if start_at is None:
+            self.t0 = clock() + self.plan.start_delay
+        else:
+            # An agreed wall-clock start (several processes or machines): the same instant here.
+            self.t0 = clock() + (start_at - time.time())
         self.recorder.t0 = self.t0
         t0 = self.t0
         unyielded = 0
@@ -277,13 +319,10 @@ class LoadRun:
                     break
                 stats.scheduled += 1
                 self.last_intended = offset
-                if len(in_flight) >= cap:
+                if outstanding() >= cap:
                     self.recorder.dropped(due)
                     continue
-                url, route = resolve(batch, k)
-                task = loop.create_task(self._fetch(url, route, due))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                send(batch, k, due)
                 self.last_send = clock()
                 unyielded += 1
                 if unyielded >= YIELD_EVERY:
@@ -297,21 +336,73 @@ class LoadRun:
             await asyncio.sleep(self.progress_interval)
             self.on_progress(self.progress())
 
-    async def run(self) -> LoadReport:
-        """Send the whole schedule, wait for the responses, and return the report."""
+    def _prepare_wire(self) -> WireClient:
         plan = self.plan
-        connector = aiohttp.TCPConnector(limit=plan.connections, limit_per_host=0)
-        timeout = aiohttp.ClientTimeout(total=plan.timeout)
+        wire = WireClient(
+            self.recorder, connections=plan.connections, timeout=plan.timeout, clock=self.clock
+        )
+        for row in self.schedule.routes:
+            for route in row:
+                pool = wire.pool(route.base_url)
+                tail = request_tail(pool.origin, route.headers, close=plan.new_connections)
+                self._wire_routes[id(route)] = (pool, tail)
+        return wire
+
+    def warm_connections(self) -> int:
+        """Connections per pool opened before the schedule starts (0 with new connections)."""
+        plan = self.plan
+        if plan.new_connections or not plan.warm:
+            return 0
+        assert self.wire is not None
+        pools = max(len(self.wire.pools), 1)
+        # About what the asked rate keeps busy at a few ms per request, within the cap.
+        wanted = math.ceil(self.schedule.asked_rate * WARM_SECONDS_PER_REQUEST) + WARM_EXTRA
+        return max(1, min(wanted, plan.connections // pools))
+
+    async def _drain(self) -> None:
+        timeout = self.plan.timeout + 1.0
+        if self.wire is not None:
+            deadline = self.clock() + timeout
+            while self.wire.in_flight and self.clock() < deadline:
+                await asyncio.sleep(0.005)
+            await self.wire.close("cancelled")
+            return
+        if self.in_flight:
+            await asyncio.wait(set(self.in_flight), timeout=timeout)
+        leftovers = set(self.in_flight)
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            await asyncio.gather(*leftovers, return_exceptions=True)
+
+    async def run(self, ready: Ready | None = None) -> LoadReport:
+        """Open (and warm) connections, send the whole schedule, wait for the responses.
+
+        ``ready``, when given, is awaited once the connections are warm; it returns the agreed
+        wall-clock start (``time.time()`` seconds) or None to start now.
+        """
+        plan = self.plan
         started = self.clock()
-        async with aiohttp.ClientSession(
-            connector=connector,
-            timeout=timeout,
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            headers={"User-Agent": USER_AGENT},
-        ) as session:
+        session = None
+        if self.lean:
+            self.wire = self._prepare_wire()
+            self.warmed = await self.wire.warm(self.warm_connections())
+            self.wire.start()
+        else:
+            connector = aiohttp.TCPConnector(limit=plan.connections, limit_per_host=0)
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=plan.timeout),
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": USER_AGENT},
+            )
             self.session = session
-            reporter = None
+        start_at = plan.start_at
+        reporter = None
+        try:
+            if ready is not None:
+                start_at = await ready()
             if self.on_progress is not None:
                 reporter = asyncio.get_running_loop().create_task(self._report_progress())
             # Long-lived objects (modules, topology, schedule) out of the collector's way: a full
@@ -319,21 +410,20 @@ class LoadRun:
             gc.collect()
             gc.freeze()
             try:
-                await self._dispatch()
-                if self.in_flight:
-                    await asyncio.wait(set(self.in_flight), timeout=plan.timeout + 1.0)
-                leftovers = set(self.in_flight)
-                for task in leftovers:
-                    task.cancel()
-                if leftovers:
-                    await asyncio.gather(*leftovers, return_exceptions=True)
+                await self._dispatch(start_at)
+                await self._drain()
             finally:
                 gc.unfreeze()
-                if reporter is not None:
-                    reporter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reporter
-                    self.on_progress(self.progress())
+        finally:
+            if reporter is not None:
+                reporter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporter
+                self.on_progress(self.progress())
+            if self.wire is not None:
+                await self.wire.close("cancelled")
+            if session is not None:
+                await session.close()
         elapsed = self.clock() - started
         for second in self.stats.seconds:
             second.seal()
@@ -353,6 +443,13 @@ class LoadRun:
             plan=describe_plan(plan, self.schedule),
             shards=[f"{plan.shard[0]}/{plan.shard[1]}"],
         )
+
+
+def uses_wire(plan: LoadPlan, schedule: Schedule) -> bool:
+    """True when every request of ``plan`` can take the lean client (plain http:// GETs)."""
+    if plan.client == "aiohttp":
+        return False
+    return all(route.base_url.startswith("http://") for row in schedule.routes for route in row)
 
 
 async def run_load(

@@ -1,0 +1,145 @@
+"""One load run over the workers of a Dask cluster (``--scheduler tcp://HOST:8786``).
+
+Rules:
+- One shard per worker (or ``shards``, spread over the workers in turn); shard plans are those of
+  local processes (loadgen.processes.shard_plans), so together they send exactly one stream.
+- Clocks: the offset of each worker's wall clock from this machine's is measured before the run
+  (``client.run(time.time)`` round trips; the sample with the shortest round trip is kept, the
+  offset is the worker's reading minus the midpoint of the round trip, uncertain by +- half of
+  it). The agreed start is ``now + lead`` here; each worker is told that instant in its own clock
+  (start + its offset), so schedules start together even when clocks differ.
+- Each task runs ``run_load_sync`` in the worker and returns load.json text; the reports are
+  merged exactly (``merge_reports``). Offsets, round trips and the start are kept in the report's
+  ``plan.cluster``.
+- Dask is imported only here (the optional ``dask`` extra).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loadgen.plan import LoadPlan
+from loadgen.processes import shard_plans
+from loadgen.report import LoadReport, merge_reports
+
+CLOCK_SAMPLES = 5
+START_LEAD = 3.0  # seconds from submitting to the agreed start: build schedules, warm connections
+
+
+class DaskUnavailable(RuntimeError):
+    """Dask is not installed, or the scheduler cannot be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerClock:
+    """A worker's wall-clock offset from this machine (worker - here) and the round trip used."""
+
+    worker: str
+    offset_s: float
+    round_trip_s: float
+
+
+def run_shard(plan: LoadPlan) -> str:
+    """Run one shard in this (worker) process and return its load.json text."""
+    from loadgen.runner import run_load_sync
+
+    return run_load_sync(plan).dumps()
+
+
+def measure_clock(client: Any, worker: str, samples: int = CLOCK_SAMPLES) -> WorkerClock:
+    """The offset of ``worker``'s clock (see the module rules)."""
+    best: WorkerClock | None = None
+    for _ in range(samples):
+        sent = time.time()
+        theirs = client.run(time.time, workers=[worker])[worker]
+        received = time.time()
+        sample = WorkerClock(worker, theirs - (sent + received) / 2, received - sent)
+        if best is None or sample.round_trip_s < best.round_trip_s:
+            best = sample
+    assert best is not None
+    return best
+
+
+def connect(scheduler: str) -> Any:
+    """A dask.distributed Client for ``scheduler``; DaskUnavailable with a fix otherwise."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise DaskUnavailable(
+            "--scheduler needs Dask: install the optional extra with "
+            "`pip install 'cdnlab[dask]'` (or `pip install 'dask[distributed]'`)"
+        ) from None
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+
+
+def run_on_dask(
+    plan: LoadPlan,
+    scheduler: str | Any,
+    *,
+    shards: int | None = None,
+    lead: float = START_LEAD,
+    announce: Callable[[str], None] | None = None,
+    on_shard_done: Callable[[int, int], None] | None = None,
+) -> LoadReport:
+    """Send ``plan`` from the workers of the Dask cluster at ``scheduler`` (an address or a
+    Client) and return the merged report."""
+    say = announce or (lambda message: None)
+    client = connect(scheduler) if isinstance(scheduler, str) else scheduler
+    try:
+        workers = sorted(client.scheduler_info()["workers"])
+        if not workers:
+            raise DaskUnavailable(f"the Dask cluster at {client.scheduler.address} has no workers")
+        count = shards or len(workers)
+        clocks = {worker: measure_clock(client, worker) for worker in workers}
+        for clock in clocks.values():
+            say(
+                f"worker {clock.worker}: clock offset {clock.offset_s * 1000:+.3f} ms "
+                f"(round trip {clock.round_trip_s * 1000:.3f} ms)"
+            )
+        start_at = time.time() + lead
+        futures = []
+        placed: list[str] = []
+        for j, shard_plan in enumerate(shard_plans(plan, count)):
+            worker = workers[j % len(workers)]
+            placed.append(worker)
+            local_start = start_at + clocks[worker].offset_s
+            futures.append(
+                client.submit(
+                    run_shard,
+                    dataclasses.replace(shard_plan, start_at=local_start),
+                    workers=[worker],
+                    allow_other_workers=False,
+                    pure=False,
+                    key=f"cdn-load-{shard_plan.shard[0]}-of-{shard_plan.shard[1]}-{start_at:.6f}",
+                )
+            )
+        say(f"{count} shards on {len(workers)} workers start at {time.ctime(start_at)}")
+        from dask.distributed import as_completed
+
+        docs: dict[int, dict[str, Any]] = {}
+        order = {future.key: j for j, future in enumerate(futures)}
+        for future in as_completed(futures):
+            docs[order[future.key]] = json.loads(future.result())
+            if on_shard_done is not None:
+                on_shard_done(len(docs), count)
+        report = merge_reports(LoadReport.from_json(docs[j]) for j in sorted(docs))
+        report.plan["shard"] = f"{plan.shard[0]}/{plan.shard[1]}"
+        report.plan["cluster"] = {
+            "scheduler": str(client.scheduler.address),
+            "start_at": start_at,
+            "shards": {f"{j}/{count}": worker for j, worker in enumerate(placed)},
+            "clock_offsets_ms": {w: c.offset_s * 1000 for w, c in clocks.items()},
+            "round_trips_ms": {w: c.round_trip_s * 1000 for w, c in clocks.items()},
+        }
+        return report
+    finally:
+        if isinstance(scheduler, str):
+            client.close()
