@@ -193,10 +193,10 @@ def _merge(args: argparse.Namespace, paths: list[Path], slos: list[Slo]) -> int:
 
 
 def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
-    from loadgen.schedule import Schedule
     from loadgen.console import LiveProgress
     from loadgen.launch import parse_processes, resolve_processes, run_spread
     from loadgen.plan import LoadPlan, check_plan, check_target, parse_shard
+    from loadgen.schedule import Schedule
 
     try:
         targets = tuple(check_target(t) for t in args.target)
