@@ -13,9 +13,10 @@ Rules:
   processes' figures, an approximation for display only).
 - Each process returns its report as load.json text (counters and encoded HDR histograms), and the
   parent merges them exactly (``merge_reports``): the result counts what one process would have.
-- Ctrl-C in the parent asks every process to stop sending; requests in flight still finish and
-  the report covers what was sent. Children run in their own session (Ctrl-C reaches only the
-  parent) and stop sending when the parent goes away.
+- ``stop()`` asks every process to stop sending; requests in flight still finish and the report
+  covers what was sent. Children run in their own session (Ctrl-C reaches only the parent); an
+  interrupted parent (KeyboardInterrupt, as a single process would raise it) terminates them, and
+  a child whose parent went away stops sending.
 """
 
 from __future__ import annotations
@@ -212,23 +213,18 @@ class ProcessRun:
         docs: dict[int, dict[str, Any]] = {}
         pending = set(conns)
         while pending:
-            try:
-                for conn in wait(list(pending), timeout=1.0):
-                    kind, value = self._receive(conn)  # type: ignore[arg-type]
-                    i = index[id(conn)]
-                    if kind == "progress":
-                        latest[i] = value
-                        if self.on_progress is not None and len(latest) == len(conns):
-                            self.on_progress(combine_progress(list(latest.values())))
-                    elif kind == "report":
-                        docs[i] = json.loads(value)
-                        pending.discard(conn)
-                    elif kind == "error":
-                        raise LoadProcessError(f"a load process failed:\n{value}")
-            except KeyboardInterrupt:
-                if self.stopping:
-                    raise
-                self.stop()
+            for conn in wait(list(pending), timeout=1.0):
+                kind, value = self._receive(conn)  # type: ignore[arg-type]
+                i = index[id(conn)]
+                if kind == "progress":
+                    latest[i] = value
+                    if self.on_progress is not None and len(latest) == len(conns):
+                        self.on_progress(combine_progress(list(latest.values())))
+                elif kind == "report":
+                    docs[i] = json.loads(value)
+                    pending.discard(conn)
+                elif kind == "error":
+                    raise LoadProcessError(f"a load process failed:\n{value}")
         return [docs[i] for i in sorted(docs)]
 
 
