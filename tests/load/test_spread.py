@@ -85,7 +85,18 @@ def test_two_dask_workers_send_one_stream_and_the_merge_counts_it(serve) -> None
 def test_cli_says_how_many_processes_it_chose(serve, capsys) -> None:
     served = serve(cache_app())
     status = main(
-        ["load", "--target", served.url, "--rate", "300", "--requests", "60", "--quiet", "--processes", "2"]
+        [
+            "load",
+            "--target",
+            served.url,
+            "--rate",
+            "300",
+            "--requests",
+            "60",
+            "--quiet",
+            "--processes",
+            "2",
+        ]
     )
     out = capsys.readouterr().out
     assert status == 0
