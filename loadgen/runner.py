@@ -29,13 +29,14 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from loadgen.cache_status import classify
+from loadgen.cache_status import CacheOutcome, classify
 from loadgen.plan import LoadPlan
 from loadgen.report import LoadReport, describe_plan
 from loadgen.schedule import Batch, Route, Schedule
-from loadgen.stats import LoadStats, Tally, ratio, record_seconds, value_at_percentile
+from loadgen.stats import LoadStats, SampleBuffer, Second, Tally, ratio, value_at_percentile
 from loadgen.wire import USER_AGENT, WireClient, WirePool, request_tail
 
+OUTCOME_MEMO = 4096  # distinct (Cache-Status, X-Cache) pairs whose classification is kept
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
 WARM_SECONDS_PER_REQUEST = 0.004  # connections warmed: the asked rate times this, plus
 WARM_EXTRA = 4
@@ -81,11 +82,38 @@ def error_kind(exc: BaseException) -> str:
 
 
 class Recorder:
-    """Books each request's outcome into LoadStats; seconds count from ``t0`` (the run start)."""
+    """Books each request's outcome into LoadStats; seconds count from ``t0`` (the run start).
+
+    Latencies wait in a SampleBuffer and reach their histograms on ``flush()``: before anything
+    reads the stats (progress, the report) and before a second is sealed.
+    """
 
     def __init__(self, stats: LoadStats, t0: float) -> None:
         self.stats = stats
         self.t0 = t0
+        self.samples = SampleBuffer()
+        self._outcomes: dict[tuple[str | None, str | None], CacheOutcome] = {}
+
+    def flush(self) -> None:
+        """Add the buffered latencies to their histograms."""
+        self.samples.flush()
+
+    def _second_at(self, at: float) -> Second:
+        index = max(0, int(at - self.t0))
+        seconds = self.stats.seconds
+        if index >= len(seconds):
+            self.samples.flush()  # a new second seals an older one: its samples go in first
+        return self.stats.second(index)
+
+    def _outcome(self, cache_status: str | None, x_cache: str | None) -> CacheOutcome:
+        # classify is a pure function of the two headers: keep its output per header pair.
+        key = (cache_status, x_cache)
+        found = self._outcomes.get(key)
+        if found is None:
+            found = classify(cache_status, x_cache)
+            if len(self._outcomes) < OUTCOME_MEMO:
+                self._outcomes[key] = found
+        return found
 
     def _slices(self, route: Route) -> tuple[Tally, Tally, Tally, Tally]:
         stats = self.stats
@@ -96,18 +124,15 @@ class Recorder:
         )
         return stats.total, pop, region, location
 
-    def _second(self, at: float) -> int:
-        return max(0, int(at - self.t0))
-
     def dropped(self, intended: float) -> None:
         """A request not sent because too many were in flight."""
         self.stats.dropped += 1
-        self.stats.second(self._second(intended)).dropped += 1
+        self._second_at(intended).dropped += 1
 
     def sent(self, started: float, lag: float) -> None:
         """A request started ``lag`` seconds after its intended time."""
-        record_seconds(self.stats.lag, max(lag, 0.0))
-        self.stats.second(self._second(started)).sent += 1
+        self.samples.add(self.stats.lag, max(lag, 0.0))
+        self._second_at(started).sent += 1
 
     def response(
         self,
@@ -127,8 +152,9 @@ class Recorder:
         if status >= 500:
             self.error(route, intended, started, done, f"http_{status // 100}xx")
             return
-        outcome = classify(cache_status, x_cache)
+        outcome = self._outcome(cache_status, x_cache)
         latency = done - intended
+        add = self.samples.add
         by_status = stats.by_cache_status.get(outcome.status) or stats.by_cache_status.setdefault(
             outcome.status, Tally()
         )
@@ -144,13 +170,13 @@ class Recorder:
                 tally.origin_requests += 1
                 if outcome.status != "revalidated":
                     tally.origin_bytes += size
-            record_seconds(tally.latency, latency)
-        record_seconds(stats.service, done - started)
-        second = stats.second(self._second(done))
+            add(tally.latency, latency)
+        add(stats.service, done - started)
+        second = self._second_at(done)
         second.completed += 1
         if is_hit:
             second.hits += 1
-        record_seconds(second.histogram(), latency)
+        add(second.histogram(), latency)
 
     def error(self, route: Route, intended: float, started: float, done: float, kind: str) -> None:
         """A request that failed (transport error, timeout or 5xx)."""
@@ -161,7 +187,7 @@ class Recorder:
         for tally in (*self._slices(route), by_status):
             tally.requests += 1
             tally.errors += 1
-        stats.second(self._second(done)).errors += 1
+        self._second_at(done).errors += 1
 
 
 Ready = Callable[[], Awaitable[float | None]]
@@ -223,6 +249,7 @@ class LoadRun:
 
     def progress(self) -> Progress:
         """The current counts and rates."""
+        self.recorder.flush()
         stats = self.stats
         elapsed = max(self.clock() - self.t0, 1e-9)
         in_flight = self.outstanding()
@@ -425,6 +452,7 @@ class LoadRun:
             if session is not None:
                 await session.close()
         elapsed = self.clock() - started
+        self.recorder.flush()
         for second in self.stats.seconds:
             second.seal()
         send_span = max(self.last_send - self.t0, 0.0)
