@@ -128,6 +128,7 @@ def run_on_dask(
         order = {future.key: j for j, future in enumerate(futures)}
         for future in as_completed(futures):
             docs[order[future.key]] = json.loads(future.result())
+            say(f"{len(docs)}/{count} shards reported")
             if on_shard_done is not None:
                 on_shard_done(len(docs), count)
         report = merge_reports(LoadReport.from_json(docs[j]) for j in sorted(docs))

@@ -428,14 +428,15 @@ class LoadRun:
         start_at = plan.start_at
         reporter = None
         try:
+            # Long-lived objects (modules, topology, schedule) out of the collector's way: a full
+            # collection over them would pause sends for milliseconds. Done before the start is
+            # agreed: it can take a good part of a second.
+            gc.collect()
+            gc.freeze()
             if ready is not None:
                 start_at = await ready()
             if self.on_progress is not None:
                 reporter = asyncio.get_running_loop().create_task(self._report_progress())
-            # Long-lived objects (modules, topology, schedule) out of the collector's way: a full
-            # collection over them would pause sends for milliseconds.
-            gc.collect()
-            gc.freeze()
             try:
                 await self._dispatch(start_at)
                 await self._drain()
