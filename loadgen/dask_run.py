@@ -6,19 +6,21 @@ Rules:
 - Clocks: the offset of each worker's wall clock from this machine's is measured before the run
   (``client.run(time.time)`` round trips; the sample with the shortest round trip is kept, the
   offset is the worker's reading minus the midpoint of the round trip, uncertain by +- half of
-  it). The agreed start is ``now + lead`` here; each worker is told that instant in its own clock
-  (start + its offset), so schedules start together even when clocks differ.
-- Each task runs ``run_load_sync`` in the worker and returns load.json text; the reports are
-  merged exactly (``merge_reports``). Offsets, round trips and the start are kept in the report's
-  ``plan.cluster``.
+  it).
+- Aligned start, with a barrier: each task builds its schedule and warms its connections, then
+  puts itself on a Dask ``Queue`` and waits on a Dask ``Variable``. When every shard is ready
+  this machine sets the start (``now + lead`` on its clock); each task starts at that instant in
+  its own clock (start + its offset), so schedules start together even when clocks differ.
+- Each task returns load.json text; the reports are merged exactly (``merge_reports``). Offsets,
+  round trips and the start are kept in the report's ``plan.cluster``.
 - Dask is imported only here (the optional ``dask`` extra).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +30,8 @@ from loadgen.processes import shard_plans
 from loadgen.report import LoadReport, merge_reports
 
 CLOCK_SAMPLES = 5
-START_LEAD = 3.0  # seconds from submitting to the agreed start: build schedules, warm connections
+START_LEAD = 0.5  # seconds from the last shard being ready to the agreed start
+READY_TIMEOUT = 300.0  # longest wait for every shard to be ready
 
 
 class DaskUnavailable(RuntimeError):
@@ -44,11 +47,29 @@ class WorkerClock:
     round_trip_s: float
 
 
-def run_shard(plan: LoadPlan) -> str:
-    """Run one shard in this (worker) process and return its load.json text."""
-    from loadgen.runner import run_load_sync
+def run_shard(plan: LoadPlan, offset_s: float, barrier: str) -> str:
+    """Run one shard in this (worker) process and return its load.json text.
 
-    return run_load_sync(plan).dumps()
+    Once warm, it says so on the Queue ``barrier`` and waits for the start set on the Variable
+    ``barrier`` (this machine's clock; ``offset_s`` turns it into the worker's clock).
+    """
+    import asyncio
+
+    import uvloop
+    from dask.distributed import Queue, Variable, get_client
+
+    from loadgen.runner import LoadRun
+
+    client = get_client()
+
+    def wait_for_start() -> float:
+        Queue(barrier, client=client).put(plan.shard[0])
+        return float(Variable(barrier, client=client).get(timeout=READY_TIMEOUT)) + offset_s
+
+    async def ready() -> float | None:
+        return await asyncio.get_running_loop().run_in_executor(None, wait_for_start)
+
+    return uvloop.run(LoadRun(plan).run(ready)).dumps()
 
 
 def measure_clock(client: Any, worker: str, samples: int = CLOCK_SAMPLES) -> WorkerClock:
@@ -98,32 +119,59 @@ def run_on_dask(
         if not workers:
             raise DaskUnavailable(f"the Dask cluster at {client.scheduler.address} has no workers")
         count = shards or len(workers)
+        threads = sum(client.nthreads().values())
+        if count > threads:
+            # Every shard waits for all the others before sending: they must run at once.
+            raise DaskUnavailable(
+                f"--shards {count} is more than the cluster's {threads} worker threads "
+                f"(expected at most {threads})"
+            )
         clocks = {worker: measure_clock(client, worker) for worker in workers}
         for clock in clocks.values():
             say(
                 f"worker {clock.worker}: clock offset {clock.offset_s * 1000:+.3f} ms "
                 f"(round trip {clock.round_trip_s * 1000:.3f} ms)"
             )
-        start_at = time.time() + lead
+        from dask.distributed import Queue, Variable, as_completed
+
+        barrier = f"cdn-load-{uuid.uuid4().hex}"
+        ready_queue = Queue(barrier, client=client)
+        start_variable = Variable(barrier, client=client)
         futures = []
         placed: list[str] = []
         for j, shard_plan in enumerate(shard_plans(plan, count)):
             worker = workers[j % len(workers)]
             placed.append(worker)
-            local_start = start_at + clocks[worker].offset_s
             futures.append(
                 client.submit(
                     run_shard,
-                    dataclasses.replace(shard_plan, start_at=local_start),
+                    shard_plan,
+                    clocks[worker].offset_s,
+                    barrier,
                     workers=[worker],
                     allow_other_workers=False,
                     pure=False,
-                    key=f"cdn-load-{shard_plan.shard[0]}-of-{shard_plan.shard[1]}-{start_at:.6f}",
+                    key=f"{barrier}-{shard_plan.shard[0]}-of-{shard_plan.shard[1]}",
                 )
             )
-        say(f"{count} shards on {len(workers)} workers start at {time.ctime(start_at)}")
-        from dask.distributed import as_completed
-
+        say(f"{count} shards on {len(workers)} workers: preparing")
+        ready = 0
+        deadline = time.monotonic() + READY_TIMEOUT
+        while ready < count:
+            try:
+                ready_queue.get(timeout=1.0)
+                ready += 1
+            except TimeoutError:
+                for future in futures:
+                    if future.status == "error":
+                        future.result()  # raises the shard's error here
+                if time.monotonic() > deadline:
+                    raise DaskUnavailable(
+                        f"{count - ready} of {count} shards not ready after {READY_TIMEOUT:g} s"
+                    ) from None
+        start_at = time.time() + lead
+        start_variable.set(start_at)
+        say(f"every shard is ready; they start at {time.ctime(start_at)}")
         docs: dict[int, dict[str, Any]] = {}
         order = {future.key: j for j, future in enumerate(futures)}
         for future in as_completed(futures):
@@ -131,6 +179,7 @@ def run_on_dask(
             say(f"{len(docs)}/{count} shards reported")
             if on_shard_done is not None:
                 on_shard_done(len(docs), count)
+        start_variable.delete()
         report = merge_reports(LoadReport.from_json(docs[j]) for j in sorted(docs))
         report.plan["shard"] = f"{plan.shard[0]}/{plan.shard[1]}"
         report.plan["cluster"] = {

@@ -52,6 +52,7 @@ def run_spread(
     processes: int = 1,
     scheduler: str | None = None,
     shards: int | None = None,
+    start_lead: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     announce: Callable[[str], None] | None = None,
     on_run: Callable[[object], None] | None = None,
@@ -61,9 +62,10 @@ def run_spread(
     ``on_run`` receives the run object (it has ``stop()``) before sending starts.
     """
     if scheduler:
-        from loadgen.dask_run import run_on_dask
+        from loadgen.dask_run import START_LEAD, run_on_dask
 
-        return run_on_dask(plan, scheduler, shards=shards, announce=announce)
+        lead = START_LEAD if start_lead is None else start_lead
+        return run_on_dask(plan, scheduler, shards=shards, lead=lead, announce=announce)
     if processes > 1:
         from loadgen.processes import ProcessRun
 

@@ -105,6 +105,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --scheduler: shards to run (default: one per worker)",
     )
     parser.add_argument(
+        "--start-lead",
+        type=argtypes.duration,
+        help="with --scheduler: time from every shard being ready to their start (0.5s)",
+    )
+    parser.add_argument(
         "--connections",
         type=argtypes.positive_int,
         default=256,
@@ -255,7 +260,12 @@ def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
     try:
         if quiet or args.scheduler:
             report = run_spread(
-                plan, processes=count, scheduler=args.scheduler, shards=args.shards, announce=say
+                plan,
+                processes=count,
+                scheduler=args.scheduler,
+                shards=args.shards,
+                start_lead=args.start_lead,
+                announce=say,
             )
         else:
             with LiveProgress(console, plan.duration, plan.requests) as live:
