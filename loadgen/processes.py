@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import socket
 import subprocess
 import sys
@@ -190,8 +191,6 @@ class ProcessRun:
             return "error", "a load process exited without a report"
 
     def _collect(self) -> list[dict[str, Any]]:
-        import json
-
         conns = list(self._conns)
         index = {id(conn): i for i, conn in enumerate(conns)}
         ready: set[int] = set()
