@@ -15,6 +15,7 @@ Rules:
 - Every request sent ends in exactly one ``Outcomes.response`` or ``Outcomes.error`` call, also
   on timeouts (checked by a sweeper every ``sweep`` s) and when the client closes.
 - ``warm(n)`` opens connections before the schedule starts, so sends do not pay the handshake.
+- A body without Content-Length or chunking ends when the server closes the connection.
 - Only plain ``http://`` GETs with fixed headers take this path; anything else uses aiohttp.
 """
 
@@ -119,6 +120,8 @@ class WireConnection(asyncio.Protocol):
         self.closed = False
         self.status = 0
         self.keep_alive = False
+        self.headers_done = False
+        self.framed = False  # Content-Length or Transfer-Encoding seen
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -130,6 +133,9 @@ class WireConnection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
+        if not self.busy:  # nothing asked (e.g. a 408 on an idle connection): drop it
+            self.close()
+            return
         self.got_bytes = True
         try:
             self.parser.feed_data(data)
@@ -141,7 +147,12 @@ class WireConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.busy and self.served and not self.got_bytes and not self.retried:
+        if self.busy and self.headers_done and not self.framed and exc is None:
+            # A body delimited by the connection's close (no Content-Length, not chunked).
+            self.status = self.parser.get_status_code()
+            self.keep_alive = False
+            self._finish()
+        elif self.busy and self.served and not self.got_bytes and not self.retried:
             # The keep-alive race: send it once more on another connection.
             self.busy = False
             self.pool.retry(_Pending(self.data, self.route, self.intended, self.started, True))
@@ -163,6 +174,13 @@ class WireConnection(asyncio.Protocol):
             self.cache_status.append(value.decode("latin-1"))
         elif length == 7 and name.lower() == b"x-cache":
             self.x_cache = value.decode("latin-1")
+        elif (length == 14 and name.lower() == b"content-length") or (
+            length == 17 and name.lower() == b"transfer-encoding"
+        ):
+            self.framed = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
@@ -190,6 +208,8 @@ class WireConnection(asyncio.Protocol):
         self.x_cache = None
         self.complete = False
         self.got_bytes = False
+        self.headers_done = False
+        self.framed = False
         assert self.transport is not None
         self.transport.write(data)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socketserver
+import threading
+
 from aiohttp import web
 
 from loadgen import LoadPlan, run_load_sync
@@ -70,3 +73,32 @@ def test_https_targets_take_the_full_client() -> None:
 def test_the_full_client_can_be_asked_for() -> None:
     plan = LoadPlan(targets=("http://127.0.0.1:9",), rate=100, requests=1, client="aiohttp")
     assert not uses_wire(plan, Schedule(plan))
+
+
+class _CloseDelimited(socketserver.BaseRequestHandler):
+    """Answers one request with a body that ends when the connection closes (HTTP/1.0 style)."""
+
+    def handle(self) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nX-Cache: HIT\r\n\r\n" + b"z" * 250)
+
+
+def test_a_body_ended_by_the_connection_closing_is_a_response() -> None:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _CloseDelimited)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        report = run_load_sync(LoadPlan(targets=(url,), rate=100, requests=10))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report.stats.total.errors == 0
+    assert report.stats.total.bytes == 250 * 10
+    assert report.stats.total.hits == 10
