@@ -117,6 +117,8 @@ def child_main(fd: int) -> None:
 
         report = uvloop.run(run.run(ready))
         conn.send(("report", report.dumps()))
+    except (ValueError, OSError) as exc:  # bad input (a trace file, a plan): the message says it
+        conn.send(("error", str(exc)))
     except BaseException:
         conn.send(("error", traceback.format_exc()))
     finally:
@@ -202,7 +204,7 @@ class ProcessRun:
             for conn in wait(conns, timeout=left):
                 kind, value = self._receive(conn)  # type: ignore[arg-type]
                 if kind == "error":
-                    raise LoadProcessError(f"a load process failed:\n{value}")
+                    raise LoadProcessError(f"a load process failed: {value}")
                 if kind == "ready":
                     ready.add(index[id(conn)])
         start_at = time.time() + START_LEAD
@@ -223,7 +225,7 @@ class ProcessRun:
                     docs[i] = json.loads(value)
                     pending.discard(conn)
                 elif kind == "error":
-                    raise LoadProcessError(f"a load process failed:\n{value}")
+                    raise LoadProcessError(f"a load process failed: {value}")
         return [docs[i] for i in sorted(docs)]
 
 
