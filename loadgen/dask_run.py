@@ -13,25 +13,33 @@ Rules:
   its own clock (start + its offset), so schedules start together even when clocks differ.
 - Each task returns load.json text; the reports are merged exactly (``merge_reports``). Offsets,
   round trips and the start are kept in the report's ``plan.cluster``.
+- Progress (when asked for): each task puts a snapshot on a Dask ``Queue`` every half second,
+  and this machine shows them combined as local processes' are (loadgen.processes).
 - Dask is imported only here (the optional ``dask`` extra).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from loadgen.plan import LoadPlan
 from loadgen.processes import shard_plans
 from loadgen.report import LoadReport, merge_reports
+from loadgen.runner import Progress
 
 CLOCK_SAMPLES = 5
+PROGRESS_SUFFIX = "-progress"
 START_LEAD = 0.5  # seconds from the last shard being ready to the agreed start
 READY_TIMEOUT = 300.0  # longest wait for every shard to be ready
+READY_POLL = 0.05
 
 
 class DaskUnavailable(RuntimeError):
@@ -47,11 +55,12 @@ class WorkerClock:
     round_trip_s: float
 
 
-def run_shard(plan: LoadPlan, offset_s: float, barrier: str) -> str:
+def run_shard(plan: LoadPlan, offset_s: float, barrier: str, progress: bool = False) -> str:
     """Run one shard in this (worker) process and return its load.json text.
 
     Once warm, it says so on the Queue ``barrier`` and waits for the start set on the Variable
-    ``barrier`` (this machine's clock; ``offset_s`` turns it into the worker's clock).
+    ``barrier`` (this machine's clock; ``offset_s`` turns it into the worker's clock). With
+    ``progress``, a snapshot goes to the Queue ``barrier + "-progress"`` every half second.
     """
     import asyncio
 
@@ -69,7 +78,21 @@ def run_shard(plan: LoadPlan, offset_s: float, barrier: str) -> str:
     async def ready() -> float | None:
         return await asyncio.get_running_loop().run_in_executor(None, wait_for_start)
 
-    return uvloop.run(LoadRun(plan).run(ready)).dumps()
+    run = LoadRun(plan)
+    # One thread puts the snapshots, in order (the Queue's API blocks: off the loop's thread).
+    publisher = ThreadPoolExecutor(max_workers=1)
+    if progress:
+        snapshots = Queue(barrier + PROGRESS_SUFFIX, client=client)
+
+        def publish(snapshot: Progress) -> None:
+            with contextlib.suppress(Exception):  # a lost snapshot only delays the display
+                snapshots.put([plan.shard[0], *dataclasses.astuple(snapshot)])
+
+        run.on_progress = lambda snapshot: publisher.submit(publish, snapshot)  # type: ignore[assignment]
+    try:
+        return uvloop.run(run.run(ready)).dumps()
+    finally:
+        publisher.shutdown(wait=True)  # every snapshot is queued before the task ends
 
 
 def measure_clock(client: Any, worker: str, samples: int = CLOCK_SAMPLES) -> WorkerClock:
@@ -101,6 +124,23 @@ def connect(scheduler: str) -> Any:
         raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
 
 
+PROGRESS_POLL = 0.5
+
+
+def _show_progress(
+    snapshots: Any, latest: dict[int, Progress], count: int, show: Callable[[Progress], None]
+) -> None:
+    """Read the snapshots waiting in the Queue and show them combined (every shard reported)."""
+    from loadgen.processes import combine_progress
+
+    # qsize first: a get that times out is logged as an error by the scheduler.
+    items = snapshots.get(batch=True) if snapshots.qsize() else []
+    for item in items:
+        latest[int(item[0])] = Progress(*item[1:])
+    if items and len(latest) == count:
+        show(combine_progress(list(latest.values())))
+
+
 def run_on_dask(
     plan: LoadPlan,
     scheduler: str | Any,
@@ -109,6 +149,7 @@ def run_on_dask(
     lead: float = START_LEAD,
     announce: Callable[[str], None] | None = None,
     on_shard_done: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> LoadReport:
     """Send ``plan`` from the workers of the Dask cluster at ``scheduler`` (an address or a
     Client) and return the merged report."""
@@ -132,7 +173,7 @@ def run_on_dask(
                 f"worker {clock.worker}: clock offset {clock.offset_s * 1000:+.3f} ms "
                 f"(round trip {clock.round_trip_s * 1000:.3f} ms)"
             )
-        from dask.distributed import Queue, Variable, as_completed
+        from dask.distributed import Queue, Variable, wait
 
         barrier = f"cdn-load-{uuid.uuid4().hex}"
         ready_queue = Queue(barrier, client=client)
@@ -148,6 +189,7 @@ def run_on_dask(
                     shard_plan,
                     clocks[worker].offset_s,
                     barrier,
+                    on_progress is not None,
                     workers=[worker],
                     allow_other_workers=False,
                     pure=False,
@@ -158,27 +200,42 @@ def run_on_dask(
         ready = 0
         deadline = time.monotonic() + READY_TIMEOUT
         while ready < count:
-            try:
-                ready_queue.get(timeout=1.0)
-                ready += 1
-            except TimeoutError:
-                for future in futures:
-                    if future.status == "error":
-                        future.result()  # raises the shard's error here
-                if time.monotonic() > deadline:
-                    raise DaskUnavailable(
-                        f"{count - ready} of {count} shards not ready after {READY_TIMEOUT:g} s"
-                    ) from None
+            # qsize first: a get that times out is logged as an error by the scheduler.
+            if ready_queue.qsize():
+                ready += len(ready_queue.get(batch=True))
+                continue
+            for future in futures:
+                if future.status == "error":
+                    future.result()  # raises the shard's error here
+            if time.monotonic() > deadline:
+                raise DaskUnavailable(
+                    f"{count - ready} of {count} shards not ready after {READY_TIMEOUT:g} s"
+                )
+            time.sleep(READY_POLL)
         start_at = time.time() + lead
         start_variable.set(start_at)
         say(f"every shard is ready; they start at {time.ctime(start_at)}")
         docs: dict[int, dict[str, Any]] = {}
         order = {future.key: j for j, future in enumerate(futures)}
-        for future in as_completed(futures):
-            docs[order[future.key]] = json.loads(future.result())
-            say(f"{len(docs)}/{count} shards reported")
-            if on_shard_done is not None:
-                on_shard_done(len(docs), count)
+        snapshots = Queue(barrier + PROGRESS_SUFFIX, client=client)
+        latest: dict[int, Progress] = {}
+        pending = set(futures)
+        while pending:
+            try:
+                done, pending = wait(
+                    list(pending), timeout=PROGRESS_POLL, return_when="FIRST_COMPLETED"
+                )
+            except TimeoutError:  # nothing finished in this poll
+                done = set()
+            if on_progress is not None:
+                _show_progress(snapshots, latest, count, on_progress)
+            for future in done:
+                docs[order[future.key]] = json.loads(future.result())
+                say(f"{len(docs)}/{count} shards reported")
+                if on_shard_done is not None:
+                    on_shard_done(len(docs), count)
+        if on_progress is not None:  # the last snapshots were queued before their tasks ended
+            _show_progress(snapshots, latest, count, on_progress)
         start_variable.delete()
         report = merge_reports(LoadReport.from_json(docs[j]) for j in sorted(docs))
         report.plan["shard"] = f"{plan.shard[0]}/{plan.shard[1]}"

@@ -65,7 +65,9 @@ def run_spread(
         from loadgen.dask_run import START_LEAD, run_on_dask
 
         lead = START_LEAD if start_lead is None else start_lead
-        return run_on_dask(plan, scheduler, shards=shards, lead=lead, announce=announce)
+        return run_on_dask(
+            plan, scheduler, shards=shards, lead=lead, announce=announce, on_progress=on_progress
+        )
     if processes > 1:
         from loadgen.processes import ProcessRun
 

@@ -258,18 +258,18 @@ def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
         say(f"{count} process{'es' if count > 1 else ''}: {choice.reason}")
     quiet = args.quiet or not sys.stdout.isatty()
     try:
-        if quiet or args.scheduler:
-            report = run_spread(
-                plan,
-                processes=count,
-                scheduler=args.scheduler,
-                shards=args.shards,
-                start_lead=args.start_lead,
-                announce=say,
-            )
+        spread = {
+            "processes": count,
+            "scheduler": args.scheduler,
+            "shards": args.shards,
+            "start_lead": args.start_lead,
+            "announce": say,
+        }
+        if quiet:
+            report = run_spread(plan, **spread)
         else:
             with LiveProgress(console, plan.duration, plan.requests) as live:
-                report = run_spread(plan, processes=count, on_progress=live.update)
+                report = run_spread(plan, on_progress=live.update, **spread)
     except RuntimeError as exc:  # a load process failed, or Dask is missing or unreachable
         raise UserError(str(exc)) from None
     return _finish(report, args, slos, console)

@@ -70,16 +70,18 @@ def test_two_dask_workers_send_one_stream_and_the_merge_counts_it(serve) -> None
     served = serve(cache_app())
     plan = LoadPlan(targets=(served.url,), rate=400, requests=240)
     whole = run_load_sync(plan)
+    seen: list[Progress] = []
     with distributed.LocalCluster(
         n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
     ) as cluster:
-        merged = run_on_dask(plan, cluster.scheduler_address, lead=1.0)
+        merged = run_on_dask(plan, cluster.scheduler_address, lead=1.0, on_progress=seen.append)
     _assert_same_counts(merged, whole)
     assert merged.shards == ["0/2", "1/2"]
     cluster_doc = merged.plan["cluster"]
     assert len(cluster_doc["clock_offsets_ms"]) == 2
     assert sorted(cluster_doc["shards"]) == ["0/2", "1/2"]
     assert set(cluster_doc["shards"].values()) == set(cluster_doc["clock_offsets_ms"])
+    assert seen and seen[-1].sent == 240
 
 
 def test_cli_says_how_many_processes_it_chose(serve, capsys) -> None:
