@@ -60,6 +60,8 @@ class DemoOptions:
     plots: bool = True
     progress: bool = True
     health_timeout: float = 30.0
+    processes: int | None = None  # load processes; None: auto (the cores the cluster leaves)
+    scheduler: str | None = None  # send the load from this Dask cluster's workers instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +179,10 @@ def _reading(cluster: Cluster) -> ClusterReading:
     return read_cluster(urls[cluster.topology.origin.name], caches)
 
 
-def _run_load(topology: Topology, options: DemoOptions, seed: int, console: Any):
-    import uvloop
-
+def _run_load(topology: Topology, options: DemoOptions, seed: int, console: Any, say: Announce):
+    from loadgen.console import LiveProgress
+    from loadgen.launch import resolve_processes, run_spread
     from loadgen.plan import LoadPlan
-    from loadgen.runner import LoadRun
 
     plan = LoadPlan(
         topology=topology,
@@ -191,14 +192,15 @@ def _run_load(topology: Topology, options: DemoOptions, seed: int, console: Any)
         arrival="poisson",
         labels={"run": "cdn demo"},
     )
-    run = LoadRun(plan)
+    if options.scheduler:
+        say(f"load from the Dask workers of {options.scheduler}")
+        return run_spread(plan, scheduler=options.scheduler, announce=say)
+    choice = resolve_processes(plan, options.processes)
+    say(f"load from {choice.count} process{'es' if choice.count > 1 else ''}: {choice.reason}")
     if not options.progress or console is None:
-        return uvloop.run(run.run())
-    from loadgen.console import LiveProgress
-
+        return run_spread(plan, processes=choice.count)
     with LiveProgress(console, plan.duration, None) as live:
-        run.on_progress = live.update
-        return uvloop.run(run.run())
+        return run_spread(plan, processes=choice.count, on_progress=live.update)
 
 
 class NodeLog:
@@ -246,7 +248,7 @@ def run_demo(
                 settle_notes = settle_peers(cluster, options.settle, say)
                 before = _reading(cluster)
                 mark = clock()
-                load = _run_load(topology, options, seed, console)
+                load = _run_load(topology, options, seed, console, say)
                 seconds["load"] = clock() - mark
                 time.sleep(DRAIN_SECONDS)
                 delta = _reading(cluster).minus(before)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from cdn.topology import Topology, default_topology_path, load_topology
 
 ARRIVALS = ("poisson", "constant")
+CLIENTS = ("auto", "aiohttp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,13 @@ class LoadPlan:
     # then yields to the loop until it is due, so sends are not late by a timer tick.
     spin: float = 0.0015
     start_delay: float = 0.05
+    # Wall-clock (time.time()) start agreed by several processes or machines; None: start now.
+    start_at: float | None = None
+    # "auto": the lean keep-alive client (loadgen.wire) for http:// targets, aiohttp otherwise;
+    # "aiohttp": always aiohttp.
+    client: str = "auto"
+    warm: bool = True  # open connections before the schedule starts
+    new_connections: bool = False  # every request on a new connection (Connection: close)
     labels: dict[str, str] = field(default_factory=dict)
 
     def resolved_topology(self) -> Topology:
@@ -105,6 +113,8 @@ def check_plan(plan: LoadPlan) -> None:
         raise ValueError(f"--max-in-flight {plan.max_in_flight} is out of range (expected >= 1)")
     if not plan.timeout > 0:
         raise ValueError(f"--timeout {plan.timeout!r} is out of range (expected seconds > 0)")
+    if plan.client not in CLIENTS:
+        raise ValueError(f"client {plan.client!r} is not known (expected auto or aiohttp)")
     index, count = plan.shard
     if count < 1 or not 0 <= index < count:
         raise ValueError(f"shard {index}/{count} (expected 0 <= i < n)")

@@ -1,8 +1,11 @@
 """The open-loop engine: send each request at its intended time, never waiting for earlier ones.
 
 Rules:
-- A dispatcher walks the schedule and starts one task per request at its intended time. It never
-  awaits a response, so a slow server cannot slow the offered load (no coordinated omission).
+- A dispatcher walks the schedule and sends each request at its intended time. It never awaits a
+  response, so a slow server cannot slow the offered load (no coordinated omission). Plain
+  ``http://`` GETs are written straight onto a keep-alive connection of the lean client
+  (loadgen.wire: no task per request, connections opened before the schedule starts); other
+  requests run as one aiohttp task each.
 - Latency runs from the INTENDED start to the last body byte, so time spent queued anywhere
   (behind a busy dispatcher, for a pooled connection, in the server) counts. ``service`` runs
   from the actual start, for contrast. ``lag`` = actual start - intended start.
@@ -23,19 +26,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
 
-from loadgen.cache_status import classify
+from loadgen.cache_status import CacheOutcome, classify
 from loadgen.plan import LoadPlan
 from loadgen.report import LoadReport, describe_plan
-from loadgen.schedule import Route, Schedule
-from loadgen.stats import LoadStats, Tally, ratio, record_seconds, value_at_percentile
+from loadgen.schedule import Batch, Route, Schedule
+from loadgen.stats import LoadStats, SampleBuffer, Second, Tally, ratio, value_at_percentile
+from loadgen.wire import USER_AGENT, WireClient, WirePool, request_tail
 
-USER_AGENT = "cdnlab-load/0.1"
+OUTCOME_MEMO = 4096  # distinct (Cache-Status, X-Cache) pairs whose classification is kept
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
 # After a connect failure at an edge, its users go to their next-nearest edge this long.
 MOVE_SECONDS = 5.0
@@ -45,6 +50,8 @@ _UNREACHABLE = (
     aiohttp.ServerDisconnectedError,
     aiohttp.ClientOSError,
 )
+WARM_SECONDS_PER_REQUEST = 0.004  # connections warmed: the asked rate times this, plus
+WARM_EXTRA = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +94,38 @@ def error_kind(exc: BaseException) -> str:
 
 
 class Recorder:
-    """Books each request's outcome into LoadStats; seconds count from ``t0`` (the run start)."""
+    """Books each request's outcome into LoadStats; seconds count from ``t0`` (the run start).
+
+    Latencies wait in a SampleBuffer and reach their histograms on ``flush()``: before anything
+    reads the stats (progress, the report) and before a second is sealed.
+    """
 
     def __init__(self, stats: LoadStats, t0: float) -> None:
         self.stats = stats
         self.t0 = t0
+        self.samples = SampleBuffer()
+        self._outcomes: dict[tuple[str | None, str | None], CacheOutcome] = {}
+
+    def flush(self) -> None:
+        """Add the buffered latencies to their histograms."""
+        self.samples.flush()
+
+    def _second_at(self, at: float) -> Second:
+        index = max(0, int(at - self.t0))
+        seconds = self.stats.seconds
+        if index >= len(seconds):
+            self.samples.flush()  # a new second seals an older one: its samples go in first
+        return self.stats.second(index)
+
+    def _outcome(self, cache_status: str | None, x_cache: str | None) -> CacheOutcome:
+        # classify is a pure function of the two headers: keep its output per header pair.
+        key = (cache_status, x_cache)
+        found = self._outcomes.get(key)
+        if found is None:
+            found = classify(cache_status, x_cache)
+            if len(self._outcomes) < OUTCOME_MEMO:
+                self._outcomes[key] = found
+        return found
 
     def _slices(self, route: Route) -> tuple[Tally, Tally, Tally, Tally]:
         stats = self.stats
@@ -102,18 +136,15 @@ class Recorder:
         )
         return stats.total, pop, region, location
 
-    def _second(self, at: float) -> int:
-        return max(0, int(at - self.t0))
-
     def dropped(self, intended: float) -> None:
         """A request not sent because too many were in flight."""
         self.stats.dropped += 1
-        self.stats.second(self._second(intended)).dropped += 1
+        self._second_at(intended).dropped += 1
 
     def sent(self, started: float, lag: float) -> None:
         """A request started ``lag`` seconds after its intended time."""
-        record_seconds(self.stats.lag, max(lag, 0.0))
-        self.stats.second(self._second(started)).sent += 1
+        self.samples.add(self.stats.lag, max(lag, 0.0))
+        self._second_at(started).sent += 1
 
     def response(
         self,
@@ -133,8 +164,9 @@ class Recorder:
         if status >= 500:
             self.error(route, intended, started, done, f"http_{status // 100}xx")
             return
-        outcome = classify(cache_status, x_cache)
+        outcome = self._outcome(cache_status, x_cache)
         latency = done - intended
+        add = self.samples.add
         by_status = stats.by_cache_status.get(outcome.status) or stats.by_cache_status.setdefault(
             outcome.status, Tally()
         )
@@ -150,13 +182,13 @@ class Recorder:
                 tally.origin_requests += 1
                 if outcome.status != "revalidated":
                     tally.origin_bytes += size
-            record_seconds(tally.latency, latency)
-        record_seconds(stats.service, done - started)
-        second = stats.second(self._second(done))
+            add(tally.latency, latency)
+        add(stats.service, done - started)
+        second = self._second_at(done)
         second.completed += 1
         if is_hit:
             second.hits += 1
-        record_seconds(second.histogram(), latency)
+        add(second.histogram(), latency)
 
     def error(self, route: Route, intended: float, started: float, done: float, kind: str) -> None:
         """A request that failed (transport error, timeout or 5xx)."""
@@ -167,11 +199,18 @@ class Recorder:
         for tally in (*self._slices(route), by_status):
             tally.requests += 1
             tally.errors += 1
-        stats.second(self._second(done)).errors += 1
+        self._second_at(done).errors += 1
+
+
+Ready = Callable[[], Awaitable[float | None]]
 
 
 class LoadRun:
-    """One run of a plan: a session, a dispatcher and the tasks in flight."""
+    """One run of a plan: a client, a dispatcher and the requests in flight.
+
+    Plain ``http://`` GETs go through the lean keep-alive client (loadgen.wire), without a task
+    per request; ``https://`` targets (or ``plan.client == "aiohttp"``) through aiohttp.
+    """
 
     def __init__(
         self,
@@ -195,6 +234,11 @@ class LoadRun:
         self.stopping = False
         self.recorder = Recorder(self.stats, 0.0)
         self.session: aiohttp.ClientSession | None = None
+        self.wire: WireClient | None = None
+        self.lean = uses_wire(plan, self.schedule)
+        self.warmed = 0
+        # Per route (by identity): the wire pool and the request bytes after the path.
+        self._wire_routes: dict[int, tuple[WirePool, bytes]] = {}
 
     def stop(self) -> None:
         """Stop sending (requests in flight still finish); the report covers what was sent."""
@@ -210,11 +254,19 @@ class LoadRun:
         span = self.last_intended + gap
         return min(span, duration) if duration is not None else span
 
+    def outstanding(self) -> int:
+        """Requests sent and not yet answered."""
+        if self.wire is not None:
+            return self.wire.in_flight
+        return len(self.in_flight)
+
     def progress(self) -> Progress:
         """The current counts and rates."""
+        self.recorder.flush()
         stats = self.stats
         elapsed = max(self.clock() - self.t0, 1e-9)
-        sent = stats.total.requests + len(self.in_flight)
+        in_flight = self.outstanding()
+        sent = stats.total.requests + in_flight
         latency = stats.total.latency
         return Progress(
             elapsed=elapsed,
@@ -224,7 +276,7 @@ class LoadRun:
             responses=stats.total.responses,
             errors=stats.total.errors,
             dropped=stats.dropped,
-            in_flight=len(self.in_flight),
+            in_flight=in_flight,
             asked_rate=self.schedule.asked_rate,
             achieved_rate=sent / elapsed,
             p50_ms=value_at_percentile(latency, 50) / 1000.0,
@@ -293,17 +345,36 @@ class LoadRun:
                 len(body),
             )
 
-    async def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _send_task(self, batch: Batch, k: int, due: float) -> None:
+        url, route = self.schedule.resolve(batch, k)
+        task = asyncio.get_running_loop().create_task(self._fetch(url, route, due))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    def _send_wire(self, batch: Batch, k: int, due: float) -> None:
+        path, route = self.schedule.resolve_path(batch, k)
+        started = self.clock()
+        if self.moved:
+            route = self._anycast(route, started)
+        pool, tail = self._wire_routes[id(route)]
+        self.recorder.sent(started, started - due)
+        assert self.wire is not None
+        self.wire.send(pool, ("GET " + path).encode("latin-1") + tail, route, due, started)
+
+    async def _dispatch(self, start_at: float | None) -> None:
         clock = self.clock
         spin = self.plan.spin
         cap = self.plan.max_in_flight
         stats = self.stats
-        in_flight = self.in_flight
-        resolve = self.schedule.resolve
+        outstanding = self.outstanding
+        send = self._send_wire if self.wire is not None else self._send_task
         batches = self.schedule.batches()
         first = next(batches, None)
-        self.t0 = clock() + self.plan.start_delay
+        if start_at is None:
+            self.t0 = clock() + self.plan.start_delay
+        else:
+            # An agreed wall-clock start (several processes or machines): the same instant here.
+            self.t0 = clock() + (start_at - time.time())
         self.recorder.t0 = self.t0
         t0 = self.t0
         unyielded = 0
@@ -322,13 +393,10 @@ class LoadRun:
                     break
                 stats.scheduled += 1
                 self.last_intended = offset
-                if len(in_flight) >= cap:
+                if outstanding() >= cap:
                     self.recorder.dropped(due)
                     continue
-                url, route = resolve(batch, k)
-                task = loop.create_task(self._fetch(url, route, due))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                send(batch, k, due)
                 self.last_send = clock()
                 unyielded += 1
                 if unyielded >= YIELD_EVERY:
@@ -342,46 +410,115 @@ class LoadRun:
             await asyncio.sleep(self.progress_interval)
             self.on_progress(self.progress())
 
-    async def run(self) -> LoadReport:
-        """Send the whole schedule, wait for the responses, and return the report."""
+    def _prepare_wire(self) -> WireClient:
         plan = self.plan
-        # The cap is per edge: a hung edge holding its connections must not starve the users
-        # of the other edges (they are other people, with pools of their own).
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=plan.connections)
-        timeout = aiohttp.ClientTimeout(total=plan.timeout)
+        wire = WireClient(
+            self.recorder, connections=plan.connections, timeout=plan.timeout, clock=self.clock
+        )
+        for row in self.schedule.routes:
+            for first in row:
+                route: Route | None = first
+                while route is not None and id(route) not in self._wire_routes:
+                    pool = wire.pool(route.base_url)
+                    tail = request_tail(pool.origin, route.headers, close=plan.new_connections)
+                    self._wire_routes[id(route)] = (pool, tail)
+                    route = route.fallback
+        wire.redirect = self._wire_anycast
+        return wire
+
+    def _wire_anycast(self, route: Route, data: bytes) -> tuple[WirePool, bytes, Route] | None:
+        """As ``_fetch`` does for aiohttp: an unreachable edge's users go to their next-nearest
+        edge for ``MOVE_SECONDS``; this request goes there now (None: no edge is left)."""
+        if route.fallback is None:
+            return None
+        now = self.clock()
+        self.moved[route.pop] = now + MOVE_SECONDS
+        target = self._anycast(route.fallback, now)
+        pool, tail = self._wire_routes[id(target)]
+        path = data.split(b" ", 2)[1]
+        return pool, b"GET " + path + tail, target
+
+    def warm_connections(self) -> int:
+        """Connections per pool opened before the schedule starts (0 with new connections)."""
+        plan = self.plan
+        if plan.new_connections or not plan.warm:
+            return 0
+        assert self.wire is not None
+        pools = max(len(self.wire.pools), 1)
+        # About what the asked rate keeps busy at a few ms per request, within the cap.
+        wanted = math.ceil(self.schedule.asked_rate * WARM_SECONDS_PER_REQUEST) + WARM_EXTRA
+        return max(1, min(wanted, plan.connections // pools))
+
+    async def _drain(self) -> None:
+        timeout = self.plan.timeout + 1.0
+        if self.wire is not None:
+            deadline = self.clock() + timeout
+            while self.wire.in_flight and self.clock() < deadline:
+                await asyncio.sleep(0.005)
+            await self.wire.close("cancelled")
+            return
+        if self.in_flight:
+            await asyncio.wait(set(self.in_flight), timeout=timeout)
+        leftovers = set(self.in_flight)
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            await asyncio.gather(*leftovers, return_exceptions=True)
+
+    async def run(self, ready: Ready | None = None) -> LoadReport:
+        """Open (and warm) connections, send the whole schedule, wait for the responses.
+
+        ``ready``, when given, is awaited once the connections are warm; it returns the agreed
+        wall-clock start (``time.time()`` seconds) or None to start now.
+        """
+        plan = self.plan
         started = self.clock()
-        async with aiohttp.ClientSession(
-            connector=connector,
-            timeout=timeout,
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            headers={"User-Agent": USER_AGENT},
-        ) as session:
+        session = None
+        if self.lean:
+            self.wire = self._prepare_wire()
+            self.warmed = await self.wire.warm(self.warm_connections())
+            self.wire.start()
+        else:
+            # The cap is per edge: a hung edge holding its connections must not starve the users
+            # of the other edges (they are other people, with pools of their own).
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=plan.connections)
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=plan.timeout),
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": USER_AGENT},
+            )
             self.session = session
-            reporter = None
-            if self.on_progress is not None:
-                reporter = asyncio.get_running_loop().create_task(self._report_progress())
+        start_at = plan.start_at
+        reporter = None
+        try:
             # Long-lived objects (modules, topology, schedule) out of the collector's way: a full
-            # collection over them would pause sends for milliseconds.
+            # collection over them would pause sends for milliseconds. Done before the start is
+            # agreed: it can take a good part of a second.
             gc.collect()
             gc.freeze()
+            if ready is not None:
+                start_at = await ready()
+            if self.on_progress is not None:
+                reporter = asyncio.get_running_loop().create_task(self._report_progress())
             try:
-                await self._dispatch()
-                if self.in_flight:
-                    await asyncio.wait(set(self.in_flight), timeout=plan.timeout + 1.0)
-                leftovers = set(self.in_flight)
-                for task in leftovers:
-                    task.cancel()
-                if leftovers:
-                    await asyncio.gather(*leftovers, return_exceptions=True)
+                await self._dispatch(start_at)
+                await self._drain()
             finally:
                 gc.unfreeze()
-                if reporter is not None:
-                    reporter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reporter
-                    self.on_progress(self.progress())
+        finally:
+            if reporter is not None:
+                reporter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporter
+                self.on_progress(self.progress())
+            if self.wire is not None:
+                await self.wire.close("cancelled")
+            if session is not None:
+                await session.close()
         elapsed = self.clock() - started
+        self.recorder.flush()
         for second in self.stats.seconds:
             second.seal()
         send_span = max(self.last_send - self.t0, 0.0)
@@ -400,6 +537,13 @@ class LoadRun:
             plan=describe_plan(plan, self.schedule),
             shards=[f"{plan.shard[0]}/{plan.shard[1]}"],
         )
+
+
+def uses_wire(plan: LoadPlan, schedule: Schedule) -> bool:
+    """True when every request of ``plan`` can take the lean client (plain http:// GETs)."""
+    if plan.client == "aiohttp":
+        return False
+    return all(route.base_url.startswith("http://") for row in schedule.routes for route in row)
 
 
 async def run_load(

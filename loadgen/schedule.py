@@ -137,6 +137,11 @@ class Schedule:
         return rows
 
     @property
+    def routes(self) -> list[list[Route]]:
+        """routes[target or 0][user]: every route a request can take."""
+        return self._routes
+
+    @property
     def pops(self) -> list[str]:
         """Names of the pops (edges or targets) requests can go to, in topology/target order."""
         if self.targets:
@@ -209,6 +214,13 @@ class Schedule:
         key = batch.keys[k]
         path = key if isinstance(key, str) else self._path_of(key)
         return route.base_url + path, route
+
+    def resolve_path(self, batch: Batch, k: int) -> tuple[str, Route]:
+        """The path (without the base URL) and route of request ``k`` of ``batch``."""
+        rows = self._routes
+        route = rows[(batch.first + k) % len(rows)][batch.users[k]]
+        key = batch.keys[k]
+        return (key if isinstance(key, str) else self._path_of(key)), route
 
     def _stream_batches(self) -> Iterator[Batch]:
         assert self.stream is not None

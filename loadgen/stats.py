@@ -28,8 +28,60 @@ def new_histogram() -> HdrHistogram:
 
 def record_seconds(histogram: HdrHistogram, seconds: float) -> None:
     """Add one latency of ``seconds`` (clipped into the histogram's range)."""
-    us = int(seconds * 1e6 + 0.5)
-    histogram.record_value(min(max(us, LOWEST_US), HIGHEST_US))
+    histogram.record_value(to_us(seconds))
+
+
+def to_us(seconds: float) -> int:
+    """``seconds`` as the integer microseconds ``record_seconds`` records (clipped into range)."""
+    return min(max(int(seconds * 1e6 + 0.5), LOWEST_US), HIGHEST_US)
+
+
+def record_many(histogram: HdrHistogram, values_us: list[int] | np.ndarray) -> None:
+    """Record every value (integer microseconds, in range) as ``record_value`` would, in one pass.
+
+    The bucket arithmetic is hdrh's ``_counts_index_for`` in numpy: the bit length of
+    ``value | sub_bucket_mask`` (``np.frexp``'s exponent, exact below 2**53) gives the bucket, the
+    value shifted by the bucket and unit magnitude gives the sub-bucket.
+    """
+    values = np.asarray(values_us, dtype=np.int64)
+    if not len(values):
+        return
+    bits = np.frexp((values | histogram.sub_bucket_mask).astype(np.float64))[1].astype(np.int64)
+    bucket = bits - histogram.unit_magnitude - (histogram.sub_bucket_half_count_magnitude + 1)
+    sub_bucket = values >> (bucket + histogram.unit_magnitude)
+    index = (
+        ((bucket + 1) << histogram.sub_bucket_half_count_magnitude)
+        + sub_bucket
+        - histogram.sub_bucket_half_count
+    )
+    np.add.at(_counts(histogram), index, 1)
+    histogram.total_count += len(values)
+    histogram.min_value = min(histogram.min_value, int(values.min()))
+    histogram.max_value = max(histogram.max_value, int(values.max()))
+
+
+class SampleBuffer:
+    """Latencies waiting for their histograms, added in one numpy pass per histogram by flush().
+
+    ``record_value`` costs microseconds in Python per call and a request records into up to eight
+    histograms; appending to a list costs a fraction of that. Readers must ``flush()`` first.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[int, tuple[HdrHistogram, list[int]]] = {}
+
+    def add(self, histogram: HdrHistogram, seconds: float) -> None:
+        """Queue one latency of ``seconds`` for ``histogram``."""
+        entry = self._pending.get(id(histogram))
+        if entry is None:
+            entry = self._pending[id(histogram)] = (histogram, [])
+        entry[1].append(min(max(int(seconds * 1e6 + 0.5), LOWEST_US), HIGHEST_US))
+
+    def flush(self) -> None:
+        """Add every queued latency to its histogram."""
+        for histogram, values in self._pending.values():
+            record_many(histogram, values)
+        self._pending.clear()
 
 
 def encode(histogram: HdrHistogram) -> str:

@@ -21,6 +21,8 @@ examples:
   cdn demo
   cdn demo --duration 10s --out out/demo
   cdn demo --free-ports --max-difference 0.03     # exit 1 if the hit ratios differ by more
+  cdn demo --rate 5000 --processes 4               # a twin run at a high rate
+  cdn demo --scheduler tcp://10.0.0.5:8786         # the load from a Dask cluster's workers
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help="exit 1 when the edge-tier hit ratios differ by more than F (e.g. 0.03)",
     )
+    parser.add_argument(
+        "--processes",
+        default="auto",
+        metavar="N|auto",
+        help="load processes (default auto: the cores the cluster does not need)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="send the load from the workers of this Dask cluster (see cdn load --help)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -104,7 +117,15 @@ def run(args: argparse.Namespace) -> int:
     if not topology_file.is_file():
         raise UserError(f"--topology {topology_file}: no such file (expected a topology TOML)")
     out = Path(args.out) if args.out else default_out(datetime.datetime.now())
+    from loadgen.launch import parse_processes
+
+    try:
+        processes = parse_processes(args.processes)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     options = DemoOptions(
+        processes=processes,
+        scheduler=args.scheduler,
         topology_file=topology_file,
         out=out,
         duration=args.duration,
@@ -122,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_demo(options, console=console, announce=announce)
-    except ClusterError as exc:
+    except (ClusterError, RuntimeError) as exc:  # RuntimeError: a load process or Dask failed
         raise UserError(str(exc)) from None
     except (KeyboardInterrupt, StopRequested):
         console.print("cdn demo: interrupted; the cluster is stopped", style="bold")

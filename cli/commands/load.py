@@ -10,9 +10,17 @@ examples:
   cdn load --duration 20s                                   # configs/local.toml, its rate
   cdn load --target http://127.0.0.1:8121 --rate 500 --requests 5000 --out out/load
   cdn load --duration 30s --profile ramp:100-2000 --slo 'p99<50ms' --slo 'errors<0.1%'
+  cdn load --target http://127.0.0.1:8080 --rate 20000 --duration 10s --processes 4
+  cdn load --duration 60s --rate 50000 --scheduler tcp://10.0.0.5:8786   # Dask workers send
   cdn load --duration 60s --shard 0/2 --out a &  cdn load --duration 60s --shard 1/2 --out b
   cdn load merge a/load.json b/load.json --out merged
   cdn load --duration 60s --faults configs/chaos/stop-peer.toml   # faults on the `cdn up` cluster
+
+Processes: --processes auto (the default) runs one load process per core the target does not
+need (a target on this machine keeps one core per server worker) and says what it chose; the
+processes send shards of one stream, start together, and give one display, one report and one
+exit status. --scheduler runs the shards on a Dask cluster's workers instead (one per worker, or
+--shards), with start times aligned across machines and each worker's clock offset reported.
 
 SLOs (--slo, repeatable): p50|p90|p95|p99|p999|mean|max <|<=|>|>= TIME (us, ms, s);
 errors|dropped < SHARE (0.1% or 0.001); hit_ratio|byte_hit_ratio|origin_offload > FRACTION;
@@ -89,10 +97,42 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--shard", default="0/1", metavar="I/N", help="send shard I of N of the stream"
     )
     parser.add_argument(
+        "--processes",
+        default="auto",
+        metavar="N|auto",
+        help="local load processes (default auto: the cores the target does not need)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="send from the workers of this Dask cluster (merged into one report)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=argtypes.positive_int,
+        help="with --scheduler: shards to run (default: one per worker)",
+    )
+    parser.add_argument(
+        "--start-lead",
+        type=argtypes.duration,
+        help="with --scheduler: time from every shard being ready to their start (0.5s)",
+    )
+    parser.add_argument(
         "--connections",
         type=argtypes.positive_int,
         default=256,
-        help="connections per edge (target)",
+        help="connection limit per process (opened before the schedule starts as needed)",
+    )
+    parser.add_argument(
+        "--new-connections",
+        action="store_true",
+        help="open a new connection for every request (no keep-alive, no warm-up)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "aiohttp"),
+        default="auto",
+        help="HTTP client: auto (lean keep-alive client for http://, aiohttp for https://)",
     )
     parser.add_argument(
         "--max-in-flight",
@@ -172,17 +212,19 @@ def _merge(args: argparse.Namespace, paths: list[Path], slos: list[Slo]) -> int:
 
 
 def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
-    import uvloop
-
     from loadgen.console import LiveProgress
+    from loadgen.launch import parse_processes, resolve_processes, run_spread
     from loadgen.plan import LoadPlan, check_plan, check_target, parse_shard
-    from loadgen.runner import LoadRun
+    from loadgen.schedule import Schedule
 
     try:
         targets = tuple(check_target(t) for t in args.target)
         shard = parse_shard(args.shard)
+        processes = parse_processes(args.processes)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if args.shards and not args.scheduler:
+        raise UserError("--shards is for --scheduler runs (expected --scheduler tcp://HOST:8786)")
     topology = load_topology(args.topology or default_topology_path())
     edge_urls: tuple[tuple[str, str], ...] = ()
     faults = _faults(args.faults, topology) if args.faults else ()
@@ -209,21 +251,61 @@ def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
         connections=args.connections,
         max_in_flight=args.max_in_flight,
         timeout=args.timeout,
+        client=args.client,
+        new_connections=args.new_connections,
     )
     try:
         check_plan(plan)
-        run = LoadRun(plan)
+        Schedule(plan)  # a bad plan fails here, before any process starts
     except ValueError as exc:
         raise UserError(str(exc)) from None
     console = _console()
-    quiet = args.quiet or not sys.stdout.isatty()
-    main = _with_faults(run, faults, topology, console) if faults else run.run()
-    if quiet:
-        report = uvloop.run(main)
-    else:
-        with LiveProgress(console, plan.duration, plan.requests) as live:
-            run.on_progress = live.update
+
+    def say(message: str) -> None:
+        console.print(f"cdn load: {message}", style="dim")
+
+    if faults:
+        # Faults move users to their next-nearest edge (anycast), which the aiohttp client does;
+        # one process sends and acts the faults out on the cluster.
+        import dataclasses
+
+        import uvloop
+
+        from loadgen.runner import LoadRun
+
+        say("1 process (--faults): it sends and acts out the faults; aiohttp client")
+        run = LoadRun(dataclasses.replace(plan, client="aiohttp"))
+        main = _with_faults(run, faults, topology, console)
+        if args.quiet or not sys.stdout.isatty():
             report = uvloop.run(main)
+        else:
+            with LiveProgress(console, plan.duration, plan.requests) as live:
+                run.on_progress = live.update
+                report = uvloop.run(main)
+        return _finish(report, args, slos, console)
+    if args.scheduler:
+        count = 1
+        say(f"sending from the Dask workers of {args.scheduler}")
+    else:
+        choice = resolve_processes(plan, processes)
+        count = choice.count
+        say(f"{count} process{'es' if count > 1 else ''}: {choice.reason}")
+    quiet = args.quiet or not sys.stdout.isatty()
+    try:
+        spread = {
+            "processes": count,
+            "scheduler": args.scheduler,
+            "shards": args.shards,
+            "start_lead": args.start_lead,
+            "announce": say,
+        }
+        if quiet:
+            report = run_spread(plan, **spread)
+        else:
+            with LiveProgress(console, plan.duration, plan.requests) as live:
+                report = run_spread(plan, on_progress=live.update, **spread)
+    except RuntimeError as exc:  # a load process failed, or Dask is missing or unreachable
+        raise UserError(str(exc)) from None
     return _finish(report, args, slos, console)
 
 

@@ -28,3 +28,15 @@ def test_help_names_the_outputs(capsys):
         main(["demo", "--help"])
     text = capsys.readouterr().out
     assert "compare.json" in text and "--free-ports" in text
+
+
+def test_a_process_count_out_of_range_is_refused(tmp_path, capsys):
+    assert main(["demo", "--processes", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "is not a process count" in capsys.readouterr().err
+
+
+def test_help_names_the_load_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = capsys.readouterr().out
+    assert "--processes" in text and "--scheduler" in text

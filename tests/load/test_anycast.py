@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from load_apps import ServerThread
 
 from cdn.topology import default_topology_path, load_topology
@@ -18,7 +19,8 @@ def _closed_port_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def test_requests_to_a_dead_edge_go_to_the_next_nearest_edge() -> None:
+@pytest.mark.parametrize("client", ["auto", "aiohttp"])  # the lean client, then aiohttp's
+def test_requests_to_a_dead_edge_go_to_the_next_nearest_edge(client: str) -> None:
     topology = load_topology(default_topology_path())
     settings = OriginSettings.from_topology(topology, host="127.0.0.1", port=0)
     server = ServerThread(create_app(settings))
@@ -29,7 +31,9 @@ def test_requests_to_a_dead_edge_go_to_the_next_nearest_edge() -> None:
             (edge.name, _closed_port_url() if edge.name == "edge-par" else served.url)
             for edge in topology.edges
         )
-        plan = LoadPlan(topology=topology, edge_urls=edge_urls, rate=300, requests=150)
+        plan = LoadPlan(
+            topology=topology, edge_urls=edge_urls, rate=300, requests=150, client=client
+        )
         report = run_load_sync(plan)
     finally:
         server.stop()

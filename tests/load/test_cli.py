@@ -34,6 +34,9 @@ def test_help_describes_the_command(capsys) -> None:
         (["--profile", "wobble"], "is not known"),
         (["--profile", "ramp:10"], "has no '-'"),
         (["--topology", "/nonexistent/topo.toml"], "no such file"),
+        (["--processes", "0"], "is not a process count"),
+        (["--processes", "many"], "is not a process count"),
+        (["--shards", "2"], "--shards is for --scheduler runs"),
     ],
 )
 def test_bad_values_give_a_clear_error_and_status_2(capsys, argv, message) -> None:

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from load_apps import cache_app
 
 from cli.main import main
 from loadgen import LoadPlan, LoadReport, merge_reports, run_load_sync
 from loadgen.schedule import Schedule
-from loadgen.stats import COUNTERS, decode, new_histogram, record_seconds
+from loadgen.stats import (
+    COUNTERS,
+    HIGHEST_US,
+    LOWEST_US,
+    decode,
+    new_histogram,
+    record_many,
+    record_seconds,
+)
 
 
 def _urls(plan: LoadPlan) -> list[str]:
@@ -127,3 +137,18 @@ def test_cdn_load_merge_writes_the_sum(serve, tmp_path) -> None:
         assert name in merged["pops"][next(iter(merged["pops"]))]
     assert (merged_dir / "latency_cdf.png").exists()
     assert (merged_dir / "timeseries.csv").exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=LOWEST_US, max_value=HIGHEST_US), min_size=1, max_size=300))
+def test_recording_many_values_at_once_equals_recording_each(values) -> None:
+    one_by_one, at_once = new_histogram(), new_histogram()
+    for value in values:
+        one_by_one.record_value(value)
+    record_many(at_once, values)
+    assert list(at_once.counts) == list(one_by_one.counts)
+    assert at_once.get_total_count() == one_by_one.get_total_count()
+    assert (at_once.get_min_value(), at_once.get_max_value()) == (
+        one_by_one.get_min_value(),
+        one_by_one.get_max_value(),
+    )
