@@ -26,8 +26,6 @@ Runs are bounded: 10 s before each fault, the fault, then 15-20 s after.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import os
 import re
@@ -42,9 +40,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from cdn.faults import Fault, load_fault_file
+from cdn.faults import load_fault_file
 from cdn.topology import default_topology_path, load_topology
-from cluster.faults import FaultActor
+from cluster.faults import FaultActor, load_with_faults
 from cluster.launcher import Cluster
 from cluster.relocate import relocate_topology
 from loadgen.plan import LoadPlan
@@ -128,19 +126,6 @@ def _recovery(seconds: list[Any], since: int, baseline_ms: float) -> float | Non
     return None
 
 
-async def _load_with_faults(run: LoadRun, actor: FaultActor, faults: tuple[Fault, ...]) -> Any:
-    clock = run.clock
-    t0 = clock() + run.plan.start_delay
-    acting = asyncio.get_running_loop().create_task(actor.run(faults, clock, t0))
-    try:
-        return await run.run()
-    finally:
-        acting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await acting
-        await actor.undo_all(clock() - t0)
-
-
 def run_scenario(name: str, rate: float, console: Console) -> Row:
     """Start a fresh cluster, load it at ``rate`` with scenario ``name``'s faults, measure."""
     import uvloop
@@ -163,7 +148,7 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
             run = LoadRun(plan)
             actor = FaultActor(state, state_path=cluster.state_path)
             origin_before = _origin_requests(cluster.urls["origin"])
-            report = uvloop.run(_load_with_faults(run, actor, faults))
+            report = uvloop.run(load_with_faults(run, actor, faults))
             origin = _origin_requests(cluster.urls["origin"]) - origin_before
         load = os.getloadavg()
     seconds = report.stats.seconds

@@ -32,6 +32,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -224,6 +225,30 @@ class FaultActor:
         if self._session is None:
             self._session = aiohttp.ClientSession(trust_env=False)
         return self._session
+
+
+class _Run(Protocol):
+    """What ``load_with_faults`` needs of a load run (loadgen.runner.LoadRun)."""
+
+    clock: Callable[[], float]
+    plan: Any
+
+    async def run(self) -> Any: ...
+
+
+async def load_with_faults(run: _Run, actor: FaultActor, faults: tuple[Fault, ...]) -> Any:
+    """Run the load ``run`` while ``actor`` acts out ``faults`` at their times from its start;
+    what is still in force when the load ends is undone. Returns the run's report."""
+    clock = run.clock
+    t0 = clock() + run.plan.start_delay
+    acting = asyncio.get_running_loop().create_task(actor.run(faults, clock, t0))
+    try:
+        return await run.run()
+    finally:
+        acting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acting
+        await actor.undo_all(clock() - t0)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -327,10 +327,8 @@ async def _with_faults(
     run: LoadRun, faults: tuple[Fault, ...], topology: Topology, console: Console
 ) -> LoadReport:
     """Run the load while a FaultActor acts out ``faults`` on the running cluster."""
-    import asyncio
-    import contextlib
 
-    from cluster.faults import FaultActor
+    from cluster.faults import FaultActor, load_with_faults
     from cluster.state import running_state, state_path
 
     state = running_state(topology.name)
@@ -341,13 +339,4 @@ async def _with_faults(
     actor = FaultActor(
         state, state_path=state_path(topology.name), announce=lambda line: console.print(line)
     )
-    clock = run.clock
-    t0 = clock() + run.plan.start_delay
-    acting = asyncio.get_running_loop().create_task(actor.run(faults, clock, t0))
-    try:
-        return await run.run()
-    finally:
-        acting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await acting
-        await actor.undo_all(clock() - t0)
+    return await load_with_faults(run, actor, faults)
