@@ -35,10 +35,9 @@ from kv.purging import WritePurger
 from kv.settings import KvSettings
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
-from serving.server import run_event_loop
 from serving.sigv4 import SignatureError, verify
 
-__all__ = ["DATABASE", "NOTIFIER", "PURGER", "create_app", "run"]
+__all__ = ["DATABASE", "NOTIFIER", "PURGER", "create_app"]
 
 log = logging.getLogger("cdnlab.kv")
 
@@ -243,10 +242,3 @@ def create_app(settings: KvSettings, database: Database | None = None) -> web.Ap
     app.router.add_get("/tables/{table}/items/{pk}", read_facade)
     app.router.add_get("/tables/{table}/items/{pk}/{sk}", read_facade)
     return app
-
-
-def run(settings: KvSettings) -> None:
-    """Serve ``settings`` on uvloop until SIGINT or SIGTERM."""
-    from kv.server import serve_forever
-
-    run_event_loop(serve_forever(settings))

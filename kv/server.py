@@ -9,9 +9,9 @@ from aiohttp import web
 from kv.app import create_app
 from kv.database import Database
 from kv.settings import KvSettings
-from serving.server import AppServer, serve_until_signalled
+from serving.server import AppServer, run_event_loop, serve_until_signalled
 
-__all__ = ["KvServer", "serve_forever"]
+__all__ = ["KvServer", "run", "serve_forever"]
 
 log = logging.getLogger("cdnlab.kv")
 
@@ -51,3 +51,8 @@ def _announce(server: AppServer) -> None:
 async def serve_forever(settings: KvSettings) -> None:
     """Run a KvServer until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
     await serve_until_signalled(KvServer(settings), _announce)
+
+
+def run(settings: KvSettings) -> None:
+    """Serve ``settings`` on uvloop until SIGINT or SIGTERM."""
+    run_event_loop(serve_forever(settings))

@@ -19,7 +19,6 @@ from aiohttp import web
 
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
-from serving.server import run_event_loop
 from storage import buckets, multipart, objects
 from storage.addressing import address_of
 from storage.context import S3Context
@@ -31,7 +30,7 @@ from storage.state import METRICS, NOTIFIER, SETTINGS, STORE, VERIFIER
 from storage.store import Store
 from storage.xmlpages import error_xml
 
-__all__ = ["create_app", "run"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("cdnlab.storage")
 
@@ -325,10 +324,3 @@ def create_app(
     app.router.add_get("/_cdn/metrics", metrics)
     app.router.add_route("*", "/{tail:.*}", s3_request, expect_handler=expect_continue)
     return app
-
-
-def run(settings: StorageSettings) -> None:
-    """Serve ``settings`` on uvloop until SIGINT or SIGTERM."""
-    from storage.server import serve_forever
-
-    run_event_loop(serve_forever(settings))

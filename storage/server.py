@@ -7,11 +7,11 @@ import ssl
 
 from aiohttp import web
 
-from serving.server import AppServer, serve_until_signalled
+from serving.server import AppServer, run_event_loop, serve_until_signalled
 from storage.app import create_app
 from storage.settings import StorageSettings
 
-__all__ = ["StorageServer", "serve_forever"]
+__all__ = ["StorageServer", "run", "serve_forever"]
 
 log = logging.getLogger("cdnlab.storage")
 
@@ -50,3 +50,8 @@ def _announce(server: AppServer) -> None:
 async def serve_forever(settings: StorageSettings) -> None:
     """Run a StorageServer until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
     await serve_until_signalled(StorageServer(settings), _announce)
+
+
+def run(settings: StorageSettings) -> None:
+    """Serve ``settings`` on uvloop until SIGINT or SIGTERM."""
+    run_event_loop(serve_forever(settings))

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; 0 after a graceful shutdown."""
     import sqlite3
 
-    from kv.app import run as run_kv
+    from kv.server import run as run_kv
 
     settings = build_settings(args)
     if settings.access_log:

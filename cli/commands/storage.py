@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; 0 after a graceful shutdown."""
     import logging
 
-    from storage.app import run as run_storage
+    from storage.server import run as run_storage
 
     settings = build_settings(args)
     logging.basicConfig(

@@ -25,7 +25,7 @@ MiB = 1024 * 1024
 
 
 def _serve(data: str, port: int) -> None:
-    from storage.app import run
+    from storage.server import run
     from storage.settings import StorageSettings
 
     run(StorageSettings(data=Path(data), port=port))
