@@ -9,6 +9,7 @@ reached or answered badly, 504 one that timed out, 500 the edge itself.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from aiohttp import web
@@ -27,7 +28,10 @@ _GATEWAY_TITLES = {502: "Bad Gateway", 504: "Gateway Timeout"}
 class Failures:
     """Error answers for one edge named ``name`` (RFC 9211) whose Via member is ``via``."""
 
-    def __init__(self, name: str, via: str, recorder: Recorder) -> None:
+    def __init__(
+        self, name: str, via: str, recorder: Recorder, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.clock = clock
         self.name = name
         self.via = via
         self.recorder = recorder
@@ -84,7 +88,7 @@ class Failures:
         started: float,
     ) -> web.Response:
         """502/504 naming the upstream and what went wrong (no stale copy could stand in)."""
-        status = describe(decision, None, now=time.time(), upstream_status=upstream_status)
+        status = describe(decision, None, now=self.clock(), upstream_status=upstream_status)
         title = _GATEWAY_TITLES.get(code, "Upstream Error")
         return self.plain(
             request,

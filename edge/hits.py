@@ -10,6 +10,7 @@ Nothing here may add work per request that can be done once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from aiohttp import hdrs, web
 from aiohttp.http import HttpVersion11
@@ -37,7 +38,6 @@ PLAIN_HIT_BLOCKERS = (
 _CACHE_CONTROL, _PRAGMA, _RANGE, _IF_NONE_MATCH, _IF_MODIFIED_SINCE = PLAIN_HIT_BLOCKERS
 _HTTP11 = HttpVersion11
 _perf = time.perf_counter
-_now = time.time
 
 # (age, ttl, tier, fields, header block or None, header block + body or None)
 HitMemo = tuple[int, int, bool, list[tuple[str, str]], bytes | None, bytes | None]
@@ -47,9 +47,15 @@ class Hits:
     """Serves fresh hits of one edge's store."""
 
     def __init__(
-        self, store: CacheStore, keys: CacheKeys, replies: Replies, recorder: Recorder
+        self,
+        store: CacheStore,
+        keys: CacheKeys,
+        replies: Replies,
+        recorder: Recorder,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.key_of = keys.key_of
         self.entry_fields = replies.entry_fields
         self.recorder = recorder
@@ -80,7 +86,7 @@ class Hits:
             or _IF_MODIFIED_SINCE in fields
         ):
             return None
-        now = _now()
+        now = self.clock()
         hit = fresh_hit(obj.entry, now)
         if hit is None:
             return None

@@ -45,13 +45,12 @@ from edge.refresh import Refresher
 from edge.replies import Replies
 from edge.settings import EdgeSettings
 from edge.streaming import Streamer
-from edge.upstream import PEER_HEADER, Fetched, Upstream, UpstreamError, cdn_loop_member
+from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream, UpstreamError, cdn_loop_member
 
 __all__ = ["SMALL_BODY", "Misses", "forward_fields"]
 
 # Bodies of known length up to this are read whole and sent with one write.
 SMALL_BODY = 1024 * 1024
-_now = time.time
 
 
 def forward_fields(
@@ -81,7 +80,9 @@ class Misses:
         replies: Replies,
         failures: Failures,
         streamer: Streamer,
+        clock: Clock = time.time,
     ) -> None:
+        self.clock = clock
         self.settings = settings
         self.config: CacheConfig = settings.cache_config
         self.name = settings.cache_status_name
@@ -125,7 +126,7 @@ class Misses:
             if waited:
                 self.metrics.collapsed.inc()
             if shared is not None:
-                later = _now()
+                later = self.clock()
                 again = decide(creq, key, (shared.entry,), later, self.config)
                 if isinstance(again, Hit):
                     outcome = Store(shared.entry)
@@ -226,7 +227,7 @@ class Misses:
             if ticket is not None:
                 ticket.finish(obj, cacheable=obj is not None)
             if obj is not None:
-                now = _now()
+                now = self.clock()
                 status = describe(decision, outcome, now=now, upstream_status=code)
                 age = max(0, int(obj.entry.current_age(now)))
                 return self.replies.serve_entry(
@@ -255,7 +256,7 @@ class Misses:
                     self.store.put(obj)
                 if ticket is not None:
                     ticket.finish(obj, cacheable=True)
-                now = _now()
+                now = self.clock()
                 status = describe(decision, outcome, now=now, upstream_status=code)
                 return self.replies.serve_entry(
                     request,
@@ -295,7 +296,7 @@ class Misses:
         collapsed: bool,
     ) -> web.Response | None:
         """The stale copy the core allows in place of an upstream failure, or None."""
-        now = _now()
+        now = self.clock()
         entry = stale_on_error(decision, now, self.config)
         if entry is None:
             return None

@@ -34,7 +34,9 @@ class PassThrough:
         key_of: Callable[[str], str],
         failures: Failures,
         streamer: Streamer,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.config = config
         self.site = site
         self.key_of = key_of
@@ -53,7 +55,7 @@ class PassThrough:
         headers = Headers(request.headers.items())
         creq = Request(method, target, headers)
         key = self.key_of(target)
-        decision = decide(creq, key, (), time.time(), self.config)
+        decision = decide(creq, key, (), self.clock(), self.config)
         assert isinstance(decision, Bypass)
         upstream = self.upstream
         assert upstream is not None

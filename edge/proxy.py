@@ -50,7 +50,7 @@ from edge.refresh import Refresher
 from edge.replies import Replies
 from edge.settings import EdgeSettings
 from edge.streaming import Streamer
-from edge.upstream import Upstream
+from edge.upstream import Clock, Upstream
 from edge.wire import PrerenderedResponse
 
 __all__ = ["SMALL_BODY", "Proxy"]
@@ -58,7 +58,6 @@ __all__ = ["SMALL_BODY", "Proxy"]
 log = logging.getLogger("cdnlab.edge")
 
 _perf = time.perf_counter
-_now = time.time
 _HTTP11 = HttpVersion11
 _CACHE_CONTROL, _PRAGMA, _RANGE, _IF_NONE_MATCH, _IF_MODIFIED_SINCE = PLAIN_HIT_BLOCKERS
 
@@ -73,8 +72,10 @@ class Proxy:
         metrics: EdgeMetrics,
         collapsing: Collapsing,
         access_log: AccessLog,
+        clock: Clock = time.time,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.config = settings.cache_config
         self.store = store
         self.metrics = metrics
@@ -86,17 +87,25 @@ class Proxy:
         keys = CacheKeys(settings)
         recorder = Recorder(metrics, access_log)
         replies = Replies(self.name, self.via, store, recorder)
-        self.failures = Failures(self.name, self.via, recorder)
-        self.hits = Hits(store, keys, replies, recorder)
+        self.failures = Failures(self.name, self.via, recorder, clock)
+        self.hits = Hits(store, keys, replies, recorder, clock)
         self.refresher = Refresher(self.config, settings.max_cacheable_size, store, metrics)
         streamer = Streamer(
-            settings.max_cacheable_size, store, metrics, replies, recorder, self.invalidate
+            settings.max_cacheable_size, store, metrics, replies, recorder, self.invalidate, clock
         )
         self.misses = Misses(
-            settings, store, metrics, collapsing, self.refresher, replies, self.failures, streamer
+            settings,
+            store,
+            metrics,
+            collapsing,
+            self.refresher,
+            replies,
+            self.failures,
+            streamer,
+            clock,
         )
         self.passthrough = PassThrough(
-            self.config, self._site, keys.key_of, self.failures, streamer
+            self.config, self._site, keys.key_of, self.failures, streamer, clock
         )
         # Bound once: the hit path calls these per request.
         self.key_of = keys.key_of
@@ -137,7 +146,7 @@ class Proxy:
             if target[:1] != "/":
                 target = origin_form(request, target, self._site)
             key = self.key_of(target)
-            now = _now()
+            now = self.clock()
             store = self.store
             obj = store.get(key)
             raw = request.headers

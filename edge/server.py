@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -28,7 +29,7 @@ from aiohttp import hdrs, web
 
 from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings
-from edge.upstream import Sleep
+from edge.upstream import Clock, Sleep
 from edge.wire import HIT_FIRST_SUPPORTED, HitFirstServer
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
@@ -83,10 +84,15 @@ class EdgeServer(AppServer):
     """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
     def __init__(
-        self, settings: EdgeSettings, *, reuse_port: bool = False, sleep: Sleep = asyncio.sleep
+        self,
+        settings: EdgeSettings,
+        *,
+        reuse_port: bool = False,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.time,
     ) -> None:
         self.settings = settings
-        app = create_app(settings, sleep=sleep)
+        app = create_app(settings, sleep=sleep, clock=clock)
         runner = _EdgeRunner(
             app,
             access_log=None,

@@ -43,7 +43,9 @@ class Streamer:
         replies: Replies,
         recorder: Recorder,
         invalidate: Callable[[tuple[str, ...]], int],
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.max_cacheable_size = max_cacheable_size
         self.store = store
         self.metrics = metrics
@@ -65,7 +67,7 @@ class Streamer:
         """Send the upstream body as it arrives; with Store, keep it (up to the size limit)."""
         response = fetched.response
         code = response.status
-        now = time.time()
+        now = self.clock()
         status = describe(decision, outcome, now=now, upstream_status=code, collapsed=collapsed)
         if isinstance(outcome, Store):
             # Client-facing fields come from the stored copy (e.g. no Set-Cookie).

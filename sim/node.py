@@ -51,6 +51,7 @@ class CacheNodeSim:
         "_put",
         "_record_hit",
         "_record_plain_hit",
+        "_varied",
         "bytes",
         "bytes_collapsed",
         "bytes_hit",
@@ -91,6 +92,7 @@ class CacheNodeSim:
         self._put = store.put
         self._record_hit = store.record_hit
         self._record_plain_hit = store.record_plain_hit
+        self._varied = store.varied_keys
         self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
         self.up_delay = 0.0
@@ -197,7 +199,7 @@ class CacheNodeSim:
                 self.bytes_hit += size
             age = entry.corrected_initial_age + t - entry.response_time
             return t, HIT, False, int(age) if age > 0 else 0
-        if entry is None and not cache.variant:
+        if entry is None and not cache.variant and key not in self._varied:
             code, found = MISS, None
         else:
             code, found = cache.decide(key, t)
