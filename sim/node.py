@@ -7,7 +7,7 @@ it; after a stale-while-revalidate refresh starts they are served stale). A miss
 as it is decided, stamped with its completion time; the in-flight check comes before the cache
 lookup, so nothing is served before it has arrived.
 
-A template fill (sim.httpcache.Filled, the common case) is its own in-flight record: it holds the
+A template fill (sim.templates.Filled, the common case) is its own in-flight record: it holds the
 lead time (``request_time``) and the completion time (``response_time``), so such a lead is not
 also kept in the leaders map, which costs a map insertion per miss and a lookup per request. The
 map keeps every other lead: revalidations, non-template fills, forwards to a peer, leads told to
@@ -23,24 +23,26 @@ from functools import partial
 from heapq import heapreplace
 
 from cdn.collapse import Collapser, Follow, Lead
+from cdn.http.decision import plain_fresh, response_age
 from cdn.topology import Node
-from sim.httpcache import (
+from sim.nodecache import NodeCache, Refresh
+from sim.origin import OriginSim
+from sim.outcomes import (
     BYPASS,
     COLLAPSED,
     HIT,
     MISS,
-    NOT_STORED,
     OUTCOMES,
     REVALIDATED,
     STALE,
     STORED,
     UNCACHEABLE,
-    Filled,
-    NodeCache,
+    Fill,
+    Outcome,
 )
-from sim.origin import OriginSim
 from sim.queueing import ServerQueue
 from sim.routing import PeerOwners
+from sim.templates import Filled
 
 
 class CacheNodeSim:
@@ -104,7 +106,7 @@ class CacheNodeSim:
         # the key, join() can only say Lead and change nothing but its in-flight map, so a lead
         # is told to it (join at its lead time, kept in the tuple) only when a follower comes or
         # it ends uncacheable; most fills never need the Collapser at all.
-        self.leaders: dict[str, tuple[float, int, float | None]] = {}
+        self.leaders: dict[str, tuple[float, Fill, float | None]] = {}
         self.marked = False  # a hit-for-pass mark was made: join every lead at once
         # Some lead may be told or uncacheable, so ending it is more than forgetting it (sweep's
         # shortcut is off); set when such a lead is recorded, recomputed by sweep.
@@ -123,7 +125,7 @@ class CacheNodeSim:
 
     def serve(
         self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
-    ) -> tuple[float, int, bool, int]:
+    ) -> tuple[float, Outcome, bool, int]:
         """Handle a request arriving at ``t``.
 
         Returns (response-ready time, outcome, whether the body came from upstream, Age of the
@@ -182,13 +184,8 @@ class CacheNodeSim:
             # A template fill still in flight: its own lead record (see the module docstring).
             leader = (pending.response_time, STORED, pending.request_time)
             return self._follow(key, obj, size, t, conditional, leader, None)
-        # NodeCache.lookup inlined: a fresh entry is a hit (its shortcut, same fields).
-        if (
-            entry is not None
-            and not entry.invalidated
-            and not entry.no_cache
-            and t < entry.fresh_until
-        ):
+        # The cache step's first branch (a plain fresh hit) on the stored fill or entry.
+        if entry is not None and plain_fresh(entry, t):
             if cache.variant:
                 self._record_hit(entry)
             else:
@@ -197,19 +194,16 @@ class CacheNodeSim:
             self.hits += 1
             if not conditional:
                 self.bytes_hit += size
-            age = entry.corrected_initial_age + t - entry.response_time
-            return t, HIT, False, int(age) if age > 0 else 0
+            return t, HIT, False, response_age(entry, t)
         if entry is None and not cache.variant and key not in self._varied:
             code, found = MISS, None
         else:
-            code, found = cache.decide(key, t)
+            code, found, age = cache.decide(key, t)
             if code == HIT:
                 self._count_hit(HIT, size, conditional)
-                age = found.corrected_initial_age + t - found.response_time
-                return t, HIT, False, int(age) if age > 0 else 0
+                return t, HIT, False, age
             if code == STALE:
                 self._count_hit(STALE, size, conditional)
-                age = cache.age_of(key, t)
                 done, up_age = self._fetch(key, obj, size, t, True)
                 cache.refresh(key, obj, size, found, t, done, up_age)
                 self.refreshing[key] = done
@@ -220,15 +214,21 @@ class CacheNodeSim:
                 return done, BYPASS, not conditional, up_age
         lead = self.marked is False or type(self.collapser.join(key, t, None)) is Lead
         if code == REVALIDATED:
-            self._count_hit(REVALIDATED, size, conditional)
+            assert found is not None
             done, up_age = self._fetch(key, obj, size, t, True)
             result = STORED
-            if not cache.refresh(key, obj, size, found, t, done, up_age):
-                done, up_age = self._fetch(key, obj, size, done, False)
-                result = NOT_STORED
+            refreshed = cache.refresh(key, obj, size, found, t, done, up_age)
+            if refreshed == Refresh.REFETCH:  # a 304 that matched nothing: fetch it whole
+                asked = done
+                done, up_age = self._fetch(key, obj, size, asked, False)
+                result = cache.fill(key, obj, size, found, asked, done, up_age)
             if lead:
                 self.leaders[key] = (done, result, None if self.marked else t)
-            return done, REVALIDATED, False, cache.age_of(key, done)
+            if refreshed == Refresh.RENEWED:
+                self._count_hit(REVALIDATED, size, conditional)
+                return done, REVALIDATED, False, cache.age_of(key, done)
+            self.outcomes[MISS] += 1  # a new full response came (a changed object): a miss
+            return done, MISS, not conditional, up_age
         # A miss fetches the whole object even for a conditional request (decide() strips the
         # client's validators from a miss): the node stores it and answers 304 downstream.
         self.outcomes[MISS] += 1
@@ -258,7 +258,7 @@ class CacheNodeSim:
             self.leaders[key] = (done, result, None if self.marked else t)
         return done, MISS, not conditional, up_age
 
-    def _count_hit(self, code: int, size: int, conditional: bool) -> None:
+    def _count_hit(self, code: Outcome, size: int, conditional: bool) -> None:
         self.outcomes[code] += 1
         self.hits += 1
         if not conditional:
@@ -273,7 +273,7 @@ class CacheNodeSim:
         conditional: bool,
         owner: CacheNodeSim,
         join: bool,
-    ) -> tuple[float, int, bool, int]:
+    ) -> tuple[float, Outcome, bool, int]:
         """Pass a request for a key ``owner`` holds to it (one peer hop each way).
 
         As on the edge the non-owner collapses first (``join``): its leader's answer is served
@@ -300,9 +300,9 @@ class CacheNodeSim:
         size: int,
         t: float,
         conditional: bool,
-        leader: tuple[float, int, float | None],
+        leader: tuple[float, Fill, float | None],
         owner: CacheNodeSim | None,
-    ) -> tuple[float, int, bool, int]:
+    ) -> tuple[float, Outcome, bool, int]:
         """A request for a key whose fetch is in flight here: the core Collapser decides."""
         done, result, lead_t = leader
         if lead_t is not None:  # tell the Collapser of the lead now (no mark exists: as then)
@@ -332,7 +332,7 @@ class CacheNodeSim:
         done, up_age = self._fetch(key, obj, size, t, False)
         return done, MISS, not conditional, up_age
 
-    def _end_lead(self, key: str, leader: tuple[float, int, float | None]) -> None:
+    def _end_lead(self, key: str, leader: tuple[float, Fill, float | None]) -> None:
         """Tell the Collapser how the fetch led here ended (as the edge's Ticket does)."""
         del self.leaders[key]
         done, result, lead_t = leader

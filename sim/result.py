@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.httpcache import OUTCOMES
+from sim.outcomes import OUTCOMES
 from sim.report import SCHEMA_VERSION, ratio
 from sim.stats import LatencyHistogram, TimeSeries, latency_summary, span_lengths
 from sim.tally import RequestTally

@@ -386,6 +386,10 @@ class CacheStep:
             stored = isinstance(outcome, Freshen)
         return self._serve(entry, now, status, stored=stored)
 
+    def upstream_request(self) -> Fetch:
+        """The fetch this step waits on (after ``Join``/``Fetch``, or a refresh's)."""
+        return _fetch(self._fetching())
+
     def failed(self, upstream_status: int | None, now: float) -> Serve | Fail:
         """The upstream failed (``upstream_status`` None: timeout or refused): stale or Fail."""
         self._upstream_status = upstream_status

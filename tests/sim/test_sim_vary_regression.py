@@ -12,8 +12,9 @@ from pathlib import Path
 from sim_scenarios import write_scenario
 
 from cdn.topology import CacheRule, load_topology
-from sim.httpcache import HIT, MISS, REVALIDATED, OriginHeaders
 from sim.model import SimOptions, Simulation
+from sim.origin_headers import OriginHeaders
+from sim.outcomes import HIT, MISS, REVALIDATED
 
 PLAIN = OriginHeaders(CacheRule("/", "max-age=1"))
 VARIED = OriginHeaders(CacheRule("/", "max-age=100", vary="Accept-Encoding"))
