@@ -54,8 +54,15 @@ class Hits:
     """Serves plain fresh hits of one edge's store."""
 
     def __init__(
-        self, store: EntryStore, keys: CacheKeys, replies: Replies, recorder: Recorder, clock: Clock
+        self,
+        store: EntryStore,
+        keys: CacheKeys,
+        replies: Replies,
+        recorder: Recorder,
+        clock: Clock,
+        prerendered: bool = True,
     ) -> None:
+        self.prerendered = prerendered  # off: hits are web.Responses (same fields, for checks)
         self.store = store
         self.key_of = keys.key_of
         self.entry_fields = replies.entry_fields
@@ -119,7 +126,12 @@ class Hits:
         self.store.record_hit(obj)
         body = obj.body
         head = request.method == "HEAD"
-        if memo.head is not None and request.version == _HTTP11 and request.keep_alive:
+        if (
+            memo.head is not None
+            and self.prerendered
+            and request.version == _HTTP11
+            and request.keep_alive
+        ):
             if head:
                 chunks: tuple[bytes, ...] = (memo.head,)
             elif memo.joined is not None:

@@ -50,7 +50,7 @@ from edge.passthrough import PassThrough
 from edge.recording import Recorder
 from edge.refresh import Refresher
 from edge.replies import Replies
-from edge.settings import EdgeSettings
+from edge.settings import EdgeSettings, fast_path_enabled
 from edge.streaming import Streamer
 from edge.upstream import Clock, Upstream
 from edge.wire import PrerenderedResponse
@@ -89,7 +89,7 @@ class Proxy:
         recorder = Recorder(metrics, access_log)
         self.replies = Replies(self.name, self.via, store, recorder)
         self.failures = Failures(self.name, self.via, recorder)
-        self.hits = Hits(store, keys, self.replies, recorder, clock)
+        self.hits = Hits(store, keys, self.replies, recorder, clock, fast_path_enabled(settings))
         self.refresher = Refresher(settings.max_cacheable_size, store, metrics)
         streamer = Streamer(
             settings.max_cacheable_size, store, metrics, self.replies, recorder, self.invalidate
@@ -101,6 +101,7 @@ class Proxy:
         # Bound once: the hit path calls these per request.
         self.key_of = keys.key_of
         self.wire_hit = self.hits.wire_hit
+        self._fast_path = fast_path_enabled(settings)
         self._upstream: Upstream | None = None
 
     @property
@@ -130,7 +131,8 @@ class Proxy:
                     405, "CONNECT is refused: this edge is not a forward proxy", "connect"
                 )
             if (
-                (method == "GET" or method == "HEAD")
+                self._fast_path
+                and (method == "GET" or method == "HEAD")
                 and request.version == _HTTP11
                 and request.keep_alive
             ):

@@ -27,8 +27,8 @@ from dataclasses import replace
 
 from aiohttp import hdrs, web
 
-from edge.app import PROXY, create_app
-from edge.settings import EdgeSettings
+from edge.app import PROXY, SETTINGS, create_app
+from edge.settings import EdgeSettings, fast_path_enabled
 from edge.upstream import Clock, Sleep
 from edge.wire import HIT_FIRST_SUPPORTED, HitFirstServer
 from serving.server import AppServer, run_event_loop, serve_until_signalled
@@ -67,7 +67,8 @@ class _EdgeRunner(web.AppRunner):
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         dispatch = proxy_first(self.app)
-        if not HIT_FIRST_SUPPORTED:  # another aiohttp: the router bypass still applies
+        if not HIT_FIRST_SUPPORTED or not fast_path_enabled(self.app[SETTINGS]):
+            # Another aiohttp, or the fast path is off: the router bypass still applies.
             server.request_handler = dispatch
             return server
         return HitFirstServer(
