@@ -17,6 +17,7 @@ COPY cluster ./cluster
 COPY edge ./edge
 COPY origin ./origin
 COPY serving ./serving
+COPY fn ./fn
 COPY sim ./sim
 COPY loadgen ./loadgen
 COPY planner ./planner

@@ -50,6 +50,7 @@ def create_app(
         settings, store, metrics, collapsing, AccessLog(settings.name, settings.access_log), clock
     )
     peers = PeerSet(settings.name, settings.peers)
+    peers.on_down = metrics.peer_down
     admin = Admin(settings, proxy, metrics, peers, collapsing)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

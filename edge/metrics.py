@@ -188,6 +188,19 @@ class EdgeMetrics:
             ["node"],
             registry=registry,
         ).labels(node)
+        self._failovers = Counter(
+            "cdnlab_edge_upstream_failovers",
+            "fetches tried again elsewhere (next peer, or the upstream again) after a failure "
+            "before the response head, by the tier that failed and why",
+            ["node", "upstream", "reason"],
+            registry=registry,
+        )
+        self._peer_ejections = Counter(
+            "cdnlab_edge_peer_ejections",
+            "times a peer was marked down (refused, failed in a row, or failed a health probe)",
+            ["node", "peer"],
+            registry=registry,
+        )
         registry.register(_StoreCollector(node, stats))
         # Zero samples up front, so dashboards and scrapes see every family from the start.
         self._upstream_requests.labels(node, upstream_kind, "200")
@@ -198,6 +211,14 @@ class EdgeMetrics:
     def upstream_request(self, kind: str, status: int | str) -> None:
         """Count one upstream fetch of ``kind`` answered with ``status`` (or "error")."""
         self._upstream_requests.labels(self.node, kind, str(status)).inc()
+
+    def failover(self, kind: str, reason: str) -> None:
+        """Count one fetch from ``kind`` that failed for ``reason`` and is tried elsewhere."""
+        self._failovers.labels(self.node, kind, reason).inc()
+
+    def peer_down(self, peer: str) -> None:
+        """Count one ejection of ``peer``."""
+        self._peer_ejections.labels(self.node, peer).inc()
 
     def purge(self, kind: str, soft: bool, objects: int) -> None:
         """Count one purge request and the objects it affected."""

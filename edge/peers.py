@@ -4,8 +4,8 @@ Rules: the ring is the core's ``HashRing`` over the group's node names (this nod
 so every member computes the same owner. Peers start "up" (optimistic): members of a group
 start at about the same time, and one probed before it listens must not lose its keys to
 the next owner until a later probe. A peer is marked down at once when a fetch from it fails
-to connect (that request goes to the next owner), or when a health probe fails after the
-peer has answered one; it is marked up again only by a successful probe. ``route(key)``
+to connect (that request goes to the next owner), after ``EJECT_AFTER`` other failed fetches
+in a row, or when a health probe fails after the peer has answered one; it is marked up again only by a successful probe. ``route(key)``
 gives the peers to try in order: the ring's fail-over order up to (not including) this
 node; an empty list means "fetch from the upstream yourself" (we own the key, or every
 earlier owner is down).
@@ -16,13 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import aiohttp
 
 from cdn.ring import HashRing
 from edge.settings import Peer
 
-__all__ = ["PeerSet"]
+__all__ = ["EJECT_AFTER", "PeerSet"]
+
+# Failed fetches in a row (other than refused connections) that mark a peer down.
+EJECT_AFTER = 3
 
 log = logging.getLogger("cdnlab.edge")
 
@@ -36,6 +40,8 @@ class PeerSet:
         self.ring = HashRing([node, *self.peers]) if peers else None
         self.down: set[str] = set()
         self.seen: set[str] = set()  # peers that have answered a health probe
+        self.failures: dict[str, int] = {}  # consecutive failed fetches per peer
+        self.on_down: Callable[[str], None] | None = None  # told each time a peer goes down
 
     def __bool__(self) -> bool:
         return self.ring is not None
@@ -57,10 +63,25 @@ class PeerSet:
         return self.node if self.ring is None else self.ring.owner(key)
 
     def mark_down(self, name: str) -> None:
-        """A fetch from ``name`` could not connect: skip it until a health probe succeeds."""
+        """Skip ``name`` until a health probe succeeds."""
         if name not in self.down:
             log.warning("peer %s is down; its keys go to the next node on the ring", name)
             self.down.add(name)
+            if self.on_down is not None:
+                self.on_down(name)
+
+    def failed(self, name: str, *, refused: bool) -> None:
+        """A fetch from ``name`` failed: down at once when it refused the connection, else
+        after ``EJECT_AFTER`` failures in a row (passive outlier detection)."""
+        failures = self.failures.get(name, 0) + 1
+        self.failures[name] = failures
+        if refused or failures >= EJECT_AFTER:
+            self.mark_down(name)
+
+    def answered(self, name: str) -> None:
+        """A fetch from ``name`` got a response head: its run of failures ends."""
+        if name in self.failures:
+            del self.failures[name]
 
     def status(self) -> dict[str, str]:
         """Each peer's state, ``up`` or ``down``."""
@@ -86,6 +107,7 @@ class PeerSet:
                 if peer.name in self.down:
                     log.warning("peer %s is up again", peer.name)
                 self.down.discard(peer.name)
+                self.failures.pop(peer.name, None)
                 self.seen.add(peer.name)
             elif peer.name in self.seen:
                 self.mark_down(peer.name)

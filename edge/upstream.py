@@ -10,6 +10,16 @@ propagation delay of ``cdn.geo``) is slept before each fetch.
 
 Failures become ``UpstreamError`` with the status the client should get: 502 (could not
 connect, connection lost, bad response) or 504 (timed out).
+
+Fail-over (nginx's ``proxy_next_upstream error timeout``): every failure here happens before the
+response head arrived, so nothing has reached the client yet. An idempotent request without a
+body (GET, HEAD, OPTIONS) that fails on a peer for any reason goes to the next owner on the ring,
+then to the upstream; one that loses a reused keep-alive connection to the upstream (the shield or
+origin closed or restarted it) is sent again on a fresh connection, at most
+``_UPSTREAM_RETRIES`` more times. Other requests fail over only when the connection could not be
+made (nothing was sent). A peer that refuses a connection is marked down at once; one that fails
+otherwise ``EJECT_AFTER`` times in a row is marked down too (passive outlier detection, beside the
+active health probes of ``edge.peers``).
 """
 
 from __future__ import annotations
@@ -35,6 +45,10 @@ _REPLACED = frozenset(
 )
 # aiohttp adds these when absent; an edge must forward only what the client sent.
 _SKIP_AUTO = frozenset({"User-Agent", "Accept", "Accept-Encoding"})
+# Methods safe to send twice (RFC 9110 §9.2.2) that we also send without a body.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Extra tries on the upstream after a reused connection was lost before the response head.
+_UPSTREAM_RETRIES = 2
 
 Sleep = Callable[[float], Awaitable[Any]]
 # The wall clock (seconds since the epoch); tests inject their own.
@@ -123,37 +137,50 @@ class Upstream:
     ) -> Fetched:
         """Send ``method target`` to the key's owner peer (when allowed and up), else upstream.
 
-        Peers that refuse the connection are marked down and the next owner is tried; the
-        upstream is the last resort. Raises UpstreamError on failure.
+        Fails over as the module's rules say; raises UpstreamError when the last try failed.
         """
+        retryable = method in IDEMPOTENT_METHODS and data is None
         if allow_peers and self.peers:
+            peer_headers = [*headers, (PEER_HEADER, self.settings.name)]
             for peer in self.peers.route(key):
                 try:
-                    return await self._send(
+                    fetched = await self._send(
                         "peer",
                         peer.name,
                         peer.url,
                         method,
                         target,
-                        [*headers, (PEER_HEADER, self.settings.name)],
+                        peer_headers,
                         data,
                         self.settings.emulated_delay(peer.location),
                     )
                 except UpstreamError as exc:
-                    if exc.kind != "connect":
+                    self.peers.failed(peer.name, refused=exc.kind == "connect")
+                    if exc.kind != "connect" and not retryable:
                         raise
-                    self.peers.mark_down(peer.name)
+                    self.metrics.failover("peer", exc.kind)
+                    continue
+                self.peers.answered(peer.name)
+                return fetched
         settings = self.settings
-        return await self._send(
-            settings.upstream_kind,
-            settings.upstream_name,
-            settings.upstream_url,
-            method,
-            target,
-            headers,
-            data,
-            self.upstream_delay,
-        )
+        tries = 1 + (_UPSTREAM_RETRIES if retryable else 0)
+        for attempt in range(tries):
+            try:
+                return await self._send(
+                    settings.upstream_kind,
+                    settings.upstream_name,
+                    settings.upstream_url,
+                    method,
+                    target,
+                    headers,
+                    data,
+                    self.upstream_delay,
+                )
+            except UpstreamError as exc:
+                if exc.kind != "disconnect" or attempt + 1 == tries:
+                    raise
+                self.metrics.failover(settings.upstream_kind, exc.kind)
+        raise AssertionError("unreachable: the last try returns or raises")
 
     async def _send(
         self,
@@ -194,6 +221,16 @@ class Upstream:
                 502,
                 f"cannot connect to {kind} {node} ({base_url}): {exc.os_error.strerror or exc}",
                 "connect",
+            ) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            # The connection was lost before the response head: typically a pooled keep-alive
+            # connection the other side closed, or a node that died.
+            self.metrics.upstream_request(kind, "error")
+            raise UpstreamError(
+                502,
+                f"connection to {kind} {node} ({base_url}) lost before the response: "
+                f"{type(exc).__name__}: {exc}",
+                "disconnect",
             ) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             self.metrics.upstream_request(kind, "error")

@@ -10,6 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cdn.errors import ConfigError
+from cdn.functions.cost import FunctionPrices
+from cdn.functions.spec import FunctionSpec
+from cdn.functions.triggers import Trigger
+from cdn.gateway.behaviors import Gateway
 from cdn.geo import Point
 from cdn.http.config import CacheConfig, node_cache_config
 
@@ -44,6 +48,7 @@ class Node:
     capacity_rps: float = 10_000.0
     workers: int = 1
     region: str = ""
+    functions: tuple[tuple[Trigger, str], ...] = ()
 
     @property
     def url(self) -> str:
@@ -142,6 +147,7 @@ class Cost:
     egress_per_gb: tuple[tuple[str, float], ...] = (("default", 0.085),)
     origin_egress_per_gb: float = 0.09
     per_10k_requests: float = 0.0075
+    functions: FunctionPrices = field(default_factory=FunctionPrices)
 
     def egress_price(self, region: str) -> float:
         """$/GB of CDN egress in ``region`` (the "default" price when the region has none)."""
@@ -162,6 +168,7 @@ class EdgeSettings:
     collapse_timeout: float = 10.0
     collapse_max_waiters: int = 1000
     upstream_timeout: float = 30.0
+    functions: tuple[tuple[Trigger, str], ...] = ()
 
     def cache_config(self) -> CacheConfig:
         """The core CacheConfig these settings give every shield and edge."""
@@ -186,6 +193,8 @@ class Topology:
     cost: Cost
     cache_rules: tuple[CacheRule, ...]
     edge_settings: EdgeSettings
+    gateway: Gateway | None = None  # behaviors etc.; parse_topology always sets one
+    functions: tuple[FunctionSpec, ...] = ()
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -222,6 +231,20 @@ class Topology:
         if not node.group:
             return (node,)
         return self.peer_groups().get(node.group, (node,))
+
+    def function(self, name: str) -> FunctionSpec:
+        """The ``[[function]]`` called ``name``; ConfigError listing the names when there is none."""
+        for spec in self.functions:
+            if spec.name == name:
+                return spec
+        names = ", ".join(f.name for f in self.functions) or "none"
+        raise ConfigError(self.source, f"no function named {name!r}", f"one of {names}")
+
+    def functions_of(self, node: Node) -> dict[Trigger, FunctionSpec]:
+        """The function on each trigger of ``node``: its own associations over [edge_defaults]'."""
+        names = dict(self.edge_settings.functions) if node.role == "edge" else {}
+        names.update(dict(node.functions))
+        return {trigger: self.function(name) for trigger, name in names.items()}
 
     def rule_for(self, path: str) -> CacheRule:
         """The cache rule with the longest prefix of ``path`` (the default rule when none matches)."""

@@ -1,0 +1,156 @@
+"""A CloudFront Function's return value (event format 1.0), validated and turned into typed values.
+
+Rules (../shared/reference/edge-functions.md, "CloudFront Functions"):
+- viewer-request returns the request (go on) or a response (an object with ``statusCode``:
+  short-circuit, no cache lookup, no origin); viewer-response returns the response;
+- only ``request.method`` is read-only; headers, query string and cookies come back as
+  ``{name: {"value", "multiValue"?}}`` and are written out again (``multiValue`` wins);
+- cookies become one ``Cookie`` header (request) or one ``Set-Cookie`` per cookie (response);
+- the same header, uri, query string, status and size checks as Lambda@Edge; failures are
+  FunctionFailed(INVALID) (502).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from cdn.functions.header_rules import is_disallowed, visible
+from cdn.functions.results import (
+    ChangedResponse,
+    ContinueRequest,
+    FailureKind,
+    FunctionFailed,
+    GeneratedResponse,
+    TriggerResult,
+)
+from cdn.functions.triggers import Trigger
+from cdn.functions.validation import (
+    InvalidAnswer,
+    check_generated_size,
+    check_headers,
+    check_no_disallowed,
+    check_querystring,
+    check_status,
+    check_uri,
+    decode_body,
+)
+from cdn.functions.values import EdgeResponse, FunctionInput, Header
+
+__all__ = ["read_cloudfront_function_answer", "unfold"]
+
+
+def unfold(folded: Any, what: str) -> list[tuple[str, dict[str, Any]]]:
+    """(name, item) pairs from ``{name: {"value", "multiValue"?}}``; ``multiValue`` wins."""
+    if folded is None:
+        return []
+    if not isinstance(folded, Mapping):
+        raise InvalidAnswer(f"{what} is not an object")
+    pairs = []
+    for name, entry in folded.items():
+        if not isinstance(entry, Mapping):
+            raise InvalidAnswer(f"{what} {name!r} is not an object with a value")
+        items = entry.get("multiValue") or [entry]
+        for item in items:
+            if not isinstance(item, Mapping) or not isinstance(item.get("value"), str):
+                raise InvalidAnswer(f"{what} {name!r} has no string value")
+            pairs.append((str(name), dict(item)))
+    return pairs
+
+
+def _headers(folded: Any) -> tuple[Header, ...]:
+    return tuple((name, item["value"]) for name, item in unfold(folded, "header"))
+
+
+def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest:
+    request = given.request
+    if "method" in answer and answer["method"] != request.method:
+        raise InvalidAnswer(
+            f"method is read-only (was {request.method!r}, got {answer['method']!r})"
+        )
+    uri = check_uri(answer.get("uri", request.uri))
+    query_pairs = unfold(answer.get("querystring", {}), "querystring parameter")
+    querystring = "&".join(
+        f"{name}={item['value']}" if item["value"] != "" else name for name, item in query_pairs
+    )
+    querystring = check_querystring(querystring, uri)
+    headers = _headers(answer.get("headers", {}))
+    shown = tuple(h for h in visible(request.headers) if h[0].lower() != "cookie")
+    check_headers(Trigger.VIEWER_REQUEST, shown, headers)
+    cookies = unfold(answer.get("cookies", {}), "cookie")
+    if cookies:
+        headers += (("cookie", "; ".join(f"{name}={item['value']}" for name, item in cookies)),)
+    hidden = tuple(h for h in request.headers if is_disallowed(h[0]))
+    return ContinueRequest(
+        replace(request, uri=uri, querystring=querystring, headers=headers + hidden)
+    )
+
+
+def _response_headers(answer: Mapping[str, Any]) -> tuple[Header, ...]:
+    headers = _headers(answer.get("headers", {}))
+    for name, item in unfold(answer.get("cookies", {}), "cookie"):
+        attributes = item.get("attributes")
+        value = f"{name}={item['value']}" + (f"; {attributes}" if attributes else "")
+        headers += (("set-cookie", value),)
+    return headers
+
+
+def _body(answer: Mapping[str, Any]) -> bytes | None:
+    body = answer.get("body")
+    if body is None:
+        return None
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if not isinstance(body, Mapping):
+        raise InvalidAnswer("body is neither a string nor {data, encoding}")
+    return decode_body(body.get("data"), body.get("encoding", "text"))
+
+
+def _generated(answer: Mapping[str, Any]) -> GeneratedResponse:
+    status = check_status(answer.get("statusCode"))
+    headers = _response_headers(answer)
+    check_no_disallowed(headers)
+    body = _body(answer)
+    check_generated_size(Trigger.VIEWER_REQUEST, status, headers, body)
+    description = str(answer.get("statusDescription") or "")
+    return GeneratedResponse(
+        EdgeResponse(status, headers, description, body), Trigger.VIEWER_REQUEST
+    )
+
+
+def _response(given: FunctionInput, answer: Mapping[str, Any]) -> ChangedResponse:
+    assert given.response is not None
+    before = given.response
+    status = check_status(answer.get("statusCode", before.status))
+    headers = _response_headers(answer)
+    shown = visible(before.headers)
+    check_headers(
+        Trigger.VIEWER_RESPONSE,
+        tuple(h for h in shown if h[0].lower() != "set-cookie"),
+        tuple(h for h in headers if h[0].lower() != "set-cookie"),
+    )
+    body = _body(answer)
+    if body is not None:
+        check_generated_size(Trigger.VIEWER_RESPONSE, status, headers, body)
+    hidden = tuple(h for h in before.headers if is_disallowed(h[0]))
+    description = str(answer.get("statusDescription", before.status_description) or "")
+    return ChangedResponse(EdgeResponse(status, headers + hidden, description, body))
+
+
+def read_cloudfront_function_answer(
+    trigger: Trigger, given: FunctionInput, answer: Any
+) -> TriggerResult:
+    """The typed result of ``answer``, what a CloudFront Function on viewer ``trigger`` returned."""
+    try:
+        if not isinstance(answer, Mapping):
+            raise InvalidAnswer(f"the function returned {type(answer).__name__}, not an object")
+        if trigger is Trigger.VIEWER_REQUEST:
+            if "statusCode" in answer:
+                return _generated(answer)
+            return _request(given, answer)
+        if trigger is Trigger.VIEWER_RESPONSE:
+            return _response(given, answer)
+        raise InvalidAnswer(f"CloudFront Functions do not run on {trigger}")
+    except InvalidAnswer as exc:
+        return FunctionFailed(FailureKind.INVALID, str(exc))

@@ -1,0 +1,203 @@
+"""Events in CloudFront's shapes, built from typed values: Lambda@Edge records and CloudFront Functions 1.0.
+
+Rules (../shared/reference/edge-functions.md):
+- Lambda@Edge: ``{"Records": [{"cf": {"config", "request"[, "response"]}}]}``; headers are a
+  map of lower-case name -> ``[{"key": "Original-Case", "value": ...}]``, one item per
+  occurrence; ``status`` is a string; ``querystring`` is ``""`` when absent; ``origin`` only
+  in origin events (a custom origin); ``body`` only when the request has one (shown base64,
+  truncated at the trigger's cap with ``inputTruncated``).
+- CloudFront Functions: version ``"1.0"``; headers, query string and cookies as
+  ``{name: {"value", "multiValue"?}}`` (duplicates fold into ``multiValue``, the first value
+  also in ``value``); Cookie / Set-Cookie appear only under ``cookies``; ``statusCode`` an int.
+- Disallowed headers are never shown (header_rules.visible).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cdn.functions.header_rules import visible
+from cdn.functions.triggers import LIMITS, Trigger
+from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, Header, OriginTarget
+
+__all__ = [
+    "cloudfront_function_event",
+    "cloudfront_headers",
+    "lambda_edge_event",
+    "lambda_headers",
+    "parse_cookie_header",
+    "parse_querystring",
+    "parse_set_cookie",
+]
+
+
+def lambda_headers(headers: tuple[Header, ...]) -> dict[str, list[dict[str, str]]]:
+    """Lambda@Edge's header map: lower-case name -> ``[{"key", "value"}]`` in arrival order."""
+    result: dict[str, list[dict[str, str]]] = {}
+    for name, value in visible(headers):
+        result.setdefault(name.lower(), []).append({"key": name, "value": value})
+    return result
+
+
+def _origin(origin: OriginTarget) -> dict[str, Any]:
+    return {
+        "custom": {
+            "customHeaders": lambda_headers(origin.custom_headers),
+            "domainName": origin.domain_name,
+            "keepaliveTimeout": origin.keepalive_timeout,
+            "path": origin.path,
+            "port": origin.port,
+            "protocol": origin.protocol,
+            "readTimeout": origin.read_timeout,
+            "sslProtocols": ["TLSv1.2"],
+        }
+    }
+
+
+def _lambda_request(trigger: Trigger, request: EdgeRequest, origin: OriginTarget | None) -> dict:
+    shown: dict[str, Any] = {
+        "clientIp": request.client_ip,
+        "headers": lambda_headers(request.headers),
+        "method": request.method,
+        "querystring": request.querystring,
+        "uri": request.uri,
+    }
+    if origin is not None and not trigger.is_viewer:
+        shown["origin"] = _origin(origin)
+    if request.body is not None and trigger.is_request:
+        cap = LIMITS[trigger].body_bytes
+        shown["body"] = {
+            "inputTruncated": len(request.body) > cap,
+            "action": "read-only",
+            "encoding": "base64",
+            "data": base64.b64encode(request.body[:cap]).decode("ascii"),
+        }
+    return shown
+
+
+def _lambda_response(response: EdgeResponse) -> dict[str, Any]:
+    return {
+        "headers": lambda_headers(response.headers),
+        "status": str(response.status),
+        "statusDescription": response.status_description,
+    }
+
+
+def lambda_edge_event(trigger: Trigger, given: FunctionInput) -> dict[str, Any]:
+    """The Lambda@Edge event a function on ``trigger`` receives for ``given``."""
+    cf: dict[str, Any] = {
+        "config": {
+            "distributionDomainName": given.distribution.domain_name,
+            "distributionId": given.distribution.distribution_id,
+            "eventType": trigger.value,
+            "requestId": given.request_id,
+        },
+        "request": _lambda_request(trigger, given.request, given.origin),
+    }
+    if not trigger.is_request:
+        if given.response is None:
+            raise ValueError(f"a {trigger} event needs a response (FunctionInput.response)")
+        cf["response"] = _lambda_response(given.response)
+    return {"Records": [{"cf": cf}]}
+
+
+def _fold(pairs: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]]:
+    """CloudFront Functions' ``{name: {"value", "multiValue"?}}`` from (name, item) pairs."""
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for name, item in pairs:
+        grouped.setdefault(name, []).append(item)
+    folded: dict[str, dict[str, Any]] = {}
+    for name, items in grouped.items():
+        entry: dict[str, Any] = dict(items[0])
+        if len(items) > 1:
+            entry["multiValue"] = items
+        folded[name] = entry
+    return folded
+
+
+def parse_querystring(querystring: str) -> list[tuple[str, str]]:
+    """``a=1&b&a=2`` as ``[("a", "1"), ("b", ""), ("a", "2")]`` (values kept as received)."""
+    pairs = []
+    for part in querystring.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
+def parse_cookie_header(value: str) -> list[tuple[str, str]]:
+    """``a=1; b=2`` as ``[("a", "1"), ("b", "2")]``."""
+    pairs = []
+    for part in value.split(";"):
+        part = part.strip()
+        if part:
+            name, _, cookie = part.partition("=")
+            pairs.append((name.strip(), cookie.strip()))
+    return pairs
+
+
+def parse_set_cookie(value: str) -> tuple[str, str, str]:
+    """``a=1; Path=/; Secure`` as ``("a", "1", "Path=/; Secure")``."""
+    first, _, attributes = value.partition(";")
+    name, _, cookie = first.partition("=")
+    return name.strip(), cookie.strip(), attributes.strip()
+
+
+def cloudfront_headers(headers: tuple[Header, ...], skip: str) -> dict[str, dict[str, Any]]:
+    """CloudFront Functions' header object: lower-case names, duplicates in ``multiValue``."""
+    return _fold(
+        [
+            (name.lower(), {"value": value})
+            for name, value in visible(headers)
+            if name.lower() != skip
+        ]
+    )
+
+
+def cloudfront_function_event(trigger: Trigger, given: FunctionInput) -> dict[str, Any]:
+    """The CloudFront Functions (1.0) event a function on viewer ``trigger`` receives."""
+    if not trigger.is_viewer:
+        raise ValueError(f"CloudFront Functions run on viewer triggers only, not {trigger}")
+    request = given.request
+    cookies = [
+        (name, {"value": value})
+        for header in request.headers
+        if header[0].lower() == "cookie"
+        for name, value in parse_cookie_header(header[1])
+    ]
+    event: dict[str, Any] = {
+        "version": "1.0",
+        "context": {
+            "distributionDomainName": given.distribution.domain_name,
+            "distributionId": given.distribution.distribution_id,
+            "eventType": trigger.value,
+            "requestId": given.request_id,
+        },
+        "viewer": {"ip": request.client_ip},
+        "request": {
+            "method": request.method,
+            "uri": request.uri,
+            "querystring": _fold(
+                [(name, {"value": value}) for name, value in parse_querystring(request.querystring)]
+            ),
+            "headers": cloudfront_headers(request.headers, skip="cookie"),
+            "cookies": _fold(cookies),
+        },
+    }
+    if trigger is Trigger.VIEWER_RESPONSE:
+        if given.response is None:
+            raise ValueError("a viewer-response event needs a response (FunctionInput.response)")
+        response = given.response
+        set_cookies = []
+        for name, value in response.headers:
+            if name.lower() == "set-cookie":
+                cookie, cookie_value, attributes = parse_set_cookie(value)
+                set_cookies.append((cookie, {"value": cookie_value, "attributes": attributes}))
+        event["response"] = {
+            "statusCode": response.status,
+            "statusDescription": response.status_description,
+            "headers": cloudfront_headers(response.headers, skip="set-cookie"),
+            "cookies": _fold(set_cookies),
+        }
+    return event

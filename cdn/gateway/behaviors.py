@@ -1,0 +1,201 @@
+"""Cache behaviors (CloudFront): which rules a request path gets, and the cache key they make.
+
+Rules:
+- Behaviors are an ordered list; the first whose path pattern matches the request path wins,
+  and the default behavior (``*``) is last, so every path has exactly one behavior.
+- ``allowed_methods`` is one of CloudFront's three sets (GET+HEAD; +OPTIONS; all seven); other
+  methods get 403. ``cached_methods`` is GET+HEAD, optionally +OPTIONS.
+- A cache policy bounds the origin's freshness (``bounded_lifetime``): the origin's lifetime is
+  clamped to [min_ttl, max_ttl]; with none from the origin, ``default_ttl`` applies.
+- The cache key holds only what the policy names: query strings none / all / an allowlist
+  (sorted by name when ``normalize_query`` is on, as CloudFront always does for its key),
+  allowlisted headers (names lower-cased) and cookies. Two requests that differ only outside the
+  key share one entry. Header and cookie values are part of the key verbatim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from cdn.gateway.patterns import PathPattern
+from cdn.gateway.throttling import Quota, Throttle
+
+__all__ = [
+    "ALLOWED_METHOD_SETS",
+    "VIEWER_PROTOCOL_POLICIES",
+    "ApiKey",
+    "Behavior",
+    "CacheKeyPolicy",
+    "Cors",
+    "Gateway",
+    "KeyGroup",
+    "OriginGroup",
+    "UsagePlan",
+]
+
+ALLOWED_METHOD_SETS = (
+    frozenset({"GET", "HEAD"}),
+    frozenset({"GET", "HEAD", "OPTIONS"}),
+    frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}),
+)
+VIEWER_PROTOCOL_POLICIES = ("allow-all", "redirect-to-https", "https-only")
+FAILOVER_STATUSES = frozenset({400, 403, 404, 416, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKeyPolicy:
+    """What goes into the cache key besides the path: ``query_strings`` is "none", "all" or an
+    allowlist; ``headers`` and ``cookies`` are allowlists."""
+
+    query_strings: str | tuple[str, ...] = "all"
+    headers: tuple[str, ...] = ()
+    cookies: tuple[str, ...] = ()
+    normalize_query: bool = False
+
+    def key_target(self, path: str, query: str) -> str:
+        """The path plus the part of ``query`` (raw, no ``?``) the key keeps."""
+        if self.query_strings == "none" or not query:
+            return path
+        params = [p for p in query.split("&") if p]
+        if self.query_strings != "all":
+            allowed = self.query_strings
+            params = [p for p in params if p.partition("=")[0] in allowed]
+        if self.normalize_query:
+            params.sort(key=lambda p: p.partition("=")[0])
+        return path + ("?" + "&".join(params) if params else "")
+
+    def key_suffix(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str:
+        """The allowlisted header and cookie values, as a key suffix ("" when none are named)."""
+        if not self.headers and not self.cookies:
+            return ""
+        parts = [f"h:{name}={headers.get(name, '')}" for name in self.headers]
+        parts += [f"c:{name}={cookies.get(name, '')}" for name in self.cookies]
+        return "\n" + "\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Cors:
+    """CORS answered at the edge: allowed origins ("*" for any), methods, headers, max-age."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...] = ("GET", "HEAD")
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int = 600
+
+    def allows(self, origin: str) -> bool:
+        """Whether a request from ``origin`` (the Origin header) is allowed."""
+        return "*" in self.allow_origins or origin in self.allow_origins
+
+
+@dataclass(frozen=True, slots=True)
+class Behavior:
+    """One cache behavior: its path pattern and everything that applies to the paths it matches."""
+
+    path_pattern: PathPattern
+    target_origin: str
+    allowed_methods: frozenset[str] = ALLOWED_METHOD_SETS[2]
+    cached_methods: frozenset[str] = ALLOWED_METHOD_SETS[0]
+    compress: bool = False
+    min_ttl: float = 0.0
+    default_ttl: float | None = None
+    max_ttl: float | None = None
+    cache_key: CacheKeyPolicy = field(default_factory=CacheKeyPolicy)
+    trusted_key_groups: tuple[str, ...] = ()
+    api_key_required: bool = False
+    usage_plan: str | None = None
+    client_rate_limit: Throttle | None = None
+    viewer_protocol_policy: str = "allow-all"
+    cors: Cors | None = None
+
+    def bounded_lifetime(self, origin_lifetime: float | None) -> float | None:
+        """The freshness lifetime after this behavior's TTLs (None: leave the origin's rules).
+
+        ``origin_lifetime`` is what RFC 9111 §4.2.1 gives from the origin's fields (None when
+        they give none)."""
+        if origin_lifetime is None:
+            return self.default_ttl
+        lifetime = max(origin_lifetime, self.min_ttl)
+        if self.max_ttl is not None:
+            lifetime = min(lifetime, self.max_ttl)
+        return lifetime
+
+    @property
+    def requires_signature(self) -> bool:
+        """Whether requests need a signed URL or signed cookies."""
+        return bool(self.trusted_key_groups)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGroup:
+    """Public keys trusted for signed URLs: ``keys`` maps key id to PEM text."""
+
+    name: str
+    keys: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePlan:
+    """An API Gateway usage plan: a throttle and/or a quota per API key."""
+
+    name: str
+    throttle: Throttle | None = None
+    quota: Quota | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key bound to a usage plan; its value is given, or read by the shell from
+    ``value_env`` (the core never reads the environment)."""
+
+    name: str
+    usage_plan: str
+    value: str | None = None
+    value_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OriginGroup:
+    """A primary and a secondary origin; GET/HEAD/OPTIONS fail over on a connection failure, a
+    timeout, or one of ``failover_statuses``."""
+
+    name: str
+    members: tuple[str, str]
+    failover_statuses: frozenset[int] = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """All behaviors and what they refer to; the default behavior is the last."""
+
+    behaviors: tuple[Behavior, ...]
+    key_groups: tuple[KeyGroup, ...] = ()
+    usage_plans: tuple[UsagePlan, ...] = ()
+    api_keys: tuple[ApiKey, ...] = ()
+    origin_groups: tuple[OriginGroup, ...] = ()
+
+    def behavior_for(self, path: str) -> Behavior:
+        """The first behavior whose pattern matches ``path`` (the default one otherwise)."""
+        for behavior in self.behaviors:
+            if behavior.path_pattern.matches(path):
+                return behavior
+        return self.behaviors[-1]
+
+    def plan(self, name: str) -> UsagePlan:
+        """The usage plan called ``name`` (KeyError when there is none)."""
+        for plan in self.usage_plans:
+            if plan.name == name:
+                return plan
+        raise KeyError(name)
+
+    def keys_of(self, groups: Iterable[str]) -> dict[str, str]:
+        """Key id -> PEM for every key in the named key groups."""
+        wanted = set(groups)
+        return {kid: pem for g in self.key_groups if g.name in wanted for kid, pem in g.keys}
+
+
+def default_gateway(origin: str) -> Gateway:
+    """One default behavior to ``origin`` that changes nothing: all methods, the origin's TTLs,
+    the whole query string in the key (the edge's behaviour without ``[[behavior]]`` tables)."""
+    return Gateway((Behavior(PathPattern("*"), origin),))

@@ -1,0 +1,149 @@
+"""Rate limits and quotas: API Gateway's usage-plan throttle (token bucket) and quota periods.
+
+Rules: a ``TokenBucket`` starts full (``burst`` tokens) and refills at ``rate`` tokens per second
+up to ``burst``; each admitted request takes one token, so ``burst`` requests pass at once and
+then ``rate`` per second (API Gateway, Envoy's local rate limit and Varnish's vsthrottle work this
+way). A throttled request takes nothing and learns when the next token is due (``Retry-After``).
+A ``QuotaCounter`` counts requests per calendar period in UTC: DAY from 00:00, WEEK from Sunday
+00:00 (API Gateway's offset 0), MONTH from the 1st; the count resets when a new period starts.
+Time only ever moves forward for a bucket: a ``now`` earlier than the last one counts as no time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "QUOTA_PERIODS",
+    "Quota",
+    "QuotaCounter",
+    "QuotaDecision",
+    "RateDecision",
+    "Throttle",
+    "TokenBucket",
+    "period_bounds",
+    "ratelimit_fields",
+]
+
+QUOTA_PERIODS = ("DAY", "WEEK", "MONTH")
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """A usage plan's steady-state ``rate`` (requests per second) and ``burst`` (bucket size)."""
+
+    rate: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if not (self.rate > 0 and math.isfinite(self.rate)):
+            raise ValueError(f"rate_limit must be a positive number of requests/s, not {self.rate}")
+        if self.burst < 1:
+            raise ValueError(f"burst_limit must be at least 1, not {self.burst}")
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    """A bucket's answer: admitted or not, tokens left, and seconds until the next token."""
+
+    admitted: bool
+    remaining: int
+    retry_after: float
+
+
+class TokenBucket:
+    """The bucket of one key (an API key, a client address) under one ``Throttle``."""
+
+    __slots__ = ("throttle", "tokens", "updated")
+
+    def __init__(self, throttle: Throttle, now: float) -> None:
+        self.throttle = throttle
+        self.tokens = float(throttle.burst)
+        self.updated = now
+
+    def take(self, now: float) -> RateDecision:
+        """Admit one request at ``now`` if a token is there; otherwise say when one will be."""
+        throttle = self.throttle
+        if now > self.updated:
+            self.tokens = min(throttle.burst, self.tokens + (now - self.updated) * throttle.rate)
+            self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return RateDecision(True, int(self.tokens), 0.0)
+        return RateDecision(False, 0, (1.0 - self.tokens) / throttle.rate)
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """At most ``limit`` requests per calendar ``period`` (DAY, WEEK or MONTH, in UTC)."""
+
+    limit: int
+    period: str
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"quota limit must be at least 1, not {self.limit}")
+        if self.period not in QUOTA_PERIODS:
+            raise ValueError(f"quota period must be one of {QUOTA_PERIODS}, not {self.period!r}")
+
+
+def period_bounds(period: str, now: float) -> tuple[float, float]:
+    """Start and end (epoch seconds) of the UTC calendar ``period`` that contains ``now``."""
+    moment = datetime.fromtimestamp(now, UTC)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "DAY":
+        start, end = day, day + timedelta(days=1)
+    elif period == "WEEK":
+        start = day - timedelta(days=(day.weekday() + 1) % 7)  # back to Sunday
+        end = start + timedelta(days=7)
+    elif period == "MONTH":
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+    else:
+        raise ValueError(f"quota period must be one of {QUOTA_PERIODS}, not {period!r}")
+    return start.timestamp(), end.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaDecision:
+    """A quota's answer: admitted or not, requests left this period, and when it resets."""
+
+    admitted: bool
+    remaining: int
+    resets_at: float
+
+
+class QuotaCounter:
+    """The count of one key under one ``Quota``."""
+
+    __slots__ = ("ends", "quota", "used")
+
+    def __init__(self, quota: Quota) -> None:
+        self.quota = quota
+        self.used = 0
+        self.ends = -math.inf
+
+    def take(self, now: float) -> QuotaDecision:
+        """Count one request at ``now`` unless the period's limit is reached."""
+        if now >= self.ends:
+            _, self.ends = period_bounds(self.quota.period, now)
+            self.used = 0
+        if self.used < self.quota.limit:
+            self.used += 1
+            return QuotaDecision(True, self.quota.limit - self.used, self.ends)
+        return QuotaDecision(False, 0, self.ends)
+
+
+def ratelimit_fields(
+    policy: str, limit: int, window: float, remaining: int, reset: float
+) -> tuple[tuple[str, str], ...]:
+    """``RateLimit-Policy`` and ``RateLimit`` (IETF httpapi draft, structured fields), e.g.
+    ``"plan";q=100;w=1`` and ``"plan";r=0;t=1``: the quota ``limit`` per ``window`` seconds,
+    what ``remaining`` of it, and seconds until it ``reset``s (rounded up)."""
+    name = policy.replace("\\", "\\\\").replace('"', '\\"')
+    return (
+        ("RateLimit-Policy", f'"{name}";q={limit};w={max(1, math.ceil(window))}'),
+        ("RateLimit", f'"{name}";r={max(0, remaining)};t={max(0, math.ceil(reset))}'),
+    )

@@ -1,0 +1,82 @@
+"""The functions of one edge, by trigger: the one call the edge (and `cdn fn invoke`) makes per trigger.
+
+Rules:
+- ``run(trigger, given, passage)`` returns None when no function is on ``trigger`` or the
+  skipping rules say it does not run (cdn.functions.skipping); otherwise the typed result:
+  ContinueRequest, GeneratedResponse, ChangedResponse or FunctionFailed (500/502/503);
+- events are built and answers validated by the core (cdn.functions); this module only
+  picks the runtime: a worker pool for Lambda@Edge, in-process for CloudFront Functions;
+- dynamic origin selection is limited to ``known_origins`` (by domain name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdn.functions.cloudfront_answers import read_cloudfront_function_answer
+from cdn.functions.events import cloudfront_function_event, lambda_edge_event
+from cdn.functions.lambda_answers import read_lambda_edge_answer
+from cdn.functions.results import FailureKind, FunctionFailed, TriggerResult
+from cdn.functions.skipping import Passage, trigger_runs
+from cdn.functions.triggers import Trigger
+from cdn.functions.values import FunctionInput, OriginTarget
+from fn.cloudfront import CloudFrontFunction
+from fn.invocation import Invocation
+from fn.pool import LambdaPool
+
+__all__ = ["FunctionChain", "Runner"]
+
+Runner = LambdaPool | CloudFrontFunction
+
+
+class FunctionChain:
+    """At most one function per trigger, and the origins a function may choose between."""
+
+    def __init__(
+        self,
+        functions: Mapping[Trigger, Runner],
+        known_origins: Mapping[str, OriginTarget] | None = None,
+    ) -> None:
+        for trigger, runner in functions.items():
+            if isinstance(runner, CloudFrontFunction) and not trigger.is_viewer:
+                raise ValueError(
+                    f"{runner.spec.name}: CloudFront Functions run on viewer triggers only"
+                )
+        self.functions = dict(functions)
+        self.known_origins = dict(known_origins or {})
+        self.last_invocation: Invocation | None = None
+
+    def on(self, trigger: Trigger) -> bool:
+        """True when a function is attached to ``trigger``."""
+        return trigger in self.functions
+
+    async def run(
+        self, trigger: Trigger, given: FunctionInput, passage: Passage | None = None
+    ) -> TriggerResult | None:
+        """The function on ``trigger`` applied to ``given``; None when none runs."""
+        runner = self.functions.get(trigger)
+        if runner is None or (passage is not None and not trigger_runs(trigger, passage)):
+            return None
+        label = trigger.value
+        if isinstance(runner, CloudFrontFunction):
+            invocation = runner.invoke(
+                cloudfront_function_event(trigger, given), given.request_id, label
+            )
+        else:
+            invocation = await runner.invoke(
+                lambda_edge_event(trigger, given), given.request_id, label
+            )
+        self.last_invocation = invocation
+        if invocation.failure is not None:
+            error = invocation.error or {}
+            message = (
+                f"{runner.spec.name}: {error.get('errorType', '')}: {error.get('errorMessage', '')}"
+            )
+            return FunctionFailed(invocation.failure, message)
+        if isinstance(runner, CloudFrontFunction):
+            result = read_cloudfront_function_answer(trigger, given, invocation.payload)
+        else:
+            result = read_lambda_edge_answer(trigger, given, invocation.payload, self.known_origins)
+        if isinstance(result, FunctionFailed):
+            runner.metrics.errors.labels(runner.spec.name, label, FailureKind.INVALID).inc()
+        return result

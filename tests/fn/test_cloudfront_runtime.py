@@ -1,0 +1,90 @@
+"""CloudFront Functions in-process: a CPU-time budget, no I/O builtins, errors as 503."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from fn_support import cloudfront_spec
+
+from cdn.errors import ConfigError
+from cdn.functions import FailureKind, FunctionFailed
+from fn.cloudfront import CloudFrontFunction
+
+ECHO = "def handler(event, context):\n    return event\n"
+
+
+def test_runs_in_process_and_returns_the_answer(tmp_path: Path) -> None:
+    invocation = CloudFrontFunction(cloudfront_spec(tmp_path, ECHO)).invoke({"a": 1}, "r1")
+    assert invocation.ok and invocation.payload == {"a": 1}
+
+
+def test_runaway_loop_is_stopped_at_the_budget(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    while True:\n        pass\n"
+    invocation = CloudFrontFunction(cloudfront_spec(tmp_path, source)).invoke({}, "r1")
+    assert invocation.failure is FailureKind.OVER_BUDGET
+
+
+def test_over_budget_is_a_503() -> None:
+    assert FunctionFailed(FailureKind.OVER_BUDGET, "x").status == 503
+
+
+def test_open_is_not_available(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    return open('/etc/hostname').read()\n"
+    invocation = CloudFrontFunction(cloudfront_spec(tmp_path, source)).invoke({}, "r1")
+    assert invocation.failure is FailureKind.EXECUTION_ERROR
+    assert invocation.error["errorType"] == "NameError"
+
+
+def test_importing_an_io_module_in_the_handler_is_refused(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    import socket\n    return 1\n"
+    invocation = CloudFrontFunction(cloudfront_spec(tmp_path, source)).invoke({}, "r1")
+    assert invocation.error["errorType"] == "ImportError"
+
+
+def test_importing_an_io_module_at_load_names_the_file(tmp_path: Path) -> None:
+    source = "import os\n" + ECHO
+    with pytest.raises(ConfigError, match=r"cff\.py fails to load: ImportError"):
+        CloudFrontFunction(cloudfront_spec(tmp_path, source))
+
+
+def test_pure_modules_may_be_imported(tmp_path: Path) -> None:
+    source = "import json, urllib.parse\ndef handler(event, context):\n    return json.dumps(urllib.parse.quote('a b'))\n"
+    assert (
+        CloudFrontFunction(cloudfront_spec(tmp_path, source)).invoke({}, "r1").payload == '"a%20b"'
+    )
+
+
+def test_raising_function_is_an_execution_error(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    raise KeyError('uri')\n"
+    invocation = CloudFrontFunction(cloudfront_spec(tmp_path, source)).invoke({}, "r1")
+    assert invocation.failure is FailureKind.EXECUTION_ERROR
+    assert FunctionFailed(invocation.failure, "").status == 503
+
+
+def test_code_over_10kb_is_refused(tmp_path: Path) -> None:
+    source = ECHO + "# " + "x" * 10_300 + "\n"
+    with pytest.raises(ConfigError, match="at most 10240 bytes"):
+        CloudFrontFunction(cloudfront_spec(tmp_path, source))
+
+
+def test_missing_handler_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="defines no function 'handler'"):
+        CloudFrontFunction(cloudfront_spec(tmp_path, "x = 1\n"))
+
+
+async def test_runaway_loop_off_the_main_thread_is_stopped_too(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    while True:\n        pass\n"
+    function = CloudFrontFunction(cloudfront_spec(tmp_path, source))
+    invocation = await asyncio.to_thread(function.invoke, {}, "r1")
+    assert invocation.failure is FailureKind.OVER_BUDGET
+
+
+def test_each_function_keeps_its_own_runaway_guard(tmp_path: Path) -> None:
+    loop = "def handler(event, context):\n    while True:\n        pass\n"
+    first = CloudFrontFunction(cloudfront_spec(tmp_path, loop))
+    second = tmp_path / "second"
+    second.mkdir()
+    CloudFrontFunction(cloudfront_spec(second, ECHO))  # loaded later, must not take over the guard
+    assert first.invoke({}, "r1").failure is FailureKind.OVER_BUDGET
