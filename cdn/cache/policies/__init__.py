@@ -50,6 +50,10 @@ POLICIES: dict[str, PolicyFactory] = {
 
 # Policies whose choices depend on ``schedule(key, next_access)`` before each access.
 NEEDS_FUTURE: frozenset[str] = frozenset({"belady"})
+# The one list of policy names (topology, CLI, planner read it from here), and those a live
+# node or a geographic run can use (no knowledge of the future).
+POLICY_NAMES: tuple[str, ...] = tuple(POLICIES)
+ONLINE_POLICIES: tuple[str, ...] = tuple(name for name in POLICIES if name not in NEEDS_FUTURE)
 
 
 def make_policy(
@@ -75,7 +79,9 @@ def make_policy(
 __all__ = [
     "NEEDS_FUTURE",
     "NEVER",
+    "ONLINE_POLICIES",
     "POLICIES",
+    "POLICY_NAMES",
     "BeladyCache",
     "EvictionListener",
     "EvictionNotifier",
