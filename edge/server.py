@@ -27,10 +27,10 @@ from dataclasses import replace
 
 from aiohttp import hdrs, web
 
-from edge.app import PROXY, SETTINGS, create_app
+from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings, fast_path_enabled
 from edge.upstream import Clock, Sleep
-from edge.wire import HIT_FIRST_SUPPORTED, HitFirstServer
+from edge.wire import HitFirstRunner, routed_handler
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
@@ -44,7 +44,7 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
     path. ``/_cdn/...``, other methods and absolute-form targets go through the app's router.
     """
     handle = app[PROXY].handle
-    routed = app._handle  # what AppRunner's server would call: the router, then the handler
+    routed = routed_handler(app)  # what AppRunner's server would call: router, then handler
 
     def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         method = request.method
@@ -61,26 +61,6 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
     return dispatch
 
 
-class _EdgeRunner(web.AppRunner):
-    """AppRunner whose server dispatches with ``proxy_first`` and answers hits on arrival."""
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        dispatch = proxy_first(self.app)
-        if not HIT_FIRST_SUPPORTED or not fast_path_enabled(self.app[SETTINGS]):
-            # Another aiohttp, or the fast path is off: the router bypass still applies.
-            server.request_handler = dispatch
-            return server
-        return HitFirstServer(
-            dispatch,
-            hit=self.app[PROXY].wire_hit,
-            request_factory=server.request_factory,
-            handler_cancellation=server.handler_cancellation,
-            loop=asyncio.get_running_loop(),
-            **server._kwargs,
-        )
-
-
 class EdgeServer(AppServer):
     """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
@@ -94,8 +74,10 @@ class EdgeServer(AppServer):
     ) -> None:
         self.settings = settings
         app = create_app(settings, sleep=sleep, clock=clock)
-        runner = _EdgeRunner(
+        runner = HitFirstRunner(
             app,
+            dispatch=proxy_first,
+            hit=app[PROXY].wire_hit if fast_path_enabled(settings) else None,
             access_log=None,
             shutdown_timeout=settings.shutdown_timeout,
             handle_signals=False,

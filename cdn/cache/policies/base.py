@@ -37,6 +37,8 @@ from typing import Any, NoReturn
 
 import cachetools
 
+from cdn.cache.policies.cachetools_private import adopt_data, data_of
+
 EvictionListener = Callable[[Hashable, Any], None]
 
 
@@ -85,8 +87,8 @@ class LeanCache(cachetools.Cache):
         self.currsize = 0
         self.evictions = 0
         self.data = data
-        # ``Cache.__getitem__(cache, key)`` (a peek without bookkeeping) reads this name.
-        self._Cache__data = data
+        # ``Cache.__getitem__(cache, key)`` (a peek without bookkeeping) reads it there.
+        adopt_data(self, data)
 
     def __getitem__(self, key: Hashable) -> Any:
         try:
@@ -233,7 +235,7 @@ class LFUPolicy(EvictionNotifier, cachetools.LFUCache):
     @property
     def data(self) -> dict[Hashable, Any]:
         """cachetools' own key -> value dict (read only)."""
-        return self._Cache__data  # type: ignore[attr-defined,no-any-return]
+        return data_of(self)
 
     @property
     def touch(self) -> Callable[[Hashable], Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from cachetools import Cache
 
 from cdn.cache.policies.base import EvictionListener
+from cdn.cache.policies.cachetools_private import data_of
 
 NEVER = 2**63 - 1  # libCacheSim's INT64_MAX "no next access"
 
@@ -59,7 +60,7 @@ class BeladyCache(Cache):
     @property
     def data(self) -> dict[Hashable, Any]:
         """cachetools' own key -> value dict (read only)."""
-        return self._Cache__data  # type: ignore[attr-defined,no-any-return]
+        return data_of(self)
 
     def next_access(self, key: Hashable) -> int | None:
         """The scheduled next access of a cached ``key`` (None: never)."""
