@@ -20,7 +20,6 @@ a node with one never marks hit-for-pass; were it to, the map would take over ev
 from __future__ import annotations
 
 from functools import partial
-from heapq import heapreplace
 
 from cdn.collapse import Collapser, Follow, Lead
 from cdn.http.decision import plain_fresh, response_age
@@ -132,25 +131,7 @@ class CacheNodeSim:
         response in whole seconds, which the requesting cache subtracts from its freshness).
         """
         self.requests += 1
-        # ServerQueue.serve(t), inlined (the Lindley step; see sim.queueing).
-        queue = self.queue
-        draws = queue.draws
-        if not draws:
-            queue.refill()
-        service = draws.pop()
-        if queue.single:
-            start = queue.next_free
-            if start < t:
-                start = t
-            queue.next_free = start + service
-        else:
-            free = queue.free
-            start = free[0]
-            if start < t:
-                start = t
-            heapreplace(free, start + service)
-        queue.arrivals.append(t)
-        t += (start - t) + service
+        t = self.queue.finish(t)  # served: the queue's Lindley step (sim.queueing)
         leaders = self.leaders
         leader = leaders.get(key) if leaders else None
         if leader is not None and leader[0] <= t:

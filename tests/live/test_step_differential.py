@@ -421,17 +421,10 @@ def test_the_edge_answers_as_the_core(live: LiveLab, steps: list, answers: list[
 
 
 class ZeroQueue:
-    """A node queue whose service takes no time (what sim.queueing.ServerQueue offers the node)."""
+    """A node queue whose service takes no time (``sim.queueing.ServerQueue``'s ``finish``)."""
 
-    single = True
-    next_free = 0.0
-
-    def __init__(self) -> None:
-        self.draws: list[float] = []
-        self.arrivals: list[float] = []
-
-    def refill(self) -> None:
-        self.draws.extend([0.0] * 64)
+    def finish(self, arrival: float) -> float:
+        return arrival
 
 
 class CountingUpstream:
