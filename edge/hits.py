@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDictProxy, istr
 
 from cdn.cache import Store as EntryStore
-from cdn.http import CacheStatus, describe, plain_hit
+from cdn.http import PLAIN_HIT_BLOCKERS, CacheStatus, describe, plain_hit
 from edge.intake import CDN_LOOP, tier_loop
 from edge.keys import CacheKeys
 from edge.recording import Recorder
@@ -31,6 +31,8 @@ from edge.wire import JOIN_LIMIT, PrerenderedResponse, render_head, renderable_s
 __all__ = ["HitMemo", "Hits"]
 
 _HTTP11 = HttpVersion11
+# The core's list, as case-folded keys (a multidict looks them up without folding each time).
+_BLOCKERS = tuple(istr(name) for name in PLAIN_HIT_BLOCKERS)
 _perf = time.perf_counter
 
 
@@ -87,7 +89,7 @@ class Hits:
         started = _perf()
         obj = self._slots.get(self.key_of(target))
         now = self.clock()
-        hit = plain_hit(obj, fields, now)
+        hit = plain_hit(obj, fields, now, _BLOCKERS)
         if hit is None:
             return None
         # The memo key: Cache-Status of a hit changes only with its ttl (whole seconds).

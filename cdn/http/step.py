@@ -199,15 +199,22 @@ class Fail:
 Action = Serve | Join | Fetch | Forward | Reject | Keep | Renew | Relay | Fail
 
 
-def plain_hit(stored: Stored | None, fields: Container[str], now: float) -> Hit | None:
+def plain_hit(
+    stored: Stored | None,
+    fields: Container[str],
+    now: float,
+    blockers: Sequence[str] = PLAIN_HIT_BLOCKERS,
+) -> Hit | None:
     """The step's first branch: a Hit on the variant-less ``stored`` object, or None.
 
     ``fields`` are the request's header names (lower-case lookups: ``Headers`` or a
-    case-insensitive multidict) of a GET or HEAD. None means "run the step".
+    case-insensitive multidict) of a GET or HEAD. None means "run the step". ``blockers``
+    are ``PLAIN_HIT_BLOCKERS`` as the caller's container looks them up fastest (the edge
+    passes them as aiohttp's pre-folded ``istr``); never another list.
     """
     if stored is None:
         return None
-    for name in PLAIN_HIT_BLOCKERS:
+    for name in blockers:
         if name in fields:
             return None
     return fresh_hit(stored.entry, now)
