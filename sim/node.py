@@ -20,6 +20,7 @@ a node with one never marks hit-for-pass; were it to, the map would take over ev
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 from cdn.collapse import Collapser, Follow, Lead
 from cdn.http.decision import plain_fresh, response_age
@@ -42,6 +43,17 @@ from sim.outcomes import (
 from sim.queueing import ServerQueue
 from sim.routing import PeerOwners
 from sim.templates import Filled
+
+
+class InFlight(NamedTuple):
+    """A fetch led at a node: when it completes, what its fill did, and when it was led.
+
+    ``lead_t`` is None once the Collapser was told of the lead (see ``CacheNodeSim.leaders``).
+    """
+
+    done: float
+    result: Fill
+    lead_t: float | None
 
 
 class CacheNodeSim:
@@ -105,7 +117,7 @@ class CacheNodeSim:
         # the key, join() can only say Lead and change nothing but its in-flight map, so a lead
         # is told to it (join at its lead time, kept in the tuple) only when a follower comes or
         # it ends uncacheable; most fills never need the Collapser at all.
-        self.leaders: dict[str, tuple[float, Fill, float | None]] = {}
+        self.leaders: dict[str, InFlight] = {}
         self.marked = False  # a hit-for-pass mark was made: join every lead at once
         # Some lead may be told or uncacheable, so ending it is more than forgetting it (sweep's
         # shortcut is off); set when such a lead is recorded, recomputed by sweep.
@@ -134,8 +146,8 @@ class CacheNodeSim:
         t = self.queue.finish(t)  # served: the queue's Lindley step (sim.queueing)
         leaders = self.leaders
         leader = leaders.get(key) if leaders else None
-        if leader is not None and leader[0] <= t:
-            if leader[2] is not None and leader[1] != UNCACHEABLE:
+        if leader is not None and leader.done <= t:
+            if leader.lead_t is not None and leader.result != UNCACHEABLE:
                 del leaders[key]  # _end_lead's first case: never told, nothing to tell
             else:
                 self._end_lead(key, leader)
@@ -163,7 +175,7 @@ class CacheNodeSim:
         pending = entry if entry is not None or not self.gone else self.gone.get(key)
         if type(pending) is Filled and pending.response_time > t and not self.marked:
             # A template fill still in flight: its own lead record (see the module docstring).
-            leader = (pending.response_time, STORED, pending.request_time)
+            leader = InFlight(pending.response_time, STORED, pending.request_time)
             return self._follow(key, obj, size, t, conditional, leader, None)
         # The cache step's first branch (a plain fresh hit) on the stored fill or entry.
         if entry is not None and plain_fresh(entry, t):
@@ -204,7 +216,7 @@ class CacheNodeSim:
                 done, up_age = self._fetch(key, obj, size, asked, False)
                 result = cache.fill(key, obj, size, found, asked, done, up_age)
             if lead:
-                self.leaders[key] = (done, result, None if self.marked else t)
+                self.leaders[key] = InFlight(done, result, None if self.marked else t)
             if refreshed == Refresh.RENEWED:
                 self._count_hit(REVALIDATED, size, conditional)
                 return done, REVALIDATED, False, cache.age_of(key, done)
@@ -229,14 +241,14 @@ class CacheNodeSim:
         if found is None and template is not None:  # NodeCache.fill's template path, inlined
             stored = self._put(Filled(key, obj, size, t, done, up_age, template))
             if lead and (self.marked or not stored):  # else the fill is its own lead record
-                self.leaders[key] = (done, STORED, None if self.marked else t)
+                self.leaders[key] = InFlight(done, STORED, None if self.marked else t)
             return done, MISS, not conditional, up_age
         else:
             result = cache.fill(key, obj, size, found, t, done, up_age)
             if result == UNCACHEABLE:
                 self.telling = True
         if lead:
-            self.leaders[key] = (done, result, None if self.marked else t)
+            self.leaders[key] = InFlight(done, result, None if self.marked else t)
         return done, MISS, not conditional, up_age
 
     def _count_hit(self, code: Outcome, size: int, conditional: bool) -> None:
@@ -269,7 +281,7 @@ class CacheNodeSim:
             self.bytes += size
             self.forwarded_bytes += size
         if lead:
-            self.leaders[key] = (done, self.cache.relayed, None if self.marked else t)
+            self.leaders[key] = InFlight(done, self.cache.relayed, None if self.marked else t)
             if self.cache.relayed == UNCACHEABLE:
                 self.telling = True
         return done, code, upstream, age
@@ -281,14 +293,14 @@ class CacheNodeSim:
         size: int,
         t: float,
         conditional: bool,
-        leader: tuple[float, Fill, float | None],
+        leader: InFlight,
         owner: CacheNodeSim | None,
     ) -> tuple[float, Outcome, bool, int]:
         """A request for a key whose fetch is in flight here: the core Collapser decides."""
         done, result, lead_t = leader
         if lead_t is not None:  # tell the Collapser of the lead now (no mark exists: as then)
             self.collapser.join(key, lead_t, None)
-            self.leaders[key] = (done, result, None)
+            self.leaders[key] = InFlight(done, result, None)
             self.telling = True
         joined = self.collapser.join(key, t, None)
         if type(joined) is Follow:
@@ -313,7 +325,7 @@ class CacheNodeSim:
         done, up_age = self._fetch(key, obj, size, t, False)
         return done, MISS, not conditional, up_age
 
-    def _end_lead(self, key: str, leader: tuple[float, Fill, float | None]) -> None:
+    def _end_lead(self, key: str, leader: InFlight) -> None:
         """Tell the Collapser how the fetch led here ended (as the edge's Ticket does)."""
         del self.leaders[key]
         done, result, lead_t = leader
@@ -339,7 +351,7 @@ class CacheNodeSim:
         for key, (done, result, lead_t) in list(leaders.items()):
             if lead_t is not None:
                 self.collapser.join(key, lead_t, None)
-                leaders[key] = (done, result, None)
+                leaders[key] = InFlight(done, result, None)
                 self.telling = True
 
     def _fetch(
@@ -369,7 +381,7 @@ class CacheNodeSim:
                 lead_t is None or result == UNCACHEABLE for _, result, lead_t in leaders.values()
             )
         else:  # every lead is untold and cacheable: ending one only forgets it (_end_lead)
-            self.leaders = {key: lead for key, lead in leaders.items() if lead[0] > now}
+            self.leaders = {key: lead for key, lead in leaders.items() if lead.done > now}
         refreshing = self.refreshing
         if refreshing:
             self.refreshing = {k: until for k, until in refreshing.items() if until > now}
