@@ -30,6 +30,9 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   they stay, stale, until evicted).
 - The tag index is built on first use (``purge_tag`` / ``tagged``) from the stored entries and
   kept in step from then on, so a store never purged by tag pays nothing per insertion for it.
+
+Length: over 400 lines because the rules above are one data structure's invariants (one map,
+two indexes, one accounting), kept in one class so each hot path touches one object.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ two steps::
 On an upstream failure (5xx, timeout, refused) ``stale_on_error`` says which stored entry may
 be served instead (RFC 5861 §4). HEAD requests are answered from GET entries (§4.3.5) and
 forwarded upstream as GET so the response can be stored; the shell sends no body back.
+
+Length: over 400 lines because ``decide`` and ``absorb`` share their decision and outcome
+types and are read together (the cache step in ``cdn.http.step`` composes them).
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ The plain-hit shortcut (``plain_hit``) is the step's own first branch: a GET/HEA
 Age, and nothing else. The store never holds a variant-less entry beside Vary'd ones
 (``cdn.cache.store``), so that is exactly what variant selection and ``decide`` answer; shells
 call ``plain_hit`` to skip building a Request, and tests/core checks it against the full path.
+
+Length: over 400 lines because the step is one state machine whose actions, their typed
+values and the transitions between them read best side by side (h11 keeps its Connection so).
 """
 
 from __future__ import annotations
