@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from cdn.functions.triggers import Trigger
 from cdn.geo import Point, propagation_delay
 from cdn.http import CacheConfig, node_cache_config
 from cdn.topology import EdgeSettings as NodeDefaults
@@ -96,6 +97,9 @@ class EdgeSettings:
     # request goes through aiohttp's handler and the cache step (same answers, for checks).
     # $CDNLAB_EDGE_FAST_PATH=0 turns it off for every edge of a process (edge.server).
     fast_path: bool = True
+    # The topology's edge-function triggers ([edge_defaults] functions), carried for issue 12's
+    # wiring; the edge does not run functions yet.
+    functions: tuple[tuple[Trigger, str], ...] = _DEFAULTS.functions
     cache_config: CacheConfig = field(default_factory=CacheConfig)
 
     def __post_init__(self) -> None:
