@@ -17,7 +17,6 @@ from cdn.http import (
     CacheStep,
     Fail,
     Fetch,
-    Headers,
     Join,
     Keep,
     Relay,
@@ -27,6 +26,7 @@ from cdn.http import (
 )
 from edge.collapsing import Collapsing, Ticket
 from edge.failures import Failures
+from edge.forwarding import SMALL_BODY, forward_fields
 from edge.intake import check_loop
 from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
@@ -35,26 +35,10 @@ from edge.settings import EdgeSettings
 from edge.streaming import Streamer
 from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream, UpstreamError, cdn_loop_member
 
-__all__ = ["SMALL_BODY", "Misses", "forward_fields"]
+__all__ = ["Misses"]
 
-# Bodies of known length up to this are read whole and sent with one write.
-SMALL_BODY = 1024 * 1024
 # A 304 that matches nothing is fetched again once, unconditionally.
 _ATTEMPTS = 2
-
-
-def forward_fields(
-    upstream: Upstream, request: web.Request, fields: Headers
-) -> list[tuple[str, str]]:
-    """Fields to send upstream: the core's ``fields``, Via, CDN-Loop and X-Forwarded-For."""
-    pairs = upstream.request_headers(
-        fields.items(), request.headers.get("Via"), request.headers.get("CDN-Loop")
-    )
-    remote = request.remote
-    if remote:
-        forwarded = request.headers.get("X-Forwarded-For")
-        pairs.append(("X-Forwarded-For", f"{forwarded}, {remote}" if forwarded else remote))
-    return pairs
 
 
 class Misses:

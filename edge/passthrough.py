@@ -14,8 +14,8 @@ from aiohttp import web
 
 from cdn.http import CacheStep, Forward, Relay, Request
 from edge.failures import Failures
+from edge.forwarding import SMALL_BODY, forward_fields
 from edge.keeping import upstream_response
-from edge.misses import SMALL_BODY, forward_fields
 from edge.streaming import CHUNK, Streamer
 from edge.upstream import Clock, Upstream, UpstreamError
 

@@ -41,11 +41,12 @@ from cdn.http import CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
 from edge.collapsing import Collapsing
 from edge.failures import Failures
+from edge.forwarding import SMALL_BODY
 from edge.hits import Hits
 from edge.intake import Refused, origin_form
 from edge.keys import CacheKeys
 from edge.metrics import EdgeMetrics
-from edge.misses import SMALL_BODY, Misses
+from edge.misses import Misses
 from edge.passthrough import PassThrough
 from edge.recording import Recorder
 from edge.refresh import Refresher
