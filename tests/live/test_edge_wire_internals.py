@@ -17,7 +17,7 @@ from scripted_origin import Reply, ScriptedOrigin
 
 from edge.app import PROXY
 from edge.server import EdgeServer
-from edge.settings import EdgeSettings
+from edge.settings import FAST_PATH_ENV, EdgeSettings
 from edge.wire import HIT_FIRST_SUPPORTED
 
 NOW = float(int(time.time()))  # one fixed instant for the origin and both edges
@@ -25,6 +25,12 @@ NOW = float(int(time.time()))  # one fixed instant for the origin and both edges
 
 def _clock() -> float:
     return NOW
+
+
+@pytest.fixture(autouse=True)
+def fast_path_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the fast path itself: $CDNLAB_EDGE_FAST_PATH=0 does not apply."""
+    monkeypatch.delenv(FAST_PATH_ENV, raising=False)
 
 
 @pytest.fixture
