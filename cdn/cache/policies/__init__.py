@@ -8,7 +8,8 @@ indexes in step. Our own policies call it from their eviction loops; cachetools'
 (hit bookkeeping, or None) and an ``evictions`` count, the store's direct hot path (see ``base``).
 ``lru`` and ``fifo`` are our lean, exact equivalents of cachetools' LRUCache / FIFOCache, ``lfu`` is
 cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
-``belady`` needs ``schedule(key, next_access)`` before each access (the simulator's upper bound).
+``belady`` (ours, on ``LeanCache``) needs ``schedule(key, next_access)`` before each access (the
+simulator's upper bound). cachetools' internals are read only in ``cachetools_private``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Rules: cachetools keeps a ``Cache``'s key -> value dict in the name-mangled ``_Cache__data``;
 its public readers (``Cache.__getitem__`` as a peek, ``get``, ``pop``, iteration) read it. Our
-policies expose that dict as ``data`` (the store's one map, read on the hot path) and our own
-lean policies hand cachetools a dict they own. Both go through these two functions, so a
+policies expose that dict as ``data`` (the store's one map, read on the hot path): ``lfu`` (which
+is cachetools' own LFUCache) reads it, and our own policies (lru, fifo, sieve, s3fifo, belady)
+hand cachetools a dict they own. Both go through these two functions, so a
 cachetools release that renames the attribute breaks here, and tests/core/cache's contract
 suite says so at once. pyproject.toml pins cachetools below the next major version.
 """
