@@ -3,13 +3,13 @@
 Rules: pure. Every policy is a ``cachetools.Cache`` (byte capacity = ``maxsize``, object size =
 ``getsizeof(value)``) with an ``on_evict(key, value)`` hook, called after each eviction (by
 ``popitem()`` or while an insertion makes room; not on ``del``), that the store uses to keep its
-indexes in step. Our own policies call it from their eviction loops; cachetools' get it from the
-``EvictionNotifier`` mixin. Each also offers ``data`` (key -> value, read only), ``touch(key)``
-(hit bookkeeping, or None) and an ``evictions`` count, the store's direct hot path (see ``base``).
-``lru`` and ``fifo`` are our lean, exact equivalents of cachetools' LRUCache / FIFOCache, ``lfu`` is
-cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
-``belady`` (ours, on ``LeanCache``) needs ``schedule(key, next_access)`` before each access (the
-simulator's upper bound). cachetools' internals are read only in ``cachetools_private``.
+indexes in step; every policy is ours (``base.LeanCache``) and calls it from its eviction loops.
+Each also offers ``data`` (key -> value, read only), ``touch(key)`` (hit bookkeeping, or None)
+and an ``evictions`` count, the store's direct hot path (see ``base``). ``lru``, ``fifo`` and
+``lfu`` make exactly the choices of cachetools' LRUCache / FIFOCache / LFUCache (tested step for
+step); ``sieve`` and ``s3fifo`` follow libCacheSim; ``belady`` needs ``schedule(key,
+next_access)`` before each access (the simulator's upper bound). cachetools' internals are
+touched only in ``cachetools_private``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from cachetools import Cache
 
 from cdn.cache.policies.base import (
     EvictionListener,
-    EvictionNotifier,
     FIFOPolicy,
     LeanCache,
     LFUPolicy,
@@ -85,7 +84,6 @@ __all__ = [
     "POLICY_NAMES",
     "BeladyCache",
     "EvictionListener",
-    "EvictionNotifier",
     "FIFOPolicy",
     "LFUPolicy",
     "LRUPolicy",

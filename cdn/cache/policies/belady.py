@@ -36,7 +36,7 @@ class BeladyCache(LeanCache):
 
     Owns its storage (``LeanCache``: ``data`` and the sizes beside it); insertion follows
     cachetools' ``Cache.__setitem__`` rules exactly (evict while a new or growing value does not
-    fit, the key may evict itself, then store).
+    fit, a cached key's old size counting as freed; the key may evict itself, then store).
     """
 
     touch = None  # a hit changes nothing here: ``schedule`` does the bookkeeping
@@ -64,17 +64,7 @@ class BeladyCache(LeanCache):
         return None if when == NEVER else when
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
-        size = self.getsizeof(value)
-        maxsize = self.maxsize
-        if size > maxsize:
-            raise ValueError("value too large")
-        data, sizes = self.data, self.__sizes
-        if key not in data or sizes[key] < size:
-            while self.currsize + size > maxsize:
-                self.popitem()
-        self.currsize += size - sizes[key] if key in data else size
-        data[key] = value
-        sizes[key] = size
+        self._store_sized(key, value, self.__sizes)
         if key in self.__when:
             return
         when = self.__pending_next if key == self.__pending_key else NEVER
