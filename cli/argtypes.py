@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from cdn import builtin
+from cdn.errors import ConfigError
 from cdn.units import parse_duration
 
 
@@ -49,3 +52,19 @@ def fraction(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is out of range (expected 0..1, e.g. 0.03)")
     return value
+
+
+def topology_file(text: str) -> Path:
+    """A topology TOML file, or the name of a built-in topology (local, world)."""
+    try:
+        return builtin.topology_file(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def plan_file(text: str) -> Path:
+    """A capacity plan TOML file, or the name of a built-in plan (world)."""
+    try:
+        return builtin.plan_file(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

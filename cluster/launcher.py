@@ -31,12 +31,20 @@ from cluster.errors import ClusterError, NodeStartError
 from cluster.health import wait_healthy
 from cluster.plan import ADMIN_TOKEN_ENV, NodeLaunch, plan_launches
 from cluster.ports import check_ports, free_port
-from cluster.state import NodeState, RunState, remove_state, state_path, write_state
+from cluster.state import (
+    NodeState,
+    RunState,
+    read_state,
+    remove_state,
+    state_path,
+    write_state,
+)
 from cluster.supervisor import (
     STOP_SIGNALS,
     ChildProcess,
     LogSink,
     child_environment,
+    stop_groups,
     stop_processes,
 )
 
@@ -65,7 +73,7 @@ class Cluster:
         write_state: bool = True,
         log_sink: LogSink | None = None,
         health_timeout: float = 30.0,
-        stop_grace: float = 5.0,
+        stop_grace: float = 15.0,
         python: str = sys.executable,
         env: Mapping[str, str] | None = None,
         announce: Callable[[str], None] | None = None,
@@ -140,15 +148,39 @@ class Cluster:
             raise
 
     def stop(self) -> None:
-        """Stop every process (SIGTERM to each group, SIGKILL after the grace period), tidy up."""
-        children = list(self.children.values())
-        children.reverse()  # edges before shields before the origin: fewer upstream errors
-        stop_processes(children, self._stop_grace)
+        """Stop every process, edges first, then shields, then the origin, and tidy up.
+
+        Each tier gets SIGTERM (its nodes drain: in-flight requests finish, peers are told)
+        and up to the grace period before SIGKILL; the next tier is stopped only once the one
+        in front of it has exited, so no draining edge loses its upstream mid-request.
+        """
+        tiers = [[launch.name for launch in tier] for tier in self.launches]
+        tiers.append([PROMETHEUS_NAME])
+        respawned = self._respawned()
+        for names in reversed(tiers):
+            children = [self.children[name] for name in names if name in self.children]
+            if children:
+                stop_processes(children, self._stop_grace)
+            pids = [respawned[name] for name in names if name in respawned]
+            if pids:
+                stop_groups(pids, self._stop_grace)
         if self.state_path is not None:
             remove_state(self.state_path)
         if self._prometheus_dir is not None:
             shutil.rmtree(self._prometheus_dir, ignore_errors=True)
             self._prometheus_dir = None
+
+    def _respawned(self) -> dict[str, int]:
+        """Nodes started again by someone else (a ``restart`` fault): their pids in the
+        run-state file differ from our children's."""
+        state = read_state(self.state_path) if self.state_path is not None else None
+        if state is None:
+            return {}
+        return {
+            node.name: node.pid
+            for node in state.nodes
+            if node.name in self.children and node.pid != self.children[node.name].pid
+        }
 
     def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
         """Send ``signum`` to node ``name``'s process group (to test failures); not reported."""

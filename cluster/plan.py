@@ -46,11 +46,32 @@ def cdn_command(python: str = sys.executable) -> tuple[str, ...]:
     return (python, "-m", "cli.main")
 
 
-def node_arguments(node: Node, topology_file: str) -> tuple[str, ...]:
-    """The `cdn` subcommand and flags that run ``node`` (without the interpreter prefix)."""
+def node_arguments(
+    node: Node, topology_file: str, topology: Topology | None = None
+) -> tuple[str, ...]:
+    """The `cdn` subcommand and flags that run ``node`` (without the interpreter prefix).
+
+    A ``storage`` origin runs `cdn storage` on its data folder (relative to the topology
+    file), with every shield and edge of ``topology`` as a purge target.
+    """
+    if node.role == "origin" and node.kind == "storage":
+        return storage_arguments(node, topology_file, topology)
     if node.role == "origin":
-        return ("origin", "--topology", topology_file)
+        return (node.kind if node.kind == "kv" else "origin", "--topology", topology_file)
     return ("edge", "--topology", topology_file, "--node", node.name)
+
+
+def storage_arguments(node: Node, topology_file: str, topology: Topology | None) -> tuple[str, ...]:
+    """`cdn storage` flags of a storage origin (the admin token comes from the environment)."""
+    assert node.data is not None
+    data = Path(topology_file).parent / node.data
+    argv = ["storage", "--data", str(data), "--port", str(node.port), "--name", node.name]
+    if node.public_read:
+        argv += ["--public-read", *node.public_read]
+    caches = (*topology.shields, *topology.edges) if topology is not None else ()
+    for cache in caches:
+        argv += ["--purge-target", f"{cache.name}={cache.url}"]
+    return tuple(argv)
 
 
 def tiers(topology: Topology) -> tuple[tuple[Node, ...], ...]:
@@ -79,6 +100,6 @@ def plan_launches(
     path = str(Path(topology_file).resolve())
     prefix = cdn_command(python)
     return tuple(
-        tuple(NodeLaunch(node, (*prefix, *node_arguments(node, path))) for node in tier)
+        tuple(NodeLaunch(node, (*prefix, *node_arguments(node, path, topology))) for node in tier)
         for tier in tiers(topology)
     )

@@ -93,8 +93,18 @@ async def purge_nodes(
 
 
 def purge_cluster(
-    caches: Sequence[Node], request: PurgeRequest, token: str, *, timeout: float = 10.0
+    caches: Sequence[Node],
+    request: PurgeRequest,
+    token: str,
+    *,
+    timeout: float = 10.0,
+    node_urls: Mapping[str, str] | None = None,
 ) -> list[PurgeOutcome]:
-    """Purge on every cache node (shields and edges) and wait for all answers."""
-    targets = [(node.name, node.url) for node in caches]
+    """Purge on every cache node (shields and edges) and wait for all answers.
+
+    ``node_urls`` maps node names to base URLs where they differ from the topology's
+    (``$CDNLAB_NODE_URLS`` in a container network).
+    """
+    urls = node_urls or {}
+    targets = [(node.name, urls.get(node.name, node.url)) for node in caches]
     return asyncio.run(purge_nodes(targets, request, token, timeout=timeout))

@@ -143,6 +143,20 @@ def stop_processes(children: Sequence[ChildProcess], grace: float = 5.0) -> None
         child.finish_output()
 
 
+def stop_groups(pgids: Sequence[int], grace: float = 5.0) -> None:
+    """SIGTERM process groups that are not our children (e.g. nodes a fault restarted), wait up
+    to ``grace`` seconds for them to empty, then SIGKILL what is left."""
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_alive(pgid) for pgid in pgids):
+        time.sleep(0.05)
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
     """The launcher's environment plus ``extra``, with unbuffered Python output for live logs."""
     env = dict(os.environ)

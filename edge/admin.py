@@ -19,7 +19,8 @@ from edge.peers import PeerSet
 from edge.proxy import Proxy
 from edge.settings import EdgeSettings
 from serving.auth import require_admin
-from serving.pages import json_page, metrics_page
+from serving.drain import health_state
+from serving.pages import json_page, metrics_page, process_facts
 
 __all__ = ["Admin"]
 
@@ -62,12 +63,13 @@ class Admin:
         require_admin(request, self.settings.admin_token)
 
     async def health(self, request: web.Request) -> web.Response:
-        """Node, store occupancy, upstream and peers."""
+        """Node, store occupancy, upstream and peers; 503 ``draining`` once leaving."""
         stats = self.store.stats()
         settings = self.settings
+        status, code = health_state(request)
         return json_page(
             {
-                "status": "ok",
+                "status": status,
                 "role": "edge" if settings.upstream_kind == "shield" else "cache",
                 "node": settings.name,
                 "store": {
@@ -86,7 +88,9 @@ class Admin:
                 "peers": self.peers.status(),
                 "in_flight_keys": len(self.collapsing.core),
                 "refreshing": len(self.proxy.refreshing),
-            }
+                "process": process_facts(),
+            },
+            code,
         )
 
     async def metrics_page(self, request: web.Request) -> web.Response:

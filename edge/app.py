@@ -19,11 +19,13 @@ from cdn.cache import Store
 from edge.accesslog import AccessLog
 from edge.admin import Admin
 from edge.collapsing import Collapsing
+from edge.leaving import leaving_route, tell_peers_leaving
 from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
 from edge.proxy import Proxy
 from edge.settings import EdgeSettings
 from edge.upstream import Clock, Sleep, Upstream
+from serving.drain import drain_of
 
 __all__ = ["ADMIN", "PROXY", "SETTINGS", "create_app"]
 
@@ -63,6 +65,11 @@ def create_app(
         )
         proxy.upstream = Upstream(settings, session, peers, metrics, sleep, clock)
         watcher = None
+
+        async def leave() -> None:
+            await tell_peers_leaving(session, settings, timeout=1.0)
+
+        drain_of(app).on_drain.append(leave)
         if peers:
             watcher = asyncio.get_running_loop().create_task(
                 peers.watch(session, settings.peer_check_interval)
@@ -83,7 +90,8 @@ def create_app(
     app[ADMIN] = admin
     app[PEERS] = peers
     app.cleanup_ctx.append(resources)
-    app.add_routes(admin.routes())
+    drain_of(app)
+    app.add_routes([*admin.routes(), leaving_route(settings, peers)])
     app.router.add_route("GET", "/{tail:.*}", proxy.handle)
     app.router.add_route("HEAD", "/{tail:.*}", proxy.handle)
     app.router.add_route("PURGE", "/{tail:.*}", admin.purge_method)

@@ -27,10 +27,12 @@ from dataclasses import replace
 
 from aiohttp import hdrs, web
 
+from cdn.http import cache_status_member
 from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings, fast_path_enabled
 from edge.upstream import Clock, Sleep
 from edge.wire import HitFirstRunner, routed_handler
+from serving.guard import ErrorFields
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
@@ -61,6 +63,16 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
     return dispatch
 
 
+def connection_error_fields(settings: EdgeSettings) -> ErrorFields:
+    """Fields of the answers the edge's connections make themselves (400 from the HTTP parser,
+    408, 503 at the cap): Cache-Status with ``detail=client-error``, X-Cache, Via."""
+    return (
+        ("Via", f"1.1 {settings.name}"),
+        ("Cache-Status", cache_status_member(settings.cache_status_name, detail="client-error")),
+        ("X-Cache", "ERROR"),
+    )
+
+
 class EdgeServer(AppServer):
     """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
@@ -78,6 +90,8 @@ class EdgeServer(AppServer):
             app,
             dispatch=proxy_first,
             hit=app[PROXY].wire_hit if fast_path_enabled(settings) else None,
+            limits=settings.limits,
+            error_fields=connection_error_fields(settings),
             access_log=None,
             shutdown_timeout=settings.shutdown_timeout,
             handle_signals=False,

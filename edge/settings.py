@@ -19,16 +19,17 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from cdn.functions.triggers import Trigger
 from cdn.geo import Point, propagation_delay
 from cdn.http import CacheConfig, node_cache_config
 from cdn.topology import EdgeSettings as NodeDefaults
 from cdn.topology import Topology
+from serving.limits import ConnectionLimits
 
 __all__ = [
     "FAST_PATH_ENV",
     "NODE_URLS_ENV",
     "EdgeSettings",
+    "Fallback",
     "Peer",
     "fast_path_enabled",
     "node_urls_from_env",
@@ -53,6 +54,16 @@ class Peer:
 
 
 @dataclass(frozen=True, slots=True)
+class Fallback:
+    """An upstream tried after the first one failed: its name, base URL, kind and location."""
+
+    name: str
+    url: str
+    kind: str = "shield"  # or "origin"
+    location: Point | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeSettings:
     """Everything ``edge.app.create_app`` needs; ``port=0`` picks a free port."""
 
@@ -64,6 +75,8 @@ class EdgeSettings:
     # "origin" or "shield": the ``upstream`` label of the upstream metrics.
     upstream_kind: str = "origin"
     upstream_name: str = "origin"
+    # Upstreams tried in order when the first fails (topology: ``upstream = [a, b, ...]``).
+    fallbacks: tuple[Fallback, ...] = ()
     # Host part of every cache key ("host:port" of the origin): one site per edge.
     site_host: str = "127.0.0.1:8100"
     # Peer group members other than this node (consistent-hash sharding); empty: no sharding.
@@ -89,6 +102,8 @@ class EdgeSettings:
     upstream_timeout: float = _DEFAULTS.upstream_timeout
     connect_timeout: float = 5.0
     hit_for_pass_seconds: float = 30.0
+    # Longest wait for a peer's response head before asking the next owner (a hung peer).
+    peer_timeout: float = 5.0
     # Peer health checks: seconds between probes of each peer's /_cdn/health.
     peer_check_interval: float = 2.0
     # Graceful shutdown: how long in-flight requests may take to finish.
@@ -97,9 +112,8 @@ class EdgeSettings:
     # request goes through aiohttp's handler and the cache step (same answers, for checks).
     # $CDNLAB_EDGE_FAST_PATH=0 turns it off for every edge of a process (edge.server).
     fast_path: bool = True
-    # The topology's edge-function triggers ([edge_defaults] functions), carried for issue 12's
-    # wiring; the edge does not run functions yet.
-    functions: tuple[tuple[Trigger, str], ...] = _DEFAULTS.functions
+    # Header, body and idle timeouts and the connection cap (serving.limits).
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     cache_config: CacheConfig = field(default_factory=CacheConfig)
 
     def __post_init__(self) -> None:
@@ -109,7 +123,7 @@ class EdgeSettings:
             raise ValueError(f"workers {self.workers} < 1 (expected 1 or more)")
         if self.max_cacheable_size < 0:
             raise ValueError(f"max_cacheable_size {self.max_cacheable_size} is negative")
-        for name in ("upstream_timeout", "connect_timeout", "collapse_timeout"):
+        for name in ("upstream_timeout", "connect_timeout", "collapse_timeout", "peer_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} {getattr(self, name)!r} must be > 0 seconds")
         parts = urlsplit(self.upstream_url)
@@ -177,6 +191,15 @@ class EdgeSettings:
             for peer in topology.peers_of(node)
             if peer.name != node.name
         )
+        fallbacks = tuple(
+            Fallback(
+                other.name,
+                urls.get(other.name, other.url),
+                "origin" if other.role == "origin" else "shield",
+                other.location.point,
+            )
+            for other in topology.fallbacks_of(node)
+        )
         origin = topology.origin
         base = cls(
             name=node.name,
@@ -185,6 +208,7 @@ class EdgeSettings:
             upstream_url=urls.get(upstream.name, upstream.url),
             upstream_kind="origin" if upstream.role == "origin" else "shield",
             upstream_name=upstream.name,
+            fallbacks=fallbacks,
             site_host=f"{origin.host}:{origin.port}",
             peers=peers,
             location=node.location.point,
@@ -194,9 +218,13 @@ class EdgeSettings:
             cache_size=node.cache_size,
             policy=node.policy,
             workers=node.workers,
-            **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS},
+            # Knobs the edge has (the topology's functions are not wired into the edge yet).
+            **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS if knob in _EDGE_FIELDS},
         )
         return replace(base, **overrides)
+
+
+_EDGE_FIELDS = frozenset(f.name for f in fields(EdgeSettings))
 
 
 def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -16,10 +16,14 @@ response head arrived, so nothing has reached the client yet. An idempotent requ
 body (GET, HEAD, OPTIONS) that fails on a peer for any reason goes to the next owner on the ring,
 then to the upstream; one that loses a reused keep-alive connection to the upstream (the shield or
 origin closed or restarted it) is sent again on a fresh connection, at most
-``_UPSTREAM_RETRIES`` more times. Other requests fail over only when the connection could not be
-made (nothing was sent). A peer that refuses a connection is marked down at once; one that fails
+``_UPSTREAM_RETRIES`` more times. When an upstream fails for good, the next of the edge's
+fallback upstreams (``settings.fallbacks``, the topology's ``upstream = [a, b, ...]``) is tried,
+in order; the last one's failure is the answer. Other requests fail over only when the
+connection could not be made (nothing was sent). A peer that refuses a connection is marked down at once; one that fails
 otherwise ``EJECT_AFTER`` times in a row is marked down too (passive outlier detection, beside the
-active health probes of ``edge.peers``).
+active health probes of ``edge.peers``). A peer's answer head is waited for at most
+``peer_timeout`` (5 s by default, below the upstream timeout): a stopped or partitioned peer
+costs that much before the next owner is asked.
 """
 
 from __future__ import annotations
@@ -110,6 +114,12 @@ class Upstream:
             sock_connect=settings.connect_timeout,
             sock_read=settings.upstream_timeout,
         )
+        # A peer that hangs (stopped, partitioned) costs at most this before the next owner.
+        self.peer_timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.connect_timeout,
+            sock_read=min(settings.peer_timeout, settings.upstream_timeout),
+        )
         self.via = f"1.1 {settings.name}"
         self.loop_member = cdn_loop_member(settings.name)
         self.upstream_delay = settings.emulated_delay(settings.upstream_location)
@@ -153,6 +163,7 @@ class Upstream:
                         peer_headers,
                         data,
                         self.settings.emulated_delay(peer.location),
+                        self.peer_timeout,
                     )
                 except UpstreamError as exc:
                     self.peers.failed(peer.name, refused=exc.kind == "connect")
@@ -163,23 +174,55 @@ class Upstream:
                 self.peers.answered(peer.name)
                 return fetched
         settings = self.settings
+        upstreams = [
+            (
+                settings.upstream_kind,
+                settings.upstream_name,
+                settings.upstream_url,
+                self.upstream_delay,
+            ),
+            *(
+                (
+                    fallback.kind,
+                    fallback.name,
+                    fallback.url,
+                    settings.emulated_delay(fallback.location),
+                )
+                for fallback in settings.fallbacks
+            ),
+        ]
+        for index, (kind, node, base_url, delay) in enumerate(upstreams):
+            try:
+                return await self._from_upstream(
+                    kind, node, base_url, delay, method, target, headers, data, retryable
+                )
+            except UpstreamError as exc:
+                if index + 1 == len(upstreams) or not (retryable or exc.kind == "connect"):
+                    raise
+                self.metrics.failover(kind, exc.kind)
+        raise AssertionError("unreachable: the last upstream returns or raises")
+
+    async def _from_upstream(
+        self,
+        kind: str,
+        node: str,
+        base_url: str,
+        delay: float,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        data: Any,
+        retryable: bool,
+    ) -> Fetched:
+        """One upstream, again on a fresh connection when a reused one was lost (retryable)."""
         tries = 1 + (_UPSTREAM_RETRIES if retryable else 0)
         for attempt in range(tries):
             try:
-                return await self._send(
-                    settings.upstream_kind,
-                    settings.upstream_name,
-                    settings.upstream_url,
-                    method,
-                    target,
-                    headers,
-                    data,
-                    self.upstream_delay,
-                )
+                return await self._send(kind, node, base_url, method, target, headers, data, delay)
             except UpstreamError as exc:
                 if exc.kind != "disconnect" or attempt + 1 == tries:
                     raise
-                self.metrics.failover(settings.upstream_kind, exc.kind)
+                self.metrics.failover(kind, exc.kind)
         raise AssertionError("unreachable: the last try returns or raises")
 
     async def _send(
@@ -192,8 +235,10 @@ class Upstream:
         headers: list[tuple[str, str]],
         data: Any,
         delay: float,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> Fetched:
         started = time.perf_counter()
+        timeout = timeout or self.timeout
         if delay > 0:
             await self.sleep(delay)
         request_time = self.clock()
@@ -205,14 +250,13 @@ class Upstream:
                 data=data,
                 allow_redirects=False,
                 skip_auto_headers=_SKIP_AUTO,
-                timeout=self.timeout,
+                timeout=timeout,
             )
         except (TimeoutError, aiohttp.ServerTimeoutError):
             self.metrics.upstream_request(kind, "error")
             raise UpstreamError(
                 504,
-                f"{kind} {node} ({base_url}) did not answer within "
-                f"{self.settings.upstream_timeout:g}s",
+                f"{kind} {node} ({base_url}) did not answer within {timeout.sock_read:g}s",
                 "timeout",
             ) from None
         except aiohttp.ClientConnectorError as exc:

@@ -41,15 +41,19 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from multidict import CIMultiDictProxy
 
+from serving.guard import ErrorFields, GuardedHandler, GuardedRunner
+from serving.limits import ConnectionLimits
+
 __all__ = [
     "HIT_FIRST_SUPPORTED",
     "JOIN_LIMIT",
+    "GuardedHitFirstHandler",
+    "GuardedHitFirstServer",
     "HitFirstHandler",
     "HitFirstRunner",
     "HitFirstServer",
     "PrerenderedResponse",
     "WireHit",
-    "hit_first_server",
     "http_date",
     "render_head",
     "renderable_status",
@@ -163,50 +167,6 @@ HIT_FIRST_SUPPORTED = (
 )
 
 
-class HitFirstRunner(web.AppRunner):
-    """AppRunner whose server dispatches with ``dispatch(app)`` and, when ``hit`` is given
-    (and ``HIT_FIRST_SUPPORTED``), answers plain hits on arrival (``HitFirstHandler``)."""
-
-    def __init__(
-        self,
-        app: web.Application,
-        *,
-        dispatch: Callable[[web.Application], Callable[[web.BaseRequest], Any]],
-        hit: WireHit | None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(app, **kwargs)
-        self._dispatch = dispatch
-        self._hit = hit
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        dispatch = self._dispatch(self.app)
-        if self._hit is None or not HIT_FIRST_SUPPORTED:
-            server.request_handler = dispatch  # the router bypass still applies
-            return server
-        return hit_first_server(server, dispatch, self._hit, asyncio.get_running_loop())
-
-
-def routed_handler(app: web.Application) -> Callable[[web.BaseRequest], Any]:
-    """What aiohttp's AppRunner server calls for ``app``: the router, then the handler."""
-    return app._handle  # type: ignore[return-value]
-
-
-def hit_first_server(
-    server: web.Server, dispatch: Callable[[web.BaseRequest], Any], hit: WireHit, loop: Any
-) -> HitFirstServer:
-    """A ``HitFirstServer`` with the settings of ``server`` (the one AppRunner made)."""
-    return HitFirstServer(
-        dispatch,
-        hit=hit,
-        request_factory=server.request_factory,
-        handler_cancellation=server.handler_cancellation,
-        loop=loop,
-        **server._kwargs,
-    )
-
-
 class HitFirstHandler(RequestHandler):
     """aiohttp's connection handler, answering plain hits as soon as they are parsed."""
 
@@ -303,3 +263,68 @@ class HitFirstServer(web.Server):
 
     def __call__(self) -> RequestHandler:
         return HitFirstHandler(self, hit=self.hit, loop=self._loop, **self._kwargs)
+
+
+class GuardedHitFirstHandler(GuardedHandler, HitFirstHandler):
+    """The hit-first connection handler with the connection limits (``serving.guard``)."""
+
+
+class GuardedHitFirstServer(HitFirstServer):
+    """``HitFirstServer`` whose connections also enforce ``limits`` (``serving.guard``)."""
+
+    def __init__(
+        self, handler: Any, *, limits: ConnectionLimits, error_fields: ErrorFields, **kwargs: Any
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self.limits = limits
+        self.error_fields = error_fields
+
+    def __call__(self) -> RequestHandler:
+        return GuardedHitFirstHandler(
+            self,
+            limits=self.limits,
+            error_fields=self.error_fields,
+            hit=self.hit,
+            loop=self._loop,
+            **self._kwargs,
+        )
+
+
+class HitFirstRunner(GuardedRunner):
+    """A ``serving.guard.GuardedRunner`` (connection limits) whose server dispatches with
+    ``dispatch(app)`` and, when ``hit`` is given (and ``HIT_FIRST_SUPPORTED``), answers plain
+    hits on arrival (``GuardedHitFirstHandler``)."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        dispatch: Callable[[web.Application], Callable[[web.BaseRequest], Any]],
+        hit: WireHit | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self._dispatch = dispatch
+        self._hit = hit
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        dispatch = self._dispatch(self.app)
+        if self._hit is None or not HIT_FIRST_SUPPORTED:
+            server.request_handler = dispatch  # the router bypass still applies
+            return server
+        return GuardedHitFirstServer(
+            dispatch,
+            limits=self.limits,
+            error_fields=self.error_fields,
+            hit=self._hit,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **server._kwargs,
+        )
+
+
+def routed_handler(app: web.Application) -> Callable[[web.BaseRequest], Any]:
+    """What aiohttp's AppRunner server calls for ``app``: the router, then the handler."""
+    return app._handle  # type: ignore[return-value]

@@ -12,6 +12,10 @@ Rules:
   queued silently; lateness shows in the lag histogram.
 - Every request sent ends as exactly one response (status < 500) or one error (by kind), so
   ``requests == responses + errors`` and ``scheduled == requests + dropped``.
+- Anycast: a request whose edge refuses the connection or loses it before the response head
+  (a dead edge) goes to the user's next-nearest edge (same request, latency from its intended
+  start), and that edge's users go there for ``MOVE_SECONDS``; only when the last edge fails
+  is it an error. A failure after the head is an error (nothing is sent twice).
 """
 
 from __future__ import annotations
@@ -33,6 +37,14 @@ from loadgen.stats import LoadStats, Tally, ratio, record_seconds, value_at_perc
 
 USER_AGENT = "cdnlab-load/0.1"
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
+# After a connect failure at an edge, its users go to their next-nearest edge this long.
+MOVE_SECONDS = 5.0
+# Failures before any response byte: the edge is unreachable (refused, reset, closed).
+_UNREACHABLE = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientOSError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +187,7 @@ class LoadRun:
         self.progress_interval = progress_interval
         self.clock = clock
         self.stats = LoadStats()
+        self.moved: dict[str, float] = {}  # edge -> until when its users go elsewhere
         self.in_flight: set[asyncio.Task[None]] = set()
         self.t0 = 0.0
         self.last_send = 0.0
@@ -226,27 +239,59 @@ class LoadRun:
         recorder = self.recorder
         recorder.sent(started, started - intended)
         assert self.session is not None
-        try:
-            async with self.session.get(url, headers=route.headers) as response:
-                body = await response.read()
-                done = clock()
-                headers = response.headers
-                cache_status = ", ".join(headers.getall("Cache-Status", ())) or None
-                recorder.response(
-                    route,
-                    intended,
-                    started,
-                    done,
-                    response.status,
-                    cache_status,
-                    headers.get("X-Cache"),
-                    len(body),
-                )
-        except asyncio.CancelledError:
-            recorder.error(route, intended, started, clock(), "cancelled")
-            raise
-        except Exception as exc:  # every failure is tallied by kind, never raised
-            recorder.error(route, intended, started, clock(), error_kind(exc))
+        path = url[len(route.base_url) :]
+        route = self._anycast(route, started)
+        while True:
+            try:
+                response = await self.session.get(route.base_url + path, headers=route.headers)
+            except asyncio.CancelledError:
+                recorder.error(route, intended, started, clock(), "cancelled")
+                raise
+            except _UNREACHABLE as exc:
+                if route.fallback is None:
+                    recorder.error(route, intended, started, clock(), error_kind(exc))
+                    return
+                # As anycast would: this edge is unreachable, its users go to the next-nearest.
+                self.moved[route.pop] = clock() + MOVE_SECONDS
+                route = self._anycast(route.fallback, clock())
+                continue
+            except Exception as exc:  # every failure is tallied by kind, never raised
+                recorder.error(route, intended, started, clock(), error_kind(exc))
+                return
+            try:
+                await self._read(response, route, intended, started)
+            except asyncio.CancelledError:
+                recorder.error(route, intended, started, clock(), "cancelled")
+                raise
+            except Exception as exc:
+                recorder.error(route, intended, started, clock(), error_kind(exc))
+            return
+
+    def _anycast(self, route: Route, now: float) -> Route:
+        """``route``, or the next-nearest edge's while this one's users are moved away."""
+        moved = self.moved
+        while route.fallback is not None and moved and moved.get(route.pop, 0.0) > now:
+            route = route.fallback
+        return route
+
+    async def _read(
+        self, response: aiohttp.ClientResponse, route: Route, intended: float, started: float
+    ) -> None:
+        async with response:
+            body = await response.read()
+            done = self.clock()
+            headers = response.headers
+            cache_status = ", ".join(headers.getall("Cache-Status", ())) or None
+            self.recorder.response(
+                route,
+                intended,
+                started,
+                done,
+                response.status,
+                cache_status,
+                headers.get("X-Cache"),
+                len(body),
+            )
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -300,7 +345,9 @@ class LoadRun:
     async def run(self) -> LoadReport:
         """Send the whole schedule, wait for the responses, and return the report."""
         plan = self.plan
-        connector = aiohttp.TCPConnector(limit=plan.connections, limit_per_host=0)
+        # The cap is per edge: a hung edge holding its connections must not starve the users
+        # of the other edges (they are other people, with pools of their own).
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=plan.connections)
         timeout = aiohttp.ClientTimeout(total=plan.timeout)
         started = self.clock()
         async with aiohttp.ClientSession(

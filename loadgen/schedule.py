@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from cdn.geo import nearest
+from cdn.geo import Point, ranked_by_distance
 from cdn.topology import Node, Topology, Workload
 from cdn.trace import open_trace
 from cdn.workload.arrivals import RequestStream
@@ -37,6 +37,8 @@ class Route:
     region: str
     location: str
     headers: dict[str, str]
+    # The user's next-nearest edge, where it goes after a connect failure here (as anycast).
+    fallback: Route | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,10 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.times)
+
+
+def _edge_point(node: Node) -> Point:
+    return node.location.point
 
 
 def _pop_name(url: str) -> str:
@@ -120,9 +126,13 @@ class Schedule:
             row = []
             edge_urls = dict(self.plan.edge_urls)
             for user in locations:
-                edge = nearest(user.location.point, self.edges, lambda n: n.location.point)
-                url = edge_urls.get(edge.name, edge.url).rstrip("/")
-                row.append(Route(edge.name, url, region(user), user.name, headers(user)))
+                ranked = ranked_by_distance(user.location.point, self.edges, _edge_point)
+                route = None
+                for edge in reversed(ranked):  # nearest last: each route falls back to the next
+                    url = edge_urls.get(edge.name, edge.url).rstrip("/")
+                    route = Route(edge.name, url, region(user), user.name, headers(user), route)
+                assert route is not None
+                row.append(route)
             rows.append(row)
         return rows
 

@@ -11,7 +11,8 @@ from aiohttp import web
 from origin.query import bad_request, duration_param, int_param
 from origin.state import CONTROL, COUNTERS, METRICS, SETTINGS
 from serving.auth import require_admin
-from serving.pages import json_page, metrics_page
+from serving.drain import health_state
+from serving.pages import json_page, metrics_page, process_facts
 
 __all__ = ["routes"]
 
@@ -22,15 +23,18 @@ def _authorize(request: web.Request) -> None:
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 with the node name and whether faults are on."""
+    """200 with the node name and whether faults are on; 503 ``draining`` once leaving."""
     control = request.app[CONTROL]
+    status, code = health_state(request)
     return json_page(
         {
-            "status": "ok",
+            "status": status,
             "role": "origin",
             "name": request.app[SETTINGS].name,
             "faults_active": control.faults.active,
-        }
+            "process": process_facts(),
+        },
+        code,
     )
 
 

@@ -16,6 +16,7 @@ from origin.middleware import observe
 from origin.objects import serve_object
 from origin.settings import OriginSettings
 from origin.state import CATALOG, CONTROL, COUNTERS, METRICS, SETTINGS
+from serving.drain import drain_of
 
 __all__ = ["create_app"]
 
@@ -46,6 +47,7 @@ def create_app(settings: OriginSettings) -> web.Application:
     app[CONTROL] = FaultControl(settings.faults, settings.seed, counters, metrics)
     app.cleanup_ctx.append(_fault_lifecycle)
     app.on_shutdown.append(_release_on_shutdown)
+    drain_of(app)
     app.add_routes(admin.routes())
     app.router.add_route("*", "/echo", echo)
     app.router.add_get("/obj/{id}", serve_object)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
-
 from origin.app import create_app
 from origin.settings import OriginSettings
 from origin.state import CONTROL
+from serving.guard import GuardedRunner
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["OriginServer", "run", "serve_forever"]
@@ -26,13 +25,16 @@ log = logging.getLogger("cdnlab.origin")
 class OriginServer(AppServer):
     """One origin app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
-    def __init__(self, settings: OriginSettings, *, shutdown_timeout: float = 5.0) -> None:
+    def __init__(self, settings: OriginSettings, *, shutdown_timeout: float | None = None) -> None:
         self.settings = settings
         app = create_app(settings)
-        runner = web.AppRunner(
+        runner = GuardedRunner(
             app,
+            limits=settings.limits,
             access_log=log if settings.access_log else None,
-            shutdown_timeout=shutdown_timeout,
+            shutdown_timeout=settings.drain_timeout
+            if shutdown_timeout is None
+            else shutdown_timeout,
             handle_signals=False,
         )
         super().__init__(app, runner, settings.host, settings.port)

@@ -11,6 +11,7 @@ from typing import Any
 
 from cdn.topology import CacheRule, Topology, Workload
 from origin.faults import Faults
+from serving.limits import ConnectionLimits
 
 __all__ = ["OriginSettings"]
 
@@ -39,6 +40,10 @@ class OriginSettings:
     max_delay: float = 300.0
     # Request records kept for `GET /_cdn/requests`.
     request_log_size: int = 1000
+    # Header, body and idle timeouts and the connection cap (serving.limits).
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    # Graceful shutdown (drain): how long in-flight requests may take to finish.
+    drain_timeout: float = 10.0
 
     @classmethod
     def from_topology(cls, topology: Topology, **overrides: Any) -> OriginSettings:

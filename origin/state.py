@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from cdn.workload import Catalog
@@ -19,4 +21,7 @@ METRICS = web.AppKey("metrics", OriginMetrics)
 CONTROL = web.AppKey("control", FaultControl)
 
 # Per-request: body bytes a streaming handler wrote itself (the middleware counts the rest).
-BODY_BYTES = "cdnlab.body_bytes"
+# A RequestKey where aiohttp has them (a plain str key warns there, NotAppKeyWarning).
+BODY_BYTES: Any = (
+    web.RequestKey("body_bytes", int) if hasattr(web, "RequestKey") else "cdnlab.body_bytes"
+)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from cdn.topology import Topology
+from cdn.workload import Catalog
 from planner.planfile import PlanCost, RunSettings
 from sim.model import SimOptions, Simulation
 
@@ -108,6 +111,24 @@ def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]
         "shields": len(topology.shields),
         "cache_bytes": cache_bytes,
         "run_cost": float(report["cost"]["total"]),
+        **_storage_metrics(report, topology, duration),
+    }
+
+
+def _storage_metrics(report: dict[str, Any], topology: Topology, duration: float) -> dict[str, Any]:
+    """A storage origin's prices: its GETs and writes over the run, its catalog's bytes per second."""
+    if topology.origin.kind != "storage":
+        return {}
+    workload = topology.workload
+    stored = int(Catalog(workload).sizes(np.arange(workload.objects)).sum())
+    prices = topology.cost
+    gets = int(report["origin"]["requests"])
+    puts = int(report["origin"].get("writes", 0))
+    return {
+        "stored_bytes": stored,
+        "storage_writes": puts,
+        "storage_run_cost": prices.storage_cost(gets, puts, 0, duration)["storage_requests"],
+        "storage_cost_per_s": prices.storage_cost(0, 0, stored, 1.0)["storage_capacity"],
     }
 
 
@@ -130,4 +151,13 @@ def costs(metrics: dict[str, Any], prices: PlanCost) -> dict[str, float]:
         + metrics["shields"] * prices.shield
         + metrics["cache_bytes"] / GIB * prices.cache_per_gib
     )
-    return {"cost_traffic": traffic, "cost_infra": infra, "cost_total": traffic + infra}
+    storage = 0.0
+    if "storage_run_cost" in metrics:  # a storage origin: its requests and stored bytes
+        requests = metrics["storage_run_cost"] / duration * prices.period if duration > 0 else 0.0
+        storage = requests + metrics["storage_cost_per_s"] * prices.period
+    return {
+        "cost_traffic": traffic,
+        "cost_infra": infra,
+        "cost_storage": storage,
+        "cost_total": traffic + infra + storage,
+    }

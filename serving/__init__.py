@@ -5,7 +5,10 @@
 - ``serving.server``: ``AppServer`` (an app on a socket: start, stop, listen again),
   ``serve_until_signalled`` and ``run_event_loop`` (uvloop);
 - ``serving.flags``: the command-line flags every server takes (--host, --port,
-  --admin-token, --access-log) and the busy-port message.
+  --admin-token, --access-log) and the busy-port message;
+- ``serving.purge_notify``: purges a storage or table origin sends to the cache nodes;
+- ``serving.sigv4_sign``: SigV4 signing of origin requests (origin access control), with
+  botocore's signer.
 
 Rules: shells only (aiohttp, sockets, signals); imports ``cdn`` at most, never ``edge``,
 ``origin`` or ``cli``.

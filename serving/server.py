@@ -2,9 +2,10 @@
 
 Rules: ``AppServer`` owns the runner and the listening site, so a server can close its port
 (new connections get ECONNREFUSED, established ones are hung up) and bind the same port
-again later (the origin's "down" in refuse mode). ``serve_until_signalled`` stops gracefully
-on SIGINT/SIGTERM (in-flight requests finish within the runner's shutdown timeout);
-``run_event_loop`` runs a coroutine on uvloop.
+again later (the origin's "down" in refuse mode). ``serve_until_signalled`` drains on
+SIGINT/SIGTERM (``serving.drain``: health says draining, peers are told, the port closes,
+in-flight requests finish within the runner's shutdown timeout); ``run_event_loop`` runs a
+coroutine on uvloop.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any, Self
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from serving.drain import DRAIN
+
 __all__ = ["AppServer", "run_event_loop", "serve_until_signalled"]
 
-# Hosts that mean "every address": a client reaches them on loopback.
-_WILDCARD_HOSTS = ("0.0.0.0", "")
+# The empty host means "every address" to aiohttp; it is shown as 0.0.0.0.
+_ALL_ADDRESSES = "0.0.0.0"
 
 
 def _hang_up(connection: RequestHandler) -> None:
@@ -50,8 +54,10 @@ class AppServer:
         *,
         reuse_port: bool = False,
         backlog: int = 128,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.app = app
+        self._ssl_context = ssl_context
         self._runner = runner
         self._host = host
         self._port = port
@@ -66,9 +72,13 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        """Base URL a local client can reach, e.g. ``http://127.0.0.1:8121``."""
-        host = "127.0.0.1" if self._host in _WILDCARD_HOSTS else self._host
-        return f"http://{host}:{self._port}"
+        """The address listened on as a base URL, e.g. ``http://127.0.0.1:8121`` (https with TLS).
+
+        A server bound to every address says so (``http://0.0.0.0:8121``, what the start-up
+        line prints in a container); on Linux a local client can still connect to that URL.
+        """
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{self._host or _ALL_ADDRESSES}:{self._port}"
 
     @property
     def listening(self) -> bool:
@@ -99,6 +109,7 @@ class AppServer:
             reuse_address=True,
             reuse_port=self._reuse_port or None,
             backlog=self._backlog,
+            ssl_context=self._ssl_context,
         )
         await site.start()  # OSError (port busy) goes to the caller: the CLI words it for people
         self._site = site
@@ -119,6 +130,13 @@ class AppServer:
         """Stop listening, let in-flight requests finish, run the app's cleanup."""
         await self._runner.cleanup()
 
+    async def drain(self) -> None:
+        """Leave gracefully: report draining and tell whom the app asks to, then ``stop``."""
+        drain = self.app.get(DRAIN)
+        if drain is not None:
+            await drain.start()
+        await self.stop()
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self
@@ -130,7 +148,7 @@ class AppServer:
 async def serve_until_signalled(
     server: AppServer, announce: Callable[[AppServer], None] | None = None
 ) -> None:
-    """Start ``server``, call ``announce`` once listening, stop on SIGINT/SIGTERM."""
+    """Start ``server``, call ``announce`` once listening, drain on SIGINT/SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -141,8 +159,10 @@ async def serve_until_signalled(
         if announce is not None:
             announce(server)
         await stop.wait()
-    finally:
+    except BaseException:
         await server.stop()
+        raise
+    await server.drain()
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -28,8 +28,9 @@ import numpy as np
 import simpy
 
 from cdn.collapse import Collapser
-from cdn.topology import Topology
-from cdn.workload import RequestBatch, RequestStream, UserModel
+from cdn.topology import Topology, Workload
+from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
+from cdn.workload.writes import storage_writes
 from sim import collector
 from sim.latency import LatencyModel
 from sim.node import CacheNodeSim
@@ -111,11 +112,20 @@ class Simulation:
         )
         self.latency = LatencyModel.from_network(topology.network)
         self.rng = random.Random(self.seed)
+        self.purges = (*options.purges, *self._write_purges(workload, expected))
         self._build_nodes(width, buckets)
         self._build_routes()
         self.region_names, self.region_of_user = self._regions()
 
     # -- construction ----------------------------------------------------------------------------
+
+    def _write_purges(self, workload: Workload, duration: float) -> list[Purge]:
+        """The workload's storage writes as hard URL purges on every cache (cdn.workload.writes)."""
+        rng = np.random.default_rng([self.seed, 0x57])  # a stream of its own: requests unchanged
+        catalog = Catalog(workload)
+        writes = storage_writes(workload, duration, rng)
+        self.storage_writes = len(writes)
+        return [Purge(at=t, kind="url", value=catalog.path_of(obj)) for t, obj in writes]
 
     def _build_nodes(self, width: float, buckets: int) -> None:
         topology, options, rng = self.topology, self.options, self.rng
@@ -194,7 +204,7 @@ class Simulation:
         """Run the scenario to the end; ``on_progress(sim_seconds, requests)`` after each batch."""
         env = simpy.Environment()
         tally = RequestTally(len(self.region_names), self.region_of_user)
-        for purge in sorted(self.options.purges, key=lambda p: p.at):
+        for purge in sorted(self.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
         env.process(self._arrivals(env, tally, on_progress))
         with collector.deferred():
@@ -227,7 +237,7 @@ class Simulation:
         nearest_setup = setup_rtts * 2.0 * nearest_one_way
         keys = CacheKeys(self.topology.workload.path)
         routing = self.options.routing
-        purge_times = sorted(p.at for p in self.options.purges)
+        purge_times = sorted(p.at for p in self.purges)
         series = self.series
         warmup_t, warmup_n = self.warmup_cut()
         if math.isfinite(warmup_t):

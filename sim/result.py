@@ -136,6 +136,7 @@ def build_result(sim: Simulation, tally: RequestTally) -> SimResult:
         "origin": {
             "requests": sim.origin.requests,
             "bytes": sim.origin.bytes,
+            "writes": sim.storage_writes,
             "utilization": origin_mean,
             "peak_utilization": origin_peak,
         },

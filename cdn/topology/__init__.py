@@ -6,6 +6,7 @@ Rules: see each module; everything a shell needs is importable from ``cdn.topolo
 from cdn.topology.model import (
     DEFAULT_RULE,
     KNOWN_POLICIES,
+    ORIGIN_KINDS,
     ROLES,
     SIZE_DISTRIBUTIONS,
     CacheRule,
@@ -28,6 +29,7 @@ from cdn.topology.rules import rule_headers, surrogate_keys
 __all__ = [
     "DEFAULT_RULE",
     "KNOWN_POLICIES",
+    "ORIGIN_KINDS",
     "ROLES",
     "SIZE_DISTRIBUTIONS",
     "CacheRule",

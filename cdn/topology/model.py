@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from cdn.cache.policies import POLICY_NAMES
 from cdn.errors import ConfigError
+from cdn.faults import Fault
 from cdn.functions.cost import FunctionPrices
 from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import Trigger
@@ -21,6 +22,9 @@ from cdn.http.config import CacheConfig, node_cache_config
 KNOWN_POLICIES = POLICY_NAMES  # the registry's names (cdn.cache.policies)
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
 ROLES = ("origin", "shield", "edge")
+# What serves as the origin: the synthetic catalog (`cdn origin`), buckets on disk
+# (`cdn storage`) or tables in SQLite (`cdn kv`).
+ORIGIN_KINDS = ("synthetic", "storage", "kv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +49,18 @@ class Node:
     cache_size: int = 0
     policy: str = "lru"
     upstream: str | None = None
+    # Upstreams tried after ``upstream`` when it fails, in order (``upstream = [a, b, c]``).
+    fallbacks: tuple[str, ...] = ()
     group: str | None = None
     capacity_rps: float = 10_000.0
     workers: int = 1
     region: str = ""
     functions: tuple[tuple[Trigger, str], ...] = ()
+    # The origin's kind (ORIGIN_KINDS); "storage": its data folder and public-read buckets;
+    # "kv": its SQLite file (paths as written in the topology).
+    kind: str = "synthetic"
+    data: str | None = None
+    public_read: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -91,14 +102,21 @@ class UserRegion:
     weight: float = 1.0
 
 
+USER_WEIGHTS = ("population", "internet")
+
+
 @dataclass(frozen=True, slots=True)
 class Users:
-    """Where requests come from: the largest real cities, or explicit weighted regions."""
+    """Where requests come from: real cities (weighted by population or by Internet users), or
+    explicit weighted regions; per-user traffic factors and continent shares adjust the weights."""
 
     source: str = "cities"
     cities: int = 200
     min_population: int = 0
     regions: tuple[UserRegion, ...] = ()
+    weight: str = "population"
+    traffic: tuple[tuple[str, float], ...] = ()
+    shares: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +144,10 @@ class Workload:
     daily_cycle: float = 0.0
     flash_crowds: tuple[FlashCrowd, ...] = ()
     new_objects_per_hour: float = 0.0
+    # Storage writes: objects overwritten per second at the origin, each purged on every cache.
+    writes_per_second: float = 0.0
+    regional_share: float = 0.0
+    regional_head: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +165,25 @@ class Network:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """Prices: CDN egress per GB by region (continent code or custom region), origin egress, requests."""
+    """Prices: CDN egress per GB by region (continent code or custom region), origin egress,
+    requests, and the storage origin's S3 prices (S3 Standard list prices, us-east-1: GET
+    $0.0004 and PUT/COPY/POST/LIST $0.005 per 1,000 requests, $0.023 per GB-month)."""
 
     egress_per_gb: tuple[tuple[str, float], ...] = (("default", 0.085),)
     origin_egress_per_gb: float = 0.09
     per_10k_requests: float = 0.0075
     functions: FunctionPrices = field(default_factory=FunctionPrices)
+    storage_get_per_1k: float = 0.0004
+    storage_put_per_1k: float = 0.005
+    storage_gb_month: float = 0.023
+
+    def storage_cost(
+        self, gets: int, puts: int, stored_bytes: int, seconds: float
+    ) -> dict[str, float]:
+        """What a storage origin costs over ``seconds``: its requests and its stored GB-months."""
+        requests = gets / 1000 * self.storage_get_per_1k + puts / 1000 * self.storage_put_per_1k
+        capacity = stored_bytes / 1e9 * self.storage_gb_month * seconds / (30 * 86400)
+        return {"storage_requests": requests, "storage_capacity": capacity}
 
     def egress_price(self, region: str) -> float:
         """$/GB of CDN egress in ``region`` (the "default" price when the region has none)."""
@@ -196,6 +231,8 @@ class Topology:
     edge_settings: EdgeSettings
     gateway: Gateway | None = None  # behaviors etc.; parse_topology always sets one
     functions: tuple[FunctionSpec, ...] = ()
+    # Fault scenario of the topology's [[fault]] tables (cdn.faults), in start order.
+    faults: tuple[Fault, ...] = ()
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -218,6 +255,10 @@ class Topology:
     def upstream_of(self, node: Node) -> Node | None:
         """The node ``node`` fetches its misses from (None for the origin)."""
         return None if node.upstream is None else self.node(node.upstream)
+
+    def fallbacks_of(self, node: Node) -> tuple[Node, ...]:
+        """The upstreams ``node`` tries after its first one fails, in order."""
+        return tuple(self.node(name) for name in node.fallbacks)
 
     def peer_groups(self) -> dict[str, tuple[Node, ...]]:
         """Caches that shard keys between them, by group name (groups of one are left out)."""

@@ -8,11 +8,14 @@ silently falls back to a default. docs/topology.md is the reference for every ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cdn import builtin
 from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
+from cdn.faults import parse_faults
 from cdn.functions.cost import FunctionPrices
 from cdn.functions.spec import FunctionSpec, check_associations
 from cdn.functions.triggers import MEMORY_MAX_MB, MEMORY_MIN_MB, FunctionKind, Trigger
@@ -21,7 +24,9 @@ from cdn.tables import TableReader, read_toml
 from cdn.topology.gateway import parse_gateway
 from cdn.topology.model import (
     KNOWN_POLICIES,
+    ORIGIN_KINDS,
     SIZE_DISTRIBUTIONS,
+    USER_WEIGHTS,
     CacheRule,
     Cost,
     EdgeSettings,
@@ -59,6 +64,19 @@ def _location(reader: TableReader) -> Location:
     raise reader.fail("city", "missing", "a city name like 'Paris', or lat and lon")
 
 
+def _upstreams(reader: TableReader, default: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """``upstream = "shield-fra"`` or, tried in order on failure, ``["shield-fra", "shield-lon"]``."""
+    names = reader.listed("upstream")
+    if names is None:
+        return default, ()
+    expected = 'a node name, or a list of them tried in order (["shield-fra", "origin"])'
+    if not all(isinstance(name, str) and name for name in names):
+        raise reader.fail("upstream", f"{names!r} has the wrong type", expected)
+    if len(set(names)) != len(names):
+        raise reader.fail("upstream", f"{names!r} names a node twice", expected)
+    return names[0], tuple(names[1:])
+
+
 def _node(reader: TableReader, role: str, default_upstream: str | None, port_base: int) -> Node:
     name = reader.text("name", None)
     if not name:
@@ -67,6 +85,7 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
     port = reader.integer("port", port_base, minimum=1)
     if port > 65535:
         raise reader.fail("port", f"{port} is out of range", "a port from 1 to 65535")
+    upstream, fallbacks = _upstreams(reader, default_upstream) if role != "origin" else (None, ())
     node = Node(
         name=name,
         role=role,
@@ -75,12 +94,14 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
         location=location,
         cache_size=reader.size("cache_size", 0 if role == "origin" else 256 * 1024 * 1024),
         policy=reader.text("policy", "lru", KNOWN_POLICIES) if role != "origin" else "lru",
-        upstream=reader.text("upstream", default_upstream) if role != "origin" else None,
+        upstream=upstream,
+        fallbacks=fallbacks,
         group=reader.text("group", None) if role != "origin" else None,
         capacity_rps=reader.number("capacity_rps", 10_000.0, minimum=1e-9),
         workers=reader.integer("workers", 1, minimum=1),
         region=reader.text("region", location.continent),
         functions=_associations(reader) if role == "edge" else (),
+        **(_origin_kind(reader) if role == "origin" else {}),
     )
     reader.done()
     return node
@@ -157,6 +178,28 @@ def _check_functions(topology: Topology) -> None:
         check_associations(merged.items(), by_name, f"{source}:edge[{index}].functions")
 
 
+def _origin_kind(reader: TableReader) -> dict[str, Any]:
+    """``kind`` of the origin and that kind's own keys (``storage``: ``data``, ``public_read``;
+    ``kv``: ``data``, its SQLite file)."""
+    kind = reader.choice("kind", "synthetic", ORIGIN_KINDS)
+    data = reader.text("data", None)
+    if kind == "synthetic":
+        if data is not None:
+            raise reader.fail("data", 'is only for kind = "storage" or "kv"', "no data key")
+        return {"kind": kind}
+    if not data:
+        raise reader.fail(
+            "data",
+            "missing",
+            'the data folder of a storage origin (e.g. "out/buckets") '
+            'or the SQLite file of a kv origin (e.g. "tables.sqlite")',
+        )
+    if kind == "kv":
+        return {"kind": kind, "data": data}
+    public_read = tuple(str(name) for name in reader.listed("public_read") or ())
+    return {"kind": kind, "data": data, "public_read": public_read}
+
+
 def _size_distribution(reader: TableReader) -> SizeDistribution:
     dist = reader.text("dist", "lognormal", SIZE_DISTRIBUTIONS)
     result = SizeDistribution(
@@ -176,6 +219,20 @@ def _size_distribution(reader: TableReader) -> SizeDistribution:
     return result
 
 
+def _code_table(
+    reader: TableReader, key: str, expected: str, maximum: float | None
+) -> tuple[tuple[str, float], ...]:
+    """A table of region code (continent, ISO country code or "default") -> number."""
+    table = reader.get(key, dict, {}, "a table like { EU = 1.2, US = 1.5, default = 1 }")
+    result = []
+    for code, value in table.items():
+        bad = isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        if bad or (maximum is not None and value > maximum):
+            raise reader.fail(f"{key}.{code}", f"{value!r} is out of range", expected)
+        result.append((str(code), float(value)))
+    return tuple(result)
+
+
 def _users(reader: TableReader) -> Users:
     source = reader.text("source", "cities", ("cities", "regions"))
     regions = []
@@ -193,7 +250,23 @@ def _users(reader: TableReader) -> Users:
         cities=reader.integer("cities", 200, minimum=1),
         min_population=reader.integer("min_population", 0, minimum=0),
         regions=tuple(regions),
+        weight=reader.text("weight", "population", USER_WEIGHTS),
+        traffic=_code_table(reader, "traffic", "a per-user traffic factor >= 0", maximum=None),
+        shares=_code_table(reader, "shares", "a share of requests from 0 to 1", maximum=1.0),
     )
+    if source == "regions" and users.weight != "population":
+        raise reader.fail(
+            "weight",
+            f"{users.weight!r} with source = 'regions'",
+            "weight only with source = 'cities'",
+        )
+    for code, _ in users.shares:
+        if code not in CONTINENTS:
+            raise reader.fail(
+                f"shares.{code}", f"{code!r} is not a continent code", ", ".join(CONTINENTS)
+            )
+    if sum(share for _, share in users.shares) > 1.0 + 1e-9:
+        raise reader.fail("shares", "the shares add up to more than 1", "shares summing to <= 1")
     if source == "regions" and not regions:
         raise reader.fail("region", "missing", "at least one [[workload.users.region]]")
     reader.done()
@@ -229,6 +302,9 @@ def _workload(reader: TableReader) -> Workload:
         daily_cycle=reader.number("daily_cycle", 0.0, minimum=0, maximum=1),
         flash_crowds=tuple(crowds),
         new_objects_per_hour=reader.number("new_objects_per_hour", 0.0, minimum=0),
+        writes_per_second=reader.number("writes_per_second", 0.0, minimum=0),
+        regional_share=reader.number("regional_share", 0.0, minimum=0, maximum=1),
+        regional_head=reader.integer("regional_head", 0, minimum=0),
     )
     reader.done()
     return workload
@@ -276,6 +352,9 @@ def _cost(reader: TableReader) -> Cost:
                 "cloudfront_functions_per_million", 0.10, minimum=0
             ),
         ),
+        storage_get_per_1k=reader.number("storage_get_per_1k", 0.0004, minimum=0),
+        storage_put_per_1k=reader.number("storage_put_per_1k", 0.005, minimum=0),
+        storage_gb_month=reader.number("storage_gb_month", 0.023, minimum=0),
     )
     reader.done()
     return cost
@@ -344,12 +423,13 @@ def _check_graph(topology: Topology) -> None:
         seen_ports[(node.host, node.port)] = node.name
     roles = {node.name: node.role for node in topology.nodes}
     for node in topology.caches:
-        if node.upstream not in roles or roles[node.upstream] == "edge":
-            raise ConfigError(
-                f"{source}:{node.name}.upstream",
-                f"{node.upstream!r} is not a shield or the origin",
-                "the name of a shield or the origin",
-            )
+        for upstream in (node.upstream, *node.fallbacks):
+            if upstream not in roles or roles[upstream] == "edge" or upstream == node.name:
+                raise ConfigError(
+                    f"{source}:{node.name}.upstream",
+                    f"{upstream!r} is not a shield or the origin",
+                    "the name of a shield or the origin (not the node itself)",
+                )
         # A chain of shields must end at the origin.
         hops, current = 0, node
         while current.upstream is not None:
@@ -394,9 +474,14 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
         gateway=parse_gateway(top, (origin.name,)),
         functions=_functions(top, source),
     )
+    fault_tables = top.children("fault")
     top.done()
     _check_graph(topology)
     _check_functions(topology)
+    if fault_tables:
+        names = [node.name for node in topology.nodes]
+        faults = parse_faults(fault_tables, origin=origin.name, nodes=names)
+        topology = replace(topology, faults=faults)
     return topology
 
 
@@ -407,12 +492,5 @@ def load_topology(path: str | Path) -> Topology:
 
 
 def default_topology_path() -> Path:
-    """configs/local.toml, the embedded default: this checkout's, else the working directory's.
-
-    An editable install (README) finds the checkout's; an installed copy (the Docker image)
-    finds ``./configs/local.toml`` in its working directory.
-    """
-    checkout = Path(__file__).resolve().parents[2] / "configs" / "local.toml"
-    if checkout.exists():
-        return checkout
-    return Path("configs") / "local.toml"
+    """The built-in local topology (configs/local.toml, shipped in the package: cdn.builtin)."""
+    return builtin.default_topology()

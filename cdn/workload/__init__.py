@@ -2,10 +2,12 @@
 
 Rules: pure; the same workload (and seed) gives the same catalog, popularity, sizes, user
 geography and request stream in every process. No clock, no global randomness, no I/O beyond
-the city dataset and tz database shipped in packages. Rooms:
+the city dataset and tz database shipped in packages and the two tables shipped here
+(internet_users.csv, traffic_per_user.toml). Rooms:
 - catalog: object ids, paths and deterministic sizes (Catalog);
 - popularity: Zipf ranks, the seeded rank->id permutation, flash-crowd and drift ids;
 - users: weighted user locations with time zones (UserModel);
+- internet: Internet users per country, traffic per user, their cities;
 - arrivals: the time-ordered request stream, its batches and shards (RequestStream).
 docs/workload.md describes the model for users.
 """

@@ -12,7 +12,8 @@ How the stream is made (vectorised, chunk by chunk):
   ``(1 + A cos(2 pi (local_hour - 20) / 24)) / (1 + A)`` (thinning), so each user's rate is
   ``rate * share * (1 + A cos(...))``: peak at 20:00 local time, and the day-average total rate is
   ``workload.rate``. With A = 0 nothing is thinned.
-- Each request draws a Zipf rank, mapped to an id by Popularity (seeded permutation and drift).
+- Each request draws a Zipf rank, mapped to an id by Popularity (seeded permutation, drift, and
+  the user's continent for regional popularity).
 - Flash crowd k: from ``at`` for ``duration`` seconds a request goes, with probability ``share``,
   to one of the crowd's ``objects`` hot ids instead (uniformly); the total rate is unchanged.
 - Sizes come from Catalog.size_of (a function of seed and id only).
@@ -259,7 +260,13 @@ class RequestStream:
             kept = kept[in_window]
             kept_times = kept_times[in_window]
 
-        ids = self.popularity.ids_for(self.popularity.zipf.ranks_for(rank_u[kept]), kept_times)
+        kept_users = users[kept]
+        regions = (
+            self.users.continent_indexes[kept_users] if self.popularity.regional_slots else None
+        )
+        ids = self.popularity.ids_for(
+            self.popularity.zipf.ranks_for(rank_u[kept]), kept_times, regions
+        )
         popularity = self.popularity
         for index, (crowd, draws) in enumerate(
             zip(workload.flash_crowds, crowd_draws, strict=True)
@@ -277,7 +284,7 @@ class RequestStream:
             times=kept_times,
             obj_ids=ids,
             sizes=self.catalog.sizes(ids),
-            users=users[kept],
+            users=kept_users,
         )
 
 

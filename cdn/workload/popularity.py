@@ -6,8 +6,16 @@ Rules: pure functions of their arguments and seeded numpy Generators; no global 
   Sampling: a uniform per request and a binary search (searchsorted) in the precomputed CDF.
 - Rank -> id through a permutation seeded by the workload seed, so the hottest ids are not 0, 1, 2
   and every process agrees which ids are hot.
+- Regional popularity (``regional_share = s``, ``regional_head = H``): ranks 1..H are the global
+  head, the same objects everywhere. Of the ranks below the head a seeded share ``s`` are regional
+  slots: at such a rank each region (continent) requests an object of its own, so every region
+  sees the same Zipf curve over a catalog whose head and global ranks it shares with the world and
+  whose regional ranks hold objects popular only there (after Brodersen, Scellato and Wattenhofer,
+  "YouTube around the world: geographic popularity of videos", WWW 2012). Regional slot j of
+  region g (its index in cdn.cities.CONTINENTS) is object ``regional_base + j * R + g``, R = 7.
 - Id space: catalog ids ``0..N-1``; then flash crowd k's hot objects, crowd after crowd
-  (``flash_base(k) ..``); then drift objects ``drift_base + j`` for j = 0, 1, 2, ...
+  (``flash_base(k) ..``); then the regional objects; then drift objects ``drift_base + j`` for
+  j = 0, 1, 2, ...
 - Drift (``new_objects_per_hour = d``): by time t, ``k(t) = floor(t * d / 3600)`` new objects have
   appeared. The newest takes rank 1, the one before rank 2, ...; the permuted catalog slides down by
   k ranks and what falls below rank N is no longer requested (a news site: new things are hot,
@@ -18,10 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from cdn.cities import CONTINENTS
 from cdn.topology import Workload
 
 # Tags that separate the independent random streams derived from one seed.
 PERMUTATION_STREAM = 0x5045524D  # "PERM"
+REGIONAL_STREAM = 0x5245474E  # "REGN"
+REGIONS = len(CONTINENTS)
 _SORTED_SEARCH_ABOVE = 4096
 
 
@@ -78,6 +89,10 @@ class Popularity:
         for crowd in workload.flash_crowds:
             self._flash_bases.append(base)
             base += crowd.objects
+        self.regional_base = base
+        self.regional_slot = _regional_slots(workload)
+        self.regional_slots = int((self.regional_slot >= 0).sum())
+        base += self.regional_slots * REGIONS
         self.drift_base = base
         self.new_objects_per_second = workload.new_objects_per_hour / 3600.0
 
@@ -96,20 +111,62 @@ class Popularity:
             np.int64
         )
 
-    def id_at_rank(self, rank: int, t: float = 0.0) -> int:
-        """The object id at 0-based ``rank`` at time ``t`` (rank 0 is the most popular)."""
-        return int(self.ids_for(np.array([rank]), np.array([t]))[0])
+    def id_at_rank(self, rank: int, t: float = 0.0, region: int = 0) -> int:
+        """The object id at 0-based ``rank`` at time ``t`` in ``region`` (rank 0 is the most
+        popular; ``region`` is an index into CONTINENTS and matters only for regional slots)."""
+        return int(self.ids_for(np.array([rank]), np.array([t]), np.array([region]))[0])
 
-    def ids_for(self, ranks: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Object ids for 0-based ``ranks`` of requests made at ``times`` (drift applied)."""
+    def ids_for(
+        self, ranks: np.ndarray, times: np.ndarray, regions: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Object ids for 0-based ``ranks`` of requests made at ``times`` from ``regions``
+        (indexes into CONTINENTS; needed when the workload has regional popularity)."""
         ranks = np.asarray(ranks, dtype=np.int64)
         if self.new_objects_per_second <= 0:
-            return self.permutation[ranks]
+            return self._catalog_ids(ranks, regions)
         fresh = self.new_objects_by(times)
         is_new = ranks < fresh
         catalog_rank = np.where(is_new, 0, ranks - fresh)
-        return np.where(is_new, self.drift_base + fresh - 1 - ranks, self.permutation[catalog_rank])
+        return np.where(
+            is_new, self.drift_base + fresh - 1 - ranks, self._catalog_ids(catalog_rank, regions)
+        )
 
-    def sample(self, rng: np.random.Generator, times: np.ndarray) -> np.ndarray:
+    def _catalog_ids(self, ranks: np.ndarray, regions: np.ndarray | None) -> np.ndarray:
+        ids = self.permutation[ranks]
+        if self.regional_slots == 0:
+            return ids
+        if regions is None:
+            raise ValueError("this workload has regional popularity: ids_for needs the regions")
+        slot = self.regional_slot[ranks]
+        regional = self.regional_base + slot * REGIONS + np.asarray(regions, dtype=np.int64)
+        return np.where(slot >= 0, regional, ids)
+
+    def is_regional(self, obj_id: int) -> bool:
+        """Whether ``obj_id`` is one region's own object (see the module rules)."""
+        return self.regional_base <= obj_id < self.regional_base + self.regional_slots * REGIONS
+
+    def region_of(self, obj_id: int) -> int:
+        """The region (index into CONTINENTS) whose own object ``obj_id`` is."""
+        if not self.is_regional(obj_id):
+            raise ValueError(f"object {obj_id} is not a regional object")
+        return (obj_id - self.regional_base) % REGIONS
+
+    def sample(
+        self, rng: np.random.Generator, times: np.ndarray, regions: np.ndarray | None = None
+    ) -> np.ndarray:
         """One object id per request time in ``times`` (no flash crowds; see RequestStream)."""
-        return self.ids_for(self.zipf.sample(rng, len(times)), times)
+        return self.ids_for(self.zipf.sample(rng, len(times)), times, regions)
+
+
+def _regional_slots(workload: Workload) -> np.ndarray:
+    """Per rank: -1 for a global rank, else the index j of the regional slot at that rank."""
+    slot = np.full(workload.objects, -1, dtype=np.int64)
+    if workload.regional_share <= 0:
+        return slot
+    rng = np.random.default_rng([workload.seed % (1 << 64), REGIONAL_STREAM])
+    draws = rng.random(workload.objects)
+    regional = draws < workload.regional_share
+    regional[: workload.regional_head] = False
+    where = np.flatnonzero(regional)
+    slot[where] = np.arange(len(where), dtype=np.int64)
+    return slot

@@ -45,7 +45,10 @@ DEFAULT_DURATION = 20.0
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the `cdn demo` arguments."""
     parser.add_argument(
-        "--topology", metavar="FILE", help="topology TOML (default configs/local.toml)"
+        "--topology",
+        metavar="FILE",
+        type=argtypes.topology_file,
+        help="topology TOML file or built-in name (default local, i.e. configs/local.toml)",
     )
     parser.add_argument(
         "--duration",

@@ -32,9 +32,16 @@ from cdn.cache import POLICIES
 from cdn.errors import ConfigError
 from cdn.topology import load_topology
 from cdn.units import parse_duration, parse_size
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from edge.settings import EdgeSettings, node_urls_from_env, parse_node_urls
-from serving.flags import add_listen_flags, admin_token, cannot_listen
+from serving.flags import (
+    add_limit_flags,
+    add_listen_flags,
+    admin_token,
+    cannot_listen,
+    connection_limits,
+)
 
 NAME = "edge"
 HELP = "run an edge cache proxy (or a shield) in front of an origin"
@@ -52,7 +59,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--origin", metavar="URL", default=None, help="upstream URL (origin or shield)"
     )
-    where.add_argument("--topology", metavar="FILE", default=None, help="topology TOML file")
+    where.add_argument(
+        "--topology",
+        metavar="FILE",
+        type=topology_file,
+        default=None,
+        help="topology TOML file or built-in name (local, world)",
+    )
     where.add_argument("--node", default=None, help="this node's name in the topology")
     where.add_argument("--name", default=None, help="node name in Via, Cache-Status and metrics")
     where.add_argument(
@@ -82,6 +95,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cache.add_argument("--sort-query", action="store_true", default=None, help="sort query params")
     cache.add_argument("--upstream-timeout", default=None, help="then 504 or stale (30s)")
     cache.add_argument("--collapse-timeout", default=None, help="follower wait limit (10s)")
+    add_limit_flags(parser)
 
 
 def _duration(flag: str, value: str) -> float:
@@ -169,6 +183,9 @@ def build_settings(args: argparse.Namespace) -> EdgeSettings:
                 f"--origin {args.origin!r} is not a base URL (expected e.g. http://127.0.0.1:8100)"
             )
         base = EdgeSettings(upstream_url=origin, site_host=parts.netloc.lower(), port=8120)
+    changes["limits"] = connection_limits(args, base.limits)
+    if args.drain_timeout is not None:
+        changes["shutdown_timeout"] = args.drain_timeout
     try:
         return base.with_changes(**changes)
     except ValueError as exc:

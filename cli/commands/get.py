@@ -17,11 +17,11 @@ import argparse
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from cdn.cities import find_city
 from cdn.geo import Point, distance_km, parse_point
 from cdn.topology import Node, default_topology_path, load_topology
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from cluster.state import running_state
 
@@ -37,7 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--from", dest="place", required=True, help="a city ('Tokyo', 'London, GB') or 'lat,lon'"
     )
     parser.add_argument(
-        "--topology", type=Path, default=None, help="topology file (default: configs/local.toml)"
+        "--topology",
+        type=topology_file,
+        default=None,
+        help="topology file or built-in name (default: local, i.e. configs/local.toml)",
     )
     parser.add_argument(
         "--edge-url",

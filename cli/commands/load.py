@@ -12,6 +12,7 @@ examples:
   cdn load --duration 30s --profile ramp:100-2000 --slo 'p99<50ms' --slo 'errors<0.1%'
   cdn load --duration 60s --shard 0/2 --out a &  cdn load --duration 60s --shard 1/2 --out b
   cdn load merge a/load.json b/load.json --out merged
+  cdn load --duration 60s --faults configs/chaos/stop-peer.toml   # faults on the `cdn up` cluster
 
 SLOs (--slo, repeatable): p50|p90|p95|p99|p999|mean|max <|<=|>|>= TIME (us, ms, s);
 errors|dropped < SHARE (0.1% or 0.001); hit_ratio|byte_hit_ratio|origin_offload > FRACTION;
@@ -31,10 +32,14 @@ from rich.console import Console
 
 from cdn.topology import default_topology_path, load_topology
 from cli import argtypes
+from cli.argtypes import topology_file
 from cli.errors import UserError
 
 if TYPE_CHECKING:
+    from cdn.faults import Fault
+    from cdn.topology import Topology
     from loadgen.report import LoadReport
+    from loadgen.runner import LoadRun
     from loadgen.slo import Slo
 
 NAME = "load"
@@ -50,7 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="'merge A/load.json B/load.json ...' merges shard reports into --out",
     )
     parser.add_argument(
-        "--topology", metavar="FILE", help="topology TOML (default configs/local.toml)"
+        "--topology",
+        metavar="FILE",
+        type=topology_file,
+        help="topology TOML file or built-in name (default local, i.e. configs/local.toml)",
     )
     parser.add_argument(
         "--target",
@@ -81,7 +89,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--shard", default="0/1", metavar="I/N", help="send shard I of N of the stream"
     )
     parser.add_argument(
-        "--connections", type=argtypes.positive_int, default=256, help="connection limit"
+        "--connections",
+        type=argtypes.positive_int,
+        default=256,
+        help="connections per edge (target)",
     )
     parser.add_argument(
         "--max-in-flight",
@@ -94,6 +105,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--slo", action="append", default=[], metavar="OBJ", help="e.g. 'p99<50ms' (repeatable)"
+    )
+    parser.add_argument(
+        "--faults",
+        metavar="FILE",
+        help="apply this scenario's [[fault]]s to the running `cdn up` cluster at their times "
+        "(a scenario file or a topology with [[fault]] tables; docs/reliability.md)",
     )
     parser.add_argument("--out", metavar="DIR", help="write load.json, CSV and PNG here")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -168,6 +185,7 @@ def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
         raise UserError(str(exc)) from None
     topology = load_topology(args.topology or default_topology_path())
     edge_urls: tuple[tuple[str, str], ...] = ()
+    faults = _faults(args.faults, topology) if args.faults else ()
     if not targets:
         # A cluster started by `cdn up` publishes where its nodes listen (ports may have moved).
         from cluster.state import running_state
@@ -199,10 +217,55 @@ def _load(args: argparse.Namespace, slos: list[Slo]) -> int:
         raise UserError(str(exc)) from None
     console = _console()
     quiet = args.quiet or not sys.stdout.isatty()
+    main = _with_faults(run, faults, topology, console) if faults else run.run()
     if quiet:
-        report = uvloop.run(run.run())
+        report = uvloop.run(main)
     else:
         with LiveProgress(console, plan.duration, plan.requests) as live:
             run.on_progress = live.update
-            report = uvloop.run(run.run())
+            report = uvloop.run(main)
     return _finish(report, args, slos, console)
+
+
+def _faults(path: str, topology: Topology) -> tuple[Fault, ...]:
+    """The faults of ``path``: a scenario file, or a topology file's [[fault]] tables."""
+    from cdn.faults import load_fault_file
+    from cdn.tables import read_toml
+
+    if "origin" in read_toml(path, "a scenario TOML file with [[fault]] tables"):
+        faults = load_topology(path).faults
+        if not faults:
+            raise UserError(f"--faults {path}: the topology has no [[fault]] tables")
+        return faults
+    names = [node.name for node in topology.nodes]
+    return load_fault_file(path, origin=topology.origin.name, nodes=names)
+
+
+async def _with_faults(
+    run: LoadRun, faults: tuple[Fault, ...], topology: Topology, console: Console
+) -> LoadReport:
+    """Run the load while a FaultActor acts out ``faults`` on the running cluster."""
+    import asyncio
+    import contextlib
+
+    from cluster.faults import FaultActor
+    from cluster.state import running_state, state_path
+
+    state = running_state(topology.name)
+    if state is None:
+        raise UserError(
+            f"--faults needs a running cluster of {topology.name!r} (start it with `cdn up`)"
+        )
+    actor = FaultActor(
+        state, state_path=state_path(topology.name), announce=lambda line: console.print(line)
+    )
+    clock = run.clock
+    t0 = clock() + run.plan.start_delay
+    acting = asyncio.get_running_loop().create_task(actor.run(faults, clock, t0))
+    try:
+        return await run.run()
+    finally:
+        acting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acting
+        await actor.undo_all(clock() - t0)

@@ -22,10 +22,17 @@ from typing import Any
 
 from cdn.topology import load_topology
 from cdn.units import parse_duration
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from origin.faults import DOWN_MODES, Faults
 from origin.settings import OriginSettings
-from serving.flags import add_listen_flags, admin_token, cannot_listen
+from serving.flags import (
+    add_limit_flags,
+    add_listen_flags,
+    admin_token,
+    cannot_listen,
+    connection_limits,
+)
 
 NAME = "origin"
 HELP = "run the origin server (synthetic catalog, /echo, fault injection, metrics)"
@@ -43,8 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--topology",
         metavar="FILE",
+        type=topology_file,
         default=None,
-        help="take cache rules, workload and port from this file's [origin] node",
+        help="(file or built-in name) take cache rules, workload and port from this file's [origin] node",
     )
     faults = parser.add_argument_group("faults at start-up (change them later: POST /_cdn/faults)")
     faults.add_argument("--latency", default=None, help="added delay per request, e.g. 50ms")
@@ -64,6 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--down-for", default=None, help="with --down: come up after this long")
     faults.add_argument("--fault-prefix", default=None, help="faults only for paths under this")
     faults.add_argument("--seed", type=int, default=None, help="seed of the fault rng")
+    add_limit_flags(parser)
 
 
 def _fault_changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,6 +116,8 @@ def build_settings(args: argparse.Namespace) -> OriginSettings:
         admin_token=admin_token(args),
         access_log=args.access_log,
         fault_seed=args.seed,
+        limits=connection_limits(args, base.limits),
+        drain_timeout=args.drain_timeout or base.drain_timeout,
     )
 
 

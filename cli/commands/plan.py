@@ -35,6 +35,7 @@ from rich.progress import (
 
 from cdn.errors import ConfigError
 from cdn.topology import load_topology
+from cli.argtypes import plan_file, topology_file
 from cli.errors import UserError
 
 NAME = "plan"
@@ -43,7 +44,12 @@ HELP = "capacity planning: sweep a topology through the simulator against SLOs (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of `cdn plan`."""
-    parser.add_argument("plan", nargs="?", help="plan TOML file (e.g. configs/plan-world.toml)")
+    parser.add_argument(
+        "plan",
+        nargs="?",
+        type=plan_file,
+        help="plan TOML file or built-in name (e.g. world, i.e. configs/plan-world.toml)",
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="output directory (default runs/plan-<name>)"
     )
@@ -72,7 +78,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     source = mrc.add_mutually_exclusive_group()
     source.add_argument("--trace", type=Path, help="trace file (.csv or oracleGeneral .bin)")
-    source.add_argument("--topology", type=Path, help="topology whose workload to generate")
+    source.add_argument(
+        "--topology",
+        type=topology_file,
+        help="topology (file or built-in name) whose workload to generate",
+    )
     mrc.add_argument(
         "--sizes",
         nargs="+",

@@ -5,8 +5,10 @@ Give exactly one of: a URL (a path like /obj/1, or a full URL whose path is used
 entries stale instead of removing them, so they are revalidated before being served again.
 
 The admin token is --token, else $CDNLAB_ADMIN_TOKEN, else the one in the run-state file that
-`cdn up` wrote for the topology. Exit status: 0 when every node confirmed, 1 when any did not
-(down, 401 unauthorized, timeout), 2 for bad arguments or no token.
+`cdn up` wrote for the topology. Nodes are reached at the topology's URLs, or where
+$CDNLAB_NODE_URLS ("name=url,name=url", as in docker-compose.yml) says. Exit status: 0 when
+every node confirmed, 1 when any did not (down, 401 unauthorized, timeout), 2 for bad arguments
+or no token.
 
 examples:
   cdn purge --tag catalog
@@ -25,10 +27,12 @@ from rich.console import Console
 from rich.table import Table
 
 from cdn.topology import Topology, default_topology_path, load_topology
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from cluster.plan import ADMIN_TOKEN_ENV
 from cluster.purge import PurgeOutcome, PurgeRequest, purge_cluster
 from cluster.state import running_state, state_path
+from edge.settings import NODE_URLS_ENV, node_urls_from_env
 
 NAME = "purge"
 HELP = "purge a URL, prefix or tag on every shield and edge of a running cluster"
@@ -44,8 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--topology",
+        type=topology_file,
         default=None,
-        help="topology TOML file of the cluster (default: configs/local.toml)",
+        help="topology TOML file or built-in name of the cluster (default: local)",
     )
     parser.add_argument(
         "--token",
@@ -110,7 +115,13 @@ def run(args: argparse.Namespace) -> int:
     request = _request(args)
     topology = load_topology(Path(args.topology) if args.topology else default_topology_path())
     token = _token(args, topology)
-    outcomes = purge_cluster(topology.caches, request, token, timeout=args.timeout)
+    try:
+        node_urls = node_urls_from_env()
+    except ValueError as exc:
+        raise UserError(f"${NODE_URLS_ENV}: {exc}") from None
+    outcomes = purge_cluster(
+        topology.caches, request, token, timeout=args.timeout, node_urls=node_urls
+    )
     failed = [o for o in outcomes if not o.confirmed]
     if args.json:
         print(

@@ -25,6 +25,7 @@ from rich.table import Table
 from cdn.errors import ConfigError
 from cdn.topology import default_topology_path, load_topology
 from cdn.units import format_size, parse_duration, parse_size
+from cli.argtypes import topology_file
 from cli.errors import UserError
 
 NAME = "sim"
@@ -34,7 +35,10 @@ HELP = "simulate a CDN (geographic model) or replay a trace through one cache"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add `cdn sim` arguments."""
     parser.add_argument(
-        "scenario", nargs="?", help="topology TOML file (default: configs/local.toml)"
+        "scenario",
+        nargs="?",
+        type=topology_file,
+        help="topology TOML file or built-in name: local, world (default: local)",
     )
     parser.add_argument("--trace", metavar="FILE", help="replay a trace through one cache instead")
     parser.add_argument(

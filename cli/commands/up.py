@@ -3,7 +3,8 @@
 Checks every node's port first (a busy port stops here with the node and port named), starts the
 origin, then the shields, then the edges, waiting until each answers /_cdn/health, and prints a
 table of the nodes. Their logs follow, each line prefixed with the node name. Ctrl-C or SIGTERM
-stops every node (SIGTERM to each process group, SIGKILL after --grace seconds) and frees the ports.
+stops every node, edges first (SIGTERM to each process group: the node drains; SIGKILL after
+--grace seconds), and frees the ports.
 
 The admin token for purges is $CDNLAB_ADMIN_TOKEN, or a fresh random one. It and the node URLs and
 pids are written to the run-state file ($CDNLAB_STATE_DIR or ./.cdnlab/run/<topology name>.json),
@@ -32,6 +33,7 @@ from rich.text import Text
 
 from cdn.topology import Topology, default_topology_path, load_topology
 from cdn.units import format_size
+from cli.argtypes import topology_file
 from cli.errors import UserError
 from cluster.errors import ClusterError
 from cluster.launcher import PROMETHEUS_NAME, Cluster
@@ -52,8 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "topology",
         nargs="?",
+        type=topology_file,
         default=None,
-        help="topology TOML file (default: configs/local.toml)",
+        help="topology TOML file or built-in name: local, world (default: local)",
     )
     parser.add_argument(
         "--prometheus",
@@ -78,9 +81,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grace",
         type=float,
-        default=5.0,
+        default=15.0,
         metavar="SECONDS",
-        help="on stop, wait this long after SIGTERM before SIGKILL (default 5)",
+        help="on stop, wait this long after SIGTERM before SIGKILL; nodes drain meanwhile "
+        "(default 15; the nodes' drain deadline is 10)",
     )
     parser.add_argument(
         "--state-dir",
@@ -189,10 +193,18 @@ def _make_cluster(args: argparse.Namespace, path: Path, console: Console) -> Clu
 def _show_started(console: Console, cluster: Cluster) -> None:
     console.print(node_table(cluster.topology, cluster.prometheus_url))
     console.print(f"admin token and pids: {cluster.state_path}")
-    console.print(
-        f"try: curl -i {cluster.urls[cluster.topology.edges[0].name]}/obj/1   "
-        f"cdn purge --topology {cluster.topology_file} --tag catalog"
-    )
+    edge_url = cluster.urls[cluster.topology.edges[0].name]
+    origin = cluster.topology.origin
+    if origin.kind == "storage":
+        console.print(
+            f"try: aws --endpoint-url {origin.url} s3 cp FILE s3://BUCKET/KEY   "
+            f"curl -i {edge_url}/BUCKET/KEY   (docs/storage.md)"
+        )
+    else:
+        console.print(
+            f"try: curl -i {edge_url}/obj/1   "
+            f"cdn purge --topology {cluster.topology_file} --tag catalog"
+        )
     console.print("Ctrl-C stops every node.", style="bold")
 
 

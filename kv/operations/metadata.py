@@ -1,0 +1,120 @@
+"""Table metadata: time to live settings and tags (recorded; items are not expired).
+
+Rules: UpdateTimeToLive/DescribeTimeToLive and TagResource/UntagResource/ListTagsOfResource
+answer as DynamoDB does and keep their settings in the table's description, so code and
+infrastructure tools that set them at start-up work and see them after a restart. cdn kv does
+not delete expired items (DynamoDB itself does so only eventually, within days); reads return
+them until they are deleted, as DynamoDB's do before its sweep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kv.errors import ResourceNotFound, ValidationError
+from kv.operations.common import Context, Outcome, table_of
+from kv.store import TableRecord
+
+__all__ = [
+    "check_tags",
+    "describe_time_to_live",
+    "list_tags_of_resource",
+    "tag_resource",
+    "untag_resource",
+    "update_time_to_live",
+]
+
+
+def check_tags(tags: Any) -> list[dict[str, str]]:
+    """A Tags list ([{"Key": ..., "Value": ...}]) checked."""
+    if not isinstance(tags, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str)
+        for t in tags
+    ):
+        raise ValidationError("Tags must be a list of {Key, Value} strings")
+    return tags
+
+
+def _store(ctx: Context, record: TableRecord, description: dict[str, Any]) -> None:
+    with ctx.store.transaction():
+        ctx.store.update_description(record, description)
+
+
+def update_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """UpdateTimeToLive: enable or disable TTL on an attribute."""
+    record = table_of(ctx, request)
+    spec = request.get("TimeToLiveSpecification")
+    if (
+        not isinstance(spec, dict)
+        or not isinstance(spec.get("Enabled"), bool)
+        or not isinstance(spec.get("AttributeName"), str)
+        or not spec["AttributeName"]
+    ):
+        raise ValidationError(
+            "TimeToLiveSpecification needs Enabled (true or false) and a non-empty AttributeName"
+        )
+    current = record.description.get("_ttl")
+    description = dict(record.description)
+    if spec["Enabled"]:
+        if current == spec["AttributeName"]:
+            raise ValidationError("TimeToLive is already enabled")
+        if current is not None:
+            raise ValidationError(
+                f"TimeToLive is active on a different AttributeName: current AttributeName is {current}"
+            )
+        description["_ttl"] = spec["AttributeName"]
+    else:
+        if current is None:
+            raise ValidationError("TimeToLive is already disabled")
+        description.pop("_ttl")
+    _store(ctx, record, description)
+    return Outcome({"TimeToLiveSpecification": spec})
+
+
+def describe_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """DescribeTimeToLive."""
+    record = table_of(ctx, request)
+    attribute = record.description.get("_ttl")
+    if attribute is None:
+        return Outcome({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}})
+    return Outcome(
+        {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": attribute}}
+    )
+
+
+def _table_of_arn(ctx: Context, request: dict[str, Any]) -> TableRecord:
+    arn = request.get("ResourceArn")
+    if not isinstance(arn, str) or ":table/" not in arn:
+        raise ValidationError(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
+    name = arn.split(":table/", 1)[1].split("/", 1)[0]
+    record = ctx.store.table(name)
+    if record is None:
+        raise ResourceNotFound(f"Requested resource not found: ResourcArn: {arn} not found")
+    return record
+
+
+def tag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """TagResource: add or replace tags of a table."""
+    record = _table_of_arn(ctx, request)
+    tags = dict(record.description.get("_tags") or {})
+    tags.update({t["Key"]: t["Value"] for t in check_tags(request.get("Tags"))})
+    _store(ctx, record, {**record.description, "_tags": tags})
+    return Outcome({})
+
+
+def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """UntagResource: remove tags of a table by key."""
+    record = _table_of_arn(ctx, request)
+    keys = request.get("TagKeys")
+    if not isinstance(keys, list):
+        raise ValidationError("TagKeys must be a list of tag keys")
+    tags = {k: v for k, v in (record.description.get("_tags") or {}).items() if k not in keys}
+    _store(ctx, record, {**record.description, "_tags": tags})
+    return Outcome({})
+
+
+def list_tags_of_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
+    """ListTagsOfResource (every tag in one page)."""
+    record = _table_of_arn(ctx, request)
+    tags = record.description.get("_tags") or {}
+    return Outcome({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})

@@ -1,0 +1,52 @@
+"""Running the storage app on a socket: `StorageServer` (tests, `cdn up`) and `serve_forever`."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from aiohttp import web
+
+from serving.server import AppServer, serve_until_signalled
+from storage.app import create_app
+from storage.settings import StorageSettings
+
+__all__ = ["StorageServer", "serve_forever"]
+
+log = logging.getLogger("cdnlab.storage")
+
+
+class StorageServer(AppServer):
+    """One storage app listening on ``settings.host:settings.port`` (port 0: a free one)."""
+
+    def __init__(
+        self, settings: StorageSettings, *, shutdown_timeout: float = 5.0, **app_options
+    ) -> None:
+        self.settings = settings
+        app = create_app(settings, **app_options)
+        runner = web.AppRunner(
+            app,
+            access_log=log if settings.access_log else None,
+            shutdown_timeout=shutdown_timeout,
+            handle_signals=False,
+        )
+        context = None
+        if settings.tls_cert is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(settings.tls_cert, settings.tls_key)
+        super().__init__(app, runner, settings.host, settings.port, ssl_context=context)
+
+
+def _announce(server: AppServer) -> None:
+    assert isinstance(server, StorageServer)
+    settings = server.settings
+    auth = "SigV4 keys" if settings.keys else "no keys (authentication off)"
+    print(
+        f"cdn storage: {settings.name} serving {settings.data} on {server.url} ({auth})",
+        flush=True,
+    )
+
+
+async def serve_forever(settings: StorageSettings) -> None:
+    """Run a StorageServer until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
+    await serve_until_signalled(StorageServer(settings), _announce)

@@ -1,0 +1,115 @@
+"""Legacy parameters (Expected, AttributeUpdates, KeyConditions, QueryFilter, ScanFilter, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+KEY = {"id": {"S": "k"}}
+
+
+def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    error = excinfo.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+def test_expected_exists_false_guards_a_put(ddb: Any, users: str) -> None:
+    ddb.put_item(TableName=users, Item=KEY, Expected={"id": {"Exists": False}})
+    with pytest.raises(ClientError) as excinfo:
+        ddb.put_item(TableName=users, Item=KEY, Expected={"id": {"Exists": False}})
+    assert error_of(excinfo)[0] == "ConditionalCheckFailedException"
+
+
+def test_expected_value_and_comparison_operators(ddb: Any, users: str) -> None:
+    ddb.put_item(TableName=users, Item={**KEY, "n": {"N": "5"}, "s": {"S": "abc"}})
+    ddb.delete_item(
+        TableName=users,
+        Key=KEY,
+        Expected={
+            "n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "9"}]},
+            "s": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [{"S": "ab"}]},
+        },
+    )
+    assert "Item" not in ddb.get_item(TableName=users, Key=KEY)
+
+
+def test_conditional_operator_or(ddb: Any, users: str) -> None:
+    ddb.put_item(TableName=users, Item={**KEY, "n": {"N": "5"}})
+    ddb.put_item(
+        TableName=users,
+        Item=KEY,
+        Expected={"n": {"Value": {"N": "1"}}, "absent": {"ComparisonOperator": "NULL"}},
+        ConditionalOperator="OR",
+    )
+
+
+def test_attribute_updates_put_add_delete(ddb: Any, users: str) -> None:
+    ddb.put_item(TableName=users, Item={**KEY, "gone": {"S": "x"}, "tags": {"SS": ["a", "b"]}})
+    new = ddb.update_item(
+        TableName=users,
+        Key=KEY,
+        AttributeUpdates={
+            "n": {"Action": "ADD", "Value": {"N": "3"}},
+            "v": {"Value": {"S": "put"}},
+            "gone": {"Action": "DELETE"},
+            "tags": {"Action": "DELETE", "Value": {"SS": ["a"]}},
+        },
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    assert new == {**KEY, "n": {"N": "3"}, "v": {"S": "put"}, "tags": {"SS": ["b"]}}
+
+
+def test_key_conditions_and_query_filter(ddb: Any, events: str) -> None:
+    for sk in range(1, 6):
+        ddb.put_item(
+            TableName=events,
+            Item={"pk": {"S": "p"}, "sk": {"N": str(sk)}, "odd": {"BOOL": sk % 2 == 1}},
+        )
+    items = ddb.query(
+        TableName=events,
+        KeyConditions={
+            "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]},
+            "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "2"}]},
+        },
+        QueryFilter={"odd": {"ComparisonOperator": "EQ", "AttributeValueList": [{"BOOL": True}]}},
+        AttributesToGet=["sk"],
+    )["Items"]
+    assert items == [{"sk": {"N": "3"}}, {"sk": {"N": "5"}}]
+
+
+def test_scan_filter(ddb: Any, users: str) -> None:
+    for i in range(4):
+        ddb.put_item(TableName=users, Item={"id": {"S": f"u{i}"}, "n": {"N": str(i)}})
+    page = ddb.scan(
+        TableName=users,
+        ScanFilter={
+            "n": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "1"}, {"N": "3"}]}
+        },
+    )
+    assert page["Count"] == 2
+
+
+def test_mixing_legacy_and_expression_parameters_is_refused(ddb: Any, users: str) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ddb.put_item(
+            TableName=users,
+            Item=KEY,
+            Expected={"id": {"Exists": False}},
+            ConditionExpression="attribute_not_exists(id)",
+        )
+    assert error_of(excinfo)[1].startswith(
+        "Can not use both expression and non-expression parameters in the same request"
+    )
+
+
+def test_wrong_number_of_legacy_arguments_is_refused(ddb: Any, users: str) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ddb.scan(
+            TableName=users,
+            ScanFilter={"n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}]}},
+        )
+    assert (
+        "Invalid number of argument(s) for the BETWEEN ComparisonOperator" in error_of(excinfo)[1]
+    )

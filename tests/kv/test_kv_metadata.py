@@ -1,0 +1,69 @@
+"""Table metadata: time to live settings and tags, recorded and kept across restarts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/users"
+
+
+def test_time_to_live_is_disabled_until_enabled(ddb: Any, users: str) -> None:
+    assert ddb.describe_time_to_live(TableName=users)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "DISABLED"
+    }
+    ddb.update_time_to_live(
+        TableName=users, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
+    assert ddb.describe_time_to_live(TableName=users)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires",
+    }
+
+
+def test_enabling_time_to_live_twice_is_refused(ddb: Any, users: str) -> None:
+    spec = {"Enabled": True, "AttributeName": "expires"}
+    ddb.update_time_to_live(TableName=users, TimeToLiveSpecification=spec)
+    with pytest.raises(ClientError) as excinfo:
+        ddb.update_time_to_live(TableName=users, TimeToLiveSpecification=spec)
+    assert excinfo.value.response["Error"]["Message"] == "TimeToLive is already enabled"
+
+
+def test_disabling_time_to_live(ddb: Any, users: str) -> None:
+    ddb.update_time_to_live(
+        TableName=users, TimeToLiveSpecification={"Enabled": True, "AttributeName": "e"}
+    )
+    ddb.update_time_to_live(
+        TableName=users, TimeToLiveSpecification={"Enabled": False, "AttributeName": "e"}
+    )
+    status = ddb.describe_time_to_live(TableName=users)["TimeToLiveDescription"]["TimeToLiveStatus"]
+    assert status == "DISABLED"
+
+
+def test_tags_are_added_listed_and_removed(ddb: Any, users: str) -> None:
+    ddb.tag_resource(
+        ResourceArn=ARN, Tags=[{"Key": "team", "Value": "api"}, {"Key": "env", "Value": "dev"}]
+    )
+    ddb.untag_resource(ResourceArn=ARN, TagKeys=["env"])
+    assert ddb.list_tags_of_resource(ResourceArn=ARN)["Tags"] == [{"Key": "team", "Value": "api"}]
+
+
+def test_create_table_tags_are_kept_and_not_described(ddb: Any) -> None:
+    ddb.create_table(
+        TableName="tagged",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": "team", "Value": "api"}],
+    )
+    arn = ddb.describe_table(TableName="tagged")["Table"]["TableArn"]
+    assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "api"}]
+    assert "_tags" not in ddb.describe_table(TableName="tagged")["Table"]
+
+
+def test_tags_of_a_missing_table_are_resource_not_found(ddb: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ddb.list_tags_of_resource(ResourceArn=ARN)
+    assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"

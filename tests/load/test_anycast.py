@@ -1,0 +1,38 @@
+"""The load generator as anycast: a user whose edge refuses connections goes to its next-nearest."""
+
+from __future__ import annotations
+
+import socket
+
+from load_apps import ServerThread
+
+from cdn.topology import default_topology_path, load_topology
+from loadgen import LoadPlan, run_load_sync
+from origin.app import create_app
+from origin.settings import OriginSettings
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_requests_to_a_dead_edge_go_to_the_next_nearest_edge() -> None:
+    topology = load_topology(default_topology_path())
+    settings = OriginSettings.from_topology(topology, host="127.0.0.1", port=0)
+    server = ServerThread(create_app(settings))
+    served = server.start()
+    try:
+        # Every edge but edge-par "is" the origin (same paths, 200s); edge-par is dead.
+        edge_urls = tuple(
+            (edge.name, _closed_port_url() if edge.name == "edge-par" else served.url)
+            for edge in topology.edges
+        )
+        plan = LoadPlan(topology=topology, edge_urls=edge_urls, rate=300, requests=150)
+        report = run_load_sync(plan)
+    finally:
+        server.stop()
+    assert report.stats.total.errors == 0
+    assert report.stats.total.responses == 150
+    assert report.stats.pops.get("edge-par") is None or report.stats.pops["edge-par"].requests == 0
