@@ -54,7 +54,7 @@ class Bypass:
     reason: BypassReason
 
 
-Join = Lead | Follow | Bypass
+Place = Lead | Follow | Bypass  # where a request stands in the collapsing of its key
 
 
 @dataclass(slots=True)
@@ -95,7 +95,7 @@ class Collapser(Generic[W]):
         # lifetime), so expired marks are dropped from the front in O(1) each.
         self._hit_for_pass: OrderedDict[str, float] = OrderedDict()
 
-    def join(self, key: str, now: float, waiter: W) -> Join:
+    def join(self, key: str, now: float, waiter: W) -> Place:
         """Decide for a miss on ``key`` at ``now``; ``waiter`` is kept until woken if this one follows."""
         self._expire(now)
         until = self._hit_for_pass.get(key)

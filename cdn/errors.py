@@ -21,3 +21,12 @@ class ConfigError(ValueError):
 
 class TraceError(ConfigError):
     """A trace record cannot be read: ``where`` is "file:line" (CSV) or "file:record N" (binary)."""
+
+
+class UserError(Exception):
+    """A problem the user can fix: bad input, bad config, a busy port.
+
+    The message names the file, line or field and what was expected; `cdn` prints it as
+    ``cdn <sub>: error: <message>`` and exits with status 2. Shells below the CLI (the
+    planner, servers) raise it too, so it lives here, not in ``cli/``.
+    """

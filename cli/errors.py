@@ -1,9 +1,9 @@
-"""The one error type the `cdn` command shows to people without a traceback."""
+"""The one error type the `cdn` command shows to people without a traceback (``cdn.errors``).
 
+It is defined in the core so shells below the CLI (e.g. ``planner.runner``) can raise it
+without importing ``cli/``; this module keeps the CLI's own import path.
+"""
 
-class UserError(Exception):
-    """A problem the user can fix: bad input, bad config, a busy port.
+from cdn.errors import UserError
 
-    The message names the file, line or field and what was expected; `cdn` prints it as
-    ``cdn <sub>: error: <message>`` and exits with status 2.
-    """
+__all__ = ["UserError"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -23,7 +24,7 @@ from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
 from edge.proxy import Proxy
 from edge.settings import EdgeSettings
-from edge.upstream import Sleep, Upstream
+from edge.upstream import Clock, Sleep, Upstream
 from serving.drain import drain_of
 
 __all__ = ["ADMIN", "PROXY", "SETTINGS", "create_app"]
@@ -34,15 +35,21 @@ ADMIN = web.AppKey("edge_admin", Admin)
 PEERS = web.AppKey("edge_peers", PeerSet)
 
 
-def create_app(settings: EdgeSettings, *, sleep: Sleep = asyncio.sleep) -> web.Application:
-    """The edge app for ``settings``. ``sleep`` is awaited with each emulated network delay."""
+def create_app(
+    settings: EdgeSettings, *, sleep: Sleep = asyncio.sleep, clock: Clock = time.time
+) -> web.Application:
+    """The edge app for ``settings``. ``sleep`` is awaited with each emulated network delay;
+    ``clock`` is the wall clock every cache decision reads (tests inject one)."""
     store = Store(settings.cache_size, settings.policy)
     metrics = EdgeMetrics(settings.name, store.stats, settings.upstream_kind)
     collapsing = Collapsing(
-        settings.collapse_max_waiters, settings.hit_for_pass_seconds, settings.collapse_timeout
+        settings.collapse_max_waiters,
+        settings.hit_for_pass_seconds,
+        settings.collapse_timeout,
+        clock,
     )
     proxy = Proxy(
-        settings, store, metrics, collapsing, AccessLog(settings.name, settings.access_log)
+        settings, store, metrics, collapsing, AccessLog(settings.name, settings.access_log), clock
     )
     peers = PeerSet(settings.name, settings.peers)
     peers.on_down = metrics.peer_down
@@ -56,7 +63,7 @@ def create_app(settings: EdgeSettings, *, sleep: Sleep = asyncio.sleep) -> web.A
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
-        proxy.upstream = Upstream(settings, session, peers, metrics, sleep)
+        proxy.upstream = Upstream(settings, session, peers, metrics, sleep, clock)
         watcher = None
 
         async def leave() -> None:

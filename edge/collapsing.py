@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from cdn.collapse import Bypass, Collapser, Follow, Lead
 from edge.stored import CachedObject
@@ -37,11 +38,11 @@ class Ticket:
         self.lead = False
         core = self.owner.core
         if cacheable and obj is not None:
-            waiters = core.finish(self.key, True, time.time())
+            waiters = core.finish(self.key, True, self.owner.clock())
         elif cacheable:
             waiters = core.abandon(self.key)
         else:
-            waiters = core.finish(self.key, False, time.time())
+            waiters = core.finish(self.key, False, self.owner.clock())
             obj = None
         for waiter in waiters:
             if not waiter.done():
@@ -60,7 +61,14 @@ class Ticket:
 class Collapsing:
     """One per app: the core Collapser plus asyncio waiting."""
 
-    def __init__(self, max_waiters: int, hit_for_pass_seconds: float, wait_timeout: float) -> None:
+    def __init__(
+        self,
+        max_waiters: int,
+        hit_for_pass_seconds: float,
+        wait_timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock
         self.core: Collapser[Waiter] = Collapser(
             max_waiters=max_waiters,
             hit_for_pass_seconds=hit_for_pass_seconds,
@@ -75,13 +83,13 @@ class Collapsing:
         """
         loop = asyncio.get_running_loop()
         waiter: Waiter = loop.create_future()
-        joined = self.core.join(key, time.time(), waiter)
+        joined = self.core.join(key, self.clock(), waiter)
         if isinstance(joined, Lead):
             return Ticket(self, key, True, None), None, False
         if isinstance(joined, Bypass):
             return Ticket(self, key, False, None), None, False
         assert isinstance(joined, Follow)
-        timeout = max(0.0, joined.deadline - time.time())
+        timeout = max(0.0, joined.deadline - self.clock())
         try:
             obj = await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:

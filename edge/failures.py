@@ -8,12 +8,11 @@ reached or answered badly, 504 one that timed out, 500 the edge itself.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from aiohttp import web
 
-from cdn.http import Decision, cache_status_member, describe
+from cdn.http import CacheStatus, Reject, cache_status_member
 from edge.intake import Refused
 from edge.recording import Recorder
 
@@ -77,14 +76,12 @@ class Failures:
     def upstream_failed(
         self,
         request: web.Request,
-        decision: Decision,
+        status: CacheStatus,
         code: int,
         reason: str,
-        upstream_status: int | None,
         started: float,
     ) -> web.Response:
-        """502/504 naming the upstream and what went wrong (no stale copy could stand in)."""
-        status = describe(decision, None, now=time.time(), upstream_status=upstream_status)
+        """502/504 naming the upstream and what went wrong (the step's ``Fail``)."""
         title = _GATEWAY_TITLES.get(code, "Upstream Error")
         return self.plain(
             request,
@@ -96,14 +93,12 @@ class Failures:
             started,
         )
 
-    def only_if_cached(
-        self, request: web.Request, decision: Decision, now: float, started: float
-    ) -> web.Response:
-        """504 for ``only-if-cached`` with nothing usable stored (RFC 9111 §5.2.1.7)."""
-        status = describe(decision, now=now)
+    def rejected(self, request: web.Request, reject: Reject, started: float) -> web.Response:
+        """The step's ``Reject``: 504 for ``only-if-cached`` with nothing usable stored."""
+        status = reject.cache_status
         return self.plain(
             request,
-            504,
+            reject.status,
             "504 Gateway Timeout: only-if-cached and nothing usable is stored\n",
             status.member(self.name),
             status.x_cache,

@@ -1,145 +1,159 @@
-"""The hit path: a plain fresh hit answered from bytes rendered about once a second.
+"""Plain hits: the cache step's answer for a fresh stored entry, rendered about once a second.
 
-Rules: a hit is one dict look-up for the key, one for the object, the core's ``fresh_hit``
-(decide's hit path without building a Request), the policy's hit, a tally and a write. The
-stored object's memo keeps the fields and the rendered header block (``edge.wire``) for the
-current (Age, Cache-Status ttl, client-or-tier) and is rebuilt when one of them changes.
-Nothing here may add work per request that can be done once.
+Rules: whether a request is a plain hit is the core's rule (``cdn.http.plain_hit``, the
+cache step's own first branch); this module only caches its *output*. The stored object's
+memo keeps the response fields and the rendered header block (``edge.wire``) keyed by what
+they depend on, (Age, Cache-Status ttl, client-or-tier), and is rebuilt when one changes.
+``wire_hit`` answers on arrival, before any aiohttp request exists; ``serve_hit`` answers a
+``Serve`` of a 200 hit that came through ``Proxy.handle``. Nothing here may add work per
+request that can be done once.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
-from aiohttp import hdrs, web
+from aiohttp import web
 from aiohttp.http import HttpVersion11
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDictProxy, istr
 
-from cdn.cache import Store as CacheStore
-from cdn.http import Hit, describe, fresh_hit
+from cdn.cache import Store as EntryStore
+from cdn.http import PLAIN_HIT_BLOCKERS, CacheStatus, describe, plain_hit
 from edge.intake import CDN_LOOP, tier_loop
 from edge.keys import CacheKeys
 from edge.recording import Recorder
 from edge.replies import Replies
 from edge.stored import CachedObject
+from edge.upstream import Clock
 from edge.wire import JOIN_LIMIT, PrerenderedResponse, render_head, renderable_status
 
-__all__ = ["PLAIN_HIT_BLOCKERS", "HitMemo", "Hits"]
+__all__ = ["HitMemo", "Hits"]
 
-# Request fields that can turn a stored fresh entry into something other than a plain hit.
-PLAIN_HIT_BLOCKERS = (
-    hdrs.CACHE_CONTROL,
-    hdrs.PRAGMA,
-    hdrs.RANGE,
-    hdrs.IF_NONE_MATCH,
-    hdrs.IF_MODIFIED_SINCE,
-)
-_CACHE_CONTROL, _PRAGMA, _RANGE, _IF_NONE_MATCH, _IF_MODIFIED_SINCE = PLAIN_HIT_BLOCKERS
 _HTTP11 = HttpVersion11
+# The core's list, as case-folded keys (a multidict looks them up without folding each time).
+_BLOCKERS = tuple(istr(name) for name in PLAIN_HIT_BLOCKERS)
 _perf = time.perf_counter
-_now = time.time
 
-# (age, ttl, tier, fields, header block or None, header block + body or None)
-HitMemo = tuple[int, int, bool, list[tuple[str, str]], bytes | None, bytes | None]
+
+@dataclass(frozen=True, slots=True)
+class HitMemo:
+    """A plain hit's response for one (age, ttl, tier): its fields and ready bytes.
+
+    ``head`` is None when the fields cannot be pre-rendered (aiohttp answers instead);
+    ``joined`` is head + body for bodies up to ``JOIN_LIMIT``.
+    """
+
+    age: int
+    ttl: int
+    tier: bool
+    fields: list[tuple[str, str]]
+    head: bytes | None
+    joined: bytes | None
 
 
 class Hits:
-    """Serves fresh hits of one edge's store."""
+    """Serves plain fresh hits of one edge's store."""
 
     def __init__(
-        self, store: CacheStore, keys: CacheKeys, replies: Replies, recorder: Recorder
+        self,
+        store: EntryStore,
+        keys: CacheKeys,
+        replies: Replies,
+        recorder: Recorder,
+        clock: Clock,
+        prerendered: bool = True,
     ) -> None:
+        self.prerendered = prerendered  # off: hits are web.Responses (same fields, for checks)
         self.store = store
         self.key_of = keys.key_of
         self.entry_fields = replies.entry_fields
         self.recorder = recorder
+        self.clock = clock
+        self._slots = store.slots
         self._tally = recorder.tally
         self._logging = recorder.logging
 
     def wire_hit(
         self, method: str, target: str, fields: CIMultiDictProxy[str]
     ) -> tuple[int, tuple[bytes, ...]] | None:
-        """(status, bytes to write) of a plain fresh hit, or None: let ``Proxy.handle`` serve it.
+        """(status, bytes to write) of a plain hit, or None: let ``Proxy.handle`` serve it.
 
         For a keep-alive HTTP/1.1 GET or HEAD of an origin-form ``target`` with request
-        header ``fields``: the stored plain entry is fresh and the request has no directives,
-        conditionals or Range. Counts the hit like ``Proxy.handle`` would. Called by
-        ``Proxy.handle`` and, before any aiohttp request exists, by
-        ``edge.wire.HitFirstHandler``. Access logging needs the request, so with it on this
-        always answers None.
+        header ``fields``. Counts the hit like ``Proxy.handle`` would. Called by
+        ``edge.wire.HitFirstHandler`` before any aiohttp request exists, and by
+        ``Proxy.handle``. Access logging needs the request, so with it on this answers None.
         """
         if self._logging or target[:1] != "/":
             return None
         started = _perf()
-        obj = self.store.get(self.key_of(target))
-        if obj is None or (
-            _CACHE_CONTROL in fields
-            or _PRAGMA in fields
-            or _RANGE in fields
-            or _IF_NONE_MATCH in fields
-            or _IF_MODIFIED_SINCE in fields
-        ):
-            return None
-        now = _now()
-        hit = fresh_hit(obj.entry, now)
+        obj = self._slots.get(self.key_of(target))
+        now = self.clock()
+        hit = plain_hit(obj, fields, now, _BLOCKERS)
         if hit is None:
             return None
-        memo = self._memo(obj, hit, now, CDN_LOOP in fields and tier_loop(fields))
-        if memo[4] is None:
+        # The memo key: Cache-Status of a hit changes only with its ttl (whole seconds).
+        age, ttl = hit.age, int(obj.entry.ttl(now))
+        tier = CDN_LOOP in fields and tier_loop(fields)
+        memo = obj.memo
+        if memo is None or memo.age != age or memo.ttl != ttl or memo.tier != tier:
+            memo = obj.memo = self._render(obj, age, ttl, describe(hit, now=now), tier)
+        if memo.head is None:
             return None
         self.store.record_hit(obj)
         if method == "HEAD":
-            chunks: tuple[bytes, ...] = (memo[4],)
+            chunks: tuple[bytes, ...] = (memo.head,)
             sent = 0
         else:
-            chunks = (memo[5],) if memo[5] is not None else (memo[4], obj.body)
+            chunks = (memo.joined,) if memo.joined is not None else (memo.head, obj.body)
             sent = len(obj.body)
         self._tally("hit", _perf() - started, sent, "cache")
         return obj.entry.status, chunks
 
     def serve_hit(
-        self, request: web.Request, obj: CachedObject, decision: Hit, now: float, started: float
+        self,
+        request: web.Request,
+        obj: CachedObject,
+        age: int,
+        status: CacheStatus,
+        started: float,
     ) -> web.StreamResponse:
-        """A fresh hit: header block rendered once per (age, ttl, tier) on the stored object.
-
-        A keep-alive HTTP/1.1 request gets the ready bytes (``edge.wire``); others (HTTP/1.0,
-        ``Connection: close``) a ``web.Response`` with the same fields.
-        """
+        """A 200 hit the step served: the ready bytes (HTTP/1.1 keep-alive) or a Response."""
         entry = obj.entry
         tier = CDN_LOOP in request.headers and tier_loop(request.headers)
-        memo = self._memo(obj, decision, now, tier)
+        ttl = status.ttl or 0
+        memo = obj.memo
+        if memo is None or memo.age != age or memo.ttl != ttl or memo.tier != tier:
+            memo = obj.memo = self._render(obj, age, ttl, status, tier)
         self.store.record_hit(obj)
         body = obj.body
         head = request.method == "HEAD"
-        if memo[4] is not None and request.version == _HTTP11 and request.keep_alive:
+        if (
+            memo.head is not None
+            and self.prerendered
+            and request.version == _HTTP11
+            and request.keep_alive
+        ):
             if head:
-                chunks: tuple[bytes, ...] = (memo[4],)
-            elif memo[5] is not None:
-                chunks = (memo[5],)
+                chunks: tuple[bytes, ...] = (memo.head,)
+            elif memo.joined is not None:
+                chunks = (memo.joined,)
             else:
-                chunks = (memo[4], body)
+                chunks = (memo.head, body)
             response: web.StreamResponse = PrerenderedResponse(entry.status, chunks)
         else:
-            response = web.Response(body=body, status=entry.status, headers=memo[3])
+            response = web.Response(body=body, status=entry.status, headers=memo.fields)
         sent = 0 if head else len(body)
         self._tally("hit", _perf() - started, sent, "cache")
         if self._logging:
             self.recorder.log(request, entry.status, "hit", started, sent)
         return response
 
-    def _memo(self, obj: CachedObject, hit: Hit, now: float, tier: bool) -> HitMemo:
-        """The object's memo for this hit, rebuilt when its (age, ttl, tier) changed."""
-        age = hit.age
-        ttl = int(obj.entry.ttl(now))
-        memo = obj.memo
-        if memo is None or memo[0] != age or memo[1] != ttl or memo[2] != tier:
-            memo = obj.memo = self._render(obj, hit, now, age, ttl, tier)
-        return memo
-
     def _render(
-        self, obj: CachedObject, decision: Hit, now: float, age: int, ttl: int, tier: bool
+        self, obj: CachedObject, age: int, ttl: int, status: CacheStatus, tier: bool
     ) -> HitMemo:
-        fields = self.entry_fields(obj, describe(decision, now=now), age, tier)
+        """The memo of a hit with this (age, ttl, tier), whose Cache-Status is ``status``."""
+        fields = self.entry_fields(obj, status, age, tier)
         head: bytes | None = None
         joined: bytes | None = None
         if renderable_status(obj.entry.status):
@@ -149,4 +163,4 @@ class Hits:
                 head = None  # aiohttp's serialiser will refuse it on the slow path, as before
             if head is not None and len(obj.body) <= JOIN_LIMIT:
                 joined = head + obj.body
-        return (age, ttl, tier, fields, head, joined)
+        return HitMemo(age, ttl, tier, fields, head, joined)

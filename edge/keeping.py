@@ -1,6 +1,6 @@
 """Keeping what the upstream sent: bodies read whole, objects put in the store, 304 freshening.
 
-Rules: what to keep is the core's answer (``absorb``: Store or Freshen); this module reads
+Rules: what to keep is the core's answer (the cache step's Keep or Renew); this module reads
 the bytes and puts ``CachedObject``s in the store. The stored size is the body's real length.
 """
 
@@ -11,11 +11,20 @@ from dataclasses import replace
 import aiohttp
 
 from cdn.cache import Store as CacheStore
-from cdn.http import Entry, Freshen
+from cdn.http import Entry, Headers, Renew, Response
 from edge.metrics import EdgeMetrics
 from edge.stored import CachedObject
+from edge.upstream import Fetched
 
-__all__ = ["kept_object", "put_freshened", "read_body"]
+__all__ = ["kept_object", "put_freshened", "read_body", "upstream_response"]
+
+
+def upstream_response(fetched: Fetched) -> Response:
+    """The core's view of an upstream answer: status, fields and announced size (no body)."""
+    response = fetched.response
+    return Response(
+        response.status, Headers(response.headers.items()), response.content_length or 0
+    )
 
 
 def kept_object(entry: Entry, body: bytes) -> CachedObject:
@@ -37,15 +46,16 @@ async def read_body(
     return body
 
 
-def put_freshened(store: CacheStore, key: str, outcome: Freshen) -> CachedObject | None:
+def put_freshened(store: CacheStore, key: str, renew: Renew) -> CachedObject | None:
     """Put 304-freshened entries back beside their bodies; the object to serve (or None)."""
     served: CachedObject | None = None
-    for entry in outcome.entries:
+    first = renew.entries[0]
+    for entry in renew.entries:
         old = store.get(key, entry.variant)
         if old is None:
             continue
         obj = old.with_entry(entry)
         store.put(obj)
-        if entry is outcome.entry:
+        if entry is first:
             served = obj
     return served

@@ -1,140 +1,93 @@
-"""Misses, revalidations and stale answers: collapse, fetch upstream, absorb, serve or stream.
+"""Going upstream for the cache step: collapse, fetch, hand the answer to the step, do what it says.
 
-Rules: the core says what to do (``decide``: Miss, Revalidate, StaleHit, OnlyIfCachedMiss)
-and what to keep (``absorb``: Store, Freshen, Pass, Refetch); this module does it.
+Rules: the core's ``CacheStep`` decides every step (``Join``, ``Fetch``, then ``Keep``,
+``Renew``, ``Relay``, a refetch ``Fetch`` or a stale ``Serve``); this module does the I/O.
 Concurrent misses of one key share one fetch (``edge.collapsing``). Bodies of known length up
-to ``SMALL_BODY`` are read whole then sent; others are streamed (``edge.streaming``). A peer's
-answer is served, not stored (the owner stores it). When the upstream fails or answers
-500/502/503/504, a stale copy stands in where the core's ``stale_on_error`` allows it.
+to ``SMALL_BODY`` are read whole, kept and answered through ``edge.replies`` (so a Range or a
+client conditional applies to them as to any hit); others are streamed (``edge.streaming``).
+A peer's answer is served, not stored (the owner stores it).
 """
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
-from cdn.cache import Store as CacheStore
+from cdn.cache import Store as EntryStore
 from cdn.http import (
-    UPSTREAM_ERROR_STATUSES,
-    CacheConfig,
-    Decision,
-    Freshen,
-    Headers,
-    Hit,
-    Miss,
-    OnlyIfCachedMiss,
-    Pass,
-    Refetch,
+    CacheStep,
+    Fail,
+    Fetch,
+    Join,
+    Keep,
+    Relay,
+    Renew,
     Request,
-    Response,
-    Revalidate,
-    StaleHit,
-    Store,
-    absorb,
-    decide,
-    describe,
-    stale_on_error,
+    Serve,
 )
 from edge.collapsing import Collapsing, Ticket
 from edge.failures import Failures
+from edge.forwarding import SMALL_BODY, forward_fields
 from edge.intake import check_loop
-from edge.keeping import kept_object, put_freshened, read_body
+from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
-from edge.refresh import Refresher
 from edge.replies import Replies
 from edge.settings import EdgeSettings
 from edge.streaming import Streamer
-from edge.upstream import PEER_HEADER, Fetched, Upstream, UpstreamError, cdn_loop_member
+from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream, UpstreamError, cdn_loop_member
 
-__all__ = ["SMALL_BODY", "Misses", "forward_fields"]
+__all__ = ["Misses"]
 
-# Bodies of known length up to this are read whole and sent with one write.
-SMALL_BODY = 1024 * 1024
-_now = time.time
-
-
-def forward_fields(
-    upstream: Upstream, request: web.Request, fields: Headers
-) -> list[tuple[str, str]]:
-    """Fields to send upstream: the core's ``fields``, Via, CDN-Loop and X-Forwarded-For."""
-    pairs = upstream.request_headers(
-        fields.items(), request.headers.get("Via"), request.headers.get("CDN-Loop")
-    )
-    remote = request.remote
-    if remote:
-        forwarded = request.headers.get("X-Forwarded-For")
-        pairs.append(("X-Forwarded-For", f"{forwarded}, {remote}" if forwarded else remote))
-    return pairs
+# A 304 that matches nothing is fetched again once, unconditionally.
+_ATTEMPTS = 2
 
 
 class Misses:
-    """What one edge does with decisions other than a plain hit; ``upstream`` set at start."""
+    """The upstream half of one edge's requests; ``upstream`` is set when the app starts."""
 
     def __init__(
         self,
         settings: EdgeSettings,
-        store: CacheStore,
+        store: EntryStore,
         metrics: EdgeMetrics,
         collapsing: Collapsing,
-        refresher: Refresher,
         replies: Replies,
         failures: Failures,
         streamer: Streamer,
+        clock: Clock,
     ) -> None:
         self.settings = settings
-        self.config: CacheConfig = settings.cache_config
-        self.name = settings.cache_status_name
         self.loop_member = cdn_loop_member(settings.name)
         self.store = store
         self.metrics = metrics
         self.collapsing = collapsing
-        self.refresher = refresher
         self.replies = replies
         self.failures = failures
         self.streamer = streamer
+        self.clock = clock
         self.upstream: Upstream | None = None
 
     async def forward(
         self,
         request: web.Request,
         creq: Request,
-        key: str,
-        decision: Decision,
-        now: float,
+        step: CacheStep,
+        action: Join | Fetch,
         started: float,
     ) -> web.StreamResponse:
-        """Answer a request the store cannot serve as a plain hit."""
-        if isinstance(decision, OnlyIfCachedMiss):
-            return self.failures.only_if_cached(request, decision, now, started)
-        if isinstance(decision, StaleHit):
-            self.refresher.start(creq, key, decision)
-            obj = self.store.get(key, decision.entry.variant)
-            if obj is not None:
-                self.metrics.stale_served["stale-while-revalidate"].inc()
-                return self.replies.serve_entry(
-                    request, creq, obj, describe(decision, now=now), decision.age, started
-                )
-            decision = decision.refresh
-        assert isinstance(decision, Miss | Revalidate)
+        """Carry out ``action`` (the step's Join or Fetch) and answer what the step says."""
         check_loop(request.headers, self.loop_member, self.settings.name)
         ticket: Ticket | None = None
-        waited = False
-        if decision.collapsible:
-            ticket, shared, waited = await self.collapsing.join(key)
+        if isinstance(action, Join):
+            ticket, shared, waited = await self.collapsing.join(action.key)
             if waited:
                 self.metrics.collapsed.inc()
-            if shared is not None:
-                later = _now()
-                again = decide(creq, key, (shared.entry,), later, self.config)
-                if isinstance(again, Hit):
-                    outcome = Store(shared.entry)
-                    status = describe(decision, outcome, now=later, collapsed=True)
-                    return self.replies.serve_entry(
-                        request, creq, shared, status, again.age, started, source="upstream"
-                    )
+            joined = step.joined(shared, self.clock(), waited)
+            if isinstance(joined, Serve):
+                assert shared is not None
+                return self.replies.serve(request, joined, shared, started)
+            action = joined
         try:
-            return await self._fetch(request, creq, key, decision, ticket, started, waited)
+            return await self._fetch(request, creq, step, action, ticket, started)
         finally:
             if ticket is not None:
                 ticket.abandon()  # no-op when the fetch finished it
@@ -143,174 +96,143 @@ class Misses:
         self,
         request: web.Request,
         creq: Request,
-        key: str,
-        decision: Miss | Revalidate,
+        step: CacheStep,
+        fetch: Fetch,
         ticket: Ticket | None,
         started: float,
-        collapsed: bool,
     ) -> web.StreamResponse:
         upstream = self.upstream
         assert upstream is not None
         allow_peers = PEER_HEADER not in request.headers
-        for _attempt in range(2):  # a 304 that matches nothing is fetched again once
-            fields = forward_fields(upstream, request, decision.headers)
+        for _attempt in range(_ATTEMPTS):
+            fields = forward_fields(upstream, request, fetch.headers)
             try:
                 fetched = await upstream.fetch(
-                    decision.method, creq.target, fields, key=key, allow_peers=allow_peers
+                    fetch.method, creq.target, fields, key=step.key, allow_peers=allow_peers
                 )
             except UpstreamError as exc:
                 if ticket is not None:
                     ticket.abandon()
-                stale = self.stale_on_error(request, creq, key, decision, None, started, collapsed)
-                if stale is not None:
-                    return stale
-                return self.failures.upstream_failed(
-                    request, decision, exc.status, exc.reason, None, started
-                )
+                failed = step.failed(None, self.clock())
+                return self._failed(request, step, failed, exc.status, exc.reason, started)
             try:
-                result = await self._absorb(
-                    request, creq, key, decision, fetched, ticket, started, collapsed
+                if fetch.conditional:
+                    code = fetched.response.status
+                    self.metrics.revalidations["not-modified" if code == 304 else "modified"].inc()
+                action = step.received(
+                    upstream_response(fetched), fetched.request_time, fetched.response_time
                 )
+                if isinstance(action, Fetch):
+                    fetch = action
+                    continue
+                return await self._carry_out(request, step, action, fetched, ticket, started)
             finally:
                 fetched.release()
-            if isinstance(result, Refetch):
-                decision = result.miss
-                continue
-            return result
         return self.failures.upstream_failed(
             request,
-            decision,
+            step.failed(304, self.clock()).cache_status,
             502,
             "upstream answered 304 twice to an unconditional GET",
-            304,
             started,
         )
 
-    async def _absorb(
+    def _failed(
         self,
         request: web.Request,
-        creq: Request,
-        key: str,
-        decision: Miss | Revalidate,
+        step: CacheStep,
+        failed: Serve | Fail,
+        code: int,
+        reason: str,
+        started: float,
+    ) -> web.StreamResponse:
+        if isinstance(failed, Serve):
+            obj = self.store.get(step.key, failed.entry.variant)
+            if obj is not None:
+                self.metrics.stale_served["stale-if-error"].inc()
+                return self.replies.serve(request, failed, obj, started)
+            failed = Fail(failed.cache_status)
+        return self.failures.upstream_failed(request, failed.cache_status, code, reason, started)
+
+    async def _carry_out(
+        self,
+        request: web.Request,
+        step: CacheStep,
+        action: Keep | Renew | Relay | Serve,
         fetched: Fetched,
         ticket: Ticket | None,
         started: float,
-        collapsed: bool,
-    ) -> web.StreamResponse | Refetch:
+    ) -> web.StreamResponse:
+        """Do what the step said of the upstream's answer."""
         response = fetched.response
-        code = response.status
-        if code in UPSTREAM_ERROR_STATUSES:
-            stale = self.stale_on_error(request, creq, key, decision, code, started, collapsed)
-            if stale is not None:
-                if ticket is not None:
-                    ticket.abandon()
-                return stale
-        upstream_headers = Headers(response.headers.items())
-        length = response.content_length
-        outcome = absorb(
-            creq,
-            key,
-            decision,
-            Response(code, upstream_headers, length or 0),
-            fetched.request_time,
-            fetched.response_time,
-            self.config,
-        )
-        if isinstance(decision, Revalidate):
-            self.metrics.revalidations["not-modified" if code == 304 else "modified"].inc()
-        if isinstance(outcome, Refetch):
-            return outcome
-        if isinstance(outcome, Freshen):
+        if isinstance(action, Serve):  # a 5xx, and a stale entry stands in (stale-if-error)
+            if ticket is not None:
+                ticket.abandon()
+            obj = self.store.get(step.key, action.entry.variant)
+            if obj is not None:
+                self.metrics.stale_served["stale-if-error"].inc()
+                return self.replies.serve(request, action, obj, started)
+            action = step.refused("status", self.clock())  # gone meanwhile: relay the 5xx
+        if isinstance(action, Renew):
             await response.read()
-            obj = put_freshened(self.store, key, outcome)
+            obj = put_freshened(self.store, step.key, action)
             if ticket is not None:
                 ticket.finish(obj, cacheable=obj is not None)
             if obj is not None:
-                now = _now()
-                status = describe(decision, outcome, now=now, upstream_status=code)
-                age = max(0, int(obj.entry.current_age(now)))
-                return self.replies.serve_entry(
-                    request, creq, obj, status, age, started, source="cache", upstream=fetched
-                )
-            outcome = Pass(reason="evicted")
-        stream = self.streamer.stream
-        if isinstance(outcome, Store):
-            entry = outcome.entry
-            limit = min(self.settings.max_cacheable_size, self.store.capacity)
-            if length is not None and length > limit:
-                outcome = Pass(reason="too-large")
-            elif fetched.kind == "peer":
-                # The owner peer keeps it; we serve it without a second copy in the group.
-                outcome = Pass(reason="peer-owned")
-            if length is not None and length <= SMALL_BODY:
-                body = await read_body(response, self.metrics, fetched.kind)
-                if body is None:
-                    if ticket is not None:
-                        ticket.abandon()
-                    return self.failures.upstream_failed(
-                        request, decision, 502, "upstream body ended early", code, started
-                    )
-                obj = kept_object(entry, body)
-                if isinstance(outcome, Store):
-                    self.store.put(obj)
-                if ticket is not None:
-                    ticket.finish(obj, cacheable=True)
-                now = _now()
-                status = describe(decision, outcome, now=now, upstream_status=code)
-                return self.replies.serve_entry(
-                    request,
-                    creq,
-                    obj,
-                    status,
-                    max(0, int(obj.entry.current_age(now))),
-                    started,
-                    source="upstream",
-                    upstream=fetched,
-                )
-            if isinstance(outcome, Pass) and outcome.reason == "too-large":
-                if ticket is not None:
+                serve = step.answer(obj.entry, self.clock())
+                return self.replies.serve(request, serve, obj, started, fetched)
+            action = step.refused("evicted", self.clock())
+        if isinstance(action, Relay):
+            if ticket is not None:
+                if action.hit_for_pass:
                     ticket.finish(None, cacheable=False)
-                return await stream(
-                    request, creq, decision, outcome, fetched, None, started, collapsed
-                )
-            return await stream(
-                request, creq, decision, outcome, fetched, ticket, started, collapsed
+                else:
+                    ticket.abandon()
+            return await self.streamer.stream(
+                request, action.cache_status, fetched, None, None, started, action.invalidate
             )
-        assert isinstance(outcome, Pass)
-        if ticket is not None:
-            if outcome.hit_for_pass:
-                ticket.finish(None, cacheable=False)
-            else:
-                ticket.abandon()
-        return await stream(request, creq, decision, outcome, fetched, None, started, collapsed)
+        return await self._keep(request, step, action, fetched, ticket, started)
 
-    def stale_on_error(
+    async def _keep(
         self,
         request: web.Request,
-        creq: Request,
-        key: str,
-        decision: Decision,
-        upstream_status: int | None,
+        step: CacheStep,
+        keep: Keep,
+        fetched: Fetched,
+        ticket: Ticket | None,
         started: float,
-        collapsed: bool,
-    ) -> web.Response | None:
-        """The stale copy the core allows in place of an upstream failure, or None."""
-        now = _now()
-        entry = stale_on_error(decision, now, self.config)
-        if entry is None:
-            return None
-        obj = self.store.get(key, entry.variant)
-        if obj is None:
-            return None
-        self.metrics.stale_served["stale-if-error"].inc()
-        status = describe(
-            decision,
-            None,
-            now=now,
-            upstream_status=upstream_status,
-            served_stale_on_error=True,
-            collapsed=collapsed,
-        )
-        return self.replies.serve_entry(
-            request, creq, obj, status, max(0, int(obj.entry.current_age(now))), started
-        )
+    ) -> web.StreamResponse:
+        """Store the upstream's body under ``keep.entry`` (unless too large or a peer's)."""
+        length = fetched.response.content_length
+        limit = min(self.settings.max_cacheable_size, self.store.capacity)
+        if length is not None and length > limit:
+            relay = step.refused("too-large", self.clock())
+            if ticket is not None:
+                ticket.finish(None, cacheable=False)
+            return await self.streamer.stream(
+                request, relay.cache_status, fetched, None, None, started
+            )
+        peer = fetched.kind == "peer"  # the owner peer keeps it: one copy in the group
+        if peer:
+            step.refused("peer-owned", self.clock())
+        if length is None or length > SMALL_BODY:
+            status = step.answer(keep.entry, self.clock(), stored=False).cache_status
+            kept = None if peer else keep.entry
+            return await self.streamer.stream(request, status, fetched, kept, ticket, started)
+        body = await read_body(fetched.response, self.metrics, fetched.kind)
+        if body is None:
+            if ticket is not None:
+                ticket.abandon()
+            return self.failures.upstream_failed(
+                request,
+                step.failed(fetched.response.status, self.clock()).cache_status,
+                502,
+                "upstream body ended early",
+                started,
+            )
+        obj = kept_object(keep.entry, body)
+        if not peer:
+            self.store.put(obj)
+        if ticket is not None:
+            ticket.finish(obj, cacheable=True)
+        serve = step.answer(obj.entry, self.clock(), stored=False)
+        return self.replies.serve(request, serve, obj, started, fetched)

@@ -1,17 +1,19 @@
-"""The request pipeline of one edge: aiohttp requests in, the core's decision, the right path out.
+"""The request pipeline of one edge: an aiohttp request in, the cache step's actions out.
 
-Rules: no caching semantics here. ``cdn.http.decide``/``absorb`` say what to do and what to
-keep; ``cdn.cache.Store`` keeps, evicts and purges; ``cdn.collapse`` decides collapsing.
-``Proxy.handle`` reads the request (``edge.intake``), looks it up under its key
-(``edge.keys``: the core's ``peer_key``) and hands the decision to one module:
+Rules: no caching semantics here. The core's ``cdn.http.CacheStep`` says what to do for each
+request (variant lookup, hits, Range, conditionals, Age, Cache-Status, collapsing, stale,
+invalidation); ``cdn.cache.Store`` keeps, evicts and purges. One request walks down, in one
+direction:
 
-- ``edge.hits``: plain fresh hits (also answered on arrival by ``edge.wire``);
-- ``edge.replies``: other stored answers (stale, 304 to the client, Range);
-- ``edge.misses``: misses and revalidations (collapsing, upstream fetch, absorb, stale on
-  error), with ``edge.streaming``, ``edge.keeping`` and ``edge.refresh``
-  (stale-while-revalidate);
-- ``edge.passthrough``: other methods, then invalidation (§4.4);
-- ``edge.failures``: refusals and upstream or internal errors.
+1. ``edge.wire`` answers plain hits on arrival (``Hits.wire_hit``: the step's first branch,
+   ``cdn.http.plain_hit``, with its output cached as ready bytes);
+2. ``Proxy.handle`` reads the request (``edge.intake``), keys it (``edge.keys``: the core's
+   ``peer_key``), builds the step and carries out its first action:
+   ``Serve`` -> ``edge.hits`` (a 200 hit, from ready bytes) or ``edge.replies`` (stale, 304,
+   206, 416); ``Join``/``Fetch`` -> ``edge.misses`` (collapsing, upstream, keeping or
+   streaming, which end in ``edge.replies`` or ``edge.streaming``); ``Forward`` ->
+   ``edge.passthrough``; ``Reject`` and errors -> ``edge.failures``. A ``Serve`` with a
+   ``refresh`` also starts ``edge.refresh`` (stale-while-revalidate).
 
 Shell choices (documented in docs/edge.md):
 - the cache key's host is the configured site (the origin's host:port), never the client's
@@ -34,23 +36,24 @@ import time
 from aiohttp import web
 from aiohttp.http import HttpVersion11
 
-from cdn.cache import Store as CacheStore
-from cdn.http import Headers, Hit, Request, decide, describe, fresh_hit
+from cdn.cache import Store as EntryStore
+from cdn.http import CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
 from edge.collapsing import Collapsing
 from edge.failures import Failures
-from edge.hits import PLAIN_HIT_BLOCKERS, Hits
+from edge.forwarding import SMALL_BODY
+from edge.hits import Hits
 from edge.intake import Refused, origin_form
 from edge.keys import CacheKeys
 from edge.metrics import EdgeMetrics
-from edge.misses import SMALL_BODY, Misses
+from edge.misses import Misses
 from edge.passthrough import PassThrough
 from edge.recording import Recorder
 from edge.refresh import Refresher
 from edge.replies import Replies
-from edge.settings import EdgeSettings
+from edge.settings import EdgeSettings, fast_path_enabled
 from edge.streaming import Streamer
-from edge.upstream import Upstream
+from edge.upstream import Clock, Upstream
 from edge.wire import PrerenderedResponse
 
 __all__ = ["SMALL_BODY", "Proxy"]
@@ -58,9 +61,7 @@ __all__ = ["SMALL_BODY", "Proxy"]
 log = logging.getLogger("cdnlab.edge")
 
 _perf = time.perf_counter
-_now = time.time
 _HTTP11 = HttpVersion11
-_CACHE_CONTROL, _PRAGMA, _RANGE, _IF_NONE_MATCH, _IF_MODIFIED_SINCE = PLAIN_HIT_BLOCKERS
 
 
 class Proxy:
@@ -69,10 +70,11 @@ class Proxy:
     def __init__(
         self,
         settings: EdgeSettings,
-        store: CacheStore,
+        store: EntryStore,
         metrics: EdgeMetrics,
         collapsing: Collapsing,
         access_log: AccessLog,
+        clock: Clock = time.time,
     ) -> None:
         self.settings = settings
         self.config = settings.cache_config
@@ -80,29 +82,27 @@ class Proxy:
         self.metrics = metrics
         self.collapsing = collapsing
         self.access_log = access_log
+        self.clock = clock
         self.name = settings.cache_status_name
         self.via = f"1.1 {settings.name}"
         self._site = settings.site_host
         keys = CacheKeys(settings)
         recorder = Recorder(metrics, access_log)
-        replies = Replies(self.name, self.via, store, recorder)
+        self.replies = Replies(self.name, self.via, store, recorder)
         self.failures = Failures(self.name, self.via, recorder)
-        self.hits = Hits(store, keys, replies, recorder)
-        self.refresher = Refresher(self.config, settings.max_cacheable_size, store, metrics)
+        self.hits = Hits(store, keys, self.replies, recorder, clock, fast_path_enabled(settings))
+        self.refresher = Refresher(settings.max_cacheable_size, store, metrics)
         streamer = Streamer(
-            settings.max_cacheable_size, store, metrics, replies, recorder, self.invalidate
+            settings.max_cacheable_size, store, metrics, self.replies, recorder, self.invalidate
         )
         self.misses = Misses(
-            settings, store, metrics, collapsing, self.refresher, replies, self.failures, streamer
+            settings, store, metrics, collapsing, self.replies, self.failures, streamer, clock
         )
-        self.passthrough = PassThrough(
-            self.config, self._site, keys.key_of, self.failures, streamer
-        )
+        self.passthrough = PassThrough(self.failures, streamer, clock)
         # Bound once: the hit path calls these per request.
         self.key_of = keys.key_of
         self.wire_hit = self.hits.wire_hit
-        self._serve_hit = self.hits.serve_hit
-        self._serve_entry = replies.serve_entry
+        self._fast_path = fast_path_enabled(settings)
         self._upstream: Upstream | None = None
 
     @property
@@ -127,55 +127,32 @@ class Proxy:
         started = _perf()
         method = request.method
         try:
-            if method != "GET" and method != "HEAD":
-                return await self.passthrough.handle(request, started)
-            if request.version == _HTTP11 and request.keep_alive:
+            if method == "CONNECT":
+                raise Refused(
+                    405, "CONNECT is refused: this edge is not a forward proxy", "connect"
+                )
+            if (
+                self._fast_path
+                and (method == "GET" or method == "HEAD")
+                and request.version == _HTTP11
+                and request.keep_alive
+            ):
                 ready = self.wire_hit(method, request.raw_path, request.headers)
                 if ready is not None:
                     return PrerenderedResponse(ready[0], ready[1])
             target = request.raw_path
             if target[:1] != "/":
                 target = origin_form(request, target, self._site)
-            key = self.key_of(target)
-            now = _now()
-            store = self.store
-            obj = store.get(key)
-            raw = request.headers
-            if obj is not None and not (
-                _CACHE_CONTROL in raw
-                or _PRAGMA in raw
-                or _RANGE in raw
-                or _IF_NONE_MATCH in raw
-                or _IF_MODIFIED_SINCE in raw
-            ):
-                # The hit path: a plain (no Vary) entry and a request without directives,
-                # conditionals or Range: the core's fresh_hit is decide's answer for it, and
-                # no Headers or Request is built from the request.
-                hit = fresh_hit(obj.entry, now)
-                if hit is not None:
-                    return self._serve_hit(request, obj, hit, now, started)
-            headers = Headers(raw.items())
-            creq = Request(method, target, headers)
-            if obj is not None:
-                decision = decide(creq, key, (obj.entry,), now, self.config)
-            else:
-                found = store.lookup(key)
-                decision = decide(creq, key, [o.entry for o in found], now, self.config)
-            if type(decision) is Hit:
-                entry = decision.entry
-                if obj is None or obj.entry is not entry:
-                    obj = store.get(key, entry.variant)
-                if (
-                    decision.stale
-                    or "range" in headers
-                    or "if-none-match" in headers
-                    or "if-modified-since" in headers
-                ):
-                    return self._serve_entry(
-                        request, creq, obj, describe(decision, now=now), decision.age, started
-                    )
-                return self._serve_hit(request, obj, decision, now, started)
-            return await self.misses.forward(request, creq, key, decision, now, started)
+            creq = Request(method, target, Headers(request.headers.items()))
+            step = CacheStep(self.store, self.config, creq, self.key_of(target), self.clock())
+            action = step.next()
+            if isinstance(action, Serve):
+                return self._serve(request, creq, step, action, started)
+            if isinstance(action, Forward):
+                return await self.passthrough.forward(request, creq, step, action, started)
+            if isinstance(action, Reject):
+                return self.failures.rejected(request, action, started)
+            return await self.misses.forward(request, creq, step, action, started)
         except Refused as refused:
             return self.failures.refusal(request, refused, started)
         except (asyncio.CancelledError, ConnectionResetError, web.HTTPException):
@@ -183,6 +160,20 @@ class Proxy:
         except Exception:
             log.exception("internal error on %s %s", method, request.raw_path)
             return self.failures.internal_error(request, started)
+
+    def _serve(
+        self, request: web.Request, creq: Request, step: CacheStep, serve: Serve, started: float
+    ) -> web.StreamResponse:
+        """Answer the step's first ``Serve``: a stored entry, as a hit, stale, 304 or range."""
+        obj = self.store.get(step.key, serve.entry.variant)
+        assert obj is not None  # the step read it from the store this instant
+        if serve.refresh is not None:
+            self.refresher.start(step, creq.target, serve.refresh)
+            self.metrics.stale_served["stale-while-revalidate"].inc()
+        status = serve.cache_status
+        if status.label == "hit" and serve.status == serve.entry.status:
+            return self.hits.serve_hit(request, obj, serve.age, status, started)
+        return self.replies.serve(request, serve, obj, started)
 
     def invalidate(self, targets: tuple[str, ...]) -> int:
         """Remove every variant stored under each target's key (§4.4); the count removed."""

@@ -1,9 +1,10 @@
 """Background refresh for stale-while-revalidate (RFC 5861 §3): one task per key at a time.
 
-Rules: the stale copy is served at once (by the caller); this module revalidates or refetches
-in a task, keeps what the core's ``absorb`` says (Freshen or Store; never a peer's answer,
-the owner keeps that), and keeps serving the stale copy when the upstream fails or answers
-an error. Tasks are cancelled at shutdown (``close``).
+Rules: the stale copy is served at once (by the caller, from the step's ``Serve`` with a
+``refresh``); this module sends that refresh upstream in a task, hands the answer to the same
+``CacheStep`` and keeps what it says (Renew or Keep; never a peer's answer, the owner keeps
+that), and keeps serving the stale copy when the upstream fails or answers an error. Tasks
+are cancelled at shutdown (``close``).
 """
 
 from __future__ import annotations
@@ -12,20 +13,9 @@ import asyncio
 import contextlib
 import logging
 
-from cdn.cache import Store as CacheStore
-from cdn.http import (
-    UPSTREAM_ERROR_STATUSES,
-    CacheConfig,
-    Freshen,
-    Headers,
-    Request,
-    Response,
-    Revalidate,
-    StaleHit,
-    Store,
-    absorb,
-)
-from edge.keeping import kept_object, put_freshened, read_body
+from cdn.cache import Store as EntryStore
+from cdn.http import UPSTREAM_ERROR_STATUSES, CacheStep, Keep, Renew, Revalidate
+from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
 from edge.upstream import Upstream, UpstreamError
 
@@ -37,14 +27,7 @@ log = logging.getLogger("cdnlab.edge")
 class Refresher:
     """Background refreshes of one edge's store; ``upstream`` is set when the app starts."""
 
-    def __init__(
-        self,
-        config: CacheConfig,
-        max_cacheable_size: int,
-        store: CacheStore,
-        metrics: EdgeMetrics,
-    ) -> None:
-        self.config = config
+    def __init__(self, max_cacheable_size: int, store: EntryStore, metrics: EdgeMetrics) -> None:
         self.max_cacheable_size = max_cacheable_size
         self.store = store
         self.metrics = metrics
@@ -52,55 +35,47 @@ class Refresher:
         self.refreshing: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, creq: Request, key: str, decision: StaleHit) -> None:
-        """Start the one background refresh of ``key`` unless one is running."""
+    def start(self, step: CacheStep, target: str, refresh: Revalidate) -> None:
+        """Start the one background refresh of the step's key unless one is running."""
+        key = step.key
         if key in self.refreshing or self.upstream is None:
             return
         self.refreshing.add(key)
-        task = asyncio.get_running_loop().create_task(self._refresh(creq, key, decision.refresh))
+        task = asyncio.get_running_loop().create_task(self._refresh(step, target, refresh))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _refresh(self, creq: Request, key: str, refresh: Revalidate) -> None:
+    async def _refresh(self, step: CacheStep, target: str, refresh: Revalidate) -> None:
         upstream = self.upstream
         assert upstream is not None
+        key = step.key
         try:
             fields = upstream.request_headers(refresh.headers.items(), None, None)
             try:
                 fetched = await upstream.fetch(
-                    refresh.method, creq.target, fields, key=key, allow_peers=True
+                    refresh.method, target, fields, key=key, allow_peers=True
                 )
             except UpstreamError as exc:
-                log.info("background refresh of %s failed: %s", creq.target, exc.reason)
+                log.info("background refresh of %s failed: %s", target, exc.reason)
                 return
             try:
                 response = fetched.response
-                if response.status in UPSTREAM_ERROR_STATUSES:
-                    return  # keep serving the stale copy; an error is no replacement
-                outcome = absorb(
-                    creq,
-                    key,
-                    refresh,
-                    Response(
-                        response.status,
-                        Headers(response.headers.items()),
-                        response.content_length or 0,
-                    ),
-                    fetched.request_time,
-                    fetched.response_time,
-                    self.config,
+                action = step.received(
+                    upstream_response(fetched), fetched.request_time, fetched.response_time
                 )
-                self.metrics.revalidations[
-                    "not-modified" if response.status == 304 else "modified"
-                ].inc()
-                if isinstance(outcome, Freshen):
-                    put_freshened(self.store, key, outcome)
-                elif isinstance(outcome, Store) and fetched.kind != "peer":
+                if response.status not in UPSTREAM_ERROR_STATUSES:
+                    self.metrics.revalidations[
+                        "not-modified" if response.status == 304 else "modified"
+                    ].inc()
+                if isinstance(action, Renew):
+                    put_freshened(self.store, key, action)
+                elif isinstance(action, Keep) and fetched.kind != "peer":
                     length = response.content_length
                     if length is None or length <= self.max_cacheable_size:
                         body = await read_body(response, self.metrics, fetched.kind)
                         if body is not None and len(body) <= self.max_cacheable_size:
-                            self.store.put(kept_object(outcome.entry, body))
+                            self.store.put(kept_object(action.entry, body))
+                # Anything else (an error kept stale, a Relay) leaves the stale copy in place.
             finally:
                 fetched.release()
         finally:

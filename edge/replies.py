@@ -1,39 +1,42 @@
-"""Responses built from a stored (or just fetched) object or from upstream fields.
+"""Writing the cache step's answers: a ``Serve`` of a stored object, or upstream fields relayed.
 
-Rules: the header lines come from the stored object (``edge.stored``) or the upstream's
-fields without hop-by-hop ones; this module appends our per-response fields: ``Age``, ``Via``
-(``1.1 <name>`` after the upstream's), ``Cache-Status`` (RFC 9211: the upstream's members
-first, ours last) and ``X-Cache``. ``Surrogate-Key`` goes only to our own tier. A client's
-conditional gets a 304 (core's ``client_not_modified``) and a Range a 206/416 cut from a
-stored full 200.
+Rules: what to answer is the core's (``cdn.http.step``: status, Age, Cache-Status, byte
+ranges); this module only turns it into header lines and bytes. The lines come from the stored
+object (``edge.stored``) or the upstream's fields without hop-by-hop ones, plus our
+per-response fields: ``Age``, ``Via`` (``1.1 <name>`` after the upstream's), ``Cache-Status``
+(RFC 9211: the upstream's members first, ours last) and ``X-Cache``. ``Surrogate-Key`` goes
+only to our own tier. Bodies of a 206 are cut from the stored full body (several ranges: a
+multipart/byteranges body framed by the core's ``multipart_byteranges``).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from cdn.cache import Store as CacheStore
+from cdn.cache import Store as EntryStore
 from cdn.http import (
     CacheStatus,
     Headers,
-    Request,
-    client_not_modified,
+    Serve,
+    content_range,
+    multipart_byteranges,
     not_modified_headers,
     without_hop_by_hop,
 )
-from edge.intake import Refused, tier_loop
-from edge.ranges import MalformedRange, Unsatisfiable, if_range_holds, parse_range
+from edge.intake import tier_loop
 from edge.recording import Recorder
 from edge.stored import PER_RESPONSE_FIELDS, CachedObject
 from edge.upstream import Fetched
 
 __all__ = ["Replies"]
 
+_OCTETS = "application/octet-stream"
+
 
 class Replies:
     """Answers for one edge named ``name`` (RFC 9211) whose Via member is ``via``."""
 
-    def __init__(self, name: str, via: str, store: CacheStore, recorder: Recorder) -> None:
+    def __init__(self, name: str, via: str, store: EntryStore, recorder: Recorder) -> None:
         self.name = name
         self.via = via
         self.store = store
@@ -56,61 +59,57 @@ class Replies:
         fields.append(("X-Cache", status.x_cache))
         return fields
 
-    def serve_entry(
+    def serve(
         self,
         request: web.Request,
-        creq: Request,
+        serve: Serve,
         obj: CachedObject,
-        status: CacheStatus,
-        age: int,
         started: float,
-        *,
-        source: str = "cache",
         upstream: Fetched | None = None,
     ) -> web.Response:
-        """Serve a stored (or just fetched, buffered) object: 200, 304 to the client, or a range."""
-        entry = obj.entry
-        headers = creq.headers
-        tier = tier_loop(request.headers)
-        fields = self.entry_fields(obj, status, age, tier)
-        body: bytes = obj.body
-        code = entry.status
-        if ("if-none-match" in headers or "if-modified-since" in headers) and client_not_modified(
-            headers, entry
-        ):
-            code, body = 304, b""
+        """The response the step's ``serve`` asks for, from ``obj`` (its entry and body)."""
+        status = serve.cache_status
+        fields = self.entry_fields(obj, status, serve.age, tier_loop(request.headers))
+        code = serve.status
+        body = obj.body
+        if code == 304:
             kept = not_modified_headers(Headers(fields), ("age", "via", "cache-status", "x-cache"))
-            fields = list(kept.items())
-        elif code == 200 and creq.method == "GET" and "range" in headers:
-            code, body, fields = self._range(headers, obj, fields)
-        if source == "cache":
+            fields, body = list(kept.items()), b""
+        elif code == 416:
+            fields = [pair for pair in fields if pair[0].lower() != "content-type"]
+            fields.append(("Content-Range", f"bytes */{len(obj.body)}"))
+            fields.append(("Content-Type", "text/plain; charset=utf-8"))
+            body = b"range not satisfiable\n"
+        elif code == 206:
+            fields, body = self._partial(obj, serve, fields)
+        if serve.stored:
             self.store.record_hit(obj)
         response = web.Response(body=body if code != 304 else None, status=code, headers=fields)
         recorder = self.recorder
-        recorder.count(status.label, started, len(body), source)
+        sent = len(body) if request.method != "HEAD" else 0
+        recorder.count(status.label, started, sent, "cache" if serve.stored else "upstream")
         if recorder.logging:
-            recorder.log(request, code, status.label, started, len(body), upstream)
+            recorder.log(request, code, status.label, started, sent, upstream)
         return response
 
-    def _range(
-        self, headers: Headers, obj: CachedObject, fields: list[tuple[str, str]]
-    ) -> tuple[int, bytes, list[tuple[str, str]]]:
-        entry = obj.entry
-        if not if_range_holds(headers.get("if-range"), entry.etag, entry.last_modified):
-            return 200, obj.body, fields
-        try:
-            byte_range = parse_range(headers.get("range") or "", len(obj.body))
-        except Unsatisfiable as exc:
-            fields = [p for p in fields if p[0].lower() not in ("content-type",)]
-            fields.append(("Content-Range", f"bytes */{len(obj.body)}"))
-            fields.append(("Content-Type", "text/plain; charset=utf-8"))
-            return 416, f"416 Range Not Satisfiable: {exc}\n".encode(), fields
-        except MalformedRange as exc:
-            raise Refused(400, str(exc), "malformed-range") from None
-        if byte_range is None:
-            return 200, obj.body, fields
-        fields.append(("Content-Range", byte_range.content_range))
-        return 206, obj.body[byte_range.start : byte_range.end + 1], fields
+    def _partial(
+        self, obj: CachedObject, serve: Serve, fields: list[tuple[str, str]]
+    ) -> tuple[list[tuple[str, str]], bytes]:
+        body, size = obj.body, len(obj.body)
+        if len(serve.byte_ranges) == 1:
+            (part,) = serve.byte_ranges
+            fields.append(("Content-Range", content_range(part, size)))
+            return fields, body[part.first : part.last + 1]
+        part_type = obj.entry.headers.get("content-type") or _OCTETS
+        boundary = "cdnlab-" + (obj.entry.etag or "byteranges").strip('W/"')
+        framing = multipart_byteranges(serve.byte_ranges, size, part_type, boundary)
+        pieces: list[bytes] = []
+        for head, part in zip(framing.heads, serve.byte_ranges, strict=True):
+            pieces += (head.encode(), body[part.first : part.last + 1], b"\r\n")
+        pieces.append(framing.tail.encode())
+        fields = [pair for pair in fields if pair[0].lower() != "content-type"]
+        fields.append(("Content-Type", framing.content_type))
+        return fields, b"".join(pieces)
 
     def pass_fields(
         self, request: web.Request, headers: Headers, status: CacheStatus

@@ -21,20 +21,18 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 
 from aiohttp import hdrs, web
-from aiohttp.web_protocol import RequestHandler
 
 from cdn.http import cache_status_member
 from edge.app import PROXY, create_app
-from edge.settings import EdgeSettings
-from edge.upstream import Sleep
-from edge.wire import HIT_FIRST_SUPPORTED, HitFirstHandler, HitFirstServer
-from serving.guard import ErrorFields, GuardedHandler, GuardedRunner
-from serving.limits import ConnectionLimits
+from edge.settings import EdgeSettings, fast_path_enabled
+from edge.upstream import Clock, Sleep
+from edge.wire import HitFirstRunner, routed_handler
+from serving.guard import ErrorFields
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
@@ -48,7 +46,7 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
     path. ``/_cdn/...``, other methods and absolute-form targets go through the app's router.
     """
     handle = app[PROXY].handle
-    routed = app._handle  # what AppRunner's server would call: the router, then the handler
+    routed = routed_handler(app)  # what AppRunner's server would call: router, then handler
 
     def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         method = request.method
@@ -75,60 +73,23 @@ def connection_error_fields(settings: EdgeSettings) -> ErrorFields:
     )
 
 
-class _GuardedHitFirstHandler(GuardedHandler, HitFirstHandler):
-    """The hit-first connection handler with the connection limits (serving.guard)."""
-
-
-class _GuardedHitFirstServer(HitFirstServer):
-    def __init__(
-        self, handler: Any, *, limits: ConnectionLimits, error_fields: ErrorFields, **kwargs: Any
-    ) -> None:
-        super().__init__(handler, **kwargs)
-        self.limits = limits
-        self.error_fields = error_fields
-
-    def __call__(self) -> RequestHandler:
-        return _GuardedHitFirstHandler(
-            self,
-            limits=self.limits,
-            error_fields=self.error_fields,
-            hit=self.hit,
-            loop=self._loop,
-            **self._kwargs,
-        )
-
-
-class _EdgeRunner(GuardedRunner):
-    """AppRunner whose server dispatches with ``proxy_first`` and answers hits on arrival."""
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        dispatch = proxy_first(self.app)
-        if not HIT_FIRST_SUPPORTED:  # another aiohttp: the router bypass still applies
-            server.request_handler = dispatch
-            return server
-        return _GuardedHitFirstServer(
-            dispatch,
-            limits=self.limits,
-            error_fields=self.error_fields,
-            hit=self.app[PROXY].wire_hit,
-            request_factory=server.request_factory,
-            handler_cancellation=server.handler_cancellation,
-            loop=asyncio.get_running_loop(),
-            **server._kwargs,
-        )
-
-
 class EdgeServer(AppServer):
     """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
     def __init__(
-        self, settings: EdgeSettings, *, reuse_port: bool = False, sleep: Sleep = asyncio.sleep
+        self,
+        settings: EdgeSettings,
+        *,
+        reuse_port: bool = False,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.time,
     ) -> None:
         self.settings = settings
-        app = create_app(settings, sleep=sleep)
-        runner = _EdgeRunner(
+        app = create_app(settings, sleep=sleep, clock=clock)
+        runner = HitFirstRunner(
             app,
+            dispatch=proxy_first,
+            hit=app[PROXY].wire_hit if fast_path_enabled(settings) else None,
             limits=settings.limits,
             error_fields=connection_error_fields(settings),
             access_log=None,

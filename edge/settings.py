@@ -26,15 +26,18 @@ from cdn.topology import Topology
 from serving.limits import ConnectionLimits
 
 __all__ = [
+    "FAST_PATH_ENV",
     "NODE_URLS_ENV",
     "EdgeSettings",
     "Fallback",
     "Peer",
+    "fast_path_enabled",
     "node_urls_from_env",
     "parse_node_urls",
 ]
 
 NODE_URLS_ENV = "CDNLAB_NODE_URLS"
+FAST_PATH_ENV = "CDNLAB_EDGE_FAST_PATH"
 # The topology's defaults of the knobs every shield and edge shares.
 _DEFAULTS = NodeDefaults()
 # Those knobs' names: EdgeSettings has a field of the same name for each.
@@ -105,6 +108,10 @@ class EdgeSettings:
     peer_check_interval: float = 2.0
     # Graceful shutdown: how long in-flight requests may take to finish.
     shutdown_timeout: float = 10.0
+    # Plain hits answered from pre-rendered bytes, on arrival (edge.wire, edge.hits); off, every
+    # request goes through aiohttp's handler and the cache step (same answers, for checks).
+    # $CDNLAB_EDGE_FAST_PATH=0 turns it off for every edge of a process (edge.server).
+    fast_path: bool = True
     # Header, body and idle timeouts and the connection cap (serving.limits).
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     cache_config: CacheConfig = field(default_factory=CacheConfig)
@@ -233,6 +240,12 @@ def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:
             )
         urls[name] = url.rstrip("/")
     return urls
+
+
+def fast_path_enabled(settings: EdgeSettings) -> bool:
+    """Whether plain hits take the pre-rendered fast path: ``settings.fast_path``, unless
+    ``$CDNLAB_EDGE_FAST_PATH=0`` (e.g. to run the live suite with it off)."""
+    return settings.fast_path and os.environ.get(FAST_PATH_ENV, "1").strip() != "0"
 
 
 def node_urls_from_env() -> dict[str, str]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
 
 from cdn.cache import Store as CacheStore
-from cdn.http import Decision, Headers, Pass, Request, Store, describe
+from cdn.http import CacheStatus, Entry, Headers
 from edge.collapsing import Ticket
 from edge.keeping import kept_object
 from edge.metrics import EdgeMetrics
@@ -54,31 +53,29 @@ class Streamer:
     async def stream(
         self,
         request: web.Request,
-        creq: Request,
-        decision: Decision,
-        outcome: Store | Pass,
+        status: CacheStatus,
         fetched: Fetched,
+        keep: Entry | None,
         ticket: Ticket | None,
         started: float,
-        collapsed: bool,
+        invalidate: tuple[str, ...] = (),
     ) -> web.StreamResponse:
-        """Send the upstream body as it arrives; with Store, keep it (up to the size limit)."""
+        """Send the upstream body as it arrives; with ``keep``, store it (up to the size limit).
+
+        ``status`` is the step's Cache-Status; ``invalidate`` the targets a Relay removes (§4.4).
+        """
         response = fetched.response
         code = response.status
-        now = time.time()
-        status = describe(decision, outcome, now=now, upstream_status=code, collapsed=collapsed)
-        if isinstance(outcome, Store):
-            # Client-facing fields come from the stored copy (e.g. no Set-Cookie).
-            headers = outcome.entry.headers
-        else:
-            headers = Headers(response.headers.items())
+        method = request.method
+        # Client-facing fields of a kept answer come from the stored copy (e.g. no Set-Cookie).
+        headers = keep.headers if keep is not None else Headers(response.headers.items())
         out = web.StreamResponse(
             status=code, headers=self.replies.pass_fields(request, headers, status)
         )
         length = response.content_length
-        if length is not None and code not in (204, 304) and creq.method != "HEAD":
+        if length is not None and code not in (204, 304) and method != "HEAD":
             out.content_length = length
-        keeping = isinstance(outcome, Store)
+        keeping = keep is not None
         limit = self.max_cacheable_size
         chunks: list[bytes] = []
         kept = 0
@@ -97,13 +94,13 @@ class Streamer:
                             ticket.finish(None, cacheable=False)
                     else:
                         chunks.append(chunk)
-                if creq.method != "HEAD":
+                if method != "HEAD":
                     await out.write(chunk)
                     sent += len(chunk)
             await out.write_eof()
         except (aiohttp.ClientError, TimeoutError) as exc:
             # Headers are gone already: all we can do is cut the client's connection.
-            log.warning("upstream body of %s broke off: %s", creq.target, exc)
+            log.warning("upstream body of %s broke off: %s", request.raw_path, exc)
             if request.transport is not None:
                 request.transport.close()
             keeping = False
@@ -111,8 +108,8 @@ class Streamer:
             keeping = False
             raise
         finally:
-            if keeping and (length is None or kept == length) and isinstance(outcome, Store):
-                obj = kept_object(outcome.entry, b"".join(chunks))
+            if keeping and keep is not None and (length is None or kept == length):
+                obj = kept_object(keep, b"".join(chunks))
                 self.store.put(obj)
                 if ticket is not None:
                     ticket.finish(obj, cacheable=True)
@@ -121,6 +118,6 @@ class Streamer:
             self.recorder.count(status.label, started, sent, "upstream")
             if self.recorder.logging:
                 self.recorder.log(request, code, status.label, started, sent, fetched)
-        if isinstance(outcome, Pass) and outcome.invalidate:
-            self.invalidate(outcome.invalidate)
+        if invalidate:
+            self.invalidate(invalidate)
         return out

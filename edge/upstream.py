@@ -40,7 +40,7 @@ from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
 from edge.settings import EdgeSettings
 
-__all__ = ["PEER_HEADER", "Fetched", "Upstream", "UpstreamError", "cdn_loop_member"]
+__all__ = ["PEER_HEADER", "Clock", "Fetched", "Upstream", "UpstreamError", "cdn_loop_member"]
 
 PEER_HEADER = "X-Cdnlab-Peer"
 # Request fields never passed upstream as the client sent them (we write our own).
@@ -55,6 +55,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UPSTREAM_RETRIES = 2
 
 Sleep = Callable[[float], Awaitable[Any]]
+# The wall clock (seconds since the epoch); tests inject their own.
+Clock = Callable[[], float]
 
 
 def cdn_loop_member(node: str) -> str:
@@ -99,12 +101,14 @@ class Upstream:
         peers: PeerSet,
         metrics: EdgeMetrics,
         sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.time,
     ) -> None:
         self.settings = settings
         self.session = session
         self.peers = peers
         self.metrics = metrics
         self.sleep = sleep
+        self.clock = clock
         self.timeout = aiohttp.ClientTimeout(
             total=None,
             sock_connect=settings.connect_timeout,
@@ -237,7 +241,7 @@ class Upstream:
         timeout = timeout or self.timeout
         if delay > 0:
             await self.sleep(delay)
-        request_time = time.time()
+        request_time = self.clock()
         try:
             response = await self.session.request(
                 method,
@@ -279,7 +283,7 @@ class Upstream:
                 f"bad response from {kind} {node} ({base_url}): {type(exc).__name__}: {exc}",
                 "response",
             ) from None
-        response_time = time.time()
+        response_time = self.clock()
         elapsed = time.perf_counter() - started
         self.metrics.upstream_request(kind, response.status)
         self.metrics.upstream_duration[kind].observe(elapsed)

@@ -13,13 +13,18 @@ serialiser checks them per response. Everything else goes through ``web.Response
 requests that just arrived are offered to a ``WireHit`` callable (``Proxy.wire_hit``) inside
 ``data_received``, and a hit is written there and then, with no aiohttp request, task or
 response object. The first request it declines, and all after it, go to aiohttp as usual
-(order is kept: nothing is answered early while a request is in progress). It relies on
-aiohttp's RequestHandler internals (``_messages``, ``_waiter``, keep-alive fields), checked
-at import (``HIT_FIRST_SUPPORTED``); without them the edge uses the plain handler.
+(order is kept: nothing is answered early while a request is in progress).
+
+This module is the edge's only user of aiohttp's private internals (RequestHandler's
+``_messages``, ``_waiter`` and keep-alive fields, ``Server._kwargs``, ``Application._handle``,
+StreamResponse's state), tested with aiohttp 3.14 (pyproject.toml pins ``>=3.14,<3.15``).
+They are checked at import (``HIT_FIRST_SUPPORTED``); without them the edge uses aiohttp's
+plain handler, and tests/live/test_edge_wire_internals.py fails on the pinned version.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -36,16 +41,23 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from multidict import CIMultiDictProxy
 
+from serving.guard import ErrorFields, GuardedHandler, GuardedRunner
+from serving.limits import ConnectionLimits
+
 __all__ = [
     "HIT_FIRST_SUPPORTED",
     "JOIN_LIMIT",
+    "GuardedHitFirstHandler",
+    "GuardedHitFirstServer",
     "HitFirstHandler",
+    "HitFirstRunner",
     "HitFirstServer",
     "PrerenderedResponse",
     "WireHit",
     "http_date",
     "render_head",
     "renderable_status",
+    "routed_handler",
 ]
 
 log = logging.getLogger("cdnlab.edge")
@@ -148,8 +160,10 @@ _INTERNALS = (
     "_resume_reading_if_drained",
     "_manager",
 )
-HIT_FIRST_SUPPORTED = all(hasattr(RequestHandler, name) for name in _INTERNALS) and (
-    "_kwargs" in web.Server.__init__.__code__.co_names  # what __call__ below passes on
+HIT_FIRST_SUPPORTED = (
+    all(hasattr(RequestHandler, name) for name in _INTERNALS)
+    and "_kwargs" in web.Server.__init__.__code__.co_names  # what __call__ below passes on
+    and hasattr(web.Application, "_handle")
 )
 
 
@@ -249,3 +263,68 @@ class HitFirstServer(web.Server):
 
     def __call__(self) -> RequestHandler:
         return HitFirstHandler(self, hit=self.hit, loop=self._loop, **self._kwargs)
+
+
+class GuardedHitFirstHandler(GuardedHandler, HitFirstHandler):
+    """The hit-first connection handler with the connection limits (``serving.guard``)."""
+
+
+class GuardedHitFirstServer(HitFirstServer):
+    """``HitFirstServer`` whose connections also enforce ``limits`` (``serving.guard``)."""
+
+    def __init__(
+        self, handler: Any, *, limits: ConnectionLimits, error_fields: ErrorFields, **kwargs: Any
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self.limits = limits
+        self.error_fields = error_fields
+
+    def __call__(self) -> RequestHandler:
+        return GuardedHitFirstHandler(
+            self,
+            limits=self.limits,
+            error_fields=self.error_fields,
+            hit=self.hit,
+            loop=self._loop,
+            **self._kwargs,
+        )
+
+
+class HitFirstRunner(GuardedRunner):
+    """A ``serving.guard.GuardedRunner`` (connection limits) whose server dispatches with
+    ``dispatch(app)`` and, when ``hit`` is given (and ``HIT_FIRST_SUPPORTED``), answers plain
+    hits on arrival (``GuardedHitFirstHandler``)."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        dispatch: Callable[[web.Application], Callable[[web.BaseRequest], Any]],
+        hit: WireHit | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self._dispatch = dispatch
+        self._hit = hit
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        dispatch = self._dispatch(self.app)
+        if self._hit is None or not HIT_FIRST_SUPPORTED:
+            server.request_handler = dispatch  # the router bypass still applies
+            return server
+        return GuardedHitFirstServer(
+            dispatch,
+            limits=self.limits,
+            error_fields=self.error_fields,
+            hit=self._hit,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **server._kwargs,
+        )
+
+
+def routed_handler(app: web.Application) -> Callable[[web.BaseRequest], Any]:
+    """What aiohttp's AppRunner server calls for ``app``: the router, then the handler."""
+    return app._handle  # type: ignore[return-value]

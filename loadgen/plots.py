@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import matplotlib
 
@@ -12,8 +12,15 @@ import matplotlib.pyplot as plt
 
 from loadgen.stats import value_at_percentile
 
-if TYPE_CHECKING:
-    from loadgen.report import LoadReport
+
+class LoadReport(Protocol):
+    """What the plots read of a ``loadgen.report.LoadReport`` (not imported: no circle)."""
+
+    asked_rate: Any
+    stats: Any
+
+    @property
+    def requests(self) -> int: ...
 
 
 def write_plots(report: LoadReport, out: Path) -> list[Path]:

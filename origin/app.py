@@ -1,4 +1,4 @@
-"""The origin's aiohttp application: `create_app(settings)` for tests and `run(settings)` for `cdn origin`."""
+"""The origin's aiohttp application: `create_app(settings)` (tests, `origin.server`)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,8 @@ from origin.objects import serve_object
 from origin.settings import OriginSettings
 from origin.state import CATALOG, CONTROL, COUNTERS, METRICS, SETTINGS
 from serving.drain import drain_of
-from serving.server import run_event_loop
 
-__all__ = ["create_app", "run"]
+__all__ = ["create_app"]
 
 
 async def _fault_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -61,10 +60,3 @@ def _catch_all_path(template: str) -> str:
     """A route matching every path of the workload's template (the id is parsed by the catalog)."""
     prefix = template.split("{id}", 1)[0].rstrip("/")
     return prefix + "/{tail:.*}"
-
-
-def run(settings: OriginSettings) -> None:
-    """Serve ``settings`` on uvloop until SIGINT or SIGTERM, then shut down gracefully."""
-    from origin.server import serve_forever
-
-    run_event_loop(serve_forever(settings))

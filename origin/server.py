@@ -15,9 +15,9 @@ from origin.app import create_app
 from origin.settings import OriginSettings
 from origin.state import CONTROL
 from serving.guard import GuardedRunner
-from serving.server import AppServer, serve_until_signalled
+from serving.server import AppServer, run_event_loop, serve_until_signalled
 
-__all__ = ["OriginServer", "serve_forever"]
+__all__ = ["OriginServer", "run", "serve_forever"]
 
 log = logging.getLogger("cdnlab.origin")
 
@@ -68,3 +68,8 @@ def _announce(server: AppServer) -> None:
 async def serve_forever(settings: OriginSettings) -> None:
     """Run an OriginServer until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
     await serve_until_signalled(OriginServer(settings), _announce)
+
+
+def run(settings: OriginSettings) -> None:
+    """Serve ``settings`` on uvloop until SIGINT or SIGTERM, then shut down gracefully."""
+    run_event_loop(serve_forever(settings))

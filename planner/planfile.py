@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cdn.cache.policies import ONLINE_POLICIES
 from cdn.tables import TableReader, read_toml
 from cdn.units import DURATION_EXPECTED, SIZE_EXPECTED, parse_duration, parse_size
+from sim.options import ROUTINGS  # the simulator's routings: one list
 
 # Policies a geographic run can use (belady is an offline bound for the trace fast path).
-PLAN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo")
+PLAN_POLICIES = ONLINE_POLICIES
 OBJECTIVES = ("cost", "latency")
-ROUTINGS = ("nearest", "latency", "overflow")
 
 # SLO key -> (metric it constrains, "max" or "min", what it means).
 SLO_KEYS: dict[str, tuple[str, str, str]] = {

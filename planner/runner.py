@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cdn.errors import UserError
 from cdn.topology import Topology
-from cli.errors import UserError
 from planner.points import CACHE_VERSION
 from planner.simulate import TIMESERIES, report_metrics, simulate
 from sim.model import SimOptions

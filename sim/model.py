@@ -32,11 +32,13 @@ from cdn.topology import Topology, Workload
 from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
 from cdn.workload.writes import storage_writes
 from sim import collector
-from sim.httpcache import HIT_CODES, NodeCache, OriginHeaders
 from sim.latency import LatencyModel
 from sim.node import CacheNodeSim
+from sim.nodecache import NodeCache
 from sim.options import ROUTINGS, SimOptions
 from sim.origin import OriginSim
+from sim.origin_headers import OriginHeaders
+from sim.outcomes import HIT_CODES
 from sim.purges import Purge
 from sim.queueing import ServerQueue
 from sim.result import SimResult, build_result
@@ -227,7 +229,7 @@ class Simulation:
         setup_rtts = latency.setup_rtts
         client_bits = 8.0 / latency.client_bandwidth_bps
         path_bits = 8.0 / min(latency.client_bandwidth_bps, latency.backbone_bandwidth_bps)
-        hit_codes = np.array(sorted(HIT_CODES))
+        hit_codes = np.array(sorted(int(code) for code in HIT_CODES))
         routes = self.routes
         # Per user location: its nearest edge, the one-way delay and the set-up delay there.
         nearest_edge = [route[0][0] for route in routes]

@@ -7,7 +7,7 @@ it; after a stale-while-revalidate refresh starts they are served stale). A miss
 as it is decided, stamped with its completion time; the in-flight check comes before the cache
 lookup, so nothing is served before it has arrived.
 
-A template fill (sim.httpcache.Filled, the common case) is its own in-flight record: it holds the
+A template fill (sim.templates.Filled, the common case) is its own in-flight record: it holds the
 lead time (``request_time``) and the completion time (``response_time``), so such a lead is not
 also kept in the leaders map, which costs a map insertion per miss and a lookup per request. The
 map keeps every other lead: revalidations, non-template fills, forwards to a peer, leads told to
@@ -20,27 +20,40 @@ a node with one never marks hit-for-pass; were it to, the map would take over ev
 from __future__ import annotations
 
 from functools import partial
-from heapq import heapreplace
+from typing import NamedTuple
 
 from cdn.collapse import Collapser, Follow, Lead
+from cdn.http.decision import plain_fresh, response_age
 from cdn.topology import Node
-from sim.httpcache import (
+from sim.nodecache import NodeCache, Refresh
+from sim.origin import OriginSim
+from sim.outcomes import (
     BYPASS,
     COLLAPSED,
     HIT,
     MISS,
-    NOT_STORED,
     OUTCOMES,
     REVALIDATED,
     STALE,
     STORED,
     UNCACHEABLE,
-    Filled,
-    NodeCache,
+    Fill,
+    Outcome,
 )
-from sim.origin import OriginSim
 from sim.queueing import ServerQueue
 from sim.routing import PeerOwners
+from sim.templates import Filled
+
+
+class InFlight(NamedTuple):
+    """A fetch led at a node: when it completes, what its fill did, and when it was led.
+
+    ``lead_t`` is None once the Collapser was told of the lead (see ``CacheNodeSim.leaders``).
+    """
+
+    done: float
+    result: Fill
+    lead_t: float | None
 
 
 class CacheNodeSim:
@@ -51,6 +64,7 @@ class CacheNodeSim:
         "_put",
         "_record_hit",
         "_record_plain_hit",
+        "_varied",
         "bytes",
         "bytes_collapsed",
         "bytes_hit",
@@ -91,6 +105,7 @@ class CacheNodeSim:
         self._put = store.put
         self._record_hit = store.record_hit
         self._record_plain_hit = store.record_plain_hit
+        self._varied = store.varied_keys
         self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
         self.up_delay = 0.0
@@ -102,7 +117,7 @@ class CacheNodeSim:
         # the key, join() can only say Lead and change nothing but its in-flight map, so a lead
         # is told to it (join at its lead time, kept in the tuple) only when a follower comes or
         # it ends uncacheable; most fills never need the Collapser at all.
-        self.leaders: dict[str, tuple[float, int, float | None]] = {}
+        self.leaders: dict[str, InFlight] = {}
         self.marked = False  # a hit-for-pass mark was made: join every lead at once
         # Some lead may be told or uncacheable, so ending it is more than forgetting it (sweep's
         # shortcut is off); set when such a lead is recorded, recomputed by sweep.
@@ -121,36 +136,18 @@ class CacheNodeSim:
 
     def serve(
         self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
-    ) -> tuple[float, int, bool, int]:
+    ) -> tuple[float, Outcome, bool, int]:
         """Handle a request arriving at ``t``.
 
         Returns (response-ready time, outcome, whether the body came from upstream, Age of the
         response in whole seconds, which the requesting cache subtracts from its freshness).
         """
         self.requests += 1
-        # ServerQueue.serve(t), inlined (the Lindley step; see sim.queueing).
-        queue = self.queue
-        draws = queue.draws
-        if not draws:
-            queue.refill()
-        service = draws.pop()
-        if queue.single:
-            start = queue.next_free
-            if start < t:
-                start = t
-            queue.next_free = start + service
-        else:
-            free = queue.free
-            start = free[0]
-            if start < t:
-                start = t
-            heapreplace(free, start + service)
-        queue.arrivals.append(t)
-        t += (start - t) + service
+        t = self.queue.finish(t)  # served: the queue's Lindley step (sim.queueing)
         leaders = self.leaders
         leader = leaders.get(key) if leaders else None
-        if leader is not None and leader[0] <= t:
-            if leader[2] is not None and leader[1] != UNCACHEABLE:
+        if leader is not None and leader.done <= t:
+            if leader.lead_t is not None and leader.result != UNCACHEABLE:
                 del leaders[key]  # _end_lead's first case: never told, nothing to tell
             else:
                 self._end_lead(key, leader)
@@ -178,15 +175,10 @@ class CacheNodeSim:
         pending = entry if entry is not None or not self.gone else self.gone.get(key)
         if type(pending) is Filled and pending.response_time > t and not self.marked:
             # A template fill still in flight: its own lead record (see the module docstring).
-            leader = (pending.response_time, STORED, pending.request_time)
+            leader = InFlight(pending.response_time, STORED, pending.request_time)
             return self._follow(key, obj, size, t, conditional, leader, None)
-        # NodeCache.lookup inlined: a fresh entry is a hit (its shortcut, same fields).
-        if (
-            entry is not None
-            and not entry.invalidated
-            and not entry.no_cache
-            and t < entry.fresh_until
-        ):
+        # The cache step's first branch (a plain fresh hit) on the stored fill or entry.
+        if entry is not None and plain_fresh(entry, t):
             if cache.variant:
                 self._record_hit(entry)
             else:
@@ -195,19 +187,16 @@ class CacheNodeSim:
             self.hits += 1
             if not conditional:
                 self.bytes_hit += size
-            age = entry.corrected_initial_age + t - entry.response_time
-            return t, HIT, False, int(age) if age > 0 else 0
-        if entry is None and not cache.variant:
+            return t, HIT, False, response_age(entry, t)
+        if entry is None and not cache.variant and key not in self._varied:
             code, found = MISS, None
         else:
-            code, found = cache.decide(key, t)
+            code, found, age = cache.decide(key, t)
             if code == HIT:
                 self._count_hit(HIT, size, conditional)
-                age = found.corrected_initial_age + t - found.response_time
-                return t, HIT, False, int(age) if age > 0 else 0
+                return t, HIT, False, age
             if code == STALE:
                 self._count_hit(STALE, size, conditional)
-                age = cache.age_of(key, t)
                 done, up_age = self._fetch(key, obj, size, t, True)
                 cache.refresh(key, obj, size, found, t, done, up_age)
                 self.refreshing[key] = done
@@ -218,15 +207,21 @@ class CacheNodeSim:
                 return done, BYPASS, not conditional, up_age
         lead = self.marked is False or type(self.collapser.join(key, t, None)) is Lead
         if code == REVALIDATED:
-            self._count_hit(REVALIDATED, size, conditional)
+            assert found is not None
             done, up_age = self._fetch(key, obj, size, t, True)
             result = STORED
-            if not cache.refresh(key, obj, size, found, t, done, up_age):
-                done, up_age = self._fetch(key, obj, size, done, False)
-                result = NOT_STORED
+            refreshed = cache.refresh(key, obj, size, found, t, done, up_age)
+            if refreshed == Refresh.REFETCH:  # a 304 that matched nothing: fetch it whole
+                asked = done
+                done, up_age = self._fetch(key, obj, size, asked, False)
+                result = cache.fill(key, obj, size, found, asked, done, up_age)
             if lead:
-                self.leaders[key] = (done, result, None if self.marked else t)
-            return done, REVALIDATED, False, cache.age_of(key, done)
+                self.leaders[key] = InFlight(done, result, None if self.marked else t)
+            if refreshed == Refresh.RENEWED:
+                self._count_hit(REVALIDATED, size, conditional)
+                return done, REVALIDATED, False, cache.age_of(key, done)
+            self.outcomes[MISS] += 1  # a new full response came (a changed object): a miss
+            return done, MISS, not conditional, up_age
         # A miss fetches the whole object even for a conditional request (decide() strips the
         # client's validators from a miss): the node stores it and answers 304 downstream.
         self.outcomes[MISS] += 1
@@ -246,17 +241,17 @@ class CacheNodeSim:
         if found is None and template is not None:  # NodeCache.fill's template path, inlined
             stored = self._put(Filled(key, obj, size, t, done, up_age, template))
             if lead and (self.marked or not stored):  # else the fill is its own lead record
-                self.leaders[key] = (done, STORED, None if self.marked else t)
+                self.leaders[key] = InFlight(done, STORED, None if self.marked else t)
             return done, MISS, not conditional, up_age
         else:
             result = cache.fill(key, obj, size, found, t, done, up_age)
             if result == UNCACHEABLE:
                 self.telling = True
         if lead:
-            self.leaders[key] = (done, result, None if self.marked else t)
+            self.leaders[key] = InFlight(done, result, None if self.marked else t)
         return done, MISS, not conditional, up_age
 
-    def _count_hit(self, code: int, size: int, conditional: bool) -> None:
+    def _count_hit(self, code: Outcome, size: int, conditional: bool) -> None:
         self.outcomes[code] += 1
         self.hits += 1
         if not conditional:
@@ -271,7 +266,7 @@ class CacheNodeSim:
         conditional: bool,
         owner: CacheNodeSim,
         join: bool,
-    ) -> tuple[float, int, bool, int]:
+    ) -> tuple[float, Outcome, bool, int]:
         """Pass a request for a key ``owner`` holds to it (one peer hop each way).
 
         As on the edge the non-owner collapses first (``join``): its leader's answer is served
@@ -286,7 +281,7 @@ class CacheNodeSim:
             self.bytes += size
             self.forwarded_bytes += size
         if lead:
-            self.leaders[key] = (done, self.cache.relayed, None if self.marked else t)
+            self.leaders[key] = InFlight(done, self.cache.relayed, None if self.marked else t)
             if self.cache.relayed == UNCACHEABLE:
                 self.telling = True
         return done, code, upstream, age
@@ -298,14 +293,14 @@ class CacheNodeSim:
         size: int,
         t: float,
         conditional: bool,
-        leader: tuple[float, int, float | None],
+        leader: InFlight,
         owner: CacheNodeSim | None,
-    ) -> tuple[float, int, bool, int]:
+    ) -> tuple[float, Outcome, bool, int]:
         """A request for a key whose fetch is in flight here: the core Collapser decides."""
         done, result, lead_t = leader
         if lead_t is not None:  # tell the Collapser of the lead now (no mark exists: as then)
             self.collapser.join(key, lead_t, None)
-            self.leaders[key] = (done, result, None)
+            self.leaders[key] = InFlight(done, result, None)
             self.telling = True
         joined = self.collapser.join(key, t, None)
         if type(joined) is Follow:
@@ -330,7 +325,7 @@ class CacheNodeSim:
         done, up_age = self._fetch(key, obj, size, t, False)
         return done, MISS, not conditional, up_age
 
-    def _end_lead(self, key: str, leader: tuple[float, int, float | None]) -> None:
+    def _end_lead(self, key: str, leader: InFlight) -> None:
         """Tell the Collapser how the fetch led here ended (as the edge's Ticket does)."""
         del self.leaders[key]
         done, result, lead_t = leader
@@ -356,7 +351,7 @@ class CacheNodeSim:
         for key, (done, result, lead_t) in list(leaders.items()):
             if lead_t is not None:
                 self.collapser.join(key, lead_t, None)
-                leaders[key] = (done, result, None)
+                leaders[key] = InFlight(done, result, None)
                 self.telling = True
 
     def _fetch(
@@ -386,7 +381,7 @@ class CacheNodeSim:
                 lead_t is None or result == UNCACHEABLE for _, result, lead_t in leaders.values()
             )
         else:  # every lead is untold and cacheable: ending one only forgets it (_end_lead)
-            self.leaders = {key: lead for key, lead in leaders.items() if lead[0] > now}
+            self.leaders = {key: lead for key, lead in leaders.items() if lead.done > now}
         refreshing = self.refreshing
         if refreshing:
             self.refreshing = {k: until for k, until in refreshing.items() if until > now}

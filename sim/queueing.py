@@ -8,8 +8,8 @@ tiers see requests after different propagation delays) are served in offer order
 most the spread of those delays. Offered requests are counted per time bucket (buckets are added
 when arrivals go past the last one) for utilization: offered load over capacity, see
 ``utilization``; arrival times are appended per request and folded into those counts with numpy
-by ``flush`` (once per batch; the counters' readers flush first). sim.node inlines ``serve``
-on its hot path.
+by ``flush`` (once per batch; the counters' readers flush first). The nodes call ``finish``
+(the end of service, one float), the origin ``serve`` (wait and service apart): one Lindley step.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class ServerQueue:
         "capacity_rps",
         "draws",
         "free",
+        "last_service",
+        "last_start",
         "mean_service",
         "next_free",
         "single",
@@ -72,15 +74,17 @@ class ServerQueue:
         self._offered = [0] * buckets  # arrivals per time bucket
         self._last_arrival = 0.0
         self._served = 0
+        self.last_start = self.last_service = 0.0
 
     def refill(self) -> None:
         """Draw the next block of service times (``draws`` is popped from the end)."""
         self.draws.extend(self._rng.exponential(self.mean_service, _BLOCK).tolist())
 
-    def serve(self, arrival: float) -> tuple[float, float]:
-        """Queue a request arriving at ``arrival``: its waiting time and its service time.
+    def finish(self, arrival: float) -> float:
+        """Queue a request arriving at ``arrival``: when its service ends (the Lindley step).
 
-        sim.node inlines these lines on its hot path (same order: draw, start, record arrival).
+        Draw a service time, start when a server is free (not before the arrival), record the
+        arrival. ``last_start`` and ``last_service`` keep the parts for ``serve``.
         """
         draws = self.draws
         if not draws:
@@ -90,15 +94,23 @@ class ServerQueue:
             start = self.next_free
             if start < arrival:
                 start = arrival
-            self.next_free = start + service
+            end = self.next_free = start + service
         else:
             free = self.free
             start = free[0]
             if start < arrival:
                 start = arrival
-            heapq.heapreplace(free, start + service)
+            end = start + service
+            heapq.heapreplace(free, end)
         self.arrivals.append(arrival)
-        return start - arrival, service
+        self.last_start = start
+        self.last_service = service
+        return end
+
+    def serve(self, arrival: float) -> tuple[float, float]:
+        """Queue a request arriving at ``arrival``: its waiting time and its service time."""
+        self.finish(arrival)
+        return self.last_start - arrival, self.last_service
 
     def flush(self) -> None:
         """Fold the arrivals offered since the last flush into the counters (call per batch)."""

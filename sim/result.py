@@ -9,17 +9,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from sim.httpcache import OUTCOMES
+from sim.outcomes import OUTCOMES
 from sim.report import SCHEMA_VERSION, ratio
 from sim.stats import LatencyHistogram, TimeSeries, latency_summary, span_lengths
 from sim.tally import RequestTally
 
-if TYPE_CHECKING:
-    from sim.model import Simulation
+
+class Simulation(Protocol):
+    """What a result reads of a finished ``sim.model.Simulation`` (no import: no circle)."""
+
+    nodes: Any
+    options: Any
+    origin: Any
+    region_names: Any
+    region_of_user: Any
+    seed: Any
+    series: Any
+    topology: Any
+    users: Any
+    warmup_cut: Any
 
 
 @dataclass

@@ -6,6 +6,10 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   (or than the policy admits: s3fifo takes objects under 10% of it) is not admitted.
 - Slots: each (primary key, variant) pair is one object for the eviction policy; a variant-less
   entry's slot is its key itself (so the fast path and ``put`` agree), else ``(key, variant)``.
+- A key holds either one variant-less entry or Vary'd variants, never both: the newest response
+  says whether the URL varies, so ``put`` of a Vary'd entry replaces the key's variant-less one
+  and ``put`` of a variant-less entry replaces all its variants (RFC 9111 §4: the most recent
+  response wins). A hit on ``slots.get(key)`` is then exactly what variant selection picks.
 - One map: the policy's ``data`` (slot -> entry) is the store's only map of entries, so a lookup,
   a hit's bookkeeping and an insertion touch one hash table, not two (the simulator's world runs
   are bound by memory traffic). An entry's weight is its ``size``; ``request`` stores the bare
@@ -26,6 +30,9 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   they stay, stale, until evicted).
 - The tag index is built on first use (``purge_tag`` / ``tagged``) from the stored entries and
   kept in step from then on, so a store never purged by tag pays nothing per insertion for it.
+
+Length: over 400 lines because the rules above are one data structure's invariants (one map,
+two indexes, one accounting), kept in one class so each hot path touches one object.
 """
 
 from __future__ import annotations
@@ -188,6 +195,11 @@ class Store:
         """
         return self._data
 
+    @property
+    def varied_keys(self) -> Mapping[str, Any]:
+        """The primary keys that hold Vary'd variants, live (read it, never write it)."""
+        return self._variants
+
     def lookup(self, key: str) -> list[Storable]:
         """All stored variants of ``key`` (no accounting, no recency change)."""
         data = self._data
@@ -268,7 +280,10 @@ class Store:
         if self._schedule is not None:
             self._schedule(slot, next_access)
         old = self._data.get(slot)
-        if old is not None and old.size != entry.size:
+        if old is None:
+            if type(slot) is tuple or self._variants:  # else there is nothing to supersede
+                self._supersede(entry.key, slot)
+        elif old.size != entry.size:
             del policy[slot]
         try:
             policy[slot] = entry
@@ -340,6 +355,23 @@ class Store:
         return self._purge(list(slots), soft)
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _supersede(self, key: str, slot: Hashable) -> None:
+        """Replace what a new entry in ``slot`` supersedes: the other kind of entry under ``key``."""
+        data = self._data
+        if type(slot) is tuple:  # a Vary'd entry: the key's plain one goes
+            plain = data.get(key)
+            if plain is not None:
+                del self._policy[key]
+                self._unindex(key, plain)
+            return
+        variants = self._variants.get(key)
+        if variants:
+            for variant in list(variants):
+                old_slot = (key, variant)
+                old = data[old_slot]
+                del self._policy[old_slot]
+                self._unindex(old_slot, old)
 
     def _tag_index(self) -> dict[str, set[Hashable]]:
         tags = self._tags

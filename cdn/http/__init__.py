@@ -25,6 +25,11 @@ The decision API (``cdn.http.decision``), driven identically by the edge and the
     not_modified_headers(headers)               fields for that 304
     describe(decision, outcome, now=...)        -> CacheStatus(label, x_cache, ...).member(name)
 
+The cache step (``cdn.http.step``) drives all of the above for one request, so shells do
+not sequence it themselves: ``CacheStep(store, config, request, key, now)``, then ``next()``
+-> Serve | Join | Fetch | Forward | Reject and ``received(response, t0, t1)`` -> Keep | Renew
+| Relay | Fetch | Serve; ``plain_hit`` is its first branch on its own.
+
 Serving a client from a stored full object: ``parse_range``/``content_range`` (RFC 9110 §14,
 206/416) and ``evaluate_preconditions``/``if_range_holds`` (RFC 9110 §13) are shared with the
 origin.
@@ -72,6 +77,7 @@ from cdn.http.decision import (
     absorb,
     decide,
     fresh_hit,
+    plain_fresh,
     response_age,
     serve_headers,
     stale_on_error,
@@ -86,7 +92,29 @@ from cdn.http.freshness import (
 from cdn.http.headers import HOP_BY_HOP, Headers, without_hop_by_hop
 from cdn.http.invalidation import invalidated_targets, is_unsafe
 from cdn.http.preconditions import evaluate_preconditions, if_range_holds, parse_entity_tags
-from cdn.http.ranges import MAX_RANGES, ByteRange, Unsatisfiable, content_range, parse_range
+from cdn.http.ranges import (
+    MAX_RANGES,
+    ByteRange,
+    Multipart,
+    Unsatisfiable,
+    content_range,
+    multipart_byteranges,
+    parse_range,
+)
+from cdn.http.step import (
+    PLAIN_HIT_BLOCKERS,
+    CacheStep,
+    Fail,
+    Fetch,
+    Forward,
+    Join,
+    Keep,
+    Reject,
+    Relay,
+    Renew,
+    Serve,
+    plain_hit,
+)
 from cdn.http.storability import stored_headers, unstorable_reason
 from cdn.http.vary import secondary_key, select_variant, vary_names
 
@@ -95,25 +123,37 @@ __all__ = [
     "HOP_BY_HOP",
     "MAX_RANGES",
     "NEGATIVE_STATUSES",
+    "PLAIN_HIT_BLOCKERS",
     "UPSTREAM_ERROR_STATUSES",
     "Bypass",
     "ByteRange",
     "CacheConfig",
     "CacheControl",
     "CacheStatus",
+    "CacheStep",
     "Decision",
     "Entry",
+    "Fail",
+    "Fetch",
+    "Forward",
     "Freshen",
     "Headers",
     "Hit",
+    "Join",
+    "Keep",
     "Miss",
+    "Multipart",
     "OnlyIfCachedMiss",
     "Outcome",
     "Pass",
     "Refetch",
+    "Reject",
+    "Relay",
+    "Renew",
     "Request",
     "Response",
     "Revalidate",
+    "Serve",
     "StaleHit",
     "Store",
     "Unsatisfiable",
@@ -135,6 +175,7 @@ __all__ = [
     "if_range_holds",
     "invalidated_targets",
     "is_unsafe",
+    "multipart_byteranges",
     "node_cache_config",
     "normalize_host",
     "not_modified_headers",
@@ -143,6 +184,8 @@ __all__ = [
     "parse_http_date",
     "parse_range",
     "parse_targeted",
+    "plain_fresh",
+    "plain_hit",
     "request_directives",
     "response_age",
     "response_directives",

@@ -15,12 +15,16 @@ two steps::
 On an upstream failure (5xx, timeout, refused) ``stale_on_error`` says which stored entry may
 be served instead (RFC 5861 §4). HEAD requests are answered from GET entries (§4.3.5) and
 forwarded upstream as GET so the response can be stored; the shell sends no body back.
+
+Length: over 400 lines because ``decide`` and ``absorb`` share their decision and outcome
+types and are read together (the cache step in ``cdn.http.step`` composes them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cdn.http.cache_control import (
     DELTA_SECONDS_CAP,
@@ -61,6 +65,7 @@ __all__ = [
     "absorb",
     "decide",
     "fresh_hit",
+    "plain_fresh",
     "response_age",
     "serve_headers",
     "stale_on_error",
@@ -311,8 +316,14 @@ def fresh_hit(entry: Entry, now: float) -> Hit | None:
     None means "ask ``decide``" (stale, invalidated or no-cache entries).
     """
     if now < entry.fresh_until and not entry.invalidated and not entry.no_cache:
-        return Hit(entry, _age(entry.current_age(now)))
+        return Hit(entry, response_age(entry, now))
     return None
+
+
+def plain_fresh(stored: Any, now: float) -> bool:
+    """``fresh_hit``'s condition on anything stored with ``fresh_until``, ``invalidated`` and
+    ``no_cache`` (an Entry, or a shell's cache of one such as the simulator's template fills)."""
+    return now < stored.fresh_until and not stored.invalidated and not stored.no_cache
 
 
 def _decide_slow(
@@ -479,9 +490,16 @@ def stale_on_error(decision: Decision, now: float, config: CacheConfig) -> Entry
     return entry if allowed > 0 and max(stale_by, 0.0) <= allowed else None
 
 
-def response_age(entry: Entry, now: float) -> int:
-    """The Age field value to send with ``entry`` at ``now`` (§5.1: whole seconds, capped)."""
-    return _age(entry.current_age(now))
+def response_age(entry: Any, now: float) -> int:
+    """The Age field value to send with ``entry`` at ``now`` (§5.1: whole seconds, capped).
+
+    §4.2.3 current_age from ``corrected_initial_age`` and ``response_time``: an Entry, or a
+    shell's cache of one (the simulator's template fills) with those two fields.
+    """
+    age = entry.corrected_initial_age + (now - entry.response_time)
+    if age <= 0:
+        return 0
+    return min(int(age), DELTA_SECONDS_CAP)
 
 
 def serve_headers(entry: Entry, now: float, *, to_client: bool = True) -> Headers:

@@ -148,6 +148,11 @@ class Entry:
             f"fresh_until={self.fresh_until:g}, invalidated={self.invalidated})"
         )
 
+    @property
+    def entry(self) -> Entry:
+        """The entry itself: what a store holds answers ``.entry`` (a shell's wrapper or this)."""
+        return self
+
     def current_age(self, now: float) -> float:
         """§4.2.3 current_age at ``now`` (seconds, float)."""
         return self.corrected_initial_age + (now - self.response_time)

@@ -66,16 +66,22 @@ def evaluate_preconditions(
     return None
 
 
-def if_range_holds(fields: Mapping[str, str], etag: str, last_modified: float) -> bool:
-    """True when a Range may be honoured: no If-Range, or it matches strongly (§13.1.5)."""
+def if_range_holds(
+    fields: Mapping[str, str], etag: str | None, last_modified: float | None
+) -> bool:
+    """True when a Range may be honoured: no If-Range, or it matches strongly (§13.1.5).
+
+    ``etag`` / ``last_modified`` are the representation's validators (None when it has none):
+    the origin's object or a cache's stored entry.
+    """
     value = fields.get("If-Range")
     if value is None:
         return True
     value = value.strip()
     if value.startswith(('"', "W/")):
-        return strong_match(value, etag)
+        return etag is not None and strong_match(value, etag)
     date = parse_http_date(value)
-    return date is not None and date == last_modified
+    return date is not None and last_modified is not None and date == last_modified
 
 
 def _date(value: str | None, now: float) -> float | None:

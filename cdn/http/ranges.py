@@ -13,7 +13,15 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-__all__ = ["MAX_RANGES", "ByteRange", "Unsatisfiable", "content_range", "parse_range"]
+__all__ = [
+    "MAX_RANGES",
+    "ByteRange",
+    "Multipart",
+    "Unsatisfiable",
+    "content_range",
+    "multipart_byteranges",
+    "parse_range",
+]
 
 MAX_RANGES = 16
 _SPEC = re.compile(r"^([0-9]*)-([0-9]*)$")
@@ -78,3 +86,27 @@ def parse_range(value: str, size: int) -> tuple[ByteRange, ...] | Unsatisfiable 
     if any(b.first <= a.last for a, b in pairwise(ordered)):
         return None
     return tuple(ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class Multipart:
+    """The framing of a multipart/byteranges body (RFC 9110 §14.6), without the body bytes.
+
+    The body is ``heads[i] + <bytes of part i> + "\r\n"`` for each part in order, then ``tail``.
+    """
+
+    content_type: str
+    heads: tuple[str, ...]
+    tail: str
+
+
+def multipart_byteranges(
+    ranges: tuple[ByteRange, ...], size: int, part_type: str, boundary: str
+) -> Multipart:
+    """The framing of a 206 with several ``ranges`` of a ``size``-byte body of ``part_type``."""
+    heads = tuple(
+        f"--{boundary}\r\nContent-Type: {part_type}\r\n"
+        f"Content-Range: {content_range(part, size)}\r\n\r\n"
+        for part in ranges
+    )
+    return Multipart(f"multipart/byteranges; boundary={boundary}", heads, f"--{boundary}--\r\n")

@@ -15,12 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from cdn.http.headers import Headers
-
-if TYPE_CHECKING:
-    from cdn.http.entry import Entry
 
 __all__ = [
     "VARY_STAR",
@@ -34,6 +31,22 @@ __all__ = [
 
 Variant = tuple[tuple[str, str | None], ...]
 VARY_STAR: Variant = (("*", None),)
+
+
+class Varied(Protocol):
+    """What variant selection reads of a stored response (``cdn.http.Entry`` is one)."""
+
+    @property
+    def variant(self) -> Variant: ...
+
+    @property
+    def date(self) -> float: ...
+
+    @property
+    def response_time(self) -> float: ...
+
+
+V = TypeVar("V", bound=Varied)
 
 _CASE_INSENSITIVE = frozenset(
     {"accept", "accept-encoding", "accept-language", "accept-charset", "te", "origin"}
@@ -93,7 +106,7 @@ def variant_matches(variant: Variant, request_headers: Headers) -> bool:
     return True
 
 
-def select_variant(stored: Sequence[Entry], request_headers: Headers) -> list[Entry]:
+def select_variant(stored: Sequence[V], request_headers: Headers) -> list[V]:
     """Stored entries the request selects, most recent first (by Date, then receipt time)."""
     matching = [entry for entry in stored if variant_matches(entry.variant, request_headers)]
     if len(matching) > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from cdn.cache.policies import POLICY_NAMES
 from cdn.errors import ConfigError
 from cdn.faults import Fault
 from cdn.functions.cost import FunctionPrices
@@ -18,7 +19,7 @@ from cdn.gateway.behaviors import Gateway
 from cdn.geo import Point
 from cdn.http.config import CacheConfig, node_cache_config
 
-KNOWN_POLICIES = ("lru", "fifo", "lfu", "sieve", "s3fifo", "belady")
+KNOWN_POLICIES = POLICY_NAMES  # the registry's names (cdn.cache.policies)
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
 ROLES = ("origin", "shield", "edge")
 # What serves as the origin: the synthetic catalog (`cdn origin`), buckets on disk

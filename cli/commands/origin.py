@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; 0 after a graceful shutdown."""
     import logging
 
-    from origin.app import run as run_origin
+    from origin.server import run as run_origin
 
     settings = build_settings(args)
     if settings.access_log:

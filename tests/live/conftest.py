@@ -79,7 +79,8 @@ def free_port() -> int:
 # - ``start_edge_server(upstream_url, **changes) -> EdgeServer``: an edge in front of
 #   ``upstream_url`` on 127.0.0.1 port 0 with ``admin_token=EDGE_ADMIN_TOKEN``; ``changes`` are
 #   EdgeSettings fields (``site_host`` defaults to the upstream's host:port; ``sleep=`` injects
-#   the emulated-latency sleep). ``start_edge(...) -> str`` returns the base URL instead.
+#   the emulated-latency sleep, ``clock=`` the wall clock). ``start_edge(...) -> str``
+#   returns the base URL instead.
 # - ``edge_admin_headers``: Authorization header with the edges' admin token.
 # - ``http``: one aiohttp ClientSession per test, closed at teardown.
 # - ``origin_fetches(origin_url, target) -> int``: how often the origin served ``target``
@@ -115,13 +116,16 @@ def edge_admin_headers() -> dict[str, str]:
 async def start_edge_server() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     """Factory starting EdgeServers in front of an upstream URL; all stop at teardown."""
     import asyncio
+    import time
 
     from edge.server import EdgeServer
 
     servers: list[Any] = []
 
-    async def start(upstream_url: str, *, sleep: Any = asyncio.sleep, **changes: Any) -> Any:
-        server = EdgeServer(edge_settings(upstream_url, **changes), sleep=sleep)
+    async def start(
+        upstream_url: str, *, sleep: Any = asyncio.sleep, clock: Any = time.time, **changes: Any
+    ) -> Any:
+        server = EdgeServer(edge_settings(upstream_url, **changes), sleep=sleep, clock=clock)
         await server.start()
         servers.append(server)
         return server

@@ -13,9 +13,9 @@ import pytest
 from sim_scenarios import write_scenario
 
 from cdn.topology import load_topology
-from sim.httpcache import COLLAPSED, HIT, MISS, REVALIDATED
 from sim.model import SimOptions, Simulation
 from sim.node import CacheNodeSim
+from sim.outcomes import COLLAPSED, HIT, MISS, REVALIDATED
 
 KiB = 1024
 

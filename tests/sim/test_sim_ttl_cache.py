@@ -1,4 +1,4 @@
-"""A TTL (max-age) cache driven through decide/absorb matches lambda*T/(1+lambda*T) per object."""
+"""A TTL (max-age) cache driven through the cache step matches lambda*T/(1+lambda*T) per object."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 
 from cdn.http.config import CacheConfig
 from cdn.topology import CacheRule
-from sim.httpcache import HIT, MISS, REVALIDATED, NodeCache, OriginHeaders
+from sim.nodecache import NodeCache, Refresh
+from sim.origin_headers import OriginHeaders
+from sim.outcomes import HIT, MISS, REVALIDATED
 
 TTL = 1000.0
 RATES = (0.0005, 0.001, 0.002, 0.005)  # lambda * T = 0.5, 1, 2, 5
@@ -28,13 +30,13 @@ def test_hit_ratio_per_object_matches_the_ttl_closed_form() -> None:
     counts = [0] * len(RATES)
     for t, obj in arrivals:
         key = f"/obj/{obj}"
-        code, found = cache.lookup(key, t)
+        code, found, _ = cache.decide(key, t)
         counts[obj] += 1
         if code == HIT:
             hits[obj] += 1
         elif code == REVALIDATED:
             # The upstream answers at once: a 304 that re-arms the TTL (no body).
-            assert cache.refresh(key, obj, 100, found, t, t)
+            assert cache.refresh(key, obj, 100, found, t, t) == Refresh.RENEWED
         else:
             assert code == MISS
             cache.fill(key, obj, 100, found, t, t)

@@ -3,12 +3,13 @@
 Rules: pure. Every policy is a ``cachetools.Cache`` (byte capacity = ``maxsize``, object size =
 ``getsizeof(value)``) with an ``on_evict(key, value)`` hook, called after each eviction (by
 ``popitem()`` or while an insertion makes room; not on ``del``), that the store uses to keep its
-indexes in step. Our own policies call it from their eviction loops; cachetools' get it from the
-``EvictionNotifier`` mixin. Each also offers ``data`` (key -> value, read only), ``touch(key)``
-(hit bookkeeping, or None) and an ``evictions`` count, the store's direct hot path (see ``base``).
-``lru`` and ``fifo`` are our lean, exact equivalents of cachetools' LRUCache / FIFOCache, ``lfu`` is
-cachetools' own; ``sieve`` and ``s3fifo`` follow libCacheSim;
-``belady`` needs ``schedule(key, next_access)`` before each access (the simulator's upper bound).
+indexes in step; every policy is ours (``base.LeanCache``) and calls it from its eviction loops.
+Each also offers ``data`` (key -> value, read only), ``touch(key)`` (hit bookkeeping, or None)
+and an ``evictions`` count, the store's direct hot path (see ``base``). ``lru``, ``fifo`` and
+``lfu`` make exactly the choices of cachetools' LRUCache / FIFOCache / LFUCache (tested step for
+step); ``sieve`` and ``s3fifo`` follow libCacheSim; ``belady`` needs ``schedule(key,
+next_access)`` before each access (the simulator's upper bound). cachetools' internals are
+touched only in ``cachetools_private``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from cachetools import Cache
 
 from cdn.cache.policies.base import (
     EvictionListener,
-    EvictionNotifier,
     FIFOPolicy,
     LeanCache,
     LFUPolicy,
@@ -50,6 +50,10 @@ POLICIES: dict[str, PolicyFactory] = {
 
 # Policies whose choices depend on ``schedule(key, next_access)`` before each access.
 NEEDS_FUTURE: frozenset[str] = frozenset({"belady"})
+# The one list of policy names (topology, CLI, planner read it from here), and those a live
+# node or a geographic run can use (no knowledge of the future).
+POLICY_NAMES: tuple[str, ...] = tuple(POLICIES)
+ONLINE_POLICIES: tuple[str, ...] = tuple(name for name in POLICIES if name not in NEEDS_FUTURE)
 
 
 def make_policy(
@@ -75,10 +79,11 @@ def make_policy(
 __all__ = [
     "NEEDS_FUTURE",
     "NEVER",
+    "ONLINE_POLICIES",
     "POLICIES",
+    "POLICY_NAMES",
     "BeladyCache",
     "EvictionListener",
-    "EvictionNotifier",
     "FIFOPolicy",
     "LFUPolicy",
     "LRUPolicy",

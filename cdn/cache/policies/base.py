@@ -25,8 +25,9 @@ re-queues the key for FIFO), the same currsize, the same errors. Two differences
 what callers rely on: iteration is in the policy's order (oldest first) rather than
 first-insertion order, and ``items()``/``values()`` read without hit bookkeeping (cachetools'
 views call ``cache[key]``, a use, for each key; ours would reorder the dict being iterated). So,
-as with any dict, do not hit (``cache[key]``) an LRU while iterating it. ``LFUPolicy`` stays
-cachetools' own.
+as with any dict, do not hit (``cache[key]``) an LRU while iterating it. ``LFUPolicy`` is
+cachetools' LFUCache algorithm (frequency links) on our storage, with the same choices;
+``_store_sized`` is cachetools 8's ``Cache.__setitem__`` for policies that keep no inline loop.
 """
 
 from __future__ import annotations
@@ -37,23 +38,9 @@ from typing import Any, NoReturn
 
 import cachetools
 
+from cdn.cache.policies.cachetools_private import adopt_data
+
 EvictionListener = Callable[[Hashable, Any], None]
-
-
-class EvictionNotifier:
-    """Mixin: after the policy's own ``popitem()`` evicts ``(key, value)``, call ``on_evict`` with it."""
-
-    on_evict: EvictionListener | None = None
-    evictions = 0
-
-    def popitem(self) -> tuple[Hashable, Any]:
-        """Evict the policy's victim, tell the listener, and return ``(key, value)``."""
-        key, value = super().popitem()  # type: ignore[misc]
-        self.evictions += 1
-        listener = self.on_evict
-        if listener is not None:
-            listener(key, value)
-        return key, value
 
 
 class LeanCache(cachetools.Cache):
@@ -85,8 +72,8 @@ class LeanCache(cachetools.Cache):
         self.currsize = 0
         self.evictions = 0
         self.data = data
-        # ``Cache.__getitem__(cache, key)`` (a peek without bookkeeping) reads this name.
-        self._Cache__data = data
+        # ``Cache.__getitem__(cache, key)`` (a peek without bookkeeping) reads it there.
+        adopt_data(self, data)
 
     def __getitem__(self, key: Hashable) -> Any:
         try:
@@ -123,6 +110,28 @@ class LeanCache(cachetools.Cache):
 
     def __copy__(self) -> NoReturn:
         raise TypeError(f"{type(self).__name__} cannot be copied")
+
+    def _store_sized(self, key: Hashable, value: Any, sizes: dict[Hashable, int]) -> None:
+        """Store ``value`` under ``key`` by cachetools' ``Cache.__setitem__`` rules (8.0).
+
+        Too large or negative: ValueError. Otherwise evict (``popitem``) until it fits, counting
+        a cached key's old size as freed (it may evict itself: then it is stored as new).
+        ``sizes`` is the subclass's key -> size map, kept beside ``data``.
+        """
+        size = self.getsizeof(value)
+        if size > self.maxsize:
+            raise ValueError("value too large")
+        if size < 0:
+            raise ValueError("value size must be non-negative")
+        data = self.data
+        if key in data and self._room_to_resize(key, sizes[key], size):
+            self.currsize += size - sizes[key]
+        else:
+            while self.currsize + size > self.maxsize:
+                self.popitem()
+            self.currsize += size
+        data[key] = value
+        sizes[key] = size
 
     def _room_to_resize(self, key: Hashable, old: int, size: int) -> bool:
         """Evict, one ``popitem()`` at a time, until cached ``key`` can go from ``old`` to ``size``.
@@ -227,15 +236,99 @@ class FIFOPolicy(_QueueCache):
     """First in, first out: a hit does not reorder; the oldest insertion is evicted."""
 
 
-class LFUPolicy(EvictionNotifier, cachetools.LFUCache):
-    """Least frequently used (in-cache frequency); ties are evicted least recently used first."""
+class _FrequencyLink:
+    """The keys used ``count`` times, least recently used first; links are kept by count."""
 
-    @property
-    def data(self) -> dict[Hashable, Any]:
-        """cachetools' own key -> value dict (read only)."""
-        return self._Cache__data  # type: ignore[attr-defined,no-any-return]
+    __slots__ = ("count", "keys", "next", "prev")
 
-    @property
-    def touch(self) -> Callable[[Hashable], Any]:
-        """A hit is ``cache[key]`` (it counts the use)."""
-        return self.__getitem__
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.keys: OrderedDict[Hashable, None] = OrderedDict()
+        self.next: _FrequencyLink = self
+        self.prev: _FrequencyLink = self
+
+    def unlink(self) -> None:
+        self.prev.next = self.next
+        self.next.prev = self.prev
+
+
+class LFUPolicy(LeanCache):
+    """Least frequently used (in-cache frequency); ties are evicted least recently used first.
+
+    cachetools' LFUCache algorithm (a list of frequency links, O(1) per operation) on storage
+    we own; insertion keeps cachetools' ``Cache.__setitem__`` rules, so it makes exactly
+    cachetools' choices (tests/core/cache/test_policy_lean_equivalence.py). A hit is ``touch``.
+    """
+
+    def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
+        LeanCache.__init__(self, maxsize, getsizeof, {})
+        self._sizes: dict[Hashable, int] = {}
+        self._root = _FrequencyLink(0)  # sentinel: root.next has the lowest count
+        self._links: dict[Hashable, _FrequencyLink] = {}
+        self.touch = self._touch
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        self._store_sized(key, value, self._sizes)
+        if key in self._links:
+            self._touch(key)
+            return
+        root = self._root
+        link = root.next
+        if link.count != 1:
+            link = _FrequencyLink(1)
+            link.next = root.next
+            link.prev = root
+            root.next.prev = link
+            root.next = link
+        link.keys[key] = None
+        self._links[key] = link
+
+    def __delitem__(self, key: Hashable) -> None:
+        del self.data[key]
+        self.currsize -= self._sizes.pop(key)
+        link = self._links.pop(key)
+        del link.keys[key]
+        if not link.keys:
+            link.unlink()
+
+    def popitem(self) -> tuple[Hashable, Any]:
+        """Evict the least recently used of the least frequently used keys."""
+        link = self._root.next
+        if link is self._root:
+            raise KeyError(f"{type(self).__name__} is empty")
+        key = next(iter(link.keys))
+        value = self.data[key]
+        del self[key]
+        self.evictions += 1
+        listener = self.on_evict
+        if listener is not None:
+            listener(key, value)
+        return key, value
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        self.data.clear()
+        self._sizes.clear()
+        self.currsize = 0
+        root = self._root
+        root.next = root.prev = root
+        self._links.clear()
+
+    def _touch(self, key: Hashable) -> None:
+        """Count one use of ``key`` (move it to the next frequency link)."""
+        link = self._links[key]
+        following = link.next
+        if following.count != link.count + 1:
+            if len(link.keys) == 1:
+                link.count += 1
+                return
+            following = _FrequencyLink(link.count + 1)
+            following.next = link.next
+            following.prev = link
+            link.next.prev = following
+            link.next = following
+        following.keys[key] = None
+        del link.keys[key]
+        if not link.keys:
+            link.unlink()
+        self._links[key] = following

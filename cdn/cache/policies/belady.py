@@ -14,9 +14,7 @@ import heapq
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from cachetools import Cache
-
-from cdn.cache.policies.base import EvictionListener
+from cdn.cache.policies.base import LeanCache
 
 NEVER = 2**63 - 1  # libCacheSim's INT64_MAX "no next access"
 
@@ -33,15 +31,19 @@ def next_access_indices(keys: Iterable[Hashable]) -> list[int | None]:
     return following
 
 
-class BeladyCache(Cache):
-    """Belady's MIN on the cachetools ``Cache`` contract, fed by ``schedule()`` before each access."""
+class BeladyCache(LeanCache):
+    """Belady's MIN on the cachetools ``Cache`` contract, fed by ``schedule()`` before each access.
 
-    on_evict: EvictionListener | None = None  # told (key, value) after each eviction
-    evictions = 0
+    Owns its storage (``LeanCache``: ``data`` and the sizes beside it); insertion follows
+    cachetools' ``Cache.__setitem__`` rules exactly (evict while a new or growing value does not
+    fit, a cached key's old size counting as freed; the key may evict itself, then store).
+    """
+
     touch = None  # a hit changes nothing here: ``schedule`` does the bookkeeping
 
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
-        Cache.__init__(self, maxsize, getsizeof)
+        LeanCache.__init__(self, maxsize, getsizeof, {})
+        self.__sizes: dict[Hashable, int] = {}
         self.__when: dict[Hashable, int] = {}  # cached key -> next access index
         self.__heap: list[tuple[int, int, Hashable]] = []  # (-next access, tiebreak, key), lazy
         self.__serial = 0
@@ -56,25 +58,21 @@ class BeladyCache(Cache):
         if key in self.__when:
             self.__push(key, when)
 
-    @property
-    def data(self) -> dict[Hashable, Any]:
-        """cachetools' own key -> value dict (read only)."""
-        return self._Cache__data  # type: ignore[attr-defined,no-any-return]
-
     def next_access(self, key: Hashable) -> int | None:
         """The scheduled next access of a cached ``key`` (None: never)."""
         when = self.__when[key]
         return None if when == NEVER else when
 
-    def __setitem__(self, key: Hashable, value: Any, cache_setitem=Cache.__setitem__) -> None:
-        cache_setitem(self, key, value)
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        self._store_sized(key, value, self.__sizes)
         if key in self.__when:
             return
         when = self.__pending_next if key == self.__pending_key else NEVER
         self.__push(key, when)
 
-    def __delitem__(self, key: Hashable, cache_delitem=Cache.__delitem__) -> None:
-        cache_delitem(self, key)
+    def __delitem__(self, key: Hashable) -> None:
+        del self.data[key]
+        self.currsize -= self.__sizes.pop(key)
         del self.__when[key]
 
     def popitem(self) -> tuple[Hashable, Any]:
@@ -83,7 +81,7 @@ class BeladyCache(Cache):
         while heap:
             negative, _, key = heapq.heappop(heap)
             if when.get(key) == -negative:
-                value = Cache.__getitem__(self, key)
+                value = self.data[key]
                 del self[key]
                 self.evictions += 1
                 listener = self.on_evict
@@ -94,7 +92,9 @@ class BeladyCache(Cache):
 
     def clear(self) -> None:
         """Remove every object and its schedule."""
-        Cache.clear(self)
+        self.data.clear()
+        self.__sizes.clear()
+        self.currsize = 0
         self.__when.clear()
         self.__heap.clear()
 

@@ -49,6 +49,28 @@ def test_variants_of_one_key_are_stored_side_by_side() -> None:
     assert store.bytes_stored == 40
 
 
+def test_a_varied_entry_replaces_the_plain_entry_of_its_key() -> None:
+    store = Store(1000)
+    store.put(Obj("/a", 10))
+    gzip = Obj("/a", 20, (("accept-encoding", "gzip"),))
+    store.put(gzip)
+    assert store.lookup("/a") == [gzip]
+    assert store.get("/a") is None
+    assert store.bytes_stored == 20
+    assert store.stats().evictions == 0
+
+
+def test_a_plain_entry_replaces_every_variant_of_its_key() -> None:
+    store = Store(1000)
+    store.put(Obj("/a", 10, (("accept-encoding", "gzip"),)))
+    store.put(Obj("/a", 20, (("accept-encoding", "br"),)))
+    plain = Obj("/a", 5)
+    store.put(plain)
+    assert store.lookup("/a") == [plain]
+    assert store.bytes_stored == 5
+    assert store.stats().evictions == 0
+
+
 def test_put_replaces_the_same_key_and_variant() -> None:
     store = Store(1000)
     store.put(Obj("/a", 10))
@@ -193,6 +215,7 @@ def test_purge_tag_hard_removes_exactly_the_tagged_entries() -> None:
     store.put(tagged("/p/1", 10, "product-1", "catalog"))
     store.put(tagged("/p/2", 10, "product-2", "catalog"))
     store.put(tagged("/p/1", 10, "product-1", variant=("gzip",)))
+    store.put(tagged("/p/1", 10, "product-1", variant=("br",)))
     assert store.purge_tag("product-1") == 2
     assert [entry.key for entry in store.entries()] == ["/p/2"]
     assert store.tagged("product-1") == []
@@ -280,11 +303,12 @@ def test_record_plain_hit_is_record_hit_of_a_variant_less_entry() -> None:
 
 def test_slots_is_the_live_map_of_entries_by_slot() -> None:
     store = Store(1000)
-    plain, varied = Obj("/a", 10), Obj("/a", 20, ("gzip",))
+    plain, varied = Obj("/b", 10), Obj("/a", 20, ("gzip",))
     store.put(plain)
     store.put(varied)
-    assert store.slots.get("/a") is plain and store.slots[("/a", ("gzip",))] is varied
+    assert store.slots.get("/b") is plain and store.slots[("/a", ("gzip",))] is varied
     store.purge_key("/a")
+    store.purge_key("/b")
     assert not store.slots
 
 

@@ -52,7 +52,10 @@ class StoreMachine(RuleBasedStateMachine):
         tags=st.frozensets(st.sampled_from(TAGS)),
     )
     def put(self, key: str, variant: tuple[Any, ...], size: int, tags: frozenset[str]) -> None:
-        existed = (key, variant) in self._slots()
+        slots = self._slots()
+        existed = (key, variant) in slots
+        if not existed:  # a new slot supersedes the key's entries of the other kind
+            self.dropped += sum(1 for k, v in slots if k == key and bool(v) != bool(variant))
         admitted = self.store.put(Obj(key, size, variant, tags))
         if admitted and not existed:
             self.new_slots += 1
@@ -97,6 +100,13 @@ class StoreMachine(RuleBasedStateMachine):
     @rule()
     def evict_one(self) -> None:
         self.store._policy.popitem()  # the policy's own eviction, as a full cache would do
+
+    @invariant()
+    def no_key_is_both_plain_and_varied(self) -> None:
+        slots = self._slots()
+        plain = {key for key, variant in slots if not variant}
+        varied = {key for key, variant in slots if variant}
+        assert not plain & varied
 
     @invariant()
     def within_budget(self) -> None:
