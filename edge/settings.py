@@ -100,6 +100,9 @@ class EdgeSettings:
     collapse_timeout: float = _DEFAULTS.collapse_timeout
     collapse_max_waiters: int = _DEFAULTS.collapse_max_waiters
     upstream_timeout: float = _DEFAULTS.upstream_timeout
+    # "sigv4": sign requests to the origin (not to shields or peers) with the keys in
+    # $CDNLAB_ORIGIN_ACCESS_KEY / $CDNLAB_ORIGIN_SECRET_KEY (serving.sigv4_sign).
+    origin_auth: str = _DEFAULTS.origin_auth
     connect_timeout: float = 5.0
     hit_for_pass_seconds: float = 30.0
     # Longest wait for a peer's response head before asking the next owner (a hung peer).

@@ -39,6 +39,7 @@ import aiohttp
 from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
 from edge.settings import EdgeSettings
+from serving.sigv4_sign import signer_from_env
 
 __all__ = ["PEER_HEADER", "Clock", "Fetched", "Upstream", "UpstreamError", "cdn_loop_member"]
 
@@ -109,6 +110,8 @@ class Upstream:
         self.metrics = metrics
         self.sleep = sleep
         self.clock = clock
+        # Origin access control: requests to the origin (only) carry a SigV4 signature.
+        self.origin_signer = signer_from_env() if settings.origin_auth == "sigv4" else None
         self.timeout = aiohttp.ClientTimeout(
             total=None,
             sock_connect=settings.connect_timeout,
@@ -242,6 +245,8 @@ class Upstream:
         if delay > 0:
             await self.sleep(delay)
         request_time = self.clock()
+        if kind == "origin" and self.origin_signer is not None:
+            headers = self.origin_signer.sign(method, base_url + target, headers, request_time)
         try:
             response = await self.session.request(
                 method,

@@ -21,6 +21,7 @@ from cdn.http.config import CacheConfig, node_cache_config
 
 KNOWN_POLICIES = POLICY_NAMES  # the registry's names (cdn.cache.policies)
 SIZE_DISTRIBUTIONS = ("lognormal", "pareto", "fixed")
+ORIGIN_AUTHS = ("none", "sigv4")
 ROLES = ("origin", "shield", "edge")
 # What serves as the origin: the synthetic catalog (`cdn origin`), buckets on disk
 # (`cdn storage`) or tables in SQLite (`cdn kv`).
@@ -205,6 +206,9 @@ class EdgeSettings:
     collapse_max_waiters: int = 1000
     upstream_timeout: float = 30.0
     functions: tuple[tuple[Trigger, str], ...] = ()
+    # "sigv4": requests to the origin are signed (CloudFront's origin access control for a
+    # private storage bucket); keys from the environment (serving.sigv4_sign).
+    origin_auth: str = "none"
 
     def cache_config(self) -> CacheConfig:
         """The core CacheConfig these settings give every shield and edge."""

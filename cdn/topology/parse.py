@@ -24,6 +24,7 @@ from cdn.tables import TableReader, read_toml
 from cdn.topology.gateway import parse_gateway
 from cdn.topology.model import (
     KNOWN_POLICIES,
+    ORIGIN_AUTHS,
     ORIGIN_KINDS,
     SIZE_DISTRIBUTIONS,
     USER_WEIGHTS,
@@ -397,6 +398,7 @@ def _edge_settings(reader: TableReader) -> EdgeSettings:
         collapse_max_waiters=reader.integer("collapse_max_waiters", 1000, minimum=1),
         upstream_timeout=reader.duration("upstream_timeout", 30.0),
         functions=_associations(reader),
+        origin_auth=reader.choice("origin_auth", "none", ORIGIN_AUTHS),
     )
     reader.done()
     return settings

@@ -42,6 +42,7 @@ from serving.flags import (
     cannot_listen,
     connection_limits,
 )
+from serving.sigv4_sign import signer_from_env
 
 NAME = "edge"
 HELP = "run an edge cache proxy (or a shield) in front of an origin"
@@ -95,6 +96,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cache.add_argument("--sort-query", action="store_true", default=None, help="sort query params")
     cache.add_argument("--upstream-timeout", default=None, help="then 504 or stale (30s)")
     cache.add_argument("--collapse-timeout", default=None, help="follower wait limit (10s)")
+    cache.add_argument(
+        "--origin-auth",
+        choices=("none", "sigv4"),
+        default=None,
+        help="sign origin requests with SigV4 (keys from $CDNLAB_ORIGIN_ACCESS_KEY and "
+        "$CDNLAB_ORIGIN_SECRET_KEY), as CloudFront's origin access control does for a bucket",
+    )
     add_limit_flags(parser)
 
 
@@ -148,6 +156,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         changes["sort_query_params"] = True
     if args.access_log:
         changes["access_log"] = True
+    if args.origin_auth is not None:
+        changes["origin_auth"] = args.origin_auth
     changes["admin_token"] = admin_token(args)
     return changes
 
@@ -187,9 +197,12 @@ def build_settings(args: argparse.Namespace) -> EdgeSettings:
     if args.drain_timeout is not None:
         changes["shutdown_timeout"] = args.drain_timeout
     try:
-        return base.with_changes(**changes)
+        settings = base.with_changes(**changes)
+        if settings.origin_auth == "sigv4":
+            signer_from_env()  # the keys must be there before we listen
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    return settings
 
 
 def run(args: argparse.Namespace) -> int:

@@ -174,3 +174,9 @@ async def test_two_workers_serve_on_one_port_and_stop_on_sigterm(start_origin, f
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_origin_auth_without_keys_in_the_environment_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.delenv("CDNLAB_ORIGIN_ACCESS_KEY", raising=False)
+    with pytest.raises(UserError, match=r"needs \$CDNLAB_ORIGIN_ACCESS_KEY"):
+        settings_from(["--origin", "http://127.0.0.1:9", "--origin-auth", "sigv4"])

@@ -54,3 +54,33 @@ def test_signer_from_env_names_the_missing_variables(monkeypatch):
     monkeypatch.delenv("CDNLAB_ORIGIN_ACCESS_KEY", raising=False)
     with pytest.raises(ValueError, match="CDNLAB_ORIGIN_ACCESS_KEY"):
         signer_from_env()
+
+
+async def test_an_edge_with_origin_auth_reads_a_private_bucket_others_cannot(
+    private_object, node, monkeypatch
+) -> None:
+    import aiohttp
+
+    from edge.server import EdgeServer
+    from edge.settings import EdgeSettings
+
+    monkeypatch.setenv("CDNLAB_ORIGIN_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("CDNLAB_ORIGIN_SECRET_KEY", SECRET_KEY)
+    path = private_object.removeprefix(node.url)
+    host = node.url.removeprefix("http://")
+    edges = [
+        EdgeServer(EdgeSettings(name=f"edge-{auth}", port=0, upstream_url=node.url,
+                                site_host=host, origin_auth=auth))
+        for auth in ("sigv4", "none")
+    ]  # fmt: skip
+    for edge in edges:
+        await edge.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(edges[0].url + path) as answer:
+                assert (answer.status, await answer.read()) == (200, b"only for the CDN")
+            async with session.get(edges[1].url + path) as answer:
+                assert answer.status == 403
+    finally:
+        for edge in edges:
+            await edge.stop()
