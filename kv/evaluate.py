@@ -4,6 +4,9 @@ Rules (DynamoDB's): a path that resolves to nothing makes a comparison false (``
 values of different types are never ordered; every operand of an update is read from the item
 as it was before the update; two paths of one update (or projection) may not overlap; key
 attributes cannot be updated. Trees come from kv.expressions, refs resolve through a Scope.
+
+Over 400 lines on purpose: conditions, updates and projections walk the same document paths
+with the same type rules; one evaluator keeps those rules in one place.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ ValidationException that names the expression and the problem, in DynamoDB's wor
 ``Invalid ConditionExpression: Syntax error; token: "=", near: "a = = :v"``. Names (``#n``)
 and values (``:v``) stay references in the tree; a ``Scope`` binds them per request, and
 says which were undefined or unused (both are ValidationExceptions in DynamoDB).
+
+Over 400 lines on purpose: the grammar's transformer into typed expression trees, one method
+per grammar rule, beside kv/expressions.lark.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Rules:
   (a dead edge) goes to the user's next-nearest edge (same request, latency from its intended
   start), and that edge's users go there for ``MOVE_SECONDS``; only when the last edge fails
   is it an error. A failure after the head is an error (nothing is sent twice).
+
+Over 400 lines on purpose: one open-loop run (dispatch, both clients' send paths, anycast,
+drain, report) whose parts share the run's hot state; the lean client is in loadgen/wire.py.
 """
 
 from __future__ import annotations

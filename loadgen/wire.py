@@ -17,6 +17,9 @@ Rules:
 - ``warm(n)`` opens connections before the schedule starts, so sends do not pay the handshake.
 - A body without Content-Length or chunking ends when the server closes the connection.
 - Only plain ``http://`` GETs with fixed headers take this path; anything else uses aiohttp.
+
+Over 400 lines on purpose: the lean client's protocol, pool and client are one small HTTP/1.1
+client; they call each other on every request and are tested as one.
 """
 
 from __future__ import annotations

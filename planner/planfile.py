@@ -4,6 +4,8 @@ Rules: values are frozen dataclasses; parsing reads only the file it is handed (
 the base topology it names exists); every error is a ConfigError naming the file and the key
 (``plan.toml:sweep.cache_size[1]``) and what was expected. Unknown keys are errors, so a typo in
 an SLO name never silently drops a constraint. docs/plan.md is the reference for every key.
+
+Over 400 lines on purpose: one reader function per plan-file table, as cdn/topology/parse.py.
 """
 
 from __future__ import annotations

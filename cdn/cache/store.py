@@ -33,6 +33,9 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
 
 Length: over 400 lines because the rules above are one data structure's invariants (one map,
 two indexes, one accounting), kept in one class so each hot path touches one object.
+
+Over 400 lines on purpose: the store's accounting, variants, tags and purges share one
+entry map; they are one job (keeping entries) with several doors.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ forwarded upstream as GET so the response can be stored; the shell sends no body
 
 Length: over 400 lines because ``decide`` and ``absorb`` share their decision and outcome
 types and are read together (the cache step in ``cdn.http.step`` composes them).
+
+Over 400 lines on purpose: ``decide`` and ``absorb`` and their typed states are one cohesive
+set of RFC 9111 rules; splitting them would separate each state from the rule that makes it.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ call ``plain_hit`` to skip building a Request, and tests/core checks it against 
 
 Length: over 400 lines because the step is one state machine whose actions, their typed
 values and the transitions between them read best side by side (h11 keeps its Connection so).
+
+Over 400 lines on purpose: the one per-request state machine; its states and transitions
+belong together (splitting would scatter one request's walk over files).
 """
 
 from __future__ import annotations

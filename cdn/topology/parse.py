@@ -3,6 +3,9 @@
 Rules: reads only the file it is handed; every error is a ConfigError naming the file, the key
 (e.g. ``edge[2].cache_size``) and what was expected. Unknown keys are errors too, so a typo never
 silently falls back to a default. docs/topology.md is the reference for every key.
+
+Over 400 lines on purpose: one reader function per topology table, each short, kept beside
+the others so the file reads as the schema (docs/topology.md) in code.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
 from cdn.faults import parse_faults
 from cdn.functions.cost import FunctionPrices
-from cdn.functions.spec import FunctionSpec, check_associations
-from cdn.functions.triggers import MEMORY_MAX_MB, MEMORY_MIN_MB, FunctionKind, Trigger
 from cdn.geo import Point
 from cdn.tables import TableReader, read_toml
+from cdn.topology.functions import check_functions, parse_associations, parse_functions
 from cdn.topology.gateway import parse_gateway
 from cdn.topology.model import (
     KNOWN_POLICIES,
@@ -101,82 +103,11 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
         capacity_rps=reader.number("capacity_rps", 10_000.0, minimum=1e-9),
         workers=reader.integer("workers", 1, minimum=1),
         region=reader.text("region", location.continent),
-        functions=_associations(reader) if role == "edge" else (),
+        functions=parse_associations(reader) if role == "edge" else (),
         **(_origin_kind(reader) if role == "origin" else {}),
     )
     reader.done()
     return node
-
-
-def _associations(reader: TableReader) -> tuple[tuple[Trigger, str], ...]:
-    """``functions = { viewer-request = "name", ... }``: one function name per trigger."""
-    if not reader.has("functions"):
-        reader.used.add("functions")
-        return ()
-    table = reader.child("functions")
-    pairs = []
-    for trigger in Trigger:
-        name = table.text(trigger.value, None)
-        if name is not None:
-            pairs.append((trigger, name))
-    table.done()
-    return tuple(pairs)
-
-
-_FUNCTION_KINDS = tuple(kind.value for kind in FunctionKind)
-
-
-def _function(reader: TableReader, base: Path) -> FunctionSpec:
-    name = reader.text("name", None)
-    if not name:
-        raise reader.fail("name", "missing", "a function name like 'rewrite'")
-    code = reader.text("code", None)
-    if not code:
-        raise reader.fail("code", "missing", "a path to a .py file, relative to the topology file")
-    memory = reader.integer("memory", 128, minimum=MEMORY_MIN_MB)
-    if memory > MEMORY_MAX_MB:
-        raise reader.fail(
-            "memory", f"{memory} is out of range", f"{MEMORY_MIN_MB} to {MEMORY_MAX_MB} (MB)"
-        )
-    spec = FunctionSpec(
-        name=name,
-        code=str(base / code),
-        handler=reader.text("handler", "handler"),
-        kind=FunctionKind(reader.choice("kind", FunctionKind.LAMBDA_EDGE.value, _FUNCTION_KINDS)),
-        timeout=reader.duration("timeout", 3.0),
-        memory=memory,
-        concurrency=reader.integer("concurrency", 10, minimum=1),
-        keep_warm=reader.duration("keep_warm", 600.0),
-        budget=reader.duration("budget", 0.001),
-        where=reader.where("code"),
-    )
-    if not spec.timeout > 0:
-        raise reader.fail("timeout", f"{spec.timeout!r} is not positive", "a duration like 3s")
-    reader.done()
-    return spec
-
-
-def _functions(top: TableReader, source: str) -> tuple[FunctionSpec, ...]:
-    base = Path(source).parent
-    specs: list[FunctionSpec] = []
-    for reader in top.children("function"):
-        spec = _function(reader, base)
-        if any(other.name == spec.name for other in specs):
-            raise reader.fail("name", f"{spec.name!r} is used twice", "unique function names")
-        specs.append(spec)
-    return tuple(specs)
-
-
-def _check_functions(topology: Topology) -> None:
-    by_name = {spec.name: spec for spec in topology.functions}
-    source = topology.source
-    check_associations(
-        topology.edge_settings.functions, by_name, f"{source}:edge_defaults.functions"
-    )
-    for index, node in enumerate(topology.edges):
-        merged = dict(topology.edge_settings.functions)
-        merged.update(dict(node.functions))
-        check_associations(merged.items(), by_name, f"{source}:edge[{index}].functions")
 
 
 def _origin_kind(reader: TableReader) -> dict[str, Any]:
@@ -397,7 +328,7 @@ def _edge_settings(reader: TableReader) -> EdgeSettings:
         collapse_timeout=reader.duration("collapse_timeout", 10.0),
         collapse_max_waiters=reader.integer("collapse_max_waiters", 1000, minimum=1),
         upstream_timeout=reader.duration("upstream_timeout", 30.0),
-        functions=_associations(reader),
+        functions=parse_associations(reader),
         origin_auth=reader.choice("origin_auth", "none", ORIGIN_AUTHS),
     )
     reader.done()
@@ -474,12 +405,12 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
         cache_rules=tuple(_cache_rule(r) for r in top.children("cache_rule")),
         edge_settings=_edge_settings(top.child("edge_defaults")),
         gateway=parse_gateway(top, (origin.name,)),
-        functions=_functions(top, source),
+        functions=parse_functions(top, source),
     )
     fault_tables = top.children("fault")
     top.done()
     _check_graph(topology)
-    _check_functions(topology)
+    check_functions(topology)
     if fault_tables:
         names = [node.name for node in topology.nodes]
         faults = parse_faults(fault_tables, origin=origin.name, nodes=names)
