@@ -147,8 +147,17 @@ class Workload:
     new_objects_per_hour: float = 0.0
     # Storage writes: objects overwritten per second at the origin, each purged on every cache.
     writes_per_second: float = 0.0
+    # An API's writes (a table origin): this share of all API calls are writes, each purging the
+    # object it changes on every cache; ``rate`` stays the rate of reads the CDN sees.
+    write_share: float = 0.0
     regional_share: float = 0.0
     regional_head: int = 0
+
+    @property
+    def write_rate(self) -> float:
+        """Writes per second at the origin: ``writes_per_second`` plus the API's writes, which
+        are ``write_share`` of all calls when ``rate`` reads go through the CDN."""
+        return self.writes_per_second + self.rate * self.write_share / (1.0 - self.write_share)
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,6 +235,7 @@ def _workload(reader: TableReader) -> Workload:
         flash_crowds=tuple(crowds),
         new_objects_per_hour=reader.number("new_objects_per_hour", 0.0, minimum=0),
         writes_per_second=reader.number("writes_per_second", 0.0, minimum=0),
+        write_share=reader.number("write_share", 0.0, minimum=0, maximum=0.99),
         regional_share=reader.number("regional_share", 0.0, minimum=0, maximum=1),
         regional_head=reader.integer("regional_head", 0, minimum=0),
     )

@@ -1,9 +1,11 @@
-"""Storage writes: when objects are overwritten at the origin (each write purges the object).
+"""Origin writes: when objects change at the origin (each write purges the object).
 
-Rules: pure; a Poisson process of ``workload.writes_per_second`` over ``[0, duration)``, each
-write choosing its object by the same popularity as requests (hot objects change too), from a
-numpy Generator the caller seeds. The simulator turns each write into a hard URL purge on every
-cache, as a storage origin's change notifications do live (docs/storage.md).
+Rules: pure; a Poisson process of ``workload.write_rate`` (storage ``writes_per_second``, plus
+an API's ``write_share`` of its calls) over ``[0, duration)``, each write choosing its object by
+the same popularity as requests (hot objects change too), from a numpy Generator the caller
+seeds. The simulator turns each write into a hard URL purge on every cache, as a storage
+origin's change notifications and a table origin's write purges do live (docs/storage.md,
+docs/kv.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def storage_writes(
     workload: Workload, duration: float, rng: np.random.Generator
 ) -> list[StorageWrite]:
     """Write times and object ids over ``duration`` seconds (none when the rate is 0)."""
-    rate = workload.writes_per_second
+    rate = workload.write_rate
     if rate <= 0 or duration <= 0:
         return []
     count = int(rng.poisson(rate * duration))
