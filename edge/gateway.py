@@ -26,7 +26,7 @@ from prometheus_client import Counter
 
 from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
 from cdn.gateway.behaviors import Behavior, Gateway, default_gateway
-from cdn.http import cache_status_member
+from cdn.http import CacheConfig, cache_status_member
 from edge.metrics import EdgeMetrics
 from edge.recording import Recorder
 
@@ -74,6 +74,7 @@ class EdgeGateway:
         recorder: Recorder,
         key_of: Callable[[str], str],
         clock: Callable[[], float],
+        config: CacheConfig,
     ) -> None:
         self.admission = Admission(gateway, api_key_values)
         self.gateway = gateway
@@ -90,6 +91,12 @@ class EdgeGateway:
         )
         self.refusals = {c: refusals.labels(metrics.node, c) for c in CATEGORIES}
         self._wire_safe = {id(b): _wire_safe(b) for b in gateway.behaviors}
+        self._configs = {id(b): b.cache_config(config) for b in gateway.behaviors}
+
+    def config_for(self, behavior: Behavior) -> CacheConfig:
+        """The cache step's config for requests of ``behavior``: the node's, with the
+        behavior's TTL bounds (``Behavior.cache_config``)."""
+        return self._configs[id(behavior)]
 
     def admit(self, request: web.Request, method: str, target: str) -> Admitted | Answered:
         """The core's decision for ``request`` (``target`` in origin form)."""

@@ -118,6 +118,7 @@ class Proxy:
                 recorder,
                 keys.key_of,
                 clock,
+                self.config,
             )
             self.wire_hit = self._gateway_wire_hit
         self._fast_path = fast_path_enabled(settings)
@@ -196,7 +197,8 @@ class Proxy:
         if extra:
             request[RESPONSE_FIELDS] = admitted.response_fields
         creq = Request(method, target, Headers(request.headers.items()))
-        step = CacheStep(self.store, self.config, creq, gateway.cache_key(admitted), self.clock())
+        config = gateway.config_for(admitted.behavior)
+        step = CacheStep(self.store, config, creq, gateway.cache_key(admitted), self.clock())
         action = step.next()
         if isinstance(action, Serve):
             return self._serve(request, creq, step, action, started, extra)

@@ -63,6 +63,10 @@ allowed_methods = ["GET", "HEAD", "OPTIONS"]
 cors = {{ allow_origins = ["https://app.example"], allow_methods = ["GET"], max_age = 300 }}
 
 [[behavior]]
+path_pattern = "/obj/7*"
+max_ttl = "30s"
+
+[[behavior]]
 path_pattern = "*"
 """
 
@@ -264,3 +268,30 @@ async def test_the_wire_fast_path_answers_plain_hits_and_declines_checked_behavi
     fields = CIMultiDictProxy(CIMultiDict({"Host": "edge", "x-api-key": API_KEY}))
     assert wire_hit("GET", "/obj/61", fields) is not None  # stored, no check to make
     assert wire_hit("GET", "/obj/14", fields) is None  # stored, but its key and plan are checked
+
+
+async def test_max_ttl_bounds_the_origins_freshness(
+    start_origin, start_edge_server, gateway_topology, http, origin_fetches
+) -> None:
+    now = [NOW]
+    gateway = gateway_topology.gateway
+    values = api_key_values(gateway, {"CDNLAB_TEST_API_KEY": API_KEY})
+    origin = await start_origin()  # sends max-age=86400 for /obj/
+    server = await start_edge_server(
+        origin, clock=lambda: now[0], gateway=gateway, api_key_values=values
+    )
+    async with http.get(server.url + "/obj/71") as response:
+        await response.read()
+        assert "ttl=30" in response.headers["Cache-Status"]
+    now[0] += 20
+    async with http.get(server.url + "/obj/71") as response:
+        await response.read()
+        assert response.headers["X-Cache"].startswith("HIT")
+    now[0] += 20  # 40 s: past max_ttl, though the origin said a day
+    async with http.get(server.url + "/obj/71") as response:
+        await response.read()
+        assert not response.headers["X-Cache"].startswith("HIT")
+    async with http.get(server.url + "/obj/81") as response:  # the default behavior: a day
+        await response.read()
+        ttl = int(response.headers["Cache-Status"].split("ttl=")[1].split(";")[0])
+        assert ttl > 3600
