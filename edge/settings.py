@@ -224,9 +224,10 @@ class EdgeSettings:
             cache_size=node.cache_size,
             policy=node.policy,
             workers=node.workers,
-            gateway=topology.gateway,
+            # Behaviors, keys and limits apply where viewers arrive: edges, not shields.
+            gateway=topology.gateway if node.role == "edge" else None,
             api_key_values=api_key_values(topology.gateway, os.environ)
-            if topology.gateway is not None
+            if topology.gateway is not None and node.role == "edge"
             else (),
             # Knobs the edge has (the topology's functions are not wired into the edge yet).
             **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS if knob in _EDGE_FIELDS},
