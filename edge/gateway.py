@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Mapping
 
 from aiohttp import web
-from prometheus_client import Counter
 
 from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
 from cdn.gateway.behaviors import Behavior, Gateway, default_gateway
@@ -36,10 +35,6 @@ log = logging.getLogger("cdnlab.edge")
 
 # Where Proxy.handle leaves an Admitted's response fields for the response (request key).
 RESPONSE_FIELDS = web.RequestKey("cdnlab_gateway_fields", tuple)
-CATEGORIES = (
-    "forbidden", "throttled", "quota", "unsigned", "method", "cors", "preflight",
-    "redirect", "https-only",
-)  # fmt: skip
 _perf = time.perf_counter
 
 
@@ -83,13 +78,7 @@ class EdgeGateway:
         self.recorder = recorder
         self.key_of = key_of
         self.clock = clock
-        refusals = Counter(
-            "cdnlab_edge_gateway_refusals",
-            "requests the gateway answered itself (403, 429, 301, CORS preflight), by category",
-            ["node", "category"],
-            registry=metrics.registry,
-        )
-        self.refusals = {c: refusals.labels(metrics.node, c) for c in CATEGORIES}
+        self.refusals = metrics.gateway_refusals
         self._wire_safe = {id(b): _wire_safe(b) for b in gateway.behaviors}
         self._configs = {id(b): b.cache_config(config) for b in gateway.behaviors}
 
