@@ -66,6 +66,13 @@ cors = {{ allow_origins = ["https://app.example"], allow_methods = ["GET"], max_
 path_pattern = "/obj/7*"
 max_ttl = "30s"
 
+[[cache_rule]]  # the origin states no lifetime for /obj/9... (longest prefix wins)
+prefix = "/obj/9"
+
+[[behavior]]
+path_pattern = "/obj/9*"
+default_ttl = "45s"
+
 [[behavior]]
 path_pattern = "*"
 """
@@ -83,7 +90,7 @@ def gateway_topology(tmp_path: Path) -> Any:
 async def edge(start_origin, start_edge_server, gateway_topology) -> Any:
     """(origin URL, edge URL) with the gateway, on a fixed clock at NOW."""
     gateway = gateway_topology.gateway
-    origin = await start_origin()
+    origin = await start_origin(gateway_topology)
     server = await start_edge_server(
         origin,
         clock=lambda: NOW,
@@ -295,3 +302,11 @@ async def test_max_ttl_bounds_the_origins_freshness(
         await response.read()
         ttl = int(response.headers["Cache-Status"].split("ttl=")[1].split(";")[0])
         assert ttl > 3600
+
+
+async def test_default_ttl_applies_when_the_origin_states_no_lifetime(edge, http) -> None:
+    _, url = edge
+    async with http.get(url + "/obj/91") as response:
+        await response.read()
+        assert "Cache-Control" not in response.headers
+        assert "ttl=45" in response.headers["Cache-Status"]
