@@ -310,3 +310,25 @@ async def test_default_ttl_applies_when_the_origin_states_no_lifetime(edge, http
         await response.read()
         assert "Cache-Control" not in response.headers
         assert "ttl=45" in response.headers["Cache-Status"]
+
+
+async def test_a_stored_keyed_object_is_not_served_without_the_key(edge, http) -> None:
+    _, url = edge
+    async with http.get(url + "/obj/15", headers={"x-api-key": API_KEY}) as response:
+        await response.read()
+        assert response.status == 200
+    async with http.get(url + "/obj/15") as response:  # same keep-alive connection: wire path
+        await response.read()
+        assert response.status == 403
+
+
+async def test_a_stored_signed_object_is_not_served_unsigned(edge, http) -> None:
+    _, url = edge
+    signed = signer().generate_presigned_url(url + "/obj/23", date_less_than=at(NOW + 600))
+    for _ in range(2):  # stored, then a hit
+        async with http.get(signed) as response:
+            await response.read()
+            assert response.status == 200
+    async with http.get(url + "/obj/23") as response:
+        await response.read()
+        assert response.status == 403
