@@ -18,7 +18,6 @@ limit, CORS origin or protocol policy to apply); otherwise None, and the request
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 
 from aiohttp import web
@@ -29,13 +28,12 @@ from cdn.http import CacheConfig, cache_status_member
 from edge.metrics import EdgeMetrics
 from edge.recording import Recorder
 
-__all__ = ["RESPONSE_FIELDS", "EdgeGateway", "gateway_active"]
+__all__ = ["RESPONSE_FIELDS", "EdgeGateway", "add_response_fields", "gateway_active"]
 
 log = logging.getLogger("cdnlab.edge")
 
 # Where Proxy.handle leaves an Admitted's response fields for the response (request key).
 RESPONSE_FIELDS = web.RequestKey("cdnlab_gateway_fields", tuple)
-_perf = time.perf_counter
 
 
 def gateway_active(gateway: Gateway | None) -> bool:
