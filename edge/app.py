@@ -19,6 +19,7 @@ from cdn.cache import Store
 from edge.accesslog import AccessLog
 from edge.admin import Admin
 from edge.collapsing import Collapsing
+from edge.gateway import add_response_fields
 from edge.leaving import leaving_route, tell_peers_leaving
 from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
@@ -90,6 +91,8 @@ def create_app(
     app[ADMIN] = admin
     app[PEERS] = peers
     app.cleanup_ctx.append(resources)
+    if proxy.gateway is not None:
+        app.on_response_prepare.append(add_response_fields)
     drain_of(app)
     app.add_routes([*admin.routes(), leaving_route(settings, peers)])
     app.router.add_route("GET", "/{tail:.*}", proxy.handle)

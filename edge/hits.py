@@ -86,8 +86,16 @@ class Hits:
         """
         if self._logging or target[:1] != "/":
             return None
+        return self.wire_hit_at(method, self.key_of(target), fields)
+
+    def wire_hit_at(
+        self, method: str, key: str, fields: CIMultiDictProxy[str]
+    ) -> tuple[int, tuple[bytes, ...]] | None:
+        """``wire_hit`` for a request whose cache key is ``key`` (the gateway's key)."""
+        if self._logging:
+            return None
         started = _perf()
-        obj = self._slots.get(self.key_of(target))
+        obj = self._slots.get(key)
         now = self.clock()
         hit = plain_hit(obj, fields, now, _BLOCKERS)
         if hit is None:
@@ -117,8 +125,10 @@ class Hits:
         age: int,
         status: CacheStatus,
         started: float,
+        extra: bool = False,
     ) -> web.StreamResponse:
-        """A 200 hit the step served: the ready bytes (HTTP/1.1 keep-alive) or a Response."""
+        """A 200 hit the step served: the ready bytes (HTTP/1.1 keep-alive) or a Response
+        (``extra``: the gateway adds response fields, so not the ready bytes)."""
         entry = obj.entry
         tier = CDN_LOOP in request.headers and tier_loop(request.headers)
         ttl = status.ttl or 0
@@ -131,6 +141,7 @@ class Hits:
         if (
             memo.head is not None
             and self.prerendered
+            and not extra
             and request.version == _HTTP11
             and request.keep_alive
         ):

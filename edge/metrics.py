@@ -22,10 +22,15 @@ from prometheus_client.registry import Collector
 
 from cdn.cache import CacheStats
 
-__all__ = ["CACHE_STATUSES", "EdgeMetrics"]
+__all__ = ["CACHE_STATUSES", "GATEWAY_CATEGORIES", "EdgeMetrics"]
 
 CACHE_STATUSES = ("hit", "miss", "stale", "revalidated", "bypass", "collapsed", "error")
 UPSTREAM_KINDS = ("origin", "shield", "peer")
+# Why the gateway answered a request itself (cdn.gateway.Answered.category).
+GATEWAY_CATEGORIES = (
+    "forbidden", "throttled", "quota", "unsigned", "method", "cors", "preflight",
+    "redirect", "https-only",
+)  # fmt: skip
 _REQUEST_BUCKETS = (
     0.0005,
     0.001,
@@ -201,6 +206,13 @@ class EdgeMetrics:
             ["node", "peer"],
             registry=registry,
         )
+        refusals = Counter(
+            "cdnlab_edge_gateway_refusals",
+            "requests the gateway answered itself (403, 429, 301, CORS preflight), by category",
+            ["node", "category"],
+            registry=registry,
+        )
+        self.gateway_refusals = {c: refusals.labels(node, c) for c in GATEWAY_CATEGORIES}
         registry.register(_StoreCollector(node, stats))
         # Zero samples up front, so dashboards and scrapes see every family from the start.
         self._upstream_requests.labels(node, upstream_kind, "200")

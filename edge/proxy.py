@@ -35,13 +35,16 @@ import time
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
+from multidict import CIMultiDictProxy
 
 from cdn.cache import Store as EntryStore
+from cdn.gateway.admission import Answered
 from cdn.http import CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
 from edge.collapsing import Collapsing
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY
+from edge.gateway import RESPONSE_FIELDS, EdgeGateway, gateway_active
 from edge.hits import Hits
 from edge.intake import Refused, origin_form
 from edge.keys import CacheKeys
@@ -102,6 +105,22 @@ class Proxy:
         # Bound once: the hit path calls these per request.
         self.key_of = keys.key_of
         self.wire_hit = self.hits.wire_hit
+        # The topology's gateway (behaviors, keys, limits), when it asks anything of requests.
+        self.gateway: EdgeGateway | None = None
+        if gateway_active(settings.gateway):
+            assert settings.gateway is not None
+            self.gateway = EdgeGateway(
+                settings.gateway,
+                dict(settings.api_key_values),
+                self.name,
+                self.via,
+                metrics,
+                recorder,
+                keys.key_of,
+                clock,
+                self.config,
+            )
+            self.wire_hit = self._gateway_wire_hit
         self._fast_path = fast_path_enabled(settings)
         self._upstream: Upstream | None = None
 
@@ -131,6 +150,8 @@ class Proxy:
                 raise Refused(
                     405, "CONNECT is refused: this edge is not a forward proxy", "connect"
                 )
+            if self.gateway is not None:
+                return await self._admit(request, method, started)
             if (
                 self._fast_path
                 and (method == "GET" or method == "HEAD")
@@ -161,8 +182,54 @@ class Proxy:
             log.exception("internal error on %s %s", method, request.raw_path)
             return self.failures.internal_error(request, started)
 
+    async def _admit(self, request: web.Request, method: str, started: float) -> web.StreamResponse:
+        """``handle`` behind the gateway: admission first, then the cache step on the
+        behavior's cache key (the raw target is what is fetched)."""
+        gateway = self.gateway
+        assert gateway is not None
+        target = request.raw_path
+        if target[:1] != "/":
+            target = origin_form(request, target, self._site)
+        admitted = gateway.admit(request, method, target)
+        if isinstance(admitted, Answered):
+            return gateway.answer(request, admitted, started)
+        extra = bool(admitted.response_fields)
+        if extra:
+            request[RESPONSE_FIELDS] = admitted.response_fields
+        creq = Request(method, target, Headers(request.headers.items()))
+        config = gateway.config_for(admitted.behavior)
+        step = CacheStep(self.store, config, creq, gateway.cache_key(admitted), self.clock())
+        action = step.next()
+        if isinstance(action, Serve):
+            return self._serve(request, creq, step, action, started, extra)
+        if isinstance(action, Forward):
+            return await self.passthrough.forward(request, creq, step, action, started)
+        if isinstance(action, Reject):
+            return self.failures.rejected(request, action, started)
+        return await self.misses.forward(request, creq, step, action, started)
+
+    def _gateway_wire_hit(
+        self, method: str, target: str, fields: CIMultiDictProxy[str]
+    ) -> tuple[int, tuple[bytes, ...]] | None:
+        """The wire fast path behind the gateway: only requests whose admission is stateless
+        and adds nothing (``EdgeGateway.wire_key``); the rest go to ``handle``."""
+        if target[:1] != "/":
+            return None
+        gateway = self.gateway
+        assert gateway is not None
+        key = gateway.wire_key(method, target, fields)
+        if key is None:
+            return None
+        return self.hits.wire_hit_at(method, key, fields)
+
     def _serve(
-        self, request: web.Request, creq: Request, step: CacheStep, serve: Serve, started: float
+        self,
+        request: web.Request,
+        creq: Request,
+        step: CacheStep,
+        serve: Serve,
+        started: float,
+        extra: bool = False,
     ) -> web.StreamResponse:
         """Answer the step's first ``Serve``: a stored entry, as a hit, stale, 304 or range."""
         obj = self.store.get(step.key, serve.entry.variant)
@@ -172,7 +239,7 @@ class Proxy:
             self.metrics.stale_served["stale-while-revalidate"].inc()
         status = serve.cache_status
         if status.label == "hit" and serve.status == serve.entry.status:
-            return self.hits.serve_hit(request, obj, serve.age, status, started)
+            return self.hits.serve_hit(request, obj, serve.age, status, started, extra)
         return self.replies.serve(request, serve, obj, started)
 
     def invalidate(self, targets: tuple[str, ...]) -> int:

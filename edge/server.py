@@ -43,10 +43,15 @@ def proxy_first(app: web.Application) -> Callable[[web.BaseRequest], Awaitable[w
 
     Those requests would reach ``Proxy.handle`` through the router's catch-all anyway (the
     app has no middlewares); this skips the router's resolve and match-info work on the hit
-    path. ``/_cdn/...``, other methods and absolute-form targets go through the app's router.
+    path. ``/_cdn/...``, other methods and absolute-form targets go through the app's router,
+    and so does everything behind a gateway (``edge.gateway``: its response fields are added
+    by the app's ``on_response_prepare``, which aiohttp sends only for routed requests).
     """
     handle = app[PROXY].handle
     routed = routed_handler(app)  # what AppRunner's server would call: router, then handler
+    if app[PROXY].gateway is not None:
+        # The gateway adds response fields in on_response_prepare, which needs match info.
+        return routed
 
     def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         method = request.method

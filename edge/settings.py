@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from cdn.gateway.behaviors import Gateway
 from cdn.geo import Point, propagation_delay
 from cdn.http import CacheConfig, node_cache_config
 from cdn.topology import EdgeSettings as NodeDefaults
@@ -31,6 +32,7 @@ __all__ = [
     "EdgeSettings",
     "Fallback",
     "Peer",
+    "api_key_values",
     "fast_path_enabled",
     "node_urls_from_env",
     "parse_node_urls",
@@ -118,6 +120,10 @@ class EdgeSettings:
     # Header, body and idle timeouts and the connection cap (serving.limits).
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     cache_config: CacheConfig = field(default_factory=CacheConfig)
+    # The topology's behaviors, keys and plans (cdn.gateway); None: no gateway checks at all.
+    gateway: Gateway | None = None
+    # (api key name, value) pairs, ``value_env`` already read by ``api_key_values``.
+    api_key_values: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.cache_size < 0:
@@ -221,6 +227,11 @@ class EdgeSettings:
             cache_size=node.cache_size,
             policy=node.policy,
             workers=node.workers,
+            # Behaviors, keys and limits apply where viewers arrive: edges, not shields.
+            gateway=topology.gateway if node.role == "edge" else None,
+            api_key_values=api_key_values(topology.gateway, os.environ)
+            if topology.gateway is not None and node.role == "edge"
+            else (),
             # Knobs the edge has (the topology's functions are not wired into the edge yet).
             **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS if knob in _EDGE_FIELDS},
         )
@@ -243,6 +254,25 @@ def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:
             )
         urls[name] = url.rstrip("/")
     return urls
+
+
+def api_key_values(gateway: Gateway, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(name, value) of each [[api_key]]: its ``value``, or ``environ[value_env]``.
+
+    ValueError naming the key and the variable when a ``value_env`` is not set (or empty)."""
+    values = []
+    for key in gateway.api_keys:
+        if key.value is not None:
+            values.append((key.name, key.value))
+            continue
+        value = environ.get(key.value_env or "", "")
+        if not value:
+            raise ValueError(
+                f"api_key {key.name!r}: environment variable {key.value_env} is not set "
+                "(expected the key's value there, as value_env says)"
+            )
+        values.append((key.name, value))
+    return tuple(values)
 
 
 def fast_path_enabled(settings: EdgeSettings) -> bool:

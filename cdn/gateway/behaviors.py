@@ -16,10 +16,11 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cdn.gateway.patterns import PathPattern
 from cdn.gateway.throttling import Quota, Throttle
+from cdn.http.config import CacheConfig, TtlBounds
 
 __all__ = [
     "ALLOWED_METHOD_SETS",
@@ -116,10 +117,21 @@ class Behavior:
         they give none)."""
         if origin_lifetime is None:
             return self.default_ttl
-        lifetime = max(origin_lifetime, self.min_ttl)
-        if self.max_ttl is not None:
-            lifetime = min(lifetime, self.max_ttl)
-        return lifetime
+        bounds = self.ttl_bounds
+        return origin_lifetime if bounds is None else bounds.bound(origin_lifetime)
+
+    @property
+    def ttl_bounds(self) -> TtlBounds | None:
+        """This behavior's TTLs as the core cache's bounds (None: the origin's freshness)."""
+        if self.min_ttl == 0 and self.default_ttl is None and self.max_ttl is None:
+            return None
+        return TtlBounds(self.min_ttl, self.default_ttl, self.max_ttl)
+
+    def cache_config(self, base: CacheConfig) -> CacheConfig:
+        """``base`` (a node's config) with this behavior's TTL bounds: the config of its
+        requests' cache steps (``base`` itself when the behavior bounds nothing)."""
+        bounds = self.ttl_bounds
+        return base if bounds is None else replace(base, ttl_bounds=bounds)
 
     @property
     def requires_signature(self) -> bool:

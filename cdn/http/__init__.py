@@ -56,7 +56,7 @@ from cdn.http.conditional import (
     not_modified_headers,
     select_for_freshening,
 )
-from cdn.http.config import NEGATIVE_STATUSES, CacheConfig, node_cache_config
+from cdn.http.config import NEGATIVE_STATUSES, CacheConfig, TtlBounds, node_cache_config
 from cdn.http.dates import format_http_date, parse_http_date
 from cdn.http.decision import (
     UPSTREAM_ERROR_STATUSES,
@@ -156,6 +156,7 @@ __all__ = [
     "Serve",
     "StaleHit",
     "Store",
+    "TtlBounds",
     "Unsatisfiable",
     "absorb",
     "cache_key",

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from cdn.http.cache_control import DEFAULT_TARGETED_FIELDS
 
-__all__ = ["CacheConfig"]
+__all__ = ["CacheConfig", "TtlBounds"]
 
 
 class _FrozenMap(Mapping[int, float]):
@@ -46,6 +46,42 @@ class _FrozenMap(Mapping[int, float]):
         return repr(dict(self._map))
 
 
+@dataclass(frozen=True, slots=True)
+class TtlBounds:
+    """A CDN's bounds on the origin's freshness (CloudFront's cache policy TTLs).
+
+    The lifetime RFC 9111 gives is clamped to [``min_ttl``, ``max_ttl``]; when the origin
+    states none (no s-maxage, max-age or Expires), ``default_ttl`` is the lifetime, and
+    without it the negative TTL or the heuristic lifetime, clamped likewise.
+    """
+
+    min_ttl: float = 0.0
+    default_ttl: float | None = None
+    max_ttl: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_ttl < 0:
+            raise ValueError(f"min_ttl {self.min_ttl!r} is negative (expected seconds >= 0)")
+        if self.max_ttl is not None and self.max_ttl < self.min_ttl:
+            raise ValueError(f"max_ttl {self.max_ttl!r} < min_ttl {self.min_ttl!r}")
+        if self.default_ttl is not None and not (
+            self.min_ttl
+            <= self.default_ttl
+            <= (self.max_ttl if self.max_ttl is not None else self.default_ttl)
+        ):
+            raise ValueError(
+                f"default_ttl {self.default_ttl!r} is outside [min_ttl, max_ttl] "
+                f"= [{self.min_ttl!r}, {self.max_ttl!r}]"
+            )
+
+    def bound(self, lifetime: float) -> float:
+        """``lifetime`` clamped to [min_ttl, max_ttl]."""
+        lifetime = max(lifetime, self.min_ttl)
+        if self.max_ttl is not None:
+            lifetime = min(lifetime, self.max_ttl)
+        return lifetime
+
+
 def _no_negative_ttl() -> Mapping[int, float]:
     return _FrozenMap({})
 
@@ -73,6 +109,9 @@ class CacheConfig:
     - ``hit_for_pass_seconds``: how long a shell should remember that a URL came back
       uncacheable, so it stops collapsing requests for it (Varnish's hit-for-pass).
     - ``cache_name``: the Cache-Status member name prefix (the shell appends "-<node>").
+    - ``ttl_bounds``: a CDN's min/default/max TTL around the origin's freshness (``TtlBounds``;
+      a gateway behavior's cache policy). None: the origin's freshness as RFC 9111 gives it.
+      A shell with several behaviors gives each request its behavior's config.
     """
 
     shared: bool = True
@@ -85,6 +124,7 @@ class CacheConfig:
     stale_while_revalidate_seconds: float = 0.0
     hit_for_pass_seconds: float = 30.0
     cache_name: str = "cdnlab"
+    ttl_bounds: TtlBounds | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.heuristic_fraction <= 1.0:

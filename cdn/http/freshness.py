@@ -91,10 +91,33 @@ def freshness_lifetime(
     *,
     targeted: bool = False,
 ) -> float:
-    """Freshness lifetime in seconds (§4.2.1) for a shared (or private) cache.
+    """Freshness lifetime in seconds (§4.2.1) for a shared (or private) cache, within
+    ``config.ttl_bounds`` when it has them.
 
     An invalid Expires, or several differing Expires lines, give 0: already stale (§5.3).
     """
+    bounds = config.ttl_bounds
+    explicit = _explicit_lifetime(headers, directives, response_time, config, targeted)
+    if explicit is not None:
+        return explicit if bounds is None else bounds.bound(explicit)
+    if bounds is not None and bounds.default_ttl is not None:
+        return bounds.default_ttl
+    negative = config.negative_ttl.get(status)
+    if negative is not None:
+        lifetime = negative
+    else:
+        lifetime = heuristic_lifetime(status, headers, directives, response_time, config)
+    return lifetime if bounds is None else bounds.bound(lifetime)
+
+
+def _explicit_lifetime(
+    headers: Headers,
+    directives: CacheControl,
+    response_time: float,
+    config: CacheConfig,
+    targeted: bool,
+) -> float | None:
+    """The lifetime the response states (s-maxage, max-age, Expires), or None."""
     if config.shared and directives.s_maxage is not None:
         return float(directives.s_maxage)
     if directives.max_age is not None:
@@ -109,10 +132,7 @@ def freshness_lifetime(
                 return 0.0
             lifetime = expires - date_value(headers, response_time)
             return max(0.0, min(lifetime, float(DELTA_SECONDS_CAP)))
-    negative = config.negative_ttl.get(status)
-    if negative is not None:
-        return negative
-    return heuristic_lifetime(status, headers, directives, response_time, config)
+    return None
 
 
 def corrected_initial_age(
