@@ -1,0 +1,166 @@
+"""Gateway hit throughput: 1 KiB hits on a plain behavior, a signed-URL behavior and a keyed,
+rate-limited behavior (limits high enough not to bite), through one `cdn edge`, same run.
+
+Usage: .venv/bin/python bench/gateway.py [--duration 5] [--connections 32] [--rounds 3]
+
+Starts one `cdn origin` and one `cdn edge` from a topology written to a temporary folder with
+three behaviors on the origin's /obj/N paths: /obj/1* plain, /obj/2* signed (the demo key group
+of configs/keys, URL signed with botocore's CloudFrontSigner), /obj/3* API key + usage plan.
+Each object is warmed, then `wrk` runs each behavior in turn for ``--rounds`` rounds
+(interleaved, so other load on the machine falls on all alike). Prints requests/s, p50/p99, the
+load average of every run, and the ratios signed/plain and keyed/plain (goal: both >= 0.8).
+Loopback only; every run is bounded. Speed is printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import importlib.util
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ROOT / "configs" / "keys"
+API_KEY = "bench-api-key-0123456789abcdef"
+
+# bench/edge.py's process, wrk and port helpers (loaded by path: `edge` is also our package).
+_spec = importlib.util.spec_from_file_location("bench_edge", ROOT / "bench" / "edge.py")
+assert _spec is not None and _spec.loader is not None
+bench_edge = importlib.util.module_from_spec(_spec)
+sys.modules["bench_edge"] = bench_edge  # its dataclasses look their module up
+_spec.loader.exec_module(bench_edge)
+
+TOPOLOGY = """
+[origin]
+name = "origin"
+port = {origin_port}
+city = "Ashburn"
+
+[[edge]]
+name = "edge-par"
+port = {edge_port}
+city = "Paris"
+upstream = "origin"
+
+[[key_group]]
+name = "signers"
+keys = [{{ id = "KCDNLABDEMO01", public_key_file = "{keys}/KCDNLABDEMO01.public.pem" }}]
+
+[[usage_plan]]
+name = "bench"
+throttle = {{ rate_limit = 1e9, burst_limit = 1000000000 }}
+quota = {{ limit = 1000000000, period = "DAY" }}
+
+[[api_key]]
+name = "bench"
+value = "{api_key}"
+usage_plan = "bench"
+
+[[behavior]]
+path_pattern = "/obj/2*"
+trusted_key_groups = ["signers"]
+
+[[behavior]]
+path_pattern = "/obj/3*"
+api_key_required = true
+usage_plan = "bench"
+
+[[behavior]]
+path_pattern = "*"
+"""
+
+
+def signed(url: str) -> str:
+    """``url`` signed for an hour with the demo key (a canned policy)."""
+    private = serialization.load_pem_private_key(
+        (KEYS / "KCDNLABDEMO01.private.pem").read_bytes(), None
+    )
+    signer = CloudFrontSigner(
+        "KCDNLABDEMO01", lambda message: private.sign(message, padding.PKCS1v15(), hashes.SHA1())
+    )
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    return signer.generate_presigned_url(url, date_less_than=expires)
+
+
+def wrk_with_header(url: str, duration: int, connections: int, header: str | None) -> tuple:
+    """bench/edge.py's wrk run, with one request header added (the API key)."""
+    if header is None:
+        return bench_edge.wrk(url, duration, connections)
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    name, _, value = header.partition(": ")
+    script.write_text(f'wrk.headers["{name}"] = "{value}"\n')
+    try:
+        return bench_edge.wrk(url, duration, connections, str(script))
+    finally:
+        script.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per behavior")
+    args = parser.parse_args(argv)
+    if not bench_edge.shutil.which("wrk"):
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        origin_port, edge_port = bench_edge.free_port(), bench_edge.free_port()
+        topology = Path(tmp) / "gateway-bench.toml"
+        topology.write_text(
+            TOPOLOGY.format(
+                origin_port=origin_port, edge_port=edge_port, keys=KEYS, api_key=API_KEY
+            )
+        )
+        cdn = [python, "-m", "cli.main"]
+        origin = f"http://127.0.0.1:{origin_port}"
+        edge = f"http://127.0.0.1:{edge_port}"
+        stack.enter_context(
+            bench_edge.process([*cdn, "origin", "--topology", str(topology)], cwd=ROOT)
+        )
+        bench_edge.wait_http(origin + "/_cdn/health")
+        argv_edge = [*cdn, "edge", "--topology", str(topology), "--node", "edge-par"]
+        stack.enter_context(bench_edge.process(argv_edge, cwd=ROOT))
+        bench_edge.wait_http(edge + "/_cdn/health")
+        cases = {
+            "plain": (f"{edge}/obj/1024?size=1024", None),
+            "signed URL": (signed(f"{edge}/obj/2048?size=1024"), None),
+            "API key + plan": (f"{edge}/obj/3072?size=1024", f"x-api-key: {API_KEY}"),
+        }
+        for url, header in cases.values():  # warm: a miss, then hits
+            for _ in range(3):
+                wrk_with_header(url, 1, 1, header)
+        results: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in cases}
+        for round_ in range(1, args.rounds + 1):
+            for name, (url, header) in cases.items():
+                rps, p50, p99 = wrk_with_header(url, args.duration, args.connections, header)
+                load = bench_edge.loadavg()
+                results[name].append((rps, p50, p99, load))
+                print(
+                    f"  round {round_} {name:<15} {rps:10.0f} req/s  p50 {p50:6.2f} ms"
+                    f"  p99 {p99:6.2f} ms  (loadavg {load:.2f})"
+                )
+    print(f"\n{'behavior':<16}{'best req/s':>12}{'median':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    best = {}
+    for name, runs in results.items():
+        top = max(runs)
+        best[name] = top[0]
+        median = statistics.median(r[0] for r in runs)
+        print(f"{name:<16}{top[0]:>12.0f}{median:>10.0f}{top[1]:>9.2f}{top[2]:>9.2f}")
+    print("\nratios (best requests/s, goal >= 0.80):")
+    for name in ("signed URL", "API key + plan"):
+        print(f"  {name} / plain: {best[name] / best['plain']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
