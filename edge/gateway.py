@@ -10,9 +10,9 @@ edge then runs without any of this (``gateway_active``).
 
 The wire fast path (``edge.wire``, answering hits on arrival) must not bypass a check, and it
 answers only from the cache: ``wire_key`` gives the cache key of a GET/HEAD only when the
-behavior's admission is stateless and adds no response fields (no signature, API key, rate
-limit, CORS origin or protocol policy to apply); otherwise None, and the request goes to
-``Proxy.handle``, which admits it once.
+behavior's admission is stateless and adds no response fields (no API key, rate limit, CORS
+origin or protocol policy to apply; a signed URL is checked there too, without the client
+address); otherwise None, and the request goes to ``Proxy.handle``, which admits it once.
 """
 
 from __future__ import annotations
@@ -45,10 +45,14 @@ def gateway_active(gateway: Gateway | None) -> bool:
 
 def _wire_safe(behavior: Behavior) -> bool:
     """Whether admitting a GET/HEAD on ``behavior`` is stateless and adds no response fields
-    (CORS is checked per request: it depends on the Origin field)."""
+    (CORS is checked per request: it depends on the Origin field).
+
+    Signed URLs are: checking one changes no state (verified signatures are only remembered),
+    and the wire path checks it without the client address, so a policy with an IpAddress
+    condition is refused there and goes to ``Proxy.handle``, which checks it with the address.
+    """
     return not (
-        behavior.trusted_key_groups
-        or behavior.api_key_required
+        behavior.api_key_required
         or behavior.client_rate_limit is not None
         or behavior.viewer_protocol_policy != "allow-all"
     )
@@ -111,7 +115,8 @@ class EdgeGateway:
         if not self._wire_safe[id(behavior)] or (behavior.cors is not None and "origin" in fields):
             return None
         # Stateless on this behavior: the core's own decision, without the client address
-        # (only signed-URL IP conditions and client limits read it, and those are not safe).
+        # (a signed URL's IP condition then refuses here, and handle checks it with the
+        # address; client limits read it too, and those behaviors are not wire-safe).
         viewer = ViewerRequest(method, "http", fields.get("host", ""), path, query, fields, "")
         admitted = self.admission.admit(viewer, self.clock())
         if not isinstance(admitted, Admitted) or admitted.response_fields:

@@ -332,3 +332,33 @@ async def test_a_stored_signed_object_is_not_served_unsigned(edge, http) -> None
     async with http.get(url + "/obj/23") as response:
         await response.read()
         assert response.status == 403
+
+
+async def test_the_wire_fast_path_answers_signed_hits_and_leaves_ip_policies_to_handle(
+    start_origin, start_edge_server, gateway_topology, http
+) -> None:
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from edge.app import PROXY
+
+    gateway = gateway_topology.gateway
+    values = api_key_values(gateway, {"CDNLAB_TEST_API_KEY": API_KEY})
+    server = await start_edge_server(
+        await start_origin(), clock=lambda: NOW, gateway=gateway, api_key_values=values
+    )
+    plain = signer().generate_presigned_url(server.url + "/obj/24", date_less_than=at(NOW + 600))
+    policy = signer().build_policy(server.url + "/obj/25", at(NOW + 600), ip_address="127.0.0.0/8")
+    with_ip = signer().generate_presigned_url(server.url + "/obj/25", policy=policy)
+    for url in (plain, with_ip):
+        async with http.get(url) as response:
+            await response.read()
+            assert response.status == 200
+    wire_hit = server.app[PROXY].wire_hit
+    host = server.url.removeprefix("http://")
+    fields = CIMultiDictProxy(CIMultiDict({"Host": host}))
+    assert wire_hit("GET", plain.removeprefix(server.url), fields) is not None
+    assert wire_hit("GET", "/obj/24", fields) is None  # unsigned: handle answers 403
+    assert wire_hit("GET", with_ip.removeprefix(server.url), fields) is None  # needs the address
+    async with http.get(with_ip) as response:  # handle checks it with the address: a hit
+        await response.read()
+        assert response.status == 200 and response.headers["X-Cache"].startswith("HIT")
