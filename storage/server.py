@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import ssl
 
 from aiohttp import web
 
 from serving.server import AppServer, run_event_loop, serve_until_signalled
+from serving.tls import server_context
 from storage.app import create_app
 from storage.settings import StorageSettings
 
@@ -32,8 +32,7 @@ class StorageServer(AppServer):
         )
         context = None
         if settings.tls_cert is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(settings.tls_cert, settings.tls_key)
+            context = server_context(settings.tls_cert, settings.tls_key)
         super().__init__(app, runner, settings.host, settings.port, ssl_context=context)
 
 

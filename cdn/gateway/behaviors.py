@@ -5,8 +5,9 @@ Rules:
   and the default behavior (``*``) is last, so every path has exactly one behavior.
 - ``allowed_methods`` is one of CloudFront's three sets (GET+HEAD; +OPTIONS; all seven); other
   methods get 403. ``cached_methods`` is GET+HEAD, optionally +OPTIONS.
-- A cache policy bounds the origin's freshness (``bounded_lifetime``): the origin's lifetime is
-  clamped to [min_ttl, max_ttl]; with none from the origin, ``default_ttl`` applies.
+- A cache policy bounds the origin's freshness (``ttl_bounds``, applied by the core's freshness
+  rules): the origin's lifetime is clamped to [min_ttl, max_ttl]; with none from the origin,
+  ``default_ttl`` applies.
 - The cache key holds only what the policy names: query strings none / all / an allowlist
   (sorted by name when ``normalize_query`` is on, as CloudFront always does for its key),
   allowlisted headers (names lower-cased) and cookies. Two requests that differ only outside the
@@ -109,16 +110,6 @@ class Behavior:
     client_rate_limit: Throttle | None = None
     viewer_protocol_policy: str = "allow-all"
     cors: Cors | None = None
-
-    def bounded_lifetime(self, origin_lifetime: float | None) -> float | None:
-        """The freshness lifetime after this behavior's TTLs (None: leave the origin's rules).
-
-        ``origin_lifetime`` is what RFC 9111 §4.2.1 gives from the origin's fields (None when
-        they give none)."""
-        if origin_lifetime is None:
-            return self.default_ttl
-        bounds = self.ttl_bounds
-        return origin_lifetime if bounds is None else bounds.bound(origin_lifetime)
 
     @property
     def ttl_bounds(self) -> TtlBounds | None:

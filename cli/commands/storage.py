@@ -143,4 +143,6 @@ def run(args: argparse.Namespace) -> int:
         run_storage(settings)
     except OSError as exc:
         raise UserError(cannot_listen(settings.host, settings.port, exc)) from None
+    except ValueError as exc:  # the TLS certificate or key cannot be loaded
+        raise UserError(f"--tls-cert/--tls-key: {exc}") from None
     return 0

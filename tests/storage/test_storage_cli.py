@@ -31,6 +31,10 @@ def test_help_names_the_command_and_its_reference(capsys):
         (["--purge-target", "edge"], "expected NAME=http://host:port"),
         (["--notify", "ftp://x"], "expected an http(s) URL"),
         (["--tls-cert", "c.pem"], "--tls-cert and --tls-key go together"),
+        (
+            ["--port", "0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"],
+            "--tls-cert/--tls-key: cannot load TLS certificate /nonexistent.pem",
+        ),
     ],
 )
 def test_bad_flags_exit_2_naming_the_flag(tmp_path, capsys, argv, message):

@@ -60,7 +60,7 @@ def test_without_behaviors_one_default_behavior_keeps_the_edge_as_it_was() -> No
     behavior = gateway.behavior_for("/anything")
     assert behavior.path_pattern.is_default
     assert "POST" in behavior.allowed_methods
-    assert behavior.bounded_lifetime(42.0) == 42.0
+    assert behavior.ttl_bounds is None  # the origin's freshness, as before
     assert behavior.cache_key.key_target("/a", "b=1&a=2") == "/a?b=1&a=2"
 
 
@@ -73,9 +73,11 @@ def test_the_first_matching_behavior_wins() -> None:
 
 def test_ttls_bound_the_origins_freshness() -> None:
     behavior = Behavior(PathPattern("*"), "o", min_ttl=60, default_ttl=300, max_ttl=3600)
-    assert behavior.bounded_lifetime(10) == 60
-    assert behavior.bounded_lifetime(86400) == 3600
-    assert behavior.bounded_lifetime(None) == 300
+    bounds = behavior.ttl_bounds
+    assert bounds is not None
+    assert bounds.bound(10) == 60
+    assert bounds.bound(86400) == 3600
+    assert bounds.default_ttl == 300
 
 
 def test_a_query_allowlist_keeps_only_the_named_parameters_sorted() -> None:
