@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
-
 from kv.app import create_app
 from kv.database import Database
 from kv.settings import KvSettings
+from serving.guard import GuardedRunner
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 
 __all__ = ["KvServer", "run", "serve_forever"]
@@ -24,14 +23,17 @@ class KvServer(AppServer):
         settings: KvSettings,
         *,
         database: Database | None = None,
-        shutdown_timeout: float = 5.0,
+        shutdown_timeout: float | None = None,
     ) -> None:
         self.settings = settings
         app = create_app(settings, database)
-        runner = web.AppRunner(
+        runner = GuardedRunner(
             app,
+            limits=settings.limits,
             access_log=log if settings.access_log else None,
-            shutdown_timeout=shutdown_timeout,
+            shutdown_timeout=settings.drain_timeout
+            if shutdown_timeout is None
+            else shutdown_timeout,
             handle_signals=False,
         )
         super().__init__(app, runner, settings.host, settings.port)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cdn.topology.model import CacheRule
+from serving.limits import ConnectionLimits
 from serving.purge_notify import PurgeTarget
 
 __all__ = ["KvSettings"]
@@ -28,6 +29,9 @@ class KvSettings:
     purge_wait: float = 1.0  # seconds a write waits for its purges to be confirmed (0: never)
     admin_token: str | None = None
     access_log: bool = False
+    # Header, body and idle timeouts and the connection cap (serving.limits), as the origin.
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    drain_timeout: float = 10.0  # seconds in-flight requests get to finish on SIGTERM
 
     def with_changes(self, **changes: Any) -> KvSettings:
         """A copy with ``changes`` applied."""

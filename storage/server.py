@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
-
+from serving.guard import GuardedRunner
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 from serving.tls import server_context
 from storage.app import create_app
@@ -20,14 +19,17 @@ class StorageServer(AppServer):
     """One storage app listening on ``settings.host:settings.port`` (port 0: a free one)."""
 
     def __init__(
-        self, settings: StorageSettings, *, shutdown_timeout: float = 5.0, **app_options
+        self, settings: StorageSettings, *, shutdown_timeout: float | None = None, **app_options
     ) -> None:
         self.settings = settings
         app = create_app(settings, **app_options)
-        runner = web.AppRunner(
+        runner = GuardedRunner(
             app,
+            limits=settings.limits,
             access_log=log if settings.access_log else None,
-            shutdown_timeout=shutdown_timeout,
+            shutdown_timeout=settings.drain_timeout
+            if shutdown_timeout is None
+            else shutdown_timeout,
             handle_signals=False,
         )
         context = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from serving.limits import ConnectionLimits
 from serving.purge_notify import PurgeTarget
 
 __all__ = ["StorageSettings"]
@@ -20,7 +21,8 @@ class StorageSettings:
     ``public_read`` buckets. ``purge_targets`` are the cache nodes told about changes (with
     ``admin_token``), ``notify_url`` a webhook told too. ``virtual_host_base`` turns
     ``<bucket>.<base>`` Host headers into virtual-host-style addressing. ``tls_cert`` and
-    ``tls_key`` (PEM files) serve HTTPS, where boto3 sends ``aws-chunked`` bodies.
+    ``tls_key`` (PEM files) serve HTTPS, where boto3 sends ``aws-chunked`` bodies. ``limits``
+    bound slow and idle clients and open connections (docs/reliability.md).
     """
 
     data: Path = Path("storage-data")
@@ -38,6 +40,9 @@ class StorageSettings:
     access_log: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # Header, body and idle timeouts and the connection cap (serving.limits), as the origin.
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    drain_timeout: float = 10.0  # seconds in-flight requests get to finish on SIGTERM
 
     def with_changes(self, **changes: Any) -> StorageSettings:
         """A copy with ``changes`` applied."""

@@ -25,7 +25,13 @@ from pathlib import Path
 from cdn.topology import load_topology
 from cdn.units import parse_duration
 from cli.errors import UserError
-from serving.flags import add_listen_flags, admin_token, cannot_listen
+from serving.flags import (
+    add_limit_flags,
+    add_listen_flags,
+    admin_token,
+    cannot_listen,
+    connection_limits,
+)
 
 NAME = "kv"
 HELP = "run a DynamoDB-compatible table origin on SQLite (boto3, AWS CLI), cacheable reads"
@@ -70,6 +76,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     auth = parser.add_argument_group("authentication (both or neither)")
     auth.add_argument("--access-key", default=None, help="access key id clients sign with")
     auth.add_argument("--secret-key", default=None, help="its secret access key")
+    add_limit_flags(parser)
 
 
 def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -119,6 +126,8 @@ def build_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         credentials=credentials,
         admin_token=admin_token(args),
         access_log=args.access_log,
+        limits=connection_limits(args, settings.limits),
+        drain_timeout=args.drain_timeout or settings.drain_timeout,
     )
 
 

@@ -24,7 +24,14 @@ import os
 from pathlib import Path
 
 from cli.errors import UserError
-from serving.flags import add_listen_flags, admin_token, cannot_listen
+from serving.flags import (
+    add_limit_flags,
+    add_listen_flags,
+    admin_token,
+    cannot_listen,
+    connection_limits,
+)
+from serving.limits import ConnectionLimits
 from serving.purge_notify import PurgeTarget
 from storage.names import bucket_name_problem
 from storage.settings import StorageSettings
@@ -82,6 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a cache node to purge on every change (repeatable)",
     )
     events.add_argument("--notify", metavar="URL", default=None, help="webhook told of each change")
+    add_limit_flags(parser)
 
 
 def _purge_target(text: str) -> PurgeTarget:
@@ -120,6 +128,8 @@ def build_settings(args: argparse.Namespace) -> StorageSettings:
         access_log=args.access_log,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
+        limits=connection_limits(args, ConnectionLimits()),
+        drain_timeout=args.drain_timeout or StorageSettings.drain_timeout,
     )
 
 
