@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -35,7 +35,7 @@ from kv.purging import WritePurger
 from kv.settings import KvSettings
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
-from serving.sigv4 import SignatureError, verify
+from serving.sigv4 import Refusal, SignatureError, SigV4Verifier, decoded_query, self_test
 
 __all__ = ["DATABASE", "NOTIFIER", "PURGER", "create_app"]
 
@@ -46,6 +46,7 @@ DATABASE = web.AppKey("database", Database)
 NOTIFIER = web.AppKey("notifier", PurgeNotifier)
 PURGER = web.AppKey("purger", WritePurger)
 METRICS = web.AppKey("metrics", KvMetrics)
+VERIFIER = web.AppKey("verifier", SigV4Verifier)  # only when credentials are set
 
 _SERVICE = "DynamoDB_20120810"
 _KNOWN = frozenset(OPERATIONS)  # metric labels: known operation names, the rest "unknown"
@@ -69,22 +70,70 @@ def _answer(data: bytes, status: int = 200) -> web.Response:
     )
 
 
-def _authenticate(request: web.Request, body: bytes, settings: KvSettings) -> None:
-    if not settings.credentials:
-        return
+# DynamoDB's error type and, where AWS's wording is well known, its message, per refusal.
+_DYNAMO_REFUSALS: dict[Refusal, tuple[str, str | None]] = {
+    Refusal.MISSING: (
+        "MissingAuthenticationTokenException",
+        "Request is missing Authentication Token",
+    ),
+    Refusal.UNSUPPORTED: ("IncompleteSignatureException", None),
+    Refusal.MALFORMED: ("IncompleteSignatureException", None),
+    Refusal.MALFORMED_QUERY: ("IncompleteSignatureException", None),
+    Refusal.UNKNOWN_KEY: (
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+    ),
+    Refusal.WRONG_SERVICE: ("InvalidSignatureException", None),
+    Refusal.SKEWED: ("InvalidSignatureException", None),
+    Refusal.EXPIRED: ("InvalidSignatureException", None),
+    Refusal.NOT_YET_VALID: ("InvalidSignatureException", None),
+    Refusal.PAYLOAD_MISMATCH: ("InvalidSignatureException", None),
+    Refusal.MISMATCH: (
+        "InvalidSignatureException",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. "
+        "Consult the service documentation for details.",
+    ),
+}
+
+
+def authenticate(
+    verifier: SigV4Verifier,
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    get_all: Callable[[str], list[str]],
+    body: bytes,
+) -> str:
+    """The access key that signed a DynamoDB call; DynamoError in DynamoDB's words if none did."""
     try:
-        verify(
-            request.method,
-            request.raw_path.split("?", 1)[0],
-            request.query_string,
-            request.headers,
-            hashlib.sha256(body).hexdigest(),
-            settings.credentials,
-            time.time(),
-            service="dynamodb",
+        signed = verifier.verify(
+            method,
+            raw_path,
+            decoded_query(raw_query),
+            get_all,
+            body_sha256=hashlib.sha256(body).hexdigest(),
         )
+        if signed is None:
+            raise SignatureError(Refusal.MISSING, "no signature")
     except SignatureError as exc:
-        raise DynamoError(exc.message, kind=exc.kind) from None
+        kind, message = _DYNAMO_REFUSALS[exc.reason]
+        raise DynamoError(message or exc.message, kind=kind) from None
+    return signed.access_key
+
+
+def _authenticate(request: web.Request, body: bytes) -> None:
+    verifier = request.app.get(VERIFIER)
+    if verifier is None:
+        return
+    authenticate(
+        verifier,
+        request.method,
+        request.raw_path.split("?", 1)[0],
+        request.query_string,
+        lambda name: request.headers.getall(name, []),
+        body,
+    )
 
 
 async def dynamodb(request: web.Request) -> web.Response:
@@ -101,7 +150,7 @@ async def dynamodb(request: web.Request) -> web.Response:
                 f" (expected X-Amz-Target: {_SERVICE}.<Operation>)"
             )
         operation = name
-        _authenticate(request, body, app[SETTINGS])
+        _authenticate(request, body)
         try:
             payload = json.loads(body) if body else {}
         except ValueError as exc:
@@ -234,6 +283,9 @@ def create_app(settings: KvSettings, database: Database | None = None) -> web.Ap
         settings.purge_targets, settings.admin_token, notifier, settings.purge_wait
     )
     app[METRICS] = KvMetrics(lambda: notifier.pending)
+    if settings.credentials:
+        self_test()  # refuse to start if botocore's internals changed under the verifier
+        app[VERIFIER] = SigV4Verifier(settings.credentials, service="dynamodb")
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_post("/", dynamodb)
     app.router.add_get("/", root)

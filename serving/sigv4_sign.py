@@ -5,7 +5,7 @@ headers plus ``X-Amz-Date``, ``X-Amz-Content-SHA256`` (``UNSIGNED-PAYLOAD``: a C
 reads) and ``Authorization``. Only ``host`` and the ``x-amz-*`` fields are signed, so the
 conditional and Range fields a cache adds or changes never break a signature. The signature
 is computed by botocore's own signer (``botocore.auth.S3SigV4Auth``) with the time given, not
-its wall clock; storage.sigv4 verifies what this produces (tests/storage). Keys come from
+its wall clock; serving.sigv4 verifies what this produces (tests/storage). Keys come from
 ``$CDNLAB_ORIGIN_ACCESS_KEY`` / ``$CDNLAB_ORIGIN_SECRET_KEY`` (``signer_from_env``).
 """
 

@@ -4,7 +4,7 @@
 - ``storage.objectfile``: one object = one file (body, then its metadata, then a footer);
 - ``storage.store``: buckets, objects, listings and multipart uploads on disk, crash-safe;
 - ``storage.payload``: request bodies in (aws-chunked decoding, checksums, digests);
-- ``storage.sigv4``: SigV4 header and presigned-query verification (botocore's signer);
+- ``storage.auth``: SigV4 header and presigned-query verification (serving.sigv4) in S3's words;
 - ``storage.xmlpages``: S3's XML answers and errors;
 - ``storage.app`` / ``storage.handlers``: the aiohttp app; ``storage.server``: on a socket.
 

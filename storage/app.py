@@ -3,7 +3,7 @@
 Rules: every answer carries ``x-amz-request-id`` (and errors repeat it in their XML); refusals
 are ``S3Error`` turned into S3's XML error at this boundary, and anything unexpected becomes
 500 InternalError with the traceback logged, never an aiohttp error page. With keys
-configured, each request is verified (storage.sigv4) before its body is read; anonymous
+configured, each request is verified (storage.auth) before its body is read; anonymous
 requests may only GET/HEAD objects and listings of ``--public-read`` buckets.
 """
 
@@ -304,10 +304,11 @@ def create_app(
     app[SETTINGS] = settings
     app[STORE] = store
     if settings.keys:
-        from storage.sigv4 import SigV4Verifier, self_test  # botocore: only when keys are set
+        from serving.sigv4 import self_test  # botocore: only when keys are set
+        from storage.auth import StorageAuth
 
         self_test()
-        app[VERIFIER] = SigV4Verifier(dict(settings.keys), clock=clock)
+        app[VERIFIER] = StorageAuth(dict(settings.keys), clock=clock)
     notifier: PurgeNotifier | None = None
     if settings.purge_targets or settings.notify_url:
         notifier = PurgeNotifier(

@@ -13,6 +13,6 @@ __all__ = ["METRICS", "NOTIFIER", "SETTINGS", "STORE", "VERIFIER"]
 
 SETTINGS = web.AppKey("storage_settings", StorageSettings)
 STORE = web.AppKey("storage_store", Store)
-VERIFIER = web.AppKey("storage_verifier", object)  # storage.sigv4.SigV4Verifier (lazy: botocore)
+VERIFIER = web.AppKey("storage_verifier", object)  # storage.auth.StorageAuth (lazy: botocore)
 NOTIFIER = web.AppKey("storage_notifier", PurgeNotifier)
 METRICS = web.AppKey("storage_metrics", StorageMetrics)

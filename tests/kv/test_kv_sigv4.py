@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import urllib.request
 from collections.abc import Callable
@@ -15,7 +14,9 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from kv_support import ACCESS_KEY, SECRET_KEY, ThreadedKv, client
 
-from serving.sigv4 import SignatureError, verify
+from kv.app import authenticate
+from kv.errors import DynamoError
+from serving.sigv4 import SigV4Verifier
 
 
 @pytest.fixture
@@ -89,15 +90,15 @@ def signed_headers(
 
 
 def check(headers: dict[str, str], body: bytes, now: float = NOW) -> str:
-    return verify(
+    verifier = SigV4Verifier({ACCESS_KEY: SECRET_KEY}, clock=lambda: now, service="dynamodb")
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return authenticate(
+        verifier,
         "POST",
         "/",
         "",
-        headers,
-        hashlib.sha256(body).hexdigest(),
-        {ACCESS_KEY: SECRET_KEY},
-        now,
-        service="dynamodb",
+        lambda name: [v] if (v := lowered.get(name.lower())) else [],
+        body,
     )
 
 
@@ -106,19 +107,27 @@ def test_verify_returns_the_access_key() -> None:
 
 
 def test_verify_refuses_a_changed_body() -> None:
-    with pytest.raises(SignatureError) as excinfo:
+    with pytest.raises(DynamoError) as excinfo:
         check(signed_headers(b"{}"), b'{"Limit": 1}')
     assert excinfo.value.kind == "InvalidSignatureException"
 
 
 def test_verify_refuses_an_old_signature() -> None:
-    with pytest.raises(SignatureError, match="Signature expired"):
+    with pytest.raises(DynamoError, match="Signature expired"):
         check(signed_headers(b"{}"), b"{}", now=NOW + 3600)
 
 
 def test_verify_refuses_a_malformed_authorization() -> None:
     headers = signed_headers(b"{}")
     headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=x"
-    with pytest.raises(SignatureError) as excinfo:
+    with pytest.raises(DynamoError) as excinfo:
         check(headers, b"{}")
     assert excinfo.value.kind == "IncompleteSignatureException"
+
+
+def test_a_credential_for_another_service_is_an_invalid_signature() -> None:
+    headers = signed_headers(b"{}")
+    headers["Authorization"] = headers["Authorization"].replace("/dynamodb/", "/s3/")
+    with pytest.raises(DynamoError) as excinfo:
+        check(headers, b"{}")
+    assert excinfo.value.kind == "InvalidSignatureException"
