@@ -26,7 +26,10 @@ RUN pip install -r /src/requirements.txt
 COPY . /src
 RUN pip install --no-deps /src \
     && rm -rf /src \
-    && useradd --system --uid 10001 --no-create-home cdnlab
+    && useradd --system --uid 10001 --no-create-home cdnlab \
+    && mkdir /data && chown cdnlab /data
+# A storage or table origin's named volume is mounted at /data: a new volume takes this
+# folder's owner, so the unprivileged user can write its buckets and tables there.
 
 # docker-compose.yml mounts the topology it was rendered from under /app/configs.
 WORKDIR /app

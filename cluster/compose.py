@@ -35,6 +35,8 @@ from cluster.prometheus import render_scrape_config
 NODE_URLS_ENV = "CDNLAB_NODE_URLS"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTAINER_CONFIGS = "/app/configs"
+CONTAINER_DATA = "/data"  # a storage or table origin's volume (the image makes it the user's)
+DATA_KINDS = ("storage", "kv")
 IMAGE = "cdnlab:local"
 NETWORKS = ("bridge", "host")
 MONITORING_PROFILE = "monitoring"
@@ -80,6 +82,11 @@ def _check_names(topology: Topology) -> None:
                 f"{node.name!r} is taken by the {node.name} service of the compose file",
                 "another node name",
             )
+
+
+def data_volume(node: Node) -> str:
+    """The named volume that holds a storage or table origin's data."""
+    return f"{node.name}-data"
 
 
 def service_url(node: Node) -> str:
@@ -131,7 +138,21 @@ def _node_service(
     network: str,
 ) -> dict[str, Any]:
     listen = "127.0.0.1" if network == "host" else "0.0.0.0"
-    command = ["cdn", *node_arguments(node, container_topology), "--host", listen]
+    volumes = [f"{mount}:{container_topology}:ro"]
+    data = None
+    if node.role == "origin" and node.kind in DATA_KINDS and node.data is not None:
+        # A storage or table origin keeps its data in a named volume, so writes survive
+        # `docker compose down` / `up` (and never land in the read-only configs mount).
+        folder = f"{CONTAINER_DATA}/{node.name}"
+        volumes.append(f"{data_volume(node)}:{CONTAINER_DATA}")
+        data = folder if node.kind == "storage" else f"{folder}/{Path(node.data).name}"
+    urls = {n.name: service_url(n) for n in topology.nodes} if network == "bridge" else None
+    command = [
+        "cdn",
+        *node_arguments(node, container_topology, topology, data=data, urls=urls),
+        "--host",
+        listen,
+    ]
     service: dict[str, Any] = {}
     if context is not None:
         service["build"] = _build(context, network)
@@ -145,7 +166,7 @@ def _node_service(
                 NODE_URLS_ENV: node_urls(topology),
                 "PYTHONUNBUFFERED": "1",
             },
-            "volumes": [f"{mount}:{container_topology}:ro"],
+            "volumes": volumes,
         }
     )
     if network == "host":
@@ -275,7 +296,15 @@ def render(
         f"Grafana: http://127.0.0.1:{grafana_port}  Prometheus: http://127.0.0.1:{prometheus_port}"
     )
     project = re.sub(r"[^a-z0-9_-]+", "-", f"cdnlab-{topology.name}".lower())
-    compose_text = yamltext.dump({"name": project, "services": services}, header)
+    document: dict[str, Any] = {"name": project, "services": services}
+    volumes = {
+        data_volume(node): {}
+        for node in topology.nodes
+        if node.role == "origin" and node.kind in DATA_KINDS and node.data is not None
+    }
+    if volumes:
+        document["volumes"] = volumes
+    compose_text = yamltext.dump(document, header)
     if network == "host":
         addresses = {node.name: f"127.0.0.1:{node.port}" for node in topology.nodes}
         where = "the host network (127.0.0.1)"

@@ -8,6 +8,7 @@ healthy before it starts.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,30 +48,48 @@ def cdn_command(python: str = sys.executable) -> tuple[str, ...]:
 
 
 def node_arguments(
-    node: Node, topology_file: str, topology: Topology | None = None
+    node: Node,
+    topology_file: str,
+    topology: Topology | None = None,
+    *,
+    data: str | None = None,
+    urls: Mapping[str, str] | None = None,
 ) -> tuple[str, ...]:
     """The `cdn` subcommand and flags that run ``node`` (without the interpreter prefix).
 
     A ``storage`` origin runs `cdn storage` on its data folder (relative to the topology
-    file), with every shield and edge of ``topology`` as a purge target.
+    file), with every shield and edge of ``topology`` as a purge target; a ``kv`` origin runs
+    `cdn kv`, which reads its file and purge targets from the topology. ``data`` puts a storage
+    or kv origin's data elsewhere (a container's volume), ``urls`` says where the caches
+    answer when not at their topology URLs (a container network's service names).
     """
     if node.role == "origin" and node.kind == "storage":
-        return storage_arguments(node, topology_file, topology)
+        return storage_arguments(node, topology_file, topology, data=data, urls=urls)
+    if node.role == "origin" and node.kind == "kv":
+        return ("kv", "--topology", topology_file, *(("--data", data) if data else ()))
     if node.role == "origin":
-        return (node.kind if node.kind == "kv" else "origin", "--topology", topology_file)
+        return ("origin", "--topology", topology_file)
     return ("edge", "--topology", topology_file, "--node", node.name)
 
 
-def storage_arguments(node: Node, topology_file: str, topology: Topology | None) -> tuple[str, ...]:
+def storage_arguments(
+    node: Node,
+    topology_file: str,
+    topology: Topology | None,
+    *,
+    data: str | None = None,
+    urls: Mapping[str, str] | None = None,
+) -> tuple[str, ...]:
     """`cdn storage` flags of a storage origin (the admin token comes from the environment)."""
     assert node.data is not None
-    data = Path(topology_file).parent / node.data
-    argv = ["storage", "--data", str(data), "--port", str(node.port), "--name", node.name]
+    folder = data if data is not None else str(Path(topology_file).parent / node.data)
+    argv = ["storage", "--data", folder, "--port", str(node.port), "--name", node.name]
     if node.public_read:
         argv += ["--public-read", *node.public_read]
     caches = (*topology.shields, *topology.edges) if topology is not None else ()
     for cache in caches:
-        argv += ["--purge-target", f"{cache.name}={cache.url}"]
+        url = (urls or {}).get(cache.name, cache.url)
+        argv += ["--purge-target", f"{cache.name}={url}"]
     return tuple(argv)
 
 

@@ -237,3 +237,40 @@ def test_monitoring_services_are_in_a_profile_of_their_own(compose) -> None:
     assert compose["services"]["grafana"]["profiles"] == ["monitoring"]
     for node in load_topology(LOCAL).nodes:
         assert "profiles" not in compose["services"][node.name]
+
+
+def _data_origin_topology(tmp_path: Path, kind: str) -> Path:
+    data = "data/bucket" if kind == "storage" else "data/tables.sqlite"
+    path = tmp_path / f"{kind}.toml"
+    path.write_text(
+        f'name = "{kind}"\n\n[origin]\nname = "data"\nkind = "{kind}"\ndata = "{data}"\n'
+        'port = 9000\ncity = "Ashburn"\n\n[[edge]]\nname = "edge-a"\nport = 8121\ncity = "Paris"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("kind", ["storage", "kv"])
+def test_a_storage_or_table_origin_keeps_its_data_in_a_named_volume(
+    tmp_path: Path, kind: str
+) -> None:
+    from cli.main import build_parser
+
+    path = _data_origin_topology(tmp_path, kind)
+    text = render(load_topology(path), path, tmp_path).compose_text
+    document = yaml.safe_load(text)
+    service = document["services"]["data"]
+    assert "data-data" in document["volumes"]
+    assert "data-data:/data" in service["volumes"]
+    command = service["command"]
+    folder = command[command.index("--data") + 1]
+    assert folder.startswith("/data/")
+    build_parser().parse_args(command[1:])  # a command cdn accepts
+
+
+def test_a_storage_origin_in_compose_purges_the_caches_by_service_name(tmp_path: Path) -> None:
+    path = _data_origin_topology(tmp_path, "storage")
+    document = yaml.safe_load(render(load_topology(path), path, tmp_path).compose_text)
+    command = document["services"]["data"]["command"]
+    targets = [command[i + 1] for i, arg in enumerate(command) if arg == "--purge-target"]
+    assert targets == ["edge-a=http://edge-a:8121"]
