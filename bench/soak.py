@@ -107,9 +107,12 @@ def main() -> int:
         )
     console.print(table)
     console.print(
-        f"achieved {report.achieved_rate:.0f} req/s, errors {report.stats.total.errors}, "
+        f"achieved {report.achieved_rate:.0f} req/s, errors {report.stats.total.errors}"
+        f" {dict(report.stats.error_kinds)}, dropped {report.stats.dropped}, "
         f"load average {os.getloadavg()}"
     )
+    for warning in report.warnings():
+        console.print(f"note: {warning}")
     return 0
 
 
