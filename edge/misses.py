@@ -25,6 +25,7 @@ from cdn.http import (
     Serve,
 )
 from edge.collapsing import Collapsing, Ticket
+from edge.compressing import VIEWER_CODING, compressed
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
 from edge.intake import check_loop
@@ -115,6 +116,16 @@ class Misses:
                     ticket.abandon()
                 failed = step.failed(None, self.clock())
                 return self._failed(request, step, failed, exc.status, exc.reason, started)
+            coding = request.get(VIEWER_CODING)
+            if coding is not None:  # a compressing behavior: the representation we serve
+                encoded = await compressed(fetched, coding)
+                if encoded is None:
+                    fetched.release()
+                    failed = step.failed(None, self.clock())
+                    return self._failed(
+                        request, step, failed, 502, "upstream body ended early", started
+                    )
+                fetched = encoded
             try:
                 if fetch.conditional:
                     code = fetched.response.status

@@ -42,6 +42,7 @@ from cdn.gateway.admission import Answered
 from cdn.http import CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
 from edge.collapsing import Collapsing
+from edge.compressing import VIEWER_CODING, normalised_fields, viewer_coding
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY
 from edge.gateway import RESPONSE_FIELDS, EdgeGateway, gateway_active
@@ -196,7 +197,12 @@ class Proxy:
         extra = bool(admitted.response_fields)
         if extra:
             request[RESPONSE_FIELDS] = admitted.response_fields
-        creq = Request(method, target, Headers(request.headers.items()))
+        fields = request.headers.items()
+        if admitted.behavior.compress:  # the step keys variants by the normalised coding
+            coding = viewer_coding(request.headers.get("Accept-Encoding"))
+            request[VIEWER_CODING] = coding
+            fields = normalised_fields(fields, coding)  # type: ignore[assignment]
+        creq = Request(method, target, Headers(fields))
         config = gateway.config_for(admitted.behavior)
         step = CacheStep(self.store, config, creq, gateway.cache_key(admitted), self.clock())
         action = step.next()
@@ -235,7 +241,7 @@ class Proxy:
         obj = self.store.get(step.key, serve.entry.variant)
         assert obj is not None  # the step read it from the store this instant
         if serve.refresh is not None:
-            self.refresher.start(step, creq.target, serve.refresh)
+            self.refresher.start(step, creq.target, serve.refresh, request.get(VIEWER_CODING))
             self.metrics.stale_served["stale-while-revalidate"].inc()
         status = serve.cache_status
         if status.label == "hit" and serve.status == serve.entry.status:
