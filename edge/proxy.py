@@ -55,6 +55,7 @@ from edge.passthrough import PassThrough
 from edge.recording import Recorder
 from edge.refresh import Refresher
 from edge.replies import Replies
+from edge.routes import ORIGIN_ROUTE, OriginRoute, origin_routes
 from edge.settings import EdgeSettings, fast_path_enabled
 from edge.streaming import Streamer
 from edge.upstream import Clock, Upstream
@@ -108,6 +109,7 @@ class Proxy:
         self.wire_hit = self.hits.wire_hit
         # The topology's gateway (behaviors, keys, limits), when it asks anything of requests.
         self.gateway: EdgeGateway | None = None
+        self.routes: dict[int, OriginRoute] = {}
         if gateway_active(settings.gateway):
             assert settings.gateway is not None
             self.gateway = EdgeGateway(
@@ -122,6 +124,15 @@ class Proxy:
                 self.config,
             )
             self.wire_hit = self._gateway_wire_hit
+            # Behaviors with an origin group or an external origin (edge.routes).
+            origin_url = (
+                settings.upstream_url
+                if settings.upstream_kind == "origin"
+                else f"http://{settings.site_host}"
+            )
+            self.routes = origin_routes(
+                settings.gateway, settings.origin_name, origin_url, dict(settings.node_urls)
+            )
         self._fast_path = fast_path_enabled(settings)
         self._upstream: Upstream | None = None
 
@@ -194,6 +205,9 @@ class Proxy:
         admitted = gateway.admit(request, method, target)
         if isinstance(admitted, Answered):
             return gateway.answer(request, admitted, started)
+        route = self.routes.get(id(admitted.behavior))
+        if route is not None:
+            request[ORIGIN_ROUTE] = route
         extra = bool(admitted.response_fields)
         if extra:
             request[RESPONSE_FIELDS] = admitted.response_fields
@@ -241,7 +255,13 @@ class Proxy:
         obj = self.store.get(step.key, serve.entry.variant)
         assert obj is not None  # the step read it from the store this instant
         if serve.refresh is not None:
-            self.refresher.start(step, creq.target, serve.refresh, request.get(VIEWER_CODING))
+            self.refresher.start(
+                step,
+                creq.target,
+                serve.refresh,
+                request.get(VIEWER_CODING),
+                request.get(ORIGIN_ROUTE),  # type: ignore[arg-type]
+            )
             self.metrics.stale_served["stale-while-revalidate"].inc()
         status = serve.cache_status
         if status.label == "hit" and serve.status == serve.entry.status:

@@ -106,6 +106,8 @@ class EdgeSettings:
     # $CDNLAB_ORIGIN_ACCESS_KEY / $CDNLAB_ORIGIN_SECRET_KEY (serving.sigv4_sign).
     origin_auth: str = _DEFAULTS.origin_auth
     connect_timeout: float = 5.0
+    # A PEM file of CA certificates https origins are verified with (None: the system's).
+    origin_ca_file: str | None = None
     hit_for_pass_seconds: float = 30.0
     # Longest wait for a peer's response head before asking the next owner (a hung peer).
     peer_timeout: float = 5.0
@@ -122,6 +124,10 @@ class EdgeSettings:
     cache_config: CacheConfig = field(default_factory=CacheConfig)
     # The topology's behaviors, keys and plans (cdn.gateway); None: no gateway checks at all.
     gateway: Gateway | None = None
+    # The topology's origin (behaviors name it) and node URL overrides by name (--upstream-url):
+    # a behavior with an origin group or an [[external_origin]] fetches from those (edge.routes).
+    origin_name: str = "origin"
+    node_urls: tuple[tuple[str, str], ...] = ()
     # (api key name, value) pairs, ``value_env`` already read by ``api_key_values``.
     api_key_values: tuple[tuple[str, str], ...] = ()
 
@@ -219,6 +225,8 @@ class EdgeSettings:
             upstream_name=upstream.name,
             fallbacks=fallbacks,
             site_host=f"{origin.host}:{origin.port}",
+            origin_name=origin.name,
+            node_urls=tuple(urls.items()),
             peers=peers,
             location=node.location.point,
             upstream_location=upstream.location.point,
