@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
@@ -67,6 +68,17 @@ log = logging.getLogger("cdnlab.edge")
 
 _perf = time.perf_counter
 _HTTP11 = HttpVersion11
+
+
+def with_https_port(answered: Answered, port: int) -> Answered:
+    """A redirect-to-https answer whose Location names the edge's HTTPS ``port``."""
+    fields = []
+    for name, value in answered.headers:
+        if name == "Location" and value.startswith("https://"):
+            host, slash, rest = value[len("https://") :].partition("/")
+            value = f"https://{host}:{port}{slash}{rest}"
+        fields.append((name, value))
+    return replace(answered, headers=tuple(fields))
 
 
 class Proxy:
@@ -110,6 +122,8 @@ class Proxy:
         # The topology's gateway (behaviors, keys, limits), when it asks anything of requests.
         self.gateway: EdgeGateway | None = None
         self.routes: dict[int, OriginRoute] = {}
+        # The HTTPS listener's port, once it listens (edge.server): redirect-to-https goes there.
+        self.https_port: int | None = None
         if gateway_active(settings.gateway):
             assert settings.gateway is not None
             self.gateway = EdgeGateway(
@@ -204,6 +218,8 @@ class Proxy:
             target = origin_form(request, target, self._site)
         admitted = gateway.admit(request, method, target)
         if isinstance(admitted, Answered):
+            if admitted.category == "redirect" and self.https_port not in (None, 443):
+                admitted = with_https_port(admitted, self.https_port)  # type: ignore[arg-type]
             return gateway.answer(request, admitted, started)
         route = self.routes.get(id(admitted.behavior))
         if route is not None:

@@ -106,6 +106,11 @@ class EdgeSettings:
     # $CDNLAB_ORIGIN_ACCESS_KEY / $CDNLAB_ORIGIN_SECRET_KEY (serving.sigv4_sign).
     origin_auth: str = _DEFAULTS.origin_auth
     connect_timeout: float = 5.0
+    # An HTTPS listener beside the HTTP one (0: a free port; None: none), with this certificate
+    # and key (PEM files; both None: a self-signed one is made at start, edge.server).
+    tls_port: int | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
     # A PEM file of CA certificates https origins are verified with (None: the system's).
     origin_ca_file: str | None = None
     hit_for_pass_seconds: float = 30.0
@@ -141,6 +146,8 @@ class EdgeSettings:
         for name in ("upstream_timeout", "connect_timeout", "collapse_timeout", "peer_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} {getattr(self, name)!r} must be > 0 seconds")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("a TLS certificate needs its key and a key its certificate")
         parts = urlsplit(self.upstream_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -226,6 +233,7 @@ class EdgeSettings:
             fallbacks=fallbacks,
             site_host=f"{origin.host}:{origin.port}",
             origin_name=origin.name,
+            tls_port=node.tls_port,
             node_urls=tuple(urls.items()),
             peers=peers,
             location=node.location.point,
