@@ -40,7 +40,7 @@ from multidict import CIMultiDictProxy
 
 from cdn.cache import Store as EntryStore
 from cdn.gateway.admission import Answered
-from cdn.http import CacheStep, Forward, Headers, Reject, Request, Serve
+from cdn.http import CacheConfig, CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
 from edge.collapsing import Collapsing
 from edge.compressing import VIEWER_CODING, normalised_fields, viewer_coding
@@ -149,6 +149,13 @@ class Proxy:
             )
         self._fast_path = fast_path_enabled(settings)
         self._upstream: Upstream | None = None
+        # A shield's behaviors bound lifetimes as the edges' do (their cache configs by id).
+        self._ttl_behaviors = settings.ttl_behaviors
+        self._ttl_configs = (
+            None
+            if settings.ttl_behaviors is None or self.gateway is not None
+            else {id(b): b.cache_config(self.config) for b in settings.ttl_behaviors.behaviors}
+        )
 
     @property
     def upstream(self) -> Upstream | None:
@@ -191,7 +198,8 @@ class Proxy:
             if target[:1] != "/":
                 target = origin_form(request, target, self._site)
             creq = Request(method, target, Headers(request.headers.items()))
-            step = CacheStep(self.store, self.config, creq, self.key_of(target), self.clock())
+            config = self.config if self._ttl_configs is None else self._bounded_config(target)
+            step = CacheStep(self.store, config, creq, self.key_of(target), self.clock())
             action = step.next()
             if isinstance(action, Serve):
                 return self._serve(request, creq, step, action, started)
@@ -243,6 +251,12 @@ class Proxy:
         if isinstance(action, Reject):
             return self.failures.rejected(request, action, started)
         return await self.misses.forward(request, creq, step, action, started)
+
+    def _bounded_config(self, target: str) -> CacheConfig:
+        """A shield's cache config for ``target``: its behavior's TTL bounds."""
+        assert self._ttl_behaviors is not None and self._ttl_configs is not None
+        behavior = self._ttl_behaviors.behavior_for(target.partition("?")[0])
+        return self._ttl_configs[id(behavior)]
 
     def _gateway_wire_hit(
         self, method: str, target: str, fields: CIMultiDictProxy[str]

@@ -129,6 +129,9 @@ class EdgeSettings:
     cache_config: CacheConfig = field(default_factory=CacheConfig)
     # The topology's behaviors, keys and plans (cdn.gateway); None: no gateway checks at all.
     gateway: Gateway | None = None
+    # A shield's: the topology's behaviors, for their TTL bounds only (a shield checks nothing
+    # and keys by the target; its cache step bounds lifetimes as the edges' do).
+    ttl_behaviors: Gateway | None = None
     # The topology's origin (behaviors name it) and node URL overrides by name (--upstream-url):
     # a behavior with an origin group or an [[external_origin]] fetches from those (edge.routes).
     origin_name: str = "origin"
@@ -245,6 +248,9 @@ class EdgeSettings:
             workers=node.workers,
             # Behaviors, keys and limits apply where viewers arrive: edges, not shields.
             gateway=topology.gateway if node.role == "edge" else None,
+            ttl_behaviors=topology.gateway
+            if node.role == "shield" and _bounds_ttl(topology.gateway)
+            else None,
             api_key_values=api_key_values(topology.gateway, os.environ)
             if topology.gateway is not None and node.role == "edge"
             else (),
@@ -255,6 +261,11 @@ class EdgeSettings:
 
 
 _EDGE_FIELDS = frozenset(f.name for f in fields(EdgeSettings))
+
+
+def _bounds_ttl(gateway: Gateway | None) -> bool:
+    """Whether any behavior of ``gateway`` bounds the origin's lifetimes."""
+    return gateway is not None and any(b.ttl_bounds is not None for b in gateway.behaviors)
 
 
 def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -70,3 +70,11 @@ def test_an_edges_tls_port_reaches_its_settings(tmp_path) -> None:
     path.write_text(text)
     settings = EdgeSettings.from_topology(load_topology(path), "edge-par")
     assert settings.tls_port == 8443
+
+
+def test_shields_get_the_behaviors_ttl_bounds_but_no_checks(tmp_path) -> None:
+    text = '[[behavior]]\npath_pattern = "/obj/*"\nmax_ttl = "30s"\n\n[[behavior]]\npath_pattern = "*"\n'
+    topology = load_topology(write(tmp_path, text))
+    shield = EdgeSettings.from_topology(topology, "shield-fra")
+    assert shield.gateway is None and shield.ttl_behaviors is topology.gateway
+    assert EdgeSettings.from_topology(topology, "edge-par").ttl_behaviors is None
