@@ -106,10 +106,13 @@ class _Rewritten:
         self._original.release()
 
 
-async def compressed(fetched: Fetched, coding: str) -> Fetched | None:
-    """``fetched`` as the edge serves it to a viewer of ``coding`` on a compressing behavior
-    (the module's rules); None when the body broke off while being read (a 502)."""
+async def compressed(fetched: Fetched, coding: str, method: str = "GET") -> Fetched | None:
+    """``fetched`` (the answer to ``method``) as the edge serves it to a viewer of ``coding``
+    on a compressing behavior (the module's rules); None when the body broke off while being
+    read (a 502). Only answers to GET are compressed (a HEAD's has no body to compress)."""
     response = fetched.response
+    if method != "GET":
+        return fetched
     status = response.status
     fields = response.headers
     encoding = fields.get("Content-Encoding")

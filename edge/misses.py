@@ -123,7 +123,7 @@ class Misses:
                 return self._failed(request, step, failed, exc.status, exc.reason, started)
             coding = request.get(VIEWER_CODING)
             if coding is not None:  # a compressing behavior: the representation we serve
-                encoded = await compressed(fetched, coding)
+                encoded = await compressed(fetched, coding, fetch.method)
                 if encoded is None:
                     fetched.release()
                     failed = step.failed(None, self.clock())

@@ -82,7 +82,7 @@ class Refresher:
                 log.info("background refresh of %s failed: %s", target, exc.reason)
                 return
             if coding is not None:
-                encoded = await compressed(fetched, coding)
+                encoded = await compressed(fetched, coding, refresh.method)
                 if encoded is None:
                     fetched.release()
                     return

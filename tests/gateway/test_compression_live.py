@@ -28,7 +28,7 @@ async def origin() -> AsyncIterator[Any]:
     json_reply = Reply(
         headers=(CACHED, ("Content-Type", "application/json"), ("ETag", '"v1"')), body=TEXT
     )
-    for path in ("/c/a", "/c/b", "/c/r", "/c/e", "/c/i", "/c/k"):
+    for path in ("/c/a", "/c/h", "/c/b", "/c/r", "/c/e", "/c/i", "/c/k"):
         server.script(path, json_reply)
     server.script(
         "/c/png", Reply(headers=(CACHED, ("Content-Type", "image/png")), body=b"\x89PNG" * 500)
@@ -147,3 +147,13 @@ async def test_compressed_hits_are_served_compressed(edge, http) -> None:
         _, headers, body = await get(http, edge + "/c/i", **{"Accept-Encoding": "br"})
     assert headers["X-Cache"].startswith("HIT")
     assert brotli.decompress(body) == TEXT
+
+
+async def test_a_head_miss_is_answered_with_the_compressed_fields(edge, http, origin) -> None:
+    headers = {"Accept-Encoding": "gzip"}
+    async with http.head(
+        edge + "/c/h", headers=headers, skip_auto_headers=("Accept-Encoding",)
+    ) as r:
+        assert r.status == 200
+        assert r.headers["Content-Encoding"] == "gzip"
+        assert r.headers["Vary"] == "Accept-Encoding"
