@@ -266,3 +266,46 @@ async def test_ttl_bounds(site, http, path, origin_fields, ttl) -> None:
     async with http.get(url + path) as response:
         await response.read()
         assert ttl_of(response) == ttl
+
+
+def custom_url(url: str, expires: float, **conditions: Any) -> str:
+    cf = signer()
+    moment = datetime.datetime.fromtimestamp(expires, tz=datetime.UTC)
+    return cf.generate_presigned_url(url, policy=cf.build_policy(url, moment, **conditions))
+
+
+async def test_a_signed_url_used_before_its_start_is_refused(site, http) -> None:
+    origin, url, clock = site
+    scripted(origin, "/signed/4")
+    start = datetime.datetime.fromtimestamp(clock() + 60, tz=datetime.UTC)
+    signed = custom_url(url + "/signed/4", clock() + 600, date_greater_than=start)
+    scripted(origin, signed.removeprefix(url))  # the origin gets the whole target
+    assert await status_of(http, "GET", signed) == 403
+    clock.now += 61
+    assert await status_of(http, "GET", signed) == 200
+
+
+async def test_a_signed_url_from_another_address_is_refused(site, http) -> None:
+    origin, url, clock = site
+    scripted(origin, "/signed/5")
+    signed = custom_url(url + "/signed/5", clock() + 600, ip_address="10.0.0.0/8")
+    assert await status_of(http, "GET", signed) == 403
+    signed = custom_url(url + "/signed/5", clock() + 600, ip_address="127.0.0.1/32")
+    scripted(origin, signed.removeprefix(url))
+    assert await status_of(http, "GET", signed) == 200
+
+
+async def test_a_signed_url_made_with_another_key_is_refused(site, http) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    origin, url, clock = site
+    scripted(origin, "/signed/6")
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = CloudFrontSigner(
+        KEY_ID, lambda message: other.sign(message, padding.PKCS1v15(), hashes.SHA1())
+    )
+    moment = datetime.datetime.fromtimestamp(clock() + 600, tz=datetime.UTC)
+    signed = forged.generate_presigned_url(url + "/signed/6", date_less_than=moment)
+    assert await status_of(http, "GET", signed) == 403
+    unknown = signer().generate_presigned_url(url + "/signed/6", date_less_than=moment)
+    assert await status_of(http, "GET", unknown.replace(KEY_ID, "KUNKNOWN")) == 403
