@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from collections.abc import AsyncIterator
@@ -28,7 +29,7 @@ async def origin() -> AsyncIterator[Any]:
     json_reply = Reply(
         headers=(CACHED, ("Content-Type", "application/json"), ("ETag", '"v1"')), body=TEXT
     )
-    for path in ("/c/a", "/c/h", "/c/b", "/c/r", "/c/e", "/c/i", "/c/k"):
+    for path in ("/c/a", "/c/h", "/c/j", "/c/b", "/c/r", "/c/e", "/c/i", "/c/k"):
         server.script(path, json_reply)
     server.script(
         "/c/png", Reply(headers=(CACHED, ("Content-Type", "image/png")), body=b"\x89PNG" * 500)
@@ -157,3 +158,15 @@ async def test_a_head_miss_is_answered_with_the_compressed_fields(edge, http, or
         assert r.status == 200
         assert r.headers["Content-Encoding"] == "gzip"
         assert r.headers["Vary"] == "Accept-Encoding"
+
+
+async def test_concurrent_viewers_of_each_coding_each_get_their_own(edge, http) -> None:
+    codings = ["gzip", "", "br", "gzip", "", "br"]
+    answers = await asyncio.gather(
+        *(get(http, edge + "/c/j", **{"Accept-Encoding": c}) for c in codings)
+    )
+    decode = {"gzip": gzip.decompress, "br": brotli.decompress, "": lambda body: body}
+    for coding, (status, headers, body) in zip(codings, answers, strict=True):
+        assert status == 200
+        assert headers.get("Content-Encoding", "") == coding
+        assert decode[coding](body) == TEXT
