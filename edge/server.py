@@ -151,7 +151,13 @@ class EdgeServer(AppServer):
             backlog=self._backlog,
             ssl_context=self._tls_context,
         )
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the HTTP port is open: close it, and name the HTTPS one
+            await super().stop_listening()
+            raise OSError(
+                exc.errno, f"HTTPS port {self.settings.tls_port}: {exc.strerror or exc}"
+            ) from None
         self._tls_site = site
         self.app[PROXY].https_port = site.port
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -169,3 +170,15 @@ def test_cdn_edge_names_a_certificate_it_cannot_load(tmp_path, capsys) -> None:
     argv = ["edge", "--origin", "http://127.0.0.1:9", "--tls-port", "0"]
     assert main([*argv, "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", "k.pem"]) == 2
     assert "cannot load TLS certificate" in capsys.readouterr().err
+
+
+async def test_a_busy_https_port_is_a_clear_error(origin, start_edge_server):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        with pytest.raises(OSError, match=f"HTTPS port {port}"):
+            await start_edge_server(origin.url, tls_port=port)
+    finally:
+        busy.close()

@@ -3,6 +3,7 @@ tls_port (parsed into the edge's settings, errors naming file and key)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,28 @@ def test_shields_get_the_behaviors_ttl_bounds_but_no_checks(tmp_path) -> None:
     shield = EdgeSettings.from_topology(topology, "shield-fra")
     assert shield.gateway is None and shield.ttl_behaviors is topology.gateway
     assert EdgeSettings.from_topology(topology, "edge-par").ttl_behaviors is None
+
+
+def test_cdn_up_checks_an_edges_https_port_before_starting(tmp_path) -> None:
+    import socket
+
+    from cluster.errors import PortInUseError
+    from cluster.ports import check_ports, free_port
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        port = busy.getsockname()[1]
+        text = (
+            default_topology_path()
+            .read_text()
+            .replace('name = "edge-par"', f'name = "edge-par"\ntls_port = {port}', 1)
+        )
+        path = tmp_path / "tls.toml"
+        path.write_text(text)
+        edge = load_topology(path).node("edge-par")
+        with pytest.raises(PortInUseError):
+            check_ports([replace(edge, port=free_port())])  # only its HTTPS port is busy
+    finally:
+        busy.close()
