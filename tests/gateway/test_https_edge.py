@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from gateway_support import Clock, Reply, ScriptedOrigin, gateway_of
 
-from cdn.gateway.behaviors import Behavior
+from cdn.gateway.behaviors import Behavior, ExternalOrigin, Gateway
 from cdn.gateway.patterns import PathPattern
 from cli.main import main
 from serving.tls import client_context, make_self_signed, server_context
@@ -182,3 +182,27 @@ async def test_a_busy_https_port_is_a_clear_error(origin, start_edge_server):
             await start_edge_server(origin.url, tls_port=port)
     finally:
         busy.close()
+
+
+async def test_an_external_https_origin_is_verified_with_its_ca_file(
+    https_origin, origin, start_edge_server, http
+) -> None:
+    url, made = https_origin
+    behaviors = (
+        Behavior(PathPattern("/trusted/*"), "secure"),
+        Behavior(PathPattern("/untrusted/*"), "unknown-ca"),
+        Behavior(PathPattern("*"), "origin"),
+    )
+    gateway = Gateway(
+        behaviors,
+        external_origins=(
+            ExternalOrigin("secure", url, ca_file=str(made.cert)),
+            ExternalOrigin("unknown-ca", url),
+        ),
+    )
+    edge = await start_edge_server(origin.url, gateway=gateway)
+    async with http.get(edge.url + "/trusted/1") as response:
+        assert (response.status, await response.read()) == (200, b"over tls")
+    async with http.get(edge.url + "/untrusted/1") as response:
+        await response.read()
+        assert response.status == 502
