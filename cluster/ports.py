@@ -26,10 +26,11 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def check_ports(nodes: Iterable[Node]) -> None:
-    """Raise PortInUseError for the first node whose port is taken."""
+    """Raise PortInUseError for the first node whose port (or HTTPS port) is taken."""
     for node in nodes:
-        if not port_is_free(node.host, node.port):
-            raise PortInUseError(node.name, node.host, node.port)
+        for port in (node.port, node.tls_port):
+            if port and not port_is_free(node.host, port):
+                raise PortInUseError(node.name, node.host, port)
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:

@@ -25,12 +25,14 @@ from cdn.http import (
     Serve,
 )
 from edge.collapsing import Collapsing, Ticket
+from edge.compressing import VIEWER_CODING, compressed
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
 from edge.intake import check_loop
 from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
 from edge.replies import Replies
+from edge.routes import ORIGIN_ROUTE, fetch_routed
 from edge.settings import EdgeSettings
 from edge.streaming import Streamer
 from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream, UpstreamError, cdn_loop_member
@@ -106,15 +108,29 @@ class Misses:
         allow_peers = PEER_HEADER not in request.headers
         for _attempt in range(_ATTEMPTS):
             fields = forward_fields(upstream, request, fetch.headers)
+            route = request.get(ORIGIN_ROUTE)
             try:
-                fetched = await upstream.fetch(
-                    fetch.method, creq.target, fields, key=step.key, allow_peers=allow_peers
-                )
+                if route is None:
+                    fetched = await upstream.fetch(
+                        fetch.method, creq.target, fields, key=step.key, allow_peers=allow_peers
+                    )
+                else:  # the behavior's own origin or origin group
+                    fetched = await fetch_routed(upstream, route, fetch.method, creq.target, fields)
             except UpstreamError as exc:
                 if ticket is not None:
                     ticket.abandon()
                 failed = step.failed(None, self.clock())
                 return self._failed(request, step, failed, exc.status, exc.reason, started)
+            coding = request.get(VIEWER_CODING)
+            if coding is not None:  # a compressing behavior: the representation we serve
+                encoded = await compressed(fetched, coding, fetch.method)
+                if encoded is None:
+                    fetched.release()
+                    failed = step.failed(None, self.clock())
+                    return self._failed(
+                        request, step, failed, 502, "upstream body ended early", started
+                    )
+                fetched = encoded
             try:
                 if fetch.conditional:
                     code = fetched.response.status

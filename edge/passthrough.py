@@ -16,6 +16,7 @@ from cdn.http import CacheStep, Forward, Relay, Request
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
 from edge.keeping import upstream_response
+from edge.routes import ORIGIN_ROUTE, fetch_routed
 from edge.streaming import CHUNK, Streamer
 from edge.upstream import Clock, Upstream, UpstreamError
 
@@ -52,9 +53,20 @@ class PassThrough:
         if request.content_length is not None:
             fields.append(("Content-Length", str(request.content_length)))
         try:
-            fetched = await upstream.fetch(
-                creq.method, creq.target, fields, key=step.key, allow_peers=False, data=data
-            )
+            route = request.get(ORIGIN_ROUTE)
+            if route is None:
+                fetched = await upstream.fetch(
+                    creq.method, creq.target, fields, key=step.key, allow_peers=False, data=data
+                )
+            else:  # the behavior's own origin; a group's primary (a body never fails over)
+                fetched = await fetch_routed(
+                    upstream,
+                    route,
+                    creq.method,
+                    creq.target,
+                    fields,
+                    data,  # type: ignore[arg-type]
+                )
         except UpstreamError as exc:
             failed = step.failed(None, self.clock())
             return self.failures.upstream_failed(

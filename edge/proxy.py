@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
@@ -39,9 +40,10 @@ from multidict import CIMultiDictProxy
 
 from cdn.cache import Store as EntryStore
 from cdn.gateway.admission import Answered
-from cdn.http import CacheStep, Forward, Headers, Reject, Request, Serve
+from cdn.http import CacheConfig, CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
 from edge.collapsing import Collapsing
+from edge.compressing import VIEWER_CODING, normalised_fields, viewer_coding
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY
 from edge.gateway import RESPONSE_FIELDS, EdgeGateway, gateway_active
@@ -54,6 +56,7 @@ from edge.passthrough import PassThrough
 from edge.recording import Recorder
 from edge.refresh import Refresher
 from edge.replies import Replies
+from edge.routes import ORIGIN_ROUTE, OriginRoute, origin_routes
 from edge.settings import EdgeSettings, fast_path_enabled
 from edge.streaming import Streamer
 from edge.upstream import Clock, Upstream
@@ -65,6 +68,17 @@ log = logging.getLogger("cdnlab.edge")
 
 _perf = time.perf_counter
 _HTTP11 = HttpVersion11
+
+
+def with_https_port(answered: Answered, port: int) -> Answered:
+    """A redirect-to-https answer whose Location names the edge's HTTPS ``port``."""
+    fields = []
+    for name, value in answered.headers:
+        if name == "Location" and value.startswith("https://"):
+            host, slash, rest = value[len("https://") :].partition("/")
+            value = f"https://{host}:{port}{slash}{rest}"
+        fields.append((name, value))
+    return replace(answered, headers=tuple(fields))
 
 
 class Proxy:
@@ -107,6 +121,9 @@ class Proxy:
         self.wire_hit = self.hits.wire_hit
         # The topology's gateway (behaviors, keys, limits), when it asks anything of requests.
         self.gateway: EdgeGateway | None = None
+        self.routes: dict[int, OriginRoute] = {}
+        # The HTTPS listener's port, once it listens (edge.server): redirect-to-https goes there.
+        self.https_port: int | None = None
         if gateway_active(settings.gateway):
             assert settings.gateway is not None
             self.gateway = EdgeGateway(
@@ -121,8 +138,24 @@ class Proxy:
                 self.config,
             )
             self.wire_hit = self._gateway_wire_hit
+            # Behaviors with an origin group or an external origin (edge.routes).
+            origin_url = (
+                settings.upstream_url
+                if settings.upstream_kind == "origin"
+                else f"http://{settings.site_host}"
+            )
+            self.routes = origin_routes(
+                settings.gateway, settings.origin_name, origin_url, dict(settings.node_urls)
+            )
         self._fast_path = fast_path_enabled(settings)
         self._upstream: Upstream | None = None
+        # A shield's behaviors bound lifetimes as the edges' do (their cache configs by id).
+        self._ttl_behaviors = settings.ttl_behaviors
+        self._ttl_configs = (
+            None
+            if settings.ttl_behaviors is None or self.gateway is not None
+            else {id(b): b.cache_config(self.config) for b in settings.ttl_behaviors.behaviors}
+        )
 
     @property
     def upstream(self) -> Upstream | None:
@@ -165,7 +198,8 @@ class Proxy:
             if target[:1] != "/":
                 target = origin_form(request, target, self._site)
             creq = Request(method, target, Headers(request.headers.items()))
-            step = CacheStep(self.store, self.config, creq, self.key_of(target), self.clock())
+            config = self.config if self._ttl_configs is None else self._bounded_config(target)
+            step = CacheStep(self.store, config, creq, self.key_of(target), self.clock())
             action = step.next()
             if isinstance(action, Serve):
                 return self._serve(request, creq, step, action, started)
@@ -192,11 +226,21 @@ class Proxy:
             target = origin_form(request, target, self._site)
         admitted = gateway.admit(request, method, target)
         if isinstance(admitted, Answered):
+            if admitted.category == "redirect" and self.https_port not in (None, 443):
+                admitted = with_https_port(admitted, self.https_port)  # type: ignore[arg-type]
             return gateway.answer(request, admitted, started)
+        route = self.routes.get(id(admitted.behavior))
+        if route is not None:
+            request[ORIGIN_ROUTE] = route
         extra = bool(admitted.response_fields)
         if extra:
             request[RESPONSE_FIELDS] = admitted.response_fields
-        creq = Request(method, target, Headers(request.headers.items()))
+        fields = request.headers.items()
+        if admitted.behavior.compress:  # the step keys variants by the normalised coding
+            coding = viewer_coding(request.headers.get("Accept-Encoding"))
+            request[VIEWER_CODING] = coding
+            fields = normalised_fields(fields, coding)  # type: ignore[assignment]
+        creq = Request(method, target, Headers(fields))
         config = gateway.config_for(admitted.behavior)
         step = CacheStep(self.store, config, creq, gateway.cache_key(admitted), self.clock())
         action = step.next()
@@ -207,6 +251,12 @@ class Proxy:
         if isinstance(action, Reject):
             return self.failures.rejected(request, action, started)
         return await self.misses.forward(request, creq, step, action, started)
+
+    def _bounded_config(self, target: str) -> CacheConfig:
+        """A shield's cache config for ``target``: its behavior's TTL bounds."""
+        assert self._ttl_behaviors is not None and self._ttl_configs is not None
+        behavior = self._ttl_behaviors.behavior_for(target.partition("?")[0])
+        return self._ttl_configs[id(behavior)]
 
     def _gateway_wire_hit(
         self, method: str, target: str, fields: CIMultiDictProxy[str]
@@ -235,7 +285,13 @@ class Proxy:
         obj = self.store.get(step.key, serve.entry.variant)
         assert obj is not None  # the step read it from the store this instant
         if serve.refresh is not None:
-            self.refresher.start(step, creq.target, serve.refresh)
+            self.refresher.start(
+                step,
+                creq.target,
+                serve.refresh,
+                request.get(VIEWER_CODING),
+                request.get(ORIGIN_ROUTE),  # type: ignore[arg-type]
+            )
             self.metrics.stale_served["stale-while-revalidate"].inc()
         status = serve.cache_status
         if status.label == "hit" and serve.status == serve.entry.status:

@@ -15,8 +15,10 @@ import logging
 
 from cdn.cache import Store as EntryStore
 from cdn.http import UPSTREAM_ERROR_STATUSES, CacheStep, Keep, Renew, Revalidate
+from edge.compressing import compressed
 from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
+from edge.routes import OriginRoute, fetch_routed
 from edge.upstream import Upstream, UpstreamError
 
 __all__ = ["Refresher"]
@@ -35,29 +37,56 @@ class Refresher:
         self.refreshing: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, step: CacheStep, target: str, refresh: Revalidate) -> None:
-        """Start the one background refresh of the step's key unless one is running."""
+    def start(
+        self,
+        step: CacheStep,
+        target: str,
+        refresh: Revalidate,
+        coding: str | None = None,
+        route: OriginRoute | None = None,
+    ) -> None:
+        """Start the one background refresh of the step's key unless one is running
+        (``coding``: the viewer's normalised coding on a compressing behavior; ``route``: the
+        behavior's own origin or group, ``edge.routes``)."""
         key = step.key
         if key in self.refreshing or self.upstream is None:
             return
         self.refreshing.add(key)
-        task = asyncio.get_running_loop().create_task(self._refresh(step, target, refresh))
+        task = asyncio.get_running_loop().create_task(
+            self._refresh(step, target, refresh, coding, route)
+        )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _refresh(self, step: CacheStep, target: str, refresh: Revalidate) -> None:
+    async def _refresh(
+        self,
+        step: CacheStep,
+        target: str,
+        refresh: Revalidate,
+        coding: str | None,
+        route: OriginRoute | None,
+    ) -> None:
         upstream = self.upstream
         assert upstream is not None
         key = step.key
         try:
             fields = upstream.request_headers(refresh.headers.items(), None, None)
             try:
-                fetched = await upstream.fetch(
-                    refresh.method, target, fields, key=key, allow_peers=True
-                )
+                if route is None:
+                    fetched = await upstream.fetch(
+                        refresh.method, target, fields, key=key, allow_peers=True
+                    )
+                else:
+                    fetched = await fetch_routed(upstream, route, refresh.method, target, fields)
             except UpstreamError as exc:
                 log.info("background refresh of %s failed: %s", target, exc.reason)
                 return
+            if coding is not None:
+                encoded = await compressed(fetched, coding, refresh.method)
+                if encoded is None:
+                    fetched.release()
+                    return
+                fetched = encoded
             try:
                 response = fetched.response
                 action = step.received(

@@ -21,9 +21,11 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 
 from aiohttp import hdrs, web
 
@@ -34,6 +36,7 @@ from edge.upstream import Clock, Sleep
 from edge.wire import HitFirstRunner, routed_handler
 from serving.guard import ErrorFields
 from serving.server import AppServer, run_event_loop, serve_until_signalled
+from serving.tls import SelfSigned, make_self_signed, server_context
 
 __all__ = ["EdgeServer", "proxy_first", "run", "serve_forever"]
 
@@ -78,8 +81,22 @@ def connection_error_fields(settings: EdgeSettings) -> ErrorFields:
     )
 
 
+def with_certificate(settings: EdgeSettings) -> tuple[EdgeSettings, SelfSigned | None]:
+    """``settings`` with a TLS certificate: a self-signed one made now (in a fresh private
+    folder, for the host names and addresses the edge answers to) when it has a TLS port and
+    no certificate; the made certificate, or None."""
+    if settings.tls_port is None or settings.tls_cert is not None:
+        return settings, None
+    names = ["localhost", "127.0.0.1", "::1"]
+    if settings.host and settings.host not in names and settings.host != "0.0.0.0":
+        names.append(settings.host)
+    made = make_self_signed(Path(tempfile.mkdtemp(prefix="cdnlab-tls-")), tuple(names))
+    return replace(settings, tls_cert=str(made.cert), tls_key=str(made.key)), made
+
+
 class EdgeServer(AppServer):
-    """One edge app listening on ``settings.host:settings.port`` (port 0: a free one)."""
+    """One edge app listening on ``settings.host:settings.port`` (port 0: a free one), and
+    with ``settings.tls_port`` on an HTTPS port beside it (same app and cache)."""
 
     def __init__(
         self,
@@ -89,7 +106,14 @@ class EdgeServer(AppServer):
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
     ) -> None:
+        settings, self.certificate = with_certificate(settings)
         self.settings = settings
+        self._tls_context = (
+            server_context(settings.tls_cert, settings.tls_key)
+            if settings.tls_port is not None and settings.tls_cert and settings.tls_key
+            else None
+        )
+        self._tls_site: web.TCPSite | None = None
         app = create_app(settings, sleep=sleep, clock=clock)
         runner = HitFirstRunner(
             app,
@@ -105,20 +129,73 @@ class EdgeServer(AppServer):
             app, runner, settings.host, settings.port, reuse_port=reuse_port, backlog=1024
         )
 
+    @property
+    def tls_url(self) -> str | None:
+        """The HTTPS listener's base URL (None without one, or before it listens)."""
+        if self._tls_site is None:
+            return None
+        return f"https://{self._host or '0.0.0.0'}:{self._tls_site.port}"
+
+    async def listen(self) -> None:
+        """Open the HTTP port, then the HTTPS one when there is one."""
+        await super().listen()
+        if self._tls_context is None or self._tls_site is not None:
+            return
+        assert self.settings.tls_port is not None
+        site = web.TCPSite(
+            self._runner,
+            self._host,
+            self.settings.tls_port,
+            reuse_address=True,
+            reuse_port=self._reuse_port or None,
+            backlog=self._backlog,
+            ssl_context=self._tls_context,
+        )
+        try:
+            await site.start()
+        except OSError as exc:  # the HTTP port is open: close it, and name the HTTPS one
+            await super().stop_listening()
+            raise OSError(
+                exc.errno, f"HTTPS port {self.settings.tls_port}: {exc.strerror or exc}"
+            ) from None
+        self._tls_site = site
+        self.app[PROXY].https_port = site.port
+
+    async def stop_listening(self) -> None:
+        """Close the HTTPS port (when open) and the HTTP one."""
+        if self._tls_site is not None:
+            site, self._tls_site = self._tls_site, None
+            await site.stop()
+        await super().stop_listening()
+
 
 async def serve_forever(settings: EdgeSettings, *, reuse_port: bool = False) -> None:
     """Run one EdgeServer until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
 
     def announce(server: AppServer) -> None:
         if not reuse_port or os.environ.get("CDNLAB_EDGE_WORKER") == "0":
+            tls_url = server.tls_url if isinstance(server, EdgeServer) else None
             print(
-                f"cdn edge: {settings.name} listening on {server.url} "
-                f"(upstream {settings.upstream_kind} {settings.upstream_url}, "
+                f"cdn edge: {settings.name} listening on {server.url}"
+                + (f" and {tls_url}" if tls_url else "")
+                + f" (upstream {settings.upstream_kind} {settings.upstream_url}, "
                 f"{settings.workers} worker{'s' if settings.workers > 1 else ''})",
                 flush=True,
             )
+            if isinstance(server, EdgeServer) and server.certificate is not None:
+                announce_certificate(server.certificate)
 
     await serve_until_signalled(EdgeServer(settings, reuse_port=reuse_port), announce)
+
+
+def announce_certificate(made: SelfSigned) -> None:
+    """Print where a self-signed certificate is and its SHA-256 fingerprint (to compare with
+    what a client sees, or to give curl as --cacert)."""
+    print(
+        f"cdn edge: self-signed TLS certificate {made.cert} (local use only), "
+        f"SHA-256 fingerprint {made.fingerprint}",
+        flush=True,
+    )
 
 
 def _event_loop_run(settings: EdgeSettings, reuse_port: bool) -> None:
@@ -136,6 +213,10 @@ def _pick_port(host: str) -> tuple[int, socket.socket]:
 
 def run(settings: EdgeSettings) -> None:
     """Serve ``settings`` (with ``settings.workers`` processes) until SIGINT or SIGTERM."""
+    if settings.workers > 1:  # one certificate for all workers, made before they fork
+        settings, made = with_certificate(settings)
+        if made is not None:
+            announce_certificate(made)
     if settings.workers <= 1:
         _event_loop_run(settings, reuse_port=False)
         return

@@ -106,6 +106,13 @@ class EdgeSettings:
     # $CDNLAB_ORIGIN_ACCESS_KEY / $CDNLAB_ORIGIN_SECRET_KEY (serving.sigv4_sign).
     origin_auth: str = _DEFAULTS.origin_auth
     connect_timeout: float = 5.0
+    # An HTTPS listener beside the HTTP one (0: a free port; None: none), with this certificate
+    # and key (PEM files; both None: a self-signed one is made at start, edge.server).
+    tls_port: int | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # A PEM file of CA certificates https origins are verified with (None: the system's).
+    origin_ca_file: str | None = None
     hit_for_pass_seconds: float = 30.0
     # Longest wait for a peer's response head before asking the next owner (a hung peer).
     peer_timeout: float = 5.0
@@ -122,6 +129,13 @@ class EdgeSettings:
     cache_config: CacheConfig = field(default_factory=CacheConfig)
     # The topology's behaviors, keys and plans (cdn.gateway); None: no gateway checks at all.
     gateway: Gateway | None = None
+    # A shield's: the topology's behaviors, for their TTL bounds only (a shield checks nothing
+    # and keys by the target; its cache step bounds lifetimes as the edges' do).
+    ttl_behaviors: Gateway | None = None
+    # The topology's origin (behaviors name it) and node URL overrides by name (--upstream-url):
+    # a behavior with an origin group or an [[external_origin]] fetches from those (edge.routes).
+    origin_name: str = "origin"
+    node_urls: tuple[tuple[str, str], ...] = ()
     # (api key name, value) pairs, ``value_env`` already read by ``api_key_values``.
     api_key_values: tuple[tuple[str, str], ...] = ()
 
@@ -135,6 +149,8 @@ class EdgeSettings:
         for name in ("upstream_timeout", "connect_timeout", "collapse_timeout", "peer_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} {getattr(self, name)!r} must be > 0 seconds")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("a TLS certificate needs its key and a key its certificate")
         parts = urlsplit(self.upstream_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -219,6 +235,9 @@ class EdgeSettings:
             upstream_name=upstream.name,
             fallbacks=fallbacks,
             site_host=f"{origin.host}:{origin.port}",
+            origin_name=origin.name,
+            tls_port=node.tls_port,
+            node_urls=tuple(urls.items()),
             peers=peers,
             location=node.location.point,
             upstream_location=upstream.location.point,
@@ -229,6 +248,9 @@ class EdgeSettings:
             workers=node.workers,
             # Behaviors, keys and limits apply where viewers arrive: edges, not shields.
             gateway=topology.gateway if node.role == "edge" else None,
+            ttl_behaviors=topology.gateway
+            if node.role == "shield" and _bounds_ttl(topology.gateway)
+            else None,
             api_key_values=api_key_values(topology.gateway, os.environ)
             if topology.gateway is not None and node.role == "edge"
             else (),
@@ -239,6 +261,11 @@ class EdgeSettings:
 
 
 _EDGE_FIELDS = frozenset(f.name for f in fields(EdgeSettings))
+
+
+def _bounds_ttl(gateway: Gateway | None) -> bool:
+    """Whether any behavior of ``gateway`` bounds the origin's lifetimes."""
+    return gateway is not None and any(b.ttl_bounds is not None for b in gateway.behaviors)
 
 
 def parse_node_urls(items: list[str] | tuple[str, ...]) -> dict[str, str]:

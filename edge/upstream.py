@@ -29,6 +29,7 @@ costs that much before the next owner is asked.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
 from edge.settings import EdgeSettings
 from serving.sigv4_sign import signer_from_env
+from serving.tls import client_context
 
 __all__ = ["PEER_HEADER", "Clock", "Fetched", "Upstream", "UpstreamError", "cdn_loop_member"]
 
@@ -126,6 +128,10 @@ class Upstream:
         self.via = f"1.1 {settings.name}"
         self.loop_member = cdn_loop_member(settings.name)
         self.upstream_delay = settings.emulated_delay(settings.upstream_location)
+        # https upstreams are verified: against settings.origin_ca_file, else the system's CAs.
+        self.ssl: ssl.SSLContext | bool = (
+            client_context(settings.origin_ca_file) if settings.origin_ca_file else True
+        )
 
     def request_headers(
         self, fields: tuple[tuple[str, str], ...], client_via: str | None, client_loop: str | None
@@ -205,6 +211,25 @@ class Upstream:
                 self.metrics.failover(kind, exc.kind)
         raise AssertionError("unreachable: the last upstream returns or raises")
 
+    async def fetch_origin(
+        self,
+        name: str,
+        url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        *,
+        data: Any = None,
+        ssl: ssl.SSLContext | None = None,
+    ) -> Fetched:
+        """``method target`` from the origin ``name`` at base ``url`` (a behavior's own origin,
+        ``edge.routes``): no peers, no fallbacks; again on a fresh connection when a reused one
+        was lost. ``ssl`` verifies an https origin (None: as the edge's upstream)."""
+        retryable = method in IDEMPOTENT_METHODS and data is None
+        return await self._from_upstream(
+            "origin", name, url, 0.0, method, target, headers, data, retryable, ssl
+        )
+
     async def _from_upstream(
         self,
         kind: str,
@@ -216,12 +241,15 @@ class Upstream:
         headers: list[tuple[str, str]],
         data: Any,
         retryable: bool,
+        context: ssl.SSLContext | None = None,
     ) -> Fetched:
         """One upstream, again on a fresh connection when a reused one was lost (retryable)."""
         tries = 1 + (_UPSTREAM_RETRIES if retryable else 0)
         for attempt in range(tries):
             try:
-                return await self._send(kind, node, base_url, method, target, headers, data, delay)
+                return await self._send(
+                    kind, node, base_url, method, target, headers, data, delay, context=context
+                )
             except UpstreamError as exc:
                 if exc.kind != "disconnect" or attempt + 1 == tries:
                     raise
@@ -239,6 +267,7 @@ class Upstream:
         data: Any,
         delay: float,
         timeout: aiohttp.ClientTimeout | None = None,
+        context: ssl.SSLContext | None = None,
     ) -> Fetched:
         started = time.perf_counter()
         timeout = timeout or self.timeout
@@ -256,6 +285,7 @@ class Upstream:
                 allow_redirects=False,
                 skip_auto_headers=_SKIP_AUTO,
                 timeout=timeout,
+                ssl=context if context is not None else self.ssl,
             )
         except (TimeoutError, aiohttp.ServerTimeoutError):
             self.metrics.upstream_request(kind, "error")
@@ -263,6 +293,14 @@ class Upstream:
                 504,
                 f"{kind} {node} ({base_url}) did not answer within {timeout.sock_read:g}s",
                 "timeout",
+            ) from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            self.metrics.upstream_request(kind, "error")
+            raise UpstreamError(
+                502,
+                f"{kind} {node} ({base_url}) has a certificate we do not trust: "
+                f"{exc.certificate_error}",
+                "connect",
             ) from None
         except aiohttp.ClientConnectorError as exc:
             self.metrics.upstream_request(kind, "error")

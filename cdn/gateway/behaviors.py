@@ -30,6 +30,7 @@ __all__ = [
     "Behavior",
     "CacheKeyPolicy",
     "Cors",
+    "ExternalOrigin",
     "Gateway",
     "KeyGroup",
     "OriginGroup",
@@ -169,6 +170,16 @@ class OriginGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalOrigin:
+    """An origin the topology does not run (CloudFront's custom origin): its name, base URL
+    (http or https, no path) and, for https, a CA file to verify it with (None: the system's)."""
+
+    name: str
+    url: str
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Gateway:
     """All behaviors and what they refer to; the default behavior is the last."""
 
@@ -177,6 +188,14 @@ class Gateway:
     usage_plans: tuple[UsagePlan, ...] = ()
     api_keys: tuple[ApiKey, ...] = ()
     origin_groups: tuple[OriginGroup, ...] = ()
+    external_origins: tuple[ExternalOrigin, ...] = ()
+
+    def origin_group(self, name: str) -> OriginGroup | None:
+        """The origin group called ``name`` (None: ``name`` is an origin)."""
+        for group in self.origin_groups:
+            if group.name == name:
+                return group
+        return None
 
     def behavior_for(self, path: str) -> Behavior:
         """The first behavior whose pattern matches ``path`` (the default one otherwise)."""

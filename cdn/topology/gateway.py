@@ -1,5 +1,5 @@
 """The gateway tables of a topology: [[behavior]], [[key_group]], [[usage_plan]], [[api_key]],
-[[origin_group]] (names as CloudFront's and API Gateway's, in snake_case; docs/gateway.md).
+[[origin_group]], [[external_origin]] (names as CloudFront's and API Gateway's, in snake_case; docs/gateway.md).
 
 Rules: like the rest of the topology, every error names the file and key and what was expected,
 and unknown keys are errors. References are checked: a behavior's target_origin names the origin
@@ -12,6 +12,7 @@ read relative to the topology file, like the topology itself is read.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cdn.errors import ConfigError
 from cdn.gateway.behaviors import (
@@ -22,6 +23,7 @@ from cdn.gateway.behaviors import (
     Behavior,
     CacheKeyPolicy,
     Cors,
+    ExternalOrigin,
     Gateway,
     KeyGroup,
     OriginGroup,
@@ -234,9 +236,38 @@ def _origin_group(reader: TableReader) -> OriginGroup:
     return OriginGroup(name, (members[0], members[1]), frozenset(statuses))
 
 
+def _external_origin(reader: TableReader, base: Path) -> ExternalOrigin:
+    name = reader.text("name", None)
+    if not name:
+        raise reader.fail("name", "missing", "an origin name")
+    url = reader.text("url", None)
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+        raise reader.fail("url", f"{url!r}", "a base URL like https://127.0.0.1:8443 (no path)")
+    assert url is not None
+    ca_file = reader.text("ca_file", None)
+    if ca_file is not None:
+        path = base / ca_file
+        if not path.is_file():
+            raise reader.fail("ca_file", f"{path} is not a file", "a PEM file of CA certificates")
+        ca_file = str(path)
+    reader.done()
+    return ExternalOrigin(name, url.rstrip("/"), ca_file)
+
+
 def parse_gateway(top: TableReader, origins: tuple[str, ...]) -> Gateway:
-    """The gateway of the topology read by ``top``; ``origins`` are the names of its origins."""
+    """The gateway of the topology read by ``top``; ``origins`` are the names of its origins
+    (the topology's own; ``[[external_origin]]`` tables add origins it does not run)."""
     base = Path(top.source).parent
+    external = tuple(_external_origin(r, base) for r in top.children("external_origin"))
+    names = [*origins, *(e.name for e in external)]
+    if len(names) != len(set(names)):
+        raise ConfigError(
+            f"{top.source}:external_origin",
+            f"two origins are called alike: {names}",
+            "unique names",
+        )
+    origins = tuple(names)
     groups = tuple(_origin_group(r) for r in top.children("origin_group"))
     key_groups = tuple(_key_group(r, base) for r in top.children("key_group"))
     plans = tuple(_usage_plan(r) for r in top.children("usage_plan"))
@@ -244,6 +275,10 @@ def parse_gateway(top: TableReader, origins: tuple[str, ...]) -> Gateway:
     readers = top.children("behavior")
     behaviors = tuple(_behavior(r, origins[0]) for r in readers)
     if not behaviors:
+        if groups or external:
+            raise ConfigError(
+                f"{top.source}:behavior", "missing", "[[behavior]] tables that use the origins"
+            )
         return default_gateway(origins[0])
 
     def check(where: str, name: str | None, known: list[str], what: str) -> None:
@@ -282,4 +317,4 @@ def parse_gateway(top: TableReader, origins: tuple[str, ...]) -> Gateway:
             f"the last behavior is {behaviors[-1].path_pattern.text!r}",
             "a default behavior with path_pattern = '*' last",
         )
-    return Gateway(behaviors, key_groups, plans, api_keys, groups)
+    return Gateway(behaviors, key_groups, plans, api_keys, groups, external)

@@ -57,6 +57,9 @@ class Node:
     workers: int = 1
     region: str = ""
     functions: tuple[tuple[Trigger, str], ...] = ()
+    # An edge's HTTPS listener beside its HTTP one (None: none); its certificate comes from the
+    # command line or is self-signed at start (docs/gateway.md).
+    tls_port: int | None = None
     # The origin's kind (ORIGIN_KINDS); "storage": its data folder and public-read buckets;
     # "kv": its SQLite file (paths as written in the topology).
     kind: str = "synthetic"

@@ -80,6 +80,13 @@ def _upstreams(reader: TableReader, default: str | None) -> tuple[str | None, tu
     return names[0], tuple(names[1:])
 
 
+def _tls_port(reader: TableReader) -> int | None:
+    port = reader.integer("tls_port", None, minimum=1)
+    if port is not None and port > 65535:
+        raise reader.fail("tls_port", f"{port} is out of range", "a port from 1 to 65535")
+    return port
+
+
 def _node(reader: TableReader, role: str, default_upstream: str | None, port_base: int) -> Node:
     name = reader.text("name", None)
     if not name:
@@ -104,6 +111,7 @@ def _node(reader: TableReader, role: str, default_upstream: str | None, port_bas
         workers=reader.integer("workers", 1, minimum=1),
         region=reader.text("region", location.continent),
         functions=parse_associations(reader) if role == "edge" else (),
+        tls_port=_tls_port(reader) if role == "edge" else None,
         **(_origin_kind(reader) if role == "origin" else {}),
     )
     reader.done()

@@ -18,6 +18,8 @@ examples:
   cdn edge --port 8120 --origin http://127.0.0.1:8100 --cache-size 1GiB --policy s3fifo
   cdn edge --topology configs/local.toml --node edge-par --access-log
   cdn edge --origin http://127.0.0.1:8100 --workers 2 --admin-token secret
+  cdn edge --origin http://127.0.0.1:8100 --tls-port 8443      # self-signed, fingerprint printed
+  cdn edge --origin https://origin.test:8443 --origin-ca-file origin-ca.pem
 
 Reference: docs/edge.md.
 """
@@ -103,6 +105,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="sign origin requests with SigV4 (keys from $CDNLAB_ORIGIN_ACCESS_KEY and "
         "$CDNLAB_ORIGIN_SECRET_KEY), as CloudFront's origin access control does for a bucket",
     )
+    tls = parser.add_argument_group("tls")
+    tls.add_argument(
+        "--tls-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="also listen for HTTPS on PORT (0: a free one); without --tls-cert/--tls-key a "
+        "self-signed certificate is made at start and its SHA-256 fingerprint printed",
+    )
+    tls.add_argument("--tls-cert", metavar="FILE", default=None, help="certificate chain (PEM)")
+    tls.add_argument("--tls-key", metavar="FILE", default=None, help="its private key (PEM)")
+    tls.add_argument(
+        "--origin-ca-file",
+        metavar="FILE",
+        default=None,
+        help="CA certificates (PEM) to verify https origins with (default: the system's)",
+    )
     add_limit_flags(parser)
 
 
@@ -158,7 +177,36 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         changes["access_log"] = True
     if args.origin_auth is not None:
         changes["origin_auth"] = args.origin_auth
+    changes.update(_tls(args))
     changes["admin_token"] = admin_token(args)
+    return changes
+
+
+def _tls(args: argparse.Namespace) -> dict[str, Any]:
+    """The TLS flags as settings; UserError naming the flag when a file cannot be used."""
+    from serving.tls import client_context, server_context
+
+    changes: dict[str, Any] = {}
+    if args.tls_port is not None:
+        if not 0 <= args.tls_port <= 65535:
+            raise UserError(f"--tls-port {args.tls_port} (expected a port from 0 to 65535)")
+        changes["tls_port"] = args.tls_port
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UserError("--tls-cert and --tls-key go together (the certificate and its key)")
+    if args.tls_cert is not None:
+        if args.tls_port is None:
+            raise UserError("--tls-cert needs --tls-port PORT (where to listen for HTTPS)")
+        try:
+            server_context(args.tls_cert, args.tls_key)
+        except ValueError as exc:
+            raise UserError(f"--tls-cert/--tls-key: {exc}") from None
+        changes["tls_cert"], changes["tls_key"] = args.tls_cert, args.tls_key
+    if args.origin_ca_file is not None:
+        try:
+            client_context(args.origin_ca_file)
+        except ValueError as exc:
+            raise UserError(f"--origin-ca-file: {exc}") from None
+        changes["origin_ca_file"] = args.origin_ca_file
     return changes
 
 

@@ -111,7 +111,9 @@ def node_table(topology: Topology, prometheus_url: str | None) -> Table:
         table.add_row(
             node.name,
             node.role,
-            node.url,
+            node.url
+            if node.tls_port is None
+            else f"{node.url} https://{node.host}:{node.tls_port}",
             node.location.label,
             node.upstream or "-",
             node.group or "-",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -79,3 +80,29 @@ def test_a_missing_value_env_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="NO_SUCH_VAR_CDNLAB is not set"):
         api_key_values(gateway, {})
     assert api_key_values(gateway, {"NO_SUCH_VAR_CDNLAB": "v" * 20}) == (("k", "v" * 20),)
+
+
+async def test_the_api_answers_compressed_to_a_gzip_client(example, http) -> None:
+    _, url = example
+    text = "cdnlab " * 300
+    headers = {"x-api-key": API_KEY, "Accept-Encoding": "gzip"}
+    async with http.get(url + "/echo", params={"body": text}, headers=headers) as response:
+        body = await response.read()
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert response.headers["Vary"].startswith("Accept-Encoding")
+    assert gzip.decompress(body).decode() == text
+
+
+async def test_static_objects_fail_over_to_origin_b(start_origin_server, start_edge_server, http):
+    topology = load_topology(CONFIGS / "gateway.toml")
+    primary = await start_origin_server(topology)
+    backup = await start_origin_server(topology)
+    node = EdgeSettings.from_topology(topology, "edge-par")
+    edge = await start_edge_server(
+        primary.url, gateway=node.gateway, node_urls=(("origin-b", backup.url),)
+    )
+    await primary.stop()
+    async with http.get(edge.url + "/static/4") as response:
+        await response.read()
+        assert response.status == 200
+        assert 'detail="origin-b (primary origin: connect)"' in response.headers["Cache-Status"]
