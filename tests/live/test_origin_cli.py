@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import aiohttp
+from live_support import START_DEADLINE
 
 from cdn.topology import default_topology_path
 
@@ -50,15 +51,16 @@ async def test_process_serves_health_and_exits_zero_on_sigterm(free_port: int) -
     )
     try:
         status = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_DEADLINE  # start-up under a parallel run is slow
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):  # bounded wait for start-up
+            while status is None and loop.time() < deadline and process.returncode is None:
                 try:
                     async with session.get(f"http://127.0.0.1:{free_port}/_cdn/health") as response:
                         status = response.status
-                        break
                 except aiohttp.ClientConnectorError:
                     await asyncio.sleep(0.05)
-        assert status == 200
+        assert status == 200, f"no health answer (exit status {process.returncode})"
         process.send_signal(signal.SIGTERM)
         stdout, _ = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 0
