@@ -27,6 +27,7 @@ from cdn.http import (
 from edge.collapsing import Collapsing, Ticket
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
+from edge.functions import FUNCTION_PASS
 from edge.intake import check_loop
 from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
@@ -104,12 +105,24 @@ class Misses:
         upstream = self.upstream
         assert upstream is not None
         allow_peers = PEER_HEADER not in request.headers
+        passing = request.get(FUNCTION_PASS)
         for _attempt in range(_ATTEMPTS):
             fields = forward_fields(upstream, request, fetch.headers)
             try:
-                fetched = await upstream.fetch(
-                    fetch.method, creq.target, fields, key=step.key, allow_peers=allow_peers
-                )
+                if passing is None:
+                    fetched = await upstream.fetch(
+                        fetch.method, creq.target, fields, key=step.key, allow_peers=allow_peers
+                    )
+                else:  # origin-request before, origin-response after (edge.functions)
+                    fetched = await passing.functions.fetch(
+                        passing,
+                        upstream,
+                        fetch.method,
+                        creq.target,
+                        fields,
+                        key=step.key,
+                        allow_peers=allow_peers,
+                    )
             except UpstreamError as exc:
                 if ticket is not None:
                     ticket.abandon()

@@ -15,6 +15,7 @@ from aiohttp import web
 from cdn.http import CacheStep, Forward, Relay, Request
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
+from edge.functions import FUNCTION_PASS
 from edge.keeping import upstream_response
 from edge.streaming import CHUNK, Streamer
 from edge.upstream import Clock, Upstream, UpstreamError
@@ -51,10 +52,23 @@ class PassThrough:
                 data = request.content.iter_chunked(CHUNK)
         if request.content_length is not None:
             fields.append(("Content-Length", str(request.content_length)))
+        passing = request.get(FUNCTION_PASS)
         try:
-            fetched = await upstream.fetch(
-                creq.method, creq.target, fields, key=step.key, allow_peers=False, data=data
-            )
+            if passing is None:
+                fetched = await upstream.fetch(
+                    creq.method, creq.target, fields, key=step.key, allow_peers=False, data=data
+                )
+            else:  # origin-request before, origin-response after (edge.functions)
+                fetched = await passing.functions.fetch(
+                    passing,
+                    upstream,
+                    creq.method,
+                    creq.target,
+                    fields,
+                    key=step.key,
+                    allow_peers=False,
+                    data=data,
+                )
         except UpstreamError as exc:
             failed = step.failed(None, self.clock())
             return self.failures.upstream_failed(

@@ -205,6 +205,23 @@ class Upstream:
                 self.metrics.failover(kind, exc.kind)
         raise AssertionError("unreachable: the last upstream returns or raises")
 
+    async def fetch_at(
+        self,
+        kind: str,
+        node: str,
+        base_url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        data: Any = None,
+    ) -> Fetched:
+        """Send ``method target`` to one named node of the topology (an edge function chose it:
+        edge.functions); no peers, no fallbacks. UpstreamError when it fails."""
+        retryable = method in IDEMPOTENT_METHODS and data is None
+        return await self._from_upstream(
+            kind, node, base_url, 0.0, method, target, headers, data, retryable
+        )
+
     async def _from_upstream(
         self,
         kind: str,
