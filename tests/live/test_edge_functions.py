@@ -315,3 +315,41 @@ async def test_every_invoke_writes_a_report_line(edge_with, four, http, caplog):
     reports = [r.getMessage() for r in caplog.records if r.name == "cdnlab.fn"]
     assert len(reports) == 1 and '"type": "platform.report"' in reports[0]
     assert '"initDurationMs"' in reports[0]  # the first invoke was cold
+
+
+# ---- behaviors ---------------------------------------------------------------------------------
+
+BEHAVIOR_VIEWER = """
+def handler(event, context):
+    return {"status": "200", "body": "the behavior's function"}
+"""
+
+
+async def test_a_behaviors_function_overrides_the_edges_for_its_paths(
+    start_origin, start_edge_server, tmp_path, http
+):
+    from cdn.gateway.behaviors import Behavior, Gateway
+    from cdn.gateway.patterns import PathPattern
+
+    edge_fn = spec(tmp_path, "viewer", handlers.VIEWER)
+    special = spec(tmp_path, "special", BEHAVIOR_VIEWER)
+    gateway = Gateway(
+        (
+            Behavior(PathPattern("/special/*"), "origin", functions=((VR, "special"),)),
+            Behavior(PathPattern("*"), "origin"),
+        )
+    )
+    origin = await start_origin()
+    server = await start_edge_server(
+        origin, functions=((VR, edge_fn),), function_specs=(special,), gateway=gateway
+    )
+    status, _, body = await get(http, server.url + "/special/1")
+    assert (status, body) == (200, b"the behavior's function")
+    status, _, body = await get(http, server.url + "/gen")  # the edge's own function
+    assert (status, body) == (200, b"generated at the viewer")
+    for expected in ("MISS", "HIT"):  # hits still run the edge's viewer function
+        status, headers, _ = await get(http, server.url + "/rewrite/4")
+        assert headers["X-Cache"] == expected
+    text = await metrics_text(http, server.url)
+    assert metric(text, "cdnlab_function_invocations_total", function="viewer") == 3
+    assert metric(text, "cdnlab_function_invocations_total", function="special") == 1

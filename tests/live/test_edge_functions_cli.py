@@ -104,10 +104,9 @@ async def test_cdn_edge_runs_a_function_given_by_flag(start_origin, free_port, t
     url = f"http://127.0.0.1:{free_port}"
     try:
         await wait_healthy(url, process)
-        async with aiohttp.ClientSession() as session:
-            async with session.get(url + "/obj/1") as response:
-                assert response.status == 200
-                assert await response.read() == b"from the flag's function"
+        async with aiohttp.ClientSession() as session, session.get(url + "/obj/1") as response:
+            assert response.status == 200
+            assert await response.read() == b"from the flag's function"
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
