@@ -51,7 +51,7 @@ from cdn.gateway.behaviors import Behavior, Gateway
 from cdn.http import cache_status_member
 from edge.recording import Recorder
 from edge.settings import EdgeSettings
-from edge.upstream import Clock, Fetched, Upstream
+from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream
 from fn.chain import FunctionChain
 from fn.host import FunctionHost
 from fn.metrics import FunctionMetrics
@@ -236,6 +236,7 @@ class EdgeFunctions:
                 merged = dict(own)
                 merged.update({t: specs[name] for t, name in behavior.functions})
                 self._by_behavior[id(behavior)] = self.host.chain(merged, self.origins.targets)
+        self._origin_only: dict[int, FunctionChain] = {}
         self._prefix = f"{os.getpid():x}-{os.urandom(3).hex()}-"
         self._ids = itertools.count(1)
 
@@ -255,6 +256,14 @@ class EdgeFunctions:
             return self.edge_chain
         return self._by_behavior.get(id(behavior), self.edge_chain)
 
+    def _origin_side(self, chain: FunctionChain) -> FunctionChain:
+        origin_only = self._origin_only.get(id(chain))
+        if origin_only is None:
+            kept = {t: r for t, r in chain.functions.items() if not t.is_viewer}
+            origin_only = FunctionChain(kept, chain.known_origins)
+            self._origin_only[id(chain)] = origin_only
+        return origin_only
+
     @staticmethod
     def viewer_side(chain: FunctionChain) -> bool:
         """Whether ``chain`` runs on hits (then the wire fast path may not answer them)."""
@@ -266,7 +275,12 @@ class EdgeFunctions:
         return bool(chain.functions)
 
     def begin(self, request: web.Request, chain: FunctionChain, target: str) -> FunctionPass:
-        """The pass of ``request`` (origin-form ``target``), remembered on the request."""
+        """The pass of ``request`` (origin-form ``target``), remembered on the request.
+
+        A request from a peer of this edge's group ran the viewer triggers at the edge the
+        viewer reached: here only the origin triggers run (this node fetches and stores)."""
+        if PEER_HEADER in request.headers:
+            chain = self._origin_side(chain)
         path, _, query = target.partition("?")
         viewer = EdgeRequest(
             request.method, path, query, tuple(request.headers.items()), request.remote or ""
@@ -308,8 +322,15 @@ class EdgeFunctions:
         """``upstream.fetch`` with origin-request before and origin-response after.
 
         Raises FunctionAborted when a function fails, UpstreamError as ``fetch`` does."""
-        state.to_origin = True
         chain = state.chain
+        if allow_peers and upstream.peers:
+            # The key's owner peer fetches (and runs the origin triggers, as it stores);
+            # its answer is served here as it is.
+            fetched = await upstream.from_peers(method, target, fields, key=key, data=data)
+            if fetched is not None:
+                return fetched
+            allow_peers = False
+        state.to_origin = True
         origin = self.origins.upstream
         url: str | None = None
         if chain.on(OREQ):

@@ -154,27 +154,8 @@ class Upstream:
         """
         retryable = method in IDEMPOTENT_METHODS and data is None
         if allow_peers and self.peers:
-            peer_headers = [*headers, (PEER_HEADER, self.settings.name)]
-            for peer in self.peers.route(key):
-                try:
-                    fetched = await self._send(
-                        "peer",
-                        peer.name,
-                        peer.url,
-                        method,
-                        target,
-                        peer_headers,
-                        data,
-                        self.settings.emulated_delay(peer.location),
-                        self.peer_timeout,
-                    )
-                except UpstreamError as exc:
-                    self.peers.failed(peer.name, refused=exc.kind == "connect")
-                    if exc.kind != "connect" and not retryable:
-                        raise
-                    self.metrics.failover("peer", exc.kind)
-                    continue
-                self.peers.answered(peer.name)
+            fetched = await self.from_peers(method, target, headers, key=key, data=data)
+            if fetched is not None:
                 return fetched
         settings = self.settings
         upstreams = [
@@ -204,6 +185,43 @@ class Upstream:
                     raise
                 self.metrics.failover(kind, exc.kind)
         raise AssertionError("unreachable: the last upstream returns or raises")
+
+    async def from_peers(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        *,
+        key: str,
+        data: Any = None,
+    ) -> Fetched | None:
+        """The key's owner peer's answer (or the next owner's); None when this node owns the
+        key or every owner failed over. Raises UpstreamError when a peer failed and the request
+        may not be sent again."""
+        retryable = method in IDEMPOTENT_METHODS and data is None
+        peer_headers = [*headers, (PEER_HEADER, self.settings.name)]
+        for peer in self.peers.route(key):
+            try:
+                fetched = await self._send(
+                    "peer",
+                    peer.name,
+                    peer.url,
+                    method,
+                    target,
+                    peer_headers,
+                    data,
+                    self.settings.emulated_delay(peer.location),
+                    self.peer_timeout,
+                )
+            except UpstreamError as exc:
+                self.peers.failed(peer.name, refused=exc.kind == "connect")
+                if exc.kind != "connect" and not retryable:
+                    raise
+                self.metrics.failover("peer", exc.kind)
+                continue
+            self.peers.answered(peer.name)
+            return fetched
+        return None
 
     async def fetch_at(
         self,

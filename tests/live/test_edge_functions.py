@@ -353,3 +353,14 @@ async def test_a_behaviors_function_overrides_the_edges_for_its_paths(
     text = await metrics_text(http, server.url)
     assert metric(text, "cdnlab_function_invocations_total", function="viewer") == 3
     assert metric(text, "cdnlab_function_invocations_total", function="special") == 1
+
+
+async def test_a_peers_request_runs_only_the_origin_triggers(edge_with, four, http):
+    # In a peer group the viewer triggers ran at the edge the viewer reached; the owner
+    # fetches, so it runs the origin triggers.
+    edge, _ = await edge_with(four)
+    status, headers, _ = await get(http, edge + "/gen", headers={"X-Cdnlab-Peer": "edge-b"})
+    assert status == 404  # /gen went to the origin as it was: no viewer-request here
+    assert "X-Viewer-Response" not in headers
+    status, headers, _ = await get(http, edge + "/obj/8", headers={"X-Cdnlab-Peer": "edge-b"})
+    assert headers["X-Origin-Response"] == "ran" and "X-Viewer-Response" not in headers
