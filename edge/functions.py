@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +49,12 @@ from cdn.functions.triggers import FunctionKind, Trigger
 from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, OriginTarget
 from cdn.gateway.behaviors import Behavior, Gateway
 from cdn.http import cache_status_member
+from edge.hits import Hits
 from edge.recording import Recorder
 from edge.settings import EdgeSettings
 from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream
 from fn.chain import FunctionChain
+from fn.cloudfront import CloudFrontFunction
 from fn.host import FunctionHost
 from fn.metrics import FunctionMetrics
 
@@ -288,6 +290,50 @@ class EdgeFunctions:
         state = FunctionPass(self, chain, viewer, self._prefix + str(next(self._ids)))
         request[FUNCTION_PASS] = state
         return state
+
+    # ---- the wire fast path ----------------------------------------------------------------------
+    def wire_hit(self, hits: Hits, key_of: Callable[[str], str]) -> Any:
+        """The wire fast path of an edge whose only viewer-side function is a CloudFront
+        Function on viewer-request (None otherwise: hits then go through ``Proxy.handle``).
+
+        It runs the function on arrival (synchronously: CloudFront Functions run in-process)
+        and answers a plain hit of the request as the function left it. The run is recorded
+        only when it answers there; otherwise the request goes to ``Proxy.handle``, which runs
+        the function again (its answer is the same: a CloudFront Function has no I/O) and
+        records that run."""
+        chain = self.edge_chain
+        runner = chain.functions.get(VR)
+        if not isinstance(runner, CloudFrontFunction) or chain.on(VRESP):
+            return None
+        prefix, ids = self._prefix, self._ids
+        wire_hit_at = hits.wire_hit_at
+
+        def hit(
+            method: str, target: str, fields: CIMultiDictProxy[str], peer: str = ""
+        ) -> tuple[int, tuple[bytes, ...]] | None:
+            if target[:1] != "/" or PEER_HEADER in fields:
+                return None
+            path, _, query = target.partition("?")
+            shown = tuple(fields.items())
+            given = FunctionInput(
+                EdgeRequest(method, path, query, shown, peer), prefix + str(next(ids))
+            )
+            result, invocation = chain.run_now(VR, given)
+            if not isinstance(result, ContinueRequest) or invocation is None:
+                return None
+            changed = result.request
+            if changed.headers != shown:
+                fields = CIMultiDictProxy(CIMultiDict(changed.headers))
+            query = changed.querystring
+            ready = wire_hit_at(
+                method, key_of(f"{changed.uri}?{query}" if query else changed.uri), fields
+            )
+            if ready is not None:
+                chain.record(VR, result, invocation)
+            return ready
+
+        hit.wants_peer = True  # type: ignore[attr-defined]
+        return hit
 
     # ---- viewer-request ------------------------------------------------------------------------
     async def viewer_request(

@@ -140,8 +140,7 @@ class Proxy:
         if functions_active(settings):
             self.functions = EdgeFunctions(settings, metrics.registry, recorder, clock)
             if self.gateway is None and EdgeFunctions.viewer_side(self.functions.edge_chain):
-                self._fast_path = False
-                self.wire_hit = None  # type: ignore[assignment]
+                self.wire_hit = self.functions.wire_hit(self.hits, keys.key_of)
 
     @property
     def upstream(self) -> Upstream | None:

@@ -173,6 +173,8 @@ class HitFirstHandler(RequestHandler):
     def __init__(self, manager: web.Server, *, hit: WireHit, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._hit = hit
+        # A hit callable with ``wants_peer`` also gets the client's address (edge functions).
+        self._peer_hit = getattr(hit, "wants_peer", False)
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -223,7 +225,11 @@ class HitFirstHandler(RequestHandler):
                 or hdrs.EXPECT in message.headers
             ):
                 break
-            ready = hit(method, path, message.headers)
+            if self._peer_hit:
+                peer = transport.get_extra_info("peername")
+                ready = hit(method, path, message.headers, peer[0] if peer else "")  # type: ignore[call-arg]
+            else:
+                ready = hit(method, path, message.headers)
             if ready is None:
                 break
             messages.popleft()

@@ -364,3 +364,23 @@ async def test_a_peers_request_runs_only_the_origin_triggers(edge_with, four, ht
     assert "X-Viewer-Response" not in headers
     status, headers, _ = await get(http, edge + "/obj/8", headers={"X-Cdnlab-Peer": "edge-b"})
     assert headers["X-Origin-Response"] == "ran" and "X-Viewer-Response" not in headers
+
+
+async def test_cloudfront_function_hits_are_keyed_as_it_left_them_and_counted_once(edge_with, http):
+    # Hits of an edge whose viewer function is a CloudFront Function are answered on arrival
+    # (the wire fast path runs it there): each request is one invocation all the same.
+    root = Path(__file__).resolve().parents[2]
+    normalize = FunctionSpec(
+        "normalize",
+        str(root / "configs" / "functions" / "normalize_query.py"),
+        kind=FunctionKind.CLOUDFRONT_FUNCTION,
+        budget=0.05,
+    )
+    edge, _ = await edge_with({VR: normalize})
+    status, headers, _ = await get(http, edge + "/obj/6?B=2&utm_source=x&a=1")
+    assert status == 200 and headers["X-Cache"] == "MISS"
+    for target in ("/obj/6?a=1&b=2", "/obj/6?b=2&A=1&gclid=z", "/obj/6?a=1&b=2"):
+        status, headers, _ = await get(http, edge + target)
+        assert status == 200 and headers["X-Cache"] == "HIT"
+    text = await metrics_text(http, edge)
+    assert metric(text, "cdnlab_function_invocations_total", function="normalize") == 4
