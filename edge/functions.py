@@ -36,6 +36,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from prometheus_client import CollectorRegistry
 
+from cdn.functions.header_rules import same_headers
 from cdn.functions.results import (
     ChangedResponse,
     ContinueRequest,
@@ -46,7 +47,13 @@ from cdn.functions.results import (
 from cdn.functions.skipping import Passage
 from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import FunctionKind, Trigger
-from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, OriginTarget
+from cdn.functions.values import (
+    Distribution,
+    EdgeRequest,
+    EdgeResponse,
+    FunctionInput,
+    OriginTarget,
+)
 from cdn.gateway.behaviors import Behavior, Gateway
 from cdn.http import cache_status_member
 from edge.hits import Hits
@@ -306,6 +313,7 @@ class EdgeFunctions:
         if not isinstance(runner, CloudFrontFunction) or chain.on(VRESP):
             return None
         prefix, ids = self._prefix, self._ids
+        distribution = Distribution()
         wire_hit_at = hits.wire_hit_at
 
         def hit(
@@ -316,13 +324,17 @@ class EdgeFunctions:
             path, _, query = target.partition("?")
             shown = tuple(fields.items())
             given = FunctionInput(
-                EdgeRequest(method, path, query, shown, peer), prefix + str(next(ids))
+                EdgeRequest(method, path, query, shown, peer),
+                prefix + str(next(ids)),
+                None,
+                None,
+                distribution,
             )
             result, invocation = chain.run_now(VR, given)
             if not isinstance(result, ContinueRequest) or invocation is None:
                 return None
             changed = result.request
-            if changed.headers != shown:
+            if not same_headers(shown, changed.headers):
                 fields = CIMultiDictProxy(CIMultiDict(changed.headers))
             query = changed.querystring
             ready = wire_hit_at(

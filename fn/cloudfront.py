@@ -104,6 +104,19 @@ class _Budget:
             self.running = False
             raise OverBudget("the function ran past its time budget")
 
+    def arm_main(self, seconds: float) -> None:
+        """``armed`` on the main thread, as two plain calls (the per-request path)."""
+        if not self.installed:
+            signal.signal(signal.SIGVTALRM, self._fire)
+            self.installed = True
+        self.running = True
+        signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+
+    def disarm_main(self) -> None:
+        """End an ``arm_main``."""
+        self.running = False
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+
     @contextlib.contextmanager
     def armed(self, seconds: float):
         on_main = threading.current_thread() is threading.main_thread()
@@ -135,6 +148,7 @@ class _Budget:
 
 
 _GUARD = _Budget()
+_MAIN = threading.main_thread()
 
 
 class CloudFrontFunction:
@@ -173,6 +187,8 @@ class CloudFrontFunction:
                 f"def {spec.handler}(event, context)",
             )
         self._handler = handler
+        self._hard_stop = hard_stop(spec.budget)
+        self._children: dict[str, tuple[Any, Any]] = {}
 
     def invoke(self, event: Any, request_id: str, trigger: str = "invoke") -> Invocation:
         """Run the handler on ``event`` within the budget; counted in the metrics and logged."""
@@ -183,8 +199,15 @@ class CloudFrontFunction:
     def record(self, invocation: Invocation, trigger: str) -> None:
         """Count ``invocation`` (a ``run``'s) in the metrics and write its REPORT line."""
         name = self.spec.name
-        self.metrics.invocations.labels(name, trigger).inc()
-        self.metrics.duration.labels(name, trigger).observe(invocation.duration_ms / 1000)
+        children = self._children.get(trigger)
+        if children is None:
+            metrics = self.metrics
+            children = self._children[trigger] = (
+                metrics.invocations.labels(name, trigger),
+                metrics.duration.labels(name, trigger),
+            )
+        children[0].inc()
+        children[1].observe(invocation.duration_ms / 1000)
         if invocation.failure is not None:
             self.metrics.errors.labels(name, trigger, invocation.failure).inc()
         log_report(invocation)
@@ -196,8 +219,15 @@ class CloudFrontFunction:
         base = {"function": name, "request_id": request_id, "memory_mb": 2}
         began = time.thread_time()
         try:
-            with _GUARD.armed(hard_stop(spec.budget)):
-                payload = self._handler(event, None)
+            if threading.current_thread() is _MAIN:
+                _GUARD.arm_main(self._hard_stop)
+                try:
+                    payload = self._handler(event, None)
+                finally:
+                    _GUARD.disarm_main()
+            else:
+                with _GUARD.armed(self._hard_stop):
+                    payload = self._handler(event, None)
         except OverBudget as exc:
             invocation = self._failed(
                 base, FailureKind.OVER_BUDGET, exc, time.thread_time() - began

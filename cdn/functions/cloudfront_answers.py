@@ -13,7 +13,6 @@ Rules (../shared/reference/edge-functions.md, "CloudFront Functions"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from cdn.functions.header_rules import is_disallowed, visible
@@ -36,7 +35,7 @@ from cdn.functions.validation import (
     check_uri,
     decode_body,
 )
-from cdn.functions.values import EdgeResponse, FunctionInput, Header
+from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, Header
 
 __all__ = ["read_cloudfront_function_answer", "unfold"]
 
@@ -49,6 +48,9 @@ def unfold(folded: Any, what: str) -> list[tuple[str, dict[str, Any]]]:
         raise InvalidAnswer(f"{what} is not an object")
     pairs = []
     for name, entry in folded.items():
+        if type(entry) is dict and "multiValue" not in entry and type(entry.get("value")) is str:
+            pairs.append((str(name), dict(entry)))  # the common shape, checked at once
+            continue
         if not isinstance(entry, Mapping):
             raise InvalidAnswer(f"{what} {name!r} is not an object with a value")
         items = entry.get("multiValue") or [entry]
@@ -83,7 +85,9 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
         headers += (("cookie", "; ".join(f"{name}={item['value']}" for name, item in cookies)),)
     hidden = tuple(h for h in request.headers if is_disallowed(h[0]))
     return ContinueRequest(
-        replace(request, uri=uri, querystring=querystring, headers=headers + hidden)
+        EdgeRequest(
+            request.method, uri, querystring, headers + hidden, request.client_ip, request.body
+        )
     )
 
 
