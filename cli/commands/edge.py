@@ -149,6 +149,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="D",
         help="Lambda@Edge timeout (3s; at most 5s on viewer, 30s on origin triggers)",
     )
+    functions.add_argument(
+        "--function-log",
+        action="store_true",
+        help="a JSON REPORT line (Lambda's platform.report) per function invoke on stderr "
+        "(also with --access-log)",
+    )
     add_limit_flags(parser)
 
 
@@ -331,6 +337,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = build_settings(args)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    if args.function_log or args.access_log:
+        logging.getLogger("cdnlab.fn").setLevel(logging.INFO)  # fn.pool.log_report
     try:
         run_edge(settings)
     except OSError as exc:

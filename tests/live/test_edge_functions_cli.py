@@ -80,7 +80,7 @@ def test_a_topology_gives_each_edge_its_functions() -> None:
     assert EdgeSettings.from_topology(topology, "shield-fra").functions == ()
 
 
-async def test_cdn_edge_runs_a_function_given_by_flag(start_origin, free_port, tmp_path) -> None:
+async def test_cdn_edge_runs_a_flags_function_and_logs_its_report(start_origin, free_port, tmp_path) -> None:
     origin = await start_origin()
     code = tmp_path / "generate.py"
     code.write_text(GENERATE)
@@ -96,6 +96,7 @@ async def test_cdn_edge_runs_a_function_given_by_flag(start_origin, free_port, t
             origin,
             "--function",
             f"viewer-request={code}:handler",
+            "--function-log",
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -109,7 +110,7 @@ async def test_cdn_edge_runs_a_function_given_by_flag(start_origin, free_port, t
             assert await response.read() == b"from the flag's function"
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        assert process.stderr is not None
-        process.stderr.close()
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0
+    reports = [line for line in stderr.decode().splitlines() if "platform.report" in line]
+    assert len(reports) == 1 and '"functionName": "generate"' in reports[0]
