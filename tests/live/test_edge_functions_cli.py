@@ -80,7 +80,9 @@ def test_a_topology_gives_each_edge_its_functions() -> None:
     assert EdgeSettings.from_topology(topology, "shield-fra").functions == ()
 
 
-async def test_cdn_edge_runs_a_flags_function_and_logs_its_report(start_origin, free_port, tmp_path) -> None:
+async def test_cdn_edge_runs_a_flags_function_and_logs_its_report(
+    start_origin, free_port, tmp_path
+) -> None:
     origin = await start_origin()
     code = tmp_path / "generate.py"
     code.write_text(GENERATE)
