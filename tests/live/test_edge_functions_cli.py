@@ -116,3 +116,24 @@ async def test_cdn_edge_runs_a_flags_function_and_logs_its_report(
     assert process.returncode == 0
     reports = [line for line in stderr.decode().splitlines() if "platform.report" in line]
     assert len(reports) == 1 and '"functionName": "generate"' in reports[0]
+
+
+async def test_the_example_topologys_edge_runs_its_functions(
+    start_origin, start_edge_server, http
+) -> None:
+    # configs/functions.toml's edge-par, in front of a live origin: its viewer-request
+    # redirect (rewrite_redirect.py) and [edge_defaults]' origin-response headers.
+    topology = load_topology(ROOT / "configs" / "functions.toml")
+    origin = await start_origin(topology)
+    settings = EdgeSettings.from_topology(topology, "edge-par", {"shield-fra": origin})
+    server = await start_edge_server(
+        origin,
+        functions=settings.functions,
+        function_specs=settings.function_specs,
+        function_origins=settings.function_origins,
+    )
+    async with http.get(server.url + "/old/a?x=1", allow_redirects=False) as response:
+        assert response.status == 301 and response.headers["Location"] == "/new/a?x=1"
+    async with http.get(server.url + "/obj/1") as response:
+        assert response.status == 200
+        assert response.headers["X-Frame-Options"] == "DENY"
