@@ -175,6 +175,7 @@ class HitFirstHandler(RequestHandler):
         self._hit = hit
         # A hit callable with ``wants_peer`` also gets the client's address (edge functions).
         self._peer_hit = getattr(hit, "wants_peer", False)
+        self._peer_ip: str | None = None  # the client's address, read once per connection
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -226,8 +227,11 @@ class HitFirstHandler(RequestHandler):
             ):
                 break
             if self._peer_hit:
-                peer = transport.get_extra_info("peername")
-                ready = hit(method, path, message.headers, peer[0] if peer else "")  # type: ignore[call-arg]
+                peer = self._peer_ip
+                if peer is None:
+                    info = transport.get_extra_info("peername")
+                    peer = self._peer_ip = info[0] if info else ""
+                ready = hit(method, path, message.headers, peer)  # type: ignore[call-arg]
             else:
                 ready = hit(method, path, message.headers)
             if ready is None:
