@@ -1,6 +1,14 @@
-"""What edge functions cost per request: a warm Lambda-style invoke, a CloudFront Function, a cold start.
+"""What edge functions cost per request: hits through a live edge, a warm invoke, a cold start.
 
 In one run, on loopback, bounded in time and count:
+- live edge hits (needs `wrk`): one `cdn origin` and three `cdn edge` processes, with no
+  function, with a CloudFront Function on viewer-request (configs/functions/normalize_query.py)
+  and with a Lambda-style function on viewer-request (configs/functions/rewrite_redirect.py,
+  `--function-concurrency` = wrk's connections, so nothing is throttled); 1 KiB hits, wrk runs
+  interleaved for `--rounds` rounds (so load from others falls on all alike), best requests/s
+  and the ratios to the no-function edge (goal: CloudFront Function >= 0.6); then, at half of
+  the Lambda edge's peak rate (its median round), the latency the Lambda function adds to a hit (p50/p99 of the
+  Lambda edge minus the no-function edge at the same rate; goals <= 1 ms / <= 5 ms);
 - reference: a 1 KiB GET over a keep-alive loopback connection to a bare aiohttp server (what a
   hit costs at best), and ``FunctionChain.run`` with no function attached (the call's floor);
 - CloudFront Function on viewer-request (configs/functions/normalize_query.py), in-process:
@@ -14,16 +22,21 @@ In one run, on loopback, bounded in time and count:
 Figures print next to the machine load (os.getloadavg()): the cores are shared, so compare the
 ratios of one run, never absolute numbers across runs.
 
-    .venv/bin/python bench/functions.py [--seconds 3] [--callers 2] [--concurrency 8] [--json PATH]
+    .venv/bin/python bench/functions.py [--seconds 3] [--callers 2] [--concurrency 8]
+        [--duration 3] [--rounds 2] [--connections 16] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.util
 import json
 import os
+import shutil
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +49,27 @@ from fn.chain import FunctionChain
 from fn.cloudfront import CloudFrontFunction
 from fn.pool import LambdaPool
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "configs" / "functions"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "configs" / "functions"
+
+# bench/edge.py's process, wrk and port helpers (loaded by path: `edge` is also our package).
+_spec = importlib.util.spec_from_file_location("bench_edge", ROOT / "bench" / "edge.py")
+assert _spec is not None and _spec.loader is not None
+bench_edge = importlib.util.module_from_spec(_spec)
+sys.modules["bench_edge"] = bench_edge  # its dataclasses look their module up
+_spec.loader.exec_module(bench_edge)
+
+EDGES = {
+    "no function": [],
+    "CloudFront Function": [
+        "--cloudfront-function",
+        f"viewer-request={EXAMPLES / 'normalize_query.py'}:handler",
+    ],
+    "Lambda-style function": [
+        "--function",
+        f"viewer-request={EXAMPLES / 'rewrite_redirect.py'}:handler",
+    ],
+}
 GIVEN = FunctionInput(
     EdgeRequest(
         "GET",
@@ -195,6 +228,110 @@ async def main(seconds: float, callers: int, concurrency: int) -> dict[str, Any]
     return report
 
 
+async def open_loop_gets(url: str, rate: float, seconds: float, connections: int) -> dict:
+    """GET ``url`` at ``rate``/s for ``seconds`` (open loop: each request starts on schedule;
+    latency from its scheduled start), over at most ``connections`` keep-alive connections."""
+    samples: list[float] = []
+    failed = 0
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(scheduled: float) -> None:
+            nonlocal failed
+            async with session.get(url) as response:
+                await response.read()
+                if response.status != 200:
+                    failed += 1
+                    return
+            samples.append((time.perf_counter() - scheduled) * 1000)
+
+        start = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return {**percentiles(samples), "rps": round(len(tasks) / elapsed, 0), "failed": failed}
+
+
+def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
+    """1 KiB hits through three `cdn edge` processes (no function, CloudFront Function,
+    Lambda-style function on viewer-request), wrk interleaved; then the Lambda function's
+    added latency at half of that edge's peak."""
+    python = sys.executable
+    report: dict[str, Any] = {"loadavg_before": round(bench_edge.loadavg(), 2)}
+    with contextlib.ExitStack() as stack:
+        origin_port = bench_edge.free_port()
+        origin = f"http://127.0.0.1:{origin_port}"
+        cdn = [python, "-m", "cli.main"]
+        stack.enter_context(
+            bench_edge.process([*cdn, "origin", "--port", str(origin_port)], cwd=ROOT)
+        )
+        bench_edge.wait_http(origin + "/_cdn/health")
+        urls = {}
+        for name, flags in EDGES.items():
+            port = bench_edge.free_port()
+            argv = [*cdn, "edge", "--port", str(port), "--origin", origin, "--name", "bench"]
+            argv += [*flags, "--function-concurrency", str(connections)]
+            argv += ["--function-timeout", "5s"]
+            stack.enter_context(bench_edge.process(argv, cwd=ROOT))
+            base = f"http://127.0.0.1:{port}"
+            bench_edge.wait_http(base + "/_cdn/health")
+            urls[name] = bench_edge.object_url(base, 1024)
+        for url in urls.values():  # a miss, then hits; every Lambda instance started
+            for _ in range(3):
+                with contextlib.suppress(RuntimeError):  # a cold start may time out: 503
+                    bench_edge.wrk(url, 1, connections)
+        runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in urls}
+        for round_ in range(1, rounds + 1):
+            for name, url in urls.items():
+                rps, p50, p99 = bench_edge.wrk(url, duration, connections)
+                load = bench_edge.loadavg()
+                runs[name].append((rps, p50, p99, load))
+                print(
+                    f"  round {round_} {name:<22} {rps:9.0f} req/s  p50 {p50:6.2f} ms"
+                    f"  p99 {p99:6.2f} ms  (loadavg {load:.2f})",
+                    file=sys.stderr,
+                )
+        best = {name: max(r) for name, r in runs.items()}
+        report["hits"] = {
+            name: {
+                "best_rps": round(top[0], 0),
+                "median_rps": round(statistics.median(r[0] for r in runs[name]), 0),
+                "p50_ms": top[1],
+                "p99_ms": top[2],
+                "loadavg": [round(r[3], 2) for r in runs[name]],
+            }
+            for name, top in best.items()
+        }
+        plain = best["no function"][0]
+        report["ratios_to_no_function"] = {
+            name: round(top[0] / plain, 3) for name, top in best.items() if name != "no function"
+        }
+        # Half of the Lambda edge's peak (its median round: the best of a loaded machine's
+        # rounds overstates it), open loop, on both edges in turn: the difference is what the
+        # warm invoke adds to a hit at that rate.
+        rate = statistics.median(r[0] for r in runs["Lambda-style function"]) / 2
+        at_half = {}
+        for name in ("no function", "Lambda-style function"):
+            at_half[name] = asyncio.run(open_loop_gets(urls[name], rate, duration, connections))
+        base, with_fn = at_half["no function"], at_half["Lambda-style function"]
+        report["lambda_at_half_peak"] = {
+            "rate": round(rate, 0),
+            "no_function": base,
+            "lambda": with_fn,
+            "added_p50_ms": round(with_fn["p50_ms"] - base["p50_ms"], 3),
+            "added_p99_ms": round(with_fn["p99_ms"] - base["p99_ms"], 3),
+            "loadavg": round(bench_edge.loadavg(), 2),
+        }
+    report["loadavg_after"] = round(bench_edge.loadavg(), 2)
+    return report
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,9 +343,23 @@ if __name__ == "__main__":
     parser.add_argument(
         "--concurrency", type=int, default=8, help="Lambda instances, pre-warmed (8)"
     )
+    parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run (3)")
+    parser.add_argument("--rounds", type=int, default=2, help="wrk runs per edge (2)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument(
+        "--edge-only", action="store_true", help="only the live edge hits (skip the rest)"
+    )
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
-    figures = asyncio.run(main(args.seconds, args.callers, args.concurrency))
+    figures: dict[str, Any] = {}
+    if shutil.which("wrk"):
+        figures["live_edge"] = live_edges(args.duration, args.rounds, args.connections)
+    else:
+        print(
+            "wrk is not installed (apt-get install -y wrk): no live edge figures", file=sys.stderr
+        )
+    if not args.edge_only:
+        figures.update(asyncio.run(main(args.seconds, args.callers, args.concurrency)))
     text = json.dumps(figures, indent=1)
     print(text)
     if args.json:

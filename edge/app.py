@@ -65,6 +65,8 @@ def create_app(
             trust_env=False,
         )
         proxy.upstream = Upstream(settings, session, peers, metrics, sleep, clock)
+        if proxy.functions is not None:
+            proxy.functions.start()  # one FunctionHost per edge process (edge.functions)
         watcher = None
 
         async def leave() -> None:
@@ -83,6 +85,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             await proxy.close()
+            if proxy.functions is not None:
+                await proxy.functions.close()
             await session.close()
 
     app = web.Application(handler_args={"max_field_size": 8190, "max_line_size": 8190})

@@ -28,6 +28,7 @@ from edge.collapsing import Collapsing, Ticket
 from edge.compressing import VIEWER_CODING, compressed
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
+from edge.functions import FUNCTION_PASS
 from edge.intake import check_loop
 from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
@@ -106,11 +107,23 @@ class Misses:
         upstream = self.upstream
         assert upstream is not None
         allow_peers = PEER_HEADER not in request.headers
+        passing = request.get(FUNCTION_PASS)
         for _attempt in range(_ATTEMPTS):
             fields = forward_fields(upstream, request, fetch.headers)
             route = request.get(ORIGIN_ROUTE)
             try:
-                if route is None:
+                if passing is not None:  # origin-request before, origin-response after
+                    fetched = await passing.functions.fetch(
+                        passing,
+                        upstream,
+                        fetch.method,
+                        creq.target,
+                        fields,
+                        key=step.key,
+                        allow_peers=allow_peers,
+                        route=route,
+                    )
+                elif route is None:
                     fetched = await upstream.fetch(
                         fetch.method, creq.target, fields, key=step.key, allow_peers=allow_peers
                     )

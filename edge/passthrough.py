@@ -15,6 +15,7 @@ from aiohttp import web
 from cdn.http import CacheStep, Forward, Relay, Request
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
+from edge.functions import FUNCTION_PASS
 from edge.keeping import upstream_response
 from edge.routes import ORIGIN_ROUTE, fetch_routed
 from edge.streaming import CHUNK, Streamer
@@ -52,9 +53,22 @@ class PassThrough:
                 data = request.content.iter_chunked(CHUNK)
         if request.content_length is not None:
             fields.append(("Content-Length", str(request.content_length)))
+        passing = request.get(FUNCTION_PASS)
         try:
             route = request.get(ORIGIN_ROUTE)
-            if route is None:
+            if passing is not None:  # origin-request before, origin-response after
+                fetched = await passing.functions.fetch(
+                    passing,
+                    upstream,
+                    creq.method,
+                    creq.target,
+                    fields,
+                    key=step.key,
+                    allow_peers=False,
+                    data=data,
+                    route=route,
+                )
+            elif route is None:
                 fetched = await upstream.fetch(
                     creq.method, creq.target, fields, key=step.key, allow_peers=False, data=data
                 )

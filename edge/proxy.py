@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from aiohttp import web
@@ -39,6 +40,7 @@ from aiohttp.http import HttpVersion11
 from multidict import CIMultiDictProxy
 
 from cdn.cache import Store as EntryStore
+from cdn.functions.triggers import Trigger
 from cdn.gateway.admission import Answered
 from cdn.http import CacheConfig, CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
@@ -46,6 +48,13 @@ from edge.collapsing import Collapsing
 from edge.compressing import VIEWER_CODING, normalised_fields, viewer_coding
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY
+from edge.functions import (
+    FUNCTION_PASS,
+    EdgeFunctions,
+    FunctionAborted,
+    FunctionPass,
+    functions_active,
+)
 from edge.gateway import RESPONSE_FIELDS, EdgeGateway, gateway_active
 from edge.hits import Hits
 from edge.intake import Refused, origin_form
@@ -68,6 +77,8 @@ log = logging.getLogger("cdnlab.edge")
 
 _perf = time.perf_counter
 _HTTP11 = HttpVersion11
+VIEWER_REQUEST = Trigger.VIEWER_REQUEST
+VIEWER_RESPONSE = Trigger.VIEWER_RESPONSE
 
 
 def with_https_port(answered: Answered, port: int) -> Answered:
@@ -156,6 +167,13 @@ class Proxy:
             if settings.ttl_behaviors is None or self.gateway is not None
             else {id(b): b.cache_config(self.config) for b in settings.ttl_behaviors.behaviors}
         )
+        # Edge functions (edge.functions): with a viewer-side function on the edge's own
+        # chain, hits go through handle (the chain), never the wire fast path.
+        self.functions: EdgeFunctions | None = None
+        if functions_active(settings):
+            self.functions = EdgeFunctions(settings, metrics.registry, recorder, clock)
+            if self.gateway is None and EdgeFunctions.viewer_side(self.functions.edge_chain):
+                self.wire_hit = self.functions.wire_hit(self.hits, keys.key_of)
 
     @property
     def upstream(self) -> Upstream | None:
@@ -185,6 +203,8 @@ class Proxy:
                 )
             if self.gateway is not None:
                 return await self._admit(request, method, started)
+            if self.functions is not None:
+                return await self._functioned(request, method, started)
             if (
                 self._fast_path
                 and (method == "GET" or method == "HEAD")
@@ -200,14 +220,7 @@ class Proxy:
             creq = Request(method, target, Headers(request.headers.items()))
             config = self.config if self._ttl_configs is None else self._bounded_config(target)
             step = CacheStep(self.store, config, creq, self.key_of(target), self.clock())
-            action = step.next()
-            if isinstance(action, Serve):
-                return self._serve(request, creq, step, action, started)
-            if isinstance(action, Forward):
-                return await self.passthrough.forward(request, creq, step, action, started)
-            if isinstance(action, Reject):
-                return self.failures.rejected(request, action, started)
-            return await self.misses.forward(request, creq, step, action, started)
+            return await self._step(request, creq, step, started)
         except Refused as refused:
             return self.failures.refusal(request, refused, started)
         except (asyncio.CancelledError, ConnectionResetError, web.HTTPException):
@@ -242,7 +255,31 @@ class Proxy:
             fields = normalised_fields(fields, coding)  # type: ignore[assignment]
         creq = Request(method, target, Headers(fields))
         config = gateway.config_for(admitted.behavior)
+        functions = self.functions
+        if functions is not None:
+            chain = functions.chain_for(admitted.behavior)
+            if functions.runs_any(chain):
+                policy = admitted.behavior.cache_key
+
+                def key_of(path: str, query: str) -> str:
+                    return self.key_of(policy.key_target(path, query)) + admitted.key_suffix
+
+                state = functions.begin(request, chain, target)
+                return await self._with_functions(
+                    request, state, method, started, config, key_of, extra
+                )
         step = CacheStep(self.store, config, creq, gateway.cache_key(admitted), self.clock())
+        return await self._step(request, creq, step, started, extra)
+
+    async def _step(
+        self,
+        request: web.Request,
+        creq: Request,
+        step: CacheStep,
+        started: float,
+        extra: bool = False,
+    ) -> web.StreamResponse:
+        """Carry out the cache step's first action."""
         action = step.next()
         if isinstance(action, Serve):
             return self._serve(request, creq, step, action, started, extra)
@@ -258,6 +295,63 @@ class Proxy:
         behavior = self._ttl_behaviors.behavior_for(target.partition("?")[0])
         return self._ttl_configs[id(behavior)]
 
+    async def _functioned(
+        self, request: web.Request, method: str, started: float
+    ) -> web.StreamResponse:
+        """``handle`` on an edge with functions (no gateway): the edge's own chain."""
+        functions = self.functions
+        assert functions is not None
+        target = request.raw_path
+        if target[:1] != "/":
+            target = origin_form(request, target, self._site)
+        state = functions.begin(request, functions.edge_chain, target)
+
+        def key_of(path: str, query: str) -> str:
+            return self.key_of(f"{path}?{query}" if query else path)
+
+        return await self._with_functions(
+            request, state, method, started, self.config, key_of, False
+        )
+
+    async def _with_functions(
+        self,
+        request: web.Request,
+        state: FunctionPass,
+        method: str,
+        started: float,
+        config: CacheConfig,
+        key_of: Callable[[str, str], str],
+        extra: bool,
+    ) -> web.StreamResponse:
+        """viewer-request, the cache step (origin triggers in ``edge.functions.fetch``), then
+        viewer-response (edge.functions)."""
+        functions = self.functions
+        assert functions is not None
+        chain = state.chain
+        try:
+            if chain.on(VIEWER_REQUEST):
+                answered = await functions.viewer_request(request, state, started)
+                if answered is not None:
+                    return answered
+            viewer = state.request
+            target = viewer.uri + (f"?{viewer.querystring}" if viewer.querystring else "")
+            fields = viewer.headers
+            coding = request.get(VIEWER_CODING)
+            if coding is not None:  # a compressing behavior: variants by the normalised coding
+                fields = normalised_fields(fields, coding)  # type: ignore[assignment]
+            creq = Request(method, target, Headers(fields))
+            key = key_of(viewer.uri, viewer.querystring)
+            step = CacheStep(self.store, config, creq, key, self.clock())
+            response = await self._step(
+                request, creq, step, started, extra or chain.on(VIEWER_RESPONSE)
+            )
+        except FunctionAborted as aborted:
+            state.done = True
+            return functions.failed(request, aborted.failed, aborted.trigger, started)
+        if not state.done and not response.prepared and chain.on(VIEWER_RESPONSE):
+            response = await functions.viewer_response(request, state, response, started)
+        return response
+
     def _gateway_wire_hit(
         self, method: str, target: str, fields: CIMultiDictProxy[str]
     ) -> tuple[int, tuple[bytes, ...]] | None:
@@ -267,6 +361,11 @@ class Proxy:
             return None
         gateway = self.gateway
         assert gateway is not None
+        functions = self.functions
+        if functions is not None:
+            behavior = gateway.gateway.behavior_for(target.partition("?")[0])
+            if functions.viewer_side(functions.chain_for(behavior)):
+                return None
         key = gateway.wire_key(method, target, fields)
         if key is None:
             return None
@@ -284,6 +383,9 @@ class Proxy:
         """Answer the step's first ``Serve``: a stored entry, as a hit, stale, 304 or range."""
         obj = self.store.get(step.key, serve.entry.variant)
         assert obj is not None  # the step read it from the store this instant
+        passing = request.get(FUNCTION_PASS)
+        if passing is not None:
+            passing.origin_status = serve.entry.status
         if serve.refresh is not None:
             self.refresher.start(
                 step,

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from cdn.functions.spec import FunctionSpec
+from cdn.functions.triggers import Trigger
+from cdn.functions.values import OriginTarget
 from cdn.gateway.behaviors import Gateway
 from cdn.geo import Point, propagation_delay
 from cdn.http import CacheConfig, node_cache_config
@@ -138,6 +141,13 @@ class EdgeSettings:
     node_urls: tuple[tuple[str, str], ...] = ()
     # (api key name, value) pairs, ``value_env`` already read by ``api_key_values``.
     api_key_values: tuple[tuple[str, str], ...] = ()
+    # Edge functions (edge.functions, docs/functions.md): this edge's function per trigger
+    # ([edge_defaults] and its own table, or `cdn edge --function`), every [[function]] a
+    # behavior may name, and the origins a function may choose (as shown in events, with the
+    # base URL each is fetched from). Empty: the edge runs no functions at all.
+    functions: tuple[tuple[Trigger, FunctionSpec], ...] = ()
+    function_specs: tuple[FunctionSpec, ...] = ()
+    function_origins: tuple[tuple[OriginTarget, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.cache_size < 0:
@@ -254,13 +264,29 @@ class EdgeSettings:
             api_key_values=api_key_values(topology.gateway, os.environ)
             if topology.gateway is not None and node.role == "edge"
             else (),
-            # Knobs the edge has (the topology's functions are not wired into the edge yet).
+            **_function_fields(topology, node, urls),
+            # Knobs the edge has ([edge_defaults] functions are resolved per node above).
             **{knob: getattr(defaults, knob) for knob in _NODE_KNOBS if knob in _EDGE_FIELDS},
         )
         return replace(base, **overrides)
 
 
-_EDGE_FIELDS = frozenset(f.name for f in fields(EdgeSettings))
+_EDGE_FIELDS = frozenset(f.name for f in fields(EdgeSettings)) - {"functions"}
+
+
+def _function_fields(topology: Topology, node: Any, urls: Mapping[str, str]) -> dict[str, Any]:
+    """The function settings of ``node``: functions run where viewers arrive (edges only)."""
+    if node.role != "edge" or not topology.functions:
+        return {}
+    origins = tuple(
+        (OriginTarget(other.name, other.name, other.port), urls.get(other.name, other.url))
+        for other in (topology.origin, *topology.shields)
+    )
+    return {
+        "functions": tuple(topology.functions_of(node).items()),
+        "function_specs": topology.functions,
+        "function_origins": origins,
+    }
 
 
 def _bounds_ttl(gateway: Gateway | None) -> bool:

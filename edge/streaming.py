@@ -18,6 +18,7 @@ from aiohttp import web
 from cdn.cache import Store as CacheStore
 from cdn.http import CacheStatus, Entry, Headers
 from edge.collapsing import Ticket
+from edge.functions import FUNCTION_PASS
 from edge.keeping import kept_object
 from edge.metrics import EdgeMetrics
 from edge.recording import Recorder
@@ -81,6 +82,9 @@ class Streamer:
         kept = 0
         sent = 0
         upstream_bytes = self.metrics.upstream_bytes[fetched.kind]
+        passing = request.get(FUNCTION_PASS)
+        if passing is not None:  # viewer-response, before the head leaves (edge.functions)
+            await passing.before_stream(out)
         try:
             await out.prepare(request)
             async for chunk in response.content.iter_chunked(CHUNK):

@@ -160,27 +160,8 @@ class Upstream:
         """
         retryable = method in IDEMPOTENT_METHODS and data is None
         if allow_peers and self.peers:
-            peer_headers = [*headers, (PEER_HEADER, self.settings.name)]
-            for peer in self.peers.route(key):
-                try:
-                    fetched = await self._send(
-                        "peer",
-                        peer.name,
-                        peer.url,
-                        method,
-                        target,
-                        peer_headers,
-                        data,
-                        self.settings.emulated_delay(peer.location),
-                        self.peer_timeout,
-                    )
-                except UpstreamError as exc:
-                    self.peers.failed(peer.name, refused=exc.kind == "connect")
-                    if exc.kind != "connect" and not retryable:
-                        raise
-                    self.metrics.failover("peer", exc.kind)
-                    continue
-                self.peers.answered(peer.name)
+            fetched = await self.from_peers(method, target, headers, key=key, data=data)
+            if fetched is not None:
                 return fetched
         settings = self.settings
         upstreams = [
@@ -228,6 +209,60 @@ class Upstream:
         retryable = method in IDEMPOTENT_METHODS and data is None
         return await self._from_upstream(
             "origin", name, url, 0.0, method, target, headers, data, retryable, ssl
+        )
+
+    async def from_peers(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        *,
+        key: str,
+        data: Any = None,
+    ) -> Fetched | None:
+        """The key's owner peer's answer (or the next owner's); None when this node owns the
+        key or every owner failed over. Raises UpstreamError when a peer failed and the request
+        may not be sent again."""
+        retryable = method in IDEMPOTENT_METHODS and data is None
+        peer_headers = [*headers, (PEER_HEADER, self.settings.name)]
+        for peer in self.peers.route(key):
+            try:
+                fetched = await self._send(
+                    "peer",
+                    peer.name,
+                    peer.url,
+                    method,
+                    target,
+                    peer_headers,
+                    data,
+                    self.settings.emulated_delay(peer.location),
+                    self.peer_timeout,
+                )
+            except UpstreamError as exc:
+                self.peers.failed(peer.name, refused=exc.kind == "connect")
+                if exc.kind != "connect" and not retryable:
+                    raise
+                self.metrics.failover("peer", exc.kind)
+                continue
+            self.peers.answered(peer.name)
+            return fetched
+        return None
+
+    async def fetch_at(
+        self,
+        kind: str,
+        node: str,
+        base_url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        data: Any = None,
+    ) -> Fetched:
+        """Send ``method target`` to one named node of the topology (an edge function chose it:
+        edge.functions); no peers, no fallbacks. UpstreamError when it fails."""
+        retryable = method in IDEMPOTENT_METHODS and data is None
+        return await self._from_upstream(
+            kind, node, base_url, 0.0, method, target, headers, data, retryable
         )
 
     async def _from_upstream(

@@ -173,6 +173,9 @@ class HitFirstHandler(RequestHandler):
     def __init__(self, manager: web.Server, *, hit: WireHit, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._hit = hit
+        # A hit callable with ``wants_peer`` also gets the client's address (edge functions).
+        self._peer_hit = getattr(hit, "wants_peer", False)
+        self._peer_ip: str | None = None  # the client's address, read once per connection
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -223,7 +226,14 @@ class HitFirstHandler(RequestHandler):
                 or hdrs.EXPECT in message.headers
             ):
                 break
-            ready = hit(method, path, message.headers)
+            if self._peer_hit:
+                peer = self._peer_ip
+                if peer is None:
+                    info = transport.get_extra_info("peername")
+                    peer = self._peer_ip = info[0] if info else ""
+                ready = hit(method, path, message.headers, peer)  # type: ignore[call-arg]
+            else:
+                ready = hit(method, path, message.headers)
             if ready is None:
                 break
             messages.popleft()

@@ -67,6 +67,38 @@ class FunctionChain:
                 lambda_edge_event(trigger, given), given.request_id, label
             )
         self.last_invocation = invocation
+        result = self._result(trigger, runner, given, invocation)
+        if isinstance(result, FunctionFailed) and result.kind is FailureKind.INVALID:
+            runner.metrics.errors.labels(runner.spec.name, label, FailureKind.INVALID).inc()
+        return result
+
+    def run_now(
+        self, trigger: Trigger, given: FunctionInput, passage: Passage | None = None
+    ) -> tuple[TriggerResult | None, Invocation | None]:
+        """``run`` of a CloudFront Function, synchronous and unrecorded: the caller passes
+        the pair to ``record`` when it uses the answer (the edge's wire fast path does, for
+        hits). TypeError for a Lambda-style function (those run in worker processes)."""
+        runner = self.functions.get(trigger)
+        if runner is None or (passage is not None and not trigger_runs(trigger, passage)):
+            return None, None
+        if not isinstance(runner, CloudFrontFunction):
+            raise TypeError(f"{runner.spec.name} is not a CloudFront Function: use run()")
+        invocation = runner.run(cloudfront_function_event(trigger, given), given.request_id)
+        return self._result(trigger, runner, given, invocation), invocation
+
+    def record(
+        self, trigger: Trigger, result: TriggerResult | None, invocation: Invocation
+    ) -> None:
+        """Count a ``run_now`` whose answer was used, as ``run`` would have."""
+        runner = self.functions[trigger]
+        assert isinstance(runner, CloudFrontFunction)
+        runner.record(invocation, trigger.value)
+        if isinstance(result, FunctionFailed) and result.kind is FailureKind.INVALID:
+            runner.metrics.errors.labels(runner.spec.name, trigger.value, FailureKind.INVALID).inc()
+
+    def _result(
+        self, trigger: Trigger, runner: Runner, given: FunctionInput, invocation: Invocation
+    ) -> TriggerResult:
         if invocation.failure is not None:
             error = invocation.error or {}
             message = (
@@ -74,9 +106,5 @@ class FunctionChain:
             )
             return FunctionFailed(invocation.failure, message)
         if isinstance(runner, CloudFrontFunction):
-            result = read_cloudfront_function_answer(trigger, given, invocation.payload)
-        else:
-            result = read_lambda_edge_answer(trigger, given, invocation.payload, self.known_origins)
-        if isinstance(result, FunctionFailed):
-            runner.metrics.errors.labels(runner.spec.name, label, FailureKind.INVALID).inc()
-        return result
+            return read_cloudfront_function_answer(trigger, given, invocation.payload)
+        return read_lambda_edge_answer(trigger, given, invocation.payload, self.known_origins)

@@ -68,6 +68,9 @@ class LambdaPool:
         self.init_timeout = init_timeout
         self.model = InstancePool(spec.concurrency, spec.keep_warm)
         self._workers: dict[int, WorkerInstance] = {}
+        self._concurrent = self.metrics.concurrent.labels(spec.name)
+        self._warm = self.metrics.warm.labels(spec.name)
+        self._by_trigger: dict[str, tuple[Any, Any]] = {}
 
     @property
     def warm(self) -> int:
@@ -84,8 +87,19 @@ class LambdaPool:
         return {instance: worker.pid for instance, worker in self._workers.items()}
 
     def _gauges(self) -> None:
-        self.metrics.concurrent.labels(self.spec.name).set(self.model.busy)
-        self.metrics.warm.labels(self.spec.name).set(self.model.warm)
+        self._concurrent.set(self.model.busy)
+        self._warm.set(self.model.warm)
+
+    def _children(self, trigger: str) -> tuple[Any, Any]:
+        """The invocations counter and duration histogram of ``trigger`` (resolved once)."""
+        children = self._by_trigger.get(trigger)
+        if children is None:
+            name = self.spec.name
+            children = self._by_trigger[trigger] = (
+                self.metrics.invocations.labels(name, trigger),
+                self.metrics.duration.labels(name, trigger),
+            )
+        return children
 
     async def reap(self) -> int:
         """Stop the instances idle for ``keep_warm``; how many were stopped."""
@@ -106,7 +120,8 @@ class LambdaPool:
     async def invoke(self, event: Any, request_id: str, trigger: str = "invoke") -> Invocation:
         """Run the handler on ``event`` in an instance of this function."""
         name = self.spec.name
-        self.metrics.invocations.labels(name, trigger).inc()
+        invocations, duration = self._children(trigger)
+        invocations.inc()
         await self.reap()
         grant = self.model.acquire(self.clock())
         if isinstance(grant, Throttle):
@@ -137,7 +152,7 @@ class LambdaPool:
                     await worker.stop()
             self.model.release(grant.instance, self.clock(), keep=keep)
             self._gauges()
-        self.metrics.duration.labels(name, trigger).observe(invocation.duration_ms / 1000)
+        duration.observe(invocation.duration_ms / 1000)
         if invocation.failure is not None:
             self.metrics.errors.labels(name, trigger, invocation.failure).inc()
         log_report(invocation)
@@ -164,9 +179,8 @@ class LambdaPool:
         base.update(init_ms=init_ms, instance=instance)
         began = time.perf_counter()
         try:
-            answer = await asyncio.wait_for(
-                worker.invoke(event, request_id, spec.timeout), spec.timeout
-            )
+            async with asyncio.timeout(spec.timeout):  # no extra task per invoke (wait_for's)
+                answer = await worker.invoke(event, request_id, spec.timeout)
         except TimeoutError:
             error = _timeout_error(request_id, spec.timeout, "Task")
             return Invocation(

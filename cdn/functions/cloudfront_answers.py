@@ -13,7 +13,6 @@ Rules (../shared/reference/edge-functions.md, "CloudFront Functions"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from cdn.functions.header_rules import is_disallowed, visible
@@ -36,7 +35,7 @@ from cdn.functions.validation import (
     check_uri,
     decode_body,
 )
-from cdn.functions.values import EdgeResponse, FunctionInput, Header
+from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, Header
 
 __all__ = ["read_cloudfront_function_answer", "unfold"]
 
@@ -49,6 +48,9 @@ def unfold(folded: Any, what: str) -> list[tuple[str, dict[str, Any]]]:
         raise InvalidAnswer(f"{what} is not an object")
     pairs = []
     for name, entry in folded.items():
+        if type(entry) is dict and "multiValue" not in entry and type(entry.get("value")) is str:
+            pairs.append((str(name), dict(entry)))  # the common shape, checked at once
+            continue
         if not isinstance(entry, Mapping):
             raise InvalidAnswer(f"{what} {name!r} is not an object with a value")
         items = entry.get("multiValue") or [entry]
@@ -59,8 +61,25 @@ def unfold(folded: Any, what: str) -> list[tuple[str, dict[str, Any]]]:
     return pairs
 
 
+def _values(folded: Any, what: str) -> list[tuple[str, str]]:
+    """(name, value) pairs of ``{name: {"value", "multiValue"?}}`` (``unfold`` without the
+    items' other fields)."""
+    if type(folded) is dict:
+        pairs = []
+        for name, entry in folded.items():
+            if type(entry) is not dict or "multiValue" in entry:
+                break
+            value = entry.get("value")
+            if type(value) is not str:
+                break
+            pairs.append((str(name), value))
+        else:
+            return pairs  # the common shape, checked at once
+    return [(name, item["value"]) for name, item in unfold(folded, what)]
+
+
 def _headers(folded: Any) -> tuple[Header, ...]:
-    return tuple((name, item["value"]) for name, item in unfold(folded, "header"))
+    return tuple(_values(folded, "header"))
 
 
 def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest:
@@ -70,20 +89,32 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
             f"method is read-only (was {request.method!r}, got {answer['method']!r})"
         )
     uri = check_uri(answer.get("uri", request.uri))
-    query_pairs = unfold(answer.get("querystring", {}), "querystring parameter")
+    query_pairs = _values(answer.get("querystring", {}), "querystring parameter")
     querystring = "&".join(
-        f"{name}={item['value']}" if item["value"] != "" else name for name, item in query_pairs
+        f"{name}={value}" if value != "" else name for name, value in query_pairs
     )
     querystring = check_querystring(querystring, uri)
     headers = _headers(answer.get("headers", {}))
-    shown = tuple(h for h in visible(request.headers) if h[0].lower() != "cookie")
-    check_headers(Trigger.VIEWER_REQUEST, shown, headers)
+    shown_list: list[Header] = []
+    hidden_list: list[Header] = []
+    for pair in request.headers:  # one pass: what the function saw, what it never saw
+        if is_disallowed(pair[0]):
+            hidden_list.append(pair)
+        elif pair[0].lower() != "cookie":
+            shown_list.append(pair)
+    check_headers(Trigger.VIEWER_REQUEST, tuple(shown_list), headers)
     cookies = unfold(answer.get("cookies", {}), "cookie")
     if cookies:
         headers += (("cookie", "; ".join(f"{name}={item['value']}" for name, item in cookies)),)
-    hidden = tuple(h for h in request.headers if is_disallowed(h[0]))
     return ContinueRequest(
-        replace(request, uri=uri, querystring=querystring, headers=headers + hidden)
+        EdgeRequest(
+            request.method,
+            uri,
+            querystring,
+            headers + tuple(hidden_list),
+            request.client_ip,
+            request.body,
+        )
     )
 
 

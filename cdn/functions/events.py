@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from cdn.functions.header_rules import visible
+from cdn.functions.header_rules import is_disallowed, visible
 from cdn.functions.triggers import LIMITS, Trigger
 from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, Header, OriginTarget
 
@@ -104,15 +104,16 @@ def lambda_edge_event(trigger: Trigger, given: FunctionInput) -> dict[str, Any]:
 
 def _fold(pairs: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]]:
     """CloudFront Functions' ``{name: {"value", "multiValue"?}}`` from (name, item) pairs."""
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for name, item in pairs:
-        grouped.setdefault(name, []).append(item)
     folded: dict[str, dict[str, Any]] = {}
-    for name, items in grouped.items():
-        entry: dict[str, Any] = dict(items[0])
-        if len(items) > 1:
-            entry["multiValue"] = items
-        folded[name] = entry
+    for name, item in pairs:
+        entry = folded.get(name)
+        if entry is None:
+            folded[name] = dict(item)  # the first value, also the first of multiValue
+        elif "multiValue" in entry:
+            entry["multiValue"].append(item)
+        else:
+            first = {k: v for k, v in entry.items()}
+            entry["multiValue"] = [first, item]
     return folded
 
 
@@ -160,12 +161,16 @@ def cloudfront_function_event(trigger: Trigger, given: FunctionInput) -> dict[st
     if not trigger.is_viewer:
         raise ValueError(f"CloudFront Functions run on viewer triggers only, not {trigger}")
     request = given.request
-    cookies = [
-        (name, {"value": value})
-        for header in request.headers
-        if header[0].lower() == "cookie"
-        for name, value in parse_cookie_header(header[1])
-    ]
+    headers: list[tuple[str, dict[str, str]]] = []
+    cookies: list[tuple[str, dict[str, str]]] = []
+    for name, value in request.headers:  # one pass: disallowed ones hidden, cookies apart
+        if is_disallowed(name):
+            continue
+        lowered = name.lower()
+        if lowered == "cookie":
+            cookies += [(c, {"value": v}) for c, v in parse_cookie_header(value)]
+        else:
+            headers.append((lowered, {"value": value}))
     event: dict[str, Any] = {
         "version": "1.0",
         "context": {
@@ -181,7 +186,7 @@ def cloudfront_function_event(trigger: Trigger, given: FunctionInput) -> dict[st
             "querystring": _fold(
                 [(name, {"value": value}) for name, value in parse_querystring(request.querystring)]
             ),
-            "headers": cloudfront_headers(request.headers, skip="cookie"),
+            "headers": _fold(headers),
             "cookies": _fold(cookies),
         },
     }

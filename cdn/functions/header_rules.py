@@ -18,6 +18,7 @@ __all__ = [
     "added_disallowed_problem",
     "header_change_problem",
     "is_disallowed",
+    "same_headers",
     "visible",
 ]
 
@@ -71,15 +72,36 @@ READ_ONLY: dict[Trigger, frozenset[str]] = {
 }
 
 
+# Verdicts by header name as written (a bounded memo: the per-request paths ask often).
+_VERDICTS: dict[str, bool] = {}
+_VERDICTS_LIMIT = 4096
+
+
 def is_disallowed(name: str) -> bool:
     """True when CloudFront never shows header ``name`` to a function nor lets one add it."""
-    lowered = name.lower()
-    return lowered in DISALLOWED or lowered.startswith(_DISALLOWED_PREFIXES)
+    verdict = _VERDICTS.get(name)
+    if verdict is None:
+        lowered = name.lower()
+        verdict = lowered in DISALLOWED or lowered.startswith(_DISALLOWED_PREFIXES)
+        if len(_VERDICTS) >= _VERDICTS_LIMIT:
+            _VERDICTS.clear()
+        _VERDICTS[name] = verdict
+    return verdict
 
 
 def visible(headers: tuple[Header, ...]) -> tuple[Header, ...]:
     """``headers`` without the disallowed ones (what a function is shown)."""
-    return tuple((name, value) for name, value in headers if not is_disallowed(name))
+    return tuple(pair for pair in headers if not is_disallowed(pair[0]))
+
+
+def same_headers(shown: tuple[Header, ...], returned: tuple[Header, ...]) -> bool:
+    """True when ``returned`` are ``shown`` as they were (names compared case-insensitively)."""
+    if len(shown) != len(returned):
+        return False
+    for (name, value), (other, other_value) in zip(shown, returned, strict=True):
+        if value != other_value or (name != other and name.lower() != other.lower()):
+            return False
+    return True
 
 
 def _values_by_name(headers: tuple[Header, ...]) -> dict[str, list[str]]:
@@ -96,6 +118,8 @@ def header_change_problem(
 
     ``shown`` are the headers the function was given (already without the disallowed ones).
     """
+    if same_headers(shown, returned):
+        return None  # nothing added, changed or removed
     problem = added_disallowed_problem(returned)
     if problem:
         return problem

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from cdn.functions.header_rules import added_disallowed_problem, header_change_problem
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 URI_QUERY_MAX = 8192
+# Spaces, control characters and '#' are refused in a query string.
+_BAD_QUERY = re.compile(r"[\x00-\x20#\x7f]")
 
 
 class InvalidAnswer(ValueError):
@@ -49,9 +52,9 @@ def check_querystring(querystring: Any, uri: str) -> str:
     """``querystring`` when it has no spaces, control characters or '#', and fits with ``uri``."""
     if not isinstance(querystring, str):
         raise InvalidAnswer(f"querystring {querystring!r} is not a string")
-    bad = [c for c in querystring if c in " #" or ord(c) < 0x20 or ord(c) == 0x7F]
+    bad = _BAD_QUERY.search(querystring)
     if bad:
-        raise InvalidAnswer(f"querystring {querystring!r} contains {bad[0]!r}")
+        raise InvalidAnswer(f"querystring {querystring!r} contains {bad.group()!r}")
     if len(uri) + len(querystring) >= URI_QUERY_MAX:
         raise InvalidAnswer(
             f"uri and querystring are {len(uri) + len(querystring)} characters"

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from cdn.functions.triggers import Trigger
 from cdn.gateway.patterns import PathPattern
 from cdn.gateway.throttling import Quota, Throttle
 from cdn.http.config import CacheConfig, TtlBounds
@@ -111,6 +112,9 @@ class Behavior:
     client_rate_limit: Throttle | None = None
     viewer_protocol_policy: str = "allow-all"
     cors: Cors | None = None
+    # Edge functions by trigger (names of [[function]]s); each overrides the edge's own
+    # association of that trigger for requests of this behavior (docs/functions.md).
+    functions: tuple[tuple[Trigger, str], ...] = ()
 
     @property
     def ttl_bounds(self) -> TtlBounds | None:

@@ -86,3 +86,10 @@ def check_functions(topology: Topology) -> None:
         merged = dict(topology.edge_settings.functions)
         merged.update(dict(node.functions))
         check_associations(merged.items(), by_name, f"{source}:edge[{index}].functions")
+    behaviors = topology.gateway.behaviors if topology.gateway is not None else ()
+    for index, behavior in enumerate(behaviors):
+        # A behavior's associations override an edge's per trigger; checked on their own
+        # (and over [edge_defaults], which every edge has).
+        merged = dict(topology.edge_settings.functions)
+        merged.update(dict(behavior.functions))
+        check_associations(merged.items(), by_name, f"{source}:behavior[{index}].functions")

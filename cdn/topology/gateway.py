@@ -34,6 +34,7 @@ from cdn.gateway.patterns import PathPattern
 from cdn.gateway.signed import load_public_key
 from cdn.gateway.throttling import QUOTA_PERIODS, Quota, Throttle
 from cdn.tables import TableReader
+from cdn.topology.functions import parse_associations
 
 __all__ = ["parse_gateway"]
 
@@ -145,6 +146,7 @@ def _behavior(reader: TableReader, default_origin: str) -> Behavior:
             "viewer_protocol_policy", "allow-all", VIEWER_PROTOCOL_POLICIES
         ),
         cors=_cors(reader.child("cors")) if reader.has("cors") else None,
+        functions=parse_associations(reader),
     )
     reader.done()
     return behavior

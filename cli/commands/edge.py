@@ -20,6 +20,13 @@ examples:
   cdn edge --origin http://127.0.0.1:8100 --workers 2 --admin-token secret
   cdn edge --origin http://127.0.0.1:8100 --tls-port 8443      # self-signed, fingerprint printed
   cdn edge --origin https://origin.test:8443 --origin-ca-file origin-ca.pem
+  cdn edge --origin http://127.0.0.1:8100 --function viewer-request=fn.py:handler
+  cdn edge --origin http://127.0.0.1:8100 --cloudfront-function viewer-request=cf.py:handler
+
+Edge functions (docs/functions.md): a topology's [[function]] tables attach to its edges; for
+a single edge, --function TRIGGER=FILE:HANDLER (Lambda@Edge, in worker processes) and
+--cloudfront-function TRIGGER=FILE:HANDLER (viewer triggers, in-process) attach one per
+trigger, over the topology's for that trigger.
 
 Reference: docs/edge.md.
 """
@@ -27,16 +34,26 @@ Reference: docs/edge.md.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from cdn.cache import POLICIES
 from cdn.errors import ConfigError
+from cdn.functions.spec import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    FunctionSpec,
+    check_associations,
+)
+from cdn.functions.triggers import LIMITS, FunctionKind, Trigger, parse_trigger
 from cdn.topology import load_topology
 from cdn.units import parse_duration, parse_size
 from cli.argtypes import topology_file
 from cli.errors import UserError
 from edge.settings import EdgeSettings, node_urls_from_env, parse_node_urls
+from fn.host import check_code
 from serving.flags import (
     add_limit_flags,
     add_listen_flags,
@@ -122,7 +139,113 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="CA certificates (PEM) to verify https origins with (default: the system's)",
     )
+    functions = parser.add_argument_group("edge functions")
+    functions.add_argument(
+        "--function",
+        metavar="TRIGGER=FILE:HANDLER",
+        action="append",
+        default=[],
+        help="a Lambda@Edge function on TRIGGER (viewer-request, origin-request, "
+        "origin-response, viewer-response); repeatable",
+    )
+    functions.add_argument(
+        "--cloudfront-function",
+        metavar="TRIGGER=FILE:HANDLER",
+        action="append",
+        default=[],
+        help="a CloudFront Function on a viewer TRIGGER; repeatable",
+    )
+    functions.add_argument(
+        "--function-concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"instances per Lambda@Edge function; more at once get 503 ({DEFAULT_CONCURRENCY})",
+    )
+    functions.add_argument(
+        "--function-timeout",
+        default=None,
+        metavar="D",
+        help="Lambda@Edge timeout (3s; at most 5s on viewer, 30s on origin triggers)",
+    )
+    functions.add_argument(
+        "--function-log",
+        action="store_true",
+        help="a JSON REPORT line (Lambda's platform.report) per function invoke on stderr "
+        "(also with --access-log)",
+    )
     add_limit_flags(parser)
+
+
+def function_flag(
+    text: str, kind: FunctionKind, flag: str, timeout: float | None, concurrency: int
+) -> tuple[Trigger, FunctionSpec]:
+    """``TRIGGER=FILE:HANDLER`` as a trigger and a spec (UserError naming the flag)."""
+    trigger_text, sep, target = text.partition("=")
+    file, colon, handler = target.rpartition(":")
+    if not sep or not colon or not file or not handler:
+        raise UserError(
+            f"{flag} {text!r} is not TRIGGER=FILE:HANDLER (expected e.g. viewer-request=fn.py:handler)"
+        )
+    try:
+        trigger = parse_trigger(trigger_text.strip())
+    except ValueError as exc:
+        raise UserError(f"{flag} {text!r}: {exc}") from None
+    path = Path(file)
+    if not path.is_file():
+        raise UserError(
+            f"{flag} {text!r}: {file} is not a file (expected a Python file with "
+            f"def {handler}(event, context))"
+        )
+    limit = LIMITS[trigger].timeout
+    return trigger, FunctionSpec(
+        name=path.stem,
+        code=str(path.resolve()),
+        handler=handler,
+        kind=kind,
+        timeout=min(DEFAULT_TIMEOUT, limit) if timeout is None else timeout,
+        concurrency=concurrency,
+        where=f"{flag} {text}",
+    )
+
+
+def _functions(args: argparse.Namespace, base: EdgeSettings) -> dict[str, Any]:
+    """The settings changes of the function flags (none without them)."""
+    if not args.function and not args.cloudfront_function:
+        return {}
+    if args.function_concurrency < 1:
+        raise UserError(f"--function-concurrency {args.function_concurrency} (expected >= 1)")
+    timeout = None
+    if args.function_timeout is not None:
+        timeout = _duration("--function-timeout", args.function_timeout)
+    chosen = dict(base.functions)
+    flags = [(t, FunctionKind.LAMBDA_EDGE, "--function") for t in args.function]
+    flags += [
+        (t, FunctionKind.CLOUDFRONT_FUNCTION, "--cloudfront-function")
+        for t in args.cloudfront_function
+    ]
+    given: set[Trigger] = set()
+    for text, kind, flag in flags:
+        trigger, spec = function_flag(text, kind, flag, timeout, args.function_concurrency)
+        if trigger in given:
+            raise UserError(f"{flag} {text!r}: {trigger} has a function already (one per trigger)")
+        given.add(trigger)
+        chosen[trigger] = spec
+    by_name: dict[str, FunctionSpec] = {}
+    for trigger, spec in chosen.items():
+        if by_name.get(spec.name, spec) != spec:  # two files of one stem: name them apart
+            spec = replace(spec, name=f"{spec.name}-{trigger.value}")
+            chosen[trigger] = spec
+        by_name[spec.name] = spec
+    try:
+        check_associations(
+            [(t, s.name) for t, s in chosen.items()], by_name, "--function/--cloudfront-function"
+        )
+        for spec in by_name.values():
+            check_code(spec)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    return {"functions": tuple(chosen.items())}
 
 
 def _duration(flag: str, value: str) -> float:
@@ -241,6 +364,7 @@ def build_settings(args: argparse.Namespace) -> EdgeSettings:
                 f"--origin {args.origin!r} is not a base URL (expected e.g. http://127.0.0.1:8100)"
             )
         base = EdgeSettings(upstream_url=origin, site_host=parts.netloc.lower(), port=8120)
+    changes.update(_functions(args, base))
     changes["limits"] = connection_limits(args, base.limits)
     if args.drain_timeout is not None:
         changes["shutdown_timeout"] = args.drain_timeout
@@ -261,6 +385,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = build_settings(args)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    if args.function_log or args.access_log:
+        logging.getLogger("cdnlab.fn").setLevel(logging.INFO)  # fn.pool.log_report
     try:
         run_edge(settings)
     except OSError as exc:

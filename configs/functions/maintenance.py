@@ -16,7 +16,7 @@ PAGE = """<!doctype html>
 
 def handler(event, context):
     request = event["Records"][0]["cf"]["request"]
-    if not MAINTENANCE or request["uri"].startswith("/health"):
+    if not MAINTENANCE or "/health" in request["uri"]:  # also /b/health (ab-cookie)
         return request
     return {
         "status": "503",

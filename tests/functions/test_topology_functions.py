@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
@@ -152,3 +153,29 @@ def test_shipped_functions_topology_attaches_the_examples() -> None:
         spec.name for edge in topology.edges for spec in topology.functions_of(edge).values()
     }
     assert attached == {spec.name for spec in topology.functions}
+
+
+def test_a_behavior_names_functions_per_trigger(tmp_path):
+    (tmp_path / "f.py").write_text("def handler(event, context):\n    return event\n")
+    source = (Path(__file__).resolve().parents[2] / "configs" / "local.toml").read_text()
+    extra = dedent(
+        """
+        [[function]]
+        name = "f"
+        code = "f.py"
+
+        [[behavior]]
+        path_pattern = "/api/*"
+        functions = { viewer-request = "f" }
+
+        [[behavior]]
+        path_pattern = "*"
+        """
+    )
+    path = tmp_path / "t.toml"
+    path.write_text(source + extra)
+    topology = load_topology(path)
+    assert topology.gateway.behaviors[0].functions == ((Trigger.VIEWER_REQUEST, "f"),)
+    path.write_text(source + extra.replace('viewer-request = "f"', 'viewer-request = "nope"'))
+    with pytest.raises(ConfigError, match=r"behavior\[0\]\.functions\.viewer-request"):
+        load_topology(path)

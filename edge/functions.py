@@ -1,0 +1,563 @@
+"""Edge functions in the live edge: the four triggers around the cache step (docs/functions.md).
+
+Rules: what a function may do and what its answer means are the core's (``cdn.functions``:
+events, validation, skipping); running it is ``fn`` (a worker pool per Lambda@Edge function,
+CloudFront Functions in-process). This module puts the triggers where CloudFront has them:
+
+- viewer-request before the cache key: a changed uri / query string / headers is what is keyed
+  and fetched; a generated response is sent as is and **not cached**, nothing else runs;
+- origin-request only when the cache step fetches (never on hits): a changed request is
+  fetched, from another origin only when it is one the topology names (anything else is a 502:
+  a function can never make the edge an open proxy); a generated response is handed to the
+  cache step as if the origin had sent it, so it is **cached under the request's key** and
+  later hits never run the function;
+- origin-response on what the origin sent, before the cache step stores it;
+- viewer-response before the answer leaves (not when the origin's status is >= 400, nor for a
+  response viewer-request generated), on hits too: an edge with a viewer-side function answers
+  hits through ``Proxy.handle``, never from the wire fast path;
+- failures answer the core's status (500 raised / crashed / out of memory, 502 invalid, 503
+  throttled / timed out / CloudFront Function over budget) with ``Cache-Status: ...;
+  detail=function-<kind>`` and ``X-Cache: ERROR``, and are never stored.
+
+One ``FunctionHost`` per edge process (its metrics on the edge's registry, so on the edge's
+``/_cdn/metrics``), one ``FunctionChain`` for the edge and one per behavior that names its own
+functions (a behavior's association overrides the edge's, per trigger).
+
+Over 400 lines on purpose: the four triggers of one request, the wire fast path's variant of
+the first and the answers they make read best side by side (as the cache step's actions do).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from prometheus_client import CollectorRegistry
+
+from cdn.functions.header_rules import same_headers
+from cdn.functions.results import (
+    ChangedResponse,
+    ContinueRequest,
+    FunctionFailed,
+    GeneratedResponse,
+    TriggerResult,
+)
+from cdn.functions.skipping import Passage
+from cdn.functions.spec import FunctionSpec
+from cdn.functions.triggers import FunctionKind, Trigger
+from cdn.functions.values import (
+    Distribution,
+    EdgeRequest,
+    EdgeResponse,
+    FunctionInput,
+    OriginTarget,
+)
+from cdn.gateway.behaviors import Behavior, Gateway
+from cdn.http import cache_status_member
+from edge.hits import Hits
+from edge.recording import Recorder
+from edge.routes import OriginRoute, fetch_routed
+from edge.settings import EdgeSettings
+from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream
+from fn.chain import FunctionChain
+from fn.cloudfront import CloudFrontFunction
+from fn.host import FunctionHost
+from fn.metrics import FunctionMetrics
+
+__all__ = ["FUNCTION_PASS", "EdgeFunctions", "FunctionAborted", "FunctionPass"]
+
+VR = Trigger.VIEWER_REQUEST
+OREQ = Trigger.ORIGIN_REQUEST
+ORESP = Trigger.ORIGIN_RESPONSE
+VRESP = Trigger.VIEWER_RESPONSE
+# Fields whose value the edge owns, whatever a response function returns (body framing).
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+
+
+class FunctionAborted(Exception):
+    """A function failed on a trigger inside the pipeline; ``Proxy.handle`` answers it."""
+
+    def __init__(self, failed: FunctionFailed, trigger: Trigger) -> None:
+        super().__init__(failed.message)
+        self.failed = failed
+        self.trigger = trigger
+
+
+class FunctionPass:
+    """One request's walk past the triggers (the core's ``Passage``, kept as it happens)."""
+
+    __slots__ = (
+        "chain",
+        "done",
+        "functions",
+        "generated_by",
+        "origin_status",
+        "request",
+        "request_id",
+        "to_origin",
+    )
+
+    def __init__(
+        self, functions: EdgeFunctions, chain: FunctionChain, request: EdgeRequest, rid: str
+    ) -> None:
+        self.functions = functions
+        self.chain = chain
+        self.request = request  # as viewer-request left it
+        self.request_id = rid
+        self.to_origin = False
+        self.origin_status: int | None = None
+        self.generated_by: Trigger | None = None
+        self.done = False  # a failure or a viewer-request answer: no viewer-response
+
+    def passage(self, status: int | None) -> Passage:
+        """The core's view of this request so far, sending a response from ``status``."""
+        origin_status = self.origin_status if self.origin_status is not None else status
+        return Passage(self.to_origin, origin_status, self.generated_by)
+
+    async def before_stream(self, out: web.StreamResponse) -> None:
+        """viewer-response on a streamed answer, just before its head is sent."""
+        if self.done or not self.chain.on(VRESP):
+            return
+        await self.functions.viewer_response_fields(self, out)
+
+
+FUNCTION_PASS = web.RequestKey("cdnlab_function_pass", FunctionPass)
+
+
+class _Body:
+    """``response.content`` of a replaced body: one chunk."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def iter_chunked(self, size: int) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+
+
+class FunctionResponse:
+    """What the edge reads of an upstream answer (an aiohttp ClientResponse's surface), as a
+    function left it: changed status and fields, the origin's body or the function's."""
+
+    def __init__(
+        self,
+        status: int,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes | None,
+        original: Any = None,
+    ) -> None:
+        self.status = status
+        fields = CIMultiDict((k, v) for k, v in headers if k.lower() not in _FRAMING)
+        if body is not None:
+            self.content_length: int | None = len(body)
+            self.content: Any = _Body(body)
+        else:
+            self.content_length = original.content_length if original is not None else 0
+            self.content = original.content if original is not None else _Body(b"")
+        if self.content_length is not None and status not in (204, 304):
+            fields["Content-Length"] = str(self.content_length)
+        self.headers = CIMultiDictProxy(fields)
+        self.reason = getattr(original, "reason", None) or ""
+        self._body = body
+        self._original = original
+
+    async def read(self) -> bytes:
+        if self._body is not None:
+            return self._body
+        return await self._original.read() if self._original is not None else b""
+
+    def release(self) -> None:
+        if self._original is not None:
+            self._original.release()
+
+
+@dataclass(frozen=True, slots=True)
+class _Origins:
+    """The origins functions may choose: shown targets by domain name, URLs by name."""
+
+    targets: dict[str, OriginTarget]
+    urls: dict[str, str]
+    upstream: OriginTarget
+
+
+def _origins(settings: EdgeSettings) -> _Origins:
+    targets = {target.domain_name: target for target, _ in settings.function_origins}
+    urls = {target.name: url for target, url in settings.function_origins}
+    upstream = next(
+        (t for t in targets.values() if t.name == settings.upstream_name),
+        None,
+    )
+    if upstream is None:  # a single edge without a topology: its upstream is the only origin
+        parts = urlsplit(settings.upstream_url)
+        upstream = OriginTarget(
+            settings.upstream_name,
+            settings.upstream_name,  # shown by name, as a topology's nodes are
+            parts.port or (443 if parts.scheme == "https" else 80),
+            parts.scheme,
+        )
+        targets[upstream.domain_name] = upstream
+        urls[upstream.name] = settings.upstream_url
+    return _Origins(targets, urls, upstream)
+
+
+def _chain_specs(settings: EdgeSettings) -> dict[str, FunctionSpec]:
+    specs = {spec.name: spec for spec in settings.function_specs}
+    for _, spec in settings.functions:
+        specs.setdefault(spec.name, spec)
+    return specs
+
+
+def functions_active(settings: EdgeSettings) -> bool:
+    """Whether this edge runs any function (on the edge or on one of its behaviors)."""
+    if settings.functions:
+        return True
+    gateway = settings.gateway
+    return gateway is not None and any(b.functions for b in gateway.behaviors)
+
+
+class EdgeFunctions:
+    """The functions of one edge process and how their answers are carried out."""
+
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        registry: CollectorRegistry,
+        recorder: Recorder,
+        clock: Clock,
+    ) -> None:
+        self.name = settings.cache_status_name
+        self.via = f"1.1 {settings.name}"
+        self.upstream_kind = settings.upstream_kind
+        self.recorder = recorder
+        self.clock = clock
+        specs = _chain_specs(settings)
+        self.host = FunctionHost(specs.values(), metrics=FunctionMetrics(registry))
+        self.origins = _origins(settings)
+        own = dict(settings.functions)
+        self.edge_chain = self.host.chain(own, self.origins.targets)
+        self._by_behavior: dict[int, FunctionChain] = {}
+        gateway: Gateway | None = settings.gateway
+        for behavior in gateway.behaviors if gateway is not None else ():
+            if behavior.functions:
+                merged = dict(own)
+                merged.update({t: specs[name] for t, name in behavior.functions})
+                self._by_behavior[id(behavior)] = self.host.chain(merged, self.origins.targets)
+        self._origin_only: dict[int, FunctionChain] = {}
+        self._prefix = f"{os.getpid():x}-{os.urandom(3).hex()}-"
+        self._ids = itertools.count(1)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start stopping idle instances in the background (call with a running loop)."""
+        self.host.start_reaping()
+
+    async def close(self) -> None:
+        """Stop reaping and every instance."""
+        await self.host.close()
+
+    # ---- which chain -------------------------------------------------------------------------
+    def chain_for(self, behavior: Behavior | None) -> FunctionChain:
+        """The chain of requests on ``behavior`` (the edge's own without one)."""
+        if behavior is None:
+            return self.edge_chain
+        return self._by_behavior.get(id(behavior), self.edge_chain)
+
+    def _origin_side(self, chain: FunctionChain) -> FunctionChain:
+        origin_only = self._origin_only.get(id(chain))
+        if origin_only is None:
+            kept = {t: r for t, r in chain.functions.items() if not t.is_viewer}
+            origin_only = FunctionChain(kept, chain.known_origins)
+            self._origin_only[id(chain)] = origin_only
+        return origin_only
+
+    @staticmethod
+    def viewer_side(chain: FunctionChain) -> bool:
+        """Whether ``chain`` runs on hits (then the wire fast path may not answer them)."""
+        return chain.on(VR) or chain.on(VRESP)
+
+    @staticmethod
+    def runs_any(chain: FunctionChain) -> bool:
+        """Whether ``chain`` has any function."""
+        return bool(chain.functions)
+
+    def begin(self, request: web.Request, chain: FunctionChain, target: str) -> FunctionPass:
+        """The pass of ``request`` (origin-form ``target``), remembered on the request.
+
+        A request from a peer of this edge's group ran the viewer triggers at the edge the
+        viewer reached: here only the origin triggers run (this node fetches and stores)."""
+        if PEER_HEADER in request.headers:
+            chain = self._origin_side(chain)
+        path, _, query = target.partition("?")
+        viewer = EdgeRequest(
+            request.method, path, query, tuple(request.headers.items()), request.remote or ""
+        )
+        state = FunctionPass(self, chain, viewer, self._prefix + str(next(self._ids)))
+        request[FUNCTION_PASS] = state
+        return state
+
+    # ---- the wire fast path ----------------------------------------------------------------------
+    def wire_hit(self, hits: Hits, key_of: Callable[[str], str]) -> Any:
+        """The wire fast path of an edge whose only viewer-side function is a CloudFront
+        Function on viewer-request (None otherwise: hits then go through ``Proxy.handle``).
+
+        It runs the function on arrival (synchronously: CloudFront Functions run in-process)
+        and answers a plain hit of the request as the function left it. The run is recorded
+        only when it answers there; otherwise the request goes to ``Proxy.handle``, which runs
+        the function again (its answer is the same: a CloudFront Function has no I/O) and
+        records that run."""
+        chain = self.edge_chain
+        runner = chain.functions.get(VR)
+        if not isinstance(runner, CloudFrontFunction) or chain.on(VRESP):
+            return None
+        prefix, ids = self._prefix, self._ids
+        distribution = Distribution()
+        wire_hit_at = hits.wire_hit_at
+
+        def hit(
+            method: str, target: str, fields: CIMultiDictProxy[str], peer: str = ""
+        ) -> tuple[int, tuple[bytes, ...]] | None:
+            if target[:1] != "/" or PEER_HEADER in fields:
+                return None
+            path, _, query = target.partition("?")
+            shown = tuple(fields.items())
+            given = FunctionInput(
+                EdgeRequest(method, path, query, shown, peer),
+                prefix + str(next(ids)),
+                None,
+                None,
+                distribution,
+            )
+            result, invocation = chain.run_now(VR, given)
+            if not isinstance(result, ContinueRequest) or invocation is None:
+                return None
+            changed = result.request
+            if not same_headers(shown, changed.headers):
+                fields = CIMultiDictProxy(CIMultiDict(changed.headers))
+            query = changed.querystring
+            ready = wire_hit_at(
+                method, key_of(f"{changed.uri}?{query}" if query else changed.uri), fields
+            )
+            if ready is not None:
+                chain.record(VR, result, invocation)
+            return ready
+
+        hit.wants_peer = True  # type: ignore[attr-defined]
+        return hit
+
+    # ---- viewer-request ------------------------------------------------------------------------
+    async def viewer_request(
+        self, request: web.Request, state: FunctionPass, started: float
+    ) -> web.StreamResponse | None:
+        """Run viewer-request: None to go on (``state.request`` maybe changed), or the answer."""
+        result = await state.chain.run(VR, FunctionInput(state.request, state.request_id))
+        if result is None:
+            return None
+        if isinstance(result, ContinueRequest):
+            state.request = result.request
+            return None
+        state.done = True
+        if isinstance(result, GeneratedResponse):
+            state.generated_by = VR
+            return self.generated(request, result, state.chain, started)
+        return self.failed(request, _failure(result), VR, started)
+
+    # ---- origin side ---------------------------------------------------------------------------
+    async def fetch(
+        self,
+        state: FunctionPass,
+        upstream: Upstream,
+        method: str,
+        target: str,
+        fields: list[tuple[str, str]],
+        *,
+        key: str,
+        allow_peers: bool,
+        data: Any = None,
+        route: OriginRoute | None = None,
+    ) -> Fetched:
+        """``upstream.fetch`` with origin-request before and origin-response after.
+
+        ``route`` (a behavior's own origin or origin group, edge.routes) is fetched instead of
+        the edge's upstream unless a function selects another origin; it never goes via peers.
+        Raises FunctionAborted when a function fails, UpstreamError as ``fetch`` does."""
+        chain = state.chain
+        if route is not None:
+            allow_peers = False
+        if allow_peers and upstream.peers:
+            # The key's owner peer fetches (and runs the origin triggers, as it stores);
+            # its answer is served here as it is.
+            fetched = await upstream.from_peers(method, target, fields, key=key, data=data)
+            if fetched is not None:
+                return fetched
+            allow_peers = False
+        state.to_origin = True
+        origin = self.origins.upstream
+        url: str | None = None
+        if chain.on(OREQ):
+            path, _, query = target.partition("?")
+            shown = EdgeRequest(method, path, query, tuple(fields), state.request.client_ip, None)
+            given = FunctionInput(shown, state.request_id, origin=origin)
+            result = await chain.run(OREQ, given, state.passage(None))
+            if isinstance(result, FunctionFailed):
+                raise FunctionAborted(result, OREQ)
+            if isinstance(result, GeneratedResponse):
+                state.generated_by = OREQ
+                return self._generated_fetch(result, chain)
+            if isinstance(result, ContinueRequest):
+                changed = result.request
+                target = changed.uri + (f"?{changed.querystring}" if changed.querystring else "")
+                fields = list(changed.headers)
+                if result.origin is not None:
+                    origin = result.origin
+                    url = self.origins.urls[origin.name]
+        if url is None and route is not None:
+            fetched = await fetch_routed(upstream, route, method, target, fields, data)
+        elif url is None:
+            fetched = await upstream.fetch(
+                method, target, fields, key=key, allow_peers=allow_peers, data=data
+            )
+        else:
+            kind = "origin" if origin.name == self._origin_name() else "shield"
+            fetched = await upstream.fetch_at(kind, origin.name, url, method, target, fields, data)
+        if chain.on(ORESP):
+            fetched = await self._origin_response(state, fetched, origin)
+        return fetched
+
+    def _origin_name(self) -> str:
+        """The name of the topology's origin (the first of the known origins)."""
+        return next(iter(self.origins.urls))
+
+    async def _origin_response(
+        self, state: FunctionPass, fetched: Fetched, origin: OriginTarget
+    ) -> Fetched:
+        response = fetched.response
+        status = response.status
+        shown = EdgeResponse(status, tuple(response.headers.items()), response.reason or "")
+        given = FunctionInput(state.request, state.request_id, response=shown, origin=origin)
+        result = await state.chain.run(ORESP, given, state.passage(status))
+        if result is None:
+            return fetched
+        if isinstance(result, FunctionFailed):
+            fetched.release()
+            raise FunctionAborted(result, ORESP)
+        assert isinstance(result, ChangedResponse)
+        changed = result.response
+        fetched.response = FunctionResponse(  # type: ignore[assignment]
+            changed.status, changed.headers, changed.body, response
+        )
+        return fetched
+
+    def _generated_fetch(self, result: GeneratedResponse, chain: FunctionChain) -> Fetched:
+        """An origin-request answer as if the origin had sent it (the cache step keeps it)."""
+        answer = result.response
+        now = self.clock()
+        runner = chain.functions[OREQ]
+        return Fetched(
+            FunctionResponse(answer.status, answer.headers, answer.body or b""),  # type: ignore[arg-type]
+            self.upstream_kind,
+            f"function:{runner.spec.name}",
+            now,
+            now,
+            0.0,
+            0.0,
+        )
+
+    # ---- viewer-response -------------------------------------------------------------------------
+    async def viewer_response(
+        self,
+        request: web.Request,
+        state: FunctionPass,
+        response: web.StreamResponse,
+        started: float,
+    ) -> web.StreamResponse:
+        """Run viewer-response on an answer not yet sent; the answer to send."""
+        try:
+            await self.viewer_response_fields(state, response)
+        except FunctionAborted as aborted:
+            return self.failed(request, aborted.failed, VRESP, started)
+        return response
+
+    async def viewer_response_fields(
+        self, state: FunctionPass, response: web.StreamResponse
+    ) -> None:
+        """Apply viewer-response to ``response``'s fields (and body, for a whole Response)."""
+        status = response.status
+        shown = EdgeResponse(status, tuple(response.headers.items()), response.reason or "")
+        given = FunctionInput(state.request, state.request_id, response=shown)
+        result = await state.chain.run(VRESP, given, state.passage(status))
+        if result is None:
+            return
+        if isinstance(result, FunctionFailed):
+            state.done = True
+            raise FunctionAborted(result, VRESP)
+        assert isinstance(result, ChangedResponse)
+        changed = result.response
+        headers = response.headers
+        kept = [(k, v) for k, v in headers.items() if k.lower() in _FRAMING]
+        headers.clear()
+        headers.extend((k, v) for k, v in changed.headers if k.lower() not in _FRAMING)
+        headers.extend(kept)
+        if changed.body is not None and isinstance(response, web.Response):
+            headers.popall("Content-Length", None)
+            response.body = changed.body
+
+    # ---- answers ---------------------------------------------------------------------------------
+    def generated(
+        self,
+        request: web.Request,
+        result: GeneratedResponse,
+        chain: FunctionChain,
+        started: float,
+    ) -> web.Response:
+        """A viewer-request function's own answer: sent as is, never stored."""
+        answer = result.response
+        runner = chain.functions[VR]
+        lambda_edge = runner.spec.kind is FunctionKind.LAMBDA_EDGE
+        fields = [(k, v) for k, v in answer.headers if k.lower() not in _FRAMING]
+        fields += [
+            ("Via", self.via),
+            ("Cache-Status", cache_status_member(self.name, detail="function-generated")),
+            (
+                "X-Cache",
+                "LambdaGeneratedResponse" if lambda_edge else "FunctionGeneratedResponse",
+            ),
+        ]
+        body = answer.body or b""
+        code = answer.status
+        send = body if code not in (204, 304) and request.method != "HEAD" else None
+        self.recorder.count("bypass", started, len(send or b""), "upstream")
+        if self.recorder.logging:
+            self.recorder.log(request, code, "bypass", started, len(send or b""))
+        response = web.Response(status=code, headers=fields, body=send)
+        if answer.status_description:
+            response.set_status(code, answer.status_description)
+        return response
+
+    def failed(
+        self, request: web.Request, failed: FunctionFailed, trigger: Trigger, started: float
+    ) -> web.Response:
+        """The answer to a function failure: its status, a line saying what failed."""
+        code = failed.status
+        body = f"{code} {trigger} function failed ({failed.kind.value}): {failed.message}\n"
+        fields = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+            ("Via", self.via),
+            ("Cache-Status", cache_status_member(self.name, detail=f"function-{failed.kind}")),
+            ("X-Cache", "ERROR"),
+        ]
+        self.recorder.count("error", started, 0, "upstream")
+        if self.recorder.logging:
+            self.recorder.log(request, code, "error", started, len(body))
+        return web.Response(status=code, headers=fields, body=body.encode())
+
+
+def _failure(result: TriggerResult) -> FunctionFailed:
+    assert isinstance(result, FunctionFailed)
+    return result
