@@ -35,7 +35,6 @@ import time
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
-from multidict import CIMultiDictProxy
 
 from cdn.cache import Store as EntryStore
 from cdn.gateway.admission import Answered
@@ -119,8 +118,10 @@ class Proxy:
                 keys.key_of,
                 clock,
                 self.config,
+                self.hits.wire_hit_at,
+                settings.admin_token,
             )
-            self.wire_hit = self._gateway_wire_hit
+            self.wire_hit = self.gateway.wire_hit
         self._fast_path = fast_path_enabled(settings)
         self._upstream: Upstream | None = None
 
@@ -207,20 +208,6 @@ class Proxy:
         if isinstance(action, Reject):
             return self.failures.rejected(request, action, started)
         return await self.misses.forward(request, creq, step, action, started)
-
-    def _gateway_wire_hit(
-        self, method: str, target: str, fields: CIMultiDictProxy[str]
-    ) -> tuple[int, tuple[bytes, ...]] | None:
-        """The wire fast path behind the gateway: only requests whose admission is stateless
-        and adds nothing (``EdgeGateway.wire_key``); the rest go to ``handle``."""
-        if target[:1] != "/":
-            return None
-        gateway = self.gateway
-        assert gateway is not None
-        key = gateway.wire_key(method, target, fields)
-        if key is None:
-            return None
-        return self.hits.wire_hit_at(method, key, fields)
 
     def _serve(
         self,
