@@ -33,7 +33,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy, istr
 
 from cdn.gateway.admission import Admission, Admitted, Answered, Pass, ViewerRequest
-from cdn.gateway.behaviors import Behavior, Gateway, default_gateway
+from cdn.gateway.behaviors import KEY_SUFFIX_SEPARATOR, Behavior, Gateway, default_gateway
 from cdn.gateway.peering import is_forwarded_proof
 from cdn.http import CacheConfig, cache_status_member
 from edge.metrics import EdgeMetrics
@@ -140,6 +140,13 @@ class EdgeGateway:
     def cache_key(self, admitted: Admitted | Pass) -> str:
         """The primary cache key of an admitted request: its key target, then its suffix."""
         return self.key_of(admitted.key_target) + admitted.key_suffix
+
+    def purge_keys(self, target: str) -> tuple[str, str | None]:
+        """The primary key a purge of ``target`` removes, as its behavior keys it, and the
+        prefix of every suffixed key of it (None when the behavior's key has no suffix)."""
+        key_target, suffixed = self.gateway.purge_target(target)
+        key = self.key_of(key_target)
+        return key, key + KEY_SUFFIX_SEPARATOR if suffixed else None
 
     def wire_hit(
         self,

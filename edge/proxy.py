@@ -231,12 +231,19 @@ class Proxy:
 
     def invalidate(self, targets: tuple[str, ...]) -> int:
         """Remove every variant stored under each target's key (§4.4); the count removed."""
-        removed = 0
-        for target in targets:
-            key = self.key_of(target)
-            removed += self.store.purge_key(key)
-            self.collapsing.forget(key)
-        return removed
+        return sum(self.purge(target) for target in targets)
+
+    def purge(self, target: str, soft: bool = False) -> int:
+        """Purge every variant stored for ``target`` (path?query) under the key its behavior
+        gives it (``EdgeGateway.purge_keys``; the plain key without a gateway); the count."""
+        key, suffixed = self.key_of(target), None
+        if self.gateway is not None:
+            key, suffixed = self.gateway.purge_keys(target)
+        count = self.store.purge_key(key, soft=soft)
+        if suffixed is not None:
+            count += self.store.purge_prefix(suffixed, soft=soft)
+        self.collapsing.forget(key)
+        return count
 
     async def close(self) -> None:
         """Cancel background refreshes (app shutdown)."""
