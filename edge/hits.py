@@ -131,8 +131,12 @@ class Hits:
         self.store.record_hit(obj)
         if added:
             head = memo.head[:-2] + added + b"\r\n"  # before the blank line
-            chunks: tuple[bytes, ...] = (head,) if method == "HEAD" else (head, obj.body)
-            sent = 0 if method == "HEAD" else len(obj.body)
+            if method == "HEAD":
+                chunks: tuple[bytes, ...] = (head,)
+                sent = 0
+            else:  # one buffer, one write, as the joined memo is
+                chunks = (head + obj.body,) if memo.joined is not None else (head, obj.body)
+                sent = len(obj.body)
         elif method == "HEAD":
             chunks = (memo.head,)
             sent = 0

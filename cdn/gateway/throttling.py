@@ -13,6 +13,7 @@ checked against several limits takes from none of them unless all admit it.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -169,8 +170,16 @@ def ratelimit_fields(
     """``RateLimit-Policy`` and ``RateLimit`` (IETF httpapi draft, structured fields), e.g.
     ``"plan";q=100;w=1`` and ``"plan";r=0;t=1``: the quota ``limit`` per ``window`` seconds,
     what ``remaining`` of it, and seconds until it ``reset``s (rounded up)."""
-    name = policy.replace("\\", "\\\\").replace('"', '\\"')
+    name, stated = _policy_field(policy, limit, max(1, math.ceil(window)))
     return (
-        ("RateLimit-Policy", f'"{name}";q={limit};w={max(1, math.ceil(window))}'),
-        ("RateLimit", f'"{name}";r={max(0, remaining)};t={max(0, math.ceil(reset))}'),
+        ("RateLimit-Policy", stated),
+        ("RateLimit", f"{name};r={max(0, remaining)};t={max(0, math.ceil(reset))}"),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _policy_field(policy: str, limit: int, window: int) -> tuple[str, str]:
+    """The quoted policy name and the ``RateLimit-Policy`` value (the same for every request
+    of a plan within a period: made once)."""
+    name = '"' + policy.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name, f"{name};q={limit};w={window}"
