@@ -130,12 +130,15 @@ class Hits:
                 return None
         self.store.record_hit(obj)
         if added:
-            head = memo.head[:-2] + added + b"\r\n"  # before the blank line
+            head = memo.head[:-2]  # the added fields go before the blank line
             if method == "HEAD":
-                chunks: tuple[bytes, ...] = (head,)
+                chunks: tuple[bytes, ...] = (b"".join((head, added, b"\r\n")),)
                 sent = 0
-            else:  # one buffer, one write, as the joined memo is
-                chunks = (head + obj.body,) if memo.joined is not None else (head, obj.body)
+            elif memo.joined is not None:  # one buffer, one write, as the joined memo is
+                chunks = (b"".join((head, added, b"\r\n", obj.body)),)
+                sent = len(obj.body)
+            else:
+                chunks = (b"".join((head, added, b"\r\n")), obj.body)
                 sent = len(obj.body)
         elif method == "HEAD":
             chunks = (memo.head,)

@@ -206,7 +206,12 @@ class Admission:
         if slot is None:
             return None
         names, passes = slot
-        passed = passes.get(tuple([headers.get(name) for name in names]) if names else ())
+        if not names:
+            passed = passes.get(())
+        elif len(names) == 1:
+            passed = passes.get((headers.get(names[0]),))
+        else:
+            passed = passes.get(tuple([headers.get(name) for name in names]))
         if passed is None or not passed.holds(client_ip, now):
             return None
         return passed

@@ -283,6 +283,16 @@ async def test_the_wire_fast_path_answers_plain_and_keyed_hits_taking_the_plans_
         assert response.status == 429  # refused once, by handle: nothing taken twice
 
 
+async def test_a_keyed_head_hit_carries_the_ratelimit_fields(edge, http) -> None:
+    _, url = edge
+    async with http.get(url + "/obj/17", headers={"x-api-key": API_KEY}) as response:
+        body = await response.read()
+    async with http.head(url + "/obj/17", headers={"x-api-key": API_KEY}) as response:
+        assert response.status == 200 and response.headers["X-Cache"].startswith("HIT")
+        assert response.headers["RateLimit"] == '"gold";r=0;t=0'
+        assert response.headers["Content-Length"] == str(len(body))
+
+
 async def test_a_stored_keyed_object_is_not_served_with_an_unknown_key(edge, http) -> None:
     _, url = edge
     async with http.get(url + "/obj/16", headers={"x-api-key": API_KEY}) as response:
