@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from cdn.gateway.peering import forwarded_proof
 from edge.metrics import EdgeMetrics
@@ -169,9 +170,8 @@ class Upstream:
         if allow_peers and self.peers:
             peer_headers = [*headers, (PEER_HEADER, self.settings.name)]
             if self.settings.admin_token:
-                proof = forwarded_proof(
-                    self.settings.admin_token, self.settings.name, method, target
-                )
+                sent = URL("http://peer" + target).raw_path_qs  # as the request line has it
+                proof = forwarded_proof(self.settings.admin_token, self.settings.name, method, sent)
                 peer_headers.append((PEER_PROOF, proof))
             for peer in self.peers.route(key):
                 try:
