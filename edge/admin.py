@@ -100,9 +100,7 @@ class Admin:
     def _purge(self, kind: str, value: str, soft: bool) -> int:
         proxy = self.proxy
         if kind == "url":
-            key = proxy.key_of(_target_of(value))
-            count = self.store.purge_key(key, soft=soft)
-            self.collapsing.forget(key)
+            count = proxy.purge(_target_of(value), soft=soft)
         elif kind == "prefix":
             prefix = value
             if not (urlsplit(value).scheme and "://" in value):

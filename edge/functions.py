@@ -320,7 +320,11 @@ class EdgeFunctions:
         wire_hit_at = hits.wire_hit_at
 
         def hit(
-            method: str, target: str, fields: CIMultiDictProxy[str], peer: str = ""
+            method: str,
+            target: str,
+            fields: CIMultiDictProxy[str],
+            peer: str = "",
+            scheme: str = "http",
         ) -> tuple[int, tuple[bytes, ...]] | None:
             if target[:1] != "/" or PEER_HEADER in fields:
                 return None
@@ -347,7 +351,6 @@ class EdgeFunctions:
                 chain.record(VR, result, invocation)
             return ready
 
-        hit.wants_peer = True  # type: ignore[attr-defined]
         return hit
 
     # ---- viewer-request ------------------------------------------------------------------------

@@ -9,10 +9,19 @@ A gateway with only the default behavior (``cdn.gateway.default_gateway``) is no
 edge then runs without any of this (``gateway_active``).
 
 The wire fast path (``edge.wire``, answering hits on arrival) must not bypass a check, and it
-answers only from the cache: ``wire_key`` gives the cache key of a GET/HEAD only when the
-behavior's admission is stateless and adds no response fields (no API key, rate limit, CORS
-origin or protocol policy to apply; a signed URL is checked there too, without the client
-address); otherwise None, and the request goes to ``Proxy.handle``, which admits it once.
+answers only from the cache (``wire_hit``): a GET/HEAD whose stateless checks the core
+remembers from an identical earlier request (``Admission.remembered``: same method, scheme,
+host, target and read header fields; a signed URL's time window and IP condition re-checked
+against the clock and the connection's address every time) and, once it is known to be a hit,
+whose limits admit it (``Admission.limits``: the API key's bucket and quota, the client
+bucket; their RateLimit fields are added to the ready bytes). Anything else (not remembered,
+a refusal, CORS fields to merge, a miss) goes to ``Proxy.handle``, which admits it once; a
+refusal took nothing, so nothing is counted twice.
+
+Peer groups: a request a peer forwards with a valid ``X-Cdnlab-Peer-Proof``
+(``cdn.gateway.peering``, keyed by the admin token the group shares) was admitted by that
+peer, so this node only computes its cache key (``Admission.trusted``). Without a valid proof
+(or without an admin token) the request is a viewer's and is admitted like any other.
 """
 
 from __future__ import annotations
@@ -21,12 +30,16 @@ import logging
 from collections.abc import Callable, Mapping
 
 from aiohttp import web
+from multidict import CIMultiDictProxy, istr
 
-from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
-from cdn.gateway.behaviors import Behavior, Gateway, default_gateway
+from cdn.gateway.admission import Admission, Admitted, Answered, Pass, ViewerRequest
+from cdn.gateway.behaviors import KEY_SUFFIX_SEPARATOR, Behavior, Gateway, default_gateway
+from cdn.gateway.peering import is_forwarded_proof
 from cdn.http import CacheConfig, cache_status_member
 from edge.metrics import EdgeMetrics
 from edge.recording import Recorder
+from edge.upstream import PEER_HEADER, PEER_PROOF
+from edge.wire import render_fields
 
 __all__ = ["RESPONSE_FIELDS", "EdgeGateway", "add_response_fields", "gateway_active"]
 
@@ -34,6 +47,14 @@ log = logging.getLogger("cdnlab.edge")
 
 # Where Proxy.handle leaves an Admitted's response fields for the response (request key).
 RESPONSE_FIELDS = web.RequestKey("cdnlab_gateway_fields", tuple)
+_PEER = istr(PEER_HEADER)
+_FREE, _CHARGED, _NEVER = 0, 1, 2  # what the wire path does on a behavior
+_PROOF = istr(PEER_PROOF)
+# (method, cache key, request fields, charge) -> (status, bytes) or None: Hits.wire_hit_at.
+HitAt = Callable[
+    [str, str, CIMultiDictProxy[str], Callable[[], bytes | None] | None],
+    tuple[int, tuple[bytes, ...]] | None,
+]
 
 
 def gateway_active(gateway: Gateway | None) -> bool:
@@ -41,21 +62,6 @@ def gateway_active(gateway: Gateway | None) -> bool:
     if gateway is None:
         return False
     return gateway != default_gateway(gateway.behaviors[-1].target_origin)
-
-
-def _wire_safe(behavior: Behavior) -> bool:
-    """Whether admitting a GET/HEAD on ``behavior`` is stateless and adds no response fields
-    (CORS is checked per request: it depends on the Origin field).
-
-    Signed URLs are: checking one changes no state (verified signatures are only remembered),
-    and the wire path checks it without the client address, so a policy with an IpAddress
-    condition is refused there and goes to ``Proxy.handle``, which checks it with the address.
-    """
-    return not (
-        behavior.api_key_required
-        or behavior.client_rate_limit is not None
-        or behavior.viewer_protocol_policy != "allow-all"
-    )
 
 
 class EdgeGateway:
@@ -72,7 +78,11 @@ class EdgeGateway:
         key_of: Callable[[str], str],
         clock: Callable[[], float],
         config: CacheConfig,
+        hit_at: HitAt,
+        peer_secret: str | None = None,
     ) -> None:
+        """``hit_at`` answers a hit by cache key (``Hits.wire_hit_at``); ``peer_secret`` is
+        the group's shared secret (the admin token) that peers' proofs are checked with."""
         self.admission = Admission(gateway, api_key_values)
         self.gateway = gateway
         self.name = name
@@ -81,7 +91,20 @@ class EdgeGateway:
         self.key_of = key_of
         self.clock = clock
         self.refusals = metrics.gateway_refusals
-        self._wire_safe = {id(b): _wire_safe(b) for b in gateway.behaviors}
+        self.hit_at = hit_at
+        self.peer_secret = peer_secret or None
+        # Per behavior, on the wire: no limits to take, limits to take, or never (a plan name
+        # that cannot be a header value: its RateLimit fields must be refused before any
+        # token is taken, and handle does that).
+        unsafe = any("\r" in p.name or "\n" in p.name for p in gateway.usage_plans)
+        self._wire = {
+            id(b): _FREE
+            if not (b.api_key_required or b.client_rate_limit is not None)
+            else _NEVER
+            if unsafe
+            else _CHARGED
+            for b in gateway.behaviors
+        }
         self._configs = {id(b): b.cache_config(config) for b in gateway.behaviors}
 
     def config_for(self, behavior: Behavior) -> CacheConfig:
@@ -90,7 +113,8 @@ class EdgeGateway:
         return self._configs[id(behavior)]
 
     def admit(self, request: web.Request, method: str, target: str) -> Admitted | Answered:
-        """The core's decision for ``request`` (``target`` in origin form)."""
+        """The core's decision for ``request`` (``target`` in origin form); a request a peer
+        proves it admitted gets only its cache key."""
         path, _, query = target.partition("?")
         viewer = ViewerRequest(
             method,
@@ -101,27 +125,64 @@ class EdgeGateway:
             request.headers,  # case-insensitive: lower-case lookups work as is
             request.remote or "",
         )
+        if _PEER in request.headers and self.forwarded(request.headers, method, target):
+            return self.admission.trusted(viewer)
         return self.admission.admit(viewer, self.clock())
 
-    def cache_key(self, admitted: Admitted) -> str:
+    def forwarded(self, fields: Mapping[str, str], method: str, target: str) -> bool:
+        """Whether a peer of the group proves it admitted ``method target`` and forwards it."""
+        secret = self.peer_secret
+        proof = fields.get(_PROOF)
+        if secret is None or proof is None:
+            return False
+        return is_forwarded_proof(secret, fields.get(_PEER, ""), method, target, proof)
+
+    def cache_key(self, admitted: Admitted | Pass) -> str:
         """The primary cache key of an admitted request: its key target, then its suffix."""
         return self.key_of(admitted.key_target) + admitted.key_suffix
 
-    def wire_key(self, method: str, target: str, fields: Mapping[str, str]) -> str | None:
-        """The cache key of a GET/HEAD the wire fast path may answer from the cache, or None
-        (the request goes to ``Proxy.handle`` and its admission)."""
+    def purge_keys(self, target: str) -> tuple[str, str | None]:
+        """The primary key a purge of ``target`` removes, as its behavior keys it, and the
+        prefix of every suffixed key of it (None when the behavior's key has no suffix)."""
+        key_target, suffixed = self.gateway.purge_target(target)
+        key = self.key_of(key_target)
+        return key, key + KEY_SUFFIX_SEPARATOR if suffixed else None
+
+    def wire_hit(
+        self,
+        method: str,
+        target: str,
+        fields: CIMultiDictProxy[str],
+        client: str = "",
+        scheme: str = "http",
+    ) -> tuple[int, tuple[bytes, ...]] | None:
+        """The wire fast path behind the gateway (``edge.wire.WireHit``): a hit answered on
+        arrival when its admission is remembered and its limits admit it, else None (the
+        request goes to ``Proxy.handle``)."""
+        if target[:1] != "/":
+            return None
         path, _, query = target.partition("?")
-        behavior = self.gateway.behavior_for(path)
-        if not self._wire_safe[id(behavior)] or (behavior.cors is not None and "origin" in fields):
+        if _PEER in fields:
+            if not self.forwarded(fields, method, target):
+                return None  # a viewer's claim, or no secret: handle admits it
+            viewer = ViewerRequest(method, scheme, "", path, query, fields, client)
+            return self.hit_at(method, self.cache_key(self.admission.trusted(viewer)), fields, None)
+        now = self.clock()
+        passed = self.admission.remembered(method, scheme, path, query, fields, client, now)
+        if passed is None or passed.fields:  # CORS fields: handle merges their Vary
             return None
-        # Stateless on this behavior: the core's own decision, without the client address
-        # (a signed URL's IP condition then refuses here, and handle checks it with the
-        # address; client limits read it too, and those behaviors are not wire-safe).
-        viewer = ViewerRequest(method, "http", fields.get("host", ""), path, query, fields, "")
-        admitted = self.admission.admit(viewer, self.clock())
-        if not isinstance(admitted, Admitted) or admitted.response_fields:
+        mode = self._wire[id(passed.behavior)]
+        if mode == _FREE:
+            return self.hit_at(method, self.cache_key(passed), fields, None)
+        if mode == _NEVER or (passed.behavior.client_rate_limit is not None and not client):
             return None
-        return self.cache_key(admitted)
+        admission = self.admission
+
+        def charge() -> bytes | None:
+            limits = admission.limits(passed, client, now)
+            return None if isinstance(limits, Answered) else render_fields(limits)
+
+        return self.hit_at(method, self.cache_key(passed), fields, charge)
 
     def answer(self, request: web.Request, answered: Answered, started: float) -> web.Response:
         """Write the gateway's own answer; count it and log its reason."""

@@ -12,6 +12,7 @@ request that can be done once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -75,12 +76,18 @@ class Hits:
         self._logging = recorder.logging
 
     def wire_hit(
-        self, method: str, target: str, fields: CIMultiDictProxy[str]
+        self,
+        method: str,
+        target: str,
+        fields: CIMultiDictProxy[str],
+        client: str = "",
+        scheme: str = "http",
     ) -> tuple[int, tuple[bytes, ...]] | None:
         """(status, bytes to write) of a plain hit, or None: let ``Proxy.handle`` serve it.
 
         For a keep-alive HTTP/1.1 GET or HEAD of an origin-form ``target`` with request
-        header ``fields``. Counts the hit like ``Proxy.handle`` would. Called by
+        header ``fields`` (``client``, the peer address, and ``scheme`` are the gateway's:
+        unused here). Counts the hit like ``Proxy.handle`` would. Called by
         ``edge.wire.HitFirstHandler`` before any aiohttp request exists, and by
         ``Proxy.handle``. Access logging needs the request, so with it on this answers None.
         """
@@ -89,9 +96,17 @@ class Hits:
         return self.wire_hit_at(method, self.key_of(target), fields)
 
     def wire_hit_at(
-        self, method: str, key: str, fields: CIMultiDictProxy[str]
+        self,
+        method: str,
+        key: str,
+        fields: CIMultiDictProxy[str],
+        charge: Callable[[], bytes | None] | None = None,
     ) -> tuple[int, tuple[bytes, ...]] | None:
-        """``wire_hit`` for a request whose cache key is ``key`` (the gateway's key)."""
+        """``wire_hit`` for a request whose cache key is ``key`` (the gateway's key).
+
+        ``charge`` (the gateway's limits) is called once the answer is known to be a hit:
+        None declines (nothing was taken; ``Proxy.handle`` answers), else the rendered
+        fields to add to the response (``edge.wire.render_fields``)."""
         if self._logging:
             return None
         started = _perf()
@@ -108,9 +123,25 @@ class Hits:
             memo = obj.memo = self._render(obj, age, ttl, describe(hit, now=now), tier)
         if memo.head is None:
             return None
+        added = b""
+        if charge is not None:
+            added = charge()
+            if added is None:
+                return None
         self.store.record_hit(obj)
-        if method == "HEAD":
-            chunks: tuple[bytes, ...] = (memo.head,)
+        if added:
+            head = memo.head[:-2]  # the added fields go before the blank line
+            if method == "HEAD":
+                chunks: tuple[bytes, ...] = (b"".join((head, added, b"\r\n")),)
+                sent = 0
+            elif memo.joined is not None:  # one buffer, one write, as the joined memo is
+                chunks = (b"".join((head, added, b"\r\n", obj.body)),)
+                sent = len(obj.body)
+            else:
+                chunks = (b"".join((head, added, b"\r\n")), obj.body)
+                sent = len(obj.body)
+        elif method == "HEAD":
+            chunks = (memo.head,)
             sent = 0
         else:
             chunks = (memo.joined,) if memo.joined is not None else (memo.head, obj.body)

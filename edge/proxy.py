@@ -147,8 +147,10 @@ class Proxy:
                 keys.key_of,
                 clock,
                 self.config,
+                self.hits.wire_hit_at,
+                settings.admin_token,
             )
-            self.wire_hit = self._gateway_wire_hit
+            self.wire_hit = self.gateway.wire_hit
             # Behaviors with an origin group or an external origin (edge.routes).
             origin_url = (
                 settings.upstream_url
@@ -172,7 +174,9 @@ class Proxy:
         self.functions: EdgeFunctions | None = None
         if functions_active(settings):
             self.functions = EdgeFunctions(settings, metrics.registry, recorder, clock)
-            if self.gateway is None and EdgeFunctions.viewer_side(self.functions.edge_chain):
+            if self.gateway is not None:
+                self.wire_hit = self._gateway_functions_wire_hit
+            elif EdgeFunctions.viewer_side(self.functions.edge_chain):
                 self.wire_hit = self.functions.wire_hit(self.hits, keys.key_of)
 
     @property
@@ -352,24 +356,24 @@ class Proxy:
             response = await functions.viewer_response(request, state, response, started)
         return response
 
-    def _gateway_wire_hit(
-        self, method: str, target: str, fields: CIMultiDictProxy[str]
+    def _gateway_functions_wire_hit(
+        self,
+        method: str,
+        target: str,
+        fields: CIMultiDictProxy[str],
+        client: str = "",
+        scheme: str = "http",
     ) -> tuple[int, tuple[bytes, ...]] | None:
-        """The wire fast path behind the gateway: only requests whose admission is stateless
-        and adds nothing (``EdgeGateway.wire_key``); the rest go to ``handle``."""
-        if target[:1] != "/":
-            return None
+        """The gateway's wire fast path on an edge with functions: requests on a behavior with
+        a viewer-side function go to ``handle`` (the chain runs there)."""
         gateway = self.gateway
-        assert gateway is not None
         functions = self.functions
-        if functions is not None:
+        assert gateway is not None and functions is not None
+        if target[:1] == "/":
             behavior = gateway.gateway.behavior_for(target.partition("?")[0])
             if functions.viewer_side(functions.chain_for(behavior)):
                 return None
-        key = gateway.wire_key(method, target, fields)
-        if key is None:
-            return None
-        return self.hits.wire_hit_at(method, key, fields)
+        return gateway.wire_hit(method, target, fields, client, scheme)
 
     def _serve(
         self,
@@ -402,12 +406,19 @@ class Proxy:
 
     def invalidate(self, targets: tuple[str, ...]) -> int:
         """Remove every variant stored under each target's key (§4.4); the count removed."""
-        removed = 0
-        for target in targets:
-            key = self.key_of(target)
-            removed += self.store.purge_key(key)
-            self.collapsing.forget(key)
-        return removed
+        return sum(self.purge(target) for target in targets)
+
+    def purge(self, target: str, soft: bool = False) -> int:
+        """Purge every variant stored for ``target`` (path?query) under the key its behavior
+        gives it (``EdgeGateway.purge_keys``; the plain key without a gateway); the count."""
+        key, suffixed = self.key_of(target), None
+        if self.gateway is not None:
+            key, suffixed = self.gateway.purge_keys(target)
+        count = self.store.purge_key(key, soft=soft)
+        if suffixed is not None:
+            count += self.store.purge_prefix(suffixed, soft=soft)
+        self.collapsing.forget(key)
+        return count
 
     async def close(self) -> None:
         """Cancel background refreshes (app shutdown)."""

@@ -4,9 +4,11 @@ Rules: the only hosts ever contacted are the configured upstream and peers (URLs
 start; the client's Host and target never choose a host). Requests carry ``Via`` and
 ``CDN-Loop: cdnlab-<node>`` (RFC 8586) so the next tier knows it talks to our own cache, and
 ``X-Cdnlab-Peer: <node>`` when sent to a peer (a peer request is never forwarded to another
-peer: loop-safe). Redirects are not followed and bodies are not decompressed: bytes pass as
-they are. With emulated latency the round trip to the fetched node (``2 x`` the one-way
-propagation delay of ``cdn.geo``) is slept before each fetch.
+peer: loop-safe), and ``X-Cdnlab-Peer-Proof`` (``cdn.gateway.peering``, keyed by the group's
+admin token): this node admitted it, the owner does not admit it again. Redirects are not
+followed and bodies are not decompressed: bytes pass as they are. With emulated latency the
+round trip to the fetched node (``2 x`` the one-way propagation delay of ``cdn.geo``) is
+slept before each fetch.
 
 Failures become ``UpstreamError`` with the status the client should get: 502 (could not
 connect, connection lost, bad response) or 504 (timed out).
@@ -36,19 +38,31 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
+from cdn.gateway.peering import forwarded_proof
 from edge.metrics import EdgeMetrics
 from edge.peers import PeerSet
 from edge.settings import EdgeSettings
 from serving.sigv4_sign import signer_from_env
 from serving.tls import client_context
 
-__all__ = ["PEER_HEADER", "Clock", "Fetched", "Upstream", "UpstreamError", "cdn_loop_member"]
+__all__ = [
+    "PEER_HEADER",
+    "PEER_PROOF",
+    "Clock",
+    "Fetched",
+    "Upstream",
+    "UpstreamError",
+    "cdn_loop_member",
+]
 
 PEER_HEADER = "X-Cdnlab-Peer"
+PEER_PROOF = "X-Cdnlab-Peer-Proof"
 # Request fields never passed upstream as the client sent them (we write our own).
 _REPLACED = frozenset(
     {"host", "via", "cdn-loop", "x-cdnlab-peer", "x-forwarded-for", "content-length"}
+    | {"x-cdnlab-peer-proof"}
 )
 # aiohttp adds these when absent; an edge must forward only what the client sent.
 _SKIP_AUTO = frozenset({"User-Agent", "Accept", "Accept-Encoding"})
@@ -225,6 +239,10 @@ class Upstream:
         may not be sent again."""
         retryable = method in IDEMPOTENT_METHODS and data is None
         peer_headers = [*headers, (PEER_HEADER, self.settings.name)]
+        if self.settings.admin_token:  # the owner trusts the admission only with a proof
+            sent = URL("http://peer" + target).raw_path_qs  # as the request line has it
+            proof = forwarded_proof(self.settings.admin_token, self.settings.name, method, sent)
+            peer_headers.append((PEER_PROOF, proof))
         for peer in self.peers.route(key):
             try:
                 fetched = await self._send(

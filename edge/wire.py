@@ -13,7 +13,9 @@ serialiser checks them per response. Everything else goes through ``web.Response
 requests that just arrived are offered to a ``WireHit`` callable (``Proxy.wire_hit``) inside
 ``data_received``, and a hit is written there and then, with no aiohttp request, task or
 response object. The first request it declines, and all after it, go to aiohttp as usual
-(order is kept: nothing is answered early while a request is in progress).
+(order is kept: nothing is answered early while a request is in progress). The callable also
+gets the connection's client address and scheme (read once per connection), which the gateway's
+checks need (a signed policy's IP condition, per-client limits).
 
 This module is the edge's only user of aiohttp's private internals (RequestHandler's
 ``_messages``, ``_waiter`` and keep-alive fields, ``Server._kwargs``, ``Application._handle``,
@@ -55,6 +57,7 @@ __all__ = [
     "PrerenderedResponse",
     "WireHit",
     "http_date",
+    "render_fields",
     "render_head",
     "renderable_status",
     "routed_handler",
@@ -62,8 +65,11 @@ __all__ = [
 
 log = logging.getLogger("cdnlab.edge")
 
-# (method, origin-form target, request fields) -> (status, bytes to write) or None.
-WireHit = Callable[[str, str, CIMultiDictProxy[str]], "tuple[int, tuple[bytes, ...]] | None"]
+# (method, origin-form target, request fields, client address, scheme)
+#   -> (status, bytes to write) or None.
+WireHit = Callable[
+    [str, str, CIMultiDictProxy[str], str, str], "tuple[int, tuple[bytes, ...]] | None"
+]
 
 # Bodies up to this are kept joined with their header block (one buffer, one write).
 JOIN_LIMIT = 16 * 1024
@@ -101,6 +107,17 @@ def render_head(status: int, fields: Iterable[tuple[str, str]], content_length: 
     lines.append(f"Content-Length: {content_length}")
     lines.append("\r\n")
     return "\r\n".join(lines).encode("utf-8")
+
+
+def render_fields(fields: Iterable[tuple[str, str]]) -> bytes:
+    """Header lines (``Name: value\r\n`` each) to add to a ``render_head`` block before its
+    blank line. Raises ValueError on CR or LF in a name or value."""
+    lines = []
+    for name, value in fields:
+        if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
+            raise ValueError(f"newline in header field {name!r}")
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines).encode("utf-8")
 
 
 class PrerenderedResponse(web.StreamResponse):
@@ -173,9 +190,7 @@ class HitFirstHandler(RequestHandler):
     def __init__(self, manager: web.Server, *, hit: WireHit, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._hit = hit
-        # A hit callable with ``wants_peer`` also gets the client's address (edge functions).
-        self._peer_hit = getattr(hit, "wants_peer", False)
-        self._peer_ip: str | None = None  # the client's address, read once per connection
+        self._peer: tuple[str, str] | None = None  # (client address, scheme), read once
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -205,6 +220,10 @@ class HitFirstHandler(RequestHandler):
         served = 0
         transport = self.transport
         hit = self._hit
+        peer = self._peer
+        if peer is None and transport is not None:
+            peer = self._peer = _peer_of(transport)
+        client, scheme = peer or ("", "http")
         while messages and transport is not None and not (self._close or self._force_close):
             if transport.is_closing() or transport.get_write_buffer_size() > _HIGH_WATER:
                 break  # aiohttp's path waits for the client to read
@@ -226,14 +245,7 @@ class HitFirstHandler(RequestHandler):
                 or hdrs.EXPECT in message.headers
             ):
                 break
-            if self._peer_hit:
-                peer = self._peer_ip
-                if peer is None:
-                    info = transport.get_extra_info("peername")
-                    peer = self._peer_ip = info[0] if info else ""
-                ready = hit(method, path, message.headers, peer)  # type: ignore[call-arg]
-            else:
-                ready = hit(method, path, message.headers)
+            ready = hit(method, path, message.headers, client, scheme)
             if ready is None:
                 break
             messages.popleft()
@@ -262,6 +274,14 @@ class HitFirstHandler(RequestHandler):
         self._next_keepalive_close_time = close_time
         if self._keepalive_handle is None:
             self._keepalive_handle = self._loop.call_at(close_time, self._process_keepalive)
+
+
+def _peer_of(transport: asyncio.BaseTransport) -> tuple[str, str]:
+    """The client address ("" when unknown) and the scheme of a connection."""
+    peername = transport.get_extra_info("peername")
+    client = peername[0] if isinstance(peername, tuple) and peername else ""
+    scheme = "https" if transport.get_extra_info("sslcontext") is not None else "http"
+    return str(client), scheme
 
 
 class HitFirstServer(web.Server):

@@ -17,10 +17,20 @@ Rules, in CloudFront's and API Gateway's order; the first that refuses answers t
 Admitted requests carry the cache-key target and suffix of the behavior's cache policy and the
 fields to add to the response (CORS, RateLimit). State (buckets, quota counters, verified
 signatures) lives in the ``Admission`` object, one per node: limits are per edge node.
+
+Steps 1-6 read only the request (and the clock, for a signature's time window), so their
+outcome, a ``Pass``, is remembered per (method, scheme, path, query, the header values the
+behavior reads, Host included where it matters) and reused for identical requests: a remembered
+signed URL is re-checked against its policy's start and expiry times (and IP condition) on
+every request, never trusted blindly. Steps 7-8 (``limits``) change state and run on every request; a request refused by one limit
+takes nothing from any other (throttle, quota and client bucket are all checked, then taken).
+A request forwarded by a peer of the group that already admitted it (``trusted``) gets only
+its behavior and cache key: it is neither checked nor counted twice.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from collections.abc import Mapping
@@ -28,17 +38,11 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl
 
-from cdn.gateway.behaviors import Behavior, Gateway
+from cdn.gateway.behaviors import ApiKey, Behavior, Gateway
 from cdn.gateway.signed import Refused, SignatureChecker, load_public_key
-from cdn.gateway.throttling import (
-    QuotaCounter,
-    Throttle,
-    TokenBucket,
-    period_bounds,
-    ratelimit_fields,
-)
+from cdn.gateway.throttling import QuotaCounter, TokenBucket, ratelimit_fields
 
-__all__ = ["Admission", "Admitted", "Answered", "ViewerRequest"]
+__all__ = ["Admission", "Admitted", "Answered", "Pass", "ViewerRequest"]
 
 _FORBIDDEN = json.dumps({"message": "Forbidden"}).encode()
 _TOO_MANY = json.dumps({"message": "Too Many Requests"}).encode()
@@ -49,6 +53,8 @@ _ACCESS_DENIED = (
 )
 _JSON = ("Content-Type", "application/json")
 _MAX_BUCKETS = 100_000  # per-address buckets kept before the oldest are forgotten
+_MAX_PASSES = 65_536  # remembered passes; past this the memory starts over (bounded under scans)
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,52 @@ class Answered:
     behavior: Behavior
 
 
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """The outcome of admission's stateless steps (1-6) for a request: its behavior, cache key,
+    CORS response fields and API key. It holds for every request with the same method, scheme,
+    path, query and values of the header fields the behavior reads, at times in
+    [``not_before``, ``not_after``) (a signed policy's window; always, otherwise) and from an
+    address in one of ``networks`` (a signed policy's IP condition; empty: any address)."""
+
+    behavior: Behavior
+    key_target: str
+    key_suffix: str
+    fields: tuple[tuple[str, str], ...]
+    api_key: ApiKey | None
+    not_before: float = -math.inf
+    not_after: float = math.inf
+    networks: tuple[_Network, ...] = ()
+
+    def holds(self, client_ip: str, now: float) -> bool:
+        """Whether this pass still admits a request from ``client_ip`` ("" when unknown) at
+        ``now``."""
+        if not (self.not_before <= now < self.not_after):
+            return False
+        if not self.networks:
+            return True
+        try:
+            address = ipaddress.ip_address(client_ip)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+
+def _reads(behavior: Behavior) -> tuple[str, ...]:
+    """The request header fields (lower-case) the stateless steps read on ``behavior``."""
+    names: list[str] = []
+    if behavior.trusted_key_groups or behavior.viewer_protocol_policy != "allow-all":
+        names.append("host")  # in the signed URL, in the redirect
+    if behavior.cors is not None:
+        names += ["origin", "access-control-request-method"]
+    if behavior.trusted_key_groups or behavior.cache_key.cookies:
+        names.append("cookie")
+    if behavior.api_key_required:
+        names.append("x-api-key")
+    names += [name for name in behavior.cache_key.headers if name not in names]
+    return tuple(names)
+
+
 def _cookies(header: str) -> dict[str, str]:
     if not header:
         return {}
@@ -119,12 +171,171 @@ class Admission:
             for behavior in gateway.behaviors
             if behavior.trusted_key_groups
         }
+        self.plans = {plan.name: plan for plan in gateway.usage_plans}
         self.key_buckets: dict[str, TokenBucket] = {}
         self.quotas: dict[str, QuotaCounter] = {}
         self.client_buckets: dict[tuple[int, str], TokenBucket] = {}
+        self._reads = {id(behavior): _reads(behavior) for behavior in gateway.behaviors}
+        # (method, scheme, path, query) -> (header names read, {their values: Pass}).
+        self._passes: dict[
+            tuple[str, str, str, str],
+            tuple[tuple[str, ...], dict[tuple[str | None, ...], Pass]],
+        ] = {}
+        self._remembered = 0
 
     def admit(self, request: ViewerRequest, now: float) -> Admitted | Answered:
         """The gateway's decision for ``request`` at ``now`` (epoch seconds)."""
+        passed = self.check(request, now)
+        if isinstance(passed, Answered):
+            return passed
+        return self.charge(passed, request.client_ip, now)
+
+    def remembered(
+        self,
+        method: str,
+        scheme: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        client_ip: str,
+        now: float,
+    ) -> Pass | None:
+        """The remembered ``Pass`` of an identical earlier request when it still holds at
+        ``now`` from ``client_ip``; None otherwise (``check`` decides). Changes nothing."""
+        slot = self._passes.get((method, scheme, path, query))
+        if slot is None:
+            return None
+        names, passes = slot
+        if not names:
+            passed = passes.get(())
+        elif len(names) == 1:
+            passed = passes.get((headers.get(names[0]),))
+        else:
+            passed = passes.get(tuple([headers.get(name) for name in names]))
+        if passed is None or not passed.holds(client_ip, now):
+            return None
+        return passed
+
+    def check(self, request: ViewerRequest, now: float) -> Pass | Answered:
+        """Admission's stateless steps (1-6) for ``request`` at ``now``: a ``Pass`` (remembered
+        for identical requests) or the gateway's own answer. Changes no limit."""
+        passed = self.remembered(
+            request.method,
+            request.scheme,
+            request.path,
+            request.query,
+            request.headers,
+            request.client_ip,
+            now,
+        )
+        if passed is not None:
+            return passed
+        checked = self._check(request, now)
+        if isinstance(checked, Pass):
+            self._remember(request, checked)
+        return checked
+
+    def trusted(self, request: ViewerRequest) -> Admitted:
+        """A request a peer of the group already admitted: its behavior and cache key only
+        (no check, no limit counted, no response fields: the admitting peer adds its own)."""
+        behavior = self.gateway.behavior_for(request.path)
+        key = behavior.cache_key
+        cookies = _cookies(request.headers.get("cookie", "")) if key.cookies else {}
+        return Admitted(
+            behavior,
+            key.key_target(request.path, request.query),
+            key.key_suffix(request.headers, cookies),
+        )
+
+    def charge(self, passed: Pass, client_ip: str, now: float) -> Admitted | Answered:
+        """The decision for a request that ``passed`` the stateless steps, from ``client_ip``
+        at ``now``: its ``limits`` taken, or the 429 of the first that refuses."""
+        limits = self.limits(passed, client_ip, now)
+        if isinstance(limits, Answered):
+            return limits
+        api_key = passed.api_key
+        return Admitted(
+            passed.behavior,
+            passed.key_target,
+            passed.key_suffix,
+            passed.fields + limits,
+            None if api_key is None else api_key.name,
+        )
+
+    def limits(
+        self, passed: Pass, client_ip: str, now: float
+    ) -> tuple[tuple[str, str], ...] | Answered:
+        """Admission's stateful steps (7-8) for a request that ``passed``, from ``client_ip`` at
+        ``now``: its key's throttle and quota, then the behavior's client limit. Every limit
+        is checked before any is taken, so a refused request (the 429 answered) takes nothing;
+        an admitted one takes from each and gets the RateLimit fields to add to the response."""
+        behavior = passed.behavior
+        api_key = passed.api_key
+        fields: tuple[tuple[str, str], ...] = ()
+        bucket = counter = client = None
+        if api_key is not None:
+            plan = self.plans[api_key.usage_plan]
+            throttle = plan.throttle
+            if throttle is not None:
+                bucket = self.key_buckets.get(api_key.name)
+                if bucket is None:
+                    bucket = self.key_buckets[api_key.name] = TokenBucket(throttle, now)
+                tokens = bucket.refill(now)
+                if tokens < 1.0 or plan.quota is None:
+                    wait = bucket.wait(now)
+                    fields = ratelimit_fields(
+                        plan.name, throttle.burst, throttle.burst / throttle.rate,
+                        int(tokens - 1.0) if tokens >= 1.0 else 0, wait,
+                    )  # fmt: skip
+                    if tokens < 1.0:
+                        return self._too_many(fields, wait, _TOO_MANY, "throttled", behavior)
+            quota = plan.quota
+            if quota is not None:
+                counter = self.quotas.get(api_key.name)
+                if counter is None:
+                    counter = self.quotas[api_key.name] = QuotaCounter(quota)
+                left = counter.left(now)
+                fields = ratelimit_fields(
+                    plan.name,
+                    quota.limit,
+                    counter.ends - counter.starts,
+                    left - 1,
+                    counter.ends - now,
+                )
+                if left <= 0:
+                    return self._too_many(
+                        fields, counter.ends - now, _LIMIT_EXCEEDED, "quota", behavior
+                    )
+        throttle = behavior.client_rate_limit
+        if throttle is not None:
+            client = self._client_bucket(behavior, client_ip, now)
+            if client.refill(now) < 1.0:
+                wait = client.wait(now)
+                limited = ratelimit_fields(
+                    "client", throttle.burst, throttle.burst / throttle.rate, 0, wait
+                )
+                return self._too_many(limited, wait, _TOO_MANY, "throttled", behavior)
+        if bucket is not None:
+            bucket.commit()
+        if counter is not None:
+            counter.commit()
+        if client is not None:
+            client.commit()
+        return fields
+
+    def _remember(self, request: ViewerRequest, passed: Pass) -> None:
+        if self._remembered >= _MAX_PASSES:
+            self._passes.clear()
+            self._remembered = 0
+        names = self._reads[id(passed.behavior)]
+        if "host" in names and request.headers.get("host") != request.host:
+            return  # the host checked is not the field's (none sent): not one to look up by
+        slot = (request.method, request.scheme, request.path, request.query)
+        values = tuple([request.headers.get(name) for name in names])
+        self._passes.setdefault(slot, (names, {}))[1][values] = passed
+        self._remembered += 1
+
+    def _check(self, request: ViewerRequest, now: float) -> Pass | Answered:
         behavior = self.gateway.behavior_for(request.path)
         headers = request.headers
         policy = behavior.viewer_protocol_policy
@@ -171,6 +382,7 @@ class Admission:
                 403, (), b"", "method", f"{request.method} not allowed on this behavior", behavior
             )
         cookies = _cookies(headers.get("cookie", ""))
+        not_before, not_after, networks = -math.inf, math.inf, ()
         if behavior.trusted_key_groups:
             url = f"{request.scheme}://{request.host}{request.path}"
             if request.query:
@@ -188,8 +400,11 @@ class Admission:
                     checked.reason,
                     behavior,
                 )
-        response_fields = cors_fields
-        api_key_name = None
+            # A remembered pass re-checks these on every request (``Pass.holds``).
+            if checked.starts is not None:
+                not_before = checked.starts
+            not_after, networks = checked.expires, checked.networks
+        api_key = None
         if behavior.api_key_required:
             api_key = self.key_by_value.get(headers.get("x-api-key", ""))
             if api_key is None or (
@@ -197,59 +412,21 @@ class Admission:
             ):
                 reason = "no x-api-key" if "x-api-key" not in headers else "unknown API key"
                 return Answered(403, (_JSON,), _FORBIDDEN, "forbidden", reason, behavior)
-            api_key_name = api_key.name
-            limited = self._usage_plan(api_key.name, api_key.usage_plan, now, behavior)
-            if isinstance(limited, Answered):
-                return limited
-            response_fields += limited
-        if behavior.client_rate_limit is not None:
-            limited = self._client_limit(behavior, request.client_ip, now)
-            if limited is not None:
-                return limited
         key = behavior.cache_key
-        return Admitted(
+        return Pass(
             behavior,
             key.key_target(request.path, request.query),
             key.key_suffix(headers, cookies),
-            response_fields,
-            api_key_name,
+            cors_fields,
+            api_key,
+            not_before,
+            not_after,
+            networks,
         )
 
-    def _usage_plan(
-        self, key_name: str, plan_name: str, now: float, behavior: Behavior
-    ) -> tuple[tuple[str, str], ...] | Answered:
-        plan = self.gateway.plan(plan_name)
-        fields: tuple[tuple[str, str], ...] = ()
-        if plan.throttle is not None:
-            bucket = self.key_buckets.get(key_name)
-            if bucket is None:
-                bucket = self.key_buckets[key_name] = TokenBucket(plan.throttle, now)
-            decision = bucket.take(now)
-            fields = ratelimit_fields(
-                plan.name, plan.throttle.burst, plan.throttle.burst / plan.throttle.rate,
-                decision.remaining, decision.retry_after,
-            )  # fmt: skip
-            if not decision.admitted:
-                return self._too_many(
-                    fields, decision.retry_after, _TOO_MANY, "throttled", behavior
-                )
-        if plan.quota is not None:
-            counter = self.quotas.get(key_name)
-            if counter is None:
-                counter = self.quotas[key_name] = QuotaCounter(plan.quota)
-            used = counter.take(now)
-            start, end = period_bounds(plan.quota.period, now)
-            fields = ratelimit_fields(
-                plan.name, plan.quota.limit, end - start, used.remaining, used.resets_at - now
-            )
-            if not used.admitted:
-                return self._too_many(
-                    fields, used.resets_at - now, _LIMIT_EXCEEDED, "quota", behavior
-                )
-        return fields
-
-    def _client_limit(self, behavior: Behavior, client_ip: str, now: float) -> Answered | None:
-        throttle: Throttle = behavior.client_rate_limit  # type: ignore[assignment]
+    def _client_bucket(self, behavior: Behavior, client_ip: str, now: float) -> TokenBucket:
+        throttle = behavior.client_rate_limit
+        assert throttle is not None
         slot = (id(behavior), client_ip)
         bucket = self.client_buckets.get(slot)
         if bucket is None:
@@ -257,13 +434,7 @@ class Admission:
                 # Forget the oldest address: a full bucket again is the lenient error.
                 del self.client_buckets[next(iter(self.client_buckets))]
             bucket = self.client_buckets[slot] = TokenBucket(throttle, now)
-        decision = bucket.take(now)
-        if decision.admitted:
-            return None
-        fields = ratelimit_fields(
-            "client", throttle.burst, throttle.burst / throttle.rate, 0, decision.retry_after
-        )
-        return self._too_many(fields, decision.retry_after, _TOO_MANY, "throttled", behavior)
+        return bucket
 
     @staticmethod
     def _too_many(

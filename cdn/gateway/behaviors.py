@@ -26,6 +26,7 @@ from cdn.http.config import CacheConfig, TtlBounds
 
 __all__ = [
     "ALLOWED_METHOD_SETS",
+    "KEY_SUFFIX_SEPARATOR",
     "VIEWER_PROTOCOL_POLICIES",
     "ApiKey",
     "Behavior",
@@ -45,6 +46,8 @@ ALLOWED_METHOD_SETS = (
 )
 VIEWER_PROTOCOL_POLICIES = ("allow-all", "redirect-to-https", "https-only")
 FAILOVER_STATUSES = frozenset({400, 403, 404, 416, 500, 502, 503, 504})
+# Starts a key suffix: what follows the key target when headers or cookies are in the key.
+KEY_SUFFIX_SEPARATOR = "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,13 @@ class CacheKeyPolicy:
             return ""
         parts = [f"h:{name}={headers.get(name, '')}" for name in self.headers]
         parts += [f"c:{name}={cookies.get(name, '')}" for name in self.cookies]
-        return "\n" + "\n".join(parts)
+        return KEY_SUFFIX_SEPARATOR + KEY_SUFFIX_SEPARATOR.join(parts)
+
+    @property
+    def has_suffix(self) -> bool:
+        """Whether keys carry a suffix (``key_suffix``: header or cookie values), so one
+        target's entries are every key starting with its key target and the separator."""
+        return bool(self.headers or self.cookies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +216,15 @@ class Gateway:
             if behavior.path_pattern.matches(path):
                 return behavior
         return self.behaviors[-1]
+
+    def purge_target(self, target: str) -> tuple[str, bool]:
+        """What a purge of ``target`` (path?query) removes: the key target its behavior's
+        cache key makes of it (dropped or sorted query parameters as the key has them), and
+        whether every suffix of it goes too (``CacheKeyPolicy.has_suffix``: all header and
+        cookie values of the key)."""
+        path, _, query = target.partition("?")
+        key = self.behavior_for(path).cache_key
+        return key.key_target(path, query), key.has_suffix
 
     def plan(self, name: str) -> UsagePlan:
         """The usage plan called ``name`` (KeyError when there is none)."""

@@ -77,10 +77,17 @@ def load_public_key(key_id: str, pem: str | bytes) -> PublicKey:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """The request is signed by ``key_id`` and its policy allows it now, from this address."""
+    """The request is signed by ``key_id`` and its policy allows it now, from this address.
+
+    The policy's conditions come along, so a caller that remembers the decision for the same
+    signed URL re-checks them on every request: valid from ``starts`` (None: at once) to
+    before ``expires``, from an address in one of ``networks`` (empty: any address).
+    """
 
     key_id: str
     expires: int
+    starts: int | None = None
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,4 +265,4 @@ class SignatureChecker:
                 return Refused(f"client address {client_ip!r} cannot be checked")
             if not any(address in network for network in policy.networks):
                 return Refused(f"client address {client_ip} is outside {policy.networks[0]}")
-        return Accepted(key_id, policy.date_less_than)
+        return Accepted(key_id, policy.date_less_than, policy.date_greater_than, policy.networks)

@@ -7,10 +7,13 @@ way). A throttled request takes nothing and learns when the next token is due (`
 A ``QuotaCounter`` counts requests per calendar period in UTC: DAY from 00:00, WEEK from Sunday
 00:00 (API Gateway's offset 0), MONTH from the 1st; the count resets when a new period starts.
 Time only ever moves forward for a bucket: a ``now`` earlier than the last one counts as no time.
+``refill``/``left`` say what is available without taking (``commit`` then takes), so a request
+checked against several limits takes from none of them unless all admit it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,14 +68,28 @@ class TokenBucket:
 
     def take(self, now: float) -> RateDecision:
         """Admit one request at ``now`` if a token is there; otherwise say when one will be."""
-        throttle = self.throttle
+        tokens = self.refill(now)
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
+            return RateDecision(True, int(tokens - 1.0), 0.0)
+        return RateDecision(False, 0, self.wait(now))
+
+    def refill(self, now: float) -> float:
+        """The tokens in the bucket at ``now``, taking none: a request is admitted when there
+        is at least one (``commit`` then takes it; else ``wait`` says for how long)."""
         if now > self.updated:
+            throttle = self.throttle
             self.tokens = min(throttle.burst, self.tokens + (now - self.updated) * throttle.rate)
             self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return RateDecision(True, int(self.tokens), 0.0)
-        return RateDecision(False, 0, (1.0 - self.tokens) / throttle.rate)
+        return self.tokens
+
+    def wait(self, now: float) -> float:
+        """Seconds from ``now`` until the bucket holds a token (0 when it holds one)."""
+        return max(0.0, (1.0 - self.refill(now)) / self.throttle.rate)
+
+    def commit(self) -> None:
+        """Take the token a ``refill`` of at least one promised."""
+        self.tokens -= 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,22 +135,33 @@ class QuotaDecision:
 class QuotaCounter:
     """The count of one key under one ``Quota``."""
 
-    __slots__ = ("ends", "quota", "used")
+    __slots__ = ("ends", "quota", "starts", "used")
 
     def __init__(self, quota: Quota) -> None:
         self.quota = quota
         self.used = 0
+        self.starts = -math.inf  # the current period's bounds, once a request has counted
         self.ends = -math.inf
 
     def take(self, now: float) -> QuotaDecision:
         """Count one request at ``now`` unless the period's limit is reached."""
-        if now >= self.ends:
-            _, self.ends = period_bounds(self.quota.period, now)
-            self.used = 0
-        if self.used < self.quota.limit:
+        left = self.left(now)
+        if left > 0:
             self.used += 1
-            return QuotaDecision(True, self.quota.limit - self.used, self.ends)
+            return QuotaDecision(True, left - 1, self.ends)
         return QuotaDecision(False, 0, self.ends)
+
+    def left(self, now: float) -> int:
+        """Requests the quota still admits in the period of ``now`` (a new period starts the
+        count again), counting none (``commit`` counts one)."""
+        if now >= self.ends:
+            self.starts, self.ends = period_bounds(self.quota.period, now)
+            self.used = 0
+        return self.quota.limit - self.used
+
+    def commit(self) -> None:
+        """Count the request a ``left`` above zero let through."""
+        self.used += 1
 
 
 def ratelimit_fields(
@@ -142,8 +170,16 @@ def ratelimit_fields(
     """``RateLimit-Policy`` and ``RateLimit`` (IETF httpapi draft, structured fields), e.g.
     ``"plan";q=100;w=1`` and ``"plan";r=0;t=1``: the quota ``limit`` per ``window`` seconds,
     what ``remaining`` of it, and seconds until it ``reset``s (rounded up)."""
-    name = policy.replace("\\", "\\\\").replace('"', '\\"')
+    name, stated = _policy_field(policy, limit, max(1, math.ceil(window)))
     return (
-        ("RateLimit-Policy", f'"{name}";q={limit};w={max(1, math.ceil(window))}'),
-        ("RateLimit", f'"{name}";r={max(0, remaining)};t={max(0, math.ceil(reset))}'),
+        ("RateLimit-Policy", stated),
+        ("RateLimit", f"{name};r={max(0, remaining)};t={max(0, math.ceil(reset))}"),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _policy_field(policy: str, limit: int, window: int) -> tuple[str, str]:
+    """The quoted policy name and the ``RateLimit-Policy`` value (the same for every request
+    of a plan within a period: made once)."""
+    name = '"' + policy.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name, f"{name};q={limit};w={window}"

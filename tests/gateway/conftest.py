@@ -20,3 +20,4 @@ start_edge_server = _LIVE.start_edge_server
 start_edge = _LIVE.start_edge
 http = _LIVE.http
 origin_fetches = _LIVE.origin_fetches
+edge_admin_headers = _LIVE.edge_admin_headers

@@ -255,7 +255,7 @@ async def test_hits_on_a_plain_behavior_keep_the_fast_path(edge, http) -> None:
     assert response.headers["X-Cache"].startswith("HIT")
 
 
-async def test_the_wire_fast_path_answers_plain_hits_and_declines_checked_behaviors(
+async def test_the_wire_fast_path_answers_plain_and_keyed_hits_taking_the_plans_tokens(
     start_origin, start_edge_server, gateway_topology, http
 ) -> None:
     from multidict import CIMultiDict, CIMultiDictProxy
@@ -270,11 +270,37 @@ async def test_the_wire_fast_path_answers_plain_hits_and_declines_checked_behavi
     for target, headers in (("/obj/61", {}), ("/obj/14", {"x-api-key": API_KEY})):
         async with http.get(server.url + target, headers=headers) as response:
             await response.read()
-            assert response.status == 200
+            assert response.status == 200  # the keyed one took 1 of the plan's 2 tokens
     wire_hit = server.app[PROXY].wire_hit
     fields = CIMultiDictProxy(CIMultiDict({"Host": "edge", "x-api-key": API_KEY}))
     assert wire_hit("GET", "/obj/61", fields) is not None  # stored, no check to make
-    assert wire_hit("GET", "/obj/14", fields) is None  # stored, but its key and plan are checked
+    keyed = wire_hit("GET", "/obj/14", fields)  # stored, key known: the 2nd token
+    assert keyed is not None
+    head = b"".join(keyed[1]).split(b"\r\n\r\n")[0]
+    assert b'\r\nRateLimit: "gold";r=0;' in head, head
+    assert wire_hit("GET", "/obj/14", fields) is None  # no token left: handle answers 429
+    async with http.get(server.url + "/obj/14", headers={"x-api-key": API_KEY}) as response:
+        assert response.status == 429  # refused once, by handle: nothing taken twice
+
+
+async def test_a_keyed_head_hit_carries_the_ratelimit_fields(edge, http) -> None:
+    _, url = edge
+    async with http.get(url + "/obj/17", headers={"x-api-key": API_KEY}) as response:
+        body = await response.read()
+    async with http.head(url + "/obj/17", headers={"x-api-key": API_KEY}) as response:
+        assert response.status == 200 and response.headers["X-Cache"].startswith("HIT")
+        assert response.headers["RateLimit"] == '"gold";r=0;t=0'
+        assert response.headers["Content-Length"] == str(len(body))
+
+
+async def test_a_stored_keyed_object_is_not_served_with_an_unknown_key(edge, http) -> None:
+    _, url = edge
+    async with http.get(url + "/obj/16", headers={"x-api-key": API_KEY}) as response:
+        await response.read()
+        assert response.status == 200
+    # Same keep-alive connection: the wire path first, which must not know this key.
+    async with http.get(url + "/obj/16", headers={"x-api-key": API_KEY + "-forged"}) as response:
+        assert response.status == 403
 
 
 async def test_max_ttl_bounds_the_origins_freshness(
