@@ -224,7 +224,7 @@ class SimGateway:
             if base.template is None and any(c.template is not None for c, _ in groups):
                 store.set_removal_listener(node.gone.__setitem__)
             self.switch.append((node, groups))
-        self.current = -1
+        self._use(0)  # one group (one behavior and family): installed once, never switched
         self.switching = any(len({id(c) for c, _ in groups}) > 1 for _, groups in self.switch)
 
     def _use(self, group: int) -> None:
