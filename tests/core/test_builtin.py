@@ -20,7 +20,7 @@ def test_the_builtin_files_are_the_configs_folder_of_the_clone() -> None:
 
 def test_topology_and_plan_names_come_from_the_file_names() -> None:
     assert builtin.topology_names() == ("functions", "gateway", "local", "storage", "world")
-    assert builtin.plan_names() == ("world",)
+    assert builtin.plan_names() == ("gateway", "world")
 
 
 def test_a_builtin_topology_name_is_its_file() -> None:
