@@ -264,10 +264,13 @@ def _print_summary(report: dict[str, Any]) -> None:
 
 def _behaviors_table(report: dict[str, Any]) -> Table:
     """Per behavior (sim.behaviors): requests, hit ratio, latency, refusals."""
-    table = Table(title="Behaviors (first match wins; latency of served requests)")
-    columns = ("behavior", "requests", "hit ratio", "p50 ms", "p90 ms", "p99 ms")
-    for column in (*columns, "throttled", "forbidden"):
-        table.add_column(column, justify="left" if column == "behavior" else "right")
+    table = Table(
+        title="Behaviors: hit ratio and latency (ms) of served requests, "
+        "throttled (429) and forbidden (403) shares"
+    )
+    table.add_column("behavior", no_wrap=True)
+    for column in ("requests", "hit", "p50", "p90", "p99", "429", "403"):
+        table.add_column(column, justify="right")
     for name, b in report["behaviors"].items():
         latency = b["latency_ms"]
         table.add_row(
