@@ -139,12 +139,15 @@ class Catalog:
         return f"{prefix}{obj_id}{suffix}"
 
     def id_of(self, path: str) -> int | None:
-        """The object id in ``path`` (the inverse of ``path_of``), None when it is not one."""
-        for index, pattern in enumerate(self._path_res):
+        """The object id in ``path`` (the inverse of ``path_of``), None when it is not one.
+
+        With a path mix any family's path names the object (``/static/7`` and ``/api/7`` are
+        object 7 whichever family ``path_of`` puts it in), so the origin serves every path a
+        client may build by hand."""
+        for pattern in self._path_res:
             match = pattern.match(path)
             if match:
-                obj_id = int(match.group(1))
-                return obj_id if self.family_of(obj_id) == index else None
+                return int(match.group(1))
         return None
 
     def in_catalog(self, obj_id: int) -> bool:
