@@ -7,7 +7,8 @@ scheduled purge. Inside a request nothing waits on an event: latency terms are a
 (sim.latency), node queueing is the Lindley recursion (sim.queueing), collapsing and caching are
 sim.node's. The parts, one job each: sim.options (SimOptions), sim.routing (user -> PoP, key ->
 peer owner), sim.node (a cache node serving a request), sim.origin, sim.tally (the user requests'
-totals), sim.result (SimResult and the report).
+totals), sim.result (SimResult and the report), sim.behaviors (a topology's behaviors in front of
+each edge's serve; absent, and costing nothing, without them).
 
 Per request: user location -> PoP (nearest, latency-based, or overflow past a saturated PoP) ->
 that PoP's queue -> [peer owner by the ring, if the key is not the PoP's] -> cache decision ->
