@@ -200,3 +200,15 @@ def test_cdn_sim_writes_the_behavior_table_and_csv(tmp_path: Path, capsys) -> No
         rows[0]
     )
     assert float(rows[0]["throttled_share"]) > 0.5
+
+
+def test_a_client_rate_limit_throttles_per_client_address(tmp_path: Path) -> None:
+    extra = (
+        '[[workload.paths]]\npath = "/obj/{id}"\nclients = {clients}\n'
+        '[[behavior]]\npath_pattern = "*"\n'
+        "client_rate_limit = { rate_limit = 2, burst_limit = 4 }\n"
+    )
+    one = _run(tmp_path, extra.replace("{clients}", "1"), "one.toml")
+    many = _run(tmp_path, extra.replace("{clients}", "1000"), "many.toml")
+    assert one["gateway"]["throttled_share"] > 0.9
+    assert many["gateway"]["throttled_share"] == 0
