@@ -3,7 +3,7 @@ and the API key to send.
 
 Rules: the behavior of a path is the core's (``Gateway.behavior_for``, first match wins; the
 query string is not part of the match); its name in the report is its path pattern, as in the
-simulator's report (``sim.behaviors.behavior_names``). Without ``[[behavior]]`` tables there is
+simulator's report (``Gateway.behavior_names``). Without ``[[behavior]]`` tables there is
 nothing to slice by (``BehaviorNames.of`` is None). The API key sent is the topology's first
 ``[[api_key]]`` of a plan a keyed behavior accepts (its value, or the value of its ``value_env``
 variable): one header on every request, which behaviors without keys ignore.
@@ -22,14 +22,6 @@ __all__ = ["BehaviorNames", "api_key_header"]
 _MEMO = 100_000  # paths remembered (the catalog's paths repeat; a trace's may not)
 
 
-def _names(gateway: Gateway) -> list[str]:
-    names: list[str] = []
-    for index, behavior in enumerate(gateway.behaviors):
-        name = behavior.path_pattern.text
-        names.append(name if name not in names else f"{name}#{index}")
-    return names
-
-
 class BehaviorNames:
     """``names(target)``: the report name of the behavior of a request target (a path with an
     optional query, as text or as the bytes of a request line ``GET /path HTTP/1.1...``)."""
@@ -38,7 +30,7 @@ class BehaviorNames:
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
-        self._names = dict(zip(gateway.behaviors, _names(gateway), strict=True))
+        self._names = dict(zip(gateway.behaviors, gateway.behavior_names(), strict=True))
         self._memo: dict[str | bytes, str] = {}
 
     @classmethod

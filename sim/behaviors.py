@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
+from enum import IntEnum
 from functools import partial
 from typing import Any
 
@@ -42,20 +43,22 @@ from sim.outcomes import BYPASS
 from sim.report import ratio
 from sim.stats import LatencyHistogram, latency_summary
 
-__all__ = ["REFUSED", "SimGateway", "behavior_names"]
+__all__ = ["REFUSED", "SimGateway", "Verdict"]
 
 REFUSED = -1  # the outcome code of a request the gateway answered itself (not a cache outcome)
-SERVED, FORBIDDEN, THROTTLED, REDIRECTED = 0, 1, 2, 3
-_STATUS_KIND = {403: FORBIDDEN, 429: THROTTLED}
 
 
-def behavior_names(gateway: Gateway) -> list[str]:
-    """Report names of the behaviors: their path patterns (``#i`` added to a repeated one)."""
-    names: list[str] = []
-    for index, behavior in enumerate(gateway.behaviors):
-        name = behavior.path_pattern.text
-        names.append(name if name not in names else f"{name}#{index}")
-    return names
+class Verdict(IntEnum):
+    """What the gateway did with a request (an IntEnum: counted by indexing arrays with it)."""
+
+    SERVED = 0  # admitted: the cache step (or the origin, for a POST) answered
+    FORBIDDEN = 1  # 403: a method not allowed, no or an unknown API key
+    THROTTLED = 2  # 429: a usage plan's rate or quota, or a client limit
+    REDIRECTED = 3  # 301: redirect-to-https on plain HTTP
+
+
+SERVED, FORBIDDEN, THROTTLED, REDIRECTED = Verdict
+_STATUS_VERDICT = {403: FORBIDDEN, 429: THROTTLED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,7 @@ class _Counts:
 
     def __init__(self, behaviors: int) -> None:
         self.requests = np.zeros(behaviors, dtype=np.int64)
-        self.kinds = np.zeros((4, behaviors), dtype=np.int64)  # SERVED, FORBIDDEN, ...
+        self.kinds = np.zeros((len(Verdict), behaviors), dtype=np.int64)  # by Verdict
         self.hits = np.zeros(behaviors, dtype=np.int64)
         self.bytes = np.zeros(behaviors, dtype=np.int64)
         self.bytes_hit = np.zeros(behaviors, dtype=np.int64)
@@ -89,7 +92,7 @@ class _Counts:
     ) -> None:
         count = len(self.requests)
         self.requests += np.bincount(behavior, minlength=count)
-        for k in range(4):
+        for k in range(len(Verdict)):
             self.kinds[k] += np.bincount(behavior[kind == k], minlength=count)
         self.hits += np.bincount(behavior[hits], minlength=count)
         self.bytes += np.bincount(behavior, weights=sizes, minlength=count).astype(np.int64)
@@ -150,7 +153,7 @@ class SimGateway:
     def __init__(self, sim: Any, gateway: Gateway) -> None:
         topology: Topology = sim.topology
         workload = topology.workload
-        self.names = behavior_names(gateway)
+        self.names = gateway.behavior_names()
         self.families: tuple[WorkloadPath, ...] = workload.paths or (WorkloadPath(workload.path),)
         # Simulated keys: per keyed behavior and family, ``api_keys`` keys of its plan.
         self.sim_keys: dict[tuple[int, int], list[str]] = {}
@@ -282,7 +285,7 @@ class SimGateway:
         request = ViewerRequest(method, self.scheme, "cdnlab", key, query, headers, client)
         decided = admission.admit(request, t)
         if type(decided) is Answered:
-            self.batch_kind.append(_STATUS_KIND.get(decided.status, REDIRECTED))
+            self.batch_kind.append(_STATUS_VERDICT.get(decided.status, REDIRECTED))
             edge.requests += 1
             return edge.queue.finish(t), REFUSED, False, 0
         self.batch_kind.append(SERVED)
