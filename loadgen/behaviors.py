@@ -30,7 +30,7 @@ class BehaviorNames:
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
-        self._names = dict(zip(gateway.behaviors, gateway.behavior_names(), strict=True))
+        self._names = gateway.behavior_names()
         self._memo: dict[str | bytes, str] = {}
 
     @classmethod
@@ -48,7 +48,8 @@ class BehaviorNames:
             if isinstance(text, bytes):  # a request line: the path is its second word
                 text = text.split(b" ", 2)[1].decode("latin-1")
             path = text.partition("?")[0]
-            found = self._names[self._gateway.behavior_for(path)]
+            gateway = self._gateway
+            found = self._names[gateway.behaviors.index(gateway.behavior_for(path))]
             if len(self._memo) < _MEMO:
                 self._memo[target] = found
         return found
