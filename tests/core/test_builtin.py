@@ -48,7 +48,7 @@ def test_a_path_is_returned_as_given_even_when_missing() -> None:
 def test_an_unknown_name_lists_the_builtin_ones() -> None:
     with pytest.raises(ConfigError, match="one of: functions, gateway, local, storage, world"):
         builtin.topology_file("mars")
-    with pytest.raises(ConfigError, match="one of: world"):
+    with pytest.raises(ConfigError, match="one of: gateway, world"):
         builtin.plan_file("mars")
 
 
