@@ -20,7 +20,9 @@ of the cache step). This module only feeds them simulated requests and counts wh
   at edges and its path's cache rule (origin fields) at every node.
 - Cheap when it can be: a topology without behaviors or a path mix has no gateway in the
   simulator at all (``SimGateway.of`` is None); a path's behavior and profile are looked up once
-  per path; requests on a behavior that needs no admission for a plain GET skip ``admit``.
+  per path; requests on a behavior that needs no admission for a plain GET skip ``admit``, and
+  on a behavior without keys or client limits ``admit``'s answer is kept per (path, method,
+  query), all it depends on there (a cache of the core's output, not a copy of its rules).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from cdn.gateway.admission import Admission, Answered, ViewerRequest
+from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
 from cdn.gateway.behaviors import ApiKey, Gateway, default_gateway
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload import Catalog, RequestBatch
@@ -59,6 +61,7 @@ class Verdict(IntEnum):
 
 SERVED, FORBIDDEN, THROTTLED, REDIRECTED = Verdict
 _STATUS_VERDICT = {403: FORBIDDEN, 429: THROTTLED}
+_DECISIONS = 1 << 18  # admit() answers kept for stateless behaviors (path, method, query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class _Profile:
     family: int
     group: int
     plain: bool
+    stateless: bool  # no key, no client limit: admit's answer depends on the request alone
 
 
 class _Counts:
@@ -180,6 +184,7 @@ class SimGateway:
         self.admissions: dict[Any, Admission] = {}
         self.to_origin: dict[Any, float] = {}
         self.profiles: dict[str, _Profile] = {}
+        self.decisions: dict[tuple[str, str, str], Admitted | Answered] = {}
         self._build_groups(sim, topology)
         count = len(gateway.behaviors)
         self.all = _Counts(count)
@@ -248,7 +253,8 @@ class SimGateway:
             and family.query is None
             and family.post_share == 0
         )
-        profile = self.profiles[path] = _Profile(b, f, self.group_of[b, f], plain)
+        stateless = not behavior.api_key_required and behavior.client_rate_limit is None
+        profile = self.profiles[path] = _Profile(b, f, self.group_of[b, f], plain, stateless)
         return profile
 
     # -- serving ---------------------------------------------------------------------------------
@@ -279,11 +285,17 @@ class SimGateway:
         query = ""
         if family.query is not None:
             query = f"{family.query.name}={int(rng() * family.query.values)}"
-        admission = self.admissions.get(edge)
-        if admission is None:
-            admission = self.admissions[edge] = Admission(self.gateway, self.key_values)
-        request = ViewerRequest(method, self.scheme, "cdnlab", key, query, headers, client)
-        decided = admission.admit(request, t)
+        decided = None
+        if profile.stateless:  # a cache of admit's output, keyed by all it reads then
+            decided = self.decisions.get((key, method, query))
+        if decided is None:
+            admission = self.admissions.get(edge)
+            if admission is None:
+                admission = self.admissions[edge] = Admission(self.gateway, self.key_values)
+            request = ViewerRequest(method, self.scheme, "cdnlab", key, query, headers, client)
+            decided = admission.admit(request, t)
+            if profile.stateless and len(self.decisions) < _DECISIONS:
+                self.decisions[key, method, query] = decided
         if type(decided) is Answered:
             self.batch_kind.append(_STATUS_VERDICT.get(decided.status, REDIRECTED))
             edge.requests += 1
