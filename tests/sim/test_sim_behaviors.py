@@ -10,7 +10,7 @@ import pytest
 from cdn.topology import load_topology
 from cli.main import main
 from sim.model import SimOptions, Simulation
-from sim.report import dumps
+from sim.report import dumps, write_report
 
 BASE = """
 name = "gw"
@@ -51,6 +51,12 @@ name = "k"
 value = "cdnlab-test-key-0123456789"
 usage_plan = "basic"
 """
+
+
+KEYED = PLAN.format(rate=5, burst=10) + (
+    '[[workload.paths]]\npath = "/obj/{id}"\napi_keys = 1\n'
+    '[[behavior]]\npath_pattern = "*"\napi_key_required = true\n'
+)
 
 
 def _run(tmp_path: Path, extra: str, name: str = "gw.toml", **options: object) -> dict:
@@ -183,17 +189,19 @@ def test_a_path_mix_sends_each_family_to_its_behavior(tmp_path: Path) -> None:
     assert sum(b["requests"] for b in behaviors.values()) == report["requests"]
 
 
-def test_cdn_sim_writes_the_behavior_table_and_csv(tmp_path: Path, capsys) -> None:
-    extra = PLAN.format(rate=5, burst=10) + (
-        '[[workload.paths]]\npath = "/obj/{id}"\napi_keys = 1\n'
-        '[[behavior]]\npath_pattern = "*"\napi_key_required = true\n'
-    )
+def test_cdn_sim_prints_the_behavior_table(tmp_path: Path, capsys) -> None:
     path = tmp_path / "gw.toml"
-    path.write_text(BASE.format(extra=extra), encoding="utf-8")
-    out = tmp_path / "out"
-    assert main(["sim", str(path), "--requests", "500", "--out", str(out), "--quiet"]) == 0
-    assert "Behaviors" in capsys.readouterr().out
-    with (out / "behaviors.csv").open(encoding="utf-8") as handle:
+    path.write_text(BASE.format(extra=KEYED), encoding="utf-8")
+    assert main(["sim", str(path), "--requests", "500", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Behaviors" in out and "429" in out and "403" in out
+
+
+def test_behaviors_csv_has_a_row_per_behavior_with_its_figures(tmp_path: Path) -> None:
+    report = _run(tmp_path, KEYED, requests=500)
+    written = write_report(report, tmp_path / "out")
+    assert tmp_path / "out" / "behaviors.csv" in written
+    with (tmp_path / "out" / "behaviors.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["behavior"] for row in rows] == ["*"]
     assert {"hit_ratio", "p50_ms", "p90_ms", "p99_ms", "throttled_share", "forbidden_share"} <= set(
