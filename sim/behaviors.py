@@ -189,8 +189,9 @@ class SimGateway:
         count = len(gateway.behaviors)
         self.all = _Counts(count)
         self.steady = _Counts(count)
+        # The batch so far: each request's behavior index, and (position, verdict) of refusals.
         self.batch_behavior: list[int] = []
-        self.batch_kind: list[int] = []
+        self.batch_refused: list[tuple[int, Verdict]] = []
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -266,7 +267,6 @@ class SimGateway:
         profile = self.profiles.get(key) or self._profile(key, obj)
         self.batch_behavior.append(profile.behavior)
         if profile.plain:
-            self.batch_kind.append(SERVED)
             if self.switching and profile.group != self.current:
                 self._use(profile.group)
             return edge.serve(key, obj, size, t, from_peer, cond)
@@ -297,10 +297,10 @@ class SimGateway:
             if profile.stateless and len(self.decisions) < _DECISIONS:
                 self.decisions[key, method, query] = decided
         if type(decided) is Answered:
-            self.batch_kind.append(_STATUS_VERDICT.get(decided.status, REDIRECTED))
+            verdict = _STATUS_VERDICT.get(decided.status, REDIRECTED)
+            self.batch_refused.append((len(self.batch_behavior) - 1, verdict))
             edge.requests += 1
             return edge.queue.finish(t), REFUSED, False, 0
-        self.batch_kind.append(SERVED)
         if method != "GET":
             return self._pass(edge, size, t)
         if self.switching and profile.group != self.current:
@@ -325,18 +325,21 @@ class SimGateway:
     def settle(self, batch: RequestBatch) -> RequestBatch:
         """``batch`` with no body bytes for the requests the gateway answered (call after the
         batch was served, before its latencies and totals are computed)."""
-        kinds = np.array(self.batch_kind, dtype=np.int64)
-        if not kinds.any():
+        if not self.batch_refused:
             return batch
-        return replace(batch, sizes=np.where(kinds == SERVED, batch.sizes, 0))
+        sizes = batch.sizes.copy()
+        sizes[[position for position, _ in self.batch_refused]] = 0
+        return replace(batch, sizes=sizes)
 
     def record(
         self, batch: RequestBatch, latencies: np.ndarray, edge_hit: np.ndarray, warmup_t: float
     ) -> None:
         """Fold the batch's per-behavior counts in (the batch ``settle`` returned)."""
         behavior = np.array(self.batch_behavior, dtype=np.int64)
-        kind = np.array(self.batch_kind, dtype=np.int64)
-        self.batch_behavior, self.batch_kind = [], []
+        kind = np.zeros(len(behavior), dtype=np.int64)  # SERVED
+        for position, verdict in self.batch_refused:
+            kind[position] = verdict
+        self.batch_behavior, self.batch_refused = [], []
         hits = np.asarray(edge_hit, dtype=bool)
         latencies = np.asarray(latencies, dtype=np.float64)
         self.all.add(behavior, kind, hits, batch.sizes, latencies)
