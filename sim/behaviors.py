@@ -20,9 +20,10 @@ of the cache step). This module only feeds them simulated requests and counts wh
   at edges and its path's cache rule (origin fields) at every node.
 - Cheap when it can be: a topology without behaviors or a path mix has no gateway in the
   simulator at all (``SimGateway.of`` is None); a path's behavior and profile are looked up once
-  per path; requests on a behavior that needs no admission for a plain GET skip ``admit``, and
-  on a behavior without keys or client limits ``admit``'s answer is kept per (path, method,
-  query), all it depends on there (a cache of the core's output, not a copy of its rules).
+  per path; on a behavior without keys or client limits ``admit``'s answer depends on the
+  request alone, so it is kept per (path, method, query) (a cache of the core's output, not a
+  copy of its rules), and a path whose requests are all the same GET, admitted with the path as
+  its key, goes straight to the edge's cache step ("plain").
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ class SimGateway:
         self.to_origin: dict[Any, float] = {}
         self.profiles: dict[str, _Profile] = {}
         self.decisions: dict[tuple[str, str, str], Admitted | Answered] = {}
+        self.probe = Admission(self.gateway, self.key_values)  # for stateless behaviors only
         self._build_groups(sim, topology)
         count = len(gateway.behaviors)
         self.all = _Counts(count)
@@ -246,15 +248,13 @@ class SimGateway:
         b = self.gateway.behaviors.index(self.gateway.behavior_for(path))
         f = self.catalog.family_of(obj)
         behavior, family = self.gateway.behaviors[b], self.families[f]
-        plain = (
-            not behavior.api_key_required
-            and behavior.client_rate_limit is None
-            and "GET" in behavior.allowed_methods
-            and (behavior.viewer_protocol_policy == "allow-all" or self.scheme == "https")
-            and family.query is None
-            and family.post_share == 0
-        )
         stateless = not behavior.api_key_required and behavior.client_rate_limit is None
+        plain = False
+        if stateless and family.query is None and not family.post_share:
+            # Every request for the path is this GET: the core's answer to it, once.
+            request = ViewerRequest("GET", self.scheme, "cdnlab", path, "", {}, "10.0.0.0")
+            decided = self.probe.admit(request, 0.0)
+            plain = type(decided) is Admitted and decided.key_target + decided.key_suffix == path
         profile = self.profiles[path] = _Profile(b, f, self.group_of[b, f], plain, stateless)
         return profile
 
