@@ -220,3 +220,14 @@ def test_a_client_rate_limit_throttles_per_client_address(tmp_path: Path) -> Non
     many = _run(tmp_path, extra.replace("{clients}", "1000"), "many.toml")
     assert one["gateway"]["throttled_share"] > 0.9
     assert many["gateway"]["throttled_share"] == 0
+
+
+def test_a_quota_admits_its_limit_per_key_then_throttles(tmp_path: Path) -> None:
+    extra = (
+        '[[usage_plan]]\nname = "q"\nquota = { limit = 50, period = "DAY" }\n'
+        '[[workload.paths]]\npath = "/obj/{id}"\napi_keys = 2\n'
+        '[[behavior]]\npath_pattern = "*"\napi_key_required = true\n'
+    )
+    behavior = _run(tmp_path, extra, requests=400)["behaviors"]["*"]
+    assert behavior["served"] == 2 * 50
+    assert behavior["throttled"] == 400 - 100
