@@ -82,8 +82,14 @@ def summary_table(report: LoadReport) -> Table:
         )
 
     row("[bold]all", doc)
-    for key, prefix in (("by_cache_status", "status"), ("pops", "pop"), ("regions", "region")):
-        for name, view in doc[key].items():
+    slices = (
+        ("by_cache_status", "status"),
+        ("pops", "pop"),
+        ("regions", "region"),
+        ("behaviors", "behavior"),
+    )
+    for key, prefix in slices:
+        for name, view in doc.get(key, {}).items():
             row(f"{prefix} {name}", view)
     return table
 
@@ -101,6 +107,11 @@ def run_lines(report: LoadReport) -> list[str]:
         f"origin requests {doc['origin']['requests']} ({format_size(doc['origin']['bytes'])}), "
         f"received {format_size(doc['bytes'])}",
     ]
+    if doc["throttled"] or doc["forbidden"]:
+        lines.append(
+            f"refused: throttled (429) {doc['throttled']} ({doc['throttled_share']:.2%}), "
+            f"forbidden (403) {doc['forbidden']} ({doc['forbidden_share']:.2%})"
+        )
     if doc["errors"]["by_kind"]:
         kinds = ", ".join(f"{k} {v}" for k, v in doc["errors"]["by_kind"].items())
         lines.append(f"errors by kind: {kinds}")

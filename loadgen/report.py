@@ -59,6 +59,8 @@ SLICE_COLUMNS = (
     "byte_hit_ratio",
     "bytes",
     "origin_requests",
+    "throttled",
+    "forbidden",
     "p50_ms",
     "p90_ms",
     "p95_ms",
@@ -206,6 +208,7 @@ class LoadReport:
             "pops": {k: encode(t.latency) for k, t in sorted(stats.pops.items())},
             "regions": {k: encode(t.latency) for k, t in sorted(stats.regions.items())},
             "locations": {k: encode(t.latency) for k, t in sorted(stats.locations.items())},
+            "behaviors": {k: encode(t.latency) for k, t in sorted(stats.behaviors.items())},
         }
         pops = {}
         for name, tally in sorted(stats.pops.items()):
@@ -224,6 +227,10 @@ class LoadReport:
             "byte_hit_ratio": self.byte_hit_ratio,
             "bytes": total.bytes,
             "hit_bytes": total.hit_bytes,
+            "throttled": total.throttled,
+            "forbidden": total.forbidden,
+            "throttled_share": ratio(total.throttled, total.requests),
+            "forbidden_share": ratio(total.forbidden, total.requests),
             "origin": {
                 "requests": total.origin_requests,
                 "bytes": total.origin_bytes,
@@ -249,6 +256,7 @@ class LoadReport:
             "pops": pops,
             "regions": {k: t.summary() for k, t in sorted(stats.regions.items())},
             "locations": {k: t.summary() for k, t in sorted(stats.locations.items())},
+            "behaviors": {k: t.summary() for k, t in sorted(stats.behaviors.items())},
             "timeseries": [_second_json(i, s) for i, s in enumerate(stats.seconds)],
             "histograms": histograms,
             "plan": self.plan,
@@ -274,9 +282,14 @@ class LoadReport:
     # -- files -----------------------------------------------------------------------------
 
     def write(self, out: Path, *, plots: bool = True) -> list[Path]:
-        """Write load.json, timeseries.csv, pops.csv, regions.csv (and PNG plots) into ``out``."""
+        """Write load.json, timeseries.csv, pops.csv, regions.csv, behaviors.csv (when the
+        topology has behaviors) and PNG plots into ``out``."""
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / "load.json", out / "timeseries.csv", out / "pops.csv", out / "regions.csv"]
+        slices = [(paths[2], "pops"), (paths[3], "regions")]
+        if self.stats.behaviors:
+            paths.append(out / "behaviors.csv")
+            slices.append((paths[-1], "behaviors"))
         paths[0].write_text(self.dumps(), encoding="utf-8")
         doc = self.to_json()
         with paths[1].open("w", newline="", encoding="utf-8") as handle:
@@ -284,7 +297,7 @@ class LoadReport:
             writer.writerow(TIMESERIES_COLUMNS)
             for row in doc["timeseries"]:
                 writer.writerow([row[c] for c in TIMESERIES_COLUMNS])
-        for path, key in ((paths[2], "pops"), (paths[3], "regions")):
+        for path, key in slices:
             with path.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(SLICE_COLUMNS)
@@ -319,7 +332,7 @@ def _second_json(index: int, second: Second) -> dict[str, Any]:
 
 
 def _tally(view: Mapping[str, Any], histogram: str | None) -> Tally:
-    return Tally.from_parts({k: view[k] for k in COUNTERS}, histogram)
+    return Tally.from_parts({k: view.get(k, 0) for k in COUNTERS}, histogram)
 
 
 def _from_json(doc: Mapping[str, Any]) -> LoadReport:
@@ -334,14 +347,16 @@ def _from_json(doc: Mapping[str, Any]) -> LoadReport:
         "hit_bytes": doc["hit_bytes"],
         "origin_requests": doc["origin"]["requests"],
         "origin_bytes": doc["origin"]["bytes"],
+        "throttled": doc.get("throttled", 0),
+        "forbidden": doc.get("forbidden", 0),
     }
     stats.total = _tally(total_view, hist["latency"])
     stats.service = decode(hist["service"])
     stats.lag = decode(hist["lag"])
-    for key in ("by_cache_status", "pops", "regions", "locations"):
+    for key in ("by_cache_status", "pops", "regions", "locations", "behaviors"):
         table = getattr(stats, key)
-        for name, view in doc[key].items():
-            table[name] = _tally(view, hist[key].get(name))
+        for name, view in doc.get(key, {}).items():
+            table[name] = _tally(view, hist.get(key, {}).get(name))
     stats.error_kinds = {k: int(v) for k, v in doc["errors"]["by_kind"].items()}
     stats.status_codes = {k: int(v) for k, v in doc["status_codes"].items()}
     for row in doc["timeseries"]:

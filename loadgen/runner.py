@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from loadgen.behaviors import BehaviorNames
 from loadgen.cache_status import CacheOutcome, classify
 from loadgen.plan import LoadPlan
 from loadgen.report import LoadReport, describe_plan
@@ -44,6 +45,8 @@ from loadgen.stats import LoadStats, SampleBuffer, Second, Tally, ratio, value_a
 from loadgen.wire import USER_AGENT, WireClient, WirePool, request_tail
 
 OUTCOME_MEMO = 4096  # distinct (Cache-Status, X-Cache) pairs whose classification is kept
+# Refusals are categories of their own, whatever the headers say (docs/load.md).
+REFUSALS = {429: CacheOutcome("throttled", False), 403: CacheOutcome("forbidden", False)}
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
 # After a connect failure at an edge, its users go to their next-nearest edge this long.
 MOVE_SECONDS = 5.0
@@ -103,9 +106,12 @@ class Recorder:
     reads the stats (progress, the report) and before a second is sealed.
     """
 
-    def __init__(self, stats: LoadStats, t0: float) -> None:
+    def __init__(
+        self, stats: LoadStats, t0: float, behavior_of: BehaviorNames | None = None
+    ) -> None:
         self.stats = stats
         self.t0 = t0
+        self.behavior_of = behavior_of  # topologies with behaviors: a slice per behavior
         self.samples = SampleBuffer()
         self._outcomes: dict[tuple[str | None, str | None], CacheOutcome] = {}
 
@@ -159,23 +165,34 @@ class Recorder:
         cache_status: str | None,
         x_cache: str | None,
         size: int,
+        target: bytes | str | None = None,
     ) -> None:
-        """A response arrived in full; 5xx responses are booked as errors."""
+        """A response arrived in full; 5xx responses are booked as errors; 429 and 403 as
+        throttled and forbidden (their own cache-status categories). ``target``: the request
+        line or path, for the behavior slice."""
         stats = self.stats
         code = str(status)
         stats.status_codes[code] = stats.status_codes.get(code, 0) + 1
         if status >= 500:
             self.error(route, intended, started, done, f"http_{status // 100}xx")
             return
-        outcome = self._outcome(cache_status, x_cache)
+        outcome = REFUSALS.get(status) or self._outcome(cache_status, x_cache)
         latency = done - intended
         add = self.samples.add
         by_status = stats.by_cache_status.get(outcome.status) or stats.by_cache_status.setdefault(
             outcome.status, Tally()
         )
         is_hit = outcome.is_hit
-        for tally in (*self._slices(route), by_status):
+        slices = (*self._slices(route), by_status)
+        if self.behavior_of is not None and target is not None:
+            name = self.behavior_of(target)
+            slices += (stats.behaviors.get(name) or stats.behaviors.setdefault(name, Tally()),)
+        for tally in slices:
             tally.requests += 1
+            if status == 429:
+                tally.throttled += 1
+            elif status == 403:
+                tally.forbidden += 1
             tally.responses += 1
             tally.bytes += size
             if is_hit:
@@ -235,7 +252,7 @@ class LoadRun:
         self.last_send = 0.0
         self.last_intended = 0.0
         self.stopping = False
-        self.recorder = Recorder(self.stats, 0.0)
+        self.recorder = Recorder(self.stats, 0.0, BehaviorNames.of(self.schedule.topology))
         self.session: aiohttp.ClientSession | None = None
         self.wire: WireClient | None = None
         self.lean = uses_wire(plan, self.schedule)
@@ -346,6 +363,7 @@ class LoadRun:
                 cache_status,
                 headers.get("X-Cache"),
                 len(body),
+                str(response.url.raw_path_qs),
             )
 
     def _send_task(self, batch: Batch, k: int, due: float) -> None:

@@ -21,6 +21,7 @@ from cdn.trace import open_trace
 from cdn.workload.arrivals import RequestStream
 from cdn.workload.catalog import Catalog
 from cdn.workload.users import UserLocation, UserModel
+from loadgen.behaviors import api_key_header
 from loadgen.plan import LoadPlan, check_plan, check_target
 from loadgen.profile import Profile, constant_profile, parse_profile
 
@@ -108,11 +109,13 @@ class Schedule:
             # As the simulator reports regions: continents for city users, else region names.
             return user.continent if by_city else user.name
 
+        api_key = api_key_header(self.topology)  # keyed behaviors (loadgen.behaviors)
+
         def headers(user: UserLocation) -> dict[str, str]:
             if not self.plan.location_header:
-                return {}
+                return dict(api_key)
             point = user.location.point
-            return {"X-Client-Location": f"{point.lat:.4f},{point.lon:.4f}"}
+            return {"X-Client-Location": f"{point.lat:.4f},{point.lon:.4f}", **api_key}
 
         if self.targets:
             for target in self.targets:

@@ -180,6 +180,8 @@ COUNTERS = (
     "hit_bytes",
     "origin_requests",
     "origin_bytes",
+    "throttled",
+    "forbidden",
 )
 
 
@@ -189,7 +191,8 @@ class Tally:
 
     ``requests`` = ``responses`` + ``errors``: requests sent, answered below 500, failed
     (transport errors and 5xx). ``hits`` and ``hit_bytes`` count responses served by a cache
-    (hit, stale, revalidated, collapsed); ``bytes`` are body bytes received.
+    (hit, stale, revalidated, collapsed); ``bytes`` are body bytes received. ``throttled`` (429)
+    and ``forbidden`` (403) count those responses (refusals of a behavior, docs/gateway.md).
     """
 
     requests: int = 0
@@ -200,6 +203,8 @@ class Tally:
     hit_bytes: int = 0
     origin_requests: int = 0
     origin_bytes: int = 0
+    throttled: int = 0
+    forbidden: int = 0
     latency: HdrHistogram = field(default_factory=new_histogram)
 
     def add(self, other: Tally) -> None:
@@ -215,6 +220,8 @@ class Tally:
         out["hit_ratio"] = ratio(self.hits, self.responses)
         out["byte_hit_ratio"] = ratio(self.hit_bytes, self.bytes)
         out["error_ratio"] = ratio(self.errors, self.requests)
+        out["throttled_share"] = ratio(self.throttled, self.requests)
+        out["forbidden_share"] = ratio(self.forbidden, self.requests)
         out["latency_ms"] = latency_ms(self.latency)
         return out
 
@@ -269,6 +276,7 @@ class LoadStats:
     pops: dict[str, Tally] = field(default_factory=dict)
     regions: dict[str, Tally] = field(default_factory=dict)
     locations: dict[str, Tally] = field(default_factory=dict)
+    behaviors: dict[str, Tally] = field(default_factory=dict)  # by behavior (loadgen.behaviors)
     error_kinds: dict[str, int] = field(default_factory=dict)
     status_codes: dict[str, int] = field(default_factory=dict)
     seconds: list[Second] = field(default_factory=list)
@@ -295,6 +303,7 @@ class LoadStats:
             (self.pops, other.pops),
             (self.regions, other.regions),
             (self.locations, other.locations),
+            (self.behaviors, other.behaviors),
         ):
             for name, tally in others.items():
                 table.setdefault(name, Tally()).add(tally)

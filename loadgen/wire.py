@@ -55,6 +55,7 @@ class Outcomes(Protocol):
         cache_status: str | None,
         x_cache: str | None,
         size: int,
+        target: bytes | str | None = None,
     ) -> None: ...
 
     def error(
@@ -236,7 +237,7 @@ class WireConnection(asyncio.Protocol):
         self.served += 1
         client.in_flight -= 1
         client.outcomes.response(
-            route, intended, started, done, status, cache_status, self.x_cache, self.size
+            route, intended, started, done, status, cache_status, self.x_cache, self.size, self.data
         )
         if keep and not self.closed:
             self.pool.idle_again(self)

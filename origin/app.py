@@ -51,8 +51,9 @@ def create_app(settings: OriginSettings) -> web.Application:
     app.add_routes(admin.routes())
     app.router.add_route("*", "/echo", echo)
     app.router.add_get("/obj/{id}", serve_object)
-    if settings.workload.path != "/obj/{id}":
-        app.router.add_get(_catch_all_path(settings.workload.path), serve_object)
+    templates = [settings.workload.path, *(p.path for p in settings.workload.paths)]
+    for route in dict.fromkeys(_catch_all_path(t) for t in templates if t != "/obj/{id}"):
+        app.router.add_get(route, serve_object)  # a path mix: every family's objects
     return app
 
 

@@ -50,6 +50,10 @@ def points_table(outcome: PlanOutcome, top: int = 10) -> Table:
     table.add_column("p99 ms", justify="right")
     table.add_column("origin peak/s", justify="right")
     table.add_column("util", justify="right")
+    # A base topology with behaviors (sim.behaviors): the share of requests throttled (429).
+    refusals = any(r.metrics.get("throttled_share") for r in outcome.results)
+    if refusals:
+        table.add_column("429", justify="right")
     table.add_column(f"cost/{period_days:g}d", justify="right")
     table.add_column("SLOs")
     recommended = set(outcome.recommendation.points) if outcome.recommendation.found else set()
@@ -75,6 +79,7 @@ def points_table(outcome: PlanOutcome, top: int = 10) -> Table:
             _fmt(m["p99_ms"], ".1f"),
             _fmt(m["origin_peak_rps"], ".1f"),
             _fmt(m["pop_utilization"], ".2f"),
+            *([f"{m.get('throttled_share', 0.0):.1%}"] if refusals else []),
             f"${m['cost_total']:,.0f}",
             verdicts if r.slo else Text("-"),
             style=style,

@@ -31,6 +31,8 @@ METRIC_COLUMNS = (
     "p95_ms",
     "p99_ms",
     "pop_utilization",
+    "throttled_share",
+    "forbidden_share",
     "edges",
     "shields",
     "cache_bytes",

@@ -45,8 +45,24 @@ SLO_KEYS: dict[str, tuple[str, str, str]] = {
         "max",
         "peak utilization of the busiest cache node (0..1)",
     ),
+    "throttled_share": (
+        "throttled_share",
+        "max",
+        "share of requests throttled by usage plans or client limits (429) at most (0..1)",
+    ),
+    "forbidden_share": (
+        "forbidden_share",
+        "max",
+        "share of requests refused by behaviors (403) at most (0..1)",
+    ),
 }
-_RATIO_SLOS = ("hit_ratio", "origin_offload", "pop_utilization")
+_RATIO_SLOS = (
+    "hit_ratio",
+    "origin_offload",
+    "pop_utilization",
+    "throttled_share",
+    "forbidden_share",
+)
 
 
 @dataclass(frozen=True, slots=True)

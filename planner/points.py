@@ -24,7 +24,7 @@ from cdn.workload import UserModel
 from planner.planfile import Plan, PopSet, RunSettings
 
 # Bump when the metrics a point stores change meaning: every cached point is then recomputed.
-CACHE_VERSION = 3
+CACHE_VERSION = 4  # 4: throttled_share, forbidden_share
 _MAX_AGE = re.compile(r"\b(s-maxage|max-age)\s*=\s*\d+")
 
 

@@ -90,6 +90,9 @@ def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]
     cache_bytes = sum(node.cache_size for node in topology.caches)
     measured = duration - start
     timeseries = report.get("timeseries") or {}
+    # The gateway's refusals (sim.behaviors): the steady figures with a warm-up; 0 without one.
+    gateway = report.get("gateway") or {}
+    refusals = gateway.get("steady") or gateway if steady else gateway
     return {
         "requests": int(report["requests"]),
         "duration_s": duration,
@@ -107,6 +110,8 @@ def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]
         "p99_ms": _number(latency.get("p99")),
         "mean_ms": _number(latency.get("mean")),
         "pop_utilization": max(utilizations) if utilizations else None,
+        "throttled_share": float(refusals.get("throttled_share", 0.0)),
+        "forbidden_share": float(refusals.get("forbidden_share", 0.0)),
         "edges": len(topology.edges),
         "shields": len(topology.shields),
         "cache_bytes": cache_bytes,

@@ -7,7 +7,8 @@ scheduled purge. Inside a request nothing waits on an event: latency terms are a
 (sim.latency), node queueing is the Lindley recursion (sim.queueing), collapsing and caching are
 sim.node's. The parts, one job each: sim.options (SimOptions), sim.routing (user -> PoP, key ->
 peer owner), sim.node (a cache node serving a request), sim.origin, sim.tally (the user requests'
-totals), sim.result (SimResult and the report).
+totals), sim.result (SimResult and the report), sim.behaviors (a topology's behaviors in front of
+each edge's serve; absent, and costing nothing, without them).
 
 Per request: user location -> PoP (nearest, latency-based, or overflow past a saturated PoP) ->
 that PoP's queue -> [peer owner by the ring, if the key is not the PoP's] -> cache decision ->
@@ -32,6 +33,7 @@ from cdn.topology import Topology, Workload
 from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
 from cdn.workload.writes import storage_writes
 from sim import collector
+from sim.behaviors import SimGateway
 from sim.latency import LatencyModel
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
@@ -64,10 +66,12 @@ class CacheKeys:
     batch's keys come out of it in one C-level pass.
     """
 
-    __slots__ = ("_keys", "prefix", "suffix")
+    __slots__ = ("_keys", "path_of", "prefix", "suffix")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, path_of: Callable[[int], str] | None = None) -> None:
+        """``path_of``: an id's path when it is not ``path``'s (a path mix, Catalog.path_of)."""
         self.prefix, _, self.suffix = path.partition("{id}")
+        self.path_of = path_of
         self._keys: list[str | None] = []
 
     def of(self, ids: list[int]) -> list[str]:
@@ -82,7 +86,11 @@ class CacheKeys:
                 if found[index] is None:
                     key = keys[obj]
                     if key is None:
-                        key = keys[obj] = f"{self.prefix}{obj}{self.suffix}"
+                        key = keys[obj] = (
+                            f"{self.prefix}{obj}{self.suffix}"
+                            if self.path_of is None
+                            else self.path_of(obj)
+                        )
                     found[index] = key
         return found  # type: ignore[return-value]
 
@@ -114,6 +122,7 @@ class Simulation:
         self.rng = random.Random(self.seed)
         self.purges = (*options.purges, *self._write_purges(workload, expected))
         self._build_nodes(width, buckets)
+        self.gate = SimGateway.of(self)  # behaviors / a path mix (sim.behaviors), else None
         self._build_routes()
         self.region_names, self.region_of_user = self._regions()
 
@@ -164,8 +173,12 @@ class Simulation:
             sim_node.up_delay = self.latency.one_way(node.location.point, upstream.location.point)
             peers = topology.peers_of(node)
             if len(peers) > 1:
+                workload = self.topology.workload
                 sim_node.owner_of = owner_function(
-                    peers, self.nodes, self.site, self.topology.workload.path
+                    peers,
+                    self.nodes,
+                    self.site,
+                    Catalog(workload).path_of if workload.paths else workload.path,
                 )
                 sim_node.peer_delay = {
                     peer.name: self.latency.one_way(node.location.point, peer.location.point)
@@ -235,7 +248,10 @@ class Simulation:
         nearest_edge = [route[0][0] for route in routes]
         nearest_one_way = np.array([route[0][1] for route in routes], dtype=np.float64)
         nearest_setup = setup_rtts * 2.0 * nearest_one_way
-        keys = CacheKeys(self.topology.workload.path)
+        workload = self.topology.workload
+        keys = CacheKeys(workload.path, Catalog(workload).path_of if workload.paths else None)
+        gate = self.gate
+        serve = CacheNodeSim.serve if gate is None else gate.serve
         routing = self.options.routing
         purge_times = sorted(p.at for p in self.purges)
         series = self.series
@@ -265,7 +281,7 @@ class Simulation:
                     stop = bisect_left(times, purge_times[0], start) if purge_times else len(times)
                     served.extend(
                         map(
-                            CacheNodeSim.serve,
+                            serve,
                             edges[start:stop],
                             obj_keys[start:stop],
                             ids[start:stop],
@@ -281,11 +297,15 @@ class Simulation:
                 done, codes, upstream, _ = zip(*served, strict=True)
             else:
                 one_way, done, codes, upstream = yield from self._routed(
-                    env, batch, fresh, obj_keys, routes, purge_times
+                    env, batch, fresh, obj_keys, routes, purge_times, serve
                 )
+            if gate is not None:
+                batch = gate.settle(batch)  # answered by the gateway: no body
             bits = np.where(upstream, path_bits, client_bits)
             latencies = np.array(done) - batch.times + one_way + batch.sizes * bits
             edge_hit = np.isin(np.array(codes), hit_codes)
+            if gate is not None:
+                gate.record(batch, latencies, edge_hit, warmup_t)
             tally.record(batch, latencies, edge_hit, warmup_t, series)
             for node in self.nodes.values():
                 node.sweep(times[-1])
@@ -306,6 +326,7 @@ class Simulation:
         obj_keys: list[str],
         routes: list[list[tuple[CacheNodeSim, float]]],
         purge_times: list[float],
+        serve: Callable[..., tuple[float, int, bool, int]] = CacheNodeSim.serve,
     ) -> Generator[simpy.Event, None, tuple[np.ndarray, list[float], list[int], list[bool]]]:
         """Serve a batch request by request under latency-based or overflow routing.
 
@@ -331,7 +352,7 @@ class Simulation:
                 yield env.timeout(purge_times.pop(0) - env.now)
             edge, one_way = choose(routes[u], t, routing, overflow_wait)
             arrive = t + (setup_rtts * 2.0 * one_way if new_connection else 0.0) + one_way
-            finished, code, from_upstream, _ = edge.serve(key, obj, size, arrive, False, False)
+            finished, code, from_upstream, _ = serve(edge, key, obj, size, arrive, False, False)
             one_ways.append(one_way)
             done.append(finished)
             codes.append(code)

@@ -71,8 +71,10 @@ class NodeCache:
         config: CacheConfig,
         origin: OriginHeaders,
         exact: bool = False,
+        store: Store | None = None,
     ) -> None:
-        self.store = Store(capacity, policy)
+        """``store``: share another NodeCache's store (a node's behaviors, sim.behaviors)."""
+        self.store = Store(capacity, policy) if store is None else store
         self._get = self.store.get
         self.config = config
         self.origin = origin

@@ -35,6 +35,21 @@ POP_COLUMNS = (
     "cost_total",
 )
 REGION_COLUMNS = ("name", "requests", "bytes", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms")
+BEHAVIOR_COLUMNS = (
+    "behavior",
+    "requests",
+    "served",
+    "hits",
+    "hit_ratio",
+    "byte_hit_ratio",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "throttled",
+    "throttled_share",
+    "forbidden",
+    "forbidden_share",
+)
 
 
 def ratio(part: float, whole: float) -> float:
@@ -48,7 +63,8 @@ def dumps(report: Mapping[str, Any]) -> str:
 
 
 def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
-    """Write report.json, pops.csv and regions.csv into ``out``; return the paths written."""
+    """Write report.json, pops.csv, regions.csv (and behaviors.csv for a topology with
+    behaviors) into ``out``; return the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "report.json", out / "pops.csv", out / "regions.csv"]
     paths[0].write_text(dumps(report), encoding="utf-8")
@@ -72,6 +88,16 @@ def write_report(report: Mapping[str, Any], out: Path) -> list[Path]:
             }
             row.update({f"{k}_ms": v for k, v in latency.items()})
             writer.writerow([_cell(row.get(column, "")) for column in REGION_COLUMNS])
+    if report.get("behaviors"):  # a topology with behaviors (sim.behaviors), in their order
+        paths.append(out / "behaviors.csv")
+        with paths[-1].open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(BEHAVIOR_COLUMNS)
+            for name, behavior in report["behaviors"].items():
+                latency = behavior.get("latency_ms", {})
+                row = {**behavior, "behavior": name}
+                row.update({f"{k}_ms": v for k, v in latency.items()})
+                writer.writerow([_cell(row.get(column, "")) for column in BEHAVIOR_COLUMNS])
     return paths
 
 

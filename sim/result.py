@@ -163,6 +163,9 @@ def build_result(sim: Simulation, tally: RequestTally) -> SimResult:
             **{name: values[:used] for name, values in series.series.items()},
         },
     }
+    gate = getattr(sim, "gate", None)
+    if gate is not None:  # behaviors: per-behavior figures and the gateway's refusals
+        report.update(gate.report(report["steady"] is not None))
     user_points = [
         (u.location.point.lat, u.location.point.lon, int(user_counts[u.index]))
         for u in sim.users.locations

@@ -9,7 +9,7 @@ CANDIDATES, ``overflow`` the nearest whose queued work is under a threshold. Pee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from cdn.geo import distance_km
@@ -67,7 +67,9 @@ class PeerOwners(Generic[N]):
 
     __slots__ = ("_nodes", "_path", "_ring", "_site", "memo")
 
-    def __init__(self, ring: HashRing, nodes: dict[str, N], site: str, path: str) -> None:
+    def __init__(
+        self, ring: HashRing, nodes: dict[str, N], site: str, path: str | Callable[[int], str]
+    ) -> None:
         self._ring = ring
         self._nodes = nodes
         self._site = site
@@ -77,17 +79,21 @@ class PeerOwners(Generic[N]):
     def __call__(self, obj: int) -> N:
         found = self.memo.get(obj)
         if found is None:
-            key = peer_key(self._site, self._path.replace("{id}", str(obj)))
+            path = self._path
+            key = peer_key(
+                self._site, path(obj) if callable(path) else path.replace("{id}", str(obj))
+            )
             found = self.memo[obj] = self._nodes[self._ring.owner(key)]
         return found
 
 
 def owner_function(
-    peers: Sequence[Node], nodes: dict[str, N], site: str, path: str
+    peers: Sequence[Node], nodes: dict[str, N], site: str, path: str | Callable[[int], str]
 ) -> PeerOwners[N]:
     """The owner of an object id in a peer group: the ring over what the live edge hashes.
 
-    ``site`` is the origin's ``host:port``, ``path`` the workload path with ``{id}``; owners are
+    ``site`` is the origin's ``host:port``, ``path`` the workload path with ``{id}`` (or an
+    id's path, with a path mix); owners are
     memoised per object id.
     """
     return PeerOwners(HashRing([peer.name for peer in peers]), nodes, site, path)

@@ -238,6 +238,15 @@ class Gateway:
         wanted = set(groups)
         return {kid: pem for g in self.key_groups if g.name in wanted for kid, pem in g.keys}
 
+    def behavior_names(self) -> tuple[str, ...]:
+        """The behaviors' names in reports, in order: their path patterns (``#<index>`` added
+        to a pattern that repeats an earlier one)."""
+        names: list[str] = []
+        for index, behavior in enumerate(self.behaviors):
+            name = behavior.path_pattern.text
+            names.append(name if name not in names else f"{name}#{index}")
+        return tuple(names)
+
 
 def default_gateway(origin: str) -> Gateway:
     """One default behavior to ``origin`` that changes nothing: all methods, the origin's TTLs,

@@ -134,6 +134,32 @@ class FlashCrowd:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryVariant:
+    """Requests of a path family carry ``?<name>=<k>``, ``k`` uniform in ``0 .. values - 1``
+    (tracking parameters, cache busters): a behavior's cache key keeps or drops it."""
+
+    name: str
+    values: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadPath:
+    """One path family of a workload mix (``[[workload.paths]]``): objects whose path is
+    ``path`` (with ``{id}``), ``share`` of the catalog (weights, normalised), and what the
+    simulator sends with their requests: a query variant, ``api_keys`` simulated keys (each
+    request uses one, uniformly), ``keyless_share`` without a key, ``post_share`` as POSTs,
+    from ``clients`` client addresses (for per-client limits). docs/simulator.md."""
+
+    path: str
+    share: float = 1.0
+    query: QueryVariant | None = None
+    api_keys: int = 1
+    keyless_share: float = 0.0
+    post_share: float = 0.0
+    clients: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
 class Workload:
     """The request stream: catalog, popularity, sizes, rate, users and how they change over time."""
 
@@ -155,6 +181,9 @@ class Workload:
     write_share: float = 0.0
     regional_share: float = 0.0
     regional_head: int = 0
+    # A path mix (behaviors by path): the catalog's objects split over these families; empty:
+    # every object has ``path``.
+    paths: tuple[WorkloadPath, ...] = ()
 
     @property
     def write_rate(self) -> float:

@@ -37,11 +37,13 @@ from cdn.topology.model import (
     Location,
     Network,
     Node,
+    QueryVariant,
     SizeDistribution,
     Topology,
     UserRegion,
     Users,
     Workload,
+    WorkloadPath,
 )
 
 
@@ -213,6 +215,38 @@ def _users(reader: TableReader) -> Users:
     return users
 
 
+def _path_template(reader: TableReader, key: str, default: str | None) -> str:
+    path = reader.text(key, default)
+    if path is None or "{id}" not in path or not path.startswith("/") or "?" in path:
+        raise reader.fail(
+            key, f"{path!r} has no {{id}}, a '?' or does not start with /", "like '/obj/{id}'"
+        )
+    return path
+
+
+def _workload_path(reader: TableReader) -> WorkloadPath:
+    path = _path_template(reader, "path", None)
+    query_reader = reader.child("query")
+    query = None
+    if query_reader.table:
+        name = query_reader.text("name", None)
+        if not name:
+            raise query_reader.fail("name", "missing", "a query parameter name, e.g. 'utm'")
+        query = QueryVariant(name, query_reader.integer("values", 10, minimum=1))
+        query_reader.done()
+    family = WorkloadPath(
+        path=path,
+        share=reader.number("share", 1.0, minimum=1e-12),
+        query=query,
+        api_keys=reader.integer("api_keys", 1, minimum=1),
+        keyless_share=reader.number("keyless_share", 0.0, minimum=0, maximum=1),
+        post_share=reader.number("post_share", 0.0, minimum=0, maximum=1),
+        clients=reader.integer("clients", 1000, minimum=1),
+    )
+    reader.done()
+    return family
+
+
 def _workload(reader: TableReader) -> Workload:
     crowds = []
     for crowd in reader.children("flash_crowd"):
@@ -230,6 +264,10 @@ def _workload(reader: TableReader) -> Workload:
         raise reader.fail(
             "path", f"{path!r} has no {{id}} or does not start with /", "like '/obj/{id}'"
         )
+    paths = tuple(_workload_path(r) for r in reader.children("paths"))
+    templates = [p.path for p in paths]
+    if len(set(templates)) != len(templates):
+        raise reader.fail("paths", f"{templates} repeats a path", "one entry per path")
     workload = Workload(
         objects=reader.integer("objects", 10_000, minimum=1),
         zipf_alpha=reader.number("zipf_alpha", 0.9, minimum=0),
@@ -246,6 +284,7 @@ def _workload(reader: TableReader) -> Workload:
         write_share=reader.number("write_share", 0.0, minimum=0, maximum=0.99),
         regional_share=reader.number("regional_share", 0.0, minimum=0, maximum=1),
         regional_head=reader.integer("regional_head", 0, minimum=0),
+        paths=paths,
     )
     reader.done()
     return workload

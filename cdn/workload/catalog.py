@@ -8,6 +8,10 @@ CDF at ``u``, rounded to whole bytes and clipped to [min, max]:
 - pareto (bounded, shape alpha on [min, max]): ``min * (1 - u * (1 - (min/max)**alpha)) ** (-1/alpha)``;
 - fixed: ``value``.
 Ids beyond the catalog (flash-crowd and drift objects) have sizes too: any id >= 0 does.
+With a path mix (``workload.paths``), an object's path family is a pure function of (seed, id)
+too: ``v = blake2b(seed, id)`` with another personalisation, uniform in (0, 1), picks the first
+family whose cumulative (normalised) share exceeds ``v``; so each family holds its share of the
+objects (and, popularity being a seeded permutation of ids, about that share of requests).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from cdn.topology import SizeDistribution, Workload
 _NORMAL = NormalDist()
 _TWO_64 = float(1 << 64)
 _PERSON = b"cdnlab-size"
+_FAMILY_PERSON = b"cdnlab-path"
 
 
 def object_uniform(seed: int, obj_id: int) -> float:
@@ -66,7 +71,18 @@ class Catalog:
         self.dist = workload.size
         prefix, _, suffix = workload.path.partition("{id}")
         self._prefix, self._suffix = prefix, suffix
-        self._path_re = re.compile(re.escape(prefix) + r"([0-9]+)" + re.escape(suffix) + r"\Z")
+        templates = [p.path for p in workload.paths] or [workload.path]
+        self.templates = tuple(t.partition("{id}")[::2] for t in templates)
+        total = sum(p.share for p in workload.paths)
+        edges, running = [], 0.0
+        for family in workload.paths:
+            running += family.share / total
+            edges.append(running)
+        self._family_edges = edges
+        self._path_res = [
+            re.compile(re.escape(pre) + r"([0-9]+)" + re.escape(suf) + r"\Z")
+            for pre, suf in self.templates
+        ]
         self._cache = np.full(0, -1, dtype=np.int64)
 
     def size_of(self, obj_id: int) -> int:
@@ -101,14 +117,38 @@ class Catalog:
             found = cache[ids]
         return found
 
+    def family_of(self, obj_id: int) -> int:
+        """The index of ``obj_id``'s path family in ``workload.paths`` (0 without a mix)."""
+        edges = self._family_edges
+        if not edges:
+            return 0
+        digest = hashlib.blake2b(
+            f"{self.seed}:{obj_id}".encode(), digest_size=8, person=_FAMILY_PERSON
+        ).digest()
+        v = (int.from_bytes(digest, "big") + 0.5) / _TWO_64
+        for index, edge in enumerate(edges):
+            if v < edge:
+                return index
+        return len(edges) - 1
+
     def path_of(self, obj_id: int) -> str:
-        """The URL path of ``obj_id`` from ``workload.path``, e.g. ``/obj/42``."""
-        return f"{self._prefix}{obj_id}{self._suffix}"
+        """The URL path of ``obj_id`` from ``workload.path`` (or its family's), e.g. ``/obj/42``."""
+        if not self._family_edges:
+            return f"{self._prefix}{obj_id}{self._suffix}"
+        prefix, suffix = self.templates[self.family_of(obj_id)]
+        return f"{prefix}{obj_id}{suffix}"
 
     def id_of(self, path: str) -> int | None:
-        """The object id in ``path`` (the inverse of ``path_of``), None when it is not one."""
-        match = self._path_re.match(path)
-        return int(match.group(1)) if match else None
+        """The object id in ``path`` (the inverse of ``path_of``), None when it is not one.
+
+        With a path mix any family's path names the object (``/static/7`` and ``/api/7`` are
+        object 7 whichever family ``path_of`` puts it in), so the origin serves every path a
+        client may build by hand."""
+        for pattern in self._path_res:
+            match = pattern.match(path)
+            if match:
+                return int(match.group(1))
+        return None
 
     def in_catalog(self, obj_id: int) -> bool:
         """True for the ``workload.objects`` original ids (not flash-crowd or drift objects)."""

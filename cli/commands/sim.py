@@ -258,3 +258,27 @@ def _print_summary(report: dict[str, Any]) -> None:
             f"{pop['cost']['total']:.4f}",
         )
     console.print(pops)
+    if report.get("behaviors"):
+        console.print(_behaviors_table(report))
+
+
+def _behaviors_table(report: dict[str, Any]) -> Table:
+    """Per behavior (sim.behaviors): requests, hit ratio, latency, refusals."""
+    table = Table(
+        title="Behaviors: hit ratio and latency (ms) of served requests, "
+        "throttled (429) and forbidden (403) shares"
+    )
+    table.add_column("behavior", no_wrap=True)
+    for column in ("requests", "hit", "p50", "p90", "p99", "429", "403"):
+        table.add_column(column, justify="right")
+    for name, b in report["behaviors"].items():
+        latency = b["latency_ms"]
+        table.add_row(
+            name,
+            f"{b['requests']:,}",
+            f"{b['hit_ratio']:.3f}",
+            *(f"{latency[k]:.1f}" for k in ("p50", "p90", "p99")),
+            f"{b['throttled_share']:.2%}",
+            f"{b['forbidden_share']:.2%}",
+        )
+    return table

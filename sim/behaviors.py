@@ -1,0 +1,362 @@
+"""Behaviors in the simulator: the topology's gateway applied to every user request at its edge.
+
+Rules: the decisions are the core's (``cdn.gateway``): ``Gateway.behavior_for`` (first match
+wins), ``Admission.admit`` (allowed methods, API keys and usage plans with their token buckets
+and quotas, per-client limits, the cache-key policy), ``Behavior.cache_config`` (the TTL bounds
+of the cache step). This module only feeds them simulated requests and counts what they say.
+- Admission state (buckets, quota counters) is per edge node, as on the live edge; simulated time
+  is epoch seconds (t = 0 is 1970-01-01 00:00 UTC, so a DAY quota resets at t = 86400).
+- Signed-URL behaviors are modelled as validly signed (no RSA in a simulation): their
+  ``trusted_key_groups`` are dropped; everything else of the behavior applies. Requests use
+  https when the topology's network has ``tls`` (the default), else http.
+- What a request carries comes from its path family (``[[workload.paths]]``, drawn from one
+  seeded ``random.Random`` in request order, so a run is deterministic): a query variant, one of
+  ``api_keys`` simulated keys of the behavior's usage plan (or none, ``keyless_share``), POST
+  (``post_share``) instead of GET, a client address among ``clients``.
+- A refused request (403, 429, 301) is answered by the edge: it takes its place in the edge's
+  queue and nothing else; its body is empty (no transfer time, no bytes). An admitted POST is
+  passed to the origin uncached (edge queue, then the origin and back). An admitted GET goes to
+  the cache step under the key the behavior's cache policy makes, with the behavior's TTL bounds
+  at edges and its path's cache rule (origin fields) at every node.
+- Cheap when it can be: a topology without behaviors or a path mix has no gateway in the
+  simulator at all (``SimGateway.of`` is None); a path's behavior and profile are looked up once
+  per path; on a behavior without keys or client limits ``admit``'s answer depends on the
+  request alone, so it is kept per (path, method, query) (a cache of the core's output, not a
+  copy of its rules), and a path whose requests are all the same GET, admitted with the path as
+  its key, goes straight to the edge's cache step ("plain").
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
+from cdn.gateway.behaviors import ApiKey, Gateway, default_gateway
+from cdn.topology import Topology, WorkloadPath
+from cdn.workload import Catalog, RequestBatch
+from sim.nodecache import NodeCache
+from sim.origin_headers import OriginHeaders
+from sim.outcomes import BYPASS
+from sim.report import ratio
+from sim.stats import LatencyHistogram, latency_summary
+
+__all__ = ["REFUSED", "SimGateway", "Verdict"]
+
+REFUSED = -1  # the outcome code of a request the gateway answered itself (not a cache outcome)
+
+
+class Verdict(IntEnum):
+    """What the gateway did with a request (an IntEnum: counted by indexing arrays with it)."""
+
+    SERVED = 0  # admitted: the cache step (or the origin, for a POST) answered
+    FORBIDDEN = 1  # 403: a method not allowed, no or an unknown API key
+    THROTTLED = 2  # 429: a usage plan's rate or quota, or a client limit
+    REDIRECTED = 3  # 301: redirect-to-https on plain HTTP
+
+
+SERVED, FORBIDDEN, THROTTLED, REDIRECTED = Verdict
+_STATUS_VERDICT = {403: FORBIDDEN, 429: THROTTLED}
+_DECISIONS = 1 << 18  # admit() answers kept for stateless behaviors (path, method, query)
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """What requests for one path get: behavior, family, cache group and whether it is plain."""
+
+    behavior: int
+    family: int
+    group: int
+    plain: bool
+    stateless: bool  # no key, no client limit: admit's answer depends on the request alone
+
+
+class _Counts:
+    """Per-behavior counters and served-request latencies (overall and steady state)."""
+
+    def __init__(self, behaviors: int) -> None:
+        self.requests = np.zeros(behaviors, dtype=np.int64)
+        self.kinds = np.zeros((len(Verdict), behaviors), dtype=np.int64)  # by Verdict
+        self.hits = np.zeros(behaviors, dtype=np.int64)
+        self.bytes = np.zeros(behaviors, dtype=np.int64)
+        self.bytes_hit = np.zeros(behaviors, dtype=np.int64)
+        self.histograms = [LatencyHistogram() for _ in range(behaviors)]
+
+    def add(
+        self,
+        behavior: np.ndarray,
+        kind: np.ndarray,
+        hits: np.ndarray,
+        sizes: np.ndarray,
+        latencies: np.ndarray,
+    ) -> None:
+        count = len(self.requests)
+        self.requests += np.bincount(behavior, minlength=count)
+        for k in range(len(Verdict)):
+            self.kinds[k] += np.bincount(behavior[kind == k], minlength=count)
+        self.hits += np.bincount(behavior[hits], minlength=count)
+        self.bytes += np.bincount(behavior, weights=sizes, minlength=count).astype(np.int64)
+        self.bytes_hit += np.bincount(behavior[hits], weights=sizes[hits], minlength=count).astype(
+            np.int64
+        )
+        served = kind == SERVED
+        for b in np.unique(behavior[served]).tolist():
+            self.histograms[b].record_many(latencies[served & (behavior == b)])
+
+    def summary(self, index: int) -> dict[str, Any]:
+        requests = int(self.requests[index])
+        served = int(self.kinds[SERVED][index])
+        return {
+            "requests": requests,
+            "served": served,
+            "hits": int(self.hits[index]),
+            "hit_ratio": ratio(int(self.hits[index]), served),
+            "byte_hit_ratio": ratio(int(self.bytes_hit[index]), int(self.bytes[index])),
+            "forbidden": int(self.kinds[FORBIDDEN][index]),
+            "throttled": int(self.kinds[THROTTLED][index]),
+            "redirected": int(self.kinds[REDIRECTED][index]),
+            "forbidden_share": ratio(int(self.kinds[FORBIDDEN][index]), requests),
+            "throttled_share": ratio(int(self.kinds[THROTTLED][index]), requests),
+            "latency_ms": latency_summary(self.histograms[index]),
+        }
+
+    def totals(self) -> dict[str, Any]:
+        requests = int(self.requests.sum())
+        forbidden = int(self.kinds[FORBIDDEN].sum())
+        throttled = int(self.kinds[THROTTLED].sum())
+        return {
+            "requests": requests,
+            "forbidden": forbidden,
+            "throttled": throttled,
+            "redirected": int(self.kinds[REDIRECTED].sum()),
+            "forbidden_share": ratio(forbidden, requests),
+            "throttled_share": ratio(throttled, requests),
+        }
+
+
+class SimGateway:
+    """The gateway of one simulation: ``serve`` stands in for ``CacheNodeSim.serve`` at edges."""
+
+    @classmethod
+    def of(cls, sim: Any) -> SimGateway | None:
+        """The gateway of ``sim`` (a ``sim.model.Simulation`` being built), or None when its
+        topology has neither behaviors nor a path mix (then nothing here runs at all)."""
+        topology: Topology = sim.topology
+        gateway = topology.gateway
+        plain = default_gateway(topology.origin.name)
+        if (gateway is None or gateway.behaviors == plain.behaviors) and not (
+            topology.workload.paths
+        ):
+            return None
+        return cls(sim, gateway or plain)
+
+    def __init__(self, sim: Any, gateway: Gateway) -> None:
+        topology: Topology = sim.topology
+        workload = topology.workload
+        self.names = gateway.behavior_names()
+        self.families: tuple[WorkloadPath, ...] = workload.paths or (WorkloadPath(workload.path),)
+        # Simulated keys: per keyed behavior and family, ``api_keys`` keys of its plan.
+        self.sim_keys: dict[tuple[int, int], list[str]] = {}
+        keys: list[ApiKey] = []
+        for b, behavior in enumerate(gateway.behaviors):
+            if not behavior.api_key_required:
+                continue
+            plan = behavior.usage_plan or gateway.usage_plans[0].name
+            for f, family in enumerate(self.families):
+                values = [f"sim-{b}-{f}-{i}" for i in range(family.api_keys)]
+                keys += [ApiKey(v, plan, value=v) for v in values]
+                self.sim_keys[b, f] = values
+        self.gateway = replace(
+            gateway,
+            behaviors=tuple(replace(b, trusted_key_groups=()) for b in gateway.behaviors),
+            api_keys=tuple(keys),
+        )
+        self.key_values = {key.name: key.name for key in keys}
+        self.scheme = "https" if topology.network.tls else "http"
+        self.catalog = Catalog(workload)
+        self.rng = random.Random(f"gateway:{sim.seed}")
+        self.origin = sim.origin
+        self.latency = sim.latency
+        self.admissions: dict[Any, Admission] = {}
+        self.to_origin: dict[Any, float] = {}
+        self.profiles: dict[str, _Profile] = {}
+        self.decisions: dict[tuple[str, str, str], Admitted | Answered] = {}
+        self.probe = Admission(self.gateway, self.key_values)  # for stateless behaviors only
+        self._build_groups(sim, topology)
+        count = len(gateway.behaviors)
+        self.all = _Counts(count)
+        self.steady = _Counts(count)
+        # The batch so far: each request's behavior index, and (position, verdict) of refusals.
+        self.batch_behavior: list[int] = []
+        self.batch_refused: list[tuple[int, Verdict]] = []
+
+    # -- construction ----------------------------------------------------------------------------
+
+    def _build_groups(self, sim: Any, topology: Topology) -> None:
+        """One NodeCache per node and (behavior, family), sharing the node's store: the cache
+        step's config (TTL bounds at edges) and the origin fields of the family's cache rule."""
+        self.group_of: dict[tuple[int, int], int] = {}
+        pairs = [
+            (b, f) for b in range(len(self.gateway.behaviors)) for f in range(len(self.families))
+        ]
+        for b, f in pairs:
+            self.group_of[b, f] = len(self.group_of)
+        self.switch: list[tuple[Any, list[tuple[NodeCache, Any]]]] = []
+        options = sim.options
+        for node in sim.nodes.values():
+            base = node.cache
+            store = base.store
+            built: dict[tuple[Any, Any], tuple[NodeCache, Any]] = {}
+            groups = []
+            for b, f in pairs:
+                behavior = self.gateway.behaviors[b]
+                config = base.config
+                if node.node.role == "edge":
+                    config = behavior.cache_config(config)
+                prefix = self.families[f].path.split("{id}")[0]
+                rule = topology.rule_for(prefix)
+                if (config, rule) not in built:
+                    cache = NodeCache(
+                        store.capacity, store.policy_name, config, OriginHeaders(rule),
+                        exact=options.exact_http, store=store,
+                    )  # fmt: skip
+                    get = (
+                        partial(store.get, variant=cache.variant)
+                        if cache.variant
+                        else store.slots.get
+                    )
+                    built[config, rule] = (cache, get)
+                groups.append(built[config, rule])
+            if base.template is None and any(c.template is not None for c, _ in groups):
+                store.set_removal_listener(node.gone.__setitem__)
+            self.switch.append((node, groups))
+        self._use(0)  # one group (one behavior and family): installed once, never switched
+        self.switching = any(len({id(c) for c, _ in groups}) > 1 for _, groups in self.switch)
+
+    def _use(self, group: int) -> None:
+        """Make every node's cache the one of ``group`` (a request's behavior and family)."""
+        self.current = group
+        for node, groups in self.switch:
+            node.cache, node._get = groups[group]
+
+    def _profile(self, path: str, obj: int) -> _Profile:
+        b = self.gateway.behaviors.index(self.gateway.behavior_for(path))
+        f = self.catalog.family_of(obj)
+        behavior, family = self.gateway.behaviors[b], self.families[f]
+        stateless = not behavior.api_key_required and behavior.client_rate_limit is None
+        plain = False
+        if stateless and family.query is None and not family.post_share:
+            # Every request for the path is this GET: the core's answer to it, once.
+            request = ViewerRequest("GET", self.scheme, "cdnlab", path, "", {}, "10.0.0.0")
+            decided = self.probe.admit(request, 0.0)
+            plain = type(decided) is Admitted and decided.key_target + decided.key_suffix == path
+        profile = self.profiles[path] = _Profile(b, f, self.group_of[b, f], plain, stateless)
+        return profile
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    def serve(
+        self, edge: Any, key: str, obj: int, size: int, t: float, from_peer: bool, cond: bool
+    ) -> tuple[float, int, bool, int]:
+        """``CacheNodeSim.serve`` for a user request at ``edge``, behind the gateway."""
+        profile = self.profiles.get(key) or self._profile(key, obj)
+        self.batch_behavior.append(profile.behavior)
+        if profile.plain:
+            if self.switching and profile.group != self.current:
+                self._use(profile.group)
+            return edge.serve(key, obj, size, t, from_peer, cond)
+        behavior = self.gateway.behaviors[profile.behavior]
+        family = self.families[profile.family]
+        rng = self.rng.random
+        method = "POST" if family.post_share and rng() < family.post_share else "GET"
+        headers: dict[str, str] = {}
+        keys = self.sim_keys.get((profile.behavior, profile.family))
+        if keys is not None and not (family.keyless_share and rng() < family.keyless_share):
+            headers["x-api-key"] = keys[int(rng() * len(keys))]
+        client = "10.0.0.0"
+        if behavior.client_rate_limit is not None:
+            index = int(rng() * family.clients)
+            client = f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
+        query = ""
+        if family.query is not None:
+            query = f"{family.query.name}={int(rng() * family.query.values)}"
+        decided = None
+        if profile.stateless:  # a cache of admit's output, keyed by all it reads then
+            decided = self.decisions.get((key, method, query))
+        if decided is None:
+            admission = self.admissions.get(edge)
+            if admission is None:
+                admission = self.admissions[edge] = Admission(self.gateway, self.key_values)
+            request = ViewerRequest(method, self.scheme, "cdnlab", key, query, headers, client)
+            decided = admission.admit(request, t)
+            if profile.stateless and len(self.decisions) < _DECISIONS:
+                self.decisions[key, method, query] = decided
+        if type(decided) is Answered:
+            verdict = _STATUS_VERDICT.get(decided.status, REDIRECTED)
+            self.batch_refused.append((len(self.batch_behavior) - 1, verdict))
+            edge.requests += 1
+            return edge.queue.finish(t), REFUSED, False, 0
+        if method != "GET":
+            return self._pass(edge, size, t)
+        if self.switching and profile.group != self.current:
+            self._use(profile.group)
+        return edge.serve(decided.key_target + decided.key_suffix, obj, size, t, from_peer, cond)
+
+    def _pass(self, edge: Any, size: int, t: float) -> tuple[float, int, bool, int]:
+        """An admitted non-GET: through the edge's queue to the origin and back, uncached."""
+        delay = self.to_origin.get(edge)
+        if delay is None:
+            origin = self.origin.node.location.point
+            delay = self.to_origin[edge] = self.latency.one_way(edge.node.location.point, origin)
+        edge.requests += 1
+        edge.outcomes[BYPASS] += 1
+        edge.upstream_requests += 1
+        edge.origin_bytes += size
+        done = self.origin.fetch(edge.queue.finish(t) + delay, size, False) + delay
+        return done, BYPASS, True, 0
+
+    # -- tallying --------------------------------------------------------------------------------
+
+    def settle(self, batch: RequestBatch) -> RequestBatch:
+        """``batch`` with no body bytes for the requests the gateway answered (call after the
+        batch was served, before its latencies and totals are computed)."""
+        if not self.batch_refused:
+            return batch
+        sizes = batch.sizes.copy()
+        sizes[[position for position, _ in self.batch_refused]] = 0
+        return replace(batch, sizes=sizes)
+
+    def record(
+        self, batch: RequestBatch, latencies: np.ndarray, edge_hit: np.ndarray, warmup_t: float
+    ) -> None:
+        """Fold the batch's per-behavior counts in (the batch ``settle`` returned)."""
+        behavior = np.array(self.batch_behavior, dtype=np.int64)
+        kind = np.zeros(len(behavior), dtype=np.int64)  # SERVED
+        for position, verdict in self.batch_refused:
+            kind[position] = verdict
+        self.batch_behavior, self.batch_refused = [], []
+        hits = np.asarray(edge_hit, dtype=bool)
+        latencies = np.asarray(latencies, dtype=np.float64)
+        self.all.add(behavior, kind, hits, batch.sizes, latencies)
+        if batch.times[-1] >= warmup_t:
+            steady = batch.times >= warmup_t
+            self.steady.add(
+                behavior[steady], kind[steady], hits[steady], batch.sizes[steady],
+                latencies[steady],
+            )  # fmt: skip
+
+    def report(self, steady: bool) -> dict[str, Any]:
+        """report.json's ``behaviors`` (per behavior) and ``gateway`` (totals) sections;
+        ``gateway.steady`` too when the run has a warm-up."""
+        gateway = self.all.totals()
+        if steady:
+            gateway["steady"] = self.steady.totals()
+        return {
+            "behaviors": {name: self.all.summary(i) for i, name in enumerate(self.names)},
+            "gateway": gateway,
+        }
