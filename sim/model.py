@@ -32,6 +32,7 @@ from cdn.topology import Topology, Workload
 from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
 from cdn.workload.writes import storage_writes
 from sim import collector
+from sim.functions import SimFunctions
 from sim.latency import LatencyModel
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
@@ -114,6 +115,8 @@ class Simulation:
         self.rng = random.Random(self.seed)
         self.purges = (*options.purges, *self._write_purges(workload, expected))
         self._build_nodes(width, buckets)
+        # Edge functions (sim.functions): None without any, and then no hook costs anything.
+        self.functions = SimFunctions.build(topology, self.nodes)
         self._build_routes()
         self.region_names, self.region_of_user = self._regions()
 
@@ -209,7 +212,10 @@ class Simulation:
         env.process(self._arrivals(env, tally, on_progress))
         with collector.deferred():
             env.run()
-        return build_result(self, tally)
+        result = build_result(self, tally)
+        if self.functions is not None:
+            self.functions.add_to(result.report)
+        return result
 
     def _purge(self, env: simpy.Environment, purge: Purge):
         yield env.timeout(purge.at)
@@ -242,6 +248,7 @@ class Simulation:
         warmup_t, warmup_n = self.warmup_cut()
         if math.isfinite(warmup_t):
             self.origin.steady_from = warmup_t
+        serve = CacheNodeSim.serve if self.functions is None else self.functions.serve
         seen = 0
         for number, batch in enumerate(self.stream.batches(), 1):
             if warmup_n is not None and seen <= warmup_n < seen + len(batch.times):
@@ -265,7 +272,7 @@ class Simulation:
                     stop = bisect_left(times, purge_times[0], start) if purge_times else len(times)
                     served.extend(
                         map(
-                            CacheNodeSim.serve,
+                            serve,
                             edges[start:stop],
                             obj_keys[start:stop],
                             ids[start:stop],
@@ -313,6 +320,7 @@ class Simulation:
         interleave. Returns (one-way delays, done times, outcomes, upstream flags).
         """
         routing, overflow_wait = self.options.routing, self.options.overflow_wait
+        serve = CacheNodeSim.serve if self.functions is None else self.functions.serve
         setup_rtts = self.latency.setup_rtts
         one_ways: list[float] = []
         done: list[float] = []
@@ -331,7 +339,7 @@ class Simulation:
                 yield env.timeout(purge_times.pop(0) - env.now)
             edge, one_way = choose(routes[u], t, routing, overflow_wait)
             arrive = t + (setup_rtts * 2.0 * one_way if new_connection else 0.0) + one_way
-            finished, code, from_upstream, _ = edge.serve(key, obj, size, arrive, False, False)
+            finished, code, from_upstream, _ = serve(edge, key, obj, size, arrive, False, False)
             one_ways.append(one_way)
             done.append(finished)
             codes.append(code)
