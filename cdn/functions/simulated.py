@@ -86,7 +86,8 @@ class SimulatedFunction:
         self.throttles = 0
         self.billed_ms = 0
         # Lambda bills the handler's run; the init phase of a cold start is not billed here.
-        self._billed = billed_duration_ms(timing.duration * 1000)
+        # CloudFront Functions are billed per invocation only: no billed duration.
+        self._billed = billed_duration_ms(timing.duration * 1000) if self.pool is not None else 0
         self._warm: dict[int, Started] = {}  # Started of a warm run by instance, made once
         self._no_instance = Started(-1, timing.duration, False)
         self._pending: list[tuple[float, int]] = []  # (end, instance) of ``run``s not released

@@ -258,3 +258,25 @@ def _print_summary(report: dict[str, Any]) -> None:
             f"{pop['cost']['total']:.4f}",
         )
     console.print(pops)
+    if "functions" in report:
+        _print_functions(console, report["functions"])
+
+
+def _print_functions(console: Console, section: dict[str, Any]) -> None:
+    """The edge functions' totals: invocations, cold starts, throttles (503s), billed time, cost
+    (kind L@E: Lambda@Edge, CFF: CloudFront Functions)."""
+    table = Table(title=f"edge functions (cost ${section['cost']:.4f} of the total)")
+    columns = ("function", "kind", "invokes", "cold", "503s", "billed s", "cost $")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("function", "kind") else "right")
+    for name, total in sorted(section["functions"].items()):
+        table.add_row(
+            name,
+            "L@E" if total["kind"] == "lambda-edge" else "CFF",
+            f"{total['invocations']:,}",
+            f"{total['cold_starts']:,}",
+            f"{total['throttles']:,}",
+            f"{total['billed_ms'] / 1000:,.1f}",
+            f"{total['cost']:.4f}",
+        )
+    console.print(table)
