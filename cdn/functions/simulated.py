@@ -90,7 +90,8 @@ class SimulatedFunction:
         self._billed = billed_duration_ms(timing.duration * 1000) if self.pool is not None else 0
         self._warm: dict[int, Started] = {}  # Started of a warm run by instance, made once
         self._no_instance = Started(-1, timing.duration, False)
-        self._pending: list[tuple[float, int]] = []  # (end, instance) of ``run``s not released
+        # (end, instance, start) of the ``run``s not released yet, a heap
+        self._pending: list[tuple[float, int, float]] = []
 
     def start(self, now: float) -> Started | Throttle:
         """A request reaches the function's trigger at ``now``."""
@@ -118,11 +119,17 @@ class SimulatedFunction:
     def run(self, now: float) -> float:
         """``start`` and ``finish`` in one call for a caller that knows no other clock than the
         request times: the seconds the run takes from ``now`` (init included when cold), or -1.0
-        when throttled. The run's instance goes back to the pool at ``now + seconds``: runs
-        ended by ``now`` are released before this one starts (the simulator's hot path)."""
+        when throttled. The simulator's hot path.
+
+        The run's instance goes back to the pool at ``now + seconds``: runs ended by ``now`` are
+        released before this one starts. Callers may come slightly out of time order (requests
+        reach a PoP with different network delays): a run that ends before a run already
+        started later on an instance begins takes that instance warm, as it would have in time
+        order (nothing else changes: the instance stays busy with its later run).
+        """
         pending = self._pending
         if pending and pending[0][0] <= now:
-            end, instance = pending[0]
+            end, instance, _ = pending[0]
             pool = self.pool
             idle = pool._idle  # type: ignore[union-attr]  # the pool keeps it in time order
             if (
@@ -135,11 +142,11 @@ class SimulatedFunction:
                 self.invocations += 1
                 self.billed_ms += self._billed
                 seconds = self.timing.duration
-                pending[0] = (now + seconds, instance)
+                pending[0] = (now + seconds, instance, now)
                 return seconds
             release = pool.release  # type: ignore[union-attr]
             while pending and pending[0][0] <= now:
-                end, instance = heappop(pending)
+                end, instance, _ = heappop(pending)
                 release(instance, end)
         pool = self.pool
         if pool is None:
@@ -152,11 +159,17 @@ class SimulatedFunction:
             self.billed_ms += self._billed
             seconds = self.timing.duration
         else:
+            seconds = self.timing.duration
+            for _, _, later in pending:
+                if later >= now + seconds:  # fits before a later run of that instance
+                    self.invocations += 1
+                    self.billed_ms += self._billed
+                    return seconds
             started = self.start(now)
             if type(started) is Throttle:
                 return -1.0
             instance, seconds = started.instance, started.seconds
-        heappush(pending, (now + seconds, instance))
+        heappush(pending, (now + seconds, instance, now))
         return seconds
 
     def finish(self, started: Started, now: float) -> None:

@@ -317,11 +317,10 @@ async def _invoke(args: argparse.Namespace) -> int:
                 "warm_mean_ms": round(statistics.fmean(warm), 3),
                 "handler_p50_ms": round(_percentile(handler_ms, 0.5), 3),
             }
-            print(json.dumps({"bench": figures}))
             keys = timing_keys(figures)
-            print(
-                f"# the simulator's duration model, for this function's [[function]] table:\n{keys}"
-            )
+            print("# the simulator's duration model, for this function's [[function]] table:")
+            sys.stdout.write(keys)
+            print(json.dumps({"bench": figures}))  # last: scripts read the last line
             if args.bench_out:
                 try:
                     Path(args.bench_out).write_text(keys, encoding="utf-8")
