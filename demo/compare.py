@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdn.reports import rounded
-from demo.functions import functions_difference, measured_functions
+from demo.functions import function_notes, functions_difference, measured_functions
 from demo.scrape import CacheCounters, ClusterReading
 
 SCHEMA = "cdnlab-compare/1"
@@ -309,6 +309,6 @@ def compare_doc(
             "measured": measured.to_json(),
             "predicted": predicted.to_json(),
             "difference": difference(measured, predicted),
-            "notes": list(notes),
+            "notes": [*notes, *function_notes(measured.functions, predicted.functions)],
         }
     )

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "COUNTERS",
     "METRICS",
+    "function_notes",
     "function_rows",
     "functions_difference",
     "measured_functions",
@@ -119,3 +120,15 @@ def function_rows(doc: Mapping[str, Any]) -> list[tuple[str, int, int]]:
         if m["throttles"] or p["throttles"]:
             rows.append((f"{function} throttles", m["throttles"], p["throttles"]))
     return rows
+
+
+def function_notes(
+    measured: Mapping[str, FunctionCounts], predicted: Mapping[str, FunctionCounts]
+) -> list[str]:
+    """compare.json notes about the function figures (none when both sides have them)."""
+    if predicted and not measured:
+        return [
+            "the topology has edge functions but the edges exported no function metrics "
+            "(cdnlab_function_invocations_total): measured function figures are 0"
+        ]
+    return []
