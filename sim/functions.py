@@ -104,6 +104,7 @@ class SimFunctions:
         ] = {}
         self.throttled: dict[str, int] = {}  # requests answered 503 per PoP
         self._failed: str | None = None  # the PoP whose origin trigger throttled this request
+        self.only_viewer_request = True
         for node in topology.edges:
             on = topology.functions_of(node)
             if not on:
@@ -120,12 +121,19 @@ class SimFunctions:
                 return None if spec is None else mine[spec.name]
 
             viewer = (at(Trigger.VIEWER_REQUEST), at(Trigger.VIEWER_RESPONSE))
+            if set(on) != {Trigger.VIEWER_REQUEST}:
+                self.only_viewer_request = False
             if viewer != (None, None):
                 self.viewer[edge] = viewer
             origin = (at(Trigger.ORIGIN_REQUEST), at(Trigger.ORIGIN_RESPONSE))
             if origin != (None, None):
                 assert edge.upstream is not None
                 edge.upstream = FunctionUpstream(self, edge, edge.upstream, *origin)  # type: ignore[assignment]
+
+        # The hook the model calls: the short one when only viewer-request functions exist.
+        self.on_viewer_request = {edge: pair[0] for edge, pair in self.viewer.items()}
+        if self.only_viewer_request:
+            self.serve = self.serve_viewer_request  # type: ignore[method-assign]
 
     @classmethod
     def build(cls, topology: Topology, nodes: dict[str, CacheNodeSim]) -> SimFunctions | None:
@@ -176,6 +184,26 @@ class SimFunctions:
                 return done, THROTTLED, from_upstream, age
             done += seconds
         return done, code, from_upstream, age
+
+    def serve_viewer_request(
+        self,
+        edge: CacheNodeSim,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        from_peer: bool,
+        conditional: bool,
+    ) -> tuple[float, int, bool, int]:
+        """``serve`` when the edges' only functions are on viewer-request (the common case)."""
+        function = self.on_viewer_request.get(edge)
+        if function is not None:
+            seconds = function.run(t)
+            if seconds < 0.0:
+                self.throttled[edge.node.name] += 1
+                return t, THROTTLED, False, 0
+            t += seconds
+        return edge.serve(key, obj, size, t, from_peer, conditional)
 
     def add_to(self, report: dict[str, Any]) -> None:
         """Put the ``functions`` section in ``report``, with its cost and throttled requests."""

@@ -84,7 +84,6 @@ class SimulatedFunction:
         self.invocations = 0
         self.cold_starts = 0
         self.throttles = 0
-        self.billed_ms = 0
         # Lambda bills the handler's run; the init phase of a cold start is not billed here.
         # CloudFront Functions are billed per invocation only: no billed duration.
         self._billed = billed_duration_ms(timing.duration * 1000) if self.pool is not None else 0
@@ -92,18 +91,20 @@ class SimulatedFunction:
         self._no_instance = Started(-1, timing.duration, False)
         # (end, instance, start) of the ``run``s not released yet, a heap
         self._pending: list[tuple[float, int, float]] = []
+        # ``run``'s constants: the pool's idle map (kept in time order, never rebound)
+        self._duration = timing.duration
+        self._keep_warm = spec.keep_warm
+        self._idle = self.pool._idle if self.pool is not None else {}
 
     def start(self, now: float) -> Started | Throttle:
         """A request reaches the function's trigger at ``now``."""
         self.invocations += 1
-        self.billed_ms += self._billed
         pool = self.pool
         if pool is None:
             return self._no_instance
         grant = pool.acquire(now)
         if type(grant) is Throttle:
             self.throttles += 1
-            self.billed_ms -= self._billed
             return grant
         if grant.cold:
             self.cold_starts += 1
@@ -128,42 +129,41 @@ class SimulatedFunction:
         order (nothing else changes: the instance stays busy with its later run).
         """
         pending = self._pending
-        if pending and pending[0][0] <= now:
-            end, instance, _ = pending[0]
-            pool = self.pool
-            idle = pool._idle  # type: ignore[union-attr]  # the pool keeps it in time order
-            if (
-                len(pending) == 1
-                and now - end < self.spec.keep_warm
-                and (not idle or end >= idle[next(reversed(idle))])
-            ):
-                # The one run in flight ended and its instance, now the most recently used idle
-                # one, would be taken again warm: keep it busy (what release + take_warm do).
+        if pending:
+            first = pending[0]
+            end = first[0]
+            if end <= now:
+                if len(pending) == 1 and now - end < self._keep_warm:
+                    idle = self._idle
+                    if not idle or end >= idle[next(reversed(idle))]:
+                        # The one run in flight ended and its instance, now the most recently
+                        # used idle one, would be taken again warm: keep it busy (what release
+                        # + take_warm do, without the pool's bookkeeping).
+                        self.invocations += 1
+                        seconds = self._duration
+                        pending[0] = (now + seconds, first[1], now)
+                        return seconds
+                release = self.pool.release  # type: ignore[union-attr]
+                while pending and pending[0][0] <= now:
+                    end, instance, _ = heappop(pending)
+                    release(instance, end)
+            elif len(pending) == 1 and first[2] >= now + self._duration:
+                # Out of order: this run ends before the one run in flight began on its
+                # instance; in time order it would have taken that (then idle) instance warm.
                 self.invocations += 1
-                self.billed_ms += self._billed
-                seconds = self.timing.duration
-                pending[0] = (now + seconds, instance, now)
-                return seconds
-            release = pool.release  # type: ignore[union-attr]
-            while pending and pending[0][0] <= now:
-                end, instance, _ = heappop(pending)
-                release(instance, end)
+                return self._duration
         pool = self.pool
         if pool is None:
             self.invocations += 1
-            self.billed_ms += self._billed
-            return self.timing.duration
+            return self._duration
         instance = pool.take_warm(now)
+        seconds = self._duration
         if instance >= 0:
             self.invocations += 1
-            self.billed_ms += self._billed
-            seconds = self.timing.duration
         else:
-            seconds = self.timing.duration
             for _, _, later in pending:
                 if later >= now + seconds:  # fits before a later run of that instance
                     self.invocations += 1
-                    self.billed_ms += self._billed
                     return seconds
             started = self.start(now)
             if type(started) is Throttle:
@@ -171,6 +171,11 @@ class SimulatedFunction:
             instance, seconds = started.instance, started.seconds
         heappush(pending, (now + seconds, instance, now))
         return seconds
+
+    @property
+    def billed_ms(self) -> int:
+        """Billed milliseconds: every unthrottled run bills its duration in whole ms."""
+        return (self.invocations - self.throttles) * self._billed
 
     def finish(self, started: Started, now: float) -> None:
         """The run ``started`` ended at ``now`` (its instance goes back to the warm pool)."""
