@@ -83,3 +83,13 @@ def test_no_functions_no_function_figures():
     local = predict(load_topology(ROOT / "configs" / "local.toml"), seed=3, duration=0.5)
     doc = compare_doc(measured_from({}), local.figures, run={})
     assert "functions" not in doc["predicted"] and "functions" not in doc["difference"]
+
+
+def test_a_relocated_topology_takes_its_function_code_along(tmp_path):
+    # `cdn demo --free-ports` (or a busy port) runs a copy of the topology in its output folder
+    from cluster.relocate import relocate_topology
+
+    moved = load_topology(relocate_topology(FUNCTIONS, tmp_path))
+    for spec in moved.functions:
+        copy, original = Path(spec.code), ROOT / "configs" / "functions" / Path(spec.code).name
+        assert copy.is_relative_to(tmp_path) and copy.read_bytes() == original.read_bytes()
