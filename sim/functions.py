@@ -1,8 +1,8 @@
 """Edge functions in the simulator: each edge's functions run at their triggers, in time.
 
-Rules (docs/functions.md, "The simulator"): per PoP and function one ``SimulatedFunction`` around the
-core's ``SimulatedFunction`` (cold starts, keep-warm expiry and throttling come from the same
-``InstancePool`` the live runtime uses). Triggers, as CloudFront's skipping rules say
+Rules (docs/functions.md, "The simulator"): per PoP and function one core ``SimulatedFunction``
+(cold starts, keep-warm expiry and throttling come from the same ``InstancePool`` the live
+runtime uses; a function on two triggers of an edge shares its instances). Triggers, as CloudFront's skipping rules say
 (cdn.functions.skipping):
 - viewer-request runs for every user request at the edge the user reached (not again at a peer
   owner), before the cache step; its time delays the cache step;
@@ -15,11 +15,12 @@ A throttled function answers 503: the request ends there (viewer-request: no cac
 counts in ``outcomes.function_throttled``. Approximation: a fetch whose origin trigger was
 throttled is still stored (the simulator's fill is decided before the fetch ends), so the next
 request hits instead of fetching again.
-Time: nothing waits on an event. A run started at ``t`` for ``s`` seconds is released to the
-warm pool at ``t + s``: releases wait in a heap and are applied before the next start at or after
-their end. Requests reach a PoP almost in time order (per-user one-way delays differ by a few
-ms), so an instance can look free a few ms early; throttling at ``concurrency`` is exact for
-requests that arrive in order.
+Time: nothing waits on an event (``SimulatedFunction.run``). A run started at ``t`` for ``s``
+seconds is released to the warm pool at ``t + s``: releases wait in a heap and are applied
+before the next start at or after their end. Requests reach a PoP almost in time order (network
+delays differ per user), and a run that ends before a run already placed later on an instance
+begins takes that instance warm, as it would have in time order; throttling at ``concurrency``
+is exact for requests that arrive in order.
 A topology without functions builds nothing here (``SimFunctions.build`` returns None) and the
 model calls ``CacheNodeSim.serve`` as before.
 """
