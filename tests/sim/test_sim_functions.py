@@ -184,3 +184,21 @@ def test_timing_keys_and_cost_overrides_are_read_from_the_topology(tmp_path: Pat
     assert (spec.duration, spec.init_duration) == (0.0025, 0.080)
     assert topology.function("ab-cookie").duration is None  # the kind's default then
     assert topology.cost.functions.lambda_edge_per_gb_second == 0.001
+
+
+def test_bench_out_writes_timing_keys_the_topology_reads(tmp_path: Path, capsys) -> None:
+    from cli.main import main
+
+    keys = tmp_path / "timing.toml"
+    code = ROOT / "configs" / "functions" / "security_headers.py"
+    argv = ["fn", "invoke", f"{code}:handler", "--trigger", "origin-response"]
+    assert main([*argv, "--bench", "3", "--bench-out", str(keys)]) == 0
+    assert keys.read_text() in capsys.readouterr().out
+    topology = tmp_path / "t.toml"
+    topology.write_text(
+        (ROOT / "configs" / "local.toml").read_text()
+        + f'\n[[function]]\nname = "f"\ncode = "{code.as_posix()}"\n{keys.read_text()}'
+    )
+    spec = load_topology(topology).function("f")
+    assert spec.duration is not None and spec.duration > 0
+    assert spec.init_duration is not None and spec.init_duration > 0
