@@ -3,6 +3,7 @@
     .venv/bin/python bench/sim.py                     # fast path + world model, 1M requests
     .venv/bin/python bench/sim.py --requests 10000000 --skip-fastpath --world-repeat 1
     .venv/bin/python bench/sim.py --requests 200000 --profile
+    .venv/bin/python bench/sim.py --skip-fastpath --functions   # world with and without functions
 
 Prints figures only (speed is never asserted in tests). Each part runs in its own child process
 so its peak RSS is its own. The world model runs ``--world-repeat`` times (best and median are
@@ -92,12 +93,34 @@ def fastpath(repeat: int) -> dict:
     return results
 
 
-def world(requests: int, profile: bool) -> dict:
+# Edge functions on every edge of world.toml (`--functions`): none, a Lambda@Edge function on
+# viewer-request, and that plus one on origin-response (runs on every fetch upstream).
+FUNCTION_SETS = ("none", "viewer-request", "viewer-request+origin-response")
+
+
+def with_functions(topology, which: str):
+    """``topology`` with the edge functions of ``which`` (one of FUNCTION_SETS) on every edge."""
+    import dataclasses
+
+    from cdn.functions import FunctionSpec, Trigger
+
+    if which == "none":
+        return topology
+    triggers = [Trigger(name) for name in which.split("+")]
+    specs = tuple(FunctionSpec(f"fn-{t.value}", f"{t.value}.py") for t in triggers)
+    settings = dataclasses.replace(
+        topology.edge_settings,
+        functions=tuple((t, spec.name) for t, spec in zip(triggers, specs, strict=True)),
+    )
+    return dataclasses.replace(topology, functions=specs, edge_settings=settings)
+
+
+def world(requests: int, profile: bool, functions: str = "none") -> dict:
     """One configs/world.toml run of ``requests`` requests: speed, RSS over time, hot spots."""
     from cdn.topology import load_topology
     from sim.model import SimOptions, Simulation
 
-    topology = load_topology(ROOT / "configs" / "world.toml")
+    topology = with_functions(load_topology(ROOT / "configs" / "world.toml"), functions)
     simulation = Simulation(topology, SimOptions(requests=requests))
     samples: list[tuple[int, float]] = []
     next_sample = [0]
@@ -109,12 +132,14 @@ def world(requests: int, profile: bool) -> dict:
 
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if profiler is not None:
         profiler.enable()
     result = simulation.run(on_progress)
     if profiler is not None:
         profiler.disable()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     report = result.report
     out = {
         "requests": report["requests"],
@@ -127,6 +152,9 @@ def world(requests: int, profile: bool) -> dict:
         "p99_ms": report["latency_ms"]["p99"],
         "rss_mib_by_requests": samples,
         "peak_rss_mib": _peak_mib(),
+        "requests_per_cpu_s": report["requests"] / cpu,
+        "functions": report.get("functions", {}).get("functions"),
+        "load": os.getloadavg()[0],
     }
     if profiler is not None:
         text = io.StringIO()
@@ -135,8 +163,9 @@ def world(requests: int, profile: bool) -> dict:
     return out
 
 
-def _child(part: str, args: argparse.Namespace) -> dict:
+def _child(part: str, args: argparse.Namespace, functions: str = "none") -> dict:
     command = [sys.executable, __file__, "--part", part, "--requests", str(args.requests)]
+    command += ["--function-set", functions]
     command += ["--repeat", str(args.repeat)] + (["--profile"] if args.profile else [])
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
@@ -155,13 +184,22 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the world model run")
     parser.add_argument("--skip-fastpath", action="store_true")
     parser.add_argument("--skip-world", action="store_true")
+    parser.add_argument(
+        "--functions",
+        action="store_true",
+        help="world model with no functions and with edge functions, runs interleaved",
+    )
+    parser.add_argument("--function-set", choices=FUNCTION_SETS, help=argparse.SUPPRESS)
     parser.add_argument("--part", choices=("fastpath", "world"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part == "fastpath":
         print(json.dumps(fastpath(args.repeat)))
         return
     if args.part == "world":
-        print(json.dumps(world(args.requests, args.profile)))
+        print(json.dumps(world(args.requests, args.profile, args.function_set or "none")))
+        return
+    if args.functions:
+        _functions(args)
         return
     if not args.skip_fastpath:
         if not TRACE.exists():
@@ -202,6 +240,34 @@ def main() -> None:
         )
         if "profile" in w:
             print(w["profile"])
+
+
+def _functions(args: argparse.Namespace) -> None:
+    """World runs without and with functions, interleaved; best of ``--world-repeat`` each."""
+    runs: dict[str, list[dict]] = {name: [] for name in FUNCTION_SETS}
+    for _ in range(max(args.world_repeat, 1)):
+        for name in FUNCTION_SETS:
+            runs[name].append(_child("world", args, name))
+    base = max(run["requests_per_s"] for run in runs["none"])
+    base_cpu = max(run["requests_per_cpu_s"] for run in runs["none"])
+    print(f"world model with edge functions: configs/world.toml, {args.requests:,} requests")
+    for name, done in runs.items():
+        best = max(done, key=lambda run: run["requests_per_s"])
+        loads = ", ".join(f"{run['load']:.1f}" for run in done)
+        print(
+            f"  {name:32s}: {best['requests_per_s']:>9,.0f} req/s best of {len(done)}"
+            f" ({best['requests_per_s'] / base:.2f}x none), p50 {best['p50_ms']:.1f} ms,"
+            f" p99 {best['p99_ms']:.1f} ms; load average {loads}"
+        )
+        cpu = max(run["requests_per_cpu_s"] for run in done)
+        print(f"    per CPU second: {cpu:,.0f} req/s ({cpu / base_cpu:.2f}x none)")
+        for function, figures in (best["functions"] or {}).items():
+            print(
+                f"    {function}: {figures['invocations']:,} invocations,"
+                f" {figures['cold_starts']:,} cold starts, {figures['throttles']:,} throttles,"
+                f" ${figures['cost']:.4f}"
+            )
+    print("  target: >= 80,000 req/s with functions")
 
 
 if __name__ == "__main__":

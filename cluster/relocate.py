@@ -8,6 +8,7 @@ hence the run-state file name, are unchanged.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from cdn.topology import load_topology
@@ -56,7 +57,24 @@ def relocate_topology(source: str | Path, directory: str | Path) -> Path:
     text = source.read_text(encoding="utf-8")
     target = Path(directory) / source.name
     target.write_text(with_ports(text, free_ports(len(topology.nodes))), encoding="utf-8")
+    copy_function_code(topology.functions, source.parent, target.parent)
     moved = load_topology(target)
     if len({node.port for node in moved.nodes}) != len(moved.nodes):
         raise ValueError(f"{source}: could not give every node its own port")
     return target
+
+
+def copy_function_code(functions, source_dir: Path, target_dir: Path) -> None:
+    """Copy the [[function]] code files that sit under ``source_dir`` to the same relative
+    places under ``target_dir``, so the copy's relative ``code`` paths still resolve (absolute
+    paths resolve as they are)."""
+    for spec in functions:
+        code = Path(spec.code)
+        try:
+            relative = code.resolve().relative_to(source_dir.resolve())
+        except ValueError:
+            continue
+        destination = target_dir / relative
+        if code.is_file() and destination.resolve() != code.resolve():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(code, destination)

@@ -15,6 +15,9 @@ the same arithmetic, never from each other's ratios):
   edge tier (at the edge it reached, or at that edge's owner peer), so
   ``hit_ratio = sum(hits) / sum(lookups)`` over the edges, and the same for bytes.
 - ``difference`` is predicted minus measured.
+- With edge functions, each side has ``functions`` ({edge: {function: {invocations,
+  cold_starts, throttles}}}) and ``difference.functions`` totals each function over the edges
+  (demo.functions).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdn.reports import rounded
+from demo.functions import function_notes, functions_difference, measured_functions
 from demo.scrape import CacheCounters, ClusterReading
 
 SCHEMA = "cdnlab-compare/1"
@@ -108,6 +112,8 @@ class RunFigures:
     origin_bytes: int
     user_requests: int
     latency_ms: Mapping[str, float | None] = field(default_factory=dict)
+    # edge functions (demo.functions): {edge: {function: {counter: count}}}; empty without any
+    functions: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
 
     @property
     def edges(self) -> dict[str, NodeFigures]:
@@ -161,7 +167,9 @@ class RunFigures:
     def to_json(self) -> dict[str, Any]:
         """One side of compare.json."""
         hits, lookups, hit_bytes, total = self._tier()
+        functions = {"functions": dict(self.functions)} if self.functions else {}
         return {
+            **functions,
             "requests": self.user_requests,
             "lookups": lookups,
             "hits": hits,
@@ -225,6 +233,13 @@ def measured_figures(
         origin_bytes=delta.origin.body_bytes,
         user_requests=int(load_doc.get("requests", 0)),
         latency_ms=dict(load_doc.get("latency_ms", {})),
+        functions=measured_functions(
+            {
+                name: c.functions
+                for name, c in delta.caches.items()
+                if roles[name] == "edge" and c.functions
+            }
+        ),
     )
 
 
@@ -251,7 +266,13 @@ def difference(measured: RunFigures, predicted: RunFigures) -> dict[str, Any]:
             "requests": p.requests - m.requests,
             "lookups": p.lookups - m.lookups,
         }
+    functions = (
+        {"functions": functions_difference(measured.functions, predicted.functions)}
+        if measured.functions or predicted.functions
+        else {}
+    )
     return {
+        **functions,
         "hit_ratio": _difference(predicted.hit_ratio, measured.hit_ratio),
         "hit_ratio_prometheus": _difference(
             predicted.hit_ratio_prometheus, measured.hit_ratio_prometheus
@@ -288,6 +309,6 @@ def compare_doc(
             "measured": measured.to_json(),
             "predicted": predicted.to_json(),
             "difference": difference(measured, predicted),
-            "notes": list(notes),
+            "notes": [*notes, *function_notes(measured.functions, predicted.functions)],
         }
     )

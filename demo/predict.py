@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cdn.ring import HashRing, peer_key
 from cdn.topology import Topology
 from demo.compare import NodeFigures, RunFigures
+from demo.functions import predicted_functions
 from sim.model import SimOptions, SimResult, Simulation
 
 RING_CHECK_OBJECTS = 64
@@ -75,6 +76,7 @@ def predicted_figures(simulation: Simulation, result: SimResult) -> RunFigures:
         origin_bytes=int(report["origin"]["bytes"]),
         user_requests=int(report["requests"]),
         latency_ms=dict(report.get("latency_ms") or {}),
+        functions=predicted_functions(report),
     )
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from demo.functions import parse_function_samples
+
 READ_TIMEOUT = 5.0
 
 
@@ -27,6 +29,8 @@ class CacheCounters:
         default_factory=dict
     )  # (kind, status)
     upstream_bytes: Mapping[str, float] = field(default_factory=dict)  # by upstream kind
+    # edge functions (demo.functions): (function, counter) -> count, summed over triggers
+    functions: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def minus(self, earlier: CacheCounters) -> CacheCounters:
         """What happened between ``earlier`` and this reading."""
@@ -35,6 +39,7 @@ class CacheCounters:
             _minus(self.response_bytes, earlier.response_bytes),
             _minus(self.upstream_requests, earlier.upstream_requests),
             _minus(self.upstream_bytes, earlier.upstream_bytes),
+            _minus(self.functions, earlier.functions),
         )
 
 
@@ -85,8 +90,10 @@ def parse_cache_metrics(text: str) -> CacheCounters:
     response_bytes: dict[str, float] = {}
     upstream_requests: dict[tuple[str, str], float] = {}
     upstream_bytes: dict[str, float] = {}
+    samples = []
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            samples.append((sample.name, sample.labels, sample.value))
             labels = sample.labels
             if sample.name == "cdnlab_edge_requests_total":
                 key = labels["cache_status"]
@@ -100,7 +107,13 @@ def parse_cache_metrics(text: str) -> CacheCounters:
             elif sample.name == "cdnlab_edge_upstream_bytes_total":
                 key = labels["upstream"]
                 upstream_bytes[key] = upstream_bytes.get(key, 0.0) + sample.value
-    return CacheCounters(requests, response_bytes, upstream_requests, upstream_bytes)
+    return CacheCounters(
+        requests,
+        response_bytes,
+        upstream_requests,
+        upstream_bytes,
+        parse_function_samples(samples),
+    )
 
 
 def read_cache(base_url: str) -> CacheCounters:

@@ -7,6 +7,8 @@ from typing import Any
 
 from rich.table import Table
 
+from demo.functions import function_rows
+
 
 def _ratio_row(label: str, measured: float, predicted: float) -> tuple[str, str, str, str]:
     diff = predicted - measured
@@ -65,6 +67,11 @@ def comparison_table(doc: Mapping[str, Any]) -> Table:
             table.add_row(
                 *_ratio_row(f"{name} byte hit ratio", m["byte_hit_ratio"], p["byte_hit_ratio"])
             )
+    rows = function_rows(doc)
+    if rows:
+        table.add_section()
+        for label, m_count, p_count in rows:
+            table.add_row(*_count_row(label, m_count, p_count))
     comparable = bool(run.get("emulate_latency"))
     note = "" if comparable else " [dim](not comparable: loopback)[/]"
     table.add_section()

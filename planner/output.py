@@ -18,6 +18,9 @@ from sim.report import dumps, rounded
 
 SCHEMA_VERSION = 1
 PARAM_COLUMNS = ("cache_size", "policy", "pops", "shield", "ttl", "rate_scale")
+# Swept edge-function dimensions (planner.points.FUNCTION_PARAMS): columns only when swept.
+FUNCTION_PARAM_COLUMNS = ("function_memory", "function_keep_warm", "function_concurrency")
+FUNCTION_METRIC_COLUMNS = ("function_error_ratio", "function_cold_starts", "function_cost")
 METRIC_COLUMNS = (
     "requests",
     "duration_s",
@@ -111,18 +114,24 @@ def write_plan(outcome: PlanOutcome, out: Path) -> list[Path]:
     json_path.write_text(dumps(plan_document(outcome)), encoding="utf-8")
     slo_keys = [s.key for s in outcome.plan.slos]
     recommended = set(outcome.recommendation.points) if outcome.recommendation.found else set()
+    params, metrics = PARAM_COLUMNS, METRIC_COLUMNS
+    if any(c in r.params for r in outcome.results for c in FUNCTION_PARAM_COLUMNS) or any(
+        r.metrics.get("function_cost") for r in outcome.results
+    ):
+        params = (*PARAM_COLUMNS, *FUNCTION_PARAM_COLUMNS)
+        metrics = (*METRIC_COLUMNS, *FUNCTION_METRIC_COLUMNS)
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["id", "label", *PARAM_COLUMNS, *METRIC_COLUMNS]
+            ["id", "label", *params, *metrics]
             + [f"slo_{k}" for k in slo_keys]
             + ["meets_slos", "recommended"]
         )
         for r in outcome.results:
             writer.writerow(
                 [r.id, r.label]
-                + [_cell(r.params[c]) for c in PARAM_COLUMNS]
-                + [_cell(r.metrics.get(c)) for c in METRIC_COLUMNS]
+                + [_cell(r.params.get(c)) for c in params]
+                + [_cell(r.metrics.get(c)) for c in metrics]
                 + [("pass" if r.slo[k]["pass"] else "fail") for k in slo_keys]
                 + [r.meets_slos, r.id in recommended]
             )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cdn.cache.policies import ONLINE_POLICIES
+from cdn.functions.triggers import MEMORY_MAX_MB, MEMORY_MIN_MB
 from cdn.tables import TableReader, read_toml
 from cdn.units import DURATION_EXPECTED, SIZE_EXPECTED, parse_duration, parse_size
 from sim.options import ROUTINGS  # the simulator's routings: one list
@@ -55,6 +56,11 @@ SLO_KEYS: dict[str, tuple[str, str, str]] = {
         "max",
         "share of requests refused by behaviors (403) at most (0..1)",
     ),
+    "function_error_ratio": (
+        "function_error_ratio",
+        "max",
+        "share of requests answered 503 because an edge function was throttled (0..1)",
+    ),
 }
 _RATIO_SLOS = (
     "hit_ratio",
@@ -62,6 +68,7 @@ _RATIO_SLOS = (
     "pop_utilization",
     "throttled_share",
     "forbidden_share",
+    "function_error_ratio",
 )
 
 
@@ -84,6 +91,10 @@ class Sweep:
     shield: tuple[bool | None, ...] = (None,)
     ttl: tuple[float | None, ...] = (None,)
     rate_scale: tuple[float, ...] = (1.0,)
+    # Edge functions (every Lambda@Edge [[function]] of the base): MB, seconds, instances per PoP
+    function_memory: tuple[int | None, ...] = (None,)
+    function_keep_warm: tuple[float | None, ...] = (None,)
+    function_concurrency: tuple[int | None, ...] = (None,)
 
     @property
     def size(self) -> int:
@@ -95,6 +106,9 @@ class Sweep:
             * len(self.shield)
             * len(self.ttl)
             * len(self.rate_scale)
+            * len(self.function_memory)
+            * len(self.function_keep_warm)
+            * len(self.function_concurrency)
         )
 
 
@@ -305,6 +319,51 @@ def _rate_scales(sweep: TableReader) -> tuple[float, ...]:
     return tuple(sorted(dict.fromkeys(float(v) for v in values)))
 
 
+def _function_memory(sweep: TableReader) -> tuple[int | None, ...]:
+    values = sweep.listed("function_memory")
+    if values is None:
+        return (None,)
+    for i, value in enumerate(values):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not MEMORY_MIN_MB <= value <= MEMORY_MAX_MB
+        ):
+            raise sweep.fail(
+                f"function_memory[{i}]",
+                f"{value!r} is not valid",
+                f"MB from {MEMORY_MIN_MB} to {MEMORY_MAX_MB}",
+            )
+    return tuple(sorted(dict.fromkeys(values)))
+
+
+def _function_keep_warm(sweep: TableReader) -> tuple[float | None, ...]:
+    values = sweep.listed("function_keep_warm")
+    if values is None:
+        return (None,)
+    seconds = []
+    for i, value in enumerate(values):
+        try:
+            seconds.append(parse_duration(value))
+        except ValueError as exc:
+            raise sweep.fail(
+                f"function_keep_warm[{i}]", str(exc).split(";")[0], DURATION_EXPECTED
+            ) from None
+    return tuple(sorted(dict.fromkeys(seconds)))
+
+
+def _function_concurrency(sweep: TableReader) -> tuple[int | None, ...]:
+    values = sweep.listed("function_concurrency")
+    if values is None:
+        return (None,)
+    for i, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise sweep.fail(
+                f"function_concurrency[{i}]", f"{value!r} is not valid", "instances per PoP >= 1"
+            )
+    return tuple(sorted(dict.fromkeys(values)))
+
+
 def _sweep(table: TableReader) -> Sweep:
     sweep = Sweep(
         cache_size=_cache_sizes(table),
@@ -313,6 +372,9 @@ def _sweep(table: TableReader) -> Sweep:
         shield=_shields(table),
         ttl=_ttls(table),
         rate_scale=_rate_scales(table),
+        function_memory=_function_memory(table),
+        function_keep_warm=_function_keep_warm(table),
+        function_concurrency=_function_concurrency(table),
     )
     table.done()
     return sweep

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdn.errors import ConfigError
+from cdn.functions.simulated import scaled_timing, timing_of
+from cdn.functions.triggers import LIMITS, FunctionKind
 from cdn.geo import distance_km
 from cdn.topology import CacheRule, Node, Topology
 from cdn.units import format_size
@@ -24,7 +26,7 @@ from cdn.workload import UserModel
 from planner.planfile import Plan, PopSet, RunSettings
 
 # Bump when the metrics a point stores change meaning: every cached point is then recomputed.
-CACHE_VERSION = 4  # 4: throttled_share, forbidden_share
+CACHE_VERSION = 5  # 4: throttled_share, forbidden_share; 5: function_error_ratio, function_cost
 _MAX_AGE = re.compile(r"\b(s-maxage|max-age)\s*=\s*\d+")
 
 
@@ -38,10 +40,16 @@ class PlanPoint:
     shield: bool | None
     ttl: float | None
     rate_scale: float
+    function_memory: int | None = None
+    function_keep_warm: float | None = None
+    function_concurrency: int | None = None
 
     def params(self) -> dict[str, Any]:
-        """The point's parameters as plain JSON values (the canonical description)."""
-        return {
+        """The point's parameters as plain JSON values (the canonical description).
+
+        The function dimensions appear only when swept, so plans without them keep their ids.
+        """
+        params = {
             "cache_size": self.cache_size,
             "policy": self.policy,
             "pops": self.pops.name,
@@ -49,10 +57,21 @@ class PlanPoint:
             "ttl": self.ttl,
             "rate_scale": self.rate_scale,
         }
+        for key in FUNCTION_PARAMS:
+            if getattr(self, key) is not None:
+                params[key] = getattr(self, key)
+        return params
 
     def configuration(self) -> tuple[Any, ...]:
         """Everything but the growth factor: points differing only in ``rate_scale`` share it."""
-        return (self.cache_size, self.policy, self.pops.name, self.shield, self.ttl)
+        return (
+            self.cache_size,
+            self.policy,
+            self.pops.name,
+            self.shield,
+            self.ttl,
+            *(getattr(self, key) for key in FUNCTION_PARAMS),
+        )
 
     def label(self) -> str:
         """A short human name, e.g. ``512MiB s3fifo top-12 shield ttl=1h x2``."""
@@ -65,6 +84,12 @@ class PlanPoint:
             parts.append("shield" if self.shield else "no-shield")
         if self.ttl is not None:
             parts.append(f"ttl={_format_ttl(self.ttl)}")
+        if self.function_memory is not None:
+            parts.append(f"fn-mem={self.function_memory}MB")
+        if self.function_keep_warm is not None:
+            parts.append(f"fn-warm={_format_ttl(self.function_keep_warm)}")
+        if self.function_concurrency is not None:
+            parts.append(f"fn-conc={self.function_concurrency}")
         parts.append(f"x{self.rate_scale:g}")
         return " ".join(parts)
 
@@ -80,9 +105,17 @@ def expand(plan: Plan) -> list[PlanPoint]:
     """Every point of the plan's sweep, in a stable order (the cartesian product of dimensions)."""
     sweep = plan.sweep
     return [
-        PlanPoint(cache_size=c, policy=p, pops=s, shield=h, ttl=t, rate_scale=r)
-        for c, p, s, h, t, r in itertools.product(
-            sweep.cache_size, sweep.policy, sweep.pops, sweep.shield, sweep.ttl, sweep.rate_scale
+        PlanPoint(c, p, s, h, t, r, m, w, n)
+        for c, p, s, h, t, r, m, w, n in itertools.product(
+            sweep.cache_size,
+            sweep.policy,
+            sweep.pops,
+            sweep.shield,
+            sweep.ttl,
+            sweep.rate_scale,
+            sweep.function_memory,
+            sweep.function_keep_warm,
+            sweep.function_concurrency,
         )
     ]
 
@@ -118,6 +151,67 @@ def check_sweep(plan: Plan, topology: Topology) -> None:
         raise ConfigError(
             f"{plan.source}:sweep.shield", f"{topology.source} has no shields", "false only"
         )
+    check_function_sweep(plan, topology)
+
+
+FUNCTION_PARAMS = ("function_memory", "function_keep_warm", "function_concurrency")
+
+
+def check_function_sweep(plan: Plan, topology: Topology) -> None:
+    """ConfigError for function dimensions the base topology cannot take: none of its
+    [[function]]s is Lambda@Edge, or a memory above 128 MB for one on a viewer trigger."""
+    sweep = plan.sweep
+    swept = [key for key in FUNCTION_PARAMS if getattr(sweep, key) != (None,)]
+    if not swept:
+        return
+    lambdas = {s.name for s in topology.functions if s.kind is FunctionKind.LAMBDA_EDGE}
+    if not lambdas:
+        raise ConfigError(
+            f"{plan.source}:sweep.{swept[0]}",
+            f"{topology.source} has no Lambda@Edge [[function]]",
+            "a base topology with kind = 'lambda-edge' functions, or no function dimension",
+        )
+    top = (
+        max(m for m in sweep.function_memory if m is not None)
+        if sweep.function_memory != (None,)
+        else 0
+    )
+    for edge in topology.edges:
+        for trigger, spec in topology.functions_of(edge).items():
+            limit = LIMITS[trigger].memory_max_mb
+            if spec.name in lambdas and top > limit:
+                raise ConfigError(
+                    f"{plan.source}:sweep.function_memory",
+                    f"{top} MB for {spec.name!r}, which runs on {trigger} at {edge.name}"
+                    f" (at most {limit} MB there)",
+                    f"function_memory <= {limit}",
+                )
+
+
+def with_functions(topology: Topology, point: PlanPoint) -> Topology:
+    """``topology`` with every Lambda@Edge function's memory, keep_warm and concurrency as
+    ``point`` says; a function's duration model moves with its memory (CPU share)."""
+    if all(getattr(point, key) is None for key in FUNCTION_PARAMS):
+        return topology
+    specs = []
+    for spec in topology.functions:
+        if spec.kind is not FunctionKind.LAMBDA_EDGE:
+            specs.append(spec)
+            continue
+        changes: dict[str, Any] = {}
+        if point.function_memory is not None:
+            timing = scaled_timing(timing_of(spec), spec.memory, point.function_memory)
+            changes.update(
+                memory=point.function_memory,
+                duration=timing.duration,
+                init_duration=timing.init_duration,
+            )
+        if point.function_keep_warm is not None:
+            changes["keep_warm"] = point.function_keep_warm
+        if point.function_concurrency is not None:
+            changes["concurrency"] = point.function_concurrency
+        specs.append(dataclasses.replace(spec, **changes))
+    return dataclasses.replace(topology, functions=tuple(specs))
 
 
 def _kept_edges(topology: Topology, pop_set: PopSet, ranking: list[tuple[str, float]]) -> set[str]:
@@ -175,9 +269,10 @@ def variant(topology: Topology, point: PlanPoint, ranking: list[tuple[str, float
     rules = (
         topology.cache_rules if point.ttl is None else _with_ttl(topology.cache_rules, point.ttl)
     )
-    return dataclasses.replace(
+    changed = dataclasses.replace(
         topology, edges=tuple(edges), shields=shields, workload=workload, cache_rules=rules
     )
+    return with_functions(changed, point)
 
 
 def run_description(run: RunSettings) -> dict[str, Any]:

@@ -116,7 +116,22 @@ def report_metrics(report: dict[str, Any], topology: Topology) -> dict[str, Any]
         "shields": len(topology.shields),
         "cache_bytes": cache_bytes,
         "run_cost": float(report["cost"]["total"]),
+        **_function_metrics(report),
         **_storage_metrics(report, topology, duration),
+    }
+
+
+def _function_metrics(report: dict[str, Any]) -> dict[str, Any]:
+    """Edge functions: the share of requests a throttled function answered 503, cold starts,
+    their cost over the run (0 and 0.0 without functions)."""
+    section = report.get("functions") or {}
+    totals = (section.get("functions") or {}).values()
+    requests = int(report["requests"])
+    throttled = int(section.get("throttled_requests", 0))
+    return {
+        "function_error_ratio": throttled / requests if requests else 0.0,
+        "function_cold_starts": sum(int(t["cold_starts"]) for t in totals),
+        "function_cost": float(section.get("cost", 0.0)),
     }
 
 

@@ -29,6 +29,7 @@ of the cache step). This module only feeds them simulated requests and counts wh
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import partial
@@ -40,6 +41,7 @@ from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
 from cdn.gateway.behaviors import ApiKey, Gateway, default_gateway
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload import Catalog, RequestBatch
+from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
 from sim.origin_headers import OriginHeaders
 from sim.outcomes import BYPASS
@@ -157,6 +159,9 @@ class SimGateway:
 
     def __init__(self, sim: Any, gateway: Gateway) -> None:
         topology: Topology = sim.topology
+        # What serves an admitted request at the edge: the cache node, or the edge functions
+        # around it (sim.functions) when the model sets them.
+        self.inner: Callable[..., tuple[float, int, bool, int]] = CacheNodeSim.serve
         workload = topology.workload
         self.names = gateway.behavior_names()
         self.families: tuple[WorkloadPath, ...] = workload.paths or (WorkloadPath(workload.path),)
@@ -269,7 +274,7 @@ class SimGateway:
         if profile.plain:
             if self.switching and profile.group != self.current:
                 self._use(profile.group)
-            return edge.serve(key, obj, size, t, from_peer, cond)
+            return self.inner(edge, key, obj, size, t, from_peer, cond)
         behavior = self.gateway.behaviors[profile.behavior]
         family = self.families[profile.family]
         rng = self.rng.random
@@ -305,7 +310,8 @@ class SimGateway:
             return self._pass(edge, size, t)
         if self.switching and profile.group != self.current:
             self._use(profile.group)
-        return edge.serve(decided.key_target + decided.key_suffix, obj, size, t, from_peer, cond)
+        target = decided.key_target + decided.key_suffix
+        return self.inner(edge, target, obj, size, t, from_peer, cond)
 
     def _pass(self, edge: Any, size: int, t: float) -> tuple[float, int, bool, int]:
         """An admitted non-GET: through the edge's queue to the origin and back, uncached."""

@@ -34,6 +34,7 @@ from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
 from cdn.workload.writes import storage_writes
 from sim import collector
 from sim.behaviors import SimGateway
+from sim.functions import SimFunctions
 from sim.latency import LatencyModel
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
@@ -123,6 +124,8 @@ class Simulation:
         self.purges = (*options.purges, *self._write_purges(workload, expected))
         self._build_nodes(width, buckets)
         self.gate = SimGateway.of(self)  # behaviors / a path mix (sim.behaviors), else None
+        # Edge functions (sim.functions): None without any, and then no hook costs anything.
+        self.functions = SimFunctions.build(topology, self.nodes)
         self._build_routes()
         self.region_names, self.region_of_user = self._regions()
 
@@ -222,7 +225,10 @@ class Simulation:
         env.process(self._arrivals(env, tally, on_progress))
         with collector.deferred():
             env.run()
-        return build_result(self, tally)
+        result = build_result(self, tally)
+        if self.functions is not None:
+            self.functions.add_to(result.report)
+        return result
 
     def _purge(self, env: simpy.Environment, purge: Purge):
         yield env.timeout(purge.at)
@@ -251,7 +257,11 @@ class Simulation:
         workload = self.topology.workload
         keys = CacheKeys(workload.path, Catalog(workload).path_of if workload.paths else None)
         gate = self.gate
-        serve = CacheNodeSim.serve if gate is None else gate.serve
+        # The gateway outermost (admission), then the edge functions around the cache node.
+        serve = CacheNodeSim.serve if self.functions is None else self.functions.serve
+        if gate is not None:
+            gate.inner = serve
+            serve = gate.serve
         routing = self.options.routing
         purge_times = sorted(p.at for p in self.purges)
         series = self.series

@@ -2,7 +2,10 @@
 
 Rules: defaults are AWS's public list prices (us-east-1, no free tier for Lambda@Edge):
 $0.60 per million Lambda@Edge requests, $0.00005001 per GB-second of duration billed in 1 ms
-steps (since April 2021), $0.10 per million CloudFront Functions invocations. A topology's
+steps (since 1 April 2021: AWS What's New, "Lambda@Edge billing granularity", 31 March 2021),
+$0.10 per million CloudFront Functions invocations. Source: the Amazon CloudFront pricing page
+(https://aws.amazon.com/cloudfront/pricing/, its Lambda@Edge and CloudFront Functions
+sections), as recorded here in December 2026; not re-read online by the code. A topology's
 ``[cost]`` table overrides them (docs/functions.md).
 """
 

@@ -13,6 +13,7 @@ The live runtime (fn/) and the simulator drive the same object; ``now`` is alway
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 __all__ = ["Grant", "InstancePool", "InstanceTiming", "Throttle"]
 
@@ -43,9 +44,12 @@ class InstancePool:
             raise ValueError(f"keep_warm {keep_warm} is negative")
         self.concurrency = concurrency
         self.keep_warm = keep_warm
+        # instance -> idle since, kept in time order: the oldest first (expiry looks at the
+        # front), the most recently used last (a request takes it): O(1) both.
         self._idle: dict[int, float] = {}
         self._busy: set[int] = set()
         self._next = 0
+        self._warm_grants: list[Grant] = []  # Grant(i, cold=False) by instance, made once
         self.cold_starts = 0
         self.throttles = 0
 
@@ -61,39 +65,67 @@ class InstancePool:
 
     def acquire(self, now: float) -> Grant | Throttle:
         """An instance for a request arriving at ``now``, or Throttle."""
-        self.expire(now)
-        if self._idle:
-            instance = max(self._idle, key=self._idle.__getitem__)
-            del self._idle[instance]
-            self._busy.add(instance)
-            return Grant(instance, cold=False)
+        idle = self._idle
+        if idle:
+            if now - next(iter(idle.values())) >= self.keep_warm:
+                self.expire(now)
+            if idle:
+                instance = next(reversed(idle))
+                del idle[instance]
+                self._busy.add(instance)
+                return self._warm_grants[instance]
         if len(self._busy) >= self.concurrency:
             self.throttles += 1
             return Throttle(len(self._busy), self.concurrency)
         instance = self._next
         self._next += 1
+        self._warm_grants.append(Grant(instance, cold=False))
         self._busy.add(instance)
         self.cold_starts += 1
         return Grant(instance, cold=True)
+
+    def take_warm(self, now: float) -> int:
+        """``acquire``'s warm case without a Grant: the instance taken, or -1 (then call
+        ``acquire``: it starts one cold or throttles). The simulator's hot path."""
+        idle = self._idle
+        if idle and now - next(iter(idle.values())) < self.keep_warm:
+            instance = next(reversed(idle))
+            del idle[instance]
+            self._busy.add(instance)
+            return instance
+        return -1
 
     def release(self, instance: int, now: float, *, keep: bool = True) -> None:
         """``instance`` finished at ``now``; ``keep=False`` retires it (killed or broken)."""
         self._busy.discard(instance)
         if keep:
-            self._idle[instance] = now
+            idle = self._idle
+            if idle and now < idle[next(reversed(idle))]:  # out of time order (the simulator)
+                idle[instance] = now
+                ordered = sorted(idle.items(), key=itemgetter(1))
+                idle.clear()
+                idle.update(ordered)
+            else:
+                idle[instance] = now
 
     def expire(self, now: float) -> list[int]:
         """Stop instances idle for ``keep_warm`` by ``now``; returns their ids."""
-        expired = [i for i, since in self._idle.items() if now - since >= self.keep_warm]
+        idle = self._idle
+        expired = []
+        keep_warm = self.keep_warm
+        for instance, since in idle.items():
+            if now - since < keep_warm:
+                break  # the rest went idle later
+            expired.append(instance)
         for instance in expired:
-            del self._idle[instance]
+            del idle[instance]
         return expired
 
     def next_expiry(self) -> float | None:
         """When the next idle instance expires (None when none is idle)."""
         if not self._idle:
             return None
-        return min(self._idle.values()) + self.keep_warm
+        return next(iter(self._idle.values())) + self.keep_warm
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,50 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from heapq import heappop, heappush
 from typing import Any
 
 from cdn.functions.cost import FunctionPrices, FunctionUsage, billed_duration_ms, usage_cost
-from cdn.functions.instances import Grant, InstancePool, InstanceTiming, Throttle
+from cdn.functions.instances import InstancePool, InstanceTiming, Throttle
 from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import FunctionKind
 
-__all__ = ["SimulatedFunction", "Started", "functions_section"]
+__all__ = [
+    "DEFAULT_TIMINGS",
+    "SimulatedFunction",
+    "Started",
+    "functions_section",
+    "scaled_timing",
+    "timing_of",
+]
+
+# The duration model when the topology gives none, per kind (seconds). Assumptions of ours,
+# rounded up from bench/functions.py on the development machine: a warm Lambda-style invoke
+# adds 0.13-0.18 ms plus the handler, a cold start takes 89-101 ms (process start + import +
+# init), a CloudFront Function runs in ~0.03 ms. Measure your own with `cdn fn invoke --bench`.
+DEFAULT_TIMINGS = {
+    FunctionKind.LAMBDA_EDGE: InstanceTiming(duration=0.0005, init_duration=0.100),
+    FunctionKind.CLOUDFRONT_FUNCTION: InstanceTiming(duration=0.00005, init_duration=0.0),
+}
+# Lambda gives a function CPU in proportion to its memory, one full vCPU at 1,769 MB (AWS Lambda
+# developer guide, "Memory and computing power"); more memory adds no single-thread speed.
+FULL_VCPU_MB = 1769
+
+
+def timing_of(spec: FunctionSpec) -> InstanceTiming:
+    """The duration model of ``spec``: its ``duration`` / ``init_duration``, else the kind's."""
+    default = DEFAULT_TIMINGS[spec.kind]
+    return InstanceTiming(
+        default.duration if spec.duration is None else spec.duration,
+        default.init_duration if spec.init_duration is None else spec.init_duration,
+    )
+
+
+def scaled_timing(timing: InstanceTiming, measured_mb: int, memory_mb: int) -> InstanceTiming:
+    """``timing`` measured at ``measured_mb``, moved to ``memory_mb`` (CPU-bound code: CPU share
+    grows with memory up to one vCPU at 1,769 MB)."""
+    factor = min(measured_mb, FULL_VCPU_MB) / min(memory_mb, FULL_VCPU_MB)
+    return InstanceTiming(timing.duration * factor, timing.init_duration * factor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,28 +84,98 @@ class SimulatedFunction:
         self.invocations = 0
         self.cold_starts = 0
         self.throttles = 0
-        self.billed_ms = 0
-        self.busy_seconds = 0.0
+        # Lambda bills the handler's run; the init phase of a cold start is not billed here.
+        # CloudFront Functions are billed per invocation only: no billed duration.
+        self._billed = billed_duration_ms(timing.duration * 1000) if self.pool is not None else 0
+        self._warm: dict[int, Started] = {}  # Started of a warm run by instance, made once
+        self._no_instance = Started(-1, timing.duration, False)
+        # (end, instance, start) of the ``run``s not released yet, a heap
+        self._pending: list[tuple[float, int, float]] = []
+        # ``run``'s constants: the pool's idle map (kept in time order, never rebound)
+        self._duration = timing.duration
+        self._keep_warm = spec.keep_warm
+        self._idle = self.pool._idle if self.pool is not None else {}
 
     def start(self, now: float) -> Started | Throttle:
         """A request reaches the function's trigger at ``now``."""
         self.invocations += 1
-        if self.pool is None:
-            return self._started(Grant(-1, cold=False))
-        grant = self.pool.acquire(now)
-        if isinstance(grant, Throttle):
+        pool = self.pool
+        if pool is None:
+            return self._no_instance
+        grant = pool.acquire(now)
+        if type(grant) is Throttle:
             self.throttles += 1
             return grant
         if grant.cold:
             self.cold_starts += 1
-        return self._started(grant)
+            started = Started(grant.instance, self.timing.time(grant), True)
+        else:
+            started = self._warm.get(grant.instance)
+            if started is None:
+                started = self._warm[grant.instance] = Started(
+                    grant.instance, self.timing.duration, False
+                )
+        return started
 
-    def _started(self, grant: Grant) -> Started:
-        seconds = self.timing.time(grant)
-        # Lambda bills the handler's run; the init phase of a cold start is not billed here.
-        self.billed_ms += billed_duration_ms(self.timing.duration * 1000)
-        self.busy_seconds += seconds
-        return Started(grant.instance, seconds, grant.cold)
+    def run(self, now: float) -> float:
+        """``start`` and ``finish`` in one call for a caller that knows no other clock than the
+        request times: the seconds the run takes from ``now`` (init included when cold), or -1.0
+        when throttled. The simulator's hot path.
+
+        The run's instance goes back to the pool at ``now + seconds``: runs ended by ``now`` are
+        released before this one starts. Callers may come slightly out of time order (requests
+        reach a PoP with different network delays): a run that ends before a run already
+        started later on an instance begins takes that instance warm, as it would have in time
+        order (nothing else changes: the instance stays busy with its later run).
+        """
+        pending = self._pending
+        if pending:
+            first = pending[0]
+            end = first[0]
+            if end <= now:
+                if len(pending) == 1 and now - end < self._keep_warm:
+                    idle = self._idle
+                    if not idle or end >= idle[next(reversed(idle))]:
+                        # The one run in flight ended and its instance, now the most recently
+                        # used idle one, would be taken again warm: keep it busy (what release
+                        # + take_warm do, without the pool's bookkeeping).
+                        self.invocations += 1
+                        seconds = self._duration
+                        pending[0] = (now + seconds, first[1], now)
+                        return seconds
+                release = self.pool.release  # type: ignore[union-attr]
+                while pending and pending[0][0] <= now:
+                    end, instance, _ = heappop(pending)
+                    release(instance, end)
+            elif len(pending) == 1 and first[2] >= now + self._duration:
+                # Out of order: this run ends before the one run in flight began on its
+                # instance; in time order it would have taken that (then idle) instance warm.
+                self.invocations += 1
+                return self._duration
+        pool = self.pool
+        if pool is None:
+            self.invocations += 1
+            return self._duration
+        instance = pool.take_warm(now)
+        seconds = self._duration
+        if instance >= 0:
+            self.invocations += 1
+        else:
+            for _, _, later in pending:
+                if later >= now + seconds:  # fits before a later run of that instance
+                    self.invocations += 1
+                    return seconds
+            started = self.start(now)
+            if type(started) is Throttle:
+                return -1.0
+            instance, seconds = started.instance, started.seconds
+        heappush(pending, (now + seconds, instance, now))
+        return seconds
+
+    @property
+    def billed_ms(self) -> int:
+        """Billed milliseconds: every unthrottled run bills its duration in whole ms."""
+        return (self.invocations - self.throttles) * self._billed
 
     def finish(self, started: Started, now: float) -> None:
         """The run ``started`` ended at ``now`` (its instance goes back to the warm pool)."""

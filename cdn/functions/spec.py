@@ -52,6 +52,10 @@ class FunctionSpec:
     keep_warm: float = DEFAULT_KEEP_WARM
     budget: float = DEFAULT_BUDGET
     where: str = ""
+    # The simulator's duration model (seconds): per invoke, and added on a cold start. None:
+    # the kind's default (cdn.functions.simulated.timing_of); `cdn fn invoke --bench` measures.
+    duration: float | None = None
+    init_duration: float | None = None
 
 
 def check_associations(

@@ -58,11 +58,21 @@ def _function(reader: TableReader, base: Path) -> FunctionSpec:
         keep_warm=reader.duration("keep_warm", 600.0),
         budget=reader.duration("budget", 0.001),
         where=reader.where("code"),
+        duration=_optional_duration(reader, "duration"),
+        init_duration=_optional_duration(reader, "init_duration"),
     )
     if not spec.timeout > 0:
         raise reader.fail("timeout", f"{spec.timeout!r} is not positive", "a duration like 3s")
     reader.done()
     return spec
+
+
+def _optional_duration(reader: TableReader, key: str) -> float | None:
+    """The simulator's timing keys: a duration, or None when absent (the kind's default)."""
+    if not reader.has(key):
+        reader.used.add(key)
+        return None
+    return reader.duration(key, 0.0)
 
 
 def parse_functions(top: TableReader, source: str) -> tuple[FunctionSpec, ...]:

@@ -4,8 +4,9 @@
 (Lambda@Edge, or CloudFront Functions with --kind cloudfront-function), runs the handler the way
 the edge will (a worker process, or in-process under a time budget), validates its answer as
 CloudFront does and prints the result, then the REPORT line. --event FILE sends a ready-made
-event instead. --bench N adds N warm invokes after the first (cold) one and prints their timings (the
-simulator's duration model can use them).
+event instead. --bench N adds N warm invokes after the first (cold) one and prints their timings,
+then the simulator's duration model as [[function]] keys (`duration`, `init_duration`) to paste
+into the topology; --bench-out FILE also writes those lines to FILE.
 
 `cdn fn event --trigger T` prints a sample event for a trigger.
 
@@ -155,6 +156,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="then N warm invokes: print cold start and warm p50/p99",
     )
+    invoke.add_argument(
+        "--bench-out",
+        metavar="FILE",
+        default=None,
+        help="with --bench: write the [[function]] timing keys (duration, init_duration) to FILE",
+    )
     event = sub.add_parser("event", help="print a sample event for a trigger")
     _add_event_flags(event)
     serve = sub.add_parser("serve", help="serve a topology's functions on the Lambda invoke API")
@@ -225,6 +232,14 @@ def _spec(args: argparse.Namespace) -> FunctionSpec:
     )
 
 
+def timing_keys(figures: dict[str, Any]) -> str:
+    """The [[function]] keys the simulator's duration model reads, from ``--bench`` figures:
+    ``duration`` the warm invoke's p50 (what a request waits), ``init_duration`` the cold start's
+    init (0 for a CloudFront Function, which has none)."""
+    init = figures["cold_start_ms"] or 0.0
+    return f'duration = "{figures["warm_p50_ms"]:.3f}ms"\ninit_duration = "{init:.3f}ms"\n'
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -235,6 +250,8 @@ async def _invoke(args: argparse.Namespace) -> int:
     from fn.host import check_code
     from fn.pool import LambdaPool
 
+    if getattr(args, "bench_out", None) and not args.bench:
+        raise UserError("--bench-out FILE needs --bench N (the figures it writes)")
     spec = _spec(args)
     check_code(spec)
     given = _input(args)
@@ -291,23 +308,24 @@ async def _invoke(args: argparse.Namespace) -> int:
                 bench_invocation = await once(f"bench-{i}")
                 warm.append((time.perf_counter() - began) * 1000)
                 handler_ms.append(bench_invocation.duration_ms)
-            print(
-                json.dumps(
-                    {
-                        "bench": {
-                            "invokes": args.bench,
-                            "cold_start_ms": round(invocation.init_ms, 3)
-                            if invocation.init_ms
-                            else None,
-                            "first_invoke_ms": round(first_ms, 3),
-                            "warm_p50_ms": round(_percentile(warm, 0.5), 3),
-                            "warm_p99_ms": round(_percentile(warm, 0.99), 3),
-                            "warm_mean_ms": round(statistics.fmean(warm), 3),
-                            "handler_p50_ms": round(_percentile(handler_ms, 0.5), 3),
-                        }
-                    }
-                )
-            )
+            figures = {
+                "invokes": args.bench,
+                "cold_start_ms": round(invocation.init_ms, 3) if invocation.init_ms else None,
+                "first_invoke_ms": round(first_ms, 3),
+                "warm_p50_ms": round(_percentile(warm, 0.5), 3),
+                "warm_p99_ms": round(_percentile(warm, 0.99), 3),
+                "warm_mean_ms": round(statistics.fmean(warm), 3),
+                "handler_p50_ms": round(_percentile(handler_ms, 0.5), 3),
+            }
+            keys = timing_keys(figures)
+            print("# the simulator's duration model, for this function's [[function]] table:")
+            sys.stdout.write(keys)
+            print(json.dumps({"bench": figures}))  # last: scripts read the last line
+            if args.bench_out:
+                try:
+                    Path(args.bench_out).write_text(keys, encoding="utf-8")
+                except OSError as exc:
+                    raise UserError(f"--bench-out {args.bench_out}: cannot write ({exc})") from None
         return 0 if document["result"]["action"] != "fail" else 1
     finally:
         if isinstance(runner, LambdaPool):

@@ -260,6 +260,8 @@ def _print_summary(report: dict[str, Any]) -> None:
     console.print(pops)
     if report.get("behaviors"):
         console.print(_behaviors_table(report))
+    if "functions" in report:
+        _print_functions(console, report["functions"])
 
 
 def _behaviors_table(report: dict[str, Any]) -> Table:
@@ -282,3 +284,23 @@ def _behaviors_table(report: dict[str, Any]) -> Table:
             f"{b['forbidden_share']:.2%}",
         )
     return table
+
+
+def _print_functions(console: Console, section: dict[str, Any]) -> None:
+    """The edge functions' totals: invocations, cold starts, throttles (503s), billed time, cost
+    (kind L@E: Lambda@Edge, CFF: CloudFront Functions)."""
+    table = Table(title=f"edge functions (cost ${section['cost']:.4f} of the total)")
+    columns = ("function", "kind", "invokes", "cold", "503s", "billed s", "cost $")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("function", "kind") else "right")
+    for name, total in sorted(section["functions"].items()):
+        table.add_row(
+            name,
+            "L@E" if total["kind"] == "lambda-edge" else "CFF",
+            f"{total['invocations']:,}",
+            f"{total['cold_starts']:,}",
+            f"{total['throttles']:,}",
+            f"{total['billed_ms'] / 1000:,.1f}",
+            f"{total['cost']:.4f}",
+        )
+    console.print(table)

@@ -1,0 +1,226 @@
+"""Edge functions in the simulator: each edge's functions run at their triggers, in time.
+
+Rules (docs/functions.md, "The simulator"): per PoP and function one core ``SimulatedFunction``
+(cold starts, keep-warm expiry and throttling come from the same ``InstancePool`` the live
+runtime uses; a function on two triggers of an edge shares its instances). Triggers, as CloudFront's skipping rules say
+(cdn.functions.skipping):
+- viewer-request runs for every user request at the edge the user reached (not again at a peer
+  owner), before the cache step; its time delays the cache step;
+- origin-request runs before every fetch an edge makes upstream (a miss, a revalidation, a
+  stale refresh, a bypass), origin-response when that answer arrives; their time is added to
+  the fetch (``FunctionUpstream`` wraps the edge's upstream, so sim.node needs no change);
+- viewer-response runs when the answer leaves, unless a function failed before it (the sim's
+  origin never answers >= 400).
+A throttled function answers 503: the request ends there (viewer-request: no cache step) and
+counts in ``outcomes.function_throttled``. Approximation: a fetch whose origin trigger was
+throttled is still stored (the simulator's fill is decided before the fetch ends), so the next
+request hits instead of fetching again.
+Time: nothing waits on an event (``SimulatedFunction.run``). A run started at ``t`` for ``s``
+seconds is released to the warm pool at ``t + s``: releases wait in a heap and are applied
+before the next start at or after their end. Requests reach a PoP almost in time order (network
+delays differ per user), and a run that ends before a run already placed later on an instance
+begins takes that instance warm, as it would have in time order; throttling at ``concurrency``
+is exact for requests that arrive in order.
+A topology without functions builds nothing here (``SimFunctions.build`` returns None) and the
+model calls ``CacheNodeSim.serve`` as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdn.functions.simulated import SimulatedFunction, functions_section, timing_of
+from cdn.functions.triggers import Trigger
+from cdn.topology import Topology
+from sim.node import CacheNodeSim
+from sim.origin import OriginSim
+from sim.outcomes import MISS, STALE
+
+__all__ = ["THROTTLED", "FunctionUpstream", "SimFunctions"]
+
+THROTTLED = 503  # the code a request ends with when a function was throttled (never a hit)
+
+
+class FunctionUpstream:
+    """An edge's upstream with its origin-request / origin-response functions around each fetch.
+
+    Duck-types the upstream a ``CacheNodeSim`` calls (``serve`` with the node's signature); the
+    edge adds ``up_delay`` to the answer as for any upstream, and this counts the edge's origin
+    bytes when the real upstream is the origin (the edge's own check sees this wrapper).
+    """
+
+    __slots__ = ("edge", "functions", "on_request", "on_response", "pop", "upstream")
+
+    def __init__(
+        self,
+        functions: SimFunctions,
+        edge: CacheNodeSim,
+        upstream: CacheNodeSim | OriginSim,
+        on_request: SimulatedFunction | None,
+        on_response: SimulatedFunction | None,
+    ) -> None:
+        self.functions = functions
+        self.edge = edge
+        self.pop = edge.node.name
+        self.upstream = upstream
+        self.on_request = on_request
+        self.on_response = on_response
+
+    def serve(
+        self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
+    ) -> tuple[float, int, bool, int]:
+        """Fetch through the origin triggers; ``t`` is the arrival time at the upstream."""
+        delay = self.edge.up_delay
+        if self.on_request is not None:
+            seconds = self.on_request.run(t - delay)
+            if seconds < 0.0:  # throttled before the fetch: 503 at the edge, at once
+                self.functions.failed(self.pop)
+                return t - 2.0 * delay, MISS, False, 0
+            t += seconds
+        upstream = self.upstream
+        if type(upstream) is OriginSim:
+            if not conditional:
+                self.edge.origin_bytes += size
+            done, age = upstream.fetch(t, size, conditional), 0
+        else:
+            done, _, _, age = upstream.serve(key, obj, size, t, from_peer, conditional)
+        if self.on_response is not None:
+            seconds = self.on_response.run(done + delay)
+            if seconds < 0.0:
+                self.functions.failed(self.pop)
+            else:
+                done += seconds
+        return done, MISS, not conditional, age
+
+
+class SimFunctions:
+    """Every edge's functions in one run, and the hook the model calls for each user request."""
+
+    def __init__(self, topology: Topology, nodes: dict[str, CacheNodeSim]) -> None:
+        self.prices = topology.cost.functions
+        self.by_pop: dict[str, dict[str, SimulatedFunction]] = {}
+        # edge -> (viewer-request function, viewer-response function); edges with one only
+        self.viewer: dict[
+            CacheNodeSim, tuple[SimulatedFunction | None, SimulatedFunction | None]
+        ] = {}
+        self.throttled: dict[str, int] = {}  # requests answered 503 per PoP
+        self._failed: str | None = None  # the PoP whose origin trigger throttled this request
+        self.only_viewer_request = True
+        for node in topology.edges:
+            on = topology.functions_of(node)
+            if not on:
+                continue
+            edge = nodes[node.name]
+            mine: dict[str, SimulatedFunction] = {}
+            for spec in on.values():
+                mine.setdefault(spec.name, SimulatedFunction(spec, timing_of(spec)))
+            self.by_pop[node.name] = mine
+            self.throttled[node.name] = 0
+
+            def at(trigger: Trigger, on=on, mine=mine) -> SimulatedFunction | None:
+                spec = on.get(trigger)
+                return None if spec is None else mine[spec.name]
+
+            viewer = (at(Trigger.VIEWER_REQUEST), at(Trigger.VIEWER_RESPONSE))
+            if set(on) != {Trigger.VIEWER_REQUEST}:
+                self.only_viewer_request = False
+            if viewer != (None, None):
+                self.viewer[edge] = viewer
+            origin = (at(Trigger.ORIGIN_REQUEST), at(Trigger.ORIGIN_RESPONSE))
+            if origin != (None, None):
+                assert edge.upstream is not None
+                edge.upstream = FunctionUpstream(self, edge, edge.upstream, *origin)  # type: ignore[assignment]
+
+        # The hook the model calls: the short one when only viewer-request functions exist.
+        self.on_viewer_request = {edge: pair[0] for edge, pair in self.viewer.items()}
+        if self.only_viewer_request:
+            self.serve = self.serve_viewer_request  # type: ignore[method-assign]
+
+    @classmethod
+    def build(cls, topology: Topology, nodes: dict[str, CacheNodeSim]) -> SimFunctions | None:
+        """The functions of ``topology``'s edges, or None when no edge has any (no hooks at all)."""
+        if not any(topology.functions_of(node) for node in topology.edges):
+            return None
+        return cls(topology, nodes)
+
+    def failed(self, pop: str) -> None:
+        """An origin trigger's function at ``pop`` was throttled during the request served."""
+        self._failed = pop
+
+    def serve(
+        self,
+        edge: CacheNodeSim,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        from_peer: bool,
+        conditional: bool,
+    ) -> tuple[float, int, bool, int]:
+        """``edge.serve`` for a user request, with the edge's viewer functions around it."""
+        viewer = self.viewer.get(edge)
+        self._failed = None
+        if viewer is None:
+            answer = edge.serve(key, obj, size, t, from_peer, conditional)
+            if self._failed is not None and answer[1] != STALE:  # an origin trigger throttled
+                self.throttled[self._failed] += 1
+                return answer[0], THROTTLED, False, 0
+            return answer
+        on_request, on_response = viewer
+        if on_request is not None:
+            seconds = on_request.run(t)
+            if seconds < 0.0:
+                self.throttled[edge.node.name] += 1
+                return t, THROTTLED, False, 0
+            t += seconds
+        done, code, from_upstream, age = edge.serve(key, obj, size, t, from_peer, conditional)
+        failed = self._failed
+        if failed is not None and code != STALE:  # a background refresh's is not the viewer's
+            self.throttled[failed] += 1
+            return done, THROTTLED, False, 0
+        if on_response is not None:
+            seconds = on_response.run(done)
+            if seconds < 0.0:
+                self.throttled[edge.node.name] += 1
+                return done, THROTTLED, from_upstream, age
+            done += seconds
+        return done, code, from_upstream, age
+
+    def serve_viewer_request(
+        self,
+        edge: CacheNodeSim,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        from_peer: bool,
+        conditional: bool,
+    ) -> tuple[float, int, bool, int]:
+        """``serve`` when the edges' only functions are on viewer-request (the common case)."""
+        function = self.on_viewer_request.get(edge)
+        if function is not None:
+            seconds = function.run(t)
+            if seconds < 0.0:
+                self.throttled[edge.node.name] += 1
+                return t, THROTTLED, False, 0
+            t += seconds
+        return edge.serve(key, obj, size, t, from_peer, conditional)
+
+    def add_to(self, report: dict[str, Any]) -> None:
+        """Put the ``functions`` section in ``report``, with its cost and throttled requests."""
+        section = functions_section(
+            {pop: mine.values() for pop, mine in self.by_pop.items()},
+            self.prices,
+        )
+        section["throttled_requests"] = sum(self.throttled.values())
+        report["functions"] = section
+        report["outcomes"]["function_throttled"] = section["throttled_requests"]
+        cost = report["cost"]
+        cost["functions"] = section["cost"]
+        cost["total"] += section["cost"]
+        for pop, entries in section["pops"].items():
+            pop_cost = sum(entry["cost"] for entry in entries)
+            report["pops"][pop]["outcomes"]["function_throttled"] = self.throttled[pop]
+            report["pops"][pop]["cost"]["functions"] = pop_cost
+            report["pops"][pop]["cost"]["total"] += pop_cost
+            cost["pops"][pop] += pop_cost
