@@ -202,8 +202,12 @@ class Simulation:
 
     def run(self, on_progress: Callable[[float, int], None] | None = None) -> SimResult:
         """Run the scenario to the end; ``on_progress(sim_seconds, requests)`` after each batch."""
-        env = simpy.Environment()
         tally = RequestTally(len(self.region_names), self.region_of_user)
+        if self.options.faults:
+            from sim.faults import run_with_faults
+
+            return run_with_faults(self, tally, on_progress)
+        env = simpy.Environment()
         for purge in sorted(self.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
         env.process(self._arrivals(env, tally, on_progress))
