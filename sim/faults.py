@@ -30,7 +30,10 @@ outcome (the live edge's collapse); no hit-for-pass modelling (the fault scenari
 cacheable). Results are split into before / during / after the fault window (from the first
 fault's start to the last one's end; a kill's lasts to the end of the run): requests, errors,
 stale served (stale-if-error), origin requests, hit ratio and p99 (errors left out, as the load
-generator leaves them out of its latency histograms), plus per-second counts and the requests
+generator leaves them out of its latency histograms). "stale served" counts what the user-facing
+cache served stale (the load generator's view: the last Cache-Status member); "stale served any
+tier" counts user requests some cache on the path answered with a stale-if-error copy (a shield
+serving stale to an edge whose own copy expired), plus per-second counts and the requests
 each origin served (``report["faults"]``, docs/reliability.md).
 """
 
@@ -130,10 +133,11 @@ class Reply(NamedTuple):
 class _Phase:
     """The figures of one phase (before / during / after)."""
 
-    __slots__ = ("errors", "hits", "latency", "origin", "requests", "stale")
+    __slots__ = ("errors", "hits", "latency", "origin", "requests", "stale", "stale_upstream")
 
     def __init__(self) -> None:
         self.requests = self.errors = self.stale = self.hits = self.origin = 0
+        self.stale_upstream = 0
         self.latency = LatencyHistogram()
 
     def report(self) -> dict[str, Any]:
@@ -141,6 +145,7 @@ class _Phase:
             "requests": self.requests,
             "errors": self.errors,
             "stale_served": self.stale,
+            "stale_served_any_tier": self.stale_upstream,
             "origin_requests": self.origin,
             "hits": self.hits,
             "hit_ratio": ratio(self.hits, self.requests),
@@ -171,6 +176,7 @@ class FaultRun:
         self.inflight: dict[str, dict[str, tuple[float, Reply]]] = {n: {} for n in sim.nodes}
         self.last_arrival: dict[str, float] = dict.fromkeys(sim.nodes, 0.0)
         self.pending_restarts = self.schedule.restarts()
+        self.stale_hop = False  # a node served stale-if-error for the current user request
         self.site = sim.site
         self.path = self.topology.workload.path
         self._owners: dict[tuple[str, int], list[str]] = {}
@@ -191,8 +197,11 @@ class FaultRun:
         self.group = None
         self.secondary: OriginSim | None = None
         gateway = self.topology.gateway
-        for group in gateway.origin_groups if gateway is not None else ():
-            if group.members[0] == origin.name:
+        if gateway is None:
+            return
+        target = gateway.behavior_for(self.topology.workload.path.split("{id}")[0]).target_origin
+        for group in gateway.origin_groups:
+            if group.name == target and group.members[0] == origin.name:
                 self.group = group
                 width, buckets = sim.series.bucket_width, sim.series.buckets
                 queue = ServerQueue(origin.capacity_rps, origin.workers, sim.rng, width, buckets)
@@ -228,6 +237,7 @@ class FaultRun:
     ) -> tuple[float, bool, bool]:
         """One user request sent at ``t``: (latency s, edge-tier hit, error)."""
         self._restart_due(t)
+        self.stale_hop = False
         latency_model = self.sim.latency
         setup = latency_model.setup_rtts * 2.0
         spent = 0.0  # connection attempts refused before the edge that answers
@@ -262,6 +272,8 @@ class FaultRun:
         if reply.stale_error:
             phase.stale += 1
             self.record_second("stale", t)
+        if self.stale_hop:
+            phase.stale_upstream += 1
         if hit:
             phase.hits += 1
             self.record_second("hits", t)
@@ -315,6 +327,7 @@ class FaultRun:
         if status:
             action = step.failed(status if status > 0 else None, done)
             if type(action) is Serve:
+                self.stale_hop = True
                 reply = Reply(done, STALE, 0, True, action.age)
             else:
                 reply = Reply(done, MISS, status if status > 0 else ERROR_STATUS, False, 0)
