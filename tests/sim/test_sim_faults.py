@@ -8,8 +8,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from cdn.faults import Fault
 from cdn.topology import default_topology_path, load_topology
 from sim.model import SimOptions, Simulation
