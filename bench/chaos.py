@@ -55,6 +55,9 @@ from loadgen.runner import LoadRun
 from loadgen.stats import decode, new_histogram, value_at_percentile
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's directory comes first on sys.path and "sim" would be bench/sim.py.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
 SCENARIOS = ROOT / "configs" / "chaos"
 ORDER = (
     "kill-peer",
