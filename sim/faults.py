@@ -31,7 +31,8 @@ cacheable). Results are split into before / during / after the fault window (fro
 fault's start to the last one's end; a kill's lasts to the end of the run): requests, errors,
 stale served (stale-if-error), origin requests, hit ratio and p99 (errors left out, as the load
 generator leaves them out of its latency histograms). "stale served" counts what the user-facing
-cache served stale (the load generator's view: the last Cache-Status member); "stale served any
+cache served stale, for stale-if-error or stale-while-revalidate (the load generator's view: the
+last Cache-Status member); "stale served any
 tier" counts user requests some cache on the path answered with a stale-if-error copy (a shield
 serving stale to an edge whose own copy expired), plus per-second counts and the requests
 each origin served (``report["faults"]``, docs/reliability.md).
@@ -269,7 +270,7 @@ class FaultRun:
             self.record_second("errors", t)
             return latency, False, True
         phase.latency.record(latency)
-        if reply.stale_error:
+        if reply.code == STALE:  # served stale (stale-if-error or stale-while-revalidate)
             phase.stale += 1
             self.record_second("stale", t)
         if self.stale_hop:
