@@ -303,7 +303,7 @@ class FaultRun:
             t = node.queue.finish(t)
         ring = self.rings.get(name)
         if ring is not None and not from_peer:
-            forwarded = self._to_owner(node, ring, key, obj, size, t)
+            forwarded, t = self._to_owner(node, ring, key, obj, size, t)
             if forwarded is not None:
                 return forwarded
         inflight = self.inflight[name]
@@ -362,9 +362,9 @@ class FaultRun:
 
     def _to_owner(
         self, node: Any, ring: HashRing, key: str, obj: int, size: int, t: float
-    ) -> Reply | None:
-        """Forward to the key's owner on the ring (the next one when it is down); None: the
-        owner is ``node`` itself."""
+    ) -> tuple[Reply | None, float]:
+        """Forward to the key's owner on the ring (the next one when it is down): (its reply,
+        or None when ``node`` serves the key itself, and the time it does: after the waits)."""
         name = node.node.name
         owners = self._owners.get((name, obj))
         if owners is None:
@@ -372,7 +372,7 @@ class FaultRun:
             self._owners[(name, obj)] = owners
         for owner_name in owners:
             if owner_name == name:
-                return None
+                return None, t
             owner = self.sim.nodes[owner_name]
             delay = node.peer_delay.get(owner_name, 0.0)
             fault = self.schedule.node_fault(owner_name, t + delay)
@@ -391,8 +391,8 @@ class FaultRun:
             node.forwarded += 1
             node.forwarded_bytes += size
             reply = self.serve(owner, key, obj, size, arrive, True)
-            return reply._replace(done=reply.done + delay)
-        return None
+            return reply._replace(done=reply.done + delay), t
+        return None, t
 
     def fetch(
         self, node: Any, key: str, obj: int, size: int, t: float, conditional: bool
