@@ -256,6 +256,27 @@ def _table(rows: list[Row], rate: float) -> Table:
     return table
 
 
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The rows (``asdict(Row)``, as --json writes them) as docs/reliability.md's table."""
+    lines = [
+        "| scenario | fault | achieved req/s | errors (run / window) | sim errors (run / window) "
+        "| origin requests | sim origin requests | stale served | p99 before ms | p99 during ms "
+        "| recovery s | load avg |",
+        "|" + "---|" * 12,
+    ]
+    for r in rows:
+        recovery = "-" if r["recovery_s"] is None else f"{r['recovery_s']:.0f}"
+        lines.append(
+            f"| {r['scenario']} | {r['fault']} | {r['achieved_rate']:.0f} "
+            f"| {r['errors']} / {r['errors_in_window']} "
+            f"| {r['predicted_errors']} / {r['predicted_errors_in_window']} "
+            f"| {r['origin_requests']} | {r['predicted_origin_requests']} | {r['stale']} "
+            f"| {r['p99_before_ms']:.0f} | {r['p99_during_ms']:.0f} | {recovery} "
+            f"| {r['load'][0]:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def _goal(row: Row) -> str:
     """Which predictions are within 10% or 5 requests: errors (run) and origin requests."""
     errors = "ok" if within_goal(row.predicted_errors, row.errors) else "off"
@@ -268,6 +289,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="requests/s (default 1000)")
     parser.add_argument("--only", default=",".join(ORDER), help="scenarios, comma-separated")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument(
+        "--markdown", action="store_true", help="also print the table as Markdown (for docs)"
+    )
     args = parser.parse_args()
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in names if not (SCENARIOS / f"{name}.toml").exists()]
@@ -288,6 +312,8 @@ def main() -> int:
                 json.dumps([asdict(row) for row in rows], indent=1) + "\n", encoding="utf-8"
             )
     console.print(_table(rows, args.rate))
+    if args.markdown:
+        print(markdown_table([asdict(row) for row in rows]))
     console.print(f"{time.monotonic() - started:.0f} s in all; load average {os.getloadavg()}")
     return 0 if len(rows) == len(names) else 1
 

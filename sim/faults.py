@@ -525,18 +525,22 @@ def _purge(sim: Any, purge: Any) -> None:
             store.purge_key(purge.value, soft=purge.soft)
 
 
-def run_with_faults(sim: Any, tally: Any, on_progress: Callable[[float, int], None] | None) -> Any:
+def run_with_faults(
+    sim: Any,
+    tally: Any,
+    on_progress: Callable[[float, int], None] | None,
+    keys_of: Callable[[list[int]], list[str]],
+) -> Any:
     """Run ``sim`` (a ``sim.model.Simulation``) under ``sim.options.faults``; its SimResult,
-    with ``report["faults"]`` (the phases before / during / after the fault window)."""
-    from sim.model import CacheKeys
+    with ``report["faults"]`` (the phases before / during / after the fault window).
+    ``keys_of`` maps object ids to cache keys (``sim.model.CacheKeys.of``)."""
     from sim.result import build_result
 
     run = FaultRun(sim, sim.options.faults)
-    keys = CacheKeys(sim.topology.workload.path)
     warmup_t, _ = sim.warmup_cut()
     if math.isfinite(warmup_t):
         sim.origin.steady_from = warmup_t
-    for batch, latencies, hits in run_batches(run, sim.stream.batches(), keys.of):
+    for batch, latencies, hits in run_batches(run, sim.stream.batches(), keys_of):
         tally.record(batch, latencies, hits, warmup_t, sim.series)
         for node in sim.nodes.values():
             node.queue.flush()

@@ -206,7 +206,8 @@ class Simulation:
         if self.options.faults:
             from sim.faults import run_with_faults
 
-            return run_with_faults(self, tally, on_progress)
+            keys = CacheKeys(self.topology.workload.path)
+            return run_with_faults(self, tally, on_progress, keys.of)
         env = simpy.Environment()
         for purge in sorted(self.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
