@@ -137,8 +137,8 @@ def fault_comparison_table(doc: dict[str, Any]) -> Table:
     )
     table.add_column("figure")
     for phase in PHASES:
-        table.add_column(f"{phase}: measured", justify="right")
-        table.add_column(f"{phase}: predicted", justify="right")
+        table.add_column(f"{phase}\nmeasured", justify="right")
+        table.add_column(f"{phase}\npredicted", justify="right")
     for metric in METRICS:
         cells = []
         for phase in PHASES:
