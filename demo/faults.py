@@ -57,14 +57,14 @@ def _origin_requests(url: str) -> int:
     return int(sum(stats.get("targets", {}).values()))
 
 
-async def _sample_origin(url: str, clock: Callable[[], float], t0: float, into: list) -> None:
-    """Append (seconds since t0, origin requests) every SAMPLE_EVERY until cancelled; a failed
-    read (the origin is down: its port is closed) is skipped."""
+async def _sample_origin(url: str, clock: Callable[[], float], into: list) -> None:
+    """Append (``clock()``, origin requests) every SAMPLE_EVERY until cancelled; a failed read
+    (the origin is down: its port is closed) is skipped."""
     loop = asyncio.get_running_loop()
     while True:
         with contextlib.suppress(OSError, ValueError):
             count = await loop.run_in_executor(None, _origin_requests, url)
-            into.append((clock() - t0, count))
+            into.append((clock(), count))
         await asyncio.sleep(SAMPLE_EVERY)
 
 
@@ -236,10 +236,7 @@ def run_fault_demo(
 async def _load(run: Any, actor: Any, faults: tuple[Fault, ...], origin_url: str, samples: list):
     from cluster.faults import load_with_faults
 
-    t0 = run.clock() + run.plan.start_delay
-    sampler = asyncio.get_running_loop().create_task(
-        _sample_origin(origin_url, run.clock, t0, samples)
-    )
+    sampler = asyncio.get_running_loop().create_task(_sample_origin(origin_url, run.clock, samples))
     try:
         return await load_with_faults(run, actor, faults)
     finally:
@@ -247,6 +244,8 @@ async def _load(run: Any, actor: Any, faults: tuple[Fault, ...], origin_url: str
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
+        t0 = run.t0  # samples in seconds from the run's start, as the load generator counts
+        samples[:] = [(when - t0, count) for when, count in samples]
 
 
 def _predict(topology: Any, seed: int, duration: float, faults: tuple[Fault, ...]) -> dict:
