@@ -155,11 +155,11 @@ class _Phase:
 
 
 class FaultRun:
-    """A ``sim.model.Simulation`` run request by request under ``faults``.
+    """A ``sim.model.Simulation`` served request by request under ``faults``.
 
-    ``run(on_progress)`` replays the simulation's request stream; it updates the nodes' and
-    origin's counters as the fast path does (so ``build_result`` reads them) and returns the
-    per-batch (latencies, edge hits) for the tally through ``record``.
+    ``user_request`` serves one user request (``run_batches`` drives it over the stream,
+    ``run_with_faults`` the whole run); the nodes' and origin's counters are updated as the
+    fast path does, so ``sim.result.build_result`` reads them; ``report()`` is the phases.
     """
 
     def __init__(self, sim: Any, faults: tuple[Fault, ...]) -> None:
