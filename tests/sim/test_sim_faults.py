@@ -192,3 +192,18 @@ def test_cdn_sim_faults_names_a_bad_scenario(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "fault[0].kind" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_cdn_sim_applies_the_topologys_own_fault_tables(tmp_path: Path) -> None:
+    topology = tmp_path / "with-faults.toml"
+    topology.write_text(
+        LOCAL + '\n[[fault]]\nat = "2s"\nkind = "origin_down"\nfor = "3s"\n', encoding="utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "sim", str(topology), "--requests", "2000", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "origin_down origin at 2s for 3s" in done.stdout
