@@ -33,7 +33,7 @@ from rich.table import Table
 
 from cdn.faults import Fault
 from cdn.topology import load_topology
-from sim.faults import PHASES, phase_of
+from sim.fault_schedule import PHASES, phase_of
 
 __all__ = ["SAMPLE_EVERY", "FaultDemo", "fault_comparison_table", "run_fault_demo"]
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -54,12 +53,11 @@ from cdn.geo import distance_km
 from cdn.http.step import Serve
 from cdn.ring import HashRing, peer_key
 from cdn.topology import Topology
+from sim.fault_schedule import PHASES, PhaseFigures, Schedule, phase_of
 from sim.nodecache import NodeCache, Refresh
 from sim.origin import OriginSim
 from sim.outcomes import COLLAPSED, HIT, HIT_CODES, MISS, REVALIDATED, STALE, Outcome
 from sim.queueing import ServerQueue
-from sim.report import ratio
-from sim.stats import LatencyHistogram
 
 __all__ = [
     "CLIENT_TIMEOUT",
@@ -76,49 +74,7 @@ PEER_TIMEOUT = 5.0  # an edge waits this long for a peer's response head (docs/r
 DETECT = 2.0  # a hung peer is marked down by the next probe (every 2 s)
 REFUSING = frozenset({"kill", "restart"})
 HANGING = frozenset({"stop", "partition"})
-PHASES = ("before", "during", "after")
 ERROR_STATUS = 502  # what a cache answers when its upstream could not be reached
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """A fault scenario as questions the run asks: what holds for ``node`` at ``t``."""
-
-    faults: tuple[Fault, ...]
-
-    def node_fault(self, name: str, t: float) -> Fault | None:
-        """The node fault (kill, stop, restart, partition) holding for ``name`` at ``t``."""
-        for fault in self.faults:
-            if fault.node == name and fault.kind not in _ORIGIN and fault.active(t):
-                return fault
-        return None
-
-    def origin_fault(self, kind: str, t: float) -> Fault | None:
-        """The origin fault of ``kind`` holding at ``t``."""
-        for fault in self.faults:
-            if fault.kind == kind and fault.active(t):
-                return fault
-        return None
-
-    def window(self, run_end: float) -> tuple[float, float]:
-        """The fault window: the first fault's start to the last one's end (``run_end`` for
-        a kill, which is never undone)."""
-        start = min(fault.at for fault in self.faults)
-        end = max(run_end if fault.end is None else fault.end for fault in self.faults)
-        return start, max(end, start)
-
-    def restarts(self) -> list[Fault]:
-        """The restarts, in start order (each empties its node's cache)."""
-        return [fault for fault in self.faults if fault.kind == "restart"]
-
-
-_ORIGIN = frozenset({"origin_down", "origin_slow", "origin_errors"})
-
-
-def phase_of(t: float, window: tuple[float, float]) -> int:
-    """0 (before), 1 (during) or 2 (after) the fault ``window`` for a time ``t``."""
-    start, end = window
-    return 0 if t < start else (1 if t < end else 2)
 
 
 class Reply(NamedTuple):
@@ -129,29 +85,6 @@ class Reply(NamedTuple):
     error: int
     stale_error: bool
     age: int
-
-
-class _Phase:
-    """The figures of one phase (before / during / after)."""
-
-    __slots__ = ("errors", "hits", "latency", "origin", "requests", "stale", "stale_upstream")
-
-    def __init__(self) -> None:
-        self.requests = self.errors = self.stale = self.hits = self.origin = 0
-        self.stale_upstream = 0
-        self.latency = LatencyHistogram()
-
-    def report(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "errors": self.errors,
-            "stale_served": self.stale,
-            "stale_served_any_tier": self.stale_upstream,
-            "origin_requests": self.origin,
-            "hits": self.hits,
-            "hit_ratio": ratio(self.hits, self.requests),
-            "p99_ms": self.latency.percentile_ms(99) if self.latency.count else 0.0,
-        }
 
 
 class FaultRun:
@@ -170,7 +103,7 @@ class FaultRun:
         self.settings = self.topology.edge_settings
         run_end = sim.expected_duration if math.isfinite(sim.expected_duration) else math.inf
         self.window = self.schedule.window(run_end)
-        self.phases = [_Phase() for _ in PHASES]
+        self.phases = [PhaseFigures() for _ in PHASES]
         self.per_second: dict[str, list[int]] = {
             name: [] for name in ("requests", "errors", "stale", "hits", "origin_requests")
         }
