@@ -17,6 +17,11 @@ For each scenario of configs/chaos/ it starts configs/local.toml as a cluster (`
 ``origin-down-stale`` runs with the /obj/ rule ``public, max-age=5, stale-if-error=300`` so
 stored objects go stale during the outage; elsewhere objects stay fresh for a day.
 
+Beside the measured figures, the simulator's prediction of the same scenario (``sim.faults``:
+the same topology file, request stream, rate and duration, and the same fault schedule): errors
+over the run and in the window, and origin requests, with "ok" where the prediction is within
+10% or 5 requests of the measurement (the issue's goal).
+
 Plus the achieved rate and the machine load (os.getloadavg()), since the cores are shared.
 Runs are bounded: 10 s before each fault, the fault, then 15-20 s after.
 
@@ -50,6 +55,9 @@ from loadgen.runner import LoadRun
 from loadgen.stats import decode, new_histogram, value_at_percentile
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's directory comes first on sys.path and "sim" would be bench/sim.py.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
 SCENARIOS = ROOT / "configs" / "chaos"
 ORDER = (
     "kill-peer",
@@ -83,6 +91,10 @@ class Row:
     stale: int
     load: tuple[float, float, float]
     actions: list[str]
+    predicted_errors: int = 0
+    predicted_errors_in_window: int = 0
+    predicted_origin_requests: int = 0
+    predicted_stale: int = 0
 
 
 def _topology_with_fallbacks(directory: Path, cache_control: str | None = None) -> Path:
@@ -126,6 +138,25 @@ def _recovery(seconds: list[Any], since: int, baseline_ms: float) -> float | Non
     return None
 
 
+def predict(path: Path, rate: float, duration: float, faults: tuple[Any, ...]) -> dict[str, Any]:
+    """The simulator's run of the same scenario: its ``report["faults"]`` plus origin requests."""
+    from dataclasses import replace
+
+    from sim.model import SimOptions, Simulation
+
+    topology = load_topology(path)
+    workload = replace(topology.workload, rate=rate, duration=duration)
+    report = (
+        Simulation(replace(topology, workload=workload), SimOptions(faults=faults)).run().report
+    )
+    return {**report["faults"], "origin_requests": sum(report["faults"]["origins"].values())}
+
+
+def within_goal(predicted: float, measured: float) -> bool:
+    """The issue's goal: within 10% or 5 requests."""
+    return abs(predicted - measured) <= max(5.0, 0.1 * abs(measured))
+
+
 def run_scenario(name: str, rate: float, console: Console) -> Row:
     """Start a fresh cluster, load it at ``rate`` with scenario ``name``'s faults, measure."""
     import uvloop
@@ -151,6 +182,7 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
             report = uvloop.run(load_with_faults(run, actor, faults))
             origin = _origin_requests(cluster.urls["origin"]) - origin_before
         load = os.getloadavg()
+        predicted = predict(path, rate, duration, faults)
     seconds = report.stats.seconds
     start = int(fault.at)
     window_end = int(ends + WINDOW_TAIL)
@@ -158,6 +190,7 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
     before = _p99(seconds, 2, start)
     during = _p99(seconds, start, window_end)
     stale = report.stats.by_cache_status.get("stale")
+    per_second = predicted["per_second"]["errors"]
     row = Row(
         scenario=name,
         fault=fault.describe(),
@@ -174,6 +207,10 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
         actions=[
             f"{a.at:.1f}s {a.what}{'' if a.ok else ' FAILED: ' + a.detail}" for a in actor.actions
         ],
+        predicted_errors=int(predicted["errors"]),
+        predicted_errors_in_window=int(sum(per_second[start:window_end])),
+        predicted_origin_requests=int(predicted["origin_requests"]),
+        predicted_stale=int(predicted["stale_served"]),
     )
     console.print(
         f"{name}: {row.requests} requests at {row.achieved_rate:.0f}/s, {row.errors} errors "
@@ -194,6 +231,9 @@ def _table(rows: list[Row], rate: float) -> Table:
         "recovery s",
         "origin requests",
         "stale served",
+        "sim errors (run / window)",
+        "sim origin requests",
+        "sim within goal",
         "load avg",
     ):
         table.add_column(column, justify="left" if column in ("scenario", "fault") else "right")
@@ -208,9 +248,40 @@ def _table(rows: list[Row], rate: float) -> Table:
             "-" if row.recovery_s is None else f"{row.recovery_s:.0f}",
             str(row.origin_requests),
             str(row.stale),
+            f"{row.predicted_errors} / {row.predicted_errors_in_window}",
+            str(row.predicted_origin_requests),
+            _goal(row),
             f"{row.load[0]:.2f}",
         )
     return table
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The rows (``asdict(Row)``, as --json writes them) as docs/reliability.md's table."""
+    lines = [
+        "| scenario | fault | achieved req/s | errors (run / window) | sim errors (run / window) "
+        "| origin requests | sim origin requests | stale served | p99 before ms | p99 during ms "
+        "| recovery s | load avg |",
+        "|" + "---|" * 12,
+    ]
+    for r in rows:
+        recovery = "-" if r["recovery_s"] is None else f"{r['recovery_s']:.0f}"
+        lines.append(
+            f"| {r['scenario']} | {r['fault']} | {r['achieved_rate']:.0f} "
+            f"| {r['errors']} / {r['errors_in_window']} "
+            f"| {r['predicted_errors']} / {r['predicted_errors_in_window']} "
+            f"| {r['origin_requests']} | {r['predicted_origin_requests']} | {r['stale']} "
+            f"| {r['p99_before_ms']:.0f} | {r['p99_during_ms']:.0f} | {recovery} "
+            f"| {r['load'][0]:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def _goal(row: Row) -> str:
+    """Which predictions are within 10% or 5 requests: errors (run) and origin requests."""
+    errors = "ok" if within_goal(row.predicted_errors, row.errors) else "off"
+    origin = "ok" if within_goal(row.predicted_origin_requests, row.origin_requests) else "off"
+    return f"errors {errors}, origin {origin}"
 
 
 def main() -> int:
@@ -218,6 +289,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="requests/s (default 1000)")
     parser.add_argument("--only", default=",".join(ORDER), help="scenarios, comma-separated")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument(
+        "--markdown", action="store_true", help="also print the table as Markdown (for docs)"
+    )
     args = parser.parse_args()
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in names if not (SCENARIOS / f"{name}.toml").exists()]
@@ -238,6 +312,8 @@ def main() -> int:
                 json.dumps([asdict(row) for row in rows], indent=1) + "\n", encoding="utf-8"
             )
     console.print(_table(rows, args.rate))
+    if args.markdown:
+        print(markdown_table([asdict(row) for row in rows]))
     console.print(f"{time.monotonic() - started:.0f} s in all; load average {os.getloadavg()}")
     return 0 if len(rows) == len(names) else 1
 

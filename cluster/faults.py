@@ -232,19 +232,29 @@ class _Run(Protocol):
 
     clock: Callable[[], float]
     plan: Any
+    t0: float  # on ``clock``: when the run's first request is due (0.0 until it starts)
 
     async def run(self) -> Any: ...
 
 
 async def load_with_faults(run: _Run, actor: FaultActor, faults: tuple[Fault, ...]) -> Any:
-    """Run the load ``run`` while ``actor`` acts out ``faults`` at their times from its start;
-    what is still in force when the load ends is undone. Returns the run's report."""
+    """Run the load ``run`` while ``actor`` acts out ``faults`` at their times from its start
+    (the run's own ``t0``, set once its set-up is done: connections and schedule can take a
+    second or two); what is still in force when the load ends is undone. Returns the report."""
     clock = run.clock
-    t0 = clock() + run.plan.start_delay
-    acting = asyncio.get_running_loop().create_task(actor.run(faults, clock, t0))
+    loop = asyncio.get_running_loop()
+    running = loop.create_task(run.run())
+    while not run.t0 and not running.done():  # the run sets t0 when it starts sending
+        await asyncio.sleep(0.002)
+    t0 = run.t0 or clock()
+    acting = loop.create_task(actor.run(faults, clock, t0))
     try:
-        return await run.run()
+        return await running
     finally:
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
         acting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await acting

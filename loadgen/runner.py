@@ -208,6 +208,8 @@ class Recorder:
         second.completed += 1
         if is_hit:
             second.hits += 1
+        if outcome.status == "stale":
+            second.stale += 1
         add(second.histogram(), latency)
 
     def error(self, route: Route, intended: float, started: float, done: float, kind: str) -> None:

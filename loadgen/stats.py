@@ -247,6 +247,7 @@ class Second:
     errors: int = 0
     dropped: int = 0
     hits: int = 0
+    stale: int = 0  # answered stale (Cache-Status says stale); not in the JSON/CSV report
     latency: HdrHistogram | None = None
     encoded: str | None = None
 

@@ -126,6 +126,18 @@ class Simulation:
         self.gate = SimGateway.of(self)  # behaviors / a path mix (sim.behaviors), else None
         # Edge functions (sim.functions): None without any, and then no hook costs anything.
         self.functions = SimFunctions.build(topology, self.nodes)
+        if options.faults and (self.gate is not None or self.functions is not None):
+            # sim.faults drives the nodes itself; it does not apply admission or functions.
+            parts = [
+                name
+                for name, there in (("behaviors", self.gate), ("edge functions", self.functions))
+                if there is not None
+            ]
+            raise ValueError(
+                f"topology {topology.name!r} has {' and '.join(parts)}: a fault scenario is not "
+                "simulated together with them yet (docs/reliability.md); run the faults on a "
+                "topology without them"
+            )
         self._build_routes()
         self.region_names, self.region_of_user = self._regions()
 
@@ -218,8 +230,13 @@ class Simulation:
 
     def run(self, on_progress: Callable[[float, int], None] | None = None) -> SimResult:
         """Run the scenario to the end; ``on_progress(sim_seconds, requests)`` after each batch."""
-        env = simpy.Environment()
         tally = RequestTally(len(self.region_names), self.region_of_user)
+        if self.options.faults:
+            from sim.faults import run_with_faults
+
+            keys = CacheKeys(self.topology.workload.path)
+            return run_with_faults(self, tally, on_progress, keys.of)
+        env = simpy.Environment()
         for purge in sorted(self.purges, key=lambda p: p.at):
             env.process(self._purge(env, purge))
         env.process(self._arrivals(env, tally, on_progress))

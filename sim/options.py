@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdn.cache.policies import POLICIES
+from cdn.faults import Fault
 from sim.purges import Purge
 
 ROUTINGS = ("nearest", "latency", "overflow")
@@ -31,6 +32,8 @@ class SimOptions:
     # ``warmup_share`` of the run (of the requests with ``requests``, else of the duration).
     warmup: float = 0.0
     warmup_share: float = 0.0
+    # A fault scenario (cdn.faults) to apply: the run goes request by request (sim.faults).
+    faults: tuple[Fault, ...] = ()
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTINGS:

@@ -23,6 +23,12 @@ examples:
   cdn demo --free-ports --max-difference 0.03     # exit 1 if the hit ratios differ by more
   cdn demo --rate 5000 --processes 4               # a twin run at a high rate
   cdn demo --scheduler tcp://10.0.0.5:8786         # the load from a Dask cluster's workers
+  cdn demo --faults configs/chaos/kill-peer.toml --duration 30s   # under a fault scenario
+
+With --faults FILE (a scenario of [[fault]] tables, docs/reliability.md) the load runs in one
+process while the faults are acted out at their times, the simulator runs the same schedule, and
+the table is measured vs predicted errors, stale served, origin requests, hit ratio and p99
+before, during and after the fault window (faults.json in --out; demo/faults.py).
 """
 
 from __future__ import annotations
@@ -95,6 +101,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="tcp://HOST:8786",
         help="send the load from the workers of this Dask cluster (see cdn load --help)",
     )
+    parser.add_argument(
+        "--faults",
+        metavar="FILE",
+        help="apply this fault scenario ([[fault]] tables) live and in the simulator; compare "
+        "before / during / after the fault window",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -141,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             console.print(f"cdn demo: {message}", style="dim")
 
+    if args.faults:
+        return _run_with_faults(args, options, console, announce)
     try:
         result = run_demo(options, console=console, announce=announce)
     except (ClusterError, RuntimeError) as exc:  # RuntimeError: a load process or Dask failed
@@ -162,4 +176,35 @@ def run(args: argparse.Namespace) -> int:
             f"[bold red]hit ratios differ by {diff:+.4f} (more than {args.max_difference})[/]"
         )
         return 1
+    return 0
+
+
+def _run_with_faults(args: argparse.Namespace, options, console: Console, announce) -> int:
+    """`cdn demo --faults FILE`: measured vs predicted per phase of the fault window."""
+    from cdn.faults import load_fault_file
+    from cdn.topology import load_topology
+    from cluster.errors import ClusterError
+    from demo.faults import fault_comparison_table, run_fault_demo
+    from demo.run import StopRequested, stop_on_signals
+
+    if not Path(args.faults).is_file():
+        raise UserError(
+            f"--faults: {args.faults!r} is not a file (expected a TOML file of [[fault]] tables)"
+        )
+    if args.scheduler:
+        raise UserError("--faults runs the load in this process: leave out --scheduler")
+    topology = load_topology(options.topology_file)
+    faults = load_fault_file(
+        args.faults, origin=topology.origin.name, nodes=[node.name for node in topology.nodes]
+    )
+    try:
+        with stop_on_signals():
+            result = run_fault_demo(options, faults, announce=announce)
+    except (ClusterError, RuntimeError) as exc:
+        raise UserError(str(exc)) from None
+    except (KeyboardInterrupt, StopRequested):
+        console.print("cdn demo: interrupted; the cluster is stopped", style="bold")
+        return 130
+    console.print(fault_comparison_table(result.doc))
+    console.print(f"wrote {result.path}")
     return 0

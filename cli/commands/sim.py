@@ -71,6 +71,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="leave the cold start out of report.json's `steady` figures: simulated time "
         "(60, 2m) or a share of the run (10%%)",
     )
+    parser.add_argument(
+        "--faults",
+        metavar="FILE",
+        help="apply a fault scenario ([[fault]] tables, docs/reliability.md; default: the "
+        "topology's own [[fault]] tables) and report before / during / after its window",
+    )
     parser.add_argument("--out", metavar="DIR", help="write report.json, CSV and PNG files here")
     parser.add_argument(
         "--top-regions", type=int, default=8, help="regions in the latency CDF plot"
@@ -190,6 +196,7 @@ def _run_model(args: argparse.Namespace) -> int:
             policy=args.policy,
             cache_size=_size(args.cache_size),
             purges=purges,
+            faults=_faults(args.faults, topology),
         )
         simulation = Simulation(topology, options)
     except ValueError as exc:
@@ -203,12 +210,31 @@ def _run_model(args: argparse.Namespace) -> int:
     with SimProgress(f"sim {topology.name}", total, unit, args.quiet) as bar:
         result = simulation.run(lambda t, n: bar.update(n if unit == "requests" else t, n, t))
     _print_summary(result.report)
+    if "faults" in result.report:
+        from sim.fault_table import fault_table
+
+        Console().print(fault_table(result.report["faults"]))
     if args.out:
         from sim.output import write_outputs
 
         written = write_outputs(result, Path(args.out), args.top_regions)
         Console().print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
+
+
+def _faults(path: str | None, topology: Any) -> tuple[Any, ...]:
+    """The fault scenario of ``--faults FILE``, else the topology's [[fault]] tables."""
+    if path is None:
+        return topology.faults
+    from cdn.faults import load_fault_file
+
+    if not Path(path).is_file():
+        raise UserError(
+            f"--faults: {path!r} is not a file (expected a TOML file of [[fault]] tables)"
+        )
+    return load_fault_file(
+        path, origin=topology.origin.name, nodes=[node.name for node in topology.nodes]
+    )
 
 
 def _print_summary(report: dict[str, Any]) -> None:

@@ -1,0 +1,487 @@
+"""Fault schedules in the simulator: the same ``[[fault]]`` scenario ``cluster.faults`` acts out live.
+
+Rules: a shell over the same parts as ``sim.model`` (the nodes' ``NodeCache`` runs the core
+``CacheStep``; the ring is ``cdn.ring``'s, the origin group rule ``cdn.gateway.failover``'s);
+no clock, no global random (origin errors are drawn from a ``random.Random`` seeded by the run's
+seed). A run with faults is request by request (slower than the fault-free hot path, a few
+seconds per 100,000 requests), and what each fault does follows the live CDN:
+
+- ``kill`` (for good) and ``restart`` (for ``for``; the node comes back with an EMPTY cache):
+  the node refuses connections. Its users go to their next-nearest edge (the load generator,
+  like anycast, does the same); its peers send its keys to the next owner on the ring; the caches
+  below a dead shield go to their next upstream (``upstream = ["shield", "origin"]``), and with
+  none left the fetch fails (502).
+- ``stop`` and ``partition``: the node hangs (its kernel still accepts connections). Its own
+  users wait until it wakes; a wait past the client timeout (``CLIENT_TIMEOUT``, the load
+  generator's 10 s) is an error. Its peers wait ``PEER_TIMEOUT`` for a response head, then ask
+  the next owner, until their probe marks it down (``DETECT`` seconds after the stop); caches
+  below a hung shield wait up to their ``upstream_timeout`` and then try their next upstream.
+- ``origin_down``: the origin refuses connections: a miss or revalidation fails, and the core
+  cache step decides (``CacheStep.failed``) whether a stale entry stands in (stale-if-error)
+  or the answer is an error. With an origin group (``[[origin_group]]``, primary = the
+  topology's origin) the request goes to the secondary origin (``cdn.gateway.failover``).
+- ``origin_slow``: every origin answer is ``latency`` later.
+- ``origin_errors``: a share ``rate`` of origin answers are ``status`` (seeded draws); the
+  cache step decides stale-if-error; with an origin group a failover status goes to the
+  secondary.
+
+Collapsing: a request for a key whose fetch is in flight at the node waits for it and shares its
+outcome (the live edge's collapse); no hit-for-pass modelling (the fault scenarios' objects are
+cacheable). Results are split into before / during / after the fault window (from the first
+fault's start to the last one's end; a kill's lasts to the end of the run): requests, errors,
+stale served (stale-if-error), origin requests, hit ratio and p99 (errors left out, as the load
+generator leaves them out of its latency histograms). "stale served" counts what the user-facing
+cache served stale, for stale-if-error or stale-while-revalidate (the load generator's view: the
+last Cache-Status member); "stale served any
+tier" counts user requests some cache on the path answered with a stale-if-error copy (a shield
+serving stale to an edge whose own copy expired), plus per-second counts and the requests
+each origin served (``report["faults"]``, docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from cdn.faults import Fault
+from cdn.gateway.failover import fails_over
+from cdn.geo import distance_km
+from cdn.http.step import Serve
+from cdn.ring import HashRing, peer_key
+from cdn.topology import Topology
+from sim.fault_schedule import PHASES, PhaseFigures, Schedule, phase_of
+from sim.nodecache import NodeCache, Refresh
+from sim.origin import OriginSim
+from sim.outcomes import COLLAPSED, HIT, HIT_CODES, MISS, REVALIDATED, STALE, Outcome
+from sim.queueing import ServerQueue
+
+__all__ = [
+    "CLIENT_TIMEOUT",
+    "DETECT",
+    "PEER_TIMEOUT",
+    "PHASES",
+    "FaultRun",
+    "Schedule",
+    "phase_of",
+]
+
+CLIENT_TIMEOUT = 10.0  # the load generator's request timeout (loadgen.plan.LoadPlan.timeout)
+PEER_TIMEOUT = 5.0  # an edge waits this long for a peer's response head (docs/reliability.md)
+DETECT = 2.0  # a hung peer is marked down by the next probe (every 2 s)
+REFUSING = frozenset({"kill", "restart"})
+HANGING = frozenset({"stop", "partition"})
+ERROR_STATUS = 502  # what a cache answers when its upstream could not be reached
+
+
+class Reply(NamedTuple):
+    """One node's answer: when, how (outcome), the error status (0: none), stale-if-error."""
+
+    done: float
+    code: Outcome
+    error: int
+    stale_error: bool
+    age: int
+
+
+class FaultRun:
+    """A ``sim.model.Simulation`` served request by request under ``faults``.
+
+    ``user_request`` serves one user request (``run_batches`` drives it over the stream,
+    ``run_with_faults`` the whole run); the nodes' and origin's counters are updated as the
+    fast path does, so ``sim.result.build_result`` reads them; ``report()`` is the phases.
+    """
+
+    def __init__(self, sim: Any, faults: tuple[Fault, ...]) -> None:
+        self.sim = sim
+        self.topology: Topology = sim.topology
+        self.schedule = Schedule(faults)
+        self.rng = random.Random(f"faults-{sim.seed}")
+        self.settings = self.topology.edge_settings
+        run_end = sim.expected_duration if math.isfinite(sim.expected_duration) else math.inf
+        self.window = self.schedule.window(run_end)
+        self.phases = [PhaseFigures() for _ in PHASES]
+        self.per_second: dict[str, list[int]] = {
+            name: [] for name in ("requests", "errors", "stale", "hits", "origin_requests")
+        }
+        self.inflight: dict[str, dict[str, tuple[float, Reply]]] = {n: {} for n in sim.nodes}
+        self.last_arrival: dict[str, float] = dict.fromkeys(sim.nodes, 0.0)
+        self.pending_restarts = self.schedule.restarts()
+        self.stale_hop = False  # a node served stale-if-error for the current user request
+        self.site = sim.site
+        self.path = self.topology.workload.path
+        self._owners: dict[tuple[str, int], list[str]] = {}
+        self.rings = {
+            name: HashRing([peer.name for peer in self.topology.peers_of(node.node)])
+            for name, node in sim.nodes.items()
+            if len(self.topology.peers_of(node.node)) > 1
+        }
+        self._build_origins()
+        self._build_routes()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _build_origins(self) -> None:
+        """The topology's origin, and a secondary one when an origin group names it primary."""
+        sim, origin = self.sim, self.topology.origin
+        self.primary: OriginSim = sim.origin
+        self.group = None
+        self.secondary: OriginSim | None = None
+        gateway = self.topology.gateway
+        if gateway is None:
+            return
+        target = gateway.behavior_for(self.topology.workload.path.split("{id}")[0]).target_origin
+        for group in gateway.origin_groups:
+            if group.name == target and group.members[0] == origin.name:
+                self.group = group
+                width, buckets = sim.series.bucket_width, sim.series.buckets
+                queue = ServerQueue(origin.capacity_rps, origin.workers, sim.rng, width, buckets)
+                self.secondary = OriginSim(origin, queue, sim.latency.origin_service, sim.series)
+                break
+
+    def _build_routes(self) -> None:
+        """Per user location every edge, nearest first, with the one-way delay to it."""
+        sim = self.sim
+        edges = [sim.nodes[edge.name] for edge in self.topology.edges]
+        self.routes = []
+        for user in sim.users.locations:
+            point = user.location.point
+            ranked = sorted(
+                edges, key=lambda e: (distance_km(point, e.node.location.point), e.node.name)
+            )
+            self.routes.append(
+                [(edge, sim.latency.one_way(point, edge.node.location.point)) for edge in ranked]
+            )
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def record_second(self, name: str, t: float, amount: int = 1) -> None:
+        """Add ``amount`` to the per-second count ``name`` at ``t``."""
+        values = self.per_second[name]
+        index = int(t)
+        if index >= len(values):
+            values.extend([0] * (index + 1 - len(values)))
+        values[index] += amount
+
+    def user_request(
+        self, user: int, key: str, obj: int, size: int, t: float, fresh: bool
+    ) -> tuple[float, bool, bool]:
+        """One user request sent at ``t``: (latency s, edge-tier hit, error)."""
+        self._restart_due(t)
+        self.stale_hop = False
+        latency_model = self.sim.latency
+        setup = latency_model.setup_rtts * 2.0
+        spent = 0.0  # connection attempts refused before the edge that answers
+        reply: Reply | None = None
+        one_way = 0.0
+        for edge, one_way in self.routes[user]:
+            arrive = t + spent + (setup * one_way if fresh else 0.0) + one_way
+            fault = self.schedule.node_fault(edge.node.name, arrive)
+            if fault is not None and fault.kind in REFUSING:
+                spent += 2.0 * one_way  # a refused connect costs a round trip; next edge
+                continue
+            if fault is not None:  # hung: the user waits for it to wake
+                assert fault.end is not None
+                if fault.end - t > CLIENT_TIMEOUT:
+                    reply = Reply(t + CLIENT_TIMEOUT, MISS, 504, False, 0)
+                    break
+                arrive = fault.end
+            reply = self.serve(edge, key, obj, size, arrive, False)
+            break
+        if reply is None:  # every edge refused
+            reply = Reply(t + spent, MISS, ERROR_STATUS, False, 0)
+        phase = self.phases[phase_of(t, self.window)]
+        phase.requests += 1
+        self.record_second("requests", t)
+        latency = reply.done - t + one_way + size * 8.0 / latency_model.client_bandwidth_bps
+        hit = reply.code in HIT_CODES and not reply.error
+        if reply.error:
+            phase.errors += 1
+            self.record_second("errors", t)
+            return latency, False, True
+        phase.latency.record(latency)
+        if reply.code == STALE:  # served stale (stale-if-error or stale-while-revalidate)
+            phase.stale += 1
+            self.record_second("stale", t)
+        if self.stale_hop:
+            phase.stale_upstream += 1
+        if hit:
+            phase.hits += 1
+            self.record_second("hits", t)
+        return latency, hit, False
+
+    def _restart_due(self, t: float) -> None:
+        """Empty the cache of each node whose restart began by ``t`` (it comes back empty)."""
+        while self.pending_restarts and self.pending_restarts[0].at <= t:
+            fault = self.pending_restarts.pop(0)
+            node = self.sim.nodes.get(fault.node)
+            if node is None:
+                continue
+            old = node.cache
+            node.cache = NodeCache(
+                old.store.capacity, old.store.policy_name, old.config, old.origin
+            )
+            self.inflight[fault.node] = {}
+
+    def serve(self, node: Any, key: str, obj: int, size: int, t: float, from_peer: bool) -> Reply:
+        """Node ``node`` answers a request for ``key`` arriving at ``t``."""
+        name = node.node.name
+        node.requests += 1
+        node.bytes += size
+        if t >= self.last_arrival[name]:  # queueing for requests in time order
+            self.last_arrival[name] = t
+            t = node.queue.finish(t)
+        ring = self.rings.get(name)
+        if ring is not None and not from_peer:
+            forwarded, t = self._to_owner(node, ring, key, obj, size, t)
+            if forwarded is not None:
+                return forwarded
+        inflight = self.inflight[name]
+        lead = inflight.get(key)
+        if lead is not None:
+            if lead[0] > t:  # collapse on the fetch in flight
+                node.collapsed += 1
+                reply = lead[1]
+                code = COLLAPSED if not reply.error else reply.code
+                return self._count(node, Reply(lead[0], code, *reply[2:]), size)
+            del inflight[key]
+        cache = node.cache
+        code, step, age = cache.decide(key, t)
+        if code in (HIT, STALE):
+            if code == STALE:  # stale-while-revalidate: refresh in the background
+                done, status, up_age = self.fetch(node, key, obj, size, t, True)
+                if not status:
+                    cache.refresh(key, obj, size, step, t, done, up_age)
+            return self._count(node, Reply(t, code, 0, False, age), size)
+        conditional = code == REVALIDATED
+        done, status, up_age = self.fetch(node, key, obj, size, t, conditional)
+        if status:
+            action = step.failed(status if status > 0 else None, done)
+            if type(action) is Serve:
+                self.stale_hop = True
+                reply = Reply(done, STALE, 0, True, action.age)
+            else:
+                reply = Reply(done, MISS, status if status > 0 else ERROR_STATUS, False, 0)
+        elif conditional:
+            refreshed = cache.refresh(key, obj, size, step, t, done, up_age)
+            if refreshed == Refresh.REFETCH:
+                asked = done
+                done, status, up_age = self.fetch(node, key, obj, size, asked, False)
+                if not status:
+                    cache.fill(key, obj, size, step, asked, done, up_age)
+            if status:
+                reply = Reply(done, MISS, status if status > 0 else ERROR_STATUS, False, 0)
+            elif refreshed == Refresh.RENEWED:
+                reply = Reply(done, REVALIDATED, 0, False, cache.age_of(key, done))
+            else:
+                reply = Reply(done, MISS, 0, False, up_age)
+        else:
+            cache.fill(key, obj, size, step, t, done, up_age)
+            reply = Reply(done, MISS, 0, False, up_age)
+        inflight[key] = (reply.done, reply)
+        return self._count(node, reply, size)
+
+    def _count(self, node: Any, reply: Reply, size: int) -> Reply:
+        if reply.error:
+            return reply
+        node.outcomes[reply.code] += 1
+        if reply.code in HIT_CODES:
+            node.hits += 1
+            node.bytes_hit += size
+        return reply
+
+    def _to_owner(
+        self, node: Any, ring: HashRing, key: str, obj: int, size: int, t: float
+    ) -> tuple[Reply | None, float]:
+        """Forward to the key's owner on the ring (the next one when it is down): (its reply,
+        or None when ``node`` serves the key itself, and the time it does: after the waits)."""
+        name = node.node.name
+        owners = self._owners.get((name, obj))
+        if owners is None:
+            owners = ring.owners(peer_key(self.site, self.path.replace("{id}", str(obj))))
+            self._owners[(name, obj)] = owners
+        for owner_name in owners:
+            if owner_name == name:
+                return None, t
+            owner = self.sim.nodes[owner_name]
+            delay = node.peer_delay.get(owner_name, 0.0)
+            fault = self.schedule.node_fault(owner_name, t + delay)
+            if fault is not None and fault.kind in REFUSING:
+                t += 2.0 * delay  # connection refused: the next owner at once
+                continue
+            arrive = t + delay
+            if fault is not None:  # hung peer
+                assert fault.end is not None
+                if fault.end - arrive <= PEER_TIMEOUT:
+                    arrive = fault.end  # it wakes before the peer timeout: it answers
+                else:
+                    if arrive - fault.at < DETECT:  # not yet marked down: wait, then move on
+                        t = arrive + PEER_TIMEOUT
+                    continue
+            node.forwarded += 1
+            node.forwarded_bytes += size
+            reply = self.serve(owner, key, obj, size, arrive, True)
+            return reply._replace(done=reply.done + delay), t
+        return None, t
+
+    def fetch(
+        self, node: Any, key: str, obj: int, size: int, t: float, conditional: bool
+    ) -> tuple[float, int, int]:
+        """Fetch ``key`` from ``node``'s upstreams in order: (done, status, Age).
+
+        status 0: answered; > 0: the error status the upstream answered; -1: no upstream
+        could be reached (refused or timed out).
+        """
+        node.upstream_requests += 1
+        node.upstream_bytes += 0 if conditional else size
+        topology = self.topology
+        chain = [topology.upstream_of(node.node), *topology.fallbacks_of(node.node)]
+        latency = self.sim.latency
+        status = -1
+        for upstream in chain:
+            assert upstream is not None
+            delay = latency.one_way(node.node.location.point, upstream.location.point)
+            if upstream.role == "origin":
+                done, status = self.origin_fetch(t + delay, size, conditional)
+                if status == -1:
+                    t = done + delay
+                    continue
+                if not conditional and status == 0:
+                    node.origin_bytes += size
+                return done + delay, status, 0
+            arrive = t + delay
+            fault = self.schedule.node_fault(upstream.name, arrive)
+            if fault is not None and fault.kind in REFUSING:
+                t = arrive + delay
+                continue
+            if fault is not None:
+                assert fault.end is not None
+                if fault.end - arrive > self.settings.upstream_timeout:
+                    t = arrive + self.settings.upstream_timeout
+                    continue
+                arrive = fault.end
+            reply = self.serve(self.sim.nodes[upstream.name], key, obj, size, arrive, False)
+            return reply.done + delay, reply.error, reply.age
+        return t, status, 0
+
+    def origin_fetch(self, t: float, size: int, conditional: bool) -> tuple[float, int]:
+        """The origin (or, in an origin group, its secondary) answers at ``t``: (done, status)."""
+        done, status = self._primary(t, size, conditional)
+        group = self.group
+        if (
+            group is not None
+            and status
+            and fails_over(group, "GET", status if status > 0 else None)
+        ):
+            assert self.secondary is not None
+            done = self.secondary.fetch(done, size, conditional)
+            self._origin_counted(t)
+            return done, 0
+        return done, status
+
+    def _primary(self, t: float, size: int, conditional: bool) -> tuple[float, int]:
+        schedule = self.schedule
+        if schedule.origin_fault("origin_down", t) is not None:
+            return t, -1  # refused
+        done = self.primary.fetch(t, size, conditional)
+        self._origin_counted(t)
+        slow = schedule.origin_fault("origin_slow", t)
+        if slow is not None:
+            done += slow.latency
+        errors = schedule.origin_fault("origin_errors", t)
+        if errors is not None and self.rng.random() < errors.rate:
+            return done, errors.status
+        return done, 0
+
+    def _origin_counted(self, t: float) -> None:
+        self.phases[phase_of(t, self.window)].origin += 1
+        self.record_second("origin_requests", t)
+
+    # -- the report ----------------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """``report["faults"]``: the schedule, the window, the phases, per-second counts."""
+        start, end = self.window
+        origins = {self.topology.origin.name: self.primary.requests}
+        if self.group is not None and self.secondary is not None:
+            origins[f"{self.group.members[1]} (secondary)"] = self.secondary.requests
+        return {
+            "schedule": [fault.describe() for fault in self.schedule.faults],
+            "window": {"start_s": start, "end_s": end if math.isfinite(end) else None},
+            "phases": {
+                name: phase.report() for name, phase in zip(PHASES, self.phases, strict=True)
+            },
+            "errors": sum(phase.errors for phase in self.phases),
+            "stale_served": sum(phase.stale for phase in self.phases),
+            "origins": origins,
+            "origin_group": self.group.name if self.group is not None else None,
+            "per_second": {name: list(values) for name, values in self.per_second.items()},
+        }
+
+
+def run_batches(run: FaultRun, batches: Any, keys_of: Callable[[list[int]], list[str]]):
+    """Serve each batch of the stream; yields (batch, latencies, edge hits) per batch."""
+    sim = run.sim
+    latency = sim.latency
+    new_share = latency.new_connection_share
+    rng_random = sim.rng.random
+    purges = sorted(sim.purges, key=lambda p: p.at)
+    for batch in batches:
+        times = batch.times.tolist()
+        ids = batch.obj_ids.tolist()
+        keys = keys_of(ids)
+        sizes = batch.sizes.tolist()
+        users = batch.users.tolist()
+        latencies = []
+        hits = []
+        for t, key, obj, size, user in zip(times, keys, ids, sizes, users, strict=True):
+            while purges and purges[0].at <= t:
+                _purge(sim, purges.pop(0))
+            fresh = bool(new_share) and rng_random() < new_share
+            spent, hit, _ = run.user_request(user, key, obj, size, t, fresh)
+            latencies.append(spent)
+            hits.append(hit)
+        yield batch, np.array(latencies), np.array(hits, dtype=bool)
+
+
+def _purge(sim: Any, purge: Any) -> None:
+    for node in sim.nodes.values():
+        store = node.cache.store
+        if purge.kind == "tag":
+            store.purge_tag(purge.value, soft=purge.soft)
+        elif purge.kind == "prefix":
+            store.purge_prefix(purge.value, soft=purge.soft)
+        else:
+            store.purge_key(purge.value, soft=purge.soft)
+
+
+def run_with_faults(
+    sim: Any,
+    tally: Any,
+    on_progress: Callable[[float, int], None] | None,
+    keys_of: Callable[[list[int]], list[str]],
+) -> Any:
+    """Run ``sim`` (a ``sim.model.Simulation``) under ``sim.options.faults``; its SimResult,
+    with ``report["faults"]`` (the phases before / during / after the fault window).
+    ``keys_of`` maps object ids to cache keys (``sim.model.CacheKeys.of``)."""
+    from sim.result import build_result
+
+    run = FaultRun(sim, sim.options.faults)
+    warmup_t, _ = sim.warmup_cut()
+    if math.isfinite(warmup_t):
+        sim.origin.steady_from = warmup_t
+    for batch, latencies, hits in run_batches(run, sim.stream.batches(), keys_of):
+        tally.record(batch, latencies, hits, warmup_t, sim.series)
+        for node in sim.nodes.values():
+            node.queue.flush()
+        sim.origin.queue.flush()
+        if run.secondary is not None:
+            run.secondary.queue.flush()
+        if on_progress is not None:
+            on_progress(float(batch.times[-1]), tally.requests)
+    result = build_result(sim, tally)
+    result.report["faults"] = run.report()
+    return result
