@@ -35,3 +35,13 @@ def test_a_viewer_function_runs_for_each_admitted_get_and_behaviors_still_report
     # functions in the simulator (a documented simplification); every other admitted request is.
     assert invoked == document["requests"] - refused - document["outcomes"]["bypass"]
     assert set(document["behaviors"]) >= {"/echo*", "/static/*"}
+
+
+def test_a_fault_scenario_on_a_topology_with_admission_rules_is_a_clear_error() -> None:
+    import pytest
+
+    from cdn.faults import Fault
+
+    options = SimOptions(requests=100, seed=7, faults=(Fault(at=1, kind="kill", node="edge-par"),))
+    with pytest.raises(ValueError, match="not simulated together"):
+        Simulation(load_topology(GATEWAY), options)
