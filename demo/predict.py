@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cdn.ring import HashRing, peer_key
 from cdn.topology import Topology
 from demo.compare import NodeFigures, RunFigures
+from demo.latency import SimLatencies
 from sim.model import SimOptions, SimResult, Simulation
 
 RING_CHECK_OBJECTS = 64
@@ -31,6 +32,7 @@ class Prediction:
     result: SimResult
     figures: RunFigures
     ring_agrees: bool  # simulated peer owners are the live edges' owners (per-edge comparable)
+    latencies: SimLatencies | None = None  # per-request latencies, all and per edge (demo.latency)
 
 
 def live_key(topology: Topology, obj: int) -> str:
@@ -89,5 +91,6 @@ def predict(
     options = SimOptions(seed=seed, duration=duration, routing="nearest")
     simulation = Simulation(topology, options)
     agrees = ring_agrees(simulation)
+    latencies = simulation.on_latencies = SimLatencies.of(simulation)
     result = simulation.run(on_progress)
-    return Prediction(result, predicted_figures(simulation, result), agrees)
+    return Prediction(result, predicted_figures(simulation, result), agrees, latencies)

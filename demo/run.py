@@ -37,6 +37,7 @@ from cluster import Cluster
 from cluster.ports import port_is_free
 from cluster.relocate import relocate_topology
 from demo.compare import RunFigures, compare_doc, measured_figures
+from demo.latency import latency_doc
 from demo.scrape import ClusterReading, peers_down, read_cluster
 
 SETTLE_SECONDS = 10.0  # at most this long for every edge to see its peers up (probes every 2 s)
@@ -315,6 +316,11 @@ def _notes(
             "propagation delay (network.emulate_latency = false); the simulator adds "
             "geographic delays"
         )
+    else:
+        notes.append(
+            "latency: queueing is not emulated (live nodes queue on the machine's real CPU; "
+            "the simulator draws service times from capacity_rps)"
+        )
     errors = load_doc.get("errors", {}).get("total", 0)
     if errors:
         notes.append(f"the load run had {errors} errors: {load_doc['errors'].get('by_kind')}")
@@ -370,6 +376,8 @@ def _write(
         run=run,
         notes=_notes(topology, load_doc, measured, prediction.ring_agrees, settle_notes),
     )
+    if prediction.latencies is not None:  # p50/p90/p99 measured vs predicted (demo.latency)
+        doc["latency"] = latency_doc(load, prediction.latencies, run["emulate_latency"])
     target = out / "compare.json"
     target.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     files.append(target)

@@ -95,6 +95,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="tcp://HOST:8786",
         help="send the load from the workers of this Dask cluster (see cdn load --help)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=argtypes.positive_int,
+        default=1,
+        metavar="N",
+        help="run the demo N times (seeds SEED, SEED+1, ...; each run in OUT/run-I) and print "
+        "latency medians and ranges over the runs (default 1)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -108,7 +116,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo and print the comparison; 130 after Ctrl-C (the cluster is stopped)."""
     from cluster.errors import ClusterError
     from demo.run import SETTLE_SECONDS, DemoOptions, StopRequested, run_demo
-    from demo.table import comparison_table
 
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -141,25 +148,47 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             console.print(f"cdn demo: {message}", style="dim")
 
-    try:
-        result = run_demo(options, console=console, announce=announce)
-    except (ClusterError, RuntimeError) as exc:  # RuntimeError: a load process or Dask failed
-        raise UserError(str(exc)) from None
-    except (KeyboardInterrupt, StopRequested):
-        console.print("cdn demo: interrupted; the cluster is stopped", style="bold")
-        return 130
-    console.print(comparison_table(result.doc))
-    for note in result.doc.get("notes", []):
-        console.print(f"note: {note}", style="dim")
+    from demo.repeat import repeated_options
+
+    results = []
+    for run_options in repeated_options(options, args.repeat):
+        try:
+            result = run_demo(run_options, console=console, announce=announce)
+        except (ClusterError, RuntimeError) as exc:  # RuntimeError: a load process or Dask failed
+            raise UserError(str(exc)) from None
+        except (KeyboardInterrupt, StopRequested):
+            console.print("cdn demo: interrupted; the cluster is stopped", style="bold")
+            return 130
+        results.append(result)
+        _print_run(console, result.doc)
+    if len(results) > 1:
+        from demo.repeat import print_repeated
+
+        print_repeated(console, [r.doc for r in results], out)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     console.print(f"took {timings}")
     names = ("compare.json", "compare.png", "load/", "sim/", "topology/", "cluster.log")
-    written = ", ".join(name for name in names if (out / name.rstrip("/")).exists())
-    console.print(f"wrote {out}/: {written}")
-    diff = result.doc["difference"]["hit_ratio"]
-    if args.max_difference is not None and abs(diff) > args.max_difference:
+    last = results[-1].files[0].parent if len(results) > 1 else out
+    written = ", ".join(name for name in names if (last / name.rstrip("/")).exists())
+    console.print(f"wrote {last}/: {written}")
+    worst = max((r.doc["difference"]["hit_ratio"] for r in results), key=abs)
+    if args.max_difference is not None and abs(worst) > args.max_difference:
         console.print(
-            f"[bold red]hit ratios differ by {diff:+.4f} (more than {args.max_difference})[/]"
+            f"[bold red]hit ratios differ by {worst:+.4f} (more than {args.max_difference})[/]"
         )
         return 1
     return 0
+
+
+def _print_run(console: Console, doc: dict) -> None:
+    from demo.latency import latency_table
+    from demo.table import comparison_table
+
+    console.print(comparison_table(doc))
+    latency = doc.get("latency")
+    if latency is not None and latency["comparable"]:
+        console.print(latency_table(latency))
+        for item in latency["not_emulated"]:
+            console.print(f"not emulated: {item}", style="dim")
+    for note in doc.get("notes", []):
+        console.print(f"note: {note}", style="dim")
