@@ -5,8 +5,10 @@ edges on loopback), waits until every node is healthy and the edges have checked
 sends a short open-loop load (--duration, default 20 s) with the topology's workload and seed,
 stops the cluster, then simulates the same topology, workload, seed and duration, and prints
 measured vs predicted side by side: the edge tier's request and byte hit ratio, origin requests,
-and each edge's requests and hit ratios (latency is shown too, but on loopback it is not
-comparable unless network.emulate_latency is on).
+and each edge's requests and hit ratios. With network.emulate_latency on in the topology (e.g.
+--topology three-continents) the live path emulates the model's latency and a second table
+compares p50/p90/p99 measured vs predicted, overall and per edge, each with a bootstrap interval;
+--repeat N runs it N times and prints medians and ranges over the runs.
 
 Ports: the topology's own ports (8100-8123 for configs/local.toml); when one is busy (e.g. a
 `cdn up` is running), or with --free-ports, a copy of the topology on free ports is used instead.
@@ -23,6 +25,7 @@ examples:
   cdn demo --free-ports --max-difference 0.03     # exit 1 if the hit ratios differ by more
   cdn demo --rate 5000 --processes 4               # a twin run at a high rate
   cdn demo --scheduler tcp://10.0.0.5:8786         # the load from a Dask cluster's workers
+  cdn demo --topology three-continents --repeat 3  # latency twin, medians over 3 runs
 """
 
 from __future__ import annotations
