@@ -25,6 +25,12 @@ from hdrh.histogram import HdrHistogram
 from rich.table import Table
 
 from loadgen.stats import HIGHEST_US, LOWEST_US, new_histogram, record_many
+from sim.outcomes import COLLAPSED, HIT, STALE
+
+# Outcome scopes: the edge tier's answer, as the simulator codes it and as the load generator
+# reads it from the edge's headers (loadgen.cache_status). Only without peer groups: an edge that
+# fetched a key from its owner peer answers MISS live, while the simulator reports the owner's hit.
+OUTCOME_SCOPES = {"hits": ("hit", "stale"), "misses": ("miss",)}
 
 PERCENTILES = (50.0, 90.0, 99.0)
 CONFIDENCE = 0.95
@@ -63,6 +69,7 @@ class SimLatencies:
         self.edge_of_user = np.array([index[name] for name in edge_of_user], dtype=np.int64)
         self.total = new_histogram()
         self.edges = {name: new_histogram() for name in self.names}
+        self.outcomes = {name: new_histogram() for name in OUTCOME_SCOPES}
 
     @classmethod
     def of(cls, simulation: Any) -> SimLatencies:
@@ -70,10 +77,16 @@ class SimLatencies:
         return cls([route[0][0].node.name for route in simulation.routes])
 
     def __call__(self, batch: Any, latencies: Any, codes: Any) -> None:
-        """Record one batch's latencies (seconds) under all and under each request's edge."""
-        del codes
+        """Record one batch's latencies (seconds): all, per request's edge, per outcome."""
         us = np.clip(np.rint(np.asarray(latencies) * 1e6), LOWEST_US, HIGHEST_US).astype(np.int64)
         record_many(self.total, us)
+        if codes is not None:
+            codes = np.asarray(codes)
+            hits = (codes == HIT) | (codes == STALE)
+            misses = ~hits & (codes != COLLAPSED)  # miss, revalidated, bypass: a fetch of its own
+            for name, mask in (("hits", hits), ("misses", misses)):
+                if mask.any():
+                    record_many(self.outcomes[name], us[mask])
         edges = self.edge_of_user[np.asarray(batch.users)]
         for i, name in enumerate(self.names):
             mine = us[edges == i]
@@ -140,14 +153,29 @@ def _scope(measured: HdrHistogram, predicted: HdrHistogram) -> dict[str, Any]:
     return {"measured": m, "predicted": p, "relative_difference": difference}
 
 
-def latency_doc(load: Any, predicted: SimLatencies, emulate_latency: bool) -> dict[str, Any]:
-    """compare.json's ``latency`` section from a LoadReport (``load.stats``) and the prediction."""
+def latency_doc(
+    load: Any, predicted: SimLatencies, emulate_latency: bool, peer_groups: bool = False
+) -> dict[str, Any]:
+    """compare.json's ``latency`` section from a LoadReport (``load.stats``) and the prediction.
+
+    Scopes: ``all``, each edge, and (without ``peer_groups``) the edge tier's ``hits`` and
+    ``misses``, which split the difference into the cache path and the fetch path.
+    """
     stats = load.stats
     scopes = {"all": _scope(stats.total.latency, predicted.total)}
     for name in predicted.names:
         tally = stats.pops.get(name)
         if tally is not None and tally.latency.get_total_count():
             scopes[name] = _scope(tally.latency, predicted.edges[name])
+    if not peer_groups:
+        for name, statuses in OUTCOME_SCOPES.items():
+            measured = new_histogram()
+            for status in statuses:
+                tally = stats.by_cache_status.get(status)
+                if tally is not None and tally.latency.get_total_count():
+                    measured.add(tally.latency)
+            if measured.get_total_count() and predicted.outcomes[name].get_total_count():
+                scopes[name] = _scope(measured, predicted.outcomes[name])
     return {
         "comparable": emulate_latency,
         "goal_relative": GOAL,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 import signal
 import sys
@@ -369,6 +370,8 @@ def _write(
         "emulate_latency": topology.network.emulate_latency,
         "ring_agrees": prediction.ring_agrees,
         "reports": {"load": "load/load.json", "sim": "sim/report.json"},
+        # The machine's 1/5/15-minute load when the run ended: live latency depends on it.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     doc = compare_doc(
         measured,
@@ -377,7 +380,10 @@ def _write(
         notes=_notes(topology, load_doc, measured, prediction.ring_agrees, settle_notes),
     )
     if prediction.latencies is not None:  # p50/p90/p99 measured vs predicted (demo.latency)
-        doc["latency"] = latency_doc(load, prediction.latencies, run["emulate_latency"])
+        peer_groups = any(len(topology.peers_of(n)) > 1 for n in topology.caches)
+        doc["latency"] = latency_doc(
+            load, prediction.latencies, run["emulate_latency"], peer_groups
+        )
     target = out / "compare.json"
     target.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     files.append(target)

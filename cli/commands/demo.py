@@ -195,3 +195,6 @@ def _print_run(console: Console, doc: dict) -> None:
             console.print(f"not emulated: {item}", style="dim")
     for note in doc.get("notes", []):
         console.print(f"note: {note}", style="dim")
+    load_average = doc.get("run", {}).get("load_average")
+    if load_average:
+        console.print(f"machine load average (1/5/15 min) at the end: {load_average}", style="dim")
