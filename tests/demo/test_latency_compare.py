@@ -89,3 +89,20 @@ def test_repeated_runs_give_the_median_and_the_range() -> None:
     assert spread["runs"] == 3
     assert figures["p50"] == pytest.approx(11.0, rel=0.001)  # HDR keeps 3 significant digits
     assert figures["p50_ci"] == pytest.approx([10.0, 15.0], rel=0.001)
+
+
+def test_without_peer_groups_hits_and_misses_are_compared_apart() -> None:
+    load = _load({"edge-a": [5.0] * 60 + [120.0] * 40})
+    for status, values in (("hit", [5.0] * 60), ("miss", [120.0] * 40)):
+        load.stats.by_cache_status[status] = Tally(latency=_histogram(values))
+    recorder = SimLatencies(["edge-a"])
+    codes = np.array([0] * 60 + [3] * 40)  # sim.outcomes: HIT, MISS
+    recorder(
+        SimpleNamespace(users=np.zeros(100, dtype=int)),
+        np.array([6.0] * 60 + [120.0] * 40) / 1000,
+        codes,
+    )
+    doc = latency_doc(load, recorder, True, peer_groups=False)
+    assert doc["scopes"]["hits"]["relative_difference"]["p50"] == pytest.approx(0.2, abs=0.002)
+    assert doc["scopes"]["misses"]["relative_difference"]["p50"] == pytest.approx(0.0, abs=0.002)
+    assert "hits" not in latency_doc(load, recorder, True, peer_groups=True)["scopes"]
