@@ -28,8 +28,8 @@ import numpy as np
 from sim.stats import span_lengths, windowed_peak
 
 _BLOCK = 4096
-HORIZON = 10.0  # seconds: busy periods kept for out-of-order arrivals (longer than any delay)
-_PRUNE_AT = 4096  # busy periods kept before the ones older than HORIZON are dropped
+HORIZON = 2.0  # seconds: busy periods kept for out-of-order arrivals (longer than any delay)
+_PRUNE_AT = 1024  # busy periods kept before the ones older than HORIZON are dropped
 UTILIZATION_WINDOW = 10.0  # seconds: the window peak utilization is averaged over
 
 
@@ -54,6 +54,7 @@ class ServerQueue:
         "latest",
         "mean_service",
         "next_free",
+        "prune_at",
         "single",
         "workers",
     )
@@ -85,6 +86,7 @@ class ServerQueue:
         self.busy_ends: list[float] = []
         self.latest = 0.0
         self.forgotten = 0.0
+        self.prune_at = _PRUNE_AT  # the busy-period count that triggers the next prune
         self.bucket_width = bucket_width
         # Arrival times offered since the last ``flush``, folded into the per-bucket counts
         # with numpy (an append per request instead of bucket arithmetic).
@@ -117,7 +119,7 @@ class ServerQueue:
                         start = arrival
                     self.busy_starts.append(start)
                     self.busy_ends.append(start + service)
-                    if len(self.busy_ends) > _PRUNE_AT:
+                    if len(self.busy_ends) > self.prune_at:
                         self._prune()
                 else:
                     self.busy_ends[-1] = start + service
@@ -170,6 +172,8 @@ class ServerQueue:
         if k > 0:
             self.forgotten = max(self.forgotten, ends[k - 1])
             del self.busy_starts[:k], ends[:k]
+        # Next time when twice as many remain (at least _PRUNE_AT): a prune per append is costly.
+        self.prune_at = max(_PRUNE_AT, 2 * len(ends))
 
     def serve(self, arrival: float) -> tuple[float, float]:
         """Queue a request arriving at ``arrival``: its waiting time and its service time."""
