@@ -124,9 +124,21 @@ class ServerQueue:
                 else:
                     self.busy_ends[-1] = start + service
                 end = self.next_free = start + service
-            else:
-                start = self._fit(arrival, service)
-                end = start + service
+            else:  # arrives before requests offered earlier: the first idle time that fits
+                starts, ends = self.busy_starts, self.busy_ends
+                i = bisect_right(ends, arrival)  # < len(ends): the last period ends after it
+                end = arrival + service
+                if (
+                    end < starts[i]
+                    and arrival > self.forgotten
+                    and (i == 0 or ends[i - 1] < arrival)
+                ):
+                    starts.insert(i, arrival)  # the common case: an idle gap holds it whole
+                    ends.insert(i, end)
+                    start = arrival
+                else:
+                    start = self._fit(arrival, service)
+                    end = start + service
         else:
             free = self.free
             start = free[0]
