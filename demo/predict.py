@@ -20,6 +20,7 @@ from cdn.ring import HashRing, peer_key
 from cdn.topology import Topology
 from demo.compare import NodeFigures, RunFigures
 from demo.functions import predicted_functions
+from demo.latency import SimLatencies
 from sim.model import SimOptions, SimResult, Simulation
 
 RING_CHECK_OBJECTS = 64
@@ -32,6 +33,7 @@ class Prediction:
     result: SimResult
     figures: RunFigures
     ring_agrees: bool  # simulated peer owners are the live edges' owners (per-edge comparable)
+    latencies: SimLatencies | None = None  # per-request latencies, all and per edge (demo.latency)
 
 
 def live_key(topology: Topology, obj: int) -> str:
@@ -91,5 +93,6 @@ def predict(
     options = SimOptions(seed=seed, duration=duration, routing="nearest")
     simulation = Simulation(topology, options)
     agrees = ring_agrees(simulation)
+    latencies = simulation.on_latencies = SimLatencies.of(simulation)
     result = simulation.run(on_progress)
-    return Prediction(result, predicted_figures(simulation, result), agrees)
+    return Prediction(result, predicted_figures(simulation, result), agrees, latencies)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 import signal
 import sys
@@ -37,6 +38,7 @@ from cluster import Cluster
 from cluster.ports import port_is_free
 from cluster.relocate import relocate_topology
 from demo.compare import RunFigures, compare_doc, measured_figures
+from demo.latency import latency_doc
 from demo.scrape import ClusterReading, peers_down, read_cluster
 
 SETTLE_SECONDS = 10.0  # at most this long for every edge to see its peers up (probes every 2 s)
@@ -315,6 +317,11 @@ def _notes(
             "propagation delay (network.emulate_latency = false); the simulator adds "
             "geographic delays"
         )
+    else:
+        notes.append(
+            "latency: queueing is not emulated (live nodes queue on the machine's real CPU; "
+            "the simulator draws service times from capacity_rps)"
+        )
     errors = load_doc.get("errors", {}).get("total", 0)
     if errors:
         notes.append(f"the load run had {errors} errors: {load_doc['errors'].get('by_kind')}")
@@ -363,6 +370,8 @@ def _write(
         "emulate_latency": topology.network.emulate_latency,
         "ring_agrees": prediction.ring_agrees,
         "reports": {"load": "load/load.json", "sim": "sim/report.json"},
+        # The machine's 1/5/15-minute load when the run ended: live latency depends on it.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     doc = compare_doc(
         measured,
@@ -370,6 +379,11 @@ def _write(
         run=run,
         notes=_notes(topology, load_doc, measured, prediction.ring_agrees, settle_notes),
     )
+    if prediction.latencies is not None:  # p50/p90/p99 measured vs predicted (demo.latency)
+        peer_groups = any(len(topology.peers_of(n)) > 1 for n in topology.caches)
+        doc["latency"] = latency_doc(
+            load, prediction.latencies, run["emulate_latency"], peer_groups
+        )
     target = out / "compare.json"
     target.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     files.append(target)

@@ -38,6 +38,7 @@ import aiohttp
 
 from loadgen.behaviors import BehaviorNames
 from loadgen.cache_status import CacheOutcome, classify
+from loadgen.latency import DelayedSends, UserLeg
 from loadgen.plan import LoadPlan
 from loadgen.report import LoadReport, describe_plan
 from loadgen.schedule import Batch, Route, Schedule
@@ -107,11 +108,16 @@ class Recorder:
     """
 
     def __init__(
-        self, stats: LoadStats, t0: float, behavior_of: BehaviorNames | None = None
+        self,
+        stats: LoadStats,
+        t0: float,
+        behavior_of: BehaviorNames | None = None,
+        leg: UserLeg | None = None,
     ) -> None:
         self.stats = stats
         self.t0 = t0
         self.behavior_of = behavior_of  # topologies with behaviors: a slice per behavior
+        self.leg = leg  # the emulated user <-> edge leg: its way back is added to each response
         self.samples = SampleBuffer()
         self._outcomes: dict[tuple[str | None, str | None], CacheOutcome] = {}
 
@@ -177,6 +183,8 @@ class Recorder:
             self.error(route, intended, started, done, f"http_{status // 100}xx")
             return
         outcome = REFUSALS.get(status) or self._outcome(cache_status, x_cache)
+        if self.leg is not None:  # the way back and the transfer (loadgen.latency)
+            done += self.leg.after(route.one_way, size, not outcome.is_hit)
         latency = done - intended
         add = self.samples.add
         by_status = stats.by_cache_status.get(outcome.status) or stats.by_cache_status.setdefault(
@@ -254,7 +262,14 @@ class LoadRun:
         self.last_send = 0.0
         self.last_intended = 0.0
         self.stopping = False
-        self.recorder = Recorder(self.stats, 0.0, BehaviorNames.of(self.schedule.topology))
+        seed = plan.seed if plan.seed is not None else self.schedule.workload.seed
+        self.leg = UserLeg.for_run(
+            self.schedule.topology, seed, plan.shard, bool(self.schedule.targets)
+        )
+        self.delayed: DelayedSends | None = None  # sends waiting for their user leg (run())
+        self.recorder = Recorder(
+            self.stats, 0.0, BehaviorNames.of(self.schedule.topology), self.leg
+        )
         self.session: aiohttp.ClientSession | None = None
         self.wire: WireClient | None = None
         self.lean = uses_wire(plan, self.schedule)
@@ -278,8 +293,9 @@ class LoadRun:
 
     def outstanding(self) -> int:
         """Requests sent and not yet answered."""
-        if self.wire is not None:
-            return self.wire.in_flight
+        if self.wire is not None:  # plus the sends still on their emulated way to the edge
+            waiting = self.delayed.pending if self.delayed is not None else 0
+            return self.wire.in_flight + waiting
         return len(self.in_flight)
 
     def progress(self) -> Progress:
@@ -315,6 +331,10 @@ class LoadRun:
         assert self.session is not None
         path = url[len(route.base_url) :]
         route = self._anycast(route, started)
+        if self.leg is not None and self.delayed is not None:  # the user -> edge leg
+            arrived = asyncio.get_running_loop().create_future()
+            self.delayed.at(started + self.leg.before(route.one_way), arrived.set_result, None)
+            await arrived
         while True:
             try:
                 response = await self.session.get(route.base_url + path, headers=route.headers)
@@ -382,7 +402,12 @@ class LoadRun:
         pool, tail = self._wire_routes[id(route)]
         self.recorder.sent(started, started - due)
         assert self.wire is not None
-        self.wire.send(pool, ("GET " + path).encode("latin-1") + tail, route, due, started)
+        data = ("GET " + path).encode("latin-1") + tail
+        if self.leg is not None and self.delayed is not None:  # the user -> edge leg
+            arrive = started + self.leg.before(route.one_way)
+            self.delayed.at(arrive, self.wire.send, pool, data, route, due, started)
+            return
+        self.wire.send(pool, data, route, due, started)
 
     async def _dispatch(self, start_at: float | None) -> None:
         clock = self.clock
@@ -476,7 +501,7 @@ class LoadRun:
         timeout = self.plan.timeout + 1.0
         if self.wire is not None:
             deadline = self.clock() + timeout
-            while self.wire.in_flight and self.clock() < deadline:
+            while self.outstanding() and self.clock() < deadline:
                 await asyncio.sleep(0.005)
             await self.wire.close("cancelled")
             return
@@ -497,6 +522,8 @@ class LoadRun:
         plan = self.plan
         started = self.clock()
         session = None
+        if self.leg is not None:
+            self.delayed = DelayedSends(asyncio.get_running_loop(), self.clock, plan.spin)
         if self.lean:
             self.wire = self._prepare_wire()
             self.warmed = await self.wire.warm(self.warm_connections())

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from cdn.geo import Point, ranked_by_distance
+from cdn.latency import LatencyModel
 from cdn.topology import Node, Topology, Workload
 from cdn.trace import open_trace
 from cdn.workload.arrivals import RequestStream
@@ -40,6 +41,9 @@ class Route:
     headers: dict[str, str]
     # The user's next-nearest edge, where it goes after a connect failure here (as anycast).
     fallback: Route | None = None
+    # One-way propagation delay user -> this edge, seconds (cdn.latency; set only when the
+    # topology emulates latency: loadgen.latency then emulates the user <-> edge leg).
+    one_way: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +132,18 @@ class Schedule:
         else:
             row = []
             edge_urls = dict(self.plan.edge_urls)
+            network = self.topology.network
+            model = LatencyModel.from_network(network) if network.emulate_latency else None
             for user in locations:
-                ranked = ranked_by_distance(user.location.point, self.edges, _edge_point)
+                point = user.location.point
+                ranked = ranked_by_distance(point, self.edges, _edge_point)
                 route = None
                 for edge in reversed(ranked):  # nearest last: each route falls back to the next
                     url = edge_urls.get(edge.name, edge.url).rstrip("/")
-                    route = Route(edge.name, url, region(user), user.name, headers(user), route)
+                    one_way = model.one_way(point, edge.location.point) if model else 0.0
+                    route = Route(
+                        edge.name, url, region(user), user.name, headers(user), route, one_way
+                    )
                 assert route is not None
                 row.append(route)
             rows.append(row)

@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from origin.control import FaultControl
 from origin.counters import RequestRecord
-from origin.state import BODY_BYTES, CONTROL, COUNTERS, METRICS
+from origin.state import BODY_BYTES, CONTROL, COUNTERS, METRICS, SETTINGS
 
 __all__ = ["NO_RESPONSE", "observe"]
 
@@ -92,6 +92,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     status, body_bytes = 500, 0
     try:
         answered = True
+        service_time = app[SETTINGS].service_time
+        if service_time > 0.0 and not admin:  # emulated service time (network.origin_service_ms)
+            await control.wait(service_time)
         if not admin and control.faults.active and request.path.startswith(control.faults.prefix):
             response, answered = await _with_faults(request, handler, control)
         else:

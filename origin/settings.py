@@ -44,6 +44,9 @@ class OriginSettings:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     # Graceful shutdown (drain): how long in-flight requests may take to finish.
     drain_timeout: float = 10.0
+    # Seconds every non-admin request waits before it is handled: the topology's
+    # network.origin_service_ms when it emulates latency (the simulator's origin service time).
+    service_time: float = 0.0
 
     @classmethod
     def from_topology(cls, topology: Topology, **overrides: Any) -> OriginSettings:
@@ -55,6 +58,9 @@ class OriginSettings:
             cache_rules=topology.cache_rules,
             workload=topology.workload,
             name=origin.name,
+            service_time=topology.network.origin_service_ms / 1000.0
+            if topology.network.emulate_latency
+            else 0.0,
         )
         return replace(base, **overrides)
 

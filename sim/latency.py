@@ -1,63 +1,11 @@
-"""Latency terms of a simulated request, computed arithmetically (no events).
+"""The simulator's latency terms: the core's formulas (cdn.latency), named here for sim's readers.
 
-Rules: seconds everywhere; pure functions of points, sizes and the topology's Network settings.
-Propagation is great-circle distance over fibre (cdn.geo, 200 km/ms) times route inflation.
-Connection set-up costs one RTT for TCP and one more for TLS, paid only by the share of requests
-on new connections; upstream hops reuse pooled connections. Transfer is the object size over the
-narrowest link on the path (responses stream through the tiers, so the bottleneck sets the pace).
+The formulas live in the core so the load generator emulates exactly what the simulator
+charges (docs/demo.md, "Latency in the twin").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cdn.latency import LatencyModel
 
-from cdn.geo import Point, propagation_delay
-from cdn.topology import Network
-
-
-@dataclass(frozen=True, slots=True)
-class LatencyModel:
-    """The network part of a request's latency, from a topology's ``[network]`` table."""
-
-    route_inflation: float = 1.5
-    new_connection_share: float = 0.0
-    tls: bool = True
-    client_bandwidth_bps: float = 100e6
-    backbone_bandwidth_bps: float = 1e9
-    origin_service: float = 0.020
-
-    @classmethod
-    def from_network(cls, network: Network) -> LatencyModel:
-        """The model for a topology's ``[network]`` settings."""
-        return cls(
-            route_inflation=network.route_inflation,
-            new_connection_share=network.new_connection_share,
-            tls=network.tls,
-            client_bandwidth_bps=network.client_bandwidth_mbps * 1e6,
-            backbone_bandwidth_bps=network.backbone_bandwidth_mbps * 1e6,
-            origin_service=network.origin_service_ms / 1000.0,
-        )
-
-    def one_way(self, a: Point, b: Point) -> float:
-        """One-way propagation delay from ``a`` to ``b`` along an inflated fibre route, seconds."""
-        return propagation_delay(a, b, self.route_inflation)
-
-    def rtt(self, a: Point, b: Point) -> float:
-        """Round-trip propagation time between ``a`` and ``b``, seconds."""
-        return 2.0 * self.one_way(a, b)
-
-    @property
-    def setup_rtts(self) -> int:
-        """Round trips a new connection pays before the request: TCP, plus TLS when enabled."""
-        return 2 if self.tls else 1
-
-    def client_transfer(self, size: int) -> float:
-        """Seconds to deliver ``size`` bytes over the user's link."""
-        return size * 8.0 / self.client_bandwidth_bps
-
-    def path_transfer(self, size: int, upstream_hops: int) -> float:
-        """Seconds to stream ``size`` bytes to the user through ``upstream_hops`` backbone hops."""
-        bandwidth = self.client_bandwidth_bps
-        if upstream_hops > 0:
-            bandwidth = min(bandwidth, self.backbone_bandwidth_bps)
-        return size * 8.0 / bandwidth
+__all__ = ["LatencyModel"]

@@ -4,7 +4,7 @@ Rules: thin shell over the core (cdn.workload's request stream, cdn.cache's Stor
 decide/absorb, cdn.ring's HashRing, cdn.geo). SimPy's clock drives the run: one process replays
 the arrival stream (and hands the clock to purge events at their times), one process per
 scheduled purge. Inside a request nothing waits on an event: latency terms are arithmetic
-(sim.latency), node queueing is the Lindley recursion (sim.queueing), collapsing and caching are
+(cdn.latency), node queueing is the Lindley recursion (sim.queueing), collapsing and caching are
 sim.node's. The parts, one job each: sim.options (SimOptions), sim.routing (user -> PoP, key ->
 peer owner), sim.node (a cache node serving a request), sim.origin, sim.tally (the user requests'
 totals), sim.result (SimResult and the report), sim.behaviors (a topology's behaviors in front of
@@ -30,13 +30,13 @@ import simpy
 
 from cdn.collapse import Collapser
 from cdn.gateway.behaviors import default_gateway
+from cdn.latency import LatencyModel
 from cdn.topology import Topology, Workload
 from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
 from cdn.workload.writes import storage_writes
 from sim import collector
 from sim.behaviors import SimGateway
 from sim.functions import SimFunctions
-from sim.latency import LatencyModel
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
 from sim.options import ROUTINGS, SimOptions
@@ -122,6 +122,9 @@ class Simulation:
         )
         self.latency = LatencyModel.from_network(topology.network)
         self.rng = random.Random(self.seed)
+        # Called per batch with (batch, latencies in s, edge outcome codes) when set: the demo
+        # reads per-request latencies from it (demo.latency); nothing else in the run changes.
+        self.on_latencies: Callable[[RequestBatch, np.ndarray, np.ndarray], None] | None = None
         self.purges = (*options.purges, *self._write_purges(workload, expected))
         self._build_nodes(width, buckets)
         self.gate = SimGateway.of(self)  # behaviors / a path mix (sim.behaviors), else None
@@ -337,10 +340,13 @@ class Simulation:
                 batch = gate.settle(batch)  # answered by the gateway: no body
             bits = np.where(upstream, path_bits, client_bits)
             latencies = np.array(done) - batch.times + one_way + batch.sizes * bits
-            edge_hit = np.isin(np.array(codes), hit_codes)
+            codes = np.array(codes)
+            edge_hit = np.isin(codes, hit_codes)
             if gate is not None:
                 gate.record(batch, latencies, edge_hit, warmup_t)
             tally.record(batch, latencies, edge_hit, warmup_t, series)
+            if self.on_latencies is not None:
+                self.on_latencies(batch, latencies, codes)
             for node in self.nodes.values():
                 node.sweep(times[-1])
                 node.queue.flush()  # fold the batch's arrivals into the counters

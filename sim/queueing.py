@@ -3,9 +3,14 @@
 Rules: a node is ``workers`` identical FCFS servers sharing a service rate of ``capacity_rps``
 requests per second (each server ``capacity_rps / workers``), with exponential service times drawn
 from the rng it is handed. For arrivals offered in time order this is exactly the waiting time a
-``simpy.Resource(capacity=workers)`` would give; arrivals offered slightly out of order (upstream
-tiers see requests after different propagation delays) are served in offer order, an error of at
-most the spread of those delays. Offered requests are counted per time bucket (buckets are added
+``simpy.Resource(capacity=workers)`` would give. Arrivals are offered in the users' send order,
+not in arrival order: a node hears a near user's request before a far user's sent earlier, and
+an origin hears a near PoP's miss before a far PoP's. A single server (``workers = 1``, every
+node unless the topology says otherwise) places an offer that arrives before the latest offered
+arrival at the earliest idle time at or after its arrival where its service fits (first fit over
+the busy periods of the last ``HORIZON`` seconds), so it does not wait behind a request still on
+its way; for arrivals offered in time order this is exactly the Lindley step. Several servers
+serve in offer order, an error of at most the spread of the delays. Offered requests are counted per time bucket (buckets are added
 when arrivals go past the last one) for utilization: offered load over capacity, see
 ``utilization``; arrival times are appended per request and folded into those counts with numpy
 by ``flush`` (once per batch; the counters' readers flush first). The nodes call ``finish``
@@ -16,12 +21,15 @@ from __future__ import annotations
 
 import heapq
 import random
+from bisect import bisect_right
 
 import numpy as np
 
 from sim.stats import span_lengths, windowed_peak
 
 _BLOCK = 4096
+HORIZON = 2.0  # seconds: busy periods kept for out-of-order arrivals (longer than any delay)
+_PRUNE_AT = 1024  # busy periods kept before the ones older than HORIZON are dropped
 UTILIZATION_WINDOW = 10.0  # seconds: the window peak utilization is averaged over
 
 
@@ -35,13 +43,18 @@ class ServerQueue:
         "_served",
         "arrivals",
         "bucket_width",
+        "busy_ends",
+        "busy_starts",
         "capacity_rps",
         "draws",
+        "forgotten",
         "free",
         "last_service",
         "last_start",
+        "latest",
         "mean_service",
         "next_free",
+        "prune_at",
         "single",
         "workers",
     )
@@ -67,6 +80,13 @@ class ServerQueue:
         self.draws: list[float] = []
         self.free = [0.0] * workers  # a heap of the times each server becomes free
         self.next_free = 0.0  # the one server's free time (single: no heap needed)
+        # Single server: its busy periods, sorted and disjoint (next_free ends the last one),
+        # the latest arrival offered, and the end of the busy periods dropped (older than HORIZON).
+        self.busy_starts: list[float] = []
+        self.busy_ends: list[float] = []
+        self.latest = 0.0
+        self.forgotten = 0.0
+        self.prune_at = _PRUNE_AT  # the busy-period count that triggers the next prune
         self.bucket_width = bucket_width
         # Arrival times offered since the last ``flush``, folded into the per-bucket counts
         # with numpy (an append per request instead of bucket arithmetic).
@@ -91,10 +111,34 @@ class ServerQueue:
             self.refill()
         service = draws.pop()
         if self.single:
-            start = self.next_free
-            if start < arrival:
-                start = arrival
-            end = self.next_free = start + service
+            if arrival >= self.latest:  # offered in arrival order: the Lindley step
+                self.latest = arrival
+                start = self.next_free
+                if start < arrival or not self.busy_ends:  # idle: a new busy period
+                    if start < arrival:
+                        start = arrival
+                    self.busy_starts.append(start)
+                    self.busy_ends.append(start + service)
+                    if len(self.busy_ends) > self.prune_at:
+                        self._prune()
+                else:
+                    self.busy_ends[-1] = start + service
+                end = self.next_free = start + service
+            else:  # arrives before requests offered earlier: the first idle time that fits
+                starts, ends = self.busy_starts, self.busy_ends
+                i = bisect_right(ends, arrival)  # < len(ends): the last period ends after it
+                end = arrival + service
+                if (
+                    end < starts[i]
+                    and arrival > self.forgotten
+                    and (i == 0 or ends[i - 1] < arrival)
+                ):
+                    starts.insert(i, arrival)  # the common case: an idle gap holds it whole
+                    ends.insert(i, end)
+                    start = arrival
+                else:
+                    start = self._fit(arrival, service)
+                    end = start + service
         else:
             free = self.free
             start = free[0]
@@ -106,6 +150,42 @@ class ServerQueue:
         self.last_start = start
         self.last_service = service
         return end
+
+    def _fit(self, arrival: float, service: float) -> float:
+        """Place a service of ``service`` s arriving at ``arrival`` (before the latest offered
+        arrival) at the first idle time at or after it that is long enough; its start."""
+        starts, ends = self.busy_starts, self.busy_ends
+        x = arrival if arrival > self.forgotten else self.forgotten
+        i = bisect_right(ends, x)
+        n = len(starts)
+        while i < n and x + service > starts[i]:
+            x = ends[i]
+            i += 1
+        end = x + service
+        if i > 0 and ends[i - 1] == x:  # right after a busy period: it goes on
+            ends[i - 1] = end
+            if i < n and starts[i] == end:  # and now touches the next one: one period
+                ends[i - 1] = ends[i]
+                del starts[i], ends[i]
+        elif i < n and starts[i] == end:  # right before a busy period: it starts earlier
+            starts[i] = x
+        else:
+            starts.insert(i, x)
+            ends.insert(i, end)
+        if end > self.next_free:
+            self.next_free = end
+        return x
+
+    def _prune(self) -> None:
+        """Drop the busy periods that ended HORIZON seconds before the latest arrival."""
+        ends = self.busy_ends
+        k = bisect_right(ends, self.latest - HORIZON)
+        k = min(k, len(ends) - 1)  # the last period stays (next_free ends it)
+        if k > 0:
+            self.forgotten = max(self.forgotten, ends[k - 1])
+            del self.busy_starts[:k], ends[:k]
+        # Next time when twice as many remain (at least _PRUNE_AT): a prune per append is costly.
+        self.prune_at = max(_PRUNE_AT, 2 * len(ends))
 
     def serve(self, arrival: float) -> tuple[float, float]:
         """Queue a request arriving at ``arrival``: its waiting time and its service time."""

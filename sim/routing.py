@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from cdn.geo import distance_km
+from cdn.latency import LatencyModel
 from cdn.ring import HashRing, peer_key
 from cdn.topology import Node
 from cdn.workload import UserModel
-from sim.latency import LatencyModel
 from sim.queueing import ServerQueue
 
 CANDIDATES = 3  # PoPs considered per user location by latency-based and overflow routing

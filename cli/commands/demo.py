@@ -5,8 +5,10 @@ edges on loopback), waits until every node is healthy and the edges have checked
 sends a short open-loop load (--duration, default 20 s) with the topology's workload and seed,
 stops the cluster, then simulates the same topology, workload, seed and duration, and prints
 measured vs predicted side by side: the edge tier's request and byte hit ratio, origin requests,
-and each edge's requests and hit ratios (latency is shown too, but on loopback it is not
-comparable unless network.emulate_latency is on).
+and each edge's requests and hit ratios. With network.emulate_latency on in the topology (e.g.
+--topology three-continents) the live path emulates the model's latency and a second table
+compares p50/p90/p99 measured vs predicted, overall and per edge, each with a bootstrap interval;
+--repeat N runs it N times and prints medians and ranges over the runs.
 
 Ports: the topology's own ports (8100-8123 for configs/local.toml); when one is busy (e.g. a
 `cdn up` is running), or with --free-ports, a copy of the topology on free ports is used instead.
@@ -24,6 +26,7 @@ examples:
   cdn demo --rate 5000 --processes 4               # a twin run at a high rate
   cdn demo --scheduler tcp://10.0.0.5:8786         # the load from a Dask cluster's workers
   cdn demo --faults configs/chaos/kill-peer.toml --duration 30s   # under a fault scenario
+  cdn demo --topology three-continents --repeat 3  # latency twin, medians over 3 runs
 
 With --faults FILE (a scenario of [[fault]] tables, docs/reliability.md) the load runs in one
 process while the faults are acted out at their times, the simulator runs the same schedule, and
@@ -107,6 +110,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="apply this fault scenario ([[fault]] tables) live and in the simulator; compare "
         "before / during / after the fault window",
     )
+    parser.add_argument(
+        "--repeat",
+        type=argtypes.positive_int,
+        default=1,
+        metavar="N",
+        help="run the demo N times (seeds SEED, SEED+1, ...; each run in OUT/run-I) and print "
+        "latency medians and ranges over the runs (default 1)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -120,7 +131,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo and print the comparison; 130 after Ctrl-C (the cluster is stopped)."""
     from cluster.errors import ClusterError
     from demo.run import SETTLE_SECONDS, DemoOptions, StopRequested, run_demo
-    from demo.table import comparison_table
 
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -155,25 +165,33 @@ def run(args: argparse.Namespace) -> int:
 
     if args.faults:
         return _run_with_faults(args, options, console, announce)
-    try:
-        result = run_demo(options, console=console, announce=announce)
-    except (ClusterError, RuntimeError) as exc:  # RuntimeError: a load process or Dask failed
-        raise UserError(str(exc)) from None
-    except (KeyboardInterrupt, StopRequested):
-        console.print("cdn demo: interrupted; the cluster is stopped", style="bold")
-        return 130
-    console.print(comparison_table(result.doc))
-    for note in result.doc.get("notes", []):
-        console.print(f"note: {note}", style="dim")
+    from demo.repeat import repeated_options
+
+    results = []
+    for run_options in repeated_options(options, args.repeat):
+        try:
+            result = run_demo(run_options, console=console, announce=announce)
+        except (ClusterError, RuntimeError) as exc:  # RuntimeError: a load process or Dask failed
+            raise UserError(str(exc)) from None
+        except (KeyboardInterrupt, StopRequested):
+            console.print("cdn demo: interrupted; the cluster is stopped", style="bold")
+            return 130
+        results.append(result)
+        _print_run(console, result.doc)
+    if len(results) > 1:
+        from demo.repeat import print_repeated
+
+        print_repeated(console, [r.doc for r in results], out)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     console.print(f"took {timings}")
     names = ("compare.json", "compare.png", "load/", "sim/", "topology/", "cluster.log")
-    written = ", ".join(name for name in names if (out / name.rstrip("/")).exists())
-    console.print(f"wrote {out}/: {written}")
-    diff = result.doc["difference"]["hit_ratio"]
-    if args.max_difference is not None and abs(diff) > args.max_difference:
+    last = results[-1].files[0].parent if len(results) > 1 else out
+    written = ", ".join(name for name in names if (last / name.rstrip("/")).exists())
+    console.print(f"wrote {last}/: {written}")
+    worst = max((r.doc["difference"]["hit_ratio"] for r in results), key=abs)
+    if args.max_difference is not None and abs(worst) > args.max_difference:
         console.print(
-            f"[bold red]hit ratios differ by {diff:+.4f} (more than {args.max_difference})[/]"
+            f"[bold red]hit ratios differ by {worst:+.4f} (more than {args.max_difference})[/]"
         )
         return 1
     return 0
@@ -208,3 +226,20 @@ def _run_with_faults(args: argparse.Namespace, options, console: Console, announ
     console.print(fault_comparison_table(result.doc))
     console.print(f"wrote {result.path}")
     return 0
+
+
+def _print_run(console: Console, doc: dict) -> None:
+    from demo.latency import latency_table
+    from demo.table import comparison_table
+
+    console.print(comparison_table(doc))
+    latency = doc.get("latency")
+    if latency is not None and latency["comparable"]:
+        console.print(latency_table(latency))
+        for item in latency["not_emulated"]:
+            console.print(f"not emulated: {item}", style="dim")
+    for note in doc.get("notes", []):
+        console.print(f"note: {note}", style="dim")
+    load_average = doc.get("run", {}).get("load_average")
+    if load_average:
+        console.print(f"machine load average (1/5/15 min) at the end: {load_average}", style="dim")

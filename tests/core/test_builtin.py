@@ -19,7 +19,14 @@ def test_the_builtin_files_are_the_configs_folder_of_the_clone() -> None:
 
 
 def test_topology_and_plan_names_come_from_the_file_names() -> None:
-    assert builtin.topology_names() == ("functions", "gateway", "local", "storage", "world")
+    assert builtin.topology_names() == (
+        "functions",
+        "gateway",
+        "local",
+        "storage",
+        "three-continents",
+        "world",
+    )
     assert builtin.plan_names() == ("gateway", "world")
 
 
@@ -46,7 +53,9 @@ def test_a_path_is_returned_as_given_even_when_missing() -> None:
 
 
 def test_an_unknown_name_lists_the_builtin_ones() -> None:
-    with pytest.raises(ConfigError, match="one of: functions, gateway, local, storage, world"):
+    with pytest.raises(
+        ConfigError, match="one of: functions, gateway, local, storage, three-continents, world"
+    ):
         builtin.topology_file("mars")
     with pytest.raises(ConfigError, match="one of: gateway, world"):
         builtin.plan_file("mars")
