@@ -127,5 +127,5 @@ def test_cdn_init_writes_the_builtin_files_into_an_empty_folder(
 def test_an_unknown_builtin_name_is_a_clear_error(installed: Installed, empty: Path) -> None:
     result = installed.cdn(empty, "sim", "nowhere")
     assert result.returncode == 2
-    assert "one of: functions, gateway, local, storage, world" in result.stderr
+    assert "one of: functions, gateway, local, storage, three-continents, world" in result.stderr
     assert "Traceback" not in result.stderr
