@@ -120,8 +120,8 @@ async def fetch_routed(
     primary = route.members[0]
     group = route.group
     try:
-        fetched = await upstream.fetch_origin(
-            primary.name, primary.url, method, target, headers, data=data, ssl=primary.ssl
+        fetched = await upstream.fetch_at(
+            "origin", primary.name, primary.url, method, target, headers, data, primary.ssl
         )
     except UpstreamError as exc:
         if group is None or data is not None or not fails_over(group, method, None):
@@ -138,7 +138,7 @@ async def fetch_routed(
         why = f"primary {primary.name}: {status}"
         upstream.metrics.failover("origin", "status")
     secondary = route.members[1]
-    fetched = await upstream.fetch_origin(
-        secondary.name, secondary.url, method, target, headers, data=data, ssl=secondary.ssl
+    fetched = await upstream.fetch_at(
+        "origin", secondary.name, secondary.url, method, target, headers, data, secondary.ssl
     )
     return _member_of(fetched, group, secondary.name, why)

@@ -206,25 +206,6 @@ class Upstream:
                 self.metrics.failover(kind, exc.kind)
         raise AssertionError("unreachable: the last upstream returns or raises")
 
-    async def fetch_origin(
-        self,
-        name: str,
-        url: str,
-        method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        *,
-        data: Any = None,
-        ssl: ssl.SSLContext | None = None,
-    ) -> Fetched:
-        """``method target`` from the origin ``name`` at base ``url`` (a behavior's own origin,
-        ``edge.routes``): no peers, no fallbacks; again on a fresh connection when a reused one
-        was lost. ``ssl`` verifies an https origin (None: as the edge's upstream)."""
-        retryable = method in IDEMPOTENT_METHODS and data is None
-        return await self._from_upstream(
-            "origin", name, url, 0.0, method, target, headers, data, retryable, ssl
-        )
-
     async def from_peers(
         self,
         method: str,
@@ -275,12 +256,16 @@ class Upstream:
         target: str,
         headers: list[tuple[str, str]],
         data: Any = None,
+        ssl: ssl.SSLContext | None = None,
     ) -> Fetched:
-        """Send ``method target`` to one named node of the topology (an edge function chose it:
-        edge.functions); no peers, no fallbacks. UpstreamError when it fails."""
+        """Send ``method target`` to one named node at ``base_url`` (a behavior's own origin,
+        ``edge.routes``; an origin an edge function chose, ``edge.functions``): no peers, no
+        fallbacks; again on a fresh connection when a reused one was lost (idempotent, no
+        body). ``ssl`` verifies an https origin (None: as the edge's upstream). UpstreamError
+        when it fails."""
         retryable = method in IDEMPOTENT_METHODS and data is None
         return await self._from_upstream(
-            kind, node, base_url, 0.0, method, target, headers, data, retryable
+            kind, node, base_url, 0.0, method, target, headers, data, retryable, ssl
         )
 
     async def _from_upstream(
