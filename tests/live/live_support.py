@@ -33,3 +33,31 @@ async def wait_healthy(
                 pass
             await asyncio.sleep(0.05)
     raise AssertionError(f"{url} did not become healthy within {timeout:g}s")
+
+
+# Longest a raw-socket test waits for a server to act on a 1 s limit (a loaded CI machine).
+PATIENCE = 30.0
+
+
+async def connect(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw TCP connection to the server at ``url`` (http://host:port)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return await asyncio.open_connection(host, int(port))
+
+
+async def read_to_close(reader: asyncio.StreamReader) -> bytes:
+    """Everything the server sends until it closes the connection (at most PATIENCE s)."""
+    return await asyncio.wait_for(reader.read(), PATIENCE)
+
+
+async def get_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> bytes:
+    """Send ``GET path`` on a raw connection; its header block, after reading its body."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), PATIENCE)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    await asyncio.wait_for(reader.readexactly(length), PATIENCE)
+    return head

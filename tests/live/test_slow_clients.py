@@ -13,12 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from live_support import PATIENCE, connect, get_head, read_to_close
 
 from serving.limits import ConnectionLimits
 
 FAST = ConnectionLimits(header_timeout=1.0, body_timeout=1.0, idle_timeout=1.0)
-# Longest a test waits for the server to act on a 1 s timeout (a loaded CI machine).
-PATIENCE = 30.0
 
 Start = Callable[[ConnectionLimits], Awaitable[str]]
 
@@ -35,34 +34,13 @@ def start_node(request: pytest.FixtureRequest, start_origin: Any, start_edge: An
     return start
 
 
-async def _connect(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    return await asyncio.open_connection(host, int(port))
-
-
-async def _read_to_close(reader: asyncio.StreamReader) -> bytes:
-    return await asyncio.wait_for(reader.read(), PATIENCE)
-
-
-async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> bytes:
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), PATIENCE)
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    await asyncio.wait_for(reader.readexactly(length), PATIENCE)
-    return head
-
-
 async def test_an_incomplete_request_header_gets_408_and_the_connection_is_closed(
     start_node: Start,
 ) -> None:
     url = await start_node(FAST)
-    reader, writer = await _connect(url)
+    reader, writer = await connect(url)
     writer.write(b"GET /obj/1 HTTP/1.1\r\nHost: test\r\n")  # no blank line: never complete
-    answer = await _read_to_close(reader)
+    answer = await read_to_close(reader)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
     assert b"header timeout" in answer
@@ -72,8 +50,8 @@ async def test_a_connection_that_sends_nothing_is_closed_by_the_header_timeout(
     start_node: Start,
 ) -> None:
     url = await start_node(FAST)
-    reader, writer = await _connect(url)
-    answer = await _read_to_close(reader)
+    reader, writer = await connect(url)
+    answer = await read_to_close(reader)
     writer.close()
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408 ")
 
@@ -82,9 +60,9 @@ async def test_a_stalled_request_body_gets_408_and_the_connection_is_closed(
     start_node: Start,
 ) -> None:
     url = await start_node(FAST)
-    reader, writer = await _connect(url)
+    reader, writer = await connect(url)
     writer.write(b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n0123456789")
-    answer = await _read_to_close(reader)
+    answer = await read_to_close(reader)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
     assert b"body timeout" in answer
@@ -92,7 +70,7 @@ async def test_a_stalled_request_body_gets_408_and_the_connection_is_closed(
 
 async def test_a_request_body_sent_in_time_is_answered(start_node: Start) -> None:
     url = await start_node(ConnectionLimits(body_timeout=30.0))
-    reader, writer = await _connect(url)
+    reader, writer = await connect(url)
     writer.write(b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n01234")
     await asyncio.sleep(0.2)
     writer.write(b"56789")
@@ -105,10 +83,10 @@ async def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
     start_node: Start,
 ) -> None:
     url = await start_node(FAST)
-    reader, writer = await _connect(url)
-    head = await _get(reader, writer, "/obj/1")
+    reader, writer = await connect(url)
+    head = await get_head(reader, writer, "/obj/1")
     assert head.startswith(b"HTTP/1.1 200 ")
-    rest = await _read_to_close(reader)  # nothing more, then the server's close
+    rest = await read_to_close(reader)  # nothing more, then the server's close
     writer.close()
     assert rest == b""
 
@@ -117,28 +95,28 @@ async def test_a_connection_past_the_cap_gets_503_and_established_ones_are_serve
     start_node: Start,
 ) -> None:
     url = await start_node(ConnectionLimits(max_connections=3))
-    held = [await _connect(url) for _ in range(3)]
+    held = [await connect(url) for _ in range(3)]
     for reader, writer in held:  # each is registered: it answered a request
-        assert (await _get(reader, writer, "/obj/1")).startswith(b"HTTP/1.1 200 ")
-    reader, writer = await _connect(url)
-    answer = await _read_to_close(reader)
+        assert (await get_head(reader, writer, "/obj/1")).startswith(b"HTTP/1.1 200 ")
+    reader, writer = await connect(url)
+    answer = await read_to_close(reader)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"Retry-After: 1\r\n" in answer
     assert b"too many connections" in answer
-    assert (await _get(*held[0], "/obj/2")).startswith(b"HTTP/1.1 200 ")
+    assert (await get_head(*held[0], "/obj/2")).startswith(b"HTTP/1.1 200 ")
     for _, held_writer in held:
         held_writer.close()
 
 
 async def test_a_connection_under_the_cap_again_is_served(start_node: Start) -> None:
     url = await start_node(ConnectionLimits(max_connections=1))
-    reader, writer = await _connect(url)
-    assert (await _get(reader, writer, "/obj/1")).startswith(b"HTTP/1.1 200 ")
+    reader, writer = await connect(url)
+    assert (await get_head(reader, writer, "/obj/1")).startswith(b"HTTP/1.1 200 ")
     writer.close()
     await writer.wait_closed()
     for _ in range(200):  # the server sees the close soon; poll until a new one is served
-        reader, writer = await _connect(url)
+        reader, writer = await connect(url)
         writer.write(b"GET /obj/1 HTTP/1.1\r\nHost: test\r\n\r\n")
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), PATIENCE)
         writer.close()
@@ -170,7 +148,7 @@ async def _trickle(url: str) -> bytes:
     line with a reset, which may discard the 408 before it is read): closed all the same.
     """
     try:
-        reader, writer = await _connect(url)
+        reader, writer = await connect(url)
     except OSError as exc:
         return f"connect failed: {exc}".encode()
     try:

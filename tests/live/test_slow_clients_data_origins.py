@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from live_support import PATIENCE, connect, get_head, read_to_close
 
 from kv.server import KvServer
 from kv.settings import KvSettings
@@ -23,8 +24,6 @@ from storage.server import StorageServer
 from storage.settings import StorageSettings
 
 FAST = ConnectionLimits(header_timeout=1.0, body_timeout=1.0, idle_timeout=1.0)
-# Longest a test waits for the server to act on a 1 s timeout (a loaded CI machine).
-PATIENCE = 30.0
 # A request each server answers 200 without credentials (authentication is off).
 HEALTH = "/_cdn/health"
 
@@ -53,34 +52,13 @@ async def start_node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         await server.stop()
 
 
-async def _connect(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    return await asyncio.open_connection(host, int(port))
-
-
-async def _read_to_close(reader: asyncio.StreamReader) -> bytes:
-    return await asyncio.wait_for(reader.read(), PATIENCE)
-
-
-async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
-    writer.write(f"GET {HEALTH} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), PATIENCE)
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    await asyncio.wait_for(reader.readexactly(length), PATIENCE)
-    return head
-
-
 async def test_an_incomplete_request_header_gets_408_and_the_connection_is_closed(
     start_node: Start,
 ) -> None:
     url = await start_node(FAST)
-    reader, writer = await _connect(url)
+    reader, writer = await connect(url)
     writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line: never complete
-    answer = await _read_to_close(reader)
+    answer = await read_to_close(reader)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
 
@@ -102,14 +80,14 @@ async def test_a_stalled_request_body_gets_408_and_the_connection_is_closed(
     url = await start_node(FAST)
     kind = request.node.callspec.params["start_node"]
     if kind == "storage":
-        reader, writer = await _connect(url)
+        reader, writer = await connect(url)
         writer.write(b"PUT /bucket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), PATIENCE)
         writer.close()
         assert head.startswith(b"HTTP/1.1 200 ")
-    reader, writer = await _connect(url)
+    reader, writer = await connect(url)
     writer.write(STALLED_BODY[kind] + b"0123456789")
-    answer = await _read_to_close(reader)
+    answer = await read_to_close(reader)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
 
@@ -118,9 +96,9 @@ async def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
     start_node: Start,
 ) -> None:
     url = await start_node(FAST)
-    reader, writer = await _connect(url)
-    assert (await _get(reader, writer)).startswith(b"HTTP/1.1 200 ")
-    rest = await _read_to_close(reader)  # nothing more, then the server's close
+    reader, writer = await connect(url)
+    assert (await get_head(reader, writer, HEALTH)).startswith(b"HTTP/1.1 200 ")
+    rest = await read_to_close(reader)  # nothing more, then the server's close
     writer.close()
     assert rest == b""
 
@@ -129,15 +107,15 @@ async def test_a_connection_past_the_cap_gets_503_and_established_ones_are_serve
     start_node: Start,
 ) -> None:
     url = await start_node(ConnectionLimits(max_connections=2))
-    held = [await _connect(url) for _ in range(2)]
+    held = [await connect(url) for _ in range(2)]
     for reader, writer in held:  # each is registered: it answered a request
-        assert (await _get(reader, writer)).startswith(b"HTTP/1.1 200 ")
-    reader, writer = await _connect(url)
-    answer = await _read_to_close(reader)
+        assert (await get_head(reader, writer, HEALTH)).startswith(b"HTTP/1.1 200 ")
+    reader, writer = await connect(url)
+    answer = await read_to_close(reader)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"Retry-After: 1\r\n" in answer
-    assert (await _get(*held[0])).startswith(b"HTTP/1.1 200 ")
+    assert (await get_head(*held[0], HEALTH)).startswith(b"HTTP/1.1 200 ")
     for _, held_writer in held:
         held_writer.close()
 
