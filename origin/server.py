@@ -28,14 +28,11 @@ class OriginServer(AppServer):
     def __init__(self, settings: OriginSettings, *, shutdown_timeout: float | None = None) -> None:
         self.settings = settings
         app = create_app(settings)
-        runner = GuardedRunner(
+        runner = GuardedRunner.for_node(
             app,
             limits=settings.limits,
+            drain_timeout=settings.drain_timeout if shutdown_timeout is None else shutdown_timeout,
             access_log=log if settings.access_log else None,
-            shutdown_timeout=settings.drain_timeout
-            if shutdown_timeout is None
-            else shutdown_timeout,
-            handle_signals=False,
         )
         super().__init__(app, runner, settings.host, settings.port)
 

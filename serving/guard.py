@@ -16,6 +16,7 @@ import (``GUARD_SUPPORTED``).
 from __future__ import annotations
 
 import asyncio
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -297,6 +298,25 @@ class GuardedRunner(web.AppRunner):
         super().__init__(app, keepalive_timeout=limits.idle_timeout, **kwargs)
         self.limits = limits
         self.error_fields = error_fields
+
+    @classmethod
+    def for_node(
+        cls,
+        app: web.Application,
+        *,
+        limits: ConnectionLimits,
+        drain_timeout: float,
+        access_log: logging.Logger | None,
+    ) -> GuardedRunner:
+        """The runner of a `cdn` server process: ``limits`` on every connection, in-flight
+        requests given ``drain_timeout`` seconds at shutdown, signals left to the caller."""
+        return cls(
+            app,
+            limits=limits,
+            access_log=access_log,
+            shutdown_timeout=drain_timeout,
+            handle_signals=False,
+        )
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()

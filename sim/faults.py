@@ -57,6 +57,7 @@ from sim.fault_schedule import PHASES, PhaseFigures, Schedule, phase_of
 from sim.nodecache import NodeCache, Refresh
 from sim.origin import OriginSim
 from sim.outcomes import COLLAPSED, HIT, HIT_CODES, MISS, REVALIDATED, STALE, Outcome
+from sim.purges import apply_purge
 from sim.queueing import ServerQueue
 
 __all__ = [
@@ -439,23 +440,12 @@ def run_batches(run: FaultRun, batches: Any, keys_of: Callable[[list[int]], list
         hits = []
         for t, key, obj, size, user in zip(times, keys, ids, sizes, users, strict=True):
             while purges and purges[0].at <= t:
-                _purge(sim, purges.pop(0))
+                apply_purge(sim.nodes.values(), purges.pop(0))
             fresh = bool(new_share) and rng_random() < new_share
             spent, hit, _ = run.user_request(user, key, obj, size, t, fresh)
             latencies.append(spent)
             hits.append(hit)
         yield batch, np.array(latencies), np.array(hits, dtype=bool)
-
-
-def _purge(sim: Any, purge: Any) -> None:
-    for node in sim.nodes.values():
-        store = node.cache.store
-        if purge.kind == "tag":
-            store.purge_tag(purge.value, soft=purge.soft)
-        elif purge.kind == "prefix":
-            store.purge_prefix(purge.value, soft=purge.soft)
-        else:
-            store.purge_key(purge.value, soft=purge.soft)
 
 
 def run_with_faults(

@@ -43,7 +43,7 @@ from sim.options import ROUTINGS, SimOptions
 from sim.origin import OriginSim
 from sim.origin_headers import OriginHeaders
 from sim.outcomes import HIT_CODES
-from sim.purges import Purge
+from sim.purges import Purge, apply_purge
 from sim.queueing import ServerQueue
 from sim.result import SimResult, build_result
 from sim.routing import CANDIDATES, choose, owner_function, user_routes
@@ -259,14 +259,7 @@ class Simulation:
 
     def _purge(self, env: simpy.Environment, purge: Purge):
         yield env.timeout(purge.at)
-        for node in self.nodes.values():
-            store = node.cache.store
-            if purge.kind == "tag":
-                store.purge_tag(purge.value, soft=purge.soft)
-            elif purge.kind == "prefix":
-                store.purge_prefix(purge.value, soft=purge.soft)
-            else:
-                store.purge_key(purge.value, soft=purge.soft)
+        apply_purge(self.nodes.values(), purge)
 
     def _arrivals(self, env: simpy.Environment, tally: RequestTally, on_progress):
         latency = self.latency

@@ -7,7 +7,9 @@ entries; soft purges mark them stale so the next request revalidates. Every cach
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from cdn.units import parse_duration
 
@@ -48,3 +50,15 @@ def parse_purge(text: str) -> Purge:
             f"purge {text!r} has a bad target {parts[1]!r} (expected {PURGE_EXPECTED})"
         )
     return Purge(at=at, kind=kind, value=value, soft=soft)
+
+
+def apply_purge(nodes: Iterable[Any], purge: Purge) -> None:
+    """Carry out ``purge`` on the store of every cache node in ``nodes`` (``CacheNodeSim``)."""
+    for node in nodes:
+        store = node.cache.store
+        if purge.kind == "tag":
+            store.purge_tag(purge.value, soft=purge.soft)
+        elif purge.kind == "prefix":
+            store.purge_prefix(purge.value, soft=purge.soft)
+        else:
+            store.purge_key(purge.value, soft=purge.soft)

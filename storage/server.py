@@ -23,14 +23,11 @@ class StorageServer(AppServer):
     ) -> None:
         self.settings = settings
         app = create_app(settings, **app_options)
-        runner = GuardedRunner(
+        runner = GuardedRunner.for_node(
             app,
             limits=settings.limits,
+            drain_timeout=settings.drain_timeout if shutdown_timeout is None else shutdown_timeout,
             access_log=log if settings.access_log else None,
-            shutdown_timeout=settings.drain_timeout
-            if shutdown_timeout is None
-            else shutdown_timeout,
-            handle_signals=False,
         )
         context = None
         if settings.tls_cert is not None:
