@@ -1,7 +1,7 @@
 """Which processes a topology needs and how each is launched: the plan `cdn up` executes.
 
 The plan is a value (no processes are started here), so tests and `cdn compose` can read it.
-Start order is tiers: the origin, then the shields, then the edges, so each node's upstream is
+Start order is tiers: the origins, then the shields, then the edges, so each node's upstream is
 healthy before it starts.
 """
 
@@ -67,6 +67,8 @@ def node_arguments(
         return storage_arguments(node, topology_file, topology, data=data, urls=urls)
     if node.role == "origin" and node.kind == "kv":
         return ("kv", "--topology", topology_file, *(("--data", data) if data else ()))
+    if node.role == "origin" and topology is not None and node != topology.origin:
+        return ("origin", "--topology", topology_file, "--node", node.name)
     if node.role == "origin":
         return ("origin", "--topology", topology_file)
     return ("edge", "--topology", topology_file, "--node", node.name)
@@ -94,7 +96,7 @@ def storage_arguments(
 
 
 def tiers(topology: Topology) -> tuple[tuple[Node, ...], ...]:
-    """Nodes in start order, grouped by tier: (origin,), shields (by chain depth), edges."""
+    """Nodes in start order, grouped by tier: the origins, shields (by chain depth), edges."""
     depth: dict[str, int] = {}
 
     def chain_depth(node: Node) -> int:
@@ -106,7 +108,7 @@ def tiers(topology: Topology) -> tuple[tuple[Node, ...], ...]:
     shield_tiers: dict[int, list[Node]] = {}
     for shield in topology.shields:
         shield_tiers.setdefault(chain_depth(shield), []).append(shield)
-    ordered = [(topology.origin,)]
+    ordered = [topology.origins]
     ordered += [tuple(shield_tiers[d]) for d in sorted(shield_tiers)]
     ordered.append(topology.edges)
     return tuple(tier for tier in ordered if tier)

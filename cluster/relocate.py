@@ -14,7 +14,7 @@ from pathlib import Path
 from cdn.topology import load_topology
 from cluster.ports import free_ports
 
-_NODE_HEADER = re.compile(r"^\s*(\[origin\]|\[\[shield\]\]|\[\[edge\]\])\s*(#.*)?$")
+_NODE_HEADER = re.compile(r"^\s*(\[origin\]|\[\[origin\]\]|\[\[shield\]\]|\[\[edge\]\])\s*(#.*)?$")
 _ANY_HEADER = re.compile(r"^\s*\[")
 _PORT_LINE = re.compile(r"^(\s*port\s*=\s*)\d+(.*)$")
 

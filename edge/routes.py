@@ -1,8 +1,8 @@
 """Where a behavior's misses go: its own origin, or an origin group with failover (live).
 
-Rules: a behavior whose ``target_origin`` is the topology's origin goes the edge's usual way
-(peers, shield or origin, fallbacks: ``edge.upstream``). One that names an
-``[[external_origin]]`` or an ``[[origin_group]]`` is fetched by the edge from that origin
+Rules: a behavior whose ``target_origin`` is the topology's (first) origin goes the edge's usual
+way (peers, shield or origin, fallbacks: ``edge.upstream``). One that names another
+``[[origin]]``, an ``[[external_origin]]`` or an ``[[origin_group]]`` is fetched by the edge from that origin
 directly (no peer, no shield: CloudFront's edges fail over between a group's origins
 themselves). When to try the group's secondary is the core's rule
 (``cdn.gateway.failover.fails_over``: GET, HEAD and OPTIONS, on a connection failure, a
@@ -71,7 +71,9 @@ def origin_routes(
                     if context is None:
                         context = contexts[external.ca_file] = client_context(external.ca_file)
                 return RouteMember(name, url, context)
-        raise ValueError(f"origin {name!r} is neither the topology's origin nor external")
+        if name in urls:  # another [[origin]] of the topology (EdgeSettings.node_urls)
+            return RouteMember(name, urls[name])
+        raise ValueError(f"origin {name!r} is neither one of the topology's origins nor external")
 
     routes: dict[int, OriginRoute] = {}
     for behavior in gateway.behaviors:

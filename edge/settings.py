@@ -135,8 +135,9 @@ class EdgeSettings:
     # A shield's: the topology's behaviors, for their TTL bounds only (a shield checks nothing
     # and keys by the target; its cache step bounds lifetimes as the edges' do).
     ttl_behaviors: Gateway | None = None
-    # The topology's origin (behaviors name it) and node URL overrides by name (--upstream-url):
-    # a behavior with an origin group or an [[external_origin]] fetches from those (edge.routes).
+    # The topology's origin (behaviors name it) and node URLs by name (--upstream-url
+    # overrides, and the topology's other [[origin]]s): a behavior with an origin group, another
+    # [[origin]] or an [[external_origin]] fetches from those (edge.routes).
     origin_name: str = "origin"
     node_urls: tuple[tuple[str, str], ...] = ()
     # (api key name, value) pairs, ``value_env`` already read by ``api_key_values``.
@@ -247,7 +248,9 @@ class EdgeSettings:
             site_host=f"{origin.host}:{origin.port}",
             origin_name=origin.name,
             tls_port=node.tls_port,
-            node_urls=tuple(urls.items()),
+            node_urls=tuple(
+                {**{o.name: o.url for o in topology.more_origins}, **urls}.items()
+            ),
             peers=peers,
             location=node.location.point,
             upstream_location=upstream.location.point,
@@ -280,7 +283,7 @@ def _function_fields(topology: Topology, node: Any, urls: Mapping[str, str]) -> 
         return {}
     origins = tuple(
         (OriginTarget(other.name, other.name, other.port), urls.get(other.name, other.url))
-        for other in (topology.origin, *topology.shields)
+        for other in (*topology.origins, *topology.shields)
     )
     return {
         "functions": tuple(topology.functions_of(node).items()),

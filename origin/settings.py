@@ -49,9 +49,19 @@ class OriginSettings:
     service_time: float = 0.0
 
     @classmethod
-    def from_topology(cls, topology: Topology, **overrides: Any) -> OriginSettings:
-        """Settings of the topology's [origin] node: its host, port, cache rules and workload."""
+    def from_topology(
+        cls, topology: Topology, node: str | None = None, **overrides: Any
+    ) -> OriginSettings:
+        """Settings of the topology's origin called ``node`` (None: its [origin], or the first
+        [[origin]]): its host, port, cache rules and workload. ValueError naming the origins
+        when ``node`` is none of them."""
         origin = topology.origin
+        if node is not None:
+            found = [o for o in topology.origins if o.name == node]
+            if not found:
+                names = ", ".join(o.name for o in topology.origins)
+                raise ValueError(f"{topology.source} has no origin {node!r} (expected one of {names})")
+            origin = found[0]
         base = cls(
             host=origin.host,
             port=origin.port,

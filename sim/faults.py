@@ -139,8 +139,11 @@ class FaultRun:
             if group.name == target and group.members[0] == origin.name:
                 self.group = group
                 width, buckets = sim.series.bucket_width, sim.series.buckets
-                queue = ServerQueue(origin.capacity_rps, origin.workers, sim.rng, width, buckets)
-                self.secondary = OriginSim(origin, queue, sim.latency.origin_service, sim.series)
+                # Another [[origin]] of the topology: its own place and capacity; an
+                # [[external_origin]] is modelled like the primary.
+                node = next((o for o in self.topology.origins if o.name == group.members[1]), origin)
+                queue = ServerQueue(node.capacity_rps, node.workers, sim.rng, width, buckets)
+                self.secondary = OriginSim(node, queue, sim.latency.origin_service, sim.series)
                 break
 
     def _build_routes(self) -> None:

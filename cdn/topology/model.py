@@ -262,7 +262,8 @@ class EdgeSettings:
 
 @dataclass(frozen=True, slots=True)
 class Topology:
-    """A whole CDN: one origin, shields, edges, and the workload and prices used to study it."""
+    """A whole CDN: its origins (``origin`` is the first, the one caches fetch from), shields,
+    edges, and the workload and prices used to study it."""
 
     name: str
     source: str
@@ -278,11 +279,19 @@ class Topology:
     functions: tuple[FunctionSpec, ...] = ()
     # Fault scenario of the topology's [[fault]] tables (cdn.faults), in start order.
     faults: tuple[Fault, ...] = ()
+    # The origins after the first of an ``[[origin]]`` list: run like the first (`cdn up`,
+    # compose), fetched from only by behaviors that name them or their origin group.
+    more_origins: tuple[Node, ...] = ()
+
+    @property
+    def origins(self) -> tuple[Node, ...]:
+        """Every origin the topology runs: ``origin`` (the first) then ``more_origins``."""
+        return (self.origin, *self.more_origins)
 
     @property
     def nodes(self) -> tuple[Node, ...]:
-        """Every node: origin first, then shields, then edges."""
-        return (self.origin, *self.shields, *self.edges)
+        """Every node: the origins first, then shields, then edges."""
+        return (self.origin, *self.more_origins, *self.shields, *self.edges)
 
     @property
     def caches(self) -> tuple[Node, ...]:

@@ -383,6 +383,34 @@ def _edge_settings(reader: TableReader) -> EdgeSettings:
     return settings
 
 
+def _origins(top: TableReader) -> list[Node]:
+    """The single ``[origin]`` table, or an ``[[origin]]`` list of named origins (the first is
+    the one shields and edges fetch from; the others serve behaviors and origin groups)."""
+    if not top.has("origin"):
+        raise top.fail("origin", "missing", "an [origin] table or [[origin]] tables")
+    if isinstance(top.table["origin"], dict):
+        return [_node(top.child("origin"), "origin", None, 8100)]
+    readers = top.children("origin")
+    if not readers:
+        raise top.fail("origin", "is an empty list", "at least one [[origin]] table")
+    origins: list[Node] = []
+    for index, reader in enumerate(readers):
+        origin = _node(reader, "origin", None, 8100 + index)
+        for other in origins:
+            if other.name == origin.name:
+                raise reader.fail("name", f"{origin.name!r} is used twice", "unique origin names")
+            if (other.host, other.port) == (origin.host, origin.port):
+                raise reader.fail(
+                    "port", f"port {origin.port} is also used by {other.name}", "unique ports"
+                )
+        if index and origin.kind == "kv":
+            raise reader.fail(
+                "kind", '"kv" only for the first [[origin]]', '"synthetic" or "storage"'
+            )
+        origins.append(origin)
+    return origins
+
+
 def _check_graph(topology: Topology) -> None:
     source = topology.source
     seen_names: dict[str, str] = {}
@@ -405,6 +433,12 @@ def _check_graph(topology: Topology) -> None:
     roles = {node.name: node.role for node in topology.nodes}
     for node in topology.caches:
         for upstream in (node.upstream, *node.fallbacks):
+            if upstream in (o.name for o in topology.more_origins):
+                raise ConfigError(
+                    f"{source}:{node.name}.upstream",
+                    f"{upstream!r} is not the first [[origin]]",
+                    "a shield or the first origin (the others serve behaviors and origin groups)",
+                )
             if upstream not in roles or roles[upstream] == "edge" or upstream == node.name:
                 raise ConfigError(
                     f"{source}:{node.name}.upstream",
@@ -429,10 +463,7 @@ def _check_graph(topology: Topology) -> None:
 def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topology:
     """A validated Topology from parsed TOML ``data``; ``source`` names the file in errors."""
     top = TableReader(source, "", data)
-    origin_reader = top.child("origin")
-    if not top.has("origin"):
-        raise top.fail("origin", "missing", "an [origin] table")
-    origin = _node(origin_reader, "origin", None, 8100)
+    origin, *more_origins = _origins(top)
     shields = tuple(
         _node(r, "shield", origin.name, 8110 + i) for i, r in enumerate(top.children("shield"))
     )
@@ -452,8 +483,9 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
         cost=_cost(top.child("cost")),
         cache_rules=tuple(_cache_rule(r) for r in top.children("cache_rule")),
         edge_settings=_edge_settings(top.child("edge_defaults")),
-        gateway=parse_gateway(top, (origin.name,)),
+        gateway=parse_gateway(top, tuple(o.name for o in (origin, *more_origins))),
         functions=parse_functions(top, source),
+        more_origins=tuple(more_origins),
     )
     fault_tables = top.children("fault")
     top.done()

@@ -10,6 +10,7 @@ routes (`/_cdn/faults`, `/_cdn/requests`) need --admin-token or CDNLAB_ADMIN_TOK
 examples:
   cdn origin --port 8100
   cdn origin --topology configs/local.toml --admin-token secret
+  cdn origin --topology configs/gateway.toml --node origin-b     # one of its [[origin]]s
   cdn origin --port 8100 --latency 50ms --jitter 10ms --error-rate 0.1
 
 Reference: docs/origin.md.
@@ -54,6 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="(file or built-in name) take cache rules, workload and port from this file's [origin] node",
     )
+    where.add_argument(
+        "--node",
+        metavar="NAME",
+        default=None,
+        help="with --topology: which [[origin]] to run (default: the first)",
+    )
     faults = parser.add_argument_group("faults at start-up (change them later: POST /_cdn/faults)")
     faults.add_argument("--latency", default=None, help="added delay per request, e.g. 50ms")
     faults.add_argument("--jitter", default=None, help="uniform +/- spread of the delay, e.g. 10ms")
@@ -93,8 +100,14 @@ def _fault_changes(args: argparse.Namespace) -> dict[str, Any]:
 def build_settings(args: argparse.Namespace) -> OriginSettings:
     """OriginSettings from the flags (UserError naming the flag when one is wrong)."""
     base = OriginSettings()
+    if args.node and not args.topology:
+        raise UserError("--node needs --topology (the file that names the origin)")
     if args.topology:
-        base = OriginSettings.from_topology(load_topology(args.topology))
+        topology = load_topology(args.topology)
+        try:
+            base = OriginSettings.from_topology(topology, node=args.node)
+        except ValueError as exc:
+            raise UserError(f"--node: {exc}") from None
     try:
         faults = Faults().merged(_fault_changes(args))
     except ValueError as exc:

@@ -24,7 +24,10 @@ async def example(start_origin, start_edge_server) -> tuple[str, str]:
     origin = await start_origin(topology)
     node = EdgeSettings.from_topology(topology, "edge-par")
     server = await start_edge_server(
-        origin, gateway=node.gateway, api_key_values=node.api_key_values
+        origin,
+        gateway=node.gateway,
+        api_key_values=node.api_key_values,
+        node_urls=node.node_urls,  # origin-b, the group's secondary
     )
     return origin, server.url
 

@@ -18,7 +18,9 @@ async def test_load_on_the_gateway_example_books_refusals_per_behavior(
     topology = load_topology(CONFIGS / "gateway.toml")
     origin = await start_origin(topology)
     node = EdgeSettings.from_topology(topology, "edge-par")
-    edge = await start_edge_server(origin, gateway=node.gateway, api_key_values=node.api_key_values)
+    edge = await start_edge_server(
+        origin, gateway=node.gateway, api_key_values=node.api_key_values, node_urls=node.node_urls
+    )
     plan = LoadPlan(topology=topology, targets=(edge.url,), rate=200, requests=300, seed=3)
     report = await run_load(plan)
     stats = report.stats
