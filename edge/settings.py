@@ -248,9 +248,7 @@ class EdgeSettings:
             site_host=f"{origin.host}:{origin.port}",
             origin_name=origin.name,
             tls_port=node.tls_port,
-            node_urls=tuple(
-                {**{o.name: o.url for o in topology.more_origins}, **urls}.items()
-            ),
+            node_urls=tuple({**{o.name: o.url for o in topology.more_origins}, **urls}.items()),
             peers=peers,
             location=node.location.point,
             upstream_location=upstream.location.point,

@@ -23,6 +23,7 @@ from cdn.workload.arrivals import RequestStream
 from cdn.workload.catalog import Catalog
 from cdn.workload.users import UserLocation, UserModel
 from loadgen.behaviors import api_key_header
+from loadgen.credentials import Credentials
 from loadgen.plan import LoadPlan, check_plan, check_target
 from loadgen.profile import Profile, constant_profile, parse_profile
 
@@ -94,17 +95,25 @@ class Schedule:
             else parse_profile(plan.profile, workload.rate, plan.duration)
         )
         self.edges: tuple[Node, ...] = self.topology.edges
-        self._routes = self._build_routes()
         self.catalog = Catalog(workload)
         self._path_of = self.catalog.path_of
+        # Keys and signatures per request (loadgen.credentials); rows of routes per key variant.
+        self.credentials = Credentials.of(self.topology, self.catalog, plan.seed)
+        variants = self.credentials.variants if self.credentials is not None else None
+        if variants is None:
+            self._variant_routes = [self._build_routes(api_key_header(self.topology))]
+        else:
+            self._variant_routes = [self._build_routes(v) for v in variants]
+        self._routes = [row for rows in self._variant_routes for row in rows]
         self.stream: RequestStream | None = None
         if plan.trace is None:
             self.stream = self._build_stream()
 
     # -- routes ------------------------------------------------------------------------------
 
-    def _build_routes(self) -> list[list[Route]]:
-        """routes[target or 0][user]: in topology mode one row (each user's nearest edge)."""
+    def _build_routes(self, api_key: dict[str, str]) -> list[list[Route]]:
+        """routes[target or 0][user]: in topology mode one row (each user's nearest edge);
+        every route sends the ``api_key`` header(s)."""
         rows: list[list[Route]] = []
         locations: tuple[UserLocation, ...] = self.users.locations
         by_city = self.workload.users.source == "cities"
@@ -112,8 +121,6 @@ class Schedule:
         def region(user: UserLocation) -> str:
             # As the simulator reports regions: continents for city users, else region names.
             return user.continent if by_city else user.name
-
-        api_key = api_key_header(self.topology)  # keyed behaviors (loadgen.behaviors)
 
         def headers(user: UserLocation) -> dict[str, str]:
             if not self.plan.location_header:
@@ -151,7 +158,7 @@ class Schedule:
 
     @property
     def routes(self) -> list[list[Route]]:
-        """routes[target or 0][user]: every route a request can take."""
+        """routes[target or 0][user] of every key variant: every route a request can take."""
         return self._routes
 
     @property
@@ -221,19 +228,19 @@ class Schedule:
 
     def resolve(self, batch: Batch, k: int) -> tuple[str, Route]:
         """The URL and route of request ``k`` of ``batch``."""
-        rows = self._routes
-        sequence = batch.first + k
-        route = rows[sequence % len(rows)][batch.users[k]]
-        key = batch.keys[k]
-        path = key if isinstance(key, str) else self._path_of(key)
+        path, route = self.resolve_path(batch, k)
         return route.base_url + path, route
 
     def resolve_path(self, batch: Batch, k: int) -> tuple[str, Route]:
-        """The path (without the base URL) and route of request ``k`` of ``batch``."""
-        rows = self._routes
-        route = rows[(batch.first + k) % len(rows)][batch.users[k]]
+        """The path (without the base URL) and route of request ``k`` of ``batch`` (its
+        route sends its API key; its path carries its signature: loadgen.credentials)."""
         key = batch.keys[k]
-        return (key if isinstance(key, str) else self._path_of(key)), route
+        path = key if isinstance(key, str) else self._path_of(key)
+        variant = 0
+        if self.credentials is not None:
+            path, variant = self.credentials.for_request(key, path)
+        rows = self._variant_routes[variant]
+        return path, rows[(batch.first + k) % len(rows)][batch.users[k]]
 
     def _stream_batches(self) -> Iterator[Batch]:
         assert self.stream is not None

@@ -60,7 +60,9 @@ class OriginSettings:
             found = [o for o in topology.origins if o.name == node]
             if not found:
                 names = ", ".join(o.name for o in topology.origins)
-                raise ValueError(f"{topology.source} has no origin {node!r} (expected one of {names})")
+                raise ValueError(
+                    f"{topology.source} has no origin {node!r} (expected one of {names})"
+                )
             origin = found[0]
         base = cls(
             host=origin.host,

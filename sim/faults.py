@@ -141,7 +141,9 @@ class FaultRun:
                 width, buckets = sim.series.bucket_width, sim.series.buckets
                 # Another [[origin]] of the topology: its own place and capacity; an
                 # [[external_origin]] is modelled like the primary.
-                node = next((o for o in self.topology.origins if o.name == group.members[1]), origin)
+                node = next(
+                    (o for o in self.topology.origins if o.name == group.members[1]), origin
+                )
                 queue = ServerQueue(node.capacity_rps, node.workers, sim.rng, width, buckets)
                 self.secondary = OriginSim(node, queue, sim.latency.origin_service, sim.series)
                 break

@@ -1,5 +1,6 @@
 """`cdn load` through configs/gateway.toml's edge: the workload's path mix, the topology's API
-key, and the edge's refusals booked per behavior as throttled and forbidden."""
+keys drawn per request, signed URLs, and the edge's refusals booked per behavior as throttled
+and forbidden."""
 
 from __future__ import annotations
 
@@ -27,11 +28,14 @@ async def test_load_on_the_gateway_example_books_refusals_per_behavior(
     assert stats.total.errors == 0
     behaviors = stats.behaviors
     assert set(behaviors) == {"/echo*", "/static/*", "/obj/*"}
-    # The API's requests carry the demo key: served up to its plan's burst, then throttled.
-    assert behaviors["/echo*"].throttled > 0
-    assert behaviors["/echo*"].responses > behaviors["/echo*"].throttled
-    assert behaviors["/echo*"].forbidden == 0
-    # The load generator does not sign URLs: every private object is forbidden.
-    assert behaviors["/obj/*"].forbidden == behaviors["/obj/*"].requests
+    # The API's requests carry the demo keys (a few none, keyless_share = 0.02): served up to
+    # each key's burst, then throttled.
+    api = behaviors["/echo*"]
+    assert api.throttled > 0
+    assert api.responses > api.throttled + api.forbidden
+    assert api.forbidden < api.requests / 10
+    # The load generator signs the private objects' URLs with the demo key (configs/keys/).
+    assert behaviors["/obj/*"].forbidden == 0
+    assert behaviors["/obj/*"].responses == behaviors["/obj/*"].requests > 0
     assert behaviors["/static/*"].throttled == behaviors["/static/*"].forbidden == 0
     assert stats.by_cache_status["throttled"].requests == stats.total.throttled

@@ -95,7 +95,7 @@ def test_origin_mistakes_name_the_file_and_key(change, where, problem) -> None:
 
 def test_an_origin_named_like_an_external_origin_is_an_error() -> None:
     text = TWO_ORIGINS + '\n[[external_origin]]\nname = "origin-b"\nurl = "http://127.0.0.1:9"\n'
-    with pytest.raises(ConfigError, match="external_origin.*two origins are called alike"):
+    with pytest.raises(ConfigError, match=r"external_origin.*two origins are called alike"):
         parse(text)
 
 
@@ -119,7 +119,7 @@ def test_cdn_origin_node_runs_the_named_origin_on_its_port(tmp_path) -> None:
     settings = build_settings(args)
     assert (settings.name, settings.port) == ("origin-b", 8101)
     args = build_parser().parse_args(["origin", "--topology", str(path), "--node", "edge-par"])
-    with pytest.raises(UserError, match="--node: .* no origin 'edge-par'.*origin-a, origin-b"):
+    with pytest.raises(UserError, match=r"--node: .* no origin 'edge-par'.*origin-a, origin-b"):
         build_settings(args)
 
 

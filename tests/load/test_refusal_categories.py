@@ -46,7 +46,7 @@ def refusing_app() -> web.Application:
     app[HEADERS] = []
 
     async def obj(request: web.Request) -> web.Response:
-        request.app[HEADERS].append(request.headers.get("x-api-key"))
+        request.app[HEADERS].append((request.path, request.headers.get("x-api-key")))
         obj_id = int(request.match_info["id"])
         if obj_id % 3 == 0:
             return web.json_response({"message": "Too Many Requests"}, status=429)
@@ -101,7 +101,10 @@ def test_behaviors_csv_and_load_json_round_trip_keep_the_refusals(serve, tmp_pat
     assert again.stats.behaviors["*"].throttled == report.stats.behaviors["*"].throttled
 
 
-def test_keyed_behaviors_get_the_topology_api_key(serve, tmp_path: Path) -> None:
+def test_keyed_behaviors_get_the_topology_api_key_and_others_none(serve, tmp_path: Path) -> None:
     report, app = _run(serve, tmp_path)
     assert len(app[HEADERS]) == report.requests
-    assert set(app[HEADERS]) == {KEY}
+    keyed = {key for path, key in app[HEADERS] if path.startswith("/obj/1")}
+    others = {key for path, key in app[HEADERS] if not path.startswith("/obj/1")}
+    assert keyed == {KEY}
+    assert others == {None}
