@@ -1,23 +1,18 @@
-"""What the load generator knows of a topology's behaviors: the report slice of a request path,
-and the API key to send.
+"""What the load generator knows of a topology's behaviors: the report slice of a request path
+(the API keys and signatures it sends: loadgen.credentials).
 
 Rules: the behavior of a path is the core's (``Gateway.behavior_for``, first match wins; the
 query string is not part of the match); its name in the report is its path pattern, as in the
 simulator's report (``Gateway.behavior_names``). Without ``[[behavior]]`` tables there is
-nothing to slice by (``BehaviorNames.of`` is None). The API key sent is the topology's first
-``[[api_key]]`` of a plan a keyed behavior accepts (its value, or the value of its ``value_env``
-variable): one header on every request, which behaviors without keys ignore.
+nothing to slice by (``BehaviorNames.of`` is None).
 """
 
 from __future__ import annotations
 
-import os
-
-from cdn.errors import ConfigError
 from cdn.gateway.behaviors import Gateway, default_gateway
 from cdn.topology import Topology
 
-__all__ = ["BehaviorNames", "api_key_header"]
+__all__ = ["BehaviorNames"]
 
 _MEMO = 100_000  # paths remembered (the catalog's paths repeat; a trace's may not)
 
@@ -53,29 +48,3 @@ class BehaviorNames:
             if len(self._memo) < _MEMO:
                 self._memo[target] = found
         return found
-
-
-def api_key_header(topology: Topology) -> dict[str, str]:
-    """``{"x-api-key": value}`` for a topology with a keyed behavior and a key for it, else {}.
-
-    ConfigError when the key's ``value_env`` variable is not set (as the edge does at start).
-    """
-    gateway = topology.gateway
-    if gateway is None:
-        return {}
-    plans = {b.usage_plan for b in gateway.behaviors if b.api_key_required}
-    if not plans:
-        return {}
-    for key in gateway.api_keys:
-        if None in plans or key.usage_plan in plans:
-            value = key.value
-            if value is None:
-                value = os.environ.get(key.value_env or "")
-                if not value:
-                    raise ConfigError(
-                        f"{topology.source}:api_key {key.name!r}",
-                        f"environment variable {key.value_env} is not set",
-                        "the key's value in that variable (the edges read it too)",
-                    )
-            return {"x-api-key": value}
-    return {}

@@ -22,7 +22,6 @@ from cdn.trace import open_trace
 from cdn.workload.arrivals import RequestStream
 from cdn.workload.catalog import Catalog
 from cdn.workload.users import UserLocation, UserModel
-from loadgen.behaviors import api_key_header
 from loadgen.credentials import Credentials
 from loadgen.plan import LoadPlan, check_plan, check_target
 from loadgen.profile import Profile, constant_profile, parse_profile
@@ -101,7 +100,7 @@ class Schedule:
         self.credentials = Credentials.of(self.topology, self.catalog, plan.seed)
         variants = self.credentials.variants if self.credentials is not None else None
         if variants is None:
-            self._variant_routes = [self._build_routes(api_key_header(self.topology))]
+            self._variant_routes = [self._build_routes({})]
         else:
             self._variant_routes = [self._build_routes(v) for v in variants]
         self._routes = [row for rows in self._variant_routes for row in rows]
