@@ -154,3 +154,26 @@ def test_the_gateway_example_runs_both_members_of_its_group() -> None:
     group = topology.gateway.origin_groups[0]
     assert set(group.members) <= {o.name for o in topology.origins}
     assert topology.gateway.external_origins == ()
+
+
+async def test_a_behavior_may_target_another_origin_directly(
+    start_origin_server, start_edge_server, http
+) -> None:
+    text = TWO_ORIGINS.replace('target_origin = "both"', 'target_origin = "origin-b"')
+    topology = parse(text)
+    first = await start_origin_server(topology)
+    second = await start_origin_server(topology)
+    settings = EdgeSettings.from_topology(topology, "edge-par", {"origin-b": second.url})
+    edge = await start_edge_server(
+        first.url,
+        gateway=settings.gateway,
+        node_urls=settings.node_urls,
+        origin_name=settings.origin_name,
+    )
+    await first.stop()  # /obj/ never asks the first origin
+    async with http.get(edge.url + "/obj/7") as response:
+        await response.read()
+        assert response.status == 200
+    async with http.get(edge.url + "/other") as response:
+        await response.read()
+        assert response.status == 502  # the rest goes to the (stopped) first origin
