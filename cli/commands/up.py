@@ -1,7 +1,7 @@
 """Run a topology as a local cluster: origin, shields and edges as processes on this machine.
 
 Checks every node's port first (a busy port stops here with the node and port named), starts the
-origin, then the shields, then the edges, waiting until each answers /_cdn/health, and prints a
+origin (every one of an [[origin]] list), then the shields, then the edges, waiting until each answers /_cdn/health, and prints a
 table of the nodes. Their logs follow, each line prefixed with the node name. Ctrl-C or SIGTERM
 stops every node, edges first (SIGTERM to each process group: the node drains; SIGKILL after
 --grace seconds), and frees the ports.
@@ -16,6 +16,7 @@ every node's /_cdn/metrics on a free port shown in the table; --no-prometheus sk
 examples:
   cdn up                          # configs/local.toml: origin, shield-fra, three EU edges
   cdn up configs/world.toml --no-prometheus
+  cdn up gateway                  # two [[origin]]s in an origin group, edge-par (docs/gateway.md)
   cdn purge --tag catalog         # in another terminal, while `cdn up` runs
 """
 
