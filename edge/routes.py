@@ -2,8 +2,8 @@
 
 Rules: a behavior whose ``target_origin`` is the topology's (first) origin goes the edge's usual
 way (peers, shield or origin, fallbacks: ``edge.upstream``). One that names another
-``[[origin]]``, an ``[[external_origin]]`` or an ``[[origin_group]]`` is fetched by the edge from that origin
-directly (no peer, no shield: CloudFront's edges fail over between a group's origins
+``[[origin]]``, an ``[[external_origin]]`` or an ``[[origin_group]]`` is fetched by the edge
+from that origin directly (no peer, no shield: CloudFront's edges fail over between a group's origins
 themselves). When to try the group's secondary is the core's rule
 (``cdn.gateway.failover.fails_over``: GET, HEAD and OPTIONS, on a connection failure, a
 timeout, or one of the group's ``failover_statuses``; never POST or any request with a body).

@@ -2,9 +2,10 @@
 [[origin_group]], [[external_origin]] (names as CloudFront's and API Gateway's, in snake_case; docs/gateway.md).
 
 Rules: like the rest of the topology, every error names the file and key and what was expected,
-and unknown keys are errors. References are checked: a behavior's target_origin names the origin
-or an origin group, its usage_plan and trusted_key_groups exist, an api_key's plan exists, API
-key values are unique. Without [[behavior]] tables the gateway is one default behavior that keeps
+and unknown keys are errors. References are checked: a behavior's target_origin names one of the
+topology's origins (``[origin]`` or an ``[[origin]]``), an external origin or an origin group,
+its usage_plan and trusted_key_groups exist, an api_key's plan exists, API key values are
+unique. Without [[behavior]] tables the gateway is one default behavior that keeps
 today's edge behaviour. Public keys are parsed (and so validated) here; a ``public_key_file`` is
 read relative to the topology file, like the topology itself is read.
 """

@@ -1,8 +1,8 @@
 """Run a topology as a local cluster: origin, shields and edges as processes on this machine.
 
 Checks every node's port first (a busy port stops here with the node and port named), starts the
-origin (every one of an [[origin]] list), then the shields, then the edges, waiting until each answers /_cdn/health, and prints a
-table of the nodes. Their logs follow, each line prefixed with the node name. Ctrl-C or SIGTERM
+origin (every one of an [[origin]] list), then the shields, then the edges, waiting until each
+answers /_cdn/health, and prints a table of the nodes. Their logs follow, each line prefixed with the node name. Ctrl-C or SIGTERM
 stops every node, edges first (SIGTERM to each process group: the node drains; SIGKILL after
 --grace seconds), and frees the ports.
 
