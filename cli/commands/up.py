@@ -2,9 +2,9 @@
 
 Checks every node's port first (a busy port stops here with the node and port named), starts the
 origin (every one of an [[origin]] list), then the shields, then the edges, waiting until each
-answers /_cdn/health, and prints a table of the nodes. Their logs follow, each line prefixed with the node name. Ctrl-C or SIGTERM
-stops every node, edges first (SIGTERM to each process group: the node drains; SIGKILL after
---grace seconds), and frees the ports.
+answers /_cdn/health, and prints a table of the nodes. Their logs follow, each line prefixed with
+the node name. Ctrl-C or SIGTERM stops every node, edges first (SIGTERM to each process group:
+the node drains; SIGKILL after --grace seconds), and frees the ports.
 
 The admin token for purges is $CDNLAB_ADMIN_TOKEN, or a fresh random one. It and the node URLs and
 pids are written to the run-state file ($CDNLAB_STATE_DIR or ./.cdnlab/run/<topology name>.json),
