@@ -16,7 +16,8 @@ Rules:
   folder, as configs/keys/) signs ONE custom policy per behavior with botocore's
   ``CloudFrontSigner`` (the real client; RSA-SHA1 with ``cryptography``): resource
   ``http*://*<path pattern>`` (any edge, as a user's anycast fallback may change it), valid
-  for ``lifetime`` seconds from the start. Its ``Policy``, ``Signature`` and ``Key-Pair-Id`` are
+  for ``lifetime`` seconds from the start (rounded up to the hour, so the processes of a run sign
+  alike). Its ``Policy``, ``Signature`` and ``Key-Pair-Id`` are
   appended to every URL of the behavior. No private key found: the URLs go unsigned (403s).
 - Trace replays have no path families: one key per keyed behavior (api_keys = 1).
 """
@@ -117,7 +118,10 @@ class Credentials:
             for plan in {p for p, _ in values}
         }
         self._any_keys = tuple(range(1, len(distinct) + 1))
-        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime)
+        # Rounded up to the hour: every process of a run (shards) signs the same policy, and the
+        # edge verifies it once.
+        end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime)
+        expires = end.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
         self._signed = {id(b): _sign(topology, gateway, b, expires) for b in gateway.behaviors}
         self._rng = random.Random(f"loadgen-credentials:{workload.seed if seed is None else seed}")
         self._profiles: dict[int | str, _Profile] = {}
