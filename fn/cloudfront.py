@@ -30,6 +30,7 @@ Lambda-style function (a worker process).
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import contextlib
 import importlib
@@ -122,6 +123,7 @@ class _Budget:
         self.limit = 0.0  # its hard stop, CPU seconds
         self.period = 0.0  # the tick, CPU seconds of the process (0: not ticking)
         self.invoked = False  # a function ran since the last tick
+        self.installed = False  # the stop at exit is registered
 
     def _fire(self, signum: int, frame: Any) -> None:
         if self.running:
@@ -135,6 +137,11 @@ class _Budget:
 
     def tick(self, period: float) -> None:
         """Tick every ``period`` CPU seconds (on the main thread; ``_fire`` checks the run)."""
+        if not self.installed:
+            # Stopped at exit: the interpreter's shutdown restores SIGVTALRM's default action
+            # (terminate), which a tick after it would take.
+            atexit.register(self.stop)
+            self.installed = True
         signal.signal(signal.SIGVTALRM, self._fire)
         self.period = period
         self.invoked = True
