@@ -89,12 +89,14 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
             f"method is read-only (was {request.method!r}, got {answer['method']!r})"
         )
     uri = check_uri(answer.get("uri", request.uri))
-    query_pairs = _values(answer.get("querystring", {}), "querystring parameter")
-    querystring = "&".join(
-        f"{name}={value}" if value != "" else name for name, value in query_pairs
+    query_pairs = _values(answer.get("querystring"), "querystring parameter")
+    querystring = (
+        "&".join([f"{name}={value}" if value != "" else name for name, value in query_pairs])
+        if query_pairs
+        else ""
     )
     querystring = check_querystring(querystring, uri)
-    headers = _headers(answer.get("headers", {}))
+    headers = _headers(answer.get("headers"))
     shown_list: list[Header] = []
     hidden_list: list[Header] = []
     for pair in request.headers:  # one pass: what the function saw, what it never saw
@@ -103,15 +105,20 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
         elif pair[0].lower() != "cookie":
             shown_list.append(pair)
     check_headers(Trigger.VIEWER_REQUEST, tuple(shown_list), headers)
-    cookies = unfold(answer.get("cookies", {}), "cookie")
-    if cookies:
-        headers += (("cookie", "; ".join(f"{name}={item['value']}" for name, item in cookies)),)
+    folded_cookies = answer.get("cookies")
+    if folded_cookies:
+        cookies = unfold(folded_cookies, "cookie")
+        if cookies:
+            cookie = "; ".join([f"{name}={item['value']}" for name, item in cookies])
+            headers += (("cookie", cookie),)
+    elif folded_cookies is not None and not isinstance(folded_cookies, Mapping):
+        raise InvalidAnswer("cookie is not an object")
     return ContinueRequest(
         EdgeRequest(
             request.method,
             uri,
             querystring,
-            headers + tuple(hidden_list),
+            headers + tuple(hidden_list) if hidden_list else headers,
             request.client_ip,
             request.body,
         )
@@ -174,7 +181,7 @@ def read_cloudfront_function_answer(
 ) -> TriggerResult:
     """The typed result of ``answer``, what a CloudFront Function on viewer ``trigger`` returned."""
     try:
-        if not isinstance(answer, Mapping):
+        if type(answer) is not dict and not isinstance(answer, Mapping):
             raise InvalidAnswer(f"the function returned {type(answer).__name__}, not an object")
         if trigger is Trigger.VIEWER_REQUEST:
             if "statusCode" in answer:
