@@ -47,7 +47,7 @@ from cdn.functions.results import FailureKind
 from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import FunctionKind
 from fn.invocation import Invocation
-from fn.metrics import FunctionMetrics
+from fn.metrics import FunctionMetrics, InvokeTally
 from fn.pool import log, log_report
 
 __all__ = ["ALLOWED_IMPORTS", "CloudFrontFunction", "OverBudget", "RunFailed", "hard_stop"]
@@ -216,7 +216,7 @@ class CloudFrontFunction:
         self._hard_stop = hard_stop(spec.budget)
         self._tick = self._hard_stop / 2  # the runaway guard's tick (``_Budget``)
         self._budget = spec.budget
-        self._children: dict[str, tuple[Any, Any]] = {}
+        self._tallies: dict[str, InvokeTally] = {}
 
     def invoke(self, event: Any, request_id: str, trigger: str = "invoke") -> Invocation:
         """Run the handler on ``event`` within the budget; counted in the metrics and logged."""
@@ -239,15 +239,10 @@ class CloudFrontFunction:
             log_report(self._invocation(request_id, None, used))
 
     def _count(self, trigger: str, seconds: float) -> None:
-        children = self._children.get(trigger)
-        if children is None:
-            metrics, name = self.metrics, self.spec.name
-            children = self._children[trigger] = (
-                metrics.invocations.labels(name, trigger),
-                metrics.duration.labels(name, trigger),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        tally = self._tallies.get(trigger)
+        if tally is None:
+            tally = self._tallies[trigger] = self.metrics.tally(self.spec.name, trigger)
+        tally.observe(seconds)
 
     def call(self, event: Any) -> tuple[Any, float]:
         """The handler's answer to ``event`` and the seconds it ran, unrecorded (the edge's
