@@ -344,8 +344,9 @@ class EdgeFunctions:
             if type(result) is not ContinueRequest:
                 return None
             changed = result.request
-            if not same_headers(shown, changed.headers):
-                fields = CIMultiDictProxy(CIMultiDict(changed.headers))
+            headers = changed.headers
+            if headers is not shown and not same_headers(shown, headers):
+                fields = CIMultiDictProxy(CIMultiDict(headers))
             query = changed.querystring
             ready = wire_hit_at(
                 method, key_of(f"{changed.uri}?{query}" if query else changed.uri), fields

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdn.functions.header_rules import is_disallowed, visible
+from cdn.functions.header_rules import is_disallowed, same_headers, visible
 from cdn.functions.results import (
     ChangedResponse,
     ContinueRequest,
@@ -104,7 +104,14 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
             hidden_list.append(pair)
         elif pair[0].lower() != "cookie":
             shown_list.append(pair)
-    check_headers(Trigger.VIEWER_REQUEST, tuple(shown_list), headers)
+    if len(shown_list) == len(request.headers) and type(request.headers) is tuple:
+        shown = request.headers  # nothing hidden, no cookie: the viewer's own tuple
+    else:
+        shown = tuple(shown_list)
+    if same_headers(shown, headers):
+        headers = shown  # returned as shown: the names as the viewer sent them
+    else:
+        check_headers(Trigger.VIEWER_REQUEST, shown, headers)
     folded_cookies = answer.get("cookies")
     if folded_cookies:
         cookies = unfold(folded_cookies, "cookie")
