@@ -73,8 +73,8 @@ class FunctionChain:
         return result
 
     def run_now(self, trigger: Trigger, given: FunctionInput) -> tuple[TriggerResult, float] | None:
-        """``run`` of a CloudFront Function, synchronous and unrecorded: its result and the CPU
-        seconds it took, or None when no CloudFront Function is on ``trigger`` or it failed
+        """``run`` of a CloudFront Function, synchronous and unrecorded: its result and the
+        seconds the handler ran, or None when no CloudFront Function is on ``trigger`` or it failed
         to run (raised, over budget: ``run`` answers and counts those). The caller passes the
         seconds to ``record_now`` when it uses the answer (the edge's wire fast path does, for
         hits). The skipping rules are the caller's (viewer-request always runs)."""
