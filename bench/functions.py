@@ -6,7 +6,8 @@ In one run, on loopback, bounded in time and count:
   and with a Lambda-style function on viewer-request (configs/functions/rewrite_redirect.py,
   `--function-concurrency` = wrk's connections, so nothing is throttled); 1 KiB hits, wrk runs
   interleaved for `--rounds` rounds (so load from others falls on all alike), best requests/s
-  and the ratios to the no-function edge (goal: CloudFront Function >= 0.6); then, at half of
+  and the ratios to the no-function edge (goal: CloudFront Function >= 0.6), also as edge CPU
+  per request (/proc/PID/schedstat: what others' load moves least); then, at half of
   the Lambda edge's peak rate (its median round), the latency the Lambda function adds to a hit (p50/p99 of the
   Lambda edge minus the no-function edge at the same rate; goals <= 1 ms / <= 5 ms);
 - reference: a 1 KiB GET over a keep-alive loopback connection to a bare aiohttp server (what a
@@ -258,6 +259,12 @@ async def open_loop_gets(url: str, rate: float, seconds: float, connections: int
     return {**percentiles(samples), "rps": round(len(tasks) / elapsed, 0), "failed": failed}
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time process ``pid`` has run (Linux's scheduler figure, ns precision)."""
+    with open(f"/proc/{pid}/schedstat") as stat:
+        return int(stat.read().split()[0]) / 1e9
+
+
 def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
     """1 KiB hits through three `cdn edge` processes (no function, CloudFront Function,
     Lambda-style function on viewer-request), wrk interleaved; then the Lambda function's
@@ -272,13 +279,13 @@ def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
             bench_edge.process([*cdn, "origin", "--port", str(origin_port)], cwd=ROOT)
         )
         bench_edge.wait_http(origin + "/_cdn/health")
-        urls = {}
+        urls, pids = {}, {}
         for name, flags in EDGES.items():
             port = bench_edge.free_port()
             argv = [*cdn, "edge", "--port", str(port), "--origin", origin, "--name", "bench"]
             argv += [*flags, "--function-concurrency", str(connections)]
             argv += ["--function-timeout", "5s"]
-            stack.enter_context(bench_edge.process(argv, cwd=ROOT))
+            pids[name] = stack.enter_context(bench_edge.process(argv, cwd=ROOT)).pid
             base = f"http://127.0.0.1:{port}"
             bench_edge.wait_http(base + "/_cdn/health")
             urls[name] = bench_edge.object_url(base, 1024)
@@ -287,14 +294,18 @@ def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
                 with contextlib.suppress(RuntimeError):  # a cold start may time out: 503
                     bench_edge.wrk(url, 1, connections)
         runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in urls}
+        cpu_us: dict[str, list[float]] = {name: [] for name in urls}  # edge CPU per request
         for round_ in range(1, rounds + 1):
             for name, url in urls.items():
+                cpu_before = cpu_seconds(pids[name])
                 rps, p50, p99 = bench_edge.wrk(url, duration, connections)
+                cpu_us[name].append((cpu_seconds(pids[name]) - cpu_before) / (rps * duration) * 1e6)
                 load = bench_edge.loadavg()
                 runs[name].append((rps, p50, p99, load))
                 print(
                     f"  round {round_} {name:<22} {rps:9.0f} req/s  p50 {p50:6.2f} ms"
-                    f"  p99 {p99:6.2f} ms  (loadavg {load:.2f})",
+                    f"  p99 {p99:6.2f} ms  edge CPU {cpu_us[name][-1]:5.1f} us/req"
+                    f"  (loadavg {load:.2f})",
                     file=sys.stderr,
                 )
         best = {name: max(r) for name, r in runs.items()}
@@ -305,12 +316,20 @@ def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
                 "p50_ms": top[1],
                 "p99_ms": top[2],
                 "loadavg": [round(r[3], 2) for r in runs[name]],
+                "edge_cpu_us_per_request": round(statistics.median(cpu_us[name]), 1),
             }
             for name, top in best.items()
         }
         plain = best["no function"][0]
         report["ratios_to_no_function"] = {
             name: round(top[0] / plain, 3) for name, top in best.items() if name != "no function"
+        }
+        # CPU per request is what a shared machine's load moves least (req/s follow the share
+        # of the cores each edge gets): the no-function edge's over each edge's, medians.
+        report["cpu_ratios_to_no_function"] = {
+            name: round(statistics.median(cpu_us["no function"]) / statistics.median(us), 3)
+            for name, us in cpu_us.items()
+            if name != "no function"
         }
         # Half of the Lambda edge's peak (its median round: the best of a loaded machine's
         # rounds overstates it), open loop, on both edges in turn: the difference is what the

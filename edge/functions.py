@@ -337,18 +337,22 @@ class EdgeFunctions:
                 None,
                 distribution,
             )
-            result, invocation = chain.run_now(VR, given)
-            if not isinstance(result, ContinueRequest) or invocation is None:
+            ran = chain.run_now(VR, given)
+            if ran is None:
+                return None
+            result, used = ran
+            if type(result) is not ContinueRequest:
                 return None
             changed = result.request
-            if not same_headers(shown, changed.headers):
-                fields = CIMultiDictProxy(CIMultiDict(changed.headers))
+            headers = changed.headers
+            if headers is not shown and not same_headers(shown, headers):
+                fields = CIMultiDictProxy(CIMultiDict(headers))
             query = changed.querystring
             ready = wire_hit_at(
                 method, key_of(f"{changed.uri}?{query}" if query else changed.uri), fields
             )
             if ready is not None:
-                chain.record(VR, result, invocation)
+                chain.record_now(VR, used, given.request_id)
             return ready
 
         return hit

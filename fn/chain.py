@@ -20,7 +20,7 @@ from cdn.functions.results import FailureKind, FunctionFailed, TriggerResult
 from cdn.functions.skipping import Passage, trigger_runs
 from cdn.functions.triggers import Trigger
 from cdn.functions.values import FunctionInput, OriginTarget
-from fn.cloudfront import CloudFrontFunction
+from fn.cloudfront import CloudFrontFunction, RunFailed
 from fn.invocation import Invocation
 from fn.pool import LambdaPool
 
@@ -72,29 +72,27 @@ class FunctionChain:
             runner.metrics.errors.labels(runner.spec.name, label, FailureKind.INVALID).inc()
         return result
 
-    def run_now(
-        self, trigger: Trigger, given: FunctionInput, passage: Passage | None = None
-    ) -> tuple[TriggerResult | None, Invocation | None]:
-        """``run`` of a CloudFront Function, synchronous and unrecorded: the caller passes
-        the pair to ``record`` when it uses the answer (the edge's wire fast path does, for
-        hits). TypeError for a Lambda-style function (those run in worker processes)."""
+    def run_now(self, trigger: Trigger, given: FunctionInput) -> tuple[TriggerResult, float] | None:
+        """``run`` of a CloudFront Function, synchronous and unrecorded: its result and the
+        seconds the handler ran, or None when no CloudFront Function is on ``trigger`` or it failed
+        to run (raised, over budget: ``run`` answers and counts those). The caller passes the
+        seconds to ``record_now`` when it uses the answer (the edge's wire fast path does, for
+        hits). The skipping rules are the caller's (viewer-request always runs)."""
         runner = self.functions.get(trigger)
-        if runner is None or (passage is not None and not trigger_runs(trigger, passage)):
-            return None, None
         if not isinstance(runner, CloudFrontFunction):
-            raise TypeError(f"{runner.spec.name} is not a CloudFront Function: use run()")
-        invocation = runner.run(cloudfront_function_event(trigger, given), given.request_id)
-        return self._result(trigger, runner, given, invocation), invocation
+            return None
+        try:
+            payload, used = runner.call(cloudfront_function_event(trigger, given))
+        except RunFailed:
+            return None
+        return read_cloudfront_function_answer(trigger, given, payload), used
 
-    def record(
-        self, trigger: Trigger, result: TriggerResult | None, invocation: Invocation
-    ) -> None:
-        """Count a ``run_now`` whose answer was used, as ``run`` would have."""
+    def record_now(self, trigger: Trigger, used: float, request_id: str) -> None:
+        """Count a ``run_now`` whose answer (a ContinueRequest or GeneratedResponse: a failure
+        is ``run``'s to answer) was used, as ``run`` would have."""
         runner = self.functions[trigger]
         assert isinstance(runner, CloudFrontFunction)
-        runner.record(invocation, trigger.value)
-        if isinstance(result, FunctionFailed) and result.kind is FailureKind.INVALID:
-            runner.metrics.errors.labels(runner.spec.name, trigger.value, FailureKind.INVALID).inc()
+        runner.record_call(trigger.value, used, request_id)
 
     def _result(
         self, trigger: Trigger, runner: Runner, given: FunctionInput, invocation: Invocation

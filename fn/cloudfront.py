@@ -8,10 +8,16 @@ Rules:
 - the budget (default 1 ms, an assumption: AWS says only "sub-millisecond") is CPU time of
   the running thread (``time.thread_time``), so a loaded machine's scheduling does not count;
   an invoke over it is a failure (503), like CloudFront's compute utilization over 100%;
+  the duration reported (metrics, REPORT line) is the handler's wall time (``perf_counter``),
+  which bounds its CPU time: the CPU clock (a system call) is read a second time only when
+  the wall time passes the budget;
 - a runaway Python loop is stopped after ``hard_stop(budget)`` of CPU, max(10 x budget, 20 ms):
-  by ITIMER_VIRTUAL (SIGVTALRM raises inside the function) on the main thread, by a trace
-  function checking the thread's CPU time on other threads (slower, but signals reach only
-  the main thread).
+  on the main thread by a periodic ITIMER_VIRTUAL tick (every half hard stop of the process's
+  CPU time) whose SIGVTALRM handler raises inside a function that has run past its hard stop,
+  so it is stopped within 1.5 x hard stop; the tick runs only while functions do (a tick that
+  finds no invoke since the last one stops it) and adds no timer system call per invoke; on other
+  threads (where Python delivers no signals) by a trace function checking the thread's CPU
+  time on every line (slower).
   Not at the budget itself, because the kernel charges CPU time to interval timers a whole
   scheduler tick (1-10 ms) at a time, so a 30 us run caught by a tick would look like 4 ms;
   the verdict comes from the precise ``thread_time`` instead;
@@ -24,9 +30,11 @@ Lambda-style function (a worker process).
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import contextlib
 import importlib
+import logging
 import signal
 import sys
 import threading
@@ -39,10 +47,10 @@ from cdn.functions.results import FailureKind
 from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import FunctionKind
 from fn.invocation import Invocation
-from fn.metrics import FunctionMetrics
-from fn.pool import log_report
+from fn.metrics import FunctionMetrics, InvokeTally
+from fn.pool import log, log_report
 
-__all__ = ["ALLOWED_IMPORTS", "CloudFrontFunction", "OverBudget", "hard_stop"]
+__all__ = ["ALLOWED_IMPORTS", "CloudFrontFunction", "OverBudget", "RunFailed", "hard_stop"]
 
 ALLOWED_IMPORTS = frozenset(
     {
@@ -75,6 +83,17 @@ class OverBudget(Exception):
     """Raised inside a CloudFront Function that ran past its time budget."""
 
 
+class RunFailed(Exception):
+    """A ``CloudFrontFunction.call`` without an answer: ``kind`` (OVER_BUDGET or
+    EXECUTION_ERROR), the ``cause`` (the exception), and the CPU seconds ``used``."""
+
+    def __init__(self, kind: FailureKind, cause: BaseException, used: float) -> None:
+        super().__init__(f"{kind}: {type(cause).__name__}: {cause}")
+        self.kind = kind
+        self.cause = cause
+        self.used = used
+
+
 def _guarded_import(name: str, globals=None, locals=None, fromlist=(), level=0):
     if level != 0 or name not in ALLOWED_IMPORTS:
         raise ImportError(f"import of {name!r} is not allowed in a CloudFront Function")
@@ -90,48 +109,52 @@ def _safe_builtins() -> dict[str, Any]:
 class _Budget:
     """Interrupts a run that passes its hard stop: one guard per process, shared by every function.
 
-    On the main thread an ITIMER_VIRTUAL timer raises OverBudget from the SIGVTALRM handler
-    (installed once, the first time a function runs there); on any other thread (where Python
-    delivers no signals) a trace function checks the thread's CPU time on every line instead.
+    On the main thread a periodic ITIMER_VIRTUAL tick (its SIGVTALRM handler installed the first
+    time a function runs there) checks the running function's CPU time and raises OverBudget
+    inside it past its hard stop; an invoke only writes three attributes. A tick that finds no
+    invoke since the one before stops the timer (the next invoke starts it again), so an idle
+    process gets no signals. On any other thread (where Python delivers no signals) a trace
+    function checks the thread's CPU time on every line instead.
     """
 
     def __init__(self) -> None:
-        self.running = False
-        self.installed = False
+        self.running = False  # a function runs on the main thread now
+        self.began = 0.0  # its thread_time at the start
+        self.limit = 0.0  # its hard stop, CPU seconds
+        self.period = 0.0  # the tick, CPU seconds of the process (0: not ticking)
+        self.invoked = False  # a function ran since the last tick
+        self.installed = False  # the stop at exit is registered
 
     def _fire(self, signum: int, frame: Any) -> None:
         if self.running:
-            self.running = False
-            raise OverBudget("the function ran past its time budget")
+            if time.thread_time() - self.began > self.limit:
+                self.running = False
+                raise OverBudget("the function ran past its time budget")
+            return
+        if not self.invoked:  # idle for a whole tick: stop ticking
+            self.stop()
+        self.invoked = False
 
-    def arm_main(self, seconds: float) -> None:
-        """``armed`` on the main thread, as two plain calls (the per-request path)."""
+    def tick(self, period: float) -> None:
+        """Tick every ``period`` CPU seconds (on the main thread; ``_fire`` checks the run)."""
         if not self.installed:
-            signal.signal(signal.SIGVTALRM, self._fire)
+            # Stopped at exit: the interpreter's shutdown restores SIGVTALRM's default action
+            # (terminate), which a tick after it would take.
+            atexit.register(self.stop)
             self.installed = True
-        self.running = True
-        signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+        signal.signal(signal.SIGVTALRM, self._fire)
+        self.period = period
+        self.invoked = True
+        signal.setitimer(signal.ITIMER_VIRTUAL, period, period)
 
-    def disarm_main(self) -> None:
-        """End an ``arm_main``."""
-        self.running = False
+    def stop(self) -> None:
+        """Stop ticking."""
+        self.period = 0.0
         signal.setitimer(signal.ITIMER_VIRTUAL, 0)
 
     @contextlib.contextmanager
     def armed(self, seconds: float):
-        on_main = threading.current_thread() is threading.main_thread()
-        if on_main and not self.installed:
-            signal.signal(signal.SIGVTALRM, self._fire)
-            self.installed = True
-        if on_main:
-            self.running = True
-            signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
-            try:
-                yield
-            finally:
-                self.running = False
-                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-            return
+        """Off the main thread: a trace function stops the run past ``seconds`` of CPU."""
         deadline = time.thread_time() + seconds
 
         def tracer(frame: Any, event: str, arg: Any):
@@ -148,7 +171,10 @@ class _Budget:
 
 
 _GUARD = _Budget()
-_MAIN = threading.main_thread()
+_MAIN = threading.main_thread().ident
+_get_ident = threading.get_ident
+_thread_time = time.thread_time
+_perf = time.perf_counter
 
 
 class CloudFrontFunction:
@@ -188,7 +214,9 @@ class CloudFrontFunction:
             )
         self._handler = handler
         self._hard_stop = hard_stop(spec.budget)
-        self._children: dict[str, tuple[Any, Any]] = {}
+        self._tick = self._hard_stop / 2  # the runaway guard's tick (``_Budget``)
+        self._budget = spec.budget
+        self._tallies: dict[str, InvokeTally] = {}
 
     def invoke(self, event: Any, request_id: str, trigger: str = "invoke") -> Invocation:
         """Run the handler on ``event`` within the budget; counted in the metrics and logged."""
@@ -198,57 +226,102 @@ class CloudFrontFunction:
 
     def record(self, invocation: Invocation, trigger: str) -> None:
         """Count ``invocation`` (a ``run``'s) in the metrics and write its REPORT line."""
-        name = self.spec.name
-        children = self._children.get(trigger)
-        if children is None:
-            metrics = self.metrics
-            children = self._children[trigger] = (
-                metrics.invocations.labels(name, trigger),
-                metrics.duration.labels(name, trigger),
-            )
-        children[0].inc()
-        children[1].observe(invocation.duration_ms / 1000)
+        self._count(trigger, invocation.duration_ms / 1000)
         if invocation.failure is not None:
-            self.metrics.errors.labels(name, trigger, invocation.failure).inc()
+            self.metrics.errors.labels(self.spec.name, trigger, invocation.failure).inc()
         log_report(invocation)
 
-    def run(self, event: Any, request_id: str) -> Invocation:
-        """Run the handler on ``event`` within the budget, unrecorded (``record`` counts it:
-        the edge's wire fast path runs it first and records it only when it answers there)."""
-        name, spec = self.spec.name, self.spec
-        base = {"function": name, "request_id": request_id, "memory_mb": 2}
-        began = time.thread_time()
-        try:
-            if threading.current_thread() is _MAIN:
-                _GUARD.arm_main(self._hard_stop)
-                try:
-                    payload = self._handler(event, None)
-                finally:
-                    _GUARD.disarm_main()
-            else:
-                with _GUARD.armed(self._hard_stop):
-                    payload = self._handler(event, None)
-        except OverBudget as exc:
-            invocation = self._failed(
-                base, FailureKind.OVER_BUDGET, exc, time.thread_time() - began
-            )
-        except Exception as exc:
-            invocation = self._failed(
-                base, FailureKind.EXECUTION_ERROR, exc, time.thread_time() - began
-            )
-        else:
-            used = time.thread_time() - began
-            if used > spec.budget:
-                error = OverBudget(
-                    f"the function used {used * 1000:.3f} ms of a {spec.budget * 1000:g} ms budget"
-                )
-                invocation = self._failed(base, FailureKind.OVER_BUDGET, error, used)
-            else:
-                invocation = Invocation(**base, payload=payload, duration_ms=used * 1000)
-        return invocation
+    def record_call(self, trigger: str, used: float, request_id: str) -> None:
+        """Count a successful ``call`` that ran ``used`` seconds, as ``record`` counts
+        its Invocation (the REPORT line, when logged, is built only then)."""
+        self._count(trigger, used)
+        if log.isEnabledFor(logging.INFO):
+            log_report(self._invocation(request_id, None, used))
 
-    def _failed(
-        self, base: dict[str, Any], kind: FailureKind, exc: Exception, used: float
+    def _count(self, trigger: str, seconds: float) -> None:
+        tally = self._tallies.get(trigger)
+        if tally is None:
+            tally = self._tallies[trigger] = self.metrics.tally(self.spec.name, trigger)
+        tally.observe(seconds)
+
+    def call(self, event: Any) -> tuple[Any, float]:
+        """The handler's answer to ``event`` and the seconds it ran, unrecorded (the edge's
+        wire fast path calls this and ``record_call``; ``run`` wraps it).
+
+        The verdict is CPU time (``thread_time``) against the budget; the seconds reported
+        are the handler's wall time (``perf_counter``), which bounds its CPU time, so the
+        second CPU reading is taken only when the wall time passes the budget.
+
+        Raises RunFailed (OVER_BUDGET: past the budget or stopped at the hard stop;
+        EXECUTION_ERROR: the handler raised)."""
+        if _get_ident() != _MAIN:
+            return self._call_off_main(event)
+        guard = _GUARD
+        if guard.period == 0.0 or guard.period > self._tick:
+            guard.tick(self._tick)
+        guard.limit = self._hard_stop
+        guard.invoked = True
+        guard.began = _thread_time()  # the tick's reference (a system call: the only one)
+        started = _perf()
+        guard.running = True
+        try:
+            payload = self._handler(event, None)
+        except OverBudget as exc:
+            guard.running = False
+            raise RunFailed(FailureKind.OVER_BUDGET, exc, _thread_time() - guard.began) from None
+        except Exception as exc:
+            guard.running = False
+            raise RunFailed(FailureKind.EXECUTION_ERROR, exc, _perf() - started) from None
+        guard.running = False
+        took = _perf() - started
+        if took > self._budget:  # CPU time <= wall time: only a run this long can be over
+            used = _thread_time() - guard.began
+            if used > self._budget:
+                raise RunFailed(FailureKind.OVER_BUDGET, self._over(used), took)
+        return payload, took
+
+    def _call_off_main(self, event: Any) -> tuple[Any, float]:
+        began = _thread_time()
+        started = _perf()
+        try:
+            with _GUARD.armed(self._hard_stop):
+                payload = self._handler(event, None)
+        except OverBudget as exc:
+            raise RunFailed(FailureKind.OVER_BUDGET, exc, _thread_time() - began) from None
+        except Exception as exc:
+            raise RunFailed(FailureKind.EXECUTION_ERROR, exc, _perf() - started) from None
+        took = _perf() - started
+        if took > self._budget:
+            used = _thread_time() - began
+            if used > self._budget:
+                raise RunFailed(FailureKind.OVER_BUDGET, self._over(used), took)
+        return payload, took
+
+    def _over(self, used: float) -> OverBudget:
+        budget = self._budget
+        return OverBudget(
+            f"the function used {used * 1000:.3f} ms of a {budget * 1000:g} ms budget"
+        )
+
+    def run(self, event: Any, request_id: str) -> Invocation:
+        """Run the handler on ``event`` within the budget, unrecorded (``record`` counts it)."""
+        try:
+            payload, used = self.call(event)
+        except RunFailed as failed:
+            error = {
+                "errorMessage": str(failed.cause),
+                "errorType": type(failed.cause).__name__,
+                "stackTrace": [],
+            }
+            return self._invocation(request_id, None, failed.used, failed.kind, error)
+        return self._invocation(request_id, payload, used)
+
+    def _invocation(
+        self,
+        request_id: str,
+        payload: Any,
+        used: float,
+        failure: FailureKind | None = None,
+        error: dict[str, Any] | None = None,
     ) -> Invocation:
-        error = {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": []}
-        return Invocation(**base, failure=kind, error=error, duration_ms=used * 1000)
+        return Invocation(self.spec.name, request_id, 2, payload, failure, error, used * 1000)

@@ -4,13 +4,22 @@ Names (docs/metrics.md): ``cdnlab_function_invocations_total``, ``..._errors_tot
 ``..._throttles_total``, ``..._cold_starts_total``, ``..._duration_seconds`` (histogram),
 ``..._concurrent_executions`` and ``..._warm_instances`` (gauges, per function).
 The ``trigger`` label is the trigger name, or ``invoke`` for the Lambda invoke API.
+Per-request paths may count into an ``InvokeTally`` (plain numbers, no lock) instead: the
+tallies are added to the invocation counter and duration histogram at each scrape, before
+those are read.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import Any
 
-__all__ = ["FunctionMetrics"]
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+__all__ = ["FunctionMetrics", "InvokeTally"]
 
 _BUCKETS = (
     0.0001,
@@ -33,11 +42,65 @@ _BUCKETS = (
 )
 
 
+class InvokeTally:
+    """One function's invocations on one trigger and their durations, as plain numbers.
+
+    prometheus_client's Counter and Histogram take a lock and several calls per update; an
+    invoke on the hit path only adds to numbers here, and ``flush`` (at each scrape) adds them
+    to the counter and histogram children, as ``inc()`` and ``observe()`` would have."""
+
+    __slots__ = ("buckets", "count", "duration", "invocations", "seconds")
+
+    def __init__(self, invocations: Any, duration: Any) -> None:
+        self.invocations = invocations  # the Counter child
+        self.duration = duration  # the Histogram child
+        self.count = 0
+        self.seconds = 0.0
+        self.buckets = [0] * (len(_BUCKETS) + 1)
+
+    def observe(self, seconds: float) -> None:
+        """Count one invocation that took ``seconds``."""
+        self.count += 1
+        self.seconds += seconds
+        self.buckets[bisect_left(_BUCKETS, seconds)] += 1
+
+    def flush(self) -> None:
+        """Add what was counted since the last flush to the Prometheus children."""
+        count, self.count = self.count, 0
+        if not count:
+            return
+        seconds, self.seconds = self.seconds, 0.0
+        buckets, self.buckets = self.buckets, [0] * (len(_BUCKETS) + 1)
+        self.invocations.inc(count)
+        # Histogram.observe adds to one bucket and the sum; here many at once (its own values).
+        self.duration._sum.inc(seconds)
+        for bucket, added in zip(self.duration._buckets, buckets, strict=True):
+            if added:
+                bucket.inc(added)
+
+
+class _FlushTallies(Collector):
+    """Registered before the counters: flushes every tally when the registry is collected."""
+
+    def __init__(self, tallies: list[InvokeTally]) -> None:
+        self.tallies = tallies
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        for tally in self.tallies:
+            tally.flush()
+        return iter(())
+
+
 class FunctionMetrics:
     """The function metrics of one process (one edge, or `cdn fn serve`)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
+        self._tallies: list[InvokeTally] = []
+        self.registry.register(_FlushTallies(self._tallies))  # first: flushed, then read
         labels = ("function", "trigger")
         self.invocations = Counter(
             "cdnlab_function_invocations",
@@ -83,6 +146,14 @@ class FunctionMetrics:
             ("function",),
             registry=self.registry,
         )
+
+    def tally(self, function: str, trigger: str) -> InvokeTally:
+        """A tally of ``function``'s invocations on ``trigger`` (one per caller and pair)."""
+        tally = InvokeTally(
+            self.invocations.labels(function, trigger), self.duration.labels(function, trigger)
+        )
+        self._tallies.append(tally)
+        return tally
 
     def exposition(self) -> bytes:
         """The text exposition of every metric in the registry."""

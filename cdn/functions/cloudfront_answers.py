@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdn.functions.header_rules import is_disallowed, visible
+from cdn.functions.header_rules import is_disallowed, same_headers, visible
 from cdn.functions.results import (
     ChangedResponse,
     ContinueRequest,
@@ -89,12 +89,14 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
             f"method is read-only (was {request.method!r}, got {answer['method']!r})"
         )
     uri = check_uri(answer.get("uri", request.uri))
-    query_pairs = _values(answer.get("querystring", {}), "querystring parameter")
-    querystring = "&".join(
-        f"{name}={value}" if value != "" else name for name, value in query_pairs
+    query_pairs = _values(answer.get("querystring"), "querystring parameter")
+    querystring = (
+        "&".join([f"{name}={value}" if value != "" else name for name, value in query_pairs])
+        if query_pairs
+        else ""
     )
     querystring = check_querystring(querystring, uri)
-    headers = _headers(answer.get("headers", {}))
+    headers = _headers(answer.get("headers"))
     shown_list: list[Header] = []
     hidden_list: list[Header] = []
     for pair in request.headers:  # one pass: what the function saw, what it never saw
@@ -102,16 +104,28 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
             hidden_list.append(pair)
         elif pair[0].lower() != "cookie":
             shown_list.append(pair)
-    check_headers(Trigger.VIEWER_REQUEST, tuple(shown_list), headers)
-    cookies = unfold(answer.get("cookies", {}), "cookie")
-    if cookies:
-        headers += (("cookie", "; ".join(f"{name}={item['value']}" for name, item in cookies)),)
+    if len(shown_list) == len(request.headers) and type(request.headers) is tuple:
+        shown = request.headers  # nothing hidden, no cookie: the viewer's own tuple
+    else:
+        shown = tuple(shown_list)
+    if same_headers(shown, headers):
+        headers = shown  # returned as shown: the names as the viewer sent them
+    else:
+        check_headers(Trigger.VIEWER_REQUEST, shown, headers)
+    folded_cookies = answer.get("cookies")
+    if folded_cookies:
+        cookies = unfold(folded_cookies, "cookie")
+        if cookies:
+            cookie = "; ".join([f"{name}={item['value']}" for name, item in cookies])
+            headers += (("cookie", cookie),)
+    elif folded_cookies is not None and not isinstance(folded_cookies, Mapping):
+        raise InvalidAnswer("cookie is not an object")
     return ContinueRequest(
         EdgeRequest(
             request.method,
             uri,
             querystring,
-            headers + tuple(hidden_list),
+            headers + tuple(hidden_list) if hidden_list else headers,
             request.client_ip,
             request.body,
         )
@@ -174,7 +188,7 @@ def read_cloudfront_function_answer(
 ) -> TriggerResult:
     """The typed result of ``answer``, what a CloudFront Function on viewer ``trigger`` returned."""
     try:
-        if not isinstance(answer, Mapping):
+        if type(answer) is not dict and not isinstance(answer, Mapping):
             raise InvalidAnswer(f"the function returned {type(answer).__name__}, not an object")
         if trigger is Trigger.VIEWER_REQUEST:
             if "statusCode" in answer:

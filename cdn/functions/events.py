@@ -156,38 +156,63 @@ def cloudfront_headers(headers: tuple[Header, ...], skip: str) -> dict[str, dict
     )
 
 
+def _fold_values(pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """``_fold`` of (name, value) pairs as ``{"value": value}`` items (no copy per item)."""
+    folded: dict[str, dict[str, Any]] = {}
+    for name, value in pairs:
+        entry = folded.get(name)
+        if entry is None:
+            folded[name] = {"value": value}
+        elif "multiValue" in entry:
+            entry["multiValue"].append({"value": value})
+        else:
+            entry["multiValue"] = [{"value": entry["value"]}, {"value": value}]
+    return folded
+
+
+# eventType per trigger, as plain strings (a Trigger is a StrEnum: the event holds str).
+_EVENT_TYPES = {trigger: trigger.value for trigger in Trigger}
+_VIEWER_TRIGGERS = (Trigger.VIEWER_REQUEST, Trigger.VIEWER_RESPONSE)
+
+
 def cloudfront_function_event(trigger: Trigger, given: FunctionInput) -> dict[str, Any]:
     """The CloudFront Functions (1.0) event a function on viewer ``trigger`` receives."""
-    if not trigger.is_viewer:
+    if trigger not in _VIEWER_TRIGGERS:
         raise ValueError(f"CloudFront Functions run on viewer triggers only, not {trigger}")
     request = given.request
-    headers: list[tuple[str, dict[str, str]]] = []
-    cookies: list[tuple[str, dict[str, str]]] = []
+    headers: dict[str, dict[str, Any]] = {}
+    cookies: list[tuple[str, str]] = []
     for name, value in request.headers:  # one pass: disallowed ones hidden, cookies apart
         if is_disallowed(name):
             continue
         lowered = name.lower()
         if lowered == "cookie":
-            cookies += [(c, {"value": v}) for c, v in parse_cookie_header(value)]
+            cookies += parse_cookie_header(value)
+            continue
+        entry = headers.get(lowered)  # _fold_values, inline: most requests have no duplicate
+        if entry is None:
+            headers[lowered] = {"value": value}
+        elif "multiValue" in entry:
+            entry["multiValue"].append({"value": value})
         else:
-            headers.append((lowered, {"value": value}))
+            entry["multiValue"] = [{"value": entry["value"]}, {"value": value}]
+    querystring = request.querystring
+    distribution = given.distribution
     event: dict[str, Any] = {
         "version": "1.0",
         "context": {
-            "distributionDomainName": given.distribution.domain_name,
-            "distributionId": given.distribution.distribution_id,
-            "eventType": trigger.value,
+            "distributionDomainName": distribution.domain_name,
+            "distributionId": distribution.distribution_id,
+            "eventType": _EVENT_TYPES[trigger],
             "requestId": given.request_id,
         },
         "viewer": {"ip": request.client_ip},
         "request": {
             "method": request.method,
             "uri": request.uri,
-            "querystring": _fold(
-                [(name, {"value": value}) for name, value in parse_querystring(request.querystring)]
-            ),
-            "headers": _fold(headers),
-            "cookies": _fold(cookies),
+            "querystring": _fold_values(parse_querystring(querystring)) if querystring else {},
+            "headers": headers,
+            "cookies": _fold_values(cookies) if cookies else {},
         },
     }
     if trigger is Trigger.VIEWER_RESPONSE:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ from fn_support import cloudfront_spec
 
 from cdn.errors import ConfigError
 from cdn.functions import FailureKind, FunctionFailed
-from fn.cloudfront import CloudFrontFunction
+from fn.cloudfront import _GUARD, CloudFrontFunction
 
 ECHO = "def handler(event, context):\n    return event\n"
 
@@ -88,3 +91,41 @@ def test_each_function_keeps_its_own_runaway_guard(tmp_path: Path) -> None:
     second.mkdir()
     CloudFrontFunction(cloudfront_spec(second, ECHO))  # loaded later, must not take over the guard
     assert first.invoke({}, "r1").failure is FailureKind.OVER_BUDGET
+
+
+def test_a_run_over_the_budget_short_of_the_hard_stop_is_over_budget(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    return sum(range(200_000))\n"
+    function = CloudFrontFunction(cloudfront_spec(tmp_path, source, budget=1e-6))
+    invocation = function.invoke({}, "r1")
+    assert invocation.failure is FailureKind.OVER_BUDGET
+    assert "of a 0.001 ms budget" in invocation.error["errorMessage"]
+
+
+def test_the_runaway_guard_stops_ticking_after_an_idle_tick(tmp_path: Path) -> None:
+    _GUARD.stop()  # the invoke starts a fresh tick (10 ms of CPU away)
+    CloudFrontFunction(cloudfront_spec(tmp_path, ECHO)).invoke({}, "r1")
+    assert _GUARD.period > 0 and signal.getitimer(signal.ITIMER_VIRTUAL)[1] > 0
+    _GUARD._fire(signal.SIGVTALRM, None)  # the tick after the invoke: it ran since the last
+    assert _GUARD.period > 0
+    _GUARD._fire(signal.SIGVTALRM, None)  # a tick with no invoke since: idle
+    assert _GUARD.period == 0 and signal.getitimer(signal.ITIMER_VIRTUAL) == (0.0, 0.0)
+
+
+def test_the_runaway_guard_stops_ticking_at_exit(tmp_path: Path) -> None:
+    # A tick after the interpreter restored SIGVTALRM's default action would kill the process.
+    code = tmp_path / "cff.py"
+    code.write_text(ECHO)
+    script = (
+        "import atexit, signal\n"
+        "from cdn.functions import FunctionKind, FunctionSpec\n"
+        "from fn.cloudfront import CloudFrontFunction\n"
+        f"spec = FunctionSpec('cff', {str(code)!r}, kind=FunctionKind.CLOUDFRONT_FUNCTION)\n"
+        "CloudFrontFunction(spec).invoke({}, 'r1')\n"
+        "assert signal.getitimer(signal.ITIMER_VIRTUAL)[1] > 0\n"
+        "atexit._run_exitfuncs()\n"
+        "print(signal.getitimer(signal.ITIMER_VIRTUAL))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "(0.0, 0.0)"), done.stderr

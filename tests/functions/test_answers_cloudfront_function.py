@@ -10,7 +10,9 @@ from function_samples import sample_input
 from cdn.functions import (
     ChangedResponse,
     ContinueRequest,
+    EdgeRequest,
     FunctionFailed,
+    FunctionInput,
     GeneratedResponse,
     Trigger,
     cloudfront_function_event,
@@ -87,3 +89,22 @@ def test_origin_triggers_are_refused() -> None:
         Trigger.ORIGIN_REQUEST, sample_input(Trigger.ORIGIN_REQUEST), {}
     )
     assert isinstance(result, FunctionFailed)
+
+
+def test_headers_returned_as_shown_keep_the_names_the_viewer_sent() -> None:
+    request = EdgeRequest("GET", "/a", "", (("Host", "cdn.example"), ("Accept", "*/*")))
+    given = FunctionInput(request, "r1")
+    returned = cloudfront_function_event(Trigger.VIEWER_REQUEST, given)["request"]
+    result = read_cloudfront_function_answer(Trigger.VIEWER_REQUEST, given, returned)
+    assert isinstance(result, ContinueRequest)
+    assert result.request.headers == (("Host", "cdn.example"), ("Accept", "*/*"))
+
+
+def test_a_changed_header_is_written_back_lower_cased() -> None:
+    request = EdgeRequest("GET", "/a", "", (("Host", "cdn.example"), ("Accept", "*/*")))
+    given = FunctionInput(request, "r1")
+    returned = cloudfront_function_event(Trigger.VIEWER_REQUEST, given)["request"]
+    returned["headers"]["accept"] = {"value": "text/html"}
+    result = read_cloudfront_function_answer(Trigger.VIEWER_REQUEST, given, returned)
+    assert isinstance(result, ContinueRequest)
+    assert result.request.headers == (("host", "cdn.example"), ("accept", "text/html"))
