@@ -4,13 +4,14 @@ Rules: the child gets a scrubbed environment built from an allow-list (never the
 environment, so never ``$CDNLAB_ADMIN_TOKEN``); its stderr is drained into a short tail (the
 crash message); a closed channel means the process died (crash or ``sys.exit``).
 
-The channel is one end of an AF_UNIX socket pair (the child's is its fd 0), carrying
-length-prefixed frames (fn/worker.py says what is in them). The host side never blocks and
-never uses a thread: a request frame is written with one non-blocking ``send(2)`` (the rest,
-for a big event, when the socket is writable again), and the answer is read by a reader
-callback the event loop runs when the socket is readable; the invoke awaits one future, and
-its hard timeout is one timer on the loop. Per warm invoke that is a ``send``, an ``epoll``
-wake-up and a ``recv`` in the host: no task, no stream objects, no lookup.
+The channel is two pipes (requests into the child's fd 0, answers out of its fd 1: pipes
+cost the kernel less per message than a socket pair), carrying length-prefixed frames
+(fn/worker.py says what is in them). The host side never blocks and never uses a thread: a
+request frame is written with one non-blocking ``write(2)`` (the rest, for a big event, when
+the pipe is writable again), and the answer is read by a reader callback the event loop runs
+when the pipe is readable; the invoke awaits one future, and its hard timeout is one timer on
+the loop. Per warm invoke that is a ``write``, an ``epoll`` wake-up and a ``read`` in the host:
+no task, no stream objects, no lookup.
 """
 
 from __future__ import annotations
