@@ -96,7 +96,7 @@ class WorkerInstance:
         self._loop = asyncio.get_running_loop()
         self._out = to_worker
         self._in = from_worker
-        self._buffer = b""
+        self._buffer = bytearray()
         self._waiter: asyncio.Future[bytes] | None = None
         self._unsent: memoryview | None = None
         self._closed = False
@@ -168,21 +168,25 @@ class WorkerInstance:
         if not data:
             self._close_channel()
             return
-        buffer = self._buffer + data if self._buffer else data
-        while len(buffer) >= 4:
-            end = 4 + int.from_bytes(buffer[:4], "big")
+        buffer = self._buffer
+        if buffer:  # the rest of a frame bigger than one read: grown in place
+            buffer += data
+            data = buffer
+        while len(data) >= 4:
+            end = 4 + int.from_bytes(data[:4], "big")
             if end > FRAME_LIMIT:
                 self._close_channel()
                 return
-            if len(buffer) < end:
+            if len(data) < end:
                 break
             waiter = self._waiter
             if waiter is None or waiter.done():  # an answer nobody asked for: framing is lost
                 self._close_channel()
                 return
-            waiter.set_result(buffer[4:end])
-            buffer = buffer[end:]
-        self._buffer = buffer
+            waiter.set_result(bytes(data[4:end]))
+            data = data[end:]
+        if data is not buffer:
+            self._buffer = bytearray(data)
 
     def _writable(self) -> None:
         unsent = self._unsent
