@@ -32,7 +32,7 @@ __all__ = ["InitFailed", "WorkerDied", "WorkerInstance", "request_frame", "worke
 
 WORKER = Path(__file__).with_name("worker.py")
 FRAME_LIMIT = 64 * 1024 * 1024  # answers carry bodies up to 1 MB (base64) and logs
-_READ = 256 * 1024
+_READ = 64 * 1024  # a pipe holds 64 KiB; a bigger read buffer costs an mmap per read
 _EXIT_GRACE = 1.0  # seconds a worker whose channel closed gets to exit before it is killed
 
 

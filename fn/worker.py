@@ -34,7 +34,7 @@ import time
 import traceback
 
 LOG_TAIL = 4096
-_READ = 256 * 1024
+_READ = 64 * 1024  # a pipe holds 64 KiB; a bigger read buffer costs an mmap per read
 
 
 class Context:
@@ -100,7 +100,7 @@ class Channel:
             buffer += chunk
         end = 4 + int.from_bytes(buffer[:4], "big")
         while len(buffer) < end:
-            chunk = os.read(self.incoming, max(_READ, end - len(buffer)))
+            chunk = os.read(self.incoming, _READ)
             if not chunk:
                 return None
             buffer += chunk
