@@ -7,9 +7,14 @@ In one run, on loopback, bounded in time and count:
   `--function-concurrency` = wrk's connections, so nothing is throttled); 1 KiB hits, wrk runs
   interleaved for `--rounds` rounds (so load from others falls on all alike), best requests/s
   and the ratios to the no-function edge (goal: CloudFront Function >= 0.6), also as edge CPU
-  per request (/proc/PID/schedstat: what others' load moves least); then, at half of
-  the Lambda edge's peak rate (its median round), the latency the Lambda function adds to a hit (p50/p99 of the
-  Lambda edge minus the no-function edge at the same rate; goals <= 1 ms / <= 5 ms);
+  per request (/proc/PID/schedstat: what others' load moves least); then the latency
+  the Lambda function adds to a hit at half of the Lambda edge's own peak (its median wrk round):
+  open loop at that fixed rate with loadgen's lean keep-alive client (little CPU of its own),
+  the no-function and the Lambda edge in interleaved rounds; printed: the rate asked and
+  achieved, p50/p99 of both, the differences (goals <= 1 ms / <= 5 ms), the cold starts during
+  the rounds (0: every invoke was warm), the cold-start time and the load averages.
+  ``--lambda-baseline DIR`` adds the Lambda edge of another checkout to those rounds (before
+  and after in one run);
 - reference: a 1 KiB GET over a keep-alive loopback connection to a bare aiohttp server (what a
   hit costs at best), and ``FunctionChain.run`` with no function attached (the call's floor);
 - CloudFront Function on viewer-request (configs/functions/normalize_query.py), in-process:
@@ -24,7 +29,7 @@ Figures print next to the machine load (os.getloadavg()): the cores are shared, 
 ratios of one run, never absolute numbers across runs.
 
     .venv/bin/python bench/functions.py [--seconds 3] [--callers 2] [--concurrency 8]
-        [--duration 3] [--rounds 2] [--connections 16] [--json PATH]
+        [--duration 3] [--rounds 2] [--connections 16] [--lambda-baseline DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -39,16 +44,20 @@ import shutil
 import statistics
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+import uvloop
 from aiohttp import web
 
 from cdn.functions import EdgeRequest, FunctionInput, FunctionKind, FunctionSpec, Trigger
 from fn.chain import FunctionChain
 from fn.cloudfront import CloudFrontFunction
 from fn.pool import LambdaPool
+from loadgen.wire import WireClient, origin_of, request_tail
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "configs" / "functions"
@@ -229,34 +238,155 @@ async def main(seconds: float, callers: int, concurrency: int) -> dict[str, Any]
     return report
 
 
-async def open_loop_gets(url: str, rate: float, seconds: float, connections: int) -> dict:
-    """GET ``url`` at ``rate``/s for ``seconds`` (open loop: each request starts on schedule;
-    latency from its scheduled start), over at most ``connections`` keep-alive connections."""
-    samples: list[float] = []
-    failed = 0
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector) as session:
+class _Tally:
+    """The lean client's outcomes: latency from the send (ms) of each 200, the rest counted."""
 
-        async def one(scheduled: float) -> None:
-            nonlocal failed
-            async with session.get(url) as response:
-                await response.read()
-                if response.status != 200:
-                    failed += 1
-                    return
-            samples.append((time.perf_counter() - scheduled) * 1000)
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.lags: list[float] = []
+        self.failed: dict[str, int] = {}
 
-        start = time.perf_counter()
-        tasks = []
-        for i in range(int(rate * seconds)):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(one(scheduled)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    return {**percentiles(samples), "rps": round(len(tasks) / elapsed, 0), "failed": failed}
+    def response(self, route, intended, started, done, status, *_rest) -> None:
+        if status == 200:
+            self.samples.append((done - started) * 1000)
+        else:
+            self.failed[f"http_{status}"] = self.failed.get(f"http_{status}", 0) + 1
+
+    def error(self, route, intended, started, done, kind) -> None:
+        self.failed[kind] = self.failed.get(kind, 0) + 1
+
+
+async def open_loop_wire(url: str, rate: float, seconds: float, connections: int) -> dict:
+    """GET ``url`` at ``rate``/s for ``seconds``, open loop: each request is sent at its
+    scheduled time whatever the earlier ones do (queued in the client, and timed from the send,
+    when all ``connections`` are busy). loadgen's lean keep-alive client (httptools, no task
+    per request), so the load generator takes little of the shared cores. The dispatcher wakes
+    on the loop's millisecond timers: its lag behind the schedule is reported, not added."""
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    tally = _Tally()
+    client = WireClient(tally, connections=connections, timeout=10.0, clock=time.perf_counter)
+    pool = client.pool(base)
+    data = f"GET {parts.path}?{parts.query}".encode() + request_tail(origin_of(base), {})
+    await client.warm(connections)
+    client.start()
+    total = int(rate * seconds)
+    clock = time.perf_counter
+    start = clock() + 0.005
+    sent = 0
+    try:
+        while sent < total:
+            now = clock()
+            due = start + sent / rate
+            if due > now:
+                await asyncio.sleep(due - now)
+                continue
+            while sent < total and start + sent / rate <= now:
+                tally.lags.append((now - (start + sent / rate)) * 1000)
+                client.send(pool, data, None, start + sent / rate, now)
+                sent += 1
+        ends = clock() + 10.0
+        while client.in_flight and clock() < ends:
+            await asyncio.sleep(0.005)
+        elapsed = clock() - start
+    finally:
+        await client.close()
+    return {
+        "samples": tally.samples,
+        "lags": tally.lags,
+        "failed": tally.failed,
+        "sent": sent,
+        "elapsed_s": elapsed,
+    }
+
+
+def cold_starts_so_far(url: str) -> int:
+    """The edge's ``cdnlab_function_cold_starts_total`` (all functions and triggers)."""
+    parts = urlsplit(url)
+    with urllib.request.urlopen(f"{parts.scheme}://{parts.netloc}/_cdn/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return int(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("cdnlab_function_cold_starts_total")
+        )
+    )
+
+
+def added_latency(
+    urls: dict[str, str], rate: float, duration: int, rounds: int, connections: int
+) -> dict[str, Any]:
+    """The no-function edge and each Lambda edge of ``urls`` at the same ``rate`` (open loop),
+    ``rounds`` times each, interleaved (so the other engineers' load falls on all alike);
+    pooled p50/p99 of each and the differences: what a warm Lambda-style invoke adds to a hit
+    at that rate. The Lambda edges' cold starts during the rounds are counted (0: all warm)."""
+    names = tuple(urls)
+    lambdas = [name for name in names if name != "no function"]
+    cold_before = {name: cold_starts_so_far(urls[name]) for name in lambdas}
+    pooled: dict[str, dict[str, Any]] = {
+        name: {"samples": [], "lags": [], "failed": {}, "sent": 0, "elapsed_s": 0.0}
+        for name in names
+    }
+    loads = []
+    for round_ in range(1, rounds + 1):
+        for name in names:
+            run = uvloop.run(open_loop_wire(urls[name], rate, duration, connections))
+            into = pooled[name]
+            into["samples"] += run["samples"]
+            into["lags"] += run["lags"]
+            into["sent"] += run["sent"]
+            into["elapsed_s"] += run["elapsed_s"]
+            for kind, count in run["failed"].items():
+                into["failed"][kind] = into["failed"].get(kind, 0) + count
+            one = percentiles(run["samples"]) if run["samples"] else {"p50_ms": 0, "p99_ms": 0}
+            load = [round(x, 2) for x in os.getloadavg()]
+            loads.append(load)
+            print(
+                f"  half-peak round {round_} {name:<32} asked {rate:7.0f}/s achieved"
+                f" {run['sent'] / run['elapsed_s']:7.0f}/s  p50 {one['p50_ms']:6.2f} ms"
+                f"  p99 {one['p99_ms']:7.2f} ms  (loadavg {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})",
+                file=sys.stderr,
+            )
+    figures = {}
+    for name, into in pooled.items():
+        done = percentiles(into["samples"]) if into["samples"] else {"p50_ms": None, "p99_ms": None}
+        lag = percentiles(into["lags"])
+        figures[name] = {
+            "achieved_per_s": round(into["sent"] / into["elapsed_s"], 1),
+            "p50_ms": done["p50_ms"],
+            "p99_ms": done["p99_ms"],
+            "answered": len(into["samples"]),
+            "failed": into["failed"],
+            "dispatch_lag_p50_ms": lag["p50_ms"],
+            "dispatch_lag_p99_ms": lag["p99_ms"],
+        }
+    base = figures["no function"]
+    for name in lambdas:
+        with_fn = figures[name]
+        with_fn["cold_starts_during_rounds"] = cold_starts_so_far(urls[name]) - cold_before[name]
+        if base["p50_ms"] is not None and with_fn["p50_ms"] is not None:
+            with_fn["added_p50_ms"] = round(with_fn["p50_ms"] - base["p50_ms"], 3)
+            with_fn["added_p99_ms"] = round(with_fn["p99_ms"] - base["p99_ms"], 3)
+        print(
+            f"  at {rate:.0f}/s {name}: added p50 {with_fn.get('added_p50_ms')} ms,"
+            f" p99 {with_fn.get('added_p99_ms')} ms (goals <= 1 / <= 5 ms);"
+            f" cold starts during the rounds {with_fn['cold_starts_during_rounds']}",
+            file=sys.stderr,
+        )
+    lambda_ = figures["Lambda-style function"]
+    return {
+        "rate_asked_per_s": round(rate, 1),
+        "seconds_per_round": duration,
+        "rounds": rounds,
+        "no_function": base,
+        "lambda": lambda_,
+        "added_p50_ms": lambda_.get("added_p50_ms"),
+        "added_p99_ms": lambda_.get("added_p99_ms"),
+        "goal": "added p50 <= 1 ms, added p99 <= 5 ms",
+        **{f"baseline: {name}": figures[name] for name in lambdas[1:]},
+        "loadavg_1_5_15": loads,
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -265,7 +395,9 @@ def cpu_seconds(pid: int) -> float:
         return int(stat.read().split()[0]) / 1e9
 
 
-def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
+def live_edges(
+    duration: int, rounds: int, connections: int, lambda_baseline: str | None = None
+) -> dict[str, Any]:
     """1 KiB hits through three `cdn edge` processes (no function, CloudFront Function,
     Lambda-style function on viewer-request), wrk interleaved; then the Lambda function's
     added latency at half of that edge's peak."""
@@ -289,7 +421,17 @@ def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
             base = f"http://127.0.0.1:{port}"
             bench_edge.wait_http(base + "/_cdn/health")
             urls[name] = bench_edge.object_url(base, 1024)
-        for url in urls.values():  # a miss, then hits; every Lambda instance started
+        extra = {}
+        if lambda_baseline:  # the same Lambda edge run from another checkout (before/after)
+            port = bench_edge.free_port()
+            argv = [*cdn, "edge", "--port", str(port), "--origin", origin, "--name", "bench"]
+            argv += [*EDGES["Lambda-style function"], "--function-concurrency", str(connections)]
+            argv += ["--function-timeout", "5s"]
+            stack.enter_context(bench_edge.process(argv, cwd=lambda_baseline))
+            base = f"http://127.0.0.1:{port}"
+            bench_edge.wait_http(base + "/_cdn/health")
+            extra[f"Lambda-style function ({lambda_baseline})"] = bench_edge.object_url(base, 1024)
+        for url in [*urls.values(), *extra.values()]:  # a miss, then hits; every instance started
             for _ in range(3):
                 with contextlib.suppress(RuntimeError):  # a cold start may time out: 503
                     bench_edge.wrk(url, 1, connections)
@@ -331,22 +473,25 @@ def live_edges(duration: int, rounds: int, connections: int) -> dict[str, Any]:
             for name, us in cpu_us.items()
             if name != "no function"
         }
-        # Half of the Lambda edge's peak (its median round: the best of a loaded machine's
-        # rounds overstates it), open loop, on both edges in turn: the difference is what the
-        # warm invoke adds to a hit at that rate.
-        rate = statistics.median(r[0] for r in runs["Lambda-style function"]) / 2
-        at_half = {}
-        for name in ("no function", "Lambda-style function"):
-            at_half[name] = asyncio.run(open_loop_gets(urls[name], rate, duration, connections))
-        base, with_fn = at_half["no function"], at_half["Lambda-style function"]
+        # Half of the Lambda edge's own peak (its median round: the best of a loaded machine's
+        # rounds overstates it), open loop at that fixed rate, on both edges in turn: the
+        # difference is what the warm invoke adds to a hit at that rate.
+        peak = statistics.median(r[0] for r in runs["Lambda-style function"])
         report["lambda_at_half_peak"] = {
-            "rate": round(rate, 0),
-            "no_function": base,
-            "lambda": with_fn,
-            "added_p50_ms": round(with_fn["p50_ms"] - base["p50_ms"], 3),
-            "added_p99_ms": round(with_fn["p99_ms"] - base["p99_ms"], 3),
-            "loadavg": round(bench_edge.loadavg(), 2),
+            "lambda_peak_per_s": round(peak, 0),
+            **added_latency(
+                {
+                    "no function": urls["no function"],
+                    "Lambda-style function": urls["Lambda-style function"],
+                    **extra,
+                },
+                peak / 2,
+                duration,
+                rounds,
+                connections,
+            ),
         }
+        report["lambda_cold_start"] = asyncio.run(cold_starts(5))
     report["loadavg_after"] = round(bench_edge.loadavg(), 2)
     return report
 
@@ -368,11 +513,20 @@ if __name__ == "__main__":
     parser.add_argument(
         "--edge-only", action="store_true", help="only the live edge hits (skip the rest)"
     )
+    parser.add_argument(
+        "--lambda-baseline",
+        default=None,
+        metavar="DIR",
+        help="also run the Lambda edge from the checkout DIR in the half-peak rounds"
+        " (before/after in one run, at the same rate and load)",
+    )
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
     figures: dict[str, Any] = {}
     if shutil.which("wrk"):
-        figures["live_edge"] = live_edges(args.duration, args.rounds, args.connections)
+        figures["live_edge"] = live_edges(
+            args.duration, args.rounds, args.connections, args.lambda_baseline
+        )
     else:
         print(
             "wrk is not installed (apt-get install -y wrk): no live edge figures", file=sys.stderr

@@ -12,6 +12,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from cdn.functions.cloudfront_answers import read_cloudfront_function_answer
 from cdn.functions.events import cloudfront_function_event, lambda_edge_event
@@ -62,12 +63,15 @@ class FunctionChain:
             invocation = runner.invoke(
                 cloudfront_function_event(trigger, given), given.request_id, label
             )
+            self.last_invocation = invocation
+            result = self._result(trigger, runner, given, invocation)
         else:
-            invocation = await runner.invoke(
-                lambda_edge_event(trigger, given), given.request_id, label
-            )
-        self.last_invocation = invocation
-        result = self._result(trigger, runner, given, invocation)
+            event = lambda_edge_event(trigger, given)
+            invocation = await runner.invoke(event, given.request_id, label)
+            self.last_invocation = invocation
+            # The worker got a copy: the headers shown are still as built (its fast path).
+            shown = event["Records"][0]["cf"]["request"]["headers"] if trigger.is_request else None
+            result = self._result(trigger, runner, given, invocation, shown)
         if isinstance(result, FunctionFailed) and result.kind is FailureKind.INVALID:
             runner.metrics.errors.labels(runner.spec.name, label, FailureKind.INVALID).inc()
         return result
@@ -95,7 +99,12 @@ class FunctionChain:
         runner.record_call(trigger.value, used, request_id)
 
     def _result(
-        self, trigger: Trigger, runner: Runner, given: FunctionInput, invocation: Invocation
+        self,
+        trigger: Trigger,
+        runner: Runner,
+        given: FunctionInput,
+        invocation: Invocation,
+        shown_headers: Mapping[str, Any] | None = None,
     ) -> TriggerResult:
         if invocation.failure is not None:
             error = invocation.error or {}
@@ -105,4 +114,6 @@ class FunctionChain:
             return FunctionFailed(invocation.failure, message)
         if isinstance(runner, CloudFrontFunction):
             return read_cloudfront_function_answer(trigger, given, invocation.payload)
-        return read_lambda_edge_answer(trigger, given, invocation.payload, self.known_origins)
+        return read_lambda_edge_answer(
+            trigger, given, invocation.payload, self.known_origins, shown_headers
+        )

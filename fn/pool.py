@@ -68,8 +68,9 @@ class LambdaPool:
         self.init_timeout = init_timeout
         self.model = InstancePool(spec.concurrency, spec.keep_warm)
         self._workers: dict[int, WorkerInstance] = {}
-        self._concurrent = self.metrics.concurrent.labels(spec.name)
-        self._warm = self.metrics.warm.labels(spec.name)
+        # The gauges read the pool when scraped: nothing to update per invoke.
+        self.metrics.concurrent.labels(spec.name).set_function(lambda: self.model.busy)
+        self.metrics.warm.labels(spec.name).set_function(lambda: self.model.warm)
         self._by_trigger: dict[str, tuple[Any, Any]] = {}
 
     @property
@@ -85,10 +86,6 @@ class LambdaPool:
     def pids(self) -> dict[int, int]:
         """Process id of every live instance, by instance id."""
         return {instance: worker.pid for instance, worker in self._workers.items()}
-
-    def _gauges(self) -> None:
-        self._concurrent.set(self.model.busy)
-        self._warm.set(self.model.warm)
 
     def _children(self, trigger: str) -> tuple[Any, Any]:
         """The invocations counter and duration histogram of ``trigger`` (resolved once)."""
@@ -108,7 +105,6 @@ class LambdaPool:
             worker = self._workers.pop(instance, None)
             if worker is not None:
                 await worker.stop()
-        self._gauges()
         return len(expired)
 
     async def close(self) -> None:
@@ -122,8 +118,12 @@ class LambdaPool:
         name = self.spec.name
         invocations, duration = self._children(trigger)
         invocations.inc()
-        await self.reap()
-        grant = self.model.acquire(self.clock())
+        model = self.model
+        now = self.clock()
+        expiry = model.next_expiry()
+        if expiry is not None and expiry <= now:
+            await self.reap()
+        grant = model.acquire(now)
         if isinstance(grant, Throttle):
             self.metrics.throttles.labels(name, trigger).inc()
             self.metrics.errors.labels(name, trigger, FailureKind.THROTTLED).inc()
@@ -139,7 +139,6 @@ class LambdaPool:
                     "stackTrace": [],
                 },
             )
-        self._gauges()
         keep = False
         try:
             invocation, keep = await self._run(
@@ -150,8 +149,7 @@ class LambdaPool:
                 worker = self._workers.pop(grant.instance, None)
                 if worker is not None:
                     await worker.stop()
-            self.model.release(grant.instance, self.clock(), keep=keep)
-            self._gauges()
+            model.release(grant.instance, self.clock(), keep=keep)
         duration.observe(invocation.duration_ms / 1000)
         if invocation.failure is not None:
             self.metrics.errors.labels(name, trigger, invocation.failure).inc()
@@ -179,8 +177,7 @@ class LambdaPool:
         base.update(init_ms=init_ms, instance=instance)
         began = time.perf_counter()
         try:
-            async with asyncio.timeout(spec.timeout):  # no extra task per invoke (wait_for's)
-                answer = await worker.invoke(event, request_id, spec.timeout)
+            answer = await worker.invoke(event, request_id, spec.timeout)
         except TimeoutError:
             error = _timeout_error(request_id, spec.timeout, "Task")
             return Invocation(
@@ -205,9 +202,9 @@ class LambdaPool:
             "max_memory_mb": answer.get("max_memory_mb", 0),
             "log": answer.get("log", ""),
         }
-        if answer["type"] == "result":
+        if answer.get("type") == "result":
             return Invocation(**base, payload=answer.get("payload"), **timings), True
-        error = answer["error"]
+        error = answer.get("error") or {"errorMessage": "no answer", "errorType": "Runtime.Unknown"}
         if error.get("errorType") == "Runtime.OutOfMemory":
             return Invocation(
                 **base, failure=FailureKind.OUT_OF_MEMORY, error=error, **timings

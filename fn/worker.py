@@ -1,25 +1,32 @@
 """One Lambda-style function instance: a child process that imports the handler once and runs invokes.
 
 Run by fn/instance.py as ``python -I -B worker.py CODE HANDLER MEMORY_MB NAME`` with a scrubbed
-environment; standard library only (it is not imported as part of the ``fn`` package).
+environment and its end of a socket pair as fd 0; standard library only (it is not imported as
+part of the ``fn`` package).
 
 Rules:
 - the address space is capped with RLIMIT_AS at MEMORY_MB before the handler's module is
   imported; a MemoryError is answered as ``Runtime.OutOfMemory`` and the process then exits
   (the instance is never reused);
-- the protocol runs on private copies of fds 0 and 1 (JSON lines: one request in, one answer
-  out); fd 0 is /dev/null and fd 1 goes to stderr, so a handler's own reads and writes cannot
-  corrupt it; ``print`` inside the handler is captured as the invoke's log;
-- first line out: ``{"type": "ready", "init_ms", "pid"}`` or ``{"type": "init_error", ...}``;
-- a ``sys.exit`` or a crash in the handler ends the process; the host sees the pipe close.
+- the protocol runs on a private copy of fd 0 (fd 0 then becomes /dev/null and fd 1 goes to
+  stderr, so a handler's own reads and writes cannot corrupt it); ``print`` inside the handler
+  is captured as the invoke's log;
+- frames both ways: a 4-byte big-endian length, then the body. In: ``M`` + ``marshal`` of
+  ``(event, request_id, timeout)`` (the host is trusted; marshal is the cheapest stdlib codec for
+  JSON-shaped data), or ``J`` + JSON of it when marshal refused a value. Out: JSON, because the host must never unmarshal what handler code could
+  have written, and because a payload that JSON cannot carry is Lambda's ``Runtime.MarshalError``;
+- first frame out: ``{"type": "ready", "init_ms", "pid", "log"}`` or ``{"type": "init_error", ...}``;
+- the loop does the least per invoke: one blocking ``read(2)`` of the frame, the handler, one
+  ``write(2)`` of the answer (no thread, no per-invoke import or lookup);
+- a ``sys.exit`` or a crash in the handler ends the process; the host sees the channel close.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import io
 import json
+import marshal
 import os
 import resource
 import sys
@@ -27,6 +34,7 @@ import time
 import traceback
 
 LOG_TAIL = 4096
+_READ = 64 * 1024  # a pipe holds 64 KiB; a bigger read buffer costs an mmap per read
 
 
 class Context:
@@ -74,31 +82,66 @@ def _load(code: str, handler_name: str):
     return handler
 
 
+class Channel:
+    """Length-prefixed frames: read from the blocking pipe ``incoming``, written to ``outgoing``."""
+
+    def __init__(self, incoming: int, outgoing: int) -> None:
+        self.incoming = incoming
+        self.outgoing = outgoing
+        self.buffer = b""
+
+    def receive(self) -> bytes | None:
+        """The next frame's body; None when the host closed the channel."""
+        buffer = self.buffer
+        while len(buffer) < 4:
+            chunk = os.read(self.incoming, _READ)
+            if not chunk:
+                return None
+            buffer += chunk
+        end = 4 + int.from_bytes(buffer[:4], "big")
+        while len(buffer) < end:
+            chunk = os.read(self.incoming, _READ)
+            if not chunk:
+                return None
+            buffer += chunk
+        self.buffer = buffer[end:]
+        return buffer[4:end]
+
+    def send(self, body: bytes) -> None:
+        """Write one frame (one ``write(2)`` unless the socket buffer is full)."""
+        view = memoryview(len(body).to_bytes(4, "big") + body)
+        while view:
+            view = view[os.write(self.outgoing, view) :]
+
+
 def main(argv: list[str]) -> int:
     code, handler_name, memory_text, name = argv[1:5]
     memory_mb = int(memory_text)
-    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    incoming = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    channel = Channel(os.dup(0), os.dup(1))
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
 
     def send(message: dict) -> None:
-        out.write(json.dumps(message) + "\n")
+        channel.send(json.dumps(message).encode())
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     started = time.perf_counter()
     capture = io.StringIO()
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = capture
     try:
-        with contextlib.redirect_stdout(capture), contextlib.redirect_stderr(capture):
-            handler = _load(code, handler_name)
+        handler = _load(code, handler_name)
     except MemoryError as exc:
+        sys.stdout, sys.stderr = real_stdout, real_stderr
         send({"type": "init_error", "error": _error(exc, "Runtime.OutOfMemory")})
         return 1
     except BaseException as exc:  # a module that raises or exits while importing
+        sys.stdout, sys.stderr = real_stdout, real_stderr
         send({"type": "init_error", "error": _error(exc, "Runtime.ImportModuleError")})
         return 1
+    sys.stdout, sys.stderr = real_stdout, real_stderr
     send(
         {
             "type": "ready",
@@ -107,39 +150,39 @@ def main(argv: list[str]) -> int:
             "log": capture.getvalue()[-LOG_TAIL:],
         }
     )
-    for line in incoming:
-        request = json.loads(line)
-        context = Context(
-            name, memory_mb, request["request_id"], time.monotonic() + request["timeout"]
-        )
+    dumps, loads, unmarshal = json.dumps, json.loads, marshal.loads
+    clock, monotonic = time.perf_counter, time.monotonic
+    while (frame := channel.receive()) is not None:
+        event, request_id, timeout = unmarshal(frame[1:]) if frame[:1] == b"M" else loads(frame[1:])
+        context = Context(name, memory_mb, request_id, monotonic() + timeout)
         capture = io.StringIO()
         fatal = False
-        with contextlib.redirect_stdout(capture), contextlib.redirect_stderr(capture):
-            began = time.perf_counter()
-            try:
-                answer = {"type": "result", "payload": handler(request["event"], context)}
-            except MemoryError as exc:
-                answer = {"type": "error", "error": _error(exc, "Runtime.OutOfMemory")}
-                fatal = True
-            except Exception as exc:
-                answer = {"type": "error", "error": _error(exc)}
-            duration_ms = (time.perf_counter() - began) * 1000
-        answer.update(
-            duration_ms=duration_ms,
-            max_memory_mb=_max_memory_mb(),
-            log=capture.getvalue()[-LOG_TAIL:],
-        )
+        sys.stdout = sys.stderr = capture
+        began = clock()
         try:
-            text = json.dumps(answer)
+            answer = {"type": "result", "payload": handler(event, context)}
+        except MemoryError as exc:
+            answer = {"type": "error", "error": _error(exc, "Runtime.OutOfMemory")}
+            fatal = True
+        except Exception as exc:
+            answer = {"type": "error", "error": _error(exc)}
+        finally:
+            duration_ms = (clock() - began) * 1000
+            sys.stdout, sys.stderr = real_stdout, real_stderr
+        answer["duration_ms"] = duration_ms
+        answer["max_memory_mb"] = _max_memory_mb()
+        answer["log"] = capture.getvalue()[-LOG_TAIL:]
+        try:
+            text = dumps(answer)
         except (TypeError, ValueError) as exc:
             answer["type"] = "error"
             answer["error"] = _error(exc, "Runtime.MarshalError")
             answer.pop("payload", None)
-            text = json.dumps(answer)
+            text = dumps(answer)
         except MemoryError as exc:
-            text = json.dumps({"type": "error", "error": _error(exc, "Runtime.OutOfMemory")})
+            text = dumps({"type": "error", "error": _error(exc, "Runtime.OutOfMemory")})
             fatal = True
-        out.write(text + "\n")
+        channel.send(text.encode())
         if fatal:
             return 1
     return 0

@@ -33,10 +33,13 @@ __all__ = [
 
 
 def lambda_headers(headers: tuple[Header, ...]) -> dict[str, list[dict[str, str]]]:
-    """Lambda@Edge's header map: lower-case name -> ``[{"key", "value"}]`` in arrival order."""
+    """Lambda@Edge's header map: lower-case name -> ``[{"key", "value"}]`` in arrival order.
+
+    Keys and values are plain ``str`` (a server's header names may be a ``str`` subclass such
+    as multidict's ``istr``): the event is plain data, whatever codec carries it."""
     result: dict[str, list[dict[str, str]]] = {}
     for name, value in visible(headers):
-        result.setdefault(name.lower(), []).append({"key": name, "value": value})
+        result.setdefault(name.lower(), []).append({"key": str(name), "value": str(value)})
     return result
 
 

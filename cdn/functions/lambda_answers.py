@@ -84,6 +84,7 @@ def _request(
     given: FunctionInput,
     answer: Mapping[str, Any],
     known_origins: Mapping[str, OriginTarget],
+    shown_headers: Mapping[str, Any] | None,
 ) -> ContinueRequest:
     request = given.request
     for field, before in (("method", request.method), ("clientIp", request.client_ip)):
@@ -91,9 +92,13 @@ def _request(
             raise InvalidAnswer(f"{field} is read-only (was {before!r}, got {answer[field]!r})")
     uri = check_uri(answer.get("uri", request.uri))
     querystring = check_querystring(answer.get("querystring", request.querystring), uri)
-    headers = header_pairs(answer.get("headers", {}))
-    check_headers(trigger, visible(request.headers), headers)
-    hidden = tuple(h for h in request.headers if is_disallowed(h[0]))
+    returned = answer.get("headers", {})
+    if shown_headers is not None and returned == shown_headers:
+        headers = request.headers  # unchanged: the viewer's fields as they came, in order
+    else:
+        changed_headers = header_pairs(returned)
+        check_headers(trigger, visible(request.headers), changed_headers)
+        headers = changed_headers + tuple(h for h in request.headers if is_disallowed(h[0]))
     body = request.body
     returned_body = answer.get("body")
     if isinstance(returned_body, Mapping) and returned_body.get("action") == "replace":
@@ -103,9 +108,14 @@ def _request(
     origin = None
     if trigger is Trigger.ORIGIN_REQUEST and "origin" in answer:
         origin = _chosen_origin(answer["origin"], given.origin, known_origins)
-    changed = replace(
-        request, uri=uri, querystring=querystring, headers=headers + hidden, body=body
-    )
+    if (
+        headers is request.headers
+        and uri == request.uri
+        and querystring == request.querystring
+        and body is request.body
+    ):
+        return ContinueRequest(request, origin)  # the request goes on as it came
+    changed = replace(request, uri=uri, querystring=querystring, headers=headers, body=body)
     return ContinueRequest(changed, origin)
 
 
@@ -143,15 +153,20 @@ def read_lambda_edge_answer(
     given: FunctionInput,
     answer: Any,
     known_origins: Mapping[str, OriginTarget] | None = None,
+    shown_headers: Mapping[str, Any] | None = None,
 ) -> TriggerResult:
-    """The typed result of ``answer``, what a Lambda@Edge function on ``trigger`` returned."""
+    """The typed result of ``answer``, what a Lambda@Edge function on ``trigger`` returned.
+
+    ``shown_headers`` is the request's header map as the event showed it (when the caller kept
+    the event): a request trigger that returns it unchanged skips re-reading and re-checking
+    the headers, and keeps the viewer's fields in their order."""
     try:
         if not isinstance(answer, Mapping):
             raise InvalidAnswer(f"the function returned {type(answer).__name__}, not an object")
         if trigger.is_request:
             if "status" in answer:
                 return _generated(trigger, answer)
-            return _request(trigger, given, answer, known_origins or {})
+            return _request(trigger, given, answer, known_origins or {}, shown_headers)
         return _response(trigger, given, answer)
     except InvalidAnswer as exc:
         return FunctionFailed(FailureKind.INVALID, str(exc))

@@ -37,6 +37,8 @@ def handler(event, context):
         deadline = time.monotonic() + 30
         while not flag.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
+    if action == "echo":
+        return {"size": len(event["data"]), "data": event["data"]}
     if action == "unjsonable":
         return {"set": {1, 2}}
     return {"pid": os.getpid(), "request_id": context.aws_request_id}

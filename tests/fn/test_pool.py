@@ -151,6 +151,15 @@ async def test_instance_survives_a_raising_handler(make_pool: MakePool) -> None:
     assert not (await pool.invoke({}, "r2")).cold
 
 
+async def test_a_big_event_and_a_big_answer_cross_the_channel(make_pool: MakePool) -> None:
+    data = "x" * (1_500_000)  # more than a pipe holds, both ways
+    pool = make_pool()
+    first = await pool.invoke({"action": "echo", "data": data}, "r1")
+    second = await pool.invoke({"action": "echo", "data": data[:10]}, "r2")
+    assert first.ok and first.payload == {"size": len(data), "data": data}
+    assert second.ok and not second.cold and second.payload["size"] == 10
+
+
 async def test_unserializable_answer_is_a_marshal_error(make_pool: MakePool) -> None:
     invocation = await make_pool().invoke({"action": "unjsonable"}, "r1")
     assert invocation.error["errorType"] == "Runtime.MarshalError"
