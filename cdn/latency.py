@@ -19,16 +19,71 @@ generator emulates it (loadgen.latency):
 
 Everything between (queueing and service at nodes, the upstream round trips, the origin's
 service time) is the path's own: the simulator computes it, the live cluster takes it.
+
+Wake-ups (``wakeup``, seconds; ``network.wakeup_ms``): a live node that idles between events
+takes time to take one up (the kernel waking the process, a virtual CPU being scheduled, the
+event loop's timer granularity). The live twin pays it at every event on a request's path that
+finds a process idle, so the model charges it per event, counted on the live path:
+
+- the user <-> edge leg: 2 (``USER_WAKEUPS``: the edge reads the request, the user reads the
+  response);
+- each upstream or peer fetch: 3 (``FETCH_WAKEUPS``: the node's emulated round-trip timer, the
+  upstream reading the request, the node reading the answer), charged half on each way;
+- the origin: 1 (``ORIGIN_WAKEUPS``: its service-time timer).
+
+It is 0 unless a topology sets it; ``cdn demo`` measures it on the machine before each run
+(``wakeup_estimate`` over probes of every node, demo.calibrate) when latency is emulated.
 """
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cdn.geo import Point, propagation_delay
 from cdn.topology import Network
 
-__all__ = ["LatencyModel"]
+__all__ = [
+    "FETCH_WAKEUPS",
+    "ORIGIN_WAKEUPS",
+    "USER_WAKEUPS",
+    "LatencyModel",
+    "Probe",
+    "path_wakeups",
+    "wakeup_estimate",
+]
+
+USER_WAKEUPS = 2  # the edge reads the request; the user reads the response
+FETCH_WAKEUPS = 3  # the node's round-trip timer; the upstream reads; the node reads the answer
+ORIGIN_WAKEUPS = 1  # the origin's service-time timer
+
+
+def path_wakeups(fetches: int, origin: bool) -> int:
+    """Wake-ups on a request's live path with ``fetches`` upstream/peer fetches, ``origin``
+    when it reaches the origin (its service timer)."""
+    if fetches < 0:
+        raise ValueError(f"fetches {fetches} < 0")
+    return USER_WAKEUPS + FETCH_WAKEUPS * fetches + (ORIGIN_WAKEUPS if origin else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One calibration request: its measured time, what the model charges it without
+    wake-ups (round trips and service time), and the wake-ups on its path (seconds)."""
+
+    measured: float
+    charged: float
+    wakeups: int
+
+
+def wakeup_estimate(probes: Iterable[Probe]) -> float:
+    """Seconds per wake-up: the median over ``probes`` of (measured - charged) / wake-ups,
+    0 when that is negative (a machine faster than the model's own terms)."""
+    shares = [(p.measured - p.charged) / p.wakeups for p in probes if p.wakeups > 0]
+    if not shares:
+        raise ValueError("no probe with a wake-up on its path: nothing to estimate from")
+    return max(0.0, statistics.median(shares))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +96,7 @@ class LatencyModel:
     client_bandwidth_bps: float = 100e6
     backbone_bandwidth_bps: float = 1e9
     origin_service: float = 0.020
+    wakeup: float = 0.0
 
     @classmethod
     def from_network(cls, network: Network) -> LatencyModel:
@@ -52,6 +108,7 @@ class LatencyModel:
             client_bandwidth_bps=network.client_bandwidth_mbps * 1e6,
             backbone_bandwidth_bps=network.backbone_bandwidth_mbps * 1e6,
             origin_service=network.origin_service_ms / 1000.0,
+            wakeup=network.wakeup_ms / 1000.0,
         )
 
     def one_way(self, a: Point, b: Point) -> float:
@@ -61,6 +118,21 @@ class LatencyModel:
     def rtt(self, a: Point, b: Point) -> float:
         """Round-trip propagation time between ``a`` and ``b``, seconds."""
         return 2.0 * self.one_way(a, b)
+
+    def fetch_leg(self, a: Point, b: Point) -> float:
+        """One way of a fetch from ``a`` to ``b`` (or back), seconds: the propagation plus half
+        the fetch's wake-ups (``FETCH_WAKEUPS``)."""
+        return self.one_way(a, b) + 0.5 * FETCH_WAKEUPS * self.wakeup
+
+    @property
+    def origin_time(self) -> float:
+        """Seconds the origin takes per request: its service time plus its timer's wake-up."""
+        return self.origin_service + ORIGIN_WAKEUPS * self.wakeup
+
+    @property
+    def user_wakeups(self) -> float:
+        """Seconds of wake-ups on the user <-> edge leg, half each way (``USER_WAKEUPS``)."""
+        return USER_WAKEUPS * self.wakeup
 
     @property
     def setup_rtts(self) -> int:

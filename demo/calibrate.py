@@ -1,0 +1,133 @@
+"""Measure the live cluster's wake-up time before the load: the model's ``wakeup`` (cdn.latency).
+
+Rules:
+- Only when the topology emulates latency, after the cluster is healthy and before the demo's
+  first counter reading, so no probe is in the compared counts.
+- A probe is one GET of an object outside the workload's catalog (id ``objects + 1`` on) with
+  ``?cc=no-store``: no cache stores it, so the caches the load meets are untouched, and every
+  probe of a cache node travels its whole upstream chain to the origin, sleeping each emulated
+  round trip and the origin's service time as a miss of the run does.
+- One keep-alive connection per node (the load generator's requests reuse theirs too); a pause of
+  ``gap`` before each probe, so the node idles as it does between the run's requests; ``rounds``
+  over every node (the origin, each shield, each edge), the first round dropped (connection
+  set-up, code paths not yet warm).
+- What a probe measured minus what the model charges its path (the round trips and the service
+  time, no wake-ups) over the wake-ups on its path is one sample; the estimate is the samples'
+  median (cdn.latency.wakeup_estimate). A probe that is not a 200 ends the calibration with a
+  note instead (a gateway asking for keys, a path template the origin does not serve).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cdn.latency import LatencyModel, Probe, path_wakeups, wakeup_estimate
+from cdn.topology import Node, Topology
+
+__all__ = ["Calibration", "ProbeTarget", "calibrate", "probe_targets", "with_wakeup"]
+
+ROUNDS = 8
+GAP_SECONDS = 0.03  # about the time a node of the demo idles between requests at 100-200 req/s
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeTarget:
+    """A node to probe: what the model charges a probe of it (seconds, without wake-ups) and
+    the wake-ups on the probe's live path."""
+
+    node: Node
+    charged: float
+    wakeups: int
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """The measured wake-up time (seconds; None when it could not be measured) and its story."""
+
+    wakeup: float | None
+    probes: int
+    note: str
+
+
+def probe_targets(topology: Topology) -> list[ProbeTarget]:
+    """Every node of ``topology`` with the model's charge for a no-store GET sent to it: the
+    round trip of each hop up to the origin plus the origin's service time."""
+    model = LatencyModel.from_network(dataclasses.replace(topology.network, wakeup_ms=0.0))
+    targets = []
+    for node in (topology.origin, *topology.caches):
+        charged, hops, at = model.origin_service, 0, node
+        while (upstream := topology.upstream_of(at)) is not None:
+            charged += model.rtt(at.location.point, upstream.location.point)
+            hops += 1
+            at = upstream
+        targets.append(ProbeTarget(node, charged, path_wakeups(hops, origin=True)))
+    return targets
+
+
+def with_wakeup(topology: Topology, wakeup: float) -> Topology:
+    """``topology`` with ``network.wakeup_ms`` set from ``wakeup`` seconds."""
+    network = dataclasses.replace(topology.network, wakeup_ms=wakeup * 1000.0)
+    return dataclasses.replace(topology, network=network)
+
+
+def calibrate(
+    topology: Topology,
+    urls: dict[str, str],
+    rounds: int = ROUNDS,
+    gap: float = GAP_SECONDS,
+    clock: Callable[[], float] = time.perf_counter,
+    pause: Callable[[float], None] = time.sleep,
+) -> Calibration:
+    """Probe every node of the running cluster (``urls``: node name -> base URL)."""
+    workload = topology.workload
+    if "{id}" not in workload.path:
+        return Calibration(None, 0, f"no probe path: workload.path {workload.path!r} has no {{id}}")
+    targets = probe_targets(topology)
+    connections: dict[str, http.client.HTTPConnection] = {}
+    probes: list[Probe] = []
+    next_id = workload.objects + 1
+    try:
+        for round_number in range(rounds):
+            for target in targets:
+                name = target.node.name
+                conn = connections.get(name)
+                if conn is None:
+                    host, _, port = urls[name].split("://", 1)[1].rstrip("/").rpartition(":")
+                    conn = connections[name] = http.client.HTTPConnection(
+                        host, int(port), timeout=TIMEOUT_SECONDS
+                    )
+                path = workload.path.replace("{id}", str(next_id)) + "?cc=no-store"
+                next_id += 1
+                pause(gap)
+                started = clock()
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                measured = clock() - started
+                if response.status != 200:
+                    return Calibration(
+                        None,
+                        len(probes),
+                        f"probe GET {urls[name]}{path} answered {response.status}, expected 200",
+                    )
+                if round_number > 0:  # the first round sets up connections and warms code
+                    probes.append(Probe(measured, target.charged, target.wakeups))
+    except (OSError, http.client.HTTPException) as exc:
+        return Calibration(None, len(probes), f"probe failed: {type(exc).__name__}: {exc}")
+    finally:
+        for conn in connections.values():
+            conn.close()
+    wakeup = wakeup_estimate(probes)
+    load = os.getloadavg()[0]
+    return Calibration(
+        wakeup,
+        len(probes),
+        f"wake-up {wakeup * 1000:.2f} ms per event, median of {len(probes)} probes over "
+        f"{len(targets)} nodes (load average {load:.2f})",
+    )
