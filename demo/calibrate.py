@@ -84,7 +84,10 @@ def calibrate(
     clock: Callable[[], float] = time.perf_counter,
     pause: Callable[[float], None] = time.sleep,
 ) -> Calibration:
-    """Probe every node of the running cluster (``urls``: node name -> base URL)."""
+    """Probe every node of the running cluster (``urls``: node name -> base URL) ``rounds``
+    times (at least 2: the first is dropped)."""
+    if rounds < 2:
+        raise ValueError(f"rounds {rounds} < 2 (the first round is dropped)")
     workload = topology.workload
     if "{id}" not in workload.path:
         return Calibration(None, 0, f"no probe path: workload.path {workload.path!r} has no {{id}}")
