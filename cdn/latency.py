@@ -20,19 +20,21 @@ generator emulates it (loadgen.latency):
 Everything between (queueing and service at nodes, the upstream round trips, the origin's
 service time) is the path's own: the simulator computes it, the live cluster takes it.
 
-Wake-ups (``wakeup``, seconds; ``network.wakeup_ms``): a live node that idles between events
-takes time to take one up (the kernel waking the process, a virtual CPU being scheduled, the
-event loop's timer granularity). The live twin pays it at every event on a request's path that
-finds a process idle, so the model charges it per event, counted on the live path:
+Overheads of the live path (``network.wakeup_ms``, ``fetch_overhead_ms``, ``origin_overhead_ms``):
+the live twin runs every hop as a Python process on a shared machine, and each hop costs time
+beyond the emulated delays: a node that idles between events takes time to take one up (the
+kernel waking it, a virtual CPU being scheduled, the event loop's timer granularity), and its
+code runs on a CPU shared with everything else. Measured per component, on the live path:
 
-- the user <-> edge leg: 2 (``USER_WAKEUPS``: the edge reads the request, the user reads the
-  response);
-- each upstream or peer fetch: 3 (``FETCH_WAKEUPS``: the node's emulated round-trip timer, the
-  upstream reading the request, the node reading the answer), charged half on each way;
-- the origin: 1 (``ORIGIN_WAKEUPS``: its service-time timer).
+- ``wakeup``: the user <-> edge leg pays it twice (``USER_WAKEUPS``: the edge takes up the
+  request, the user takes up the response); half on each way;
+- ``fetch_overhead``: each upstream or peer fetch, beyond its emulated round trip (the node's
+  round-trip timer, the HTTP client's work, the upstream taking up the request, the node taking
+  up the answer); half on each way (``fetch_leg``);
+- ``origin_overhead``: the origin, beyond its emulated service time (its timer, the body).
 
-It is 0 unless a topology sets it; ``cdn demo`` measures it on the machine before each run
-(``wakeup_estimate`` over probes of every node, demo.calibrate) when latency is emulated.
+All 0 unless a topology sets them; ``cdn demo`` measures them on the machine before each run
+(``estimate_overheads`` over probes of every node, demo.calibrate) when latency is emulated.
 """
 
 from __future__ import annotations
@@ -44,46 +46,54 @@ from dataclasses import dataclass
 from cdn.geo import Point, propagation_delay
 from cdn.topology import Network
 
-__all__ = [
-    "FETCH_WAKEUPS",
-    "ORIGIN_WAKEUPS",
-    "USER_WAKEUPS",
-    "LatencyModel",
-    "Probe",
-    "path_wakeups",
-    "wakeup_estimate",
-]
+__all__ = ["USER_WAKEUPS", "LatencyModel", "Overheads", "Probe", "estimate_overheads"]
 
-USER_WAKEUPS = 2  # the edge reads the request; the user reads the response
-FETCH_WAKEUPS = 3  # the node's round-trip timer; the upstream reads; the node reads the answer
-ORIGIN_WAKEUPS = 1  # the origin's service-time timer
-
-
-def path_wakeups(fetches: int, origin: bool) -> int:
-    """Wake-ups on a request's live path with ``fetches`` upstream/peer fetches, ``origin``
-    when it reaches the origin (its service timer)."""
-    if fetches < 0:
-        raise ValueError(f"fetches {fetches} < 0")
-    return USER_WAKEUPS + FETCH_WAKEUPS * fetches + (ORIGIN_WAKEUPS if origin else 0)
+USER_WAKEUPS = 2  # the edge takes up the request; the user takes up the response
 
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """One calibration request: its measured time, what the model charges it without
-    wake-ups (round trips and service time), and the wake-ups on its path (seconds)."""
+    """One calibration request: its measured time, what the model charges it without overheads
+    (round trips and service time) and the upstream fetches on its path (seconds)."""
 
     measured: float
     charged: float
-    wakeups: int
+    fetches: int
 
 
-def wakeup_estimate(probes: Iterable[Probe]) -> float:
-    """Seconds per wake-up: the median over ``probes`` of (measured - charged) / wake-ups,
-    0 when that is negative (a machine faster than the model's own terms)."""
-    shares = [(p.measured - p.charged) / p.wakeups for p in probes if p.wakeups > 0]
-    if not shares:
-        raise ValueError("no probe with a wake-up on its path: nothing to estimate from")
-    return max(0.0, statistics.median(shares))
+@dataclass(frozen=True, slots=True)
+class Overheads:
+    """The live path's overheads (seconds): see the module's docstring."""
+
+    wakeup: float
+    fetch: float
+    origin: float
+
+
+def estimate_overheads(
+    takeups: Iterable[float], origin: Iterable[Probe], caches: Iterable[Probe]
+) -> Overheads:
+    """The overheads from probes, each the median of its samples, floored at 0.
+
+    ``takeups``: times of requests a node answers at once (no fetch, no service time): two
+    wake-ups each. ``origin``: probes of the origin: two wake-ups plus the origin's overhead.
+    ``caches``: probes that fetch through ``fetches`` hops to the origin: the rest is split
+    evenly over the fetches."""
+    takeups = list(takeups)
+    origin = list(origin)
+    caches = [p for p in caches if p.fetches > 0]
+    if not takeups or not origin or not caches:
+        raise ValueError(
+            f"{len(takeups)} take-up, {len(origin)} origin and {len(caches)} cache probes: "
+            "expected at least one of each"
+        )
+    wakeup = max(0.0, statistics.median(takeups) / USER_WAKEUPS)
+    user = USER_WAKEUPS * wakeup
+    at_origin = max(0.0, statistics.median(p.measured - p.charged - user for p in origin))
+    fetch = statistics.median(
+        (p.measured - p.charged - user - at_origin) / p.fetches for p in caches
+    )
+    return Overheads(wakeup, max(0.0, fetch), at_origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,8 @@ class LatencyModel:
     backbone_bandwidth_bps: float = 1e9
     origin_service: float = 0.020
     wakeup: float = 0.0
+    fetch_overhead: float = 0.0
+    origin_overhead: float = 0.0
 
     @classmethod
     def from_network(cls, network: Network) -> LatencyModel:
@@ -109,6 +121,8 @@ class LatencyModel:
             backbone_bandwidth_bps=network.backbone_bandwidth_mbps * 1e6,
             origin_service=network.origin_service_ms / 1000.0,
             wakeup=network.wakeup_ms / 1000.0,
+            fetch_overhead=network.fetch_overhead_ms / 1000.0,
+            origin_overhead=network.origin_overhead_ms / 1000.0,
         )
 
     def one_way(self, a: Point, b: Point) -> float:
@@ -121,13 +135,13 @@ class LatencyModel:
 
     def fetch_leg(self, a: Point, b: Point) -> float:
         """One way of a fetch from ``a`` to ``b`` (or back), seconds: the propagation plus half
-        the fetch's wake-ups (``FETCH_WAKEUPS``)."""
-        return self.one_way(a, b) + 0.5 * FETCH_WAKEUPS * self.wakeup
+        the fetch's overhead."""
+        return self.one_way(a, b) + 0.5 * self.fetch_overhead
 
     @property
     def origin_time(self) -> float:
-        """Seconds the origin takes per request: its service time plus its timer's wake-up."""
-        return self.origin_service + ORIGIN_WAKEUPS * self.wakeup
+        """Seconds the origin takes per request: its service time plus its overhead."""
+        return self.origin_service + self.origin_overhead
 
     @property
     def user_wakeups(self) -> float:

@@ -1,4 +1,5 @@
-"""Measure the live cluster's wake-up time before the load: the model's ``wakeup`` (cdn.latency).
+"""Measure the live path's overheads before the load: the model's ``wakeup``, ``fetch_overhead``
+and ``origin_overhead`` (cdn.latency, "Overheads of the live path").
 
 Rules:
 - Only when the topology emulates latency, after the cluster is healthy and before the demo's
@@ -11,10 +12,12 @@ Rules:
   ``gap`` before each probe, so the node idles as it does between the run's requests; ``rounds``
   over every node (the origin, each shield, each edge), the first round dropped (connection
   set-up, code paths not yet warm).
-- What a probe measured minus what the model charges its path (the round trips and the service
-  time, no wake-ups) over the wake-ups on its path is one sample; the estimate is the samples'
-  median (cdn.latency.wakeup_estimate). A probe that is not a 200 ends the calibration with a
-  note instead (a gateway asking for keys, a path template the origin does not serve).
+- Before each object probe, a take-up probe of the same node: ``GET /_cdn/health``, answered
+  at once (two wake-ups: the node's and the prober's, as a hit's).
+- Per probe, what it measured minus what the model charges its path (the round trips and the
+  service time) is a sample; cdn.latency.estimate_overheads splits the samples' medians into the
+  components. A probe that is not a 200 ends the calibration with a note instead (a gateway
+  asking for keys, a path template the origin does not serve).
 """
 
 from __future__ import annotations
@@ -26,31 +29,39 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cdn.latency import LatencyModel, Probe, path_wakeups, wakeup_estimate
+from cdn.latency import LatencyModel, Overheads, Probe, estimate_overheads
 from cdn.topology import Node, Topology
 
-__all__ = ["Calibration", "ProbeTarget", "calibrate", "probe_targets", "with_wakeup"]
+__all__ = [
+    "Calibration",
+    "ProbeTarget",
+    "calibrate",
+    "probe_targets",
+    "with_overheads",
+]
 
 ROUNDS = 8
 GAP_SECONDS = 0.03  # about the time a node of the demo idles between requests at 100-200 req/s
 TIMEOUT_SECONDS = 10.0
+HEALTH_PATH = "/_cdn/health"
+NO_STORE = "?cc=no-store"
 
 
 @dataclass(frozen=True, slots=True)
 class ProbeTarget:
-    """A node to probe: what the model charges a probe of it (seconds, without wake-ups) and
-    the wake-ups on the probe's live path."""
+    """A node to probe: what the model charges a probe of it (seconds, without overheads) and
+    the upstream fetches on the probe's path."""
 
     node: Node
     charged: float
-    wakeups: int
+    fetches: int
 
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """The measured wake-up time (seconds; None when it could not be measured) and its story."""
+    """The measured overheads (None when they could not be measured) and their story."""
 
-    wakeup: float | None
+    overheads: Overheads | None
     probes: int
     note: str
 
@@ -58,7 +69,7 @@ class Calibration:
 def probe_targets(topology: Topology) -> list[ProbeTarget]:
     """Every node of ``topology`` with the model's charge for a no-store GET sent to it: the
     round trip of each hop up to the origin plus the origin's service time."""
-    model = LatencyModel.from_network(dataclasses.replace(topology.network, wakeup_ms=0.0))
+    model = LatencyModel.from_network(topology.network)
     targets = []
     for node in (topology.origin, *topology.caches):
         charged, hops, at = model.origin_service, 0, node
@@ -66,13 +77,18 @@ def probe_targets(topology: Topology) -> list[ProbeTarget]:
             charged += model.rtt(at.location.point, upstream.location.point)
             hops += 1
             at = upstream
-        targets.append(ProbeTarget(node, charged, path_wakeups(hops, origin=True)))
+        targets.append(ProbeTarget(node, charged, hops))
     return targets
 
 
-def with_wakeup(topology: Topology, wakeup: float) -> Topology:
-    """``topology`` with ``network.wakeup_ms`` set from ``wakeup`` seconds."""
-    network = dataclasses.replace(topology.network, wakeup_ms=wakeup * 1000.0)
+def with_overheads(topology: Topology, overheads: Overheads) -> Topology:
+    """``topology`` with its ``[network]`` overheads set from ``overheads`` (seconds)."""
+    network = dataclasses.replace(
+        topology.network,
+        wakeup_ms=overheads.wakeup * 1000.0,
+        fetch_overhead_ms=overheads.fetch * 1000.0,
+        origin_overhead_ms=overheads.origin * 1000.0,
+    )
     return dataclasses.replace(topology, network=network)
 
 
@@ -93,44 +109,58 @@ def calibrate(
         return Calibration(None, 0, f"no probe path: workload.path {workload.path!r} has no {{id}}")
     targets = probe_targets(topology)
     connections: dict[str, http.client.HTTPConnection] = {}
+    takeups: list[float] = []
     probes: list[Probe] = []
     next_id = workload.objects + 1
+
+    def timed_get(name: str, path: str) -> tuple[float, int]:
+        conn = connections.get(name)
+        if conn is None:
+            host, _, port = urls[name].split("://", 1)[1].rstrip("/").rpartition(":")
+            conn = connections[name] = http.client.HTTPConnection(
+                host, int(port), timeout=TIMEOUT_SECONDS
+            )
+        pause(gap)
+        started = clock()
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return clock() - started, response.status
+
     try:
         for round_number in range(rounds):
             for target in targets:
                 name = target.node.name
-                conn = connections.get(name)
-                if conn is None:
-                    host, _, port = urls[name].split("://", 1)[1].rstrip("/").rpartition(":")
-                    conn = connections[name] = http.client.HTTPConnection(
-                        host, int(port), timeout=TIMEOUT_SECONDS
-                    )
-                path = workload.path.replace("{id}", str(next_id)) + "?cc=no-store"
+                for path in (HEALTH_PATH, workload.path.replace("{id}", str(next_id)) + NO_STORE):
+                    measured, status = timed_get(name, path)
+                    if status != 200:
+                        return Calibration(
+                            None,
+                            len(takeups) + len(probes),
+                            f"probe GET {urls[name]}{path} answered {status}, expected 200",
+                        )
+                    if round_number == 0:  # the first round sets up connections, warms code
+                        continue
+                    if path == HEALTH_PATH:
+                        takeups.append(measured)
+                    else:
+                        probes.append(Probe(measured, target.charged, target.fetches))
                 next_id += 1
-                pause(gap)
-                started = clock()
-                conn.request("GET", path)
-                response = conn.getresponse()
-                response.read()
-                measured = clock() - started
-                if response.status != 200:
-                    return Calibration(
-                        None,
-                        len(probes),
-                        f"probe GET {urls[name]}{path} answered {response.status}, expected 200",
-                    )
-                if round_number > 0:  # the first round sets up connections and warms code
-                    probes.append(Probe(measured, target.charged, target.wakeups))
     except (OSError, http.client.HTTPException) as exc:
-        return Calibration(None, len(probes), f"probe failed: {type(exc).__name__}: {exc}")
+        return Calibration(
+            None, len(takeups) + len(probes), f"probe failed: {type(exc).__name__}: {exc}"
+        )
     finally:
         for conn in connections.values():
             conn.close()
-    wakeup = wakeup_estimate(probes)
+    overheads = estimate_overheads(
+        takeups, [p for p in probes if p.fetches == 0], [p for p in probes if p.fetches > 0]
+    )
     load = os.getloadavg()[0]
     return Calibration(
-        wakeup,
-        len(probes),
-        f"wake-up {wakeup * 1000:.2f} ms per event, median of {len(probes)} probes over "
-        f"{len(targets)} nodes (load average {load:.2f})",
+        overheads,
+        len(takeups) + len(probes),
+        f"overheads of the live path: wake-up {overheads.wakeup * 1000:.2f} ms, fetch "
+        f"{overheads.fetch * 1000:.2f} ms, origin {overheads.origin * 1000:.2f} ms (medians of "
+        f"{len(takeups) + len(probes)} probes over {len(targets)} nodes, load average {load:.2f})",
     )

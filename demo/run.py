@@ -64,7 +64,7 @@ class DemoOptions:
     health_timeout: float = 30.0
     processes: int | None = None  # load processes; None: auto (the cores the cluster leaves)
     scheduler: str | None = None  # send the load from this Dask cluster's workers instead
-    calibrate: bool = True  # with emulated latency, measure the wake-up time (demo.calibrate)
+    calibrate: bool = True  # with emulated latency, measure the path's overheads (demo.calibrate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,20 +292,20 @@ def run_demo(
 def _calibrated(
     topology: Topology, cluster: Cluster, options: DemoOptions, say: Announce, notes: list[str]
 ) -> Topology:
-    """``topology`` with the wake-up time measured on the live cluster (demo.calibrate) when
-    latency is emulated and calibration is on; unchanged otherwise. Adds a note either way."""
+    """``topology`` with the live path's overheads measured on the cluster (demo.calibrate) when
+    latency is emulated and calibration is on; unchanged otherwise. Adds a note when measured."""
     if not topology.network.emulate_latency or not options.calibrate:
         return topology
-    from demo.calibrate import calibrate, with_wakeup
+    from demo.calibrate import calibrate, with_overheads
 
-    say("measuring the nodes' wake-up time (demo.calibrate)")
+    say("measuring the live path's overheads (demo.calibrate)")
     found = calibrate(topology, cluster.urls)
     say(found.note)
-    if found.wakeup is None:
-        notes.append(f"wake-up time not measured ({found.note}); the prediction charges none")
+    if found.overheads is None:
+        notes.append(f"overheads not measured ({found.note}); the prediction charges none")
         return topology
-    notes.append(f"latency: {found.note}, charged per event by the prediction")
-    return with_wakeup(topology, found.wakeup)
+    notes.append(f"latency: {found.note}, charged by the prediction")
+    return with_overheads(topology, found.overheads)
 
 
 def _simulate(topology: Topology, seed: int, duration: float, progress: bool, console: Any):
@@ -389,7 +389,12 @@ def _write(
         "duration_s": options.duration,
         "arrival": "poisson",
         "emulate_latency": topology.network.emulate_latency,
-        "wakeup_ms": round(topology.network.wakeup_ms, 3),  # charged per event (cdn.latency)
+        # The live path's overheads the prediction charged (cdn.latency, demo.calibrate).
+        "overheads_ms": {
+            "wakeup": round(topology.network.wakeup_ms, 3),
+            "fetch": round(topology.network.fetch_overhead_ms, 3),
+            "origin": round(topology.network.origin_overhead_ms, 3),
+        },
         "ring_agrees": prediction.ring_agrees,
         "reports": {"load": "load/load.json", "sim": "sim/report.json"},
         # The machine's 1/5/15-minute load when the run ended: live latency depends on it.

@@ -300,6 +300,8 @@ def _network(reader: TableReader) -> Network:
         backbone_bandwidth_mbps=reader.number("backbone_bandwidth_mbps", 1000.0, minimum=1e-9),
         origin_service_ms=reader.number("origin_service_ms", 20.0, minimum=0),
         wakeup_ms=reader.number("wakeup_ms", 0.0, minimum=0),
+        fetch_overhead_ms=reader.number("fetch_overhead_ms", 0.0, minimum=0),
+        origin_overhead_ms=reader.number("origin_overhead_ms", 0.0, minimum=0),
     )
     reader.done()
     return network

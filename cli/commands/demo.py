@@ -89,8 +89,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-calibrate",
         action="store_true",
-        help="with emulated latency, do not measure the nodes' wake-up time before the load "
-        "(the prediction then uses the topology's network.wakeup_ms; docs/demo.md)",
+        help="with emulated latency, do not measure the live path's overheads before the load "
+        "(the prediction then uses the topology's [network] *_ms overheads; docs/demo.md)",
     )
     parser.add_argument(
         "--max-difference",

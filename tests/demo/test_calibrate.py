@@ -1,4 +1,4 @@
-"""demo.calibrate: the wake-up time measured on the live cluster before the load."""
+"""demo.calibrate: the live path's overheads measured on the cluster before the load."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import ClassVar
 
 import pytest
 
-from cdn.latency import LatencyModel
+from cdn.latency import LatencyModel, Overheads
 from cdn.topology import load_topology
-from demo.calibrate import calibrate, probe_targets, with_wakeup
+from demo.calibrate import calibrate, probe_targets, with_overheads
 
 THREE_CONTINENTS = Path(__file__).resolve().parents[2] / "configs" / "three-continents.toml"
 
@@ -72,30 +72,38 @@ def test_a_probe_of_a_cache_is_charged_every_round_trip_up_to_the_origin(topolog
     )
 
 
-def test_a_probe_counts_the_wakeups_of_its_path(topology) -> None:
-    wakeups = {t.node.name: t.wakeups for t in probe_targets(topology)}
-    assert wakeups == {"origin": 3, "shield-fra": 6, "edge-lon": 9, "edge-nyc": 6, "edge-sin": 6}
+def test_a_probe_counts_the_fetches_on_its_path(topology) -> None:
+    fetches = {t.node.name: t.fetches for t in probe_targets(topology)}
+    assert fetches == {"origin": 0, "shield-fra": 1, "edge-lon": 2, "edge-nyc": 1, "edge-sin": 1}
 
 
 def test_probes_ask_for_uncacheable_objects_outside_the_catalog(topology, answering) -> None:
     url, paths = answering
     calibrate(topology, {n.name: url for n in topology.nodes}, rounds=2, gap=0.0)
-    ids = [int(p.split("/obj/")[1].split("?")[0]) for p in paths]
+    objects = [p for p in paths if p.startswith("/obj/")]
+    ids = [int(p.split("/obj/")[1].split("?")[0]) for p in objects]
     assert min(ids) > topology.workload.objects
-    assert all(p.endswith("?cc=no-store") for p in paths)
+    assert len(ids) == 2 * len(topology.nodes)
+    assert all(p.endswith("?cc=no-store") for p in objects)
+
+
+def test_each_object_probe_follows_a_take_up_probe_of_the_same_node(topology, answering) -> None:
+    url, paths = answering
+    calibrate(topology, {n.name: url for n in topology.nodes}, rounds=2, gap=0.0)
+    assert paths[0::2] == ["/_cdn/health"] * (len(paths) // 2)
 
 
 def test_every_round_after_the_first_gives_one_probe_per_node(topology, answering) -> None:
     url, _ = answering
     found = calibrate(topology, {n.name: url for n in topology.nodes}, rounds=3, gap=0.0)
-    assert found.probes == 2 * len(topology.nodes)
-    assert found.wakeup is not None and found.wakeup >= 0.0
+    assert found.probes == 2 * 2 * len(topology.nodes)  # a take-up and an object probe each
+    assert found.overheads is not None and found.overheads.wakeup >= 0.0
 
 
 def test_a_probe_that_is_not_answered_200_leaves_the_wakeup_unmeasured(topology, refusing):
     url, _ = refusing
     found = calibrate(topology, {n.name: url for n in topology.nodes}, rounds=2, gap=0.0)
-    assert found.wakeup is None
+    assert found.overheads is None
     assert "answered 403, expected 200" in found.note
 
 
@@ -104,5 +112,10 @@ def test_fewer_than_two_rounds_are_refused(topology) -> None:
         calibrate(topology, {}, rounds=1)
 
 
-def test_the_measured_wakeup_goes_to_the_networks_milliseconds(topology) -> None:
-    assert with_wakeup(topology, 0.0015).network.wakeup_ms == pytest.approx(1.5)
+def test_the_measured_overheads_go_to_the_networks_milliseconds(topology) -> None:
+    network = with_overheads(topology, Overheads(0.0015, 0.006, 0.002)).network
+    assert (network.wakeup_ms, network.fetch_overhead_ms, network.origin_overhead_ms) == (
+        pytest.approx(1.5),
+        pytest.approx(6.0),
+        pytest.approx(2.0),
+    )

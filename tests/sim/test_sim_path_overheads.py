@@ -1,4 +1,4 @@
-"""The simulator charges network.wakeup_ms per event on a request's live path (cdn.latency)."""
+"""The simulator charges the live path's overheads ([network] *_ms, cdn.latency) where they fall."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cdn.topology import Topology, load_topology
 from sim.model import SimOptions, Simulation
 from sim.outcomes import HIT, MISS
 
-WAKEUP = 0.002
+WAKEUP, FETCH, ORIGIN = 0.002, 0.010, 0.003
 # One edge straight to the origin; capacity far above the rate so no request queues.
 TOPOLOGY = """
 [origin]
@@ -59,9 +59,13 @@ def without_and_with(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, di
     path = Path(tmp_path_factory.mktemp("wakeups")) / "t.toml"
     path.write_text(TOPOLOGY)
     topology = load_topology(path)
-    woken = dataclasses.replace(
-        topology, network=dataclasses.replace(topology.network, wakeup_ms=WAKEUP * 1000)
+    network = dataclasses.replace(
+        topology.network,
+        wakeup_ms=WAKEUP * 1000,
+        fetch_overhead_ms=FETCH * 1000,
+        origin_overhead_ms=ORIGIN * 1000,
     )
+    woken = dataclasses.replace(topology, network=network)
     return latencies_by_outcome(topology), latencies_by_outcome(woken)
 
 
@@ -71,7 +75,8 @@ def test_a_hit_is_charged_the_edges_and_the_users_wakeups(without_and_with) -> N
     assert np.median(with_[HIT]) - np.median(without[HIT]) == pytest.approx(2 * WAKEUP)
 
 
-def test_a_miss_to_the_origin_is_charged_six_wakeups(without_and_with) -> None:
+def test_a_miss_is_charged_the_wakeups_a_fetch_and_the_origin(without_and_with) -> None:
     without, with_ = without_and_with
     assert len(without[MISS]) == len(with_[MISS]) > 0
-    assert np.median(with_[MISS]) - np.median(without[MISS]) == pytest.approx(6 * WAKEUP)
+    extra = np.median(with_[MISS]) - np.median(without[MISS])
+    assert extra == pytest.approx(2 * WAKEUP + FETCH + ORIGIN)
