@@ -12,6 +12,7 @@ Rules:
   ``gap`` before each probe, so the node idles as it does between the run's requests; ``rounds``
   over every node (the origin, each shield, each edge), the first round dropped (connection
   set-up, code paths not yet warm).
+- Edges of a peer group get take-up probes only (a key's owner may be a peer).
 - Before each object probe, a take-up probe of the same node: ``GET /_cdn/health``, answered
   at once (two wake-ups: the node's and the prober's, as a hit's).
 - Per probe, what it measured minus what the model charges its path (the round trips and the
@@ -49,12 +50,14 @@ NO_STORE = "?cc=no-store"
 
 @dataclass(frozen=True, slots=True)
 class ProbeTarget:
-    """A node to probe: what the model charges a probe of it (seconds, without overheads) and
-    the upstream fetches on the probe's path."""
+    """A node to probe: what the model charges an object probe of it (seconds, without
+    overheads), the upstream fetches on the probe's path, and whether it gets object probes
+    (not an edge of a peer group: its key's owner may be a peer, a hop the charge leaves out)."""
 
     node: Node
     charged: float
     fetches: int
+    objects: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ def probe_targets(topology: Topology) -> list[ProbeTarget]:
             charged += model.rtt(at.location.point, upstream.location.point)
             hops += 1
             at = upstream
-        targets.append(ProbeTarget(node, charged, hops))
+        targets.append(ProbeTarget(node, charged, hops, len(topology.peers_of(node)) <= 1))
     return targets
 
 
@@ -131,7 +134,10 @@ def calibrate(
         for round_number in range(rounds):
             for target in targets:
                 name = target.node.name
-                for path in (HEALTH_PATH, workload.path.replace("{id}", str(next_id)) + NO_STORE):
+                paths = [HEALTH_PATH]
+                if target.objects:
+                    paths.append(workload.path.replace("{id}", str(next_id)) + NO_STORE)
+                for path in paths:
                     measured, status = timed_get(name, path)
                     if status != 200:
                         return Calibration(
@@ -153,9 +159,12 @@ def calibrate(
     finally:
         for conn in connections.values():
             conn.close()
-    overheads = estimate_overheads(
-        takeups, [p for p in probes if p.fetches == 0], [p for p in probes if p.fetches > 0]
-    )
+    try:
+        overheads = estimate_overheads(
+            takeups, [p for p in probes if p.fetches == 0], [p for p in probes if p.fetches > 0]
+        )
+    except ValueError as exc:  # e.g. every cache is an edge of a peer group: no fetch probe
+        return Calibration(None, len(takeups) + len(probes), str(exc))
     load = os.getloadavg()[0]
     return Calibration(
         overheads,

@@ -14,7 +14,8 @@ from cdn.latency import LatencyModel, Overheads
 from cdn.topology import load_topology
 from demo.calibrate import calibrate, probe_targets, with_overheads
 
-THREE_CONTINENTS = Path(__file__).resolve().parents[2] / "configs" / "three-continents.toml"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+THREE_CONTINENTS = CONFIGS / "three-continents.toml"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +76,18 @@ def test_a_probe_of_a_cache_is_charged_every_round_trip_up_to_the_origin(topolog
 def test_a_probe_counts_the_fetches_on_its_path(topology) -> None:
     fetches = {t.node.name: t.fetches for t in probe_targets(topology)}
     assert fetches == {"origin": 0, "shield-fra": 1, "edge-lon": 2, "edge-nyc": 1, "edge-sin": 1}
+
+
+def test_edges_of_a_peer_group_get_take_up_probes_only() -> None:
+    # A key's owner may be a peer: a hop the probe's charge would leave out.
+    objects = {t.node.name: t.objects for t in probe_targets(load_topology(CONFIGS / "local.toml"))}
+    assert objects == {
+        "origin": True,
+        "shield-fra": True,
+        "edge-par": False,
+        "edge-lon": False,
+        "edge-ams": False,
+    }
 
 
 def test_probes_ask_for_uncacheable_objects_outside_the_catalog(topology, answering) -> None:
