@@ -19,16 +19,81 @@ generator emulates it (loadgen.latency):
 
 Everything between (queueing and service at nodes, the upstream round trips, the origin's
 service time) is the path's own: the simulator computes it, the live cluster takes it.
+
+Overheads of the live path (``network.wakeup_ms``, ``fetch_overhead_ms``, ``origin_overhead_ms``):
+the live twin runs every hop as a Python process on a shared machine, and each hop costs time
+beyond the emulated delays: a node that idles between events takes time to take one up (the
+kernel waking it, a virtual CPU being scheduled, the event loop's timer granularity), and its
+code runs on a CPU shared with everything else. Measured per component, on the live path:
+
+- ``wakeup``: the user <-> edge leg pays it twice (``USER_WAKEUPS``: the edge takes up the
+  request, the user takes up the response); half on each way;
+- ``fetch_overhead``: each upstream or peer fetch, beyond its emulated round trip (the node's
+  round-trip timer, the HTTP client's work, the upstream taking up the request, the node taking
+  up the answer); half on each way (``fetch_leg``);
+- ``origin_overhead``: the origin, beyond its emulated service time (its timer, the body).
+
+All 0 unless a topology sets them; ``cdn demo`` measures them on the machine before each run
+(``estimate_overheads`` over probes of every node, demo.calibrate) when latency is emulated.
 """
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cdn.geo import Point, propagation_delay
 from cdn.topology import Network
 
-__all__ = ["LatencyModel"]
+__all__ = ["USER_WAKEUPS", "LatencyModel", "Overheads", "Probe", "estimate_overheads"]
+
+USER_WAKEUPS = 2  # the edge takes up the request; the user takes up the response
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One calibration request: its measured time, what the model charges it without overheads
+    (round trips and service time) and the upstream fetches on its path (seconds)."""
+
+    measured: float
+    charged: float
+    fetches: int
+
+
+@dataclass(frozen=True, slots=True)
+class Overheads:
+    """The live path's overheads (seconds): see the module's docstring."""
+
+    wakeup: float
+    fetch: float
+    origin: float
+
+
+def estimate_overheads(
+    takeups: Iterable[float], origin: Iterable[Probe], caches: Iterable[Probe]
+) -> Overheads:
+    """The overheads from probes, each the median of its samples, floored at 0.
+
+    ``takeups``: times of requests a node answers at once (no fetch, no service time): two
+    wake-ups each. ``origin``: probes of the origin: two wake-ups plus the origin's overhead.
+    ``caches``: probes that fetch through ``fetches`` hops to the origin: the rest is split
+    evenly over the fetches."""
+    takeups = list(takeups)
+    origin = list(origin)
+    caches = [p for p in caches if p.fetches > 0]
+    if not takeups or not origin or not caches:
+        raise ValueError(
+            f"{len(takeups)} take-up, {len(origin)} origin and {len(caches)} cache probes: "
+            "expected at least one of each"
+        )
+    wakeup = max(0.0, statistics.median(takeups) / USER_WAKEUPS)
+    user = USER_WAKEUPS * wakeup
+    at_origin = max(0.0, statistics.median(p.measured - p.charged - user for p in origin))
+    fetch = statistics.median(
+        (p.measured - p.charged - user - at_origin) / p.fetches for p in caches
+    )
+    return Overheads(wakeup, max(0.0, fetch), at_origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +106,9 @@ class LatencyModel:
     client_bandwidth_bps: float = 100e6
     backbone_bandwidth_bps: float = 1e9
     origin_service: float = 0.020
+    wakeup: float = 0.0
+    fetch_overhead: float = 0.0
+    origin_overhead: float = 0.0
 
     @classmethod
     def from_network(cls, network: Network) -> LatencyModel:
@@ -52,6 +120,9 @@ class LatencyModel:
             client_bandwidth_bps=network.client_bandwidth_mbps * 1e6,
             backbone_bandwidth_bps=network.backbone_bandwidth_mbps * 1e6,
             origin_service=network.origin_service_ms / 1000.0,
+            wakeup=network.wakeup_ms / 1000.0,
+            fetch_overhead=network.fetch_overhead_ms / 1000.0,
+            origin_overhead=network.origin_overhead_ms / 1000.0,
         )
 
     def one_way(self, a: Point, b: Point) -> float:
@@ -61,6 +132,21 @@ class LatencyModel:
     def rtt(self, a: Point, b: Point) -> float:
         """Round-trip propagation time between ``a`` and ``b``, seconds."""
         return 2.0 * self.one_way(a, b)
+
+    def fetch_leg(self, a: Point, b: Point) -> float:
+        """One way of a fetch from ``a`` to ``b`` (or back), seconds: the propagation plus half
+        the fetch's overhead."""
+        return self.one_way(a, b) + 0.5 * self.fetch_overhead
+
+    @property
+    def origin_time(self) -> float:
+        """Seconds the origin takes per request: its service time plus its overhead."""
+        return self.origin_service + self.origin_overhead
+
+    @property
+    def user_wakeups(self) -> float:
+        """Seconds of wake-ups on the user <-> edge leg, half each way (``USER_WAKEUPS``)."""
+        return USER_WAKEUPS * self.wakeup
 
     @property
     def setup_rtts(self) -> int:

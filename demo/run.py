@@ -64,6 +64,7 @@ class DemoOptions:
     health_timeout: float = 30.0
     processes: int | None = None  # load processes; None: auto (the cores the cluster leaves)
     scheduler: str | None = None  # send the load from this Dask cluster's workers instead
+    calibrate: bool = True  # with emulated latency, measure the path's overheads (demo.calibrate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,7 @@ def run_demo(
                 cluster.start()  # checks ports, starts each tier, waits until healthy
                 seconds["start"] = clock() - started
                 settle_notes = settle_peers(cluster, options.settle, say)
+                topology = _calibrated(topology, cluster, options, say, settle_notes)
                 before = _reading(cluster)
                 mark = clock()
                 load = _run_load(topology, options, seed, console, say)
@@ -285,6 +287,25 @@ def run_demo(
         relocated=relocated,
         seconds=seconds,
     )
+
+
+def _calibrated(
+    topology: Topology, cluster: Cluster, options: DemoOptions, say: Announce, notes: list[str]
+) -> Topology:
+    """``topology`` with the live path's overheads measured on the cluster (demo.calibrate) when
+    latency is emulated and calibration is on; unchanged otherwise. Adds a note when measured."""
+    if not topology.network.emulate_latency or not options.calibrate:
+        return topology
+    from demo.calibrate import calibrate, with_overheads
+
+    say("measuring the live path's overheads (demo.calibrate)")
+    found = calibrate(topology, cluster.urls)
+    say(found.note)
+    if found.overheads is None:
+        notes.append(f"overheads not measured ({found.note}); the prediction charges none")
+        return topology
+    notes.append(f"latency: {found.note}, charged by the prediction")
+    return with_overheads(topology, found.overheads)
 
 
 def _simulate(topology: Topology, seed: int, duration: float, progress: bool, console: Any):
@@ -368,6 +389,12 @@ def _write(
         "duration_s": options.duration,
         "arrival": "poisson",
         "emulate_latency": topology.network.emulate_latency,
+        # The live path's overheads the prediction charged (cdn.latency, demo.calibrate).
+        "overheads_ms": {
+            "wakeup": round(topology.network.wakeup_ms, 3),
+            "fetch": round(topology.network.fetch_overhead_ms, 3),
+            "origin": round(topology.network.origin_overhead_ms, 3),
+        },
         "ring_agrees": prediction.ring_agrees,
         "reports": {"load": "load/load.json", "sim": "sim/report.json"},
         # The machine's 1/5/15-minute load when the run ended: live latency depends on it.

@@ -167,7 +167,7 @@ class Simulation:
         self.origin = OriginSim(
             origin,
             ServerQueue(origin.capacity_rps, origin.workers, rng, width, buckets),
-            self.latency.origin_service,
+            self.latency.origin_time,
             self.series,
         )
         self.nodes: dict[str, CacheNodeSim] = {}
@@ -195,7 +195,7 @@ class Simulation:
             sim_node.upstream = (
                 self.origin if upstream.role == "origin" else self.nodes[upstream.name]
             )
-            sim_node.up_delay = self.latency.one_way(node.location.point, upstream.location.point)
+            sim_node.up_delay = self.latency.fetch_leg(node.location.point, upstream.location.point)
             peers = topology.peers_of(node)
             if len(peers) > 1:
                 workload = self.topology.workload
@@ -206,7 +206,7 @@ class Simulation:
                     Catalog(workload).path_of if workload.paths else workload.path,
                 )
                 sim_node.peer_delay = {
-                    peer.name: self.latency.one_way(node.location.point, peer.location.point)
+                    peer.name: self.latency.fetch_leg(node.location.point, peer.location.point)
                     for peer in peers
                 }
 
@@ -268,6 +268,7 @@ class Simulation:
         setup_rtts = latency.setup_rtts
         client_bits = 8.0 / latency.client_bandwidth_bps
         path_bits = 8.0 / min(latency.client_bandwidth_bps, latency.backbone_bandwidth_bps)
+        wake = 0.5 * latency.user_wakeups  # each way of the user leg (cdn.latency, Wake-ups)
         hit_codes = np.array(sorted(int(code) for code in HIT_CODES))
         routes = self.routes
         # Per user location: its nearest edge, the one-way delay and the set-up delay there.
@@ -303,7 +304,7 @@ class Simulation:
             if routing == "nearest":
                 users = batch.users
                 one_way = nearest_one_way[users]
-                arrive = batch.times + np.where(fresh, nearest_setup[users], 0.0) + one_way
+                arrive = batch.times + np.where(fresh, nearest_setup[users], 0.0) + one_way + wake
                 edges = list(map(nearest_edge.__getitem__, users.tolist()))
                 served: list[tuple[float, int, bool, int]] = []
                 start = 0
@@ -332,7 +333,7 @@ class Simulation:
             if gate is not None:
                 batch = gate.settle(batch)  # answered by the gateway: no body
             bits = np.where(upstream, path_bits, client_bits)
-            latencies = np.array(done) - batch.times + one_way + batch.sizes * bits
+            latencies = np.array(done) - batch.times + one_way + wake + batch.sizes * bits
             codes = np.array(codes)
             edge_hit = np.isin(codes, hit_codes)
             if gate is not None:
@@ -368,6 +369,7 @@ class Simulation:
         """
         routing, overflow_wait = self.options.routing, self.options.overflow_wait
         setup_rtts = self.latency.setup_rtts
+        wake = 0.5 * self.latency.user_wakeups
         one_ways: list[float] = []
         done: list[float] = []
         codes: list[int] = []
@@ -384,7 +386,7 @@ class Simulation:
             while purge_times and t >= purge_times[0]:
                 yield env.timeout(purge_times.pop(0) - env.now)
             edge, one_way = choose(routes[u], t, routing, overflow_wait)
-            arrive = t + (setup_rtts * 2.0 * one_way if new_connection else 0.0) + one_way
+            arrive = t + (setup_rtts * 2.0 * one_way if new_connection else 0.0) + one_way + wake
             finished, code, from_upstream, _ = serve(edge, key, obj, size, arrive, False, False)
             one_ways.append(one_way)
             done.append(finished)

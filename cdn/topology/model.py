@@ -203,6 +203,12 @@ class Network:
     client_bandwidth_mbps: float = 100.0
     backbone_bandwidth_mbps: float = 1000.0
     origin_service_ms: float = 20.0
+    # The live path's overheads (cdn.latency): a node taking up an event after idling, a fetch
+    # beyond its round trip, the origin beyond its service time. 0 unless set here or measured
+    # by `cdn demo`'s calibration (demo.calibrate).
+    wakeup_ms: float = 0.0
+    fetch_overhead_ms: float = 0.0
+    origin_overhead_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

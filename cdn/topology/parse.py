@@ -299,6 +299,9 @@ def _network(reader: TableReader) -> Network:
         client_bandwidth_mbps=reader.number("client_bandwidth_mbps", 100.0, minimum=1e-9),
         backbone_bandwidth_mbps=reader.number("backbone_bandwidth_mbps", 1000.0, minimum=1e-9),
         origin_service_ms=reader.number("origin_service_ms", 20.0, minimum=0),
+        wakeup_ms=reader.number("wakeup_ms", 0.0, minimum=0),
+        fetch_overhead_ms=reader.number("fetch_overhead_ms", 0.0, minimum=0),
+        origin_overhead_ms=reader.number("origin_overhead_ms", 0.0, minimum=0),
     )
     reader.done()
     return network

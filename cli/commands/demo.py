@@ -87,6 +87,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="longest wait, once healthy, until every edge sees its peers up (default 10s)",
     )
     parser.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="with emulated latency, do not measure the live path's overheads before the load "
+        "(the prediction then uses the topology's [network] *_ms overheads; docs/demo.md)",
+    )
+    parser.add_argument(
         "--max-difference",
         type=argtypes.fraction,
         default=None,
@@ -155,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         rate=args.rate,
         free_ports=args.free_ports,
         settle=SETTLE_SECONDS if args.settle is None else args.settle,
+        calibrate=not args.no_calibrate,
         plots=not args.no_plots,
         progress=not args.quiet and sys.stderr.isatty(),
     )
