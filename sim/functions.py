@@ -27,17 +27,20 @@ model calls ``CacheNodeSim.serve`` as before.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from cdn.functions import FunctionSpec, OriginTarget
 from cdn.functions.simulated import SimulatedFunction, functions_section, timing_of
 from cdn.functions.triggers import Trigger
 from cdn.topology import Topology
+from sim.function_probe import FunctionProbe
 from sim.node import CacheNodeSim
 from sim.origin import OriginSim
 from sim.outcomes import BYPASS, MISS, STALE
 
-__all__ = ["NO_CHAIN", "THROTTLED", "Chain", "FunctionUpstream", "SimFunctions"]
+__all__ = ["GENERATED", "NO_CHAIN", "THROTTLED", "Chain", "FunctionUpstream", "SimFunctions"]
 
 THROTTLED = 503  # the code a request ends with when a function was throttled (never a hit)
 
@@ -50,7 +53,16 @@ class FunctionUpstream:
     bytes when the real upstream is the origin (the edge's own check sees this wrapper).
     """
 
-    __slots__ = ("by_behavior", "edge", "functions", "on_request", "on_response", "pop", "upstream")
+    __slots__ = (
+        "by_behavior",
+        "edge",
+        "functions",
+        "on_request",
+        "on_response",
+        "pop",
+        "probe",
+        "upstream",
+    )
 
     def __init__(
         self,
@@ -66,6 +78,7 @@ class FunctionUpstream:
         self.upstream = upstream
         self.on_request = chain.origin_request
         self.on_response = chain.origin_response
+        self.probe = chain.origin_probe
         # behavior index -> its chain, for behaviors that name functions of their own
         self.by_behavior = by_behavior
 
@@ -74,17 +87,23 @@ class FunctionUpstream:
     ) -> tuple[float, int, bool, int]:
         """Fetch through the origin triggers; ``t`` is the arrival time at the upstream."""
         delay = self.edge.up_delay
-        on_request, on_response = self.on_request, self.on_response
+        on_request, on_response, probe = self.on_request, self.on_response, self.probe
         if self.by_behavior:
-            chain = self.by_behavior.get(self.functions.behavior)
+            chain = self.by_behavior.get(self.functions.behavior)  # type: ignore[arg-type]
             if chain is not None:
                 on_request, on_response = chain.origin_request, chain.origin_response
+                probe = chain.origin_probe
         if on_request is not None:
             seconds = on_request.run(t - delay)
             if seconds < 0.0:  # throttled before the fetch: 503 at the edge, at once
                 self.functions.failed(self.pop)
                 return t - 2.0 * delay, MISS, False, 0
             t += seconds
+            if probe is not None:
+                answer = probe.answer(key)
+                if answer.generated:  # cached under the key, fresh for its TTL; no upstream
+                    self.functions.generated[self.pop] += 1
+                    return t - 2.0 * delay, MISS, False, self._age_for(answer.ttl)
         upstream = self.upstream
         if type(upstream) is OriginSim:
             if not conditional:
@@ -100,6 +119,17 @@ class FunctionUpstream:
                 done += seconds
         return done, MISS, not conditional, age
 
+    def _age_for(self, ttl: float) -> int:
+        """The Age that leaves a fill at the edge fresh for ``ttl`` seconds: the edge stores
+        every fill with its cache rule's freshness lifetime, and a generated response's
+        freshness comes from its own Cache-Control, so the difference is carried as its age
+        (RFC 9111 §4.2: fresh while current_age < lifetime)."""
+        template = self.edge.cache.template
+        lifetime = template.lifetime if template is not None else ttl
+        if not math.isfinite(lifetime):
+            return 0
+        return max(0, math.ceil(lifetime - ttl))
+
 
 class Chain(NamedTuple):
     """The functions one request meets at an edge, by trigger (None: nothing on that trigger)."""
@@ -108,6 +138,10 @@ class Chain(NamedTuple):
     viewer_response: SimulatedFunction | None
     origin_request: SimulatedFunction | None
     origin_response: SimulatedFunction | None
+    # What the request triggers' functions answer per URI (sim.function_probe): None when the
+    # trigger has no function or its code cannot be run here (then it is a pass)
+    viewer_probe: FunctionProbe | None = None
+    origin_probe: FunctionProbe | None = None
 
     @property
     def on_viewer(self) -> bool:
@@ -121,6 +155,7 @@ class Chain(NamedTuple):
 
 
 NO_CHAIN = Chain(None, None, None, None)
+GENERATED = -2  # the code of a request a viewer-request function answered (never a hit)
 
 
 class SimFunctions:
@@ -129,9 +164,11 @@ class SimFunctions:
     def __init__(self, topology: Topology, nodes: dict[str, CacheNodeSim]) -> None:
         self.prices = topology.cost.functions
         self.by_pop: dict[str, dict[str, SimulatedFunction]] = {}
-        # edge -> (viewer-request function, viewer-response function); edges with one only
+        # edge -> (viewer-request function, viewer-response function, viewer-request probe);
+        # edges with a viewer function only
         self.viewer: dict[
-            CacheNodeSim, tuple[SimulatedFunction | None, SimulatedFunction | None]
+            CacheNodeSim,
+            tuple[SimulatedFunction | None, SimulatedFunction | None, FunctionProbe | None],
         ] = {}
         # edge -> behavior index -> that behavior's chain (its own associations over the
         # edge's, per trigger); only behaviors naming functions of their own
@@ -141,8 +178,14 @@ class SimFunctions:
         # sim.behaviors before it calls ``serve``; None without a gateway.
         self.behavior: int | None = None
         self.throttled: dict[str, int] = {}  # requests answered 503 per PoP
+        # responses generated by a request trigger's function per PoP (viewer-request: the
+        # request ended there; origin-request: nothing went upstream)
+        self.generated: dict[str, int] = {}
         self._failed: str | None = None  # the PoP whose origin trigger throttled this request
         self.only_viewer_request = True
+        origin = topology.origin
+        self._origin = OriginTarget(origin.name, origin.host, origin.port)
+        self._probes: dict[tuple[str, Trigger], FunctionProbe | None] = {}
         behaviors = topology.gateway.behaviors if topology.gateway is not None else ()
         for node in topology.edges:
             on = topology.functions_of(node)
@@ -170,6 +213,8 @@ class SimFunctions:
                     at(Trigger.VIEWER_RESPONSE),
                     at(Trigger.ORIGIN_REQUEST),
                     at(Trigger.ORIGIN_RESPONSE),
+                    self._probe(on.get(Trigger.VIEWER_REQUEST), Trigger.VIEWER_REQUEST),
+                    self._probe(on.get(Trigger.ORIGIN_REQUEST), Trigger.ORIGIN_REQUEST),
                 )
 
             own = self.own[edge] = chain_of(on, mine)
@@ -182,10 +227,11 @@ class SimFunctions:
                 self.by_behavior[edge] = chains
             self.by_pop[node.name] = mine
             self.throttled[node.name] = 0
-            if set(on) != {Trigger.VIEWER_REQUEST} or chains:
+            self.generated[node.name] = 0
+            if set(on) != {Trigger.VIEWER_REQUEST} or chains or own.viewer_probe is not None:
                 self.only_viewer_request = False
             if own.on_viewer:
-                self.viewer[edge] = (own.viewer_request, own.viewer_response)
+                self.viewer[edge] = (own.viewer_request, own.viewer_response, own.viewer_probe)
             if own.on_origin or any(chain.on_origin for chain in chains.values()):
                 assert edge.upstream is not None
                 edge.upstream = FunctionUpstream(self, edge, edge.upstream, own, chains)  # type: ignore[assignment]
@@ -194,6 +240,17 @@ class SimFunctions:
         self.on_viewer_request = {edge: pair[0] for edge, pair in self.viewer.items()}
         if self.only_viewer_request:
             self.serve = self.serve_viewer_request  # type: ignore[method-assign]
+
+    def _probe(self, spec: FunctionSpec | None, trigger: Trigger) -> FunctionProbe | None:
+        """The probe of ``spec`` on ``trigger`` (one per function and trigger, for every PoP);
+        None without a function or when its code is not there to run."""
+        if spec is None:
+            return None
+        key = (spec.name, trigger)
+        if key not in self._probes:
+            probe = FunctionProbe(spec, trigger, self._origin)
+            self._probes[key] = probe if probe.runnable else None
+        return self._probes[key]
 
     @classmethod
     def build(cls, topology: Topology, nodes: dict[str, CacheNodeSim]) -> SimFunctions | None:
@@ -237,7 +294,9 @@ class SimFunctions:
                 chain = chains.get(self.behavior)  # type: ignore[arg-type]
                 if chain is not None:
                     viewer = (
-                        (chain.viewer_request, chain.viewer_response) if chain.on_viewer else None
+                        (chain.viewer_request, chain.viewer_response, chain.viewer_probe)
+                        if chain.on_viewer
+                        else None
                     )
         self._failed = None
         if viewer is None:
@@ -246,13 +305,17 @@ class SimFunctions:
                 self.throttled[self._failed] += 1
                 return answer[0], THROTTLED, False, 0
             return answer
-        on_request, on_response = viewer
+        on_request, on_response, probe = viewer
         if on_request is not None:
             seconds = on_request.run(t)
             if seconds < 0.0:
                 self.throttled[edge.node.name] += 1
                 return t, THROTTLED, False, 0
             t += seconds
+            if probe is not None and probe.answer(key).generated:
+                # answered at the edge: no cache step, no other trigger (cdn.functions.skipping)
+                self.generated[edge.node.name] += 1
+                return t, GENERATED, False, 0
         done, code, from_upstream, age = edge.serve(key, obj, size, t, from_peer, conditional)
         failed = self._failed
         if failed is not None and code != STALE:  # a background refresh's is not the viewer's
@@ -326,6 +389,8 @@ class SimFunctions:
             self.prices,
         )
         section["throttled_requests"] = sum(self.throttled.values())
+        # responses a request trigger's function generated, per PoP (sim.function_probe)
+        section["generated_responses"] = dict(sorted(self.generated.items()))
         report["functions"] = section
         report["outcomes"]["function_throttled"] = section["throttled_requests"]
         cost = report["cost"]
