@@ -14,8 +14,13 @@ Rules (docs/functions.md, "The simulator"):
   response is cached under the request's key, fresh for its ``Cache-Control`` s-maxage or max-age
   (none, or no-store: not fresh, so the next request runs the function again), nothing goes
   upstream and origin-response does not run (cdn.functions.skipping).
-- Anything else (the request continued, changed or not; a failure) is a pass: the request goes
-  on as without the function. URI rewrites are not followed (the key stays the workload's).
+- A viewer-request function that lets the request go on with another URI or query string
+  (``ContinueRequest``) rewrites it: ``Answer.uri`` is the new target, which becomes the
+  request's cache key (and, in a peer group, picks its owner), as the live edge keys the
+  request the function hands back. Origin-request changes do not change the key (CloudFront
+  caches under the viewer's key).
+- Anything else (the request continued unchanged; a failure) is a pass: the request goes on as
+  without the function.
 - A function whose code file does not exist (a benchmark's placeholder) is not probed: a pass.
 Lambda@Edge handlers are imported here as the worker process imports them (fn.worker);
 CloudFront Functions run under fn.cloudfront's restrictions.
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from cdn.functions import (
+    ContinueRequest,
     EdgeRequest,
     FunctionInput,
     FunctionSpec,
@@ -51,10 +57,12 @@ __all__ = ["PASS", "Answer", "FunctionProbe"]
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What a function did with a URI's request: ``generated`` a response (fresh ``ttl`` s
-    where it is cached), or not (a pass)."""
+    where it is cached), rewrote it to ``uri`` (path and query; viewer-request only), or
+    neither (a pass)."""
 
     generated: bool
     ttl: float = 0.0
+    uri: str | None = None
 
 
 PASS = Answer(False)
@@ -124,7 +132,7 @@ class FunctionProbe:
                 payload = handler(lambda_edge_event(self.trigger, given), None)
             except Exception:  # a raising function answers 500 live: not a generated response
                 return PASS
-            return _answer(read_lambda_edge_answer(self.trigger, given, payload, known))
+            return _answer(read_lambda_edge_answer(self.trigger, given, payload, known), given)
 
         return run
 
@@ -138,13 +146,23 @@ class FunctionProbe:
             invocation = function.run(cloudfront_function_event(self.trigger, given), "sim-probe")
             if invocation.failure is not None:
                 return PASS
-            return _answer(read_cloudfront_function_answer(self.trigger, given, invocation.payload))
+            result = read_cloudfront_function_answer(self.trigger, given, invocation.payload)
+            return _answer(result, given)
 
         return run
 
 
-def _answer(result: object) -> Answer:
-    """An Answer from the core's reading of a function's result."""
+def _answer(result: object, given: FunctionInput) -> Answer:
+    """An Answer from the core's reading of a function's result for the request ``given``."""
+    if isinstance(result, ContinueRequest):
+        changed, asked = result.request, given.request
+        if given.origin is not None or (changed.uri, changed.querystring) == (
+            asked.uri,
+            asked.querystring,
+        ):
+            return PASS
+        query = f"?{changed.querystring}" if changed.querystring else ""
+        return Answer(False, 0.0, changed.uri + query)
     if not isinstance(result, GeneratedResponse):
         return PASS
     fields = [value for name, value in result.response.headers if name.lower() == "cache-control"]

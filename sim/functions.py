@@ -186,6 +186,7 @@ class SimFunctions:
         origin = topology.origin
         self._origin = OriginTarget(origin.name, origin.host, origin.port)
         self._probes: dict[tuple[str, Trigger], FunctionProbe | None] = {}
+        self._rewrites: dict[str, int] = {}  # rewritten URI -> its object id (negative)
         behaviors = topology.gateway.behaviors if topology.gateway is not None else ()
         for node in topology.edges:
             on = topology.functions_of(node)
@@ -272,6 +273,21 @@ class SimFunctions:
                 return chain
         return self.own.get(edge, NO_CHAIN)
 
+    def _rewritten(self, edge: CacheNodeSim, uri: str) -> int:
+        """The object id of the URI a viewer-request function rewrote a request to.
+
+        Such a URI is an object of its own (the same body size): it gets a negative id, one per
+        URI in the run, and at ``edge`` the owner the ring gives its key (the owner memo is by
+        object id).
+        """
+        obj = self._rewrites.get(uri)
+        if obj is None:
+            obj = self._rewrites[uri] = -1 - len(self._rewrites)
+        owners = edge.owner_of
+        if owners is not None and obj not in owners.memo:
+            owners.memo[obj] = owners.of_path(uri)
+        return obj
+
     def failed(self, pop: str) -> None:
         """An origin trigger's function at ``pop`` was throttled during the request served."""
         self._failed = pop
@@ -312,10 +328,15 @@ class SimFunctions:
                 self.throttled[edge.node.name] += 1
                 return t, THROTTLED, False, 0
             t += seconds
-            if probe is not None and probe.answer(key).generated:
-                # answered at the edge: no cache step, no other trigger (cdn.functions.skipping)
-                self.generated[edge.node.name] += 1
-                return t, GENERATED, False, 0
+            if probe is not None:
+                answer = probe.answer(key)
+                if answer.generated:
+                    # answered at the edge: no cache step, no other trigger
+                    # (cdn.functions.skipping)
+                    self.generated[edge.node.name] += 1
+                    return t, GENERATED, False, 0
+                if answer.uri is not None:  # rewritten: the cache step keys the new URI
+                    key, obj = answer.uri, self._rewritten(edge, answer.uri)
         done, code, from_upstream, age = edge.serve(key, obj, size, t, from_peer, conditional)
         failed = self._failed
         if failed is not None and code != STALE:  # a background refresh's is not the viewer's

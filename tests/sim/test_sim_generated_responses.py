@@ -37,7 +37,17 @@ def test_the_probe_reads_a_generated_response_and_its_max_age(topology: Topology
 def test_the_probe_tells_a_redirect_from_a_rewrite(topology: Topology) -> None:
     probe = FunctionProbe(topology.function("rewrite-redirect"), Trigger.VIEWER_REQUEST, ORIGIN)
     assert probe.answer("/old/1") == Answer(True, 3600.0)
-    assert probe.answer("/docs/") == PASS  # rewritten to /docs/index.html, not answered
+    assert probe.answer("/docs/") == Answer(False, 0.0, "/docs/index.html")  # a rewrite
+    assert probe.answer("/obj/1") == PASS
+
+
+def test_a_viewer_request_rewrite_becomes_the_cache_key(topology: Topology) -> None:
+    # ab-cookie (edge-lon) puts the load generator's client (127.0.0.1: group b) under /b/
+    simulation = Simulation(topology, SimOptions(duration=5.0))
+    simulation.run()
+    keys = {k for node in simulation.nodes.values() for k in node.cache.store.slots}
+    assert any(k.startswith("/b/obj/") for k in keys)
+    assert any(k.startswith("/obj/") for k in keys)  # par's and ams's users keep theirs
 
 
 def test_an_origin_request_response_is_cached_and_skips_origin_response(
