@@ -13,7 +13,10 @@ Rules (docs/functions.md, "The simulator"):
   answers at once (no cache step, not cached, no other trigger runs); from origin-request the
   response is cached under the request's key, fresh for its ``Cache-Control`` s-maxage or max-age
   (none, or no-store: not fresh, so the next request runs the function again), nothing goes
-  upstream and origin-response does not run (cdn.functions.skipping).
+  upstream and origin-response does not run (cdn.functions.skipping). A generated 5xx that
+  would replace a stale entry the edge may serve stale-if-error (``stale_if_error`` in
+  ``[edge_defaults]``) is not stored, as live (edge/misses.py serves the stale entry): the entry
+  stays stale, so the next request runs the function again.
 - A viewer-request function that lets the request go on with another URI or query string
   (``ContinueRequest``) rewrites it: ``Answer.uri`` is the new target, which becomes the
   request's cache key (and, in a peer group, picks its owner), as the live edge keys the
@@ -63,6 +66,7 @@ class Answer:
     generated: bool
     ttl: float = 0.0
     uri: str | None = None
+    status: int = 0  # the generated response's status
 
 
 PASS = Answer(False)
@@ -168,6 +172,7 @@ def _answer(result: object, given: FunctionInput) -> Answer:
     fields = [value for name, value in result.response.headers if name.lower() == "cache-control"]
     directives = parse_cache_control(", ".join(fields) if fields else None)
     lifetime = directives.s_maxage if directives.s_maxage is not None else directives.max_age
+    status = result.response.status
     if directives.no_store or lifetime is None:
-        return Answer(True, 0.0)
-    return Answer(True, float(lifetime))
+        return Answer(True, 0.0, None, status)
+    return Answer(True, float(lifetime), None, status)

@@ -103,7 +103,14 @@ class FunctionUpstream:
                 answer = probe.answer(key)
                 if answer.generated:  # cached under the key, fresh for its TTL; no upstream
                     self.functions.generated[self.pop] += 1
-                    return t - 2.0 * delay, MISS, False, self._age_for(answer.ttl)
+                    ttl = answer.ttl
+                    if (
+                        answer.status >= 500
+                        and self.edge.cache.config.stale_if_error_seconds > 0
+                        and self.edge._get(key) is not None
+                    ):  # the stale entry stands in (stale-if-error): the answer is not kept
+                        ttl = 0.0
+                    return t - 2.0 * delay, MISS, False, self._age_for(ttl)
         upstream = self.upstream
         if type(upstream) is OriginSim:
             if not conditional:

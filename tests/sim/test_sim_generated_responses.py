@@ -30,13 +30,13 @@ def by_pop(report: dict, pop: str) -> dict[str, int]:
 
 def test_the_probe_reads_a_generated_response_and_its_max_age(topology: Topology) -> None:
     probe = FunctionProbe(topology.function("maintenance"), Trigger.ORIGIN_REQUEST, ORIGIN)
-    assert probe.answer("/obj/1") == Answer(True, 10.0)
+    assert probe.answer("/obj/1") == Answer(True, 10.0, None, 503)
     assert probe.answer("/health") == PASS
 
 
 def test_the_probe_tells_a_redirect_from_a_rewrite(topology: Topology) -> None:
     probe = FunctionProbe(topology.function("rewrite-redirect"), Trigger.VIEWER_REQUEST, ORIGIN)
-    assert probe.answer("/old/1") == Answer(True, 3600.0)
+    assert probe.answer("/old/1") == Answer(True, 3600.0, None, 301)
     assert probe.answer("/docs/") == Answer(False, 0.0, "/docs/index.html")  # a rewrite
     assert probe.answer("/obj/1") == PASS
 
@@ -77,3 +77,18 @@ def test_a_viewer_request_response_ends_the_request_at_the_edge(topology: Topolo
     par = by_pop(report, "edge-par")
     assert par["rewrite-redirect"] == report["functions"]["generated_responses"]["edge-par"] > 0
     assert report["pops"]["edge-par"]["requests"] < report["requests"]  # never reached par's cache
+
+
+def test_a_generated_5xx_does_not_replace_an_entry_served_stale_if_error(
+    topology: Topology,
+) -> None:
+    # configs/functions.toml serves stale-if-error for 60 s: past the 503's 10 s, the stale
+    # entry stands in for each new 503 (not stored), so every request runs maintenance again
+    without = dataclasses.replace(
+        topology,
+        edge_settings=dataclasses.replace(topology.edge_settings, stale_if_error=0.0),
+    )
+    assert topology.edge_settings.stale_if_error > 0
+    kept = by_pop(Simulation(without, SimOptions(duration=30.0)).run().report, "edge-lon")
+    stale = by_pop(Simulation(topology, SimOptions(duration=30.0)).run().report, "edge-lon")
+    assert stale["maintenance"] > kept["maintenance"]
