@@ -31,6 +31,7 @@ CloudFront Functions run under fn.cloudfront's restrictions.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -70,6 +71,7 @@ class Answer:
 
 
 PASS = Answer(False)
+PROBE_BUDGET = 1.0  # seconds a CloudFront Function may take to answer the probe
 
 
 def _lambda_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:
@@ -143,7 +145,9 @@ class FunctionProbe:
     def _cloudfront(self) -> Callable[[str], Answer]:
         from fn.cloudfront import CloudFrontFunction
 
-        function = CloudFrontFunction(self.spec)
+        # A generous time budget: the probe learns the answer, it does not enforce the budget
+        # (a loaded machine must not turn an answer into a failure: runs stay deterministic).
+        function = CloudFrontFunction(dataclasses.replace(self.spec, budget=PROBE_BUDGET))
 
         def run(uri: str) -> Answer:
             given = self._given(uri)
