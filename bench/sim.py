@@ -155,6 +155,7 @@ def world(requests: int, profile: bool, functions: str = "none") -> dict:
         "requests_per_cpu_s": report["requests"] / cpu,
         "functions": report.get("functions", {}).get("functions"),
         "load": os.getloadavg()[0],
+        "loads": os.getloadavg(),
     }
     if profiler is not None:
         text = io.StringIO()
@@ -230,6 +231,13 @@ def main() -> None:
         print(
             f"  {w['requests_per_s']:,.0f} req/s ({w['wall_s']:.1f} s wall), best of {len(runs)}"
             f" (median {median:,.0f})   target >= 100,000 req/s"
+        )
+        cpu = sorted(run["requests_per_cpu_s"] for run in runs)
+        loads = "; ".join("/".join(f"{x:.1f}" for x in run["loads"]) for run in runs)
+        print(
+            f"  per CPU second: {cpu[-1]:,.0f} req/s best, median {cpu[len(cpu) // 2]:,.0f}"
+            f" (CPU time, less sensitive to the machine's other load than wall time);"
+            f" load averages (1/5/15 min) at the end of each run: {loads}"
         )
         print(
             f"  hit ratio {w['hit_ratio']:.3f}, origin offload {w['origin_offload']:.3f}, "

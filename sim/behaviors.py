@@ -162,6 +162,10 @@ class SimGateway:
         # What serves an admitted request at the edge: the cache node, or the edge functions
         # around it (sim.functions) when the model sets them.
         self.inner: Callable[..., tuple[float, int, bool, int]] = CacheNodeSim.serve
+        # The edge functions (sim.functions.SimFunctions) when the model has any: told each
+        # admitted request's behavior (a behavior may name its own functions), and run around
+        # the admitted POSTs passed to the origin.
+        self.functions: Any = None
         workload = topology.workload
         self.names = gateway.behavior_names()
         self.families: tuple[WorkloadPath, ...] = workload.paths or (WorkloadPath(workload.path),)
@@ -271,6 +275,9 @@ class SimGateway:
         """``CacheNodeSim.serve`` for a user request at ``edge``, behind the gateway."""
         profile = self.profiles.get(key) or self._profile(key, obj)
         self.batch_behavior.append(profile.behavior)
+        functions = self.functions
+        if functions is not None:
+            functions.behavior = profile.behavior
         if profile.plain:
             if self.switching and profile.group != self.current:
                 self._use(profile.group)
@@ -307,24 +314,37 @@ class SimGateway:
             edge.requests += 1
             return edge.queue.finish(t), REFUSED, False, 0
         if method != "GET":
-            return self._pass(edge, size, t)
+            return self._pass(edge, size, t, profile.behavior)
         if self.switching and profile.group != self.current:
             self._use(profile.group)
         target = decided.key_target + decided.key_suffix
         return self.inner(edge, target, obj, size, t, from_peer, cond)
 
-    def _pass(self, edge: Any, size: int, t: float) -> tuple[float, int, bool, int]:
-        """An admitted non-GET: through the edge's queue to the origin and back, uncached."""
+    def _pass(self, edge: Any, size: int, t: float, behavior: int) -> tuple[float, int, bool, int]:
+        """An admitted non-GET: through the edge's queue to the origin and back, uncached (and
+        through the edge functions of ``behavior`` there, when it has any)."""
         delay = self.to_origin.get(edge)
         if delay is None:
             origin = self.origin.node.location.point
             delay = self.to_origin[edge] = self.latency.one_way(edge.node.location.point, origin)
-        edge.requests += 1
-        edge.outcomes[BYPASS] += 1
-        edge.upstream_requests += 1
-        edge.origin_bytes += size
-        done = self.origin.fetch(edge.queue.finish(t) + delay, size, False) + delay
-        return done, BYPASS, True, 0
+
+        def queue(at: float) -> float:
+            edge.requests += 1
+            edge.outcomes[BYPASS] += 1
+            return edge.queue.finish(at)
+
+        def fetch(at: float) -> float:
+            edge.upstream_requests += 1
+            edge.origin_bytes += size
+            return self.origin.fetch(at + delay, size, False) + delay
+
+        functions = self.functions
+        if functions is not None:
+            chain = functions.chain(edge, behavior)
+            if chain.on_viewer or chain.on_origin:
+                done, code = functions.pass_through(edge, chain, t, queue, fetch)
+                return done, code, code == BYPASS, 0
+        return fetch(queue(t)), BYPASS, True, 0
 
     # -- tallying --------------------------------------------------------------------------------
 

@@ -27,16 +27,20 @@ model calls ``CacheNodeSim.serve`` as before.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+from cdn.functions import FunctionSpec, OriginTarget
 from cdn.functions.simulated import SimulatedFunction, functions_section, timing_of
 from cdn.functions.triggers import Trigger
 from cdn.topology import Topology
+from sim.function_probe import FunctionProbe
 from sim.node import CacheNodeSim
 from sim.origin import OriginSim
-from sim.outcomes import MISS, STALE
+from sim.outcomes import BYPASS, MISS, STALE
 
-__all__ = ["THROTTLED", "FunctionUpstream", "SimFunctions"]
+__all__ = ["GENERATED", "NO_CHAIN", "THROTTLED", "Chain", "FunctionUpstream", "SimFunctions"]
 
 THROTTLED = 503  # the code a request ends with when a function was throttled (never a hit)
 
@@ -49,34 +53,64 @@ class FunctionUpstream:
     bytes when the real upstream is the origin (the edge's own check sees this wrapper).
     """
 
-    __slots__ = ("edge", "functions", "on_request", "on_response", "pop", "upstream")
+    __slots__ = (
+        "by_behavior",
+        "edge",
+        "functions",
+        "on_request",
+        "on_response",
+        "pop",
+        "probe",
+        "upstream",
+    )
 
     def __init__(
         self,
         functions: SimFunctions,
         edge: CacheNodeSim,
         upstream: CacheNodeSim | OriginSim,
-        on_request: SimulatedFunction | None,
-        on_response: SimulatedFunction | None,
+        chain: Chain,
+        by_behavior: dict[int, Chain],
     ) -> None:
         self.functions = functions
         self.edge = edge
         self.pop = edge.node.name
         self.upstream = upstream
-        self.on_request = on_request
-        self.on_response = on_response
+        self.on_request = chain.origin_request
+        self.on_response = chain.origin_response
+        self.probe = chain.origin_probe
+        # behavior index -> its chain, for behaviors that name functions of their own
+        self.by_behavior = by_behavior
 
     def serve(
         self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
     ) -> tuple[float, int, bool, int]:
         """Fetch through the origin triggers; ``t`` is the arrival time at the upstream."""
         delay = self.edge.up_delay
-        if self.on_request is not None:
-            seconds = self.on_request.run(t - delay)
+        on_request, on_response, probe = self.on_request, self.on_response, self.probe
+        if self.by_behavior:
+            chain = self.by_behavior.get(self.functions.behavior)  # type: ignore[arg-type]
+            if chain is not None:
+                on_request, on_response = chain.origin_request, chain.origin_response
+                probe = chain.origin_probe
+        if on_request is not None:
+            seconds = on_request.run(t - delay)
             if seconds < 0.0:  # throttled before the fetch: 503 at the edge, at once
                 self.functions.failed(self.pop)
                 return t - 2.0 * delay, MISS, False, 0
             t += seconds
+            if probe is not None:
+                answer = probe.answer(key)
+                if answer.generated:  # cached under the key, fresh for its TTL; no upstream
+                    self.functions.generated[self.pop] += 1
+                    ttl = answer.ttl
+                    if (
+                        answer.status >= 500
+                        and self.edge.cache.config.stale_if_error_seconds > 0
+                        and self.edge._get(key) is not None
+                    ):  # the stale entry stands in (stale-if-error): the answer is not kept
+                        ttl = 0.0
+                    return t - 2.0 * delay, MISS, False, self._age_for(ttl)
         upstream = self.upstream
         if type(upstream) is OriginSim:
             if not conditional:
@@ -84,13 +118,51 @@ class FunctionUpstream:
             done, age = upstream.fetch(t, size, conditional), 0
         else:
             done, _, _, age = upstream.serve(key, obj, size, t, from_peer, conditional)
-        if self.on_response is not None:
-            seconds = self.on_response.run(done + delay)
+        if on_response is not None:
+            seconds = on_response.run(done + delay)
             if seconds < 0.0:
                 self.functions.failed(self.pop)
             else:
                 done += seconds
         return done, MISS, not conditional, age
+
+    def _age_for(self, ttl: float) -> int:
+        """The Age that leaves a fill at the edge fresh for ``ttl`` seconds: the edge stores
+        every fill with its cache rule's freshness lifetime, and a generated response's
+        freshness comes from its own Cache-Control, so the difference is carried as its age
+        (RFC 9111 §4.2: fresh while current_age < lifetime)."""
+        template = self.edge.cache.template
+        lifetime = template.lifetime if template is not None else ttl
+        if not math.isfinite(lifetime):
+            return 0
+        return max(0, math.ceil(lifetime - ttl))
+
+
+class Chain(NamedTuple):
+    """The functions one request meets at an edge, by trigger (None: nothing on that trigger)."""
+
+    viewer_request: SimulatedFunction | None
+    viewer_response: SimulatedFunction | None
+    origin_request: SimulatedFunction | None
+    origin_response: SimulatedFunction | None
+    # What the request triggers' functions answer per URI (sim.function_probe): None when the
+    # trigger has no function or its code cannot be run here (then it is a pass)
+    viewer_probe: FunctionProbe | None = None
+    origin_probe: FunctionProbe | None = None
+
+    @property
+    def on_viewer(self) -> bool:
+        """Whether a viewer trigger has a function."""
+        return self.viewer_request is not None or self.viewer_response is not None
+
+    @property
+    def on_origin(self) -> bool:
+        """Whether an origin trigger has a function."""
+        return self.origin_request is not None or self.origin_response is not None
+
+
+NO_CHAIN = Chain(None, None, None, None)
+GENERATED = -2  # the code of a request a viewer-request function answered (never a hit)
 
 
 class SimFunctions:
@@ -99,49 +171,129 @@ class SimFunctions:
     def __init__(self, topology: Topology, nodes: dict[str, CacheNodeSim]) -> None:
         self.prices = topology.cost.functions
         self.by_pop: dict[str, dict[str, SimulatedFunction]] = {}
-        # edge -> (viewer-request function, viewer-response function); edges with one only
+        # edge -> (viewer-request function, viewer-response function, viewer-request probe);
+        # edges with a viewer function only
         self.viewer: dict[
-            CacheNodeSim, tuple[SimulatedFunction | None, SimulatedFunction | None]
+            CacheNodeSim,
+            tuple[SimulatedFunction | None, SimulatedFunction | None, FunctionProbe | None],
         ] = {}
+        # edge -> behavior index -> that behavior's chain (its own associations over the
+        # edge's, per trigger); only behaviors naming functions of their own
+        self.by_behavior: dict[CacheNodeSim, dict[int, Chain]] = {}
+        self.own: dict[CacheNodeSim, Chain] = {}  # edge -> its own chain
+        # The behavior (index in the topology's gateway) of the request being served: set by
+        # sim.behaviors before it calls ``serve``; None without a gateway.
+        self.behavior: int | None = None
         self.throttled: dict[str, int] = {}  # requests answered 503 per PoP
+        # responses generated by a request trigger's function per PoP (viewer-request: the
+        # request ended there; origin-request: nothing went upstream)
+        self.generated: dict[str, int] = {}
         self._failed: str | None = None  # the PoP whose origin trigger throttled this request
         self.only_viewer_request = True
+        origin = topology.origin
+        self._origin = OriginTarget(origin.name, origin.host, origin.port)
+        self._probes: dict[tuple[str, Trigger], FunctionProbe | None] = {}
+        self._rewrites: dict[str, int] = {}  # rewritten URI -> its object id (negative)
+        behaviors = topology.gateway.behaviors if topology.gateway is not None else ()
         for node in topology.edges:
             on = topology.functions_of(node)
-            if not on:
+            named = [
+                (b, behavior.functions)
+                for b, behavior in enumerate(behaviors)
+                if behavior.functions
+            ]
+            if not on and not named:
                 continue
             edge = nodes[node.name]
             mine: dict[str, SimulatedFunction] = {}
-            for spec in on.values():
-                mine.setdefault(spec.name, SimulatedFunction(spec, timing_of(spec)))
+
+            def chain_of(on: dict[Trigger, Any], mine: dict[str, SimulatedFunction]) -> Chain:
+                for spec in on.values():
+                    if spec.name not in mine:
+                        mine[spec.name] = SimulatedFunction(spec, timing_of(spec))
+
+                def at(trigger: Trigger) -> SimulatedFunction | None:
+                    spec = on.get(trigger)
+                    return None if spec is None else mine[spec.name]
+
+                return Chain(
+                    at(Trigger.VIEWER_REQUEST),
+                    at(Trigger.VIEWER_RESPONSE),
+                    at(Trigger.ORIGIN_REQUEST),
+                    at(Trigger.ORIGIN_RESPONSE),
+                    self._probe(on.get(Trigger.VIEWER_REQUEST), Trigger.VIEWER_REQUEST),
+                    self._probe(on.get(Trigger.ORIGIN_REQUEST), Trigger.ORIGIN_REQUEST),
+                )
+
+            own = self.own[edge] = chain_of(on, mine)
+            chains: dict[int, Chain] = {}
+            for b, associations in named:
+                merged = dict(on)  # a behavior's association wins per trigger (as live)
+                merged.update({t: topology.function(name) for t, name in associations})
+                chains[b] = chain_of(merged, mine)
+            if chains:
+                self.by_behavior[edge] = chains
             self.by_pop[node.name] = mine
             self.throttled[node.name] = 0
-
-            def at(trigger: Trigger, on=on, mine=mine) -> SimulatedFunction | None:
-                spec = on.get(trigger)
-                return None if spec is None else mine[spec.name]
-
-            viewer = (at(Trigger.VIEWER_REQUEST), at(Trigger.VIEWER_RESPONSE))
-            if set(on) != {Trigger.VIEWER_REQUEST}:
+            self.generated[node.name] = 0
+            if set(on) != {Trigger.VIEWER_REQUEST} or chains or own.viewer_probe is not None:
                 self.only_viewer_request = False
-            if viewer != (None, None):
-                self.viewer[edge] = viewer
-            origin = (at(Trigger.ORIGIN_REQUEST), at(Trigger.ORIGIN_RESPONSE))
-            if origin != (None, None):
+            if own.on_viewer:
+                self.viewer[edge] = (own.viewer_request, own.viewer_response, own.viewer_probe)
+            if own.on_origin or any(chain.on_origin for chain in chains.values()):
                 assert edge.upstream is not None
-                edge.upstream = FunctionUpstream(self, edge, edge.upstream, *origin)  # type: ignore[assignment]
+                edge.upstream = FunctionUpstream(self, edge, edge.upstream, own, chains)  # type: ignore[assignment]
 
         # The hook the model calls: the short one when only viewer-request functions exist.
         self.on_viewer_request = {edge: pair[0] for edge, pair in self.viewer.items()}
         if self.only_viewer_request:
             self.serve = self.serve_viewer_request  # type: ignore[method-assign]
 
+    def _probe(self, spec: FunctionSpec | None, trigger: Trigger) -> FunctionProbe | None:
+        """The probe of ``spec`` on ``trigger`` (one per function and trigger, for every PoP);
+        None without a function or when its code is not there to run."""
+        if spec is None:
+            return None
+        key = (spec.name, trigger)
+        if key not in self._probes:
+            probe = FunctionProbe(spec, trigger, self._origin)
+            self._probes[key] = probe if probe.runnable else None
+        return self._probes[key]
+
     @classmethod
     def build(cls, topology: Topology, nodes: dict[str, CacheNodeSim]) -> SimFunctions | None:
-        """The functions of ``topology``'s edges, or None when no edge has any (no hooks at all)."""
-        if not any(topology.functions_of(node) for node in topology.edges):
+        """The functions of ``topology``'s edges and behaviors, or None when there are none
+        (no hooks at all)."""
+        gateway = topology.gateway
+        if not any(topology.functions_of(node) for node in topology.edges) and not (
+            gateway is not None and any(b.functions for b in gateway.behaviors)
+        ):
             return None
         return cls(topology, nodes)
+
+    def chain(self, edge: CacheNodeSim, behavior: int | None) -> Chain:
+        """The chain of a request on ``behavior`` at ``edge`` (NO_CHAIN: no function there)."""
+        chains = self.by_behavior.get(edge)
+        if chains is not None and behavior is not None:
+            chain = chains.get(behavior)
+            if chain is not None:
+                return chain
+        return self.own.get(edge, NO_CHAIN)
+
+    def _rewritten(self, edge: CacheNodeSim, uri: str) -> int:
+        """The object id of the URI a viewer-request function rewrote a request to.
+
+        Such a URI is an object of its own (the same body size): it gets a negative id, one per
+        URI in the run, and at ``edge`` the owner the ring gives its key (the owner memo is by
+        object id).
+        """
+        obj = self._rewrites.get(uri)
+        if obj is None:
+            obj = self._rewrites[uri] = -1 - len(self._rewrites)
+        owners = edge.owner_of
+        if owners is not None and obj not in owners.memo:
+            owners.memo[obj] = owners.of_path(uri)
+        return obj
 
     def failed(self, pop: str) -> None:
         """An origin trigger's function at ``pop`` was throttled during the request served."""
@@ -159,6 +311,16 @@ class SimFunctions:
     ) -> tuple[float, int, bool, int]:
         """``edge.serve`` for a user request, with the edge's viewer functions around it."""
         viewer = self.viewer.get(edge)
+        if self.by_behavior:
+            chains = self.by_behavior.get(edge)
+            if chains is not None:
+                chain = chains.get(self.behavior)  # type: ignore[arg-type]
+                if chain is not None:
+                    viewer = (
+                        (chain.viewer_request, chain.viewer_response, chain.viewer_probe)
+                        if chain.on_viewer
+                        else None
+                    )
         self._failed = None
         if viewer is None:
             answer = edge.serve(key, obj, size, t, from_peer, conditional)
@@ -166,13 +328,22 @@ class SimFunctions:
                 self.throttled[self._failed] += 1
                 return answer[0], THROTTLED, False, 0
             return answer
-        on_request, on_response = viewer
+        on_request, on_response, probe = viewer
         if on_request is not None:
             seconds = on_request.run(t)
             if seconds < 0.0:
                 self.throttled[edge.node.name] += 1
                 return t, THROTTLED, False, 0
             t += seconds
+            if probe is not None:
+                answer = probe.answer(key)
+                if answer.generated:
+                    # answered at the edge: no cache step, no other trigger
+                    # (cdn.functions.skipping)
+                    self.generated[edge.node.name] += 1
+                    return t, GENERATED, False, 0
+                if answer.uri is not None:  # rewritten: the cache step keys the new URI
+                    key, obj = answer.uri, self._rewritten(edge, answer.uri)
         done, code, from_upstream, age = edge.serve(key, obj, size, t, from_peer, conditional)
         failed = self._failed
         if failed is not None and code != STALE:  # a background refresh's is not the viewer's
@@ -185,6 +356,39 @@ class SimFunctions:
                 return done, THROTTLED, from_upstream, age
             done += seconds
         return done, code, from_upstream, age
+
+    def pass_through(
+        self,
+        edge: CacheNodeSim,
+        chain: Chain,
+        t: float,
+        queue: Callable[[float], float],
+        fetch: Callable[[float], float],
+    ) -> tuple[float, int]:
+        """An admitted non-GET (a POST passed to the origin uncached) through ``chain``'s four
+        triggers at ``edge``, arriving at ``t``: (the time its answer is ready, its code).
+
+        ``queue(t)``: the edge's queue, the time the request leaves it; ``fetch(t)``: the origin
+        round trip from the edge at ``t``, the time the answer is back at the edge. As live:
+        viewer-request, the edge, origin-request, the origin, origin-response, viewer-response;
+        a throttled function answers 503 at once (the triggers after it do not run).
+        """
+        steps: tuple[tuple[SimulatedFunction | None, Callable[[float], float] | None], ...] = (
+            (chain.viewer_request, queue),
+            (chain.origin_request, fetch),
+            (chain.origin_response, None),
+            (chain.viewer_response, None),
+        )
+        for function, then in steps:
+            if function is not None:
+                seconds = function.run(t)
+                if seconds < 0.0:
+                    self.throttled[edge.node.name] += 1
+                    return t, THROTTLED
+                t += seconds
+            if then is not None:
+                t = then(t)
+        return t, BYPASS
 
     def serve_viewer_request(
         self,
@@ -213,6 +417,8 @@ class SimFunctions:
             self.prices,
         )
         section["throttled_requests"] = sum(self.throttled.values())
+        # responses a request trigger's function generated, per PoP (sim.function_probe)
+        section["generated_responses"] = dict(sorted(self.generated.items()))
         report["functions"] = section
         report["outcomes"]["function_throttled"] = section["throttled_requests"]
         cost = report["cost"]

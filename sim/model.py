@@ -282,6 +282,7 @@ class Simulation:
         serve = CacheNodeSim.serve if self.functions is None else self.functions.serve
         if gate is not None:
             gate.inner = serve
+            gate.functions = self.functions
             serve = gate.serve
         routing = self.options.routing
         purge_times = sorted(p.at for p in self.purges)

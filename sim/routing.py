@@ -86,6 +86,11 @@ class PeerOwners(Generic[N]):
             found = self.memo[obj] = self._nodes[self._ring.owner(key)]
         return found
 
+    def of_path(self, path: str) -> N:
+        """The owner of the object the live edge keys by ``path`` (e.g. a URI a function
+        rewrote), not memoised."""
+        return self._nodes[self._ring.owner(peer_key(self._site, path))]
+
 
 def owner_function(
     peers: Sequence[Node], nodes: dict[str, N], site: str, path: str | Callable[[int], str]

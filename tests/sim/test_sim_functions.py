@@ -151,7 +151,13 @@ def test_report_json_has_the_functions_section_and_total_cost_includes_it(tmp_pa
     write_report(report, tmp_path)
     written = json.loads((tmp_path / "report.json").read_text())
     section = written["functions"]
-    assert set(section) == {"functions", "pops", "cost", "throttled_requests"}
+    assert set(section) == {
+        "functions",
+        "pops",
+        "cost",
+        "throttled_requests",
+        "generated_responses",
+    }
     assert set(section["pops"]) == {"edge-par", "edge-lon", "edge-ams"}
     cost = written["cost"]
     parts = cost["egress"] + cost["requests"] + cost["origin_egress"] + cost["functions"]

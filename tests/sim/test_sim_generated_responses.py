@@ -1,0 +1,94 @@
+"""Generated responses in `cdn sim`: the simulator runs a request trigger's handler once per URI
+(sim.function_probe) and follows its answer as the live edge does: an origin-request response
+is cached under the request's key for its max-age (later hits skip the function, nothing goes
+upstream, origin-response does not run); a viewer-request response ends the request at once."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from cdn.functions import OriginTarget, Trigger
+from cdn.topology import Topology, load_topology
+from sim.function_probe import PASS, Answer, FunctionProbe
+from sim.model import SimOptions, Simulation
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "configs" / "functions.toml"
+ORIGIN = OriginTarget("origin", "127.0.0.1", 8100)
+
+
+@pytest.fixture(scope="module")
+def topology() -> Topology:
+    return load_topology(FUNCTIONS)
+
+
+def by_pop(report: dict, pop: str) -> dict[str, int]:
+    return {e["function"]: e["invocations"] for e in report["functions"]["pops"][pop]}
+
+
+def test_the_probe_reads_a_generated_response_and_its_max_age(topology: Topology) -> None:
+    probe = FunctionProbe(topology.function("maintenance"), Trigger.ORIGIN_REQUEST, ORIGIN)
+    assert probe.answer("/obj/1") == Answer(True, 10.0, None, 503)
+    assert probe.answer("/health") == PASS
+
+
+def test_the_probe_tells_a_redirect_from_a_rewrite(topology: Topology) -> None:
+    probe = FunctionProbe(topology.function("rewrite-redirect"), Trigger.VIEWER_REQUEST, ORIGIN)
+    assert probe.answer("/old/1") == Answer(True, 3600.0, None, 301)
+    assert probe.answer("/docs/") == Answer(False, 0.0, "/docs/index.html")  # a rewrite
+    assert probe.answer("/obj/1") == PASS
+
+
+def test_a_viewer_request_rewrite_becomes_the_cache_key(topology: Topology) -> None:
+    # ab-cookie (edge-lon) puts the load generator's client (127.0.0.1: group b) under /b/
+    simulation = Simulation(topology, SimOptions(duration=5.0))
+    simulation.run()
+    keys = {k for node in simulation.nodes.values() for k in node.cache.store.slots}
+    assert any(k.startswith("/b/obj/") for k in keys)
+    assert any(k.startswith("/obj/") for k in keys)  # par's and ams's users keep theirs
+
+
+def test_an_origin_request_response_is_cached_and_skips_origin_response(
+    topology: Topology,
+) -> None:
+    report = Simulation(topology, SimOptions(duration=10.0)).run().report
+    lon = by_pop(report, "edge-lon")
+    assert lon["maintenance"] == report["functions"]["generated_responses"]["edge-lon"] > 0
+    assert lon["security-headers"] == 0  # origin-response never runs after a generated one
+    # cached under the key: far fewer invocations than requests reaching edge-lon's cache
+    assert lon["maintenance"] < report["pops"]["edge-lon"]["requests"] / 2
+    assert by_pop(report, "edge-par")["security-headers"] > 0  # other edges still fetch
+
+
+def test_a_cached_generated_response_expires_after_its_max_age(topology: Topology) -> None:
+    short = Simulation(topology, SimOptions(duration=8.0)).run().report
+    longer = Simulation(topology, SimOptions(duration=30.0)).run().report
+    # within 10 s each key runs the function once; past it, popular keys run it again
+    assert by_pop(longer, "edge-lon")["maintenance"] > 2 * by_pop(short, "edge-lon")["maintenance"]
+
+
+def test_a_viewer_request_response_ends_the_request_at_the_edge(topology: Topology) -> None:
+    moved = dataclasses.replace(
+        topology, workload=dataclasses.replace(topology.workload, path="/old/{id}")
+    )
+    report = Simulation(moved, SimOptions(duration=5.0)).run().report
+    par = by_pop(report, "edge-par")
+    assert par["rewrite-redirect"] == report["functions"]["generated_responses"]["edge-par"] > 0
+    assert report["pops"]["edge-par"]["requests"] < report["requests"]  # never reached par's cache
+
+
+def test_a_generated_5xx_does_not_replace_an_entry_served_stale_if_error(
+    topology: Topology,
+) -> None:
+    # configs/functions.toml serves stale-if-error for 60 s: past the 503's 10 s, the stale
+    # entry stands in for each new 503 (not stored), so every request runs maintenance again
+    without = dataclasses.replace(
+        topology,
+        edge_settings=dataclasses.replace(topology.edge_settings, stale_if_error=0.0),
+    )
+    assert topology.edge_settings.stale_if_error > 0
+    kept = by_pop(Simulation(without, SimOptions(duration=30.0)).run().report, "edge-lon")
+    stale = by_pop(Simulation(topology, SimOptions(duration=30.0)).run().report, "edge-lon")
+    assert stale["maintenance"] > kept["maintenance"]
