@@ -118,7 +118,11 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
         if cookies:
             cookie = "; ".join([f"{name}={item['value']}" for name, item in cookies])
             headers += (("cookie", cookie),)
-    elif folded_cookies is not None and not isinstance(folded_cookies, Mapping):
+    elif (
+        folded_cookies is not None
+        and type(folded_cookies) is not dict  # the common {}: no ABC isinstance check
+        and not isinstance(folded_cookies, Mapping)
+    ):
         raise InvalidAnswer("cookie is not an object")
     return ContinueRequest(
         EdgeRequest(
