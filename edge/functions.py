@@ -318,7 +318,7 @@ class EdgeFunctions:
         prefix, ids = self._prefix, self._ids
         distribution = Distribution()
         wire_hit_at = hits.wire_hit_at
-        run_now = chain.run_now
+        changes_now = chain.changes_now
         record = runner.record_call  # ``chain.record_now``, bound once: fewer lookups per hit
         label = VR.value
 
@@ -340,20 +340,13 @@ class EdgeFunctions:
                 None,
                 distribution,
             )
-            ran = run_now(VR, given)
+            ran = changes_now(given)
             if ran is None:
                 return None
-            result, used = ran
-            if type(result) is not ContinueRequest:
-                return None
-            changed = result.request
-            headers = changed.headers
+            uri, query, headers, used = ran
             if headers is not shown and not same_headers(shown, headers):
                 fields = CIMultiDictProxy(CIMultiDict(headers))
-            query = changed.querystring
-            ready = wire_hit_at(
-                method, key_of(f"{changed.uri}?{query}" if query else changed.uri), fields
-            )
+            ready = wire_hit_at(method, key_of(f"{uri}?{query}" if query else uri), fields)
             if ready is not None:
                 record(label, used, given.request_id)
             return ready
