@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdn.functions.cloudfront_answers import read_cloudfront_function_answer
+from cdn.functions.cloudfront_answers import (
+    read_cloudfront_function_answer,
+    read_viewer_request_changes,
+)
 from cdn.functions.events import cloudfront_function_event, lambda_edge_event
 from cdn.functions.lambda_answers import read_lambda_edge_answer
 from cdn.functions.results import FailureKind, FunctionFailed, TriggerResult
 from cdn.functions.skipping import Passage, trigger_runs
 from cdn.functions.triggers import Trigger
-from cdn.functions.values import FunctionInput, OriginTarget
+from cdn.functions.values import FunctionInput, Header, OriginTarget
 from fn.cloudfront import CloudFrontFunction, RunFailed
 from fn.invocation import Invocation
 from fn.pool import LambdaPool
@@ -90,6 +93,25 @@ class FunctionChain:
         except RunFailed:
             return None
         return read_cloudfront_function_answer(trigger, given, payload), used
+
+    def changes_now(
+        self, given: FunctionInput
+    ) -> tuple[str, str, tuple[Header, ...], float] | None:
+        """``run_now`` on viewer-request reduced to what a plain hit needs: the (uri,
+        querystring, headers) the CloudFront Function let the request go on with, and the
+        seconds it ran; None whenever ``run_now``'s result would not be a ContinueRequest
+        (a generated response, an invalid answer, a failure: ``run`` answers those)."""
+        runner = self.functions.get(Trigger.VIEWER_REQUEST)
+        if not isinstance(runner, CloudFrontFunction):
+            return None
+        try:
+            payload, used = runner.call(cloudfront_function_event(Trigger.VIEWER_REQUEST, given))
+        except RunFailed:
+            return None
+        changes = read_viewer_request_changes(given, payload)
+        if changes is None:
+            return None
+        return (*changes, used)
 
     def record_now(self, trigger: Trigger, used: float, request_id: str) -> None:
         """Count a ``run_now`` whose answer (a ContinueRequest or GeneratedResponse: a failure

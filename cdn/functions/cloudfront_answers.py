@@ -37,7 +37,7 @@ from cdn.functions.validation import (
 )
 from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, Header
 
-__all__ = ["read_cloudfront_function_answer", "unfold"]
+__all__ = ["read_cloudfront_function_answer", "read_viewer_request_changes", "unfold"]
 
 
 def unfold(folded: Any, what: str) -> list[tuple[str, dict[str, Any]]]:
@@ -84,6 +84,30 @@ def _headers(folded: Any) -> tuple[Header, ...]:
 
 def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest:
     request = given.request
+    uri, querystring, headers = _request_parts(request, answer)
+    return ContinueRequest(
+        EdgeRequest(request.method, uri, querystring, headers, request.client_ip, request.body)
+    )
+
+
+def read_viewer_request_changes(
+    given: FunctionInput, answer: Any
+) -> tuple[str, str, tuple[Header, ...]] | None:
+    """The (uri, querystring, headers) a viewer-request CloudFront Function's ``answer`` lets
+    the request go on with, checked as ``read_cloudfront_function_answer`` checks them, without
+    building its ContinueRequest (the edge's wire fast path); None when that would not be a
+    ContinueRequest (a generated response, an invalid answer: the full path answers those)."""
+    if type(answer) is not dict or "statusCode" in answer:
+        return None
+    try:
+        return _request_parts(given.request, answer)
+    except InvalidAnswer:
+        return None
+
+
+def _request_parts(
+    request: EdgeRequest, answer: Mapping[str, Any]
+) -> tuple[str, str, tuple[Header, ...]]:
     if "method" in answer and answer["method"] != request.method:
         raise InvalidAnswer(
             f"method is read-only (was {request.method!r}, got {answer['method']!r})"
@@ -118,18 +142,13 @@ def _request(given: FunctionInput, answer: Mapping[str, Any]) -> ContinueRequest
         if cookies:
             cookie = "; ".join([f"{name}={item['value']}" for name, item in cookies])
             headers += (("cookie", cookie),)
-    elif folded_cookies is not None and not isinstance(folded_cookies, Mapping):
+    elif (
+        folded_cookies is not None
+        and type(folded_cookies) is not dict  # the common {}: no ABC isinstance check
+        and not isinstance(folded_cookies, Mapping)
+    ):
         raise InvalidAnswer("cookie is not an object")
-    return ContinueRequest(
-        EdgeRequest(
-            request.method,
-            uri,
-            querystring,
-            headers + tuple(hidden_list) if hidden_list else headers,
-            request.client_ip,
-            request.body,
-        )
-    )
+    return uri, querystring, (headers + tuple(hidden_list) if hidden_list else headers)
 
 
 def _response_headers(answer: Mapping[str, Any]) -> tuple[Header, ...]:
