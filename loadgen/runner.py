@@ -461,7 +461,11 @@ class LoadRun:
     def _prepare_wire(self) -> WireClient:
         plan = self.plan
         wire = WireClient(
-            self.recorder, connections=plan.connections, timeout=plan.timeout, clock=self.clock
+            self.recorder,
+            connections=plan.connections,
+            timeout=plan.timeout,
+            clock=self.clock,
+            head_timeout=plan.head_timeout,
         )
         for row in self.schedule.routes:
             for first in row:

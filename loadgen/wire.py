@@ -14,6 +14,11 @@ Rules:
   another connection, as aiohttp and browsers do; a second loss is an error.
 - Every request sent ends in exactly one ``Outcomes.response`` or ``Outcomes.error`` call, also
   on timeouts (checked by a sweeper every ``sweep`` s) and when the client closes.
+- With ``head_timeout``, a request with somewhere else to go (its route has a ``fallback``) that
+  has no response byte ``head_timeout`` s after it was sent on its connection (or after it
+  began waiting for one) is taken back and handed to ``redirect`` as ``head_timeout``, like an
+  unreachable edge: a hung edge (SIGSTOP) accepts connections and never answers, and anycast
+  withdraws it rather than letting its users time out. Its connection is closed.
 - ``warm(n)`` opens connections before the schedule starts, so sends do not pay the handshake.
 - A body without Content-Length or chunking ends when the server closes the connection.
 - Only plain ``http://`` GETs with fixed headers take this path; anything else uses aiohttp.
@@ -40,6 +45,8 @@ USER_AGENT = "cdnlab-load/0.1"
 UNREACHABLE = frozenset(
     {"connect_refused", "connect_error", "connection_reset", "server_disconnected"}
 )
+HEAD_TIMEOUT = "head_timeout"  # no response byte within ``head_timeout``: the edge hangs
+REDIRECTED = UNREACHABLE | {HEAD_TIMEOUT}
 
 
 class Outcomes(Protocol):
@@ -93,16 +100,23 @@ def request_tail(origin: Origin, headers: dict[str, str], close: bool = False) -
 class _Pending:
     """A request waiting for a connection."""
 
-    __slots__ = ("data", "intended", "retried", "route", "started")
+    __slots__ = ("data", "intended", "queued", "retried", "route", "started")
 
     def __init__(
-        self, data: bytes, route: Any, intended: float, started: float, retried: bool = False
+        self,
+        data: bytes,
+        route: Any,
+        intended: float,
+        started: float,
+        retried: bool = False,
+        queued: float = 0.0,
     ) -> None:
         self.data = data
         self.route = route
         self.intended = intended
         self.started = started
         self.retried = retried
+        self.queued = queued  # when it began waiting in its pool (for the head timeout)
 
 
 class WireConnection(asyncio.Protocol):
@@ -120,6 +134,7 @@ class WireConnection(asyncio.Protocol):
         self.route: Any = None
         self.intended = 0.0
         self.started = 0.0
+        self.sent = 0.0  # when this try was written on this connection
         self.size = 0
         self.cache_status: list[str] = []
         self.x_cache: str | None = None
@@ -211,6 +226,7 @@ class WireConnection(asyncio.Protocol):
         self.route = route
         self.intended = intended
         self.started = started
+        self.sent = self.client.clock()
         self.size = 0
         self.cache_status = []
         self.x_cache = None
@@ -285,7 +301,7 @@ class WirePool:
             if not connection.closed:
                 connection.start(data, route, intended, started)
                 return
-        self.waiting.append(_Pending(data, route, intended, started))
+        self.waiting.append(_Pending(data, route, intended, started, queued=self.client.clock()))
         if self.opening < len(self.waiting) and self.client.may_open():
             self.open(for_request=True)
 
@@ -360,10 +376,12 @@ class WireClient:
         timeout: float,
         clock: Callable[[], float],
         sweep: float = 0.1,
+        head_timeout: float | None = None,
     ) -> None:
         self.outcomes = outcomes
         self.connections = connections
         self.timeout = timeout
+        self.head_timeout = head_timeout
         self.clock = clock
         self.sweep = min(sweep, timeout / 4)
         self.pools: dict[str, WirePool] = {}
@@ -399,7 +417,7 @@ class WireClient:
     def ended(self, route: Any, data: bytes, intended: float, started: float, kind: str) -> None:
         """A request failed as ``kind``: sent elsewhere when the edge was unreachable and
         ``redirect`` names another place (anycast), else booked as an error."""
-        if kind in UNREACHABLE and self.redirect is not None:
+        if kind in REDIRECTED and self.redirect is not None:
             moved = self.redirect(route, data)
             if moved is not None:
                 pool, moved_data, moved_route = moved
@@ -426,7 +444,10 @@ class WireClient:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self.sweep)
-            self.expire(self.clock() - self.timeout)
+            now = self.clock()
+            self.expire(now - self.timeout)
+            if self.head_timeout is not None:
+                self.withdraw(now - self.head_timeout)
 
     def expire(self, before: float) -> None:
         """End as ``timeout`` every request started before ``before`` (waiting or in flight)."""
@@ -436,6 +457,31 @@ class WireClient:
             for connection in list(pool.all):
                 if connection.busy and connection.started < before:
                     connection.expire("timeout")
+
+    def withdraw(self, before: float) -> None:
+        """Redirect (as ``head_timeout``) every request with a fallback route that has had no
+        response byte since before ``before``: sent on a connection, or waiting for one."""
+        if self.redirect is None:
+            return
+        for pool in self.pools.values():
+            waiting = pool.waiting
+            if waiting and waiting[0].queued < before:
+                kept: deque[_Pending] = deque()
+                while waiting:
+                    item = waiting.popleft()
+                    if item.queued < before and getattr(item.route, "fallback", None) is not None:
+                        self.fail_waiting(item, HEAD_TIMEOUT)
+                    else:
+                        kept.append(item)
+                waiting.extend(kept)
+            for connection in list(pool.all):
+                if (
+                    connection.busy
+                    and not connection.got_bytes
+                    and connection.sent < before
+                    and getattr(connection.route, "fallback", None) is not None
+                ):
+                    connection.expire(HEAD_TIMEOUT)
 
     async def close(self, kind: str = "cancelled") -> None:
         """End what is still in flight as ``kind`` and close every connection."""

@@ -40,3 +40,46 @@ def test_requests_to_a_dead_edge_go_to_the_next_nearest_edge(client: str) -> Non
     assert report.stats.total.errors == 0
     assert report.stats.total.responses == 150
     assert report.stats.pops.get("edge-par") is None or report.stats.pops["edge-par"].requests == 0
+
+
+def test_requests_to_a_hung_edge_go_to_the_next_nearest_edge_after_the_head_timeout() -> None:
+    topology = load_topology(default_topology_path())
+    settings = OriginSettings.from_topology(topology, host="127.0.0.1", port=0)
+    server = ServerThread(create_app(settings))
+    served = server.start()
+    # A hung edge (as under SIGSTOP): the kernel accepts connections, nothing ever answers.
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(1024)
+    try:
+        edge_urls = tuple(
+            (
+                edge.name,
+                f"http://127.0.0.1:{hung.getsockname()[1]}"
+                if edge.name == "edge-par"
+                else served.url,
+            )
+            for edge in topology.edges
+        )
+        plan = LoadPlan(
+            topology=topology,
+            edge_urls=edge_urls,
+            rate=300,
+            requests=150,
+            timeout=5.0,
+            head_timeout=0.3,
+        )
+        report = run_load_sync(plan)
+    finally:
+        hung.close()
+        server.stop()
+    assert report.stats.total.errors == 0
+    assert report.stats.total.responses == 150
+
+
+def test_a_head_timeout_at_or_above_the_request_timeout_is_refused() -> None:
+    from loadgen.plan import check_plan
+
+    plan = LoadPlan(duration=1.0, timeout=2.0, head_timeout=2.0)
+    with pytest.raises(ValueError, match=r"head timeout 2\.0 is out of range"):
+        check_plan(plan)
