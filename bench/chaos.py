@@ -71,6 +71,11 @@ ORDER = (
 # Scenarios run with objects that go stale within the run (and may be served stale 300 s).
 SHORT_LIVED = {"origin-down-stale": 'cache_control = "public, max-age=5, stale-if-error=300"'}
 AFTER = 20.0  # seconds of load after the fault ends (after its start for a kill)
+# Anycast withdrawal of a hung edge: the load generator sends a request that has had no response
+# byte for this long to the user's next-nearest edge (LoadPlan.head_timeout); the simulator
+# models the same (SimOptions.head_timeout). Below the client timeout (10 s) and above the
+# edges' peer timeout (5 s), so a peer-forwarded request has failed over before it is withdrawn.
+HEAD_TIMEOUT = 6.0
 WINDOW_TAIL = 5.0  # the fault window runs until this long after the fault ends
 
 
@@ -138,7 +143,13 @@ def _recovery(seconds: list[Any], since: int, baseline_ms: float) -> float | Non
     return None
 
 
-def predict(path: Path, rate: float, duration: float, faults: tuple[Any, ...]) -> dict[str, Any]:
+def predict(
+    path: Path,
+    rate: float,
+    duration: float,
+    faults: tuple[Any, ...],
+    head_timeout: float | None = HEAD_TIMEOUT,
+) -> dict[str, Any]:
     """The simulator's run of the same scenario: its ``report["faults"]`` plus origin requests."""
     from dataclasses import replace
 
@@ -147,7 +158,12 @@ def predict(path: Path, rate: float, duration: float, faults: tuple[Any, ...]) -
     topology = load_topology(path)
     workload = replace(topology.workload, rate=rate, duration=duration)
     report = (
-        Simulation(replace(topology, workload=workload), SimOptions(faults=faults)).run().report
+        Simulation(
+            replace(topology, workload=workload),
+            SimOptions(faults=faults, head_timeout=head_timeout),
+        )
+        .run()
+        .report
     )
     return {**report["faults"], "origin_requests": sum(report["faults"]["origins"].values())}
 
@@ -175,7 +191,13 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
         with Cluster(path, state_dir=tmp, prometheus=False) as cluster:
             state = cluster.run_state()
             edge_urls = tuple((n.name, n.url) for n in state.nodes if n.role == "edge")
-            plan = LoadPlan(topology=topology, edge_urls=edge_urls, rate=rate, duration=duration)
+            plan = LoadPlan(
+                topology=topology,
+                edge_urls=edge_urls,
+                rate=rate,
+                duration=duration,
+                head_timeout=HEAD_TIMEOUT,
+            )
             run = LoadRun(plan)
             actor = FaultActor(state, state_path=cluster.state_path)
             origin_before = _origin_requests(cluster.urls["origin"])
