@@ -100,6 +100,10 @@ class Row:
     predicted_errors_in_window: int = 0
     predicted_origin_requests: int = 0
     predicted_stale: int = 0
+    # Where the errors fall: per second of the run, measured (when they ended) and predicted
+    # (when they were sent).
+    errors_per_second: tuple[int, ...] = ()
+    predicted_errors_per_second: tuple[int, ...] = ()
 
 
 def _topology_with_fallbacks(directory: Path, cache_control: str | None = None) -> Path:
@@ -233,6 +237,8 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
         predicted_errors_in_window=int(sum(per_second[start:window_end])),
         predicted_origin_requests=int(predicted["origin_requests"]),
         predicted_stale=int(predicted["stale_served"]),
+        errors_per_second=tuple(s.errors for s in seconds),
+        predicted_errors_per_second=tuple(int(n) for n in per_second),
     )
     console.print(
         f"{name}: {row.requests} requests at {row.achieved_rate:.0f}/s, {row.errors} errors "
