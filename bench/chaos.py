@@ -73,9 +73,14 @@ SHORT_LIVED = {"origin-down-stale": 'cache_control = "public, max-age=5, stale-i
 AFTER = 20.0  # seconds of load after the fault ends (after its start for a kill)
 # Anycast withdrawal of a hung edge: the load generator sends a request that has had no response
 # byte for this long to the user's next-nearest edge (LoadPlan.head_timeout); the simulator
-# models the same (SimOptions.head_timeout). Below the client timeout (10 s) and above the
-# edges' peer timeout (5 s), so a peer-forwarded request has failed over before it is withdrawn.
-HEAD_TIMEOUT = 6.0
+# models the same (SimOptions.head_timeout). Below the client timeout (10 s) and 2 s above the
+# edges' peer timeout (5 s), so a request a surviving edge forwarded to the hung peer has
+# failed over there before the load generator would withdraw it from that (healthy) edge.
+HEAD_TIMEOUT = 7.0
+# The load generator's connection cap: a hung edge holds a connection per request sent to it
+# until the head timeout (about its users' rate x 7 s), and the cap is shared by every edge's
+# pool, so the default 256 would starve the healthy edges' pools.
+CONNECTIONS = 2048
 WINDOW_TAIL = 5.0  # the fault window runs until this long after the fault ends
 
 
@@ -201,6 +206,7 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
                 rate=rate,
                 duration=duration,
                 head_timeout=HEAD_TIMEOUT,
+                connections=CONNECTIONS,
             )
             run = LoadRun(plan)
             actor = FaultActor(state, state_path=cluster.state_path)

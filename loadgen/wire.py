@@ -15,10 +15,11 @@ Rules:
 - Every request sent ends in exactly one ``Outcomes.response`` or ``Outcomes.error`` call, also
   on timeouts (checked by a sweeper every ``sweep`` s) and when the client closes.
 - With ``head_timeout``, a request with somewhere else to go (its route has a ``fallback``) that
-  has no response byte ``head_timeout`` s after it was sent on its connection (or after it
-  began waiting for one) is taken back and handed to ``redirect`` as ``head_timeout``, like an
-  unreachable edge: a hung edge (SIGSTOP) accepts connections and never answers, and anycast
-  withdraws it rather than letting its users time out. Its connection is closed.
+  has no response byte ``head_timeout`` s after it reached its pool (waiting for a connection
+  counts) is taken back and handed to ``redirect`` as ``head_timeout``, like an unreachable
+  edge: a hung edge (SIGSTOP) accepts connections and never answers, and anycast withdraws it
+  rather than letting its users time out. Its connection is closed, and the requests still
+  waiting for a connection to that edge are handed over at once (nothing of them was sent).
 - ``warm(n)`` opens connections before the schedule starts, so sends do not pay the handshake.
 - A body without Content-Length or chunking ends when the server closes the connection.
 - Only plain ``http://`` GETs with fixed headers take this path; anything else uses aiohttp.
@@ -134,7 +135,7 @@ class WireConnection(asyncio.Protocol):
         self.route: Any = None
         self.intended = 0.0
         self.started = 0.0
-        self.sent = 0.0  # when this try was written on this connection
+        self.since = 0.0  # when this try reached the pool (for the head timeout)
         self.size = 0
         self.cache_status: list[str] = []
         self.x_cache: str | None = None
@@ -178,7 +179,9 @@ class WireConnection(asyncio.Protocol):
         elif self.busy and self.served and not self.got_bytes and not self.retried:
             # The keep-alive race: send it once more on another connection.
             self.busy = False
-            self.pool.retry(_Pending(self.data, self.route, self.intended, self.started, True))
+            self.pool.retry(
+                _Pending(self.data, self.route, self.intended, self.started, True, self.since)
+            )
         elif self.busy:
             if isinstance(exc, ConnectionResetError):
                 kind = "connection_reset"
@@ -217,16 +220,23 @@ class WireConnection(asyncio.Protocol):
     # -- requests ----------------------------------------------------------------------------
 
     def start(
-        self, data: bytes, route: Any, intended: float, started: float, retried: bool = False
+        self,
+        data: bytes,
+        route: Any,
+        intended: float,
+        started: float,
+        retried: bool = False,
+        since: float | None = None,
     ) -> None:
-        """Send one request on this (idle, open) connection."""
+        """Send one request on this (idle, open) connection; ``since``: when it reached the
+        pool (now when None)."""
         self.busy = True
         self.data = data
         self.retried = retried
         self.route = route
         self.intended = intended
         self.started = started
-        self.sent = self.client.clock()
+        self.since = self.client.clock() if since is None else since
         self.size = 0
         self.cache_status = []
         self.x_cache = None
@@ -315,7 +325,9 @@ class WirePool:
             connection = self.idle.pop()
             if not connection.closed:
                 item = self.waiting.popleft()
-                connection.start(item.data, item.route, item.intended, item.started, item.retried)
+                connection.start(
+                    item.data, item.route, item.intended, item.started, item.retried, item.queued
+                )
 
     def open(self, *, for_request: bool) -> None:
         """Start opening one connection (in the background)."""
@@ -350,7 +362,9 @@ class WirePool:
         """``connection`` is free: give it the oldest waiting request, or keep it idle."""
         if self.waiting:
             item = self.waiting.popleft()
-            connection.start(item.data, item.route, item.intended, item.started, item.retried)
+            connection.start(
+                item.data, item.route, item.intended, item.started, item.retried, item.queued
+            )
         else:
             self.idle.append(connection)
 
@@ -460,28 +474,31 @@ class WireClient:
 
     def withdraw(self, before: float) -> None:
         """Redirect (as ``head_timeout``) every request with a fallback route that has had no
-        response byte since before ``before``: sent on a connection, or waiting for one."""
+        response byte since it reached its pool before ``before``; a pool that had one gives
+        up its other waiting requests with a fallback too (its edge is taken as hung)."""
         if self.redirect is None:
             return
         for pool in self.pools.values():
-            waiting = pool.waiting
-            if waiting and waiting[0].queued < before:
-                kept: deque[_Pending] = deque()
-                while waiting:
-                    item = waiting.popleft()
-                    if item.queued < before and getattr(item.route, "fallback", None) is not None:
-                        self.fail_waiting(item, HEAD_TIMEOUT)
-                    else:
-                        kept.append(item)
-                waiting.extend(kept)
+            hung = False
             for connection in list(pool.all):
                 if (
                     connection.busy
                     and not connection.got_bytes
-                    and connection.sent < before
+                    and connection.since < before
                     and getattr(connection.route, "fallback", None) is not None
                 ):
+                    hung = True
                     connection.expire(HEAD_TIMEOUT)
+            waiting = pool.waiting
+            if waiting and (hung or waiting[0].queued < before):
+                kept: deque[_Pending] = deque()
+                while waiting:
+                    item = waiting.popleft()
+                    if getattr(item.route, "fallback", None) is not None:
+                        self.fail_waiting(item, HEAD_TIMEOUT)
+                    else:
+                        kept.append(item)
+                waiting.extend(kept)
 
     async def close(self, kind: str = "cancelled") -> None:
         """End what is still in flight as ``kind`` and close every connection."""
