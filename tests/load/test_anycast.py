@@ -83,3 +83,22 @@ def test_a_head_timeout_at_or_above_the_request_timeout_is_refused() -> None:
     plan = LoadPlan(duration=1.0, timeout=2.0, head_timeout=2.0)
     with pytest.raises(ValueError, match=r"head timeout 2\.0 is out of range"):
         check_plan(plan)
+
+
+def test_when_every_edge_of_a_chain_is_moved_away_from_the_one_free_soonest_is_used() -> None:
+    from loadgen.runner import LoadRun
+
+    run = LoadRun(LoadPlan(duration=1.0))
+    chain = next(row[0] for row in run.schedule.routes if row[0].fallback is not None)
+    pops = []
+    route = chain
+    while route is not None:
+        pops.append(route.pop)
+        route = route.fallback
+    assert len(pops) >= 2
+    # all moved; the second one's move ends first: users go there, not to the last
+    run.moved = {pop: 100.0 + 10 * i for i, pop in enumerate(pops)}
+    run.moved[pops[1]] = 50.0
+    assert run._anycast(chain, now=10.0).pop == pops[1]
+    run.moved[pops[1]] = 0.0  # free again: the usual walk reaches it
+    assert run._anycast(chain, now=10.0).pop == pops[1]
