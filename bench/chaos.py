@@ -71,6 +71,16 @@ ORDER = (
 # Scenarios run with objects that go stale within the run (and may be served stale 300 s).
 SHORT_LIVED = {"origin-down-stale": 'cache_control = "public, max-age=5, stale-if-error=300"'}
 AFTER = 20.0  # seconds of load after the fault ends (after its start for a kill)
+# Anycast withdrawal of a hung edge: the load generator sends a request that has had no response
+# byte for this long to the user's next-nearest edge (LoadPlan.head_timeout); the simulator
+# models the same (SimOptions.head_timeout). Below the client timeout (10 s) and 2 s above the
+# edges' peer timeout (5 s), so a request a surviving edge forwarded to the hung peer has
+# failed over there before the load generator would withdraw it from that (healthy) edge.
+HEAD_TIMEOUT = 7.0
+# The load generator's connection cap: a hung edge holds a connection per request sent to it
+# until the head timeout (about its users' rate x 7 s), and the cap is shared by every edge's
+# pool, so the default 256 would starve the healthy edges' pools.
+CONNECTIONS = 2048
 WINDOW_TAIL = 5.0  # the fault window runs until this long after the fault ends
 
 
@@ -95,6 +105,10 @@ class Row:
     predicted_errors_in_window: int = 0
     predicted_origin_requests: int = 0
     predicted_stale: int = 0
+    # Where the errors fall: per second of the run, measured (when they ended) and predicted
+    # (when they were sent).
+    errors_per_second: tuple[int, ...] = ()
+    predicted_errors_per_second: tuple[int, ...] = ()
 
 
 def _topology_with_fallbacks(directory: Path, cache_control: str | None = None) -> Path:
@@ -138,7 +152,13 @@ def _recovery(seconds: list[Any], since: int, baseline_ms: float) -> float | Non
     return None
 
 
-def predict(path: Path, rate: float, duration: float, faults: tuple[Any, ...]) -> dict[str, Any]:
+def predict(
+    path: Path,
+    rate: float,
+    duration: float,
+    faults: tuple[Any, ...],
+    head_timeout: float | None = HEAD_TIMEOUT,
+) -> dict[str, Any]:
     """The simulator's run of the same scenario: its ``report["faults"]`` plus origin requests."""
     from dataclasses import replace
 
@@ -147,7 +167,12 @@ def predict(path: Path, rate: float, duration: float, faults: tuple[Any, ...]) -
     topology = load_topology(path)
     workload = replace(topology.workload, rate=rate, duration=duration)
     report = (
-        Simulation(replace(topology, workload=workload), SimOptions(faults=faults)).run().report
+        Simulation(
+            replace(topology, workload=workload),
+            SimOptions(faults=faults, head_timeout=head_timeout),
+        )
+        .run()
+        .report
     )
     return {**report["faults"], "origin_requests": sum(report["faults"]["origins"].values())}
 
@@ -175,7 +200,14 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
         with Cluster(path, state_dir=tmp, prometheus=False) as cluster:
             state = cluster.run_state()
             edge_urls = tuple((n.name, n.url) for n in state.nodes if n.role == "edge")
-            plan = LoadPlan(topology=topology, edge_urls=edge_urls, rate=rate, duration=duration)
+            plan = LoadPlan(
+                topology=topology,
+                edge_urls=edge_urls,
+                rate=rate,
+                duration=duration,
+                head_timeout=HEAD_TIMEOUT,
+                connections=CONNECTIONS,
+            )
             run = LoadRun(plan)
             actor = FaultActor(state, state_path=cluster.state_path)
             origin_before = _origin_requests(cluster.urls["origin"])
@@ -211,6 +243,8 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
         predicted_errors_in_window=int(sum(per_second[start:window_end])),
         predicted_origin_requests=int(predicted["origin_requests"]),
         predicted_stale=int(predicted["stale_served"]),
+        errors_per_second=tuple(s.errors for s in seconds),
+        predicted_errors_per_second=tuple(int(n) for n in per_second),
     )
     console.print(
         f"{name}: {row.requests} requests at {row.achieved_rate:.0f}/s, {row.errors} errors "

@@ -39,6 +39,10 @@ class LoadPlan:
     connections: int = 256
     max_in_flight: int = 4096
     timeout: float = 10.0
+    # Anycast withdrawal of a hung edge: a request with no response byte after this many
+    # seconds goes to the user's next-nearest edge (loadgen.wire.WireClient.head_timeout);
+    # None: a hung edge's users wait for ``timeout``.
+    head_timeout: float | None = None
     location_header: bool = True
     # Timers fire with ~1 ms granularity: the dispatcher sleeps until this close to a send time,
     # then yields to the loop until it is due, so sends are not late by a timer tick.
@@ -113,6 +117,11 @@ def check_plan(plan: LoadPlan) -> None:
         raise ValueError(f"--max-in-flight {plan.max_in_flight} is out of range (expected >= 1)")
     if not plan.timeout > 0:
         raise ValueError(f"--timeout {plan.timeout!r} is out of range (expected seconds > 0)")
+    if plan.head_timeout is not None and not 0 < plan.head_timeout < plan.timeout:
+        raise ValueError(
+            f"head timeout {plan.head_timeout!r} is out of range "
+            f"(expected seconds > 0 and below --timeout {plan.timeout:g})"
+        )
     if plan.client not in CLIENTS:
         raise ValueError(f"client {plan.client!r} is not known (expected auto or aiohttp)")
     index, count = plan.shard

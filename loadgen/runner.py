@@ -18,7 +18,10 @@ Rules:
 - Anycast: a request whose edge refuses the connection or loses it before the response head
   (a dead edge) goes to the user's next-nearest edge (same request, latency from its intended
   start), and that edge's users go there for ``MOVE_SECONDS``; only when the last edge fails
-  is it an error. A failure after the head is an error (nothing is sent twice).
+  is it an error. A failure after the head is an error (nothing is sent twice). With
+  ``plan.head_timeout`` a request without a response byte that long is moved the same way (a
+  hung edge, loadgen.wire). When every edge of a user's chain is moved away from, the user
+  goes to the one whose move ends first (not to the last, which may be the dead one).
 
 Over 400 lines on purpose: one open-loop run (dispatch, both clients' send paths, anycast,
 drain, report) whose parts share the run's hot state; the lean client is in loadgen/wire.py.
@@ -362,10 +365,20 @@ class LoadRun:
             return
 
     def _anycast(self, route: Route, now: float) -> Route:
-        """``route``, or the next-nearest edge's while this one's users are moved away."""
+        """``route``, or the next-nearest edge's while this one's users are moved away; when
+        every edge of the chain is moved away from, the one whose move ends first."""
         moved = self.moved
+        first = route
         while route.fallback is not None and moved and moved.get(route.pop, 0.0) > now:
             route = route.fallback
+        if route.fallback is None and moved and moved.get(route.pop, 0.0) > now:
+            soonest: Route | None = first
+            best = first
+            while soonest is not None:
+                if moved.get(soonest.pop, 0.0) < moved.get(best.pop, 0.0):
+                    best = soonest
+                soonest = soonest.fallback
+            return best
         return route
 
     async def _read(
@@ -461,7 +474,11 @@ class LoadRun:
     def _prepare_wire(self) -> WireClient:
         plan = self.plan
         wire = WireClient(
-            self.recorder, connections=plan.connections, timeout=plan.timeout, clock=self.clock
+            self.recorder,
+            connections=plan.connections,
+            timeout=plan.timeout,
+            clock=self.clock,
+            head_timeout=plan.head_timeout,
         )
         for row in self.schedule.routes:
             for first in row:

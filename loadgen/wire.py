@@ -14,6 +14,12 @@ Rules:
   another connection, as aiohttp and browsers do; a second loss is an error.
 - Every request sent ends in exactly one ``Outcomes.response`` or ``Outcomes.error`` call, also
   on timeouts (checked by a sweeper every ``sweep`` s) and when the client closes.
+- With ``head_timeout``, a request with somewhere else to go (its route has a ``fallback``) that
+  has no response byte ``head_timeout`` s after it reached its pool (waiting for a connection
+  counts) is taken back and handed to ``redirect`` as ``head_timeout``, like an unreachable
+  edge: a hung edge (SIGSTOP) accepts connections and never answers, and anycast withdraws it
+  rather than letting its users time out. Its connection is closed, and the requests still
+  waiting for a connection to that edge are handed over at once (nothing of them was sent).
 - ``warm(n)`` opens connections before the schedule starts, so sends do not pay the handshake.
 - A body without Content-Length or chunking ends when the server closes the connection.
 - Only plain ``http://`` GETs with fixed headers take this path; anything else uses aiohttp.
@@ -40,6 +46,8 @@ USER_AGENT = "cdnlab-load/0.1"
 UNREACHABLE = frozenset(
     {"connect_refused", "connect_error", "connection_reset", "server_disconnected"}
 )
+HEAD_TIMEOUT = "head_timeout"  # no response byte within ``head_timeout``: the edge hangs
+REDIRECTED = UNREACHABLE | {HEAD_TIMEOUT}
 
 
 class Outcomes(Protocol):
@@ -93,16 +101,23 @@ def request_tail(origin: Origin, headers: dict[str, str], close: bool = False) -
 class _Pending:
     """A request waiting for a connection."""
 
-    __slots__ = ("data", "intended", "retried", "route", "started")
+    __slots__ = ("data", "intended", "queued", "retried", "route", "started")
 
     def __init__(
-        self, data: bytes, route: Any, intended: float, started: float, retried: bool = False
+        self,
+        data: bytes,
+        route: Any,
+        intended: float,
+        started: float,
+        retried: bool = False,
+        queued: float = 0.0,
     ) -> None:
         self.data = data
         self.route = route
         self.intended = intended
         self.started = started
         self.retried = retried
+        self.queued = queued  # when it began waiting in its pool (for the head timeout)
 
 
 class WireConnection(asyncio.Protocol):
@@ -120,6 +135,7 @@ class WireConnection(asyncio.Protocol):
         self.route: Any = None
         self.intended = 0.0
         self.started = 0.0
+        self.since = 0.0  # when this try reached the pool (for the head timeout)
         self.size = 0
         self.cache_status: list[str] = []
         self.x_cache: str | None = None
@@ -163,7 +179,9 @@ class WireConnection(asyncio.Protocol):
         elif self.busy and self.served and not self.got_bytes and not self.retried:
             # The keep-alive race: send it once more on another connection.
             self.busy = False
-            self.pool.retry(_Pending(self.data, self.route, self.intended, self.started, True))
+            self.pool.retry(
+                _Pending(self.data, self.route, self.intended, self.started, True, self.since)
+            )
         elif self.busy:
             if isinstance(exc, ConnectionResetError):
                 kind = "connection_reset"
@@ -202,15 +220,23 @@ class WireConnection(asyncio.Protocol):
     # -- requests ----------------------------------------------------------------------------
 
     def start(
-        self, data: bytes, route: Any, intended: float, started: float, retried: bool = False
+        self,
+        data: bytes,
+        route: Any,
+        intended: float,
+        started: float,
+        retried: bool = False,
+        since: float | None = None,
     ) -> None:
-        """Send one request on this (idle, open) connection."""
+        """Send one request on this (idle, open) connection; ``since``: when it reached the
+        pool (now when None)."""
         self.busy = True
         self.data = data
         self.retried = retried
         self.route = route
         self.intended = intended
         self.started = started
+        self.since = self.client.clock() if since is None else since
         self.size = 0
         self.cache_status = []
         self.x_cache = None
@@ -285,7 +311,7 @@ class WirePool:
             if not connection.closed:
                 connection.start(data, route, intended, started)
                 return
-        self.waiting.append(_Pending(data, route, intended, started))
+        self.waiting.append(_Pending(data, route, intended, started, queued=self.client.clock()))
         if self.opening < len(self.waiting) and self.client.may_open():
             self.open(for_request=True)
 
@@ -299,7 +325,9 @@ class WirePool:
             connection = self.idle.pop()
             if not connection.closed:
                 item = self.waiting.popleft()
-                connection.start(item.data, item.route, item.intended, item.started, item.retried)
+                connection.start(
+                    item.data, item.route, item.intended, item.started, item.retried, item.queued
+                )
 
     def open(self, *, for_request: bool) -> None:
         """Start opening one connection (in the background)."""
@@ -334,7 +362,9 @@ class WirePool:
         """``connection`` is free: give it the oldest waiting request, or keep it idle."""
         if self.waiting:
             item = self.waiting.popleft()
-            connection.start(item.data, item.route, item.intended, item.started, item.retried)
+            connection.start(
+                item.data, item.route, item.intended, item.started, item.retried, item.queued
+            )
         else:
             self.idle.append(connection)
 
@@ -360,10 +390,12 @@ class WireClient:
         timeout: float,
         clock: Callable[[], float],
         sweep: float = 0.1,
+        head_timeout: float | None = None,
     ) -> None:
         self.outcomes = outcomes
         self.connections = connections
         self.timeout = timeout
+        self.head_timeout = head_timeout
         self.clock = clock
         self.sweep = min(sweep, timeout / 4)
         self.pools: dict[str, WirePool] = {}
@@ -399,7 +431,7 @@ class WireClient:
     def ended(self, route: Any, data: bytes, intended: float, started: float, kind: str) -> None:
         """A request failed as ``kind``: sent elsewhere when the edge was unreachable and
         ``redirect`` names another place (anycast), else booked as an error."""
-        if kind in UNREACHABLE and self.redirect is not None:
+        if kind in REDIRECTED and self.redirect is not None:
             moved = self.redirect(route, data)
             if moved is not None:
                 pool, moved_data, moved_route = moved
@@ -426,7 +458,10 @@ class WireClient:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self.sweep)
-            self.expire(self.clock() - self.timeout)
+            now = self.clock()
+            self.expire(now - self.timeout)
+            if self.head_timeout is not None:
+                self.withdraw(now - self.head_timeout)
 
     def expire(self, before: float) -> None:
         """End as ``timeout`` every request started before ``before`` (waiting or in flight)."""
@@ -436,6 +471,34 @@ class WireClient:
             for connection in list(pool.all):
                 if connection.busy and connection.started < before:
                     connection.expire("timeout")
+
+    def withdraw(self, before: float) -> None:
+        """Redirect (as ``head_timeout``) every request with a fallback route that has had no
+        response byte since it reached its pool before ``before``; a pool that had one gives
+        up its other waiting requests with a fallback too (its edge is taken as hung)."""
+        if self.redirect is None:
+            return
+        for pool in self.pools.values():
+            hung = False
+            for connection in list(pool.all):
+                if (
+                    connection.busy
+                    and not connection.got_bytes
+                    and connection.since < before
+                    and getattr(connection.route, "fallback", None) is not None
+                ):
+                    hung = True
+                    connection.expire(HEAD_TIMEOUT)
+            waiting = pool.waiting
+            if waiting and (hung or waiting[0].queued < before):
+                kept: deque[_Pending] = deque()
+                while waiting:
+                    item = waiting.popleft()
+                    if getattr(item.route, "fallback", None) is not None:
+                        self.fail_waiting(item, HEAD_TIMEOUT)
+                    else:
+                        kept.append(item)
+                waiting.extend(kept)
 
     async def close(self, kind: str = "cancelled") -> None:
         """End what is still in flight as ``kind`` and close every connection."""

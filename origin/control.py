@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from cdn.fault_draws import injected_error
 from origin.counters import ServedCounters
 from origin.faults import Faults
 from origin.metrics import OriginMetrics
@@ -31,7 +33,9 @@ class FaultControl:
         self, faults: Faults, seed: int, counters: ServedCounters, metrics: OriginMetrics
     ) -> None:
         self.faults = faults
+        self.seed = seed
         self.rng = random.Random(seed)
+        self.error_draws: Counter[str] = Counter()  # per path: the error draws made so far
         self.counters = counters
         self.metrics = metrics
         self.closing = asyncio.Event()
@@ -73,6 +77,13 @@ class FaultControl:
         if not self.closing.is_set():
             self._restore = None
             await self.apply({"down": False})
+
+    def draws_error(self, path: str) -> bool:
+        """Whether this request for ``path`` gets the injected error status: the shared
+        deterministic draw (``cdn.fault_draws``) of (seed, path, earlier draws for path)."""
+        attempt = self.error_draws[path]
+        self.error_draws[path] = attempt + 1
+        return injected_error(self.seed, path, attempt, self.faults.error_rate)
 
     def count(self, kind: str) -> None:
         """Count one injected fault of ``kind``."""

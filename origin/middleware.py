@@ -64,7 +64,7 @@ async def _with_faults(
         control.count("latency")
         if not await control.wait(delay):
             return _abort(request), False
-    if faults.error_rate and control.rng.random() < faults.error_rate:
+    if faults.error_rate and control.draws_error(request.path):
         control.count("error")
         status = faults.error_status
         return web.Response(

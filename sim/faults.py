@@ -2,8 +2,8 @@
 
 Rules: a shell over the same parts as ``sim.model`` (the nodes' ``NodeCache`` runs the core
 ``CacheStep``; the ring is ``cdn.ring``'s, the origin group rule ``cdn.gateway.failover``'s);
-no clock, no global random (origin errors are drawn from a ``random.Random`` seeded by the run's
-seed). A run with faults is request by request (slower than the fault-free hot path, a few
+no clock, no global random (an origin error is the deterministic draw ``cdn.fault_draws`` the
+live origin makes too: of the run's seed, the object's path and the earlier draws for it). A run with faults is request by request (slower than the fault-free hot path, a few
 seconds per 100,000 requests), and what each fault does follows the live CDN:
 
 - ``kill`` (for good) and ``restart`` (for ``for``; the node comes back with an EMPTY cache):
@@ -13,7 +13,9 @@ seconds per 100,000 requests), and what each fault does follows the live CDN:
   none left the fetch fails (502).
 - ``stop`` and ``partition``: the node hangs (its kernel still accepts connections). Its own
   users wait until it wakes; a wait past the client timeout (``CLIENT_TIMEOUT``, the load
-  generator's 10 s) is an error. Its peers wait ``PEER_TIMEOUT`` for a response head, then ask
+  generator's 10 s) is an error. With ``SimOptions.head_timeout`` (the load generator's anycast
+  withdrawal, ``LoadPlan.head_timeout``) a user who would wait longer than it goes to the
+  next-nearest edge after it instead. Its peers wait ``PEER_TIMEOUT`` for a response head, then ask
   the next owner, until their probe marks it down (``DETECT`` seconds after the stop); caches
   below a hung shield wait up to their ``upstream_timeout`` and then try their next upstream.
 - ``origin_down``: the origin refuses connections: a miss or revalidation fails, and the core
@@ -21,7 +23,8 @@ seconds per 100,000 requests), and what each fault does follows the live CDN:
   or the answer is an error. With an origin group (``[[origin_group]]``, primary = the
   topology's origin) the request goes to the secondary origin (``cdn.gateway.failover``).
 - ``origin_slow``: every origin answer is ``latency`` later.
-- ``origin_errors``: a share ``rate`` of origin answers are ``status`` (seeded draws); the
+- ``origin_errors``: a share ``rate`` of origin answers are ``status`` (the live origin's own
+  deterministic draws, so the same requests fail on both sides); the
   cache step decides stale-if-error; with an origin group a failover status goes to the
   secondary.
 
@@ -41,12 +44,13 @@ each origin served (``report["faults"]``, docs/reliability.md).
 from __future__ import annotations
 
 import math
-import random
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from cdn.fault_draws import injected_error
 from cdn.faults import Fault
 from cdn.gateway.failover import fails_over
 from cdn.geo import distance_km
@@ -100,8 +104,10 @@ class FaultRun:
         self.sim = sim
         self.topology: Topology = sim.topology
         self.schedule = Schedule(faults)
-        self.rng = random.Random(f"faults-{sim.seed}")
+        self.seed = sim.seed  # the live origin's fault seed (the workload's) by default
+        self.error_draws: Counter[str] = Counter()  # per path, as origin.control counts them
         self.settings = self.topology.edge_settings
+        self.head_timeout: float | None = sim.options.head_timeout
         run_end = sim.expected_duration if math.isfinite(sim.expected_duration) else math.inf
         self.window = self.schedule.window(run_end)
         self.phases = [PhaseFigures() for _ in PHASES]
@@ -183,7 +189,9 @@ class FaultRun:
         spent = 0.0  # connection attempts refused before the edge that answers
         reply: Reply | None = None
         one_way = 0.0
-        for edge, one_way in self.routes[user]:
+        route = self.routes[user]
+        last = len(route) - 1
+        for index, (edge, one_way) in enumerate(route):
             arrive = t + spent + (setup * one_way if fresh else 0.0) + one_way
             fault = self.schedule.node_fault(edge.node.name, arrive)
             if fault is not None and fault.kind in REFUSING:
@@ -191,6 +199,10 @@ class FaultRun:
                 continue
             if fault is not None:  # hung: the user waits for it to wake
                 assert fault.end is not None
+                head_timeout = self.head_timeout
+                if head_timeout is not None and index < last and fault.end - arrive > head_timeout:
+                    spent += head_timeout  # withdrawn: the next-nearest edge
+                    continue
                 if fault.end - t > CLIENT_TIMEOUT:
                     reply = Reply(t + CLIENT_TIMEOUT, MISS, 504, False, 0)
                     break
@@ -351,7 +363,7 @@ class FaultRun:
             assert upstream is not None
             delay = latency.one_way(node.node.location.point, upstream.location.point)
             if upstream.role == "origin":
-                done, status = self.origin_fetch(t + delay, size, conditional)
+                done, status = self.origin_fetch(t + delay, size, conditional, obj)
                 if status == -1:
                     t = done + delay
                     continue
@@ -373,9 +385,12 @@ class FaultRun:
             return reply.done + delay, reply.error, reply.age
         return t, status, 0
 
-    def origin_fetch(self, t: float, size: int, conditional: bool) -> tuple[float, int]:
-        """The origin (or, in an origin group, its secondary) answers at ``t``: (done, status)."""
-        done, status = self._primary(t, size, conditional)
+    def origin_fetch(
+        self, t: float, size: int, conditional: bool, obj: int = 0
+    ) -> tuple[float, int]:
+        """The origin (or, in an origin group, its secondary) answers at ``t`` for object
+        ``obj``: (done, status)."""
+        done, status = self._primary(t, size, conditional, obj)
         group = self.group
         if (
             group is not None
@@ -388,7 +403,7 @@ class FaultRun:
             return done, 0
         return done, status
 
-    def _primary(self, t: float, size: int, conditional: bool) -> tuple[float, int]:
+    def _primary(self, t: float, size: int, conditional: bool, obj: int) -> tuple[float, int]:
         schedule = self.schedule
         if schedule.origin_fault("origin_down", t) is not None:
             return t, -1  # refused
@@ -398,9 +413,16 @@ class FaultRun:
         if slow is not None:
             done += slow.latency
         errors = schedule.origin_fault("origin_errors", t)
-        if errors is not None and self.rng.random() < errors.rate:
+        if errors is not None and self._draws_error(obj, errors.rate):
             return done, errors.status
         return done, 0
+
+    def _draws_error(self, obj: int, rate: float) -> bool:
+        """The live origin's draw (``origin.control.FaultControl.draws_error``) for ``obj``'s path."""
+        path = self.path.replace("{id}", str(obj))
+        attempt = self.error_draws[path]
+        self.error_draws[path] = attempt + 1
+        return injected_error(self.seed, path, attempt, rate)
 
     def _origin_counted(self, t: float) -> None:
         self.phases[phase_of(t, self.window)].origin += 1

@@ -34,6 +34,9 @@ class SimOptions:
     warmup_share: float = 0.0
     # A fault scenario (cdn.faults) to apply: the run goes request by request (sim.faults).
     faults: tuple[Fault, ...] = ()
+    # The load generator's anycast withdrawal of a hung edge (loadgen.plan.LoadPlan.head_timeout):
+    # a user whose edge has not answered in this many seconds goes to the next-nearest edge.
+    head_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTINGS:

@@ -83,6 +83,18 @@ def test_a_stop_longer_than_the_client_timeout_fails_its_own_users(tmp_path: Pat
     assert _phases(report)["during"]["errors"] > 0
 
 
+def test_with_a_head_timeout_a_stopped_edges_users_go_to_the_next_nearest_edge(
+    tmp_path: Path,
+) -> None:
+    topology = _topology(tmp_path)
+    fault = Fault(at=5, kind="stop", node="edge-ams", duration=20)
+    options = SimOptions(faults=(fault,), head_timeout=2.0)
+    report = Simulation(topology, options).run().report
+    assert report["faults"]["errors"] == 0
+    # nobody waits for the 20 s stop: its users 2 s, its peers' users the 5 s peer timeout
+    assert _phases(report)["during"]["p99_ms"] < 6000
+
+
 def test_origin_down_fails_cold_misses(tmp_path: Path) -> None:
     report = _faults(
         _topology(tmp_path), Fault(at=10, kind="origin_down", node="origin", duration=10)
@@ -109,6 +121,30 @@ def test_origin_errors_are_seeded_and_pass_through(tmp_path: Path) -> None:
     second = _faults(_topology(tmp_path), fault)
     assert first["faults"] == second["faults"]
     assert _phases(first)["during"]["errors"] > 0
+
+
+def test_origin_errors_fail_the_requests_the_live_origin_fails(tmp_path: Path) -> None:
+    from cdn.fault_draws import injected_error
+    from origin.control import FaultControl
+    from origin.counters import ServedCounters
+    from origin.faults import Faults
+    from origin.metrics import OriginMetrics
+
+    topology = _topology(tmp_path)
+    fault = Fault(at=0, kind="origin_errors", node="origin", duration=100, rate=0.3)
+    report = _faults(topology, fault)
+    # every origin fetch of this run is a first fetch of its path (objects stay fresh a day),
+    # so the simulator's errors are the paths whose first draw fails, as at the live origin
+    live = FaultControl(
+        Faults(error_rate=0.3), topology.workload.seed, ServedCounters(), OriginMetrics()
+    )
+    fetched = report["origin"]["requests"]
+    assert fetched > 100
+    first_draws = [live.draws_error(f"/obj/{i}") for i in range(5)]
+    assert first_draws == [
+        injected_error(topology.workload.seed, f"/obj/{i}", 0, 0.3) for i in range(5)
+    ]
+    assert 0.2 * fetched < report["faults"]["errors"] < 0.4 * fetched
 
 
 def test_a_slow_origin_adds_its_latency(tmp_path: Path) -> None:
