@@ -50,6 +50,7 @@ RESPONSE_FIELDS = web.RequestKey("cdnlab_gateway_fields", tuple)
 _PEER = istr(PEER_HEADER)
 _FREE, _CHARGED, _NEVER = 0, 1, 2  # what the wire path does on a behavior
 _PROOF = istr(PEER_PROOF)
+_MAX_RENDERED = 1024  # RateLimit-Policy lines kept rendered (a few per plan: one per period)
 # (method, cache key, request fields, charge) -> (status, bytes) or None: Hits.wire_hit_at.
 HitAt = Callable[
     [str, str, CIMultiDictProxy[str], Callable[[], bytes | None] | None],
@@ -106,6 +107,8 @@ class EdgeGateway:
             for b in gateway.behaviors
         }
         self._configs = {id(b): b.cache_config(config) for b in gateway.behaviors}
+        # RateLimit-Policy field -> its line and the start of the RateLimit line after it.
+        self._rendered: dict[tuple[str, str], str] = {}
 
     def config_for(self, behavior: Behavior) -> CacheConfig:
         """The cache step's config for requests of ``behavior``: the node's, with the
@@ -176,13 +179,35 @@ class EdgeGateway:
             return self.hit_at(method, self.cache_key(passed), fields, None)
         if mode == _NEVER or (passed.behavior.client_rate_limit is not None and not client):
             return None
-        admission = self.admission
+        limits_of = self.admission.limits
+        render = self.render_limits
 
         def charge() -> bytes | None:
-            limits = admission.limits(passed, client, now)
-            return None if isinstance(limits, Answered) else render_fields(limits)
+            limits = limits_of(passed, client, now)
+            return None if limits.__class__ is Answered else render(limits)  # type: ignore[arg-type]
 
         return self.hit_at(method, self.cache_key(passed), fields, charge)
+
+    def render_limits(self, fields: tuple[tuple[str, str], ...]) -> bytes:
+        """``edge.wire.render_fields`` of the RateLimit fields ``Admission.limits`` gives, the
+        RateLimit-Policy line rendered once per policy (the core gives the same field object
+        for every request of a plan within a period), the RateLimit line per request."""
+        if len(fields) == 2:
+            policy, (name, value) = fields
+            start = self._rendered.get(policy)
+            if (
+                start is not None
+                and name == "RateLimit"
+                and "\r" not in value
+                and "\n" not in value
+            ):
+                return (start + value + "\r\n").encode()
+            if start is None and policy[0] == "RateLimit-Policy" and name == "RateLimit":
+                render_fields((policy,))  # CR or LF in it: ValueError, as for any field
+                if len(self._rendered) >= _MAX_RENDERED:
+                    self._rendered.clear()
+                self._rendered[policy] = f"{policy[0]}: {policy[1]}\r\nRateLimit: "
+        return render_fields(fields)
 
     def answer(self, request: web.Request, answered: Answered, started: float) -> web.Response:
         """Write the gateway's own answer; count it and log its reason."""
