@@ -44,7 +44,6 @@ from cdn.gateway.throttling import (
     QuotaCounter,
     TokenBucket,
     policy_field,
-    ratelimit_field,
     ratelimit_fields,
 )
 
@@ -134,9 +133,19 @@ class Pass:
 class _KeyLimits:
     """One API key's limit state: its plan's bucket and quota counter (also in
     ``Admission.key_buckets`` and ``.quotas``), and the quota's RateLimit-Policy field and
-    quoted plan name for the period ending at ``period_ends``."""
+    quoted plan name for the period ending at ``period_ends``, and the RateLimit field's
+    ``;t=`` part for ``reset`` seconds to that end."""
 
-    __slots__ = ("bucket", "counter", "name", "period_ends", "plan", "policy")
+    __slots__ = (
+        "bucket",
+        "counter",
+        "name",
+        "period_ends",
+        "plan",
+        "policy",
+        "reset",
+        "reset_part",
+    )
 
     def __init__(self, plan: str, bucket: TokenBucket | None, counter: QuotaCounter | None) -> None:
         self.plan = plan
@@ -145,6 +154,8 @@ class _KeyLimits:
         self.period_ends = math.nan  # equal to no period's end: the first request makes them
         self.name = ""
         self.policy: tuple[str, str] = ("RateLimit-Policy", "")
+        self.reset = -1  # the last whole seconds to the period's end, and its ";t=" part
+        self.reset_part = ""
 
 
 def _reads(behavior: Behavior) -> tuple[str, ...]:
@@ -199,10 +210,11 @@ class Admission:
         self.client_buckets: dict[tuple[int, str], TokenBucket] = {}
         self._key_limits: dict[str, _KeyLimits] = {}  # by key name: its bucket and counter
         self._reads = {id(behavior): _reads(behavior) for behavior in gateway.behaviors}
-        # (method, scheme, path, query) -> (header names read, {their values: Pass}).
+        # (method, scheme, path, query) -> (header names read, {their values: Pass}), the
+        # values as a tuple, or the one value itself when one name is read.
         self._passes: dict[
             tuple[str, str, str, str],
-            tuple[tuple[str, ...], dict[tuple[str | None, ...], Pass]],
+            tuple[tuple[str, ...], dict[str | tuple[str | None, ...] | None, Pass]],
         ] = {}
         self._remembered = 0
 
@@ -231,8 +243,8 @@ class Admission:
         names, passes = slot
         if not names:
             passed = passes.get(())
-        elif len(names) == 1:
-            passed = passes.get((headers.get(names[0]),))
+        elif len(names) == 1:  # keyed by the value itself (see _remember)
+            passed = passes.get(headers.get(names[0]))
         else:
             passed = passes.get(tuple([headers.get(name) for name in names]))
         if passed is None or not passed.holds(client_ip, now):
@@ -321,7 +333,13 @@ class Admission:
                         limits.plan, counter.quota.limit, ends - counter.starts
                     )
                     limits.period_ends = ends
-                fields = (limits.policy, ratelimit_field(limits.name, left - 1, ends - now))
+                reset = math.ceil(ends - now)
+                if reset != limits.reset:  # once a second: the ";t=" part, made once
+                    limits.reset = reset
+                    limits.reset_part = f";t={reset if reset > 0 else 0}"
+                # ratelimit_field's value, with the ;t= part made once a second
+                value = f"{limits.name};r={left - 1 if left > 1 else 0}{limits.reset_part}"
+                fields = (limits.policy, ("RateLimit", value))
                 if left <= 0:
                     return self._too_many(
                         fields, ends - now, _LIMIT_EXCEEDED, "quota", passed.behavior
@@ -379,8 +397,10 @@ class Admission:
         if "host" in names and request.headers.get("host") != request.host:
             return  # the host checked is not the field's (none sent): not one to look up by
         slot = (request.method, request.scheme, request.path, request.query)
-        values = tuple([request.headers.get(name) for name in names])
-        self._passes.setdefault(slot, (names, {}))[1][values] = passed
+        values = [request.headers.get(name) for name in names]
+        # Keyed by the one value read, or by the tuple of them (no tuple per lookup).
+        lookup = values[0] if len(values) == 1 else tuple(values)
+        self._passes.setdefault(slot, (names, {}))[1][lookup] = passed
         self._remembered += 1
 
     def _check(self, request: ViewerRequest, now: float) -> Pass | Answered:
