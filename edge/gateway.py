@@ -48,8 +48,9 @@ log = logging.getLogger("cdnlab.edge")
 # Where Proxy.handle leaves an Admitted's response fields for the response (request key).
 RESPONSE_FIELDS = web.RequestKey("cdnlab_gateway_fields", tuple)
 _PEER = istr(PEER_HEADER)
-_FREE, _CHARGED, _NEVER = 0, 1, 2  # what the wire path does on a behavior
+_FREE, _CHARGED, _CHARGED_CLIENT, _NEVER = 0, 1, 2, 3  # what the wire path does on a behavior
 _PROOF = istr(PEER_PROOF)
+_MAX_RENDERED = 1024  # RateLimit-Policy lines kept rendered (a few per plan: one per period)
 # (method, cache key, request fields, charge) -> (status, bytes) or None: Hits.wire_hit_at.
 HitAt = Callable[
     [str, str, CIMultiDictProxy[str], Callable[[], bytes | None] | None],
@@ -103,9 +104,13 @@ class EdgeGateway:
             else _NEVER
             if unsafe
             else _CHARGED
+            if b.client_rate_limit is None
+            else _CHARGED_CLIENT  # needs the client's address
             for b in gateway.behaviors
         }
         self._configs = {id(b): b.cache_config(config) for b in gateway.behaviors}
+        # RateLimit-Policy field -> its line and the start of the RateLimit line after it.
+        self._rendered: dict[tuple[str, str], str] = {}
 
     def config_for(self, behavior: Behavior) -> CacheConfig:
         """The cache step's config for requests of ``behavior``: the node's, with the
@@ -174,15 +179,37 @@ class EdgeGateway:
         mode = self._wire[id(passed.behavior)]
         if mode == _FREE:
             return self.hit_at(method, self.cache_key(passed), fields, None)
-        if mode == _NEVER or (passed.behavior.client_rate_limit is not None and not client):
+        if mode == _NEVER or (mode == _CHARGED_CLIENT and not client):
             return None
-        admission = self.admission
+        limits_of = self.admission.limits
+        rendered = self._rendered
 
         def charge() -> bytes | None:
-            limits = admission.limits(passed, client, now)
-            return None if isinstance(limits, Answered) else render_fields(limits)
+            limits = limits_of(passed, client, now)
+            if limits.__class__ is tuple and len(limits) == 2:  # type: ignore[arg-type]
+                start = rendered.get(limits[0])  # type: ignore[index]
+                if start is not None:  # (RateLimit-Policy, RateLimit): see render_limits
+                    return f"{start}{limits[1][1]}\r\n".encode()  # type: ignore[index]
+            return None if limits.__class__ is Answered else self.render_limits(limits)  # type: ignore[arg-type]
 
         return self.hit_at(method, self.cache_key(passed), fields, charge)
+
+    def render_limits(self, fields: tuple[tuple[str, str], ...]) -> bytes:
+        """``edge.wire.render_fields`` of the RateLimit fields ``Admission.limits`` gives.
+
+        A (RateLimit-Policy, RateLimit) pair also leaves the policy's line and the start of
+        the RateLimit line in ``_rendered``, by the policy field (the core gives the same
+        field object for every request of a plan within a period), so that the next requests
+        of the plan render only the RateLimit value. That value is the policy's quoted name
+        (checked for CR/LF here, with the policy line) and two numbers, so it needs no check
+        of its own; plan names that could not be a header value never reach the wire path
+        (``_NEVER``)."""
+        lines = render_fields(fields)  # CR or LF in any: ValueError
+        if len(fields) == 2 and fields[0][0] == "RateLimit-Policy" and fields[1][0] == "RateLimit":
+            if len(self._rendered) >= _MAX_RENDERED:
+                self._rendered.clear()
+            self._rendered[fields[0]] = f"{fields[0][0]}: {fields[0][1]}\r\nRateLimit: "
+        return lines
 
     def answer(self, request: web.Request, answered: Answered, started: float) -> web.Response:
         """Write the gateway's own answer; count it and log its reason."""

@@ -42,7 +42,8 @@ class HitMemo:
     """A plain hit's response for one (age, ttl, tier): its fields and ready bytes.
 
     ``head`` is None when the fields cannot be pre-rendered (aiohttp answers instead);
-    ``joined`` is head + body for bodies up to ``JOIN_LIMIT``.
+    ``joined`` is head + body for bodies up to ``JOIN_LIMIT``; ``open_head`` is head without
+    its blank line (where the gateway's fields go).
     """
 
     age: int
@@ -51,6 +52,7 @@ class HitMemo:
     fields: list[tuple[str, str]]
     head: bytes | None
     joined: bytes | None
+    open_head: bytes = b""
 
 
 class Hits:
@@ -130,7 +132,7 @@ class Hits:
                 return None
         self.store.record_hit(obj)
         if added:
-            head = memo.head[:-2]  # the added fields go before the blank line
+            head = memo.open_head  # the added fields go before the blank line
             if method == "HEAD":
                 chunks: tuple[bytes, ...] = (b"".join((head, added, b"\r\n")),)
                 sent = 0
@@ -205,4 +207,4 @@ class Hits:
                 head = None  # aiohttp's serialiser will refuse it on the slow path, as before
             if head is not None and len(obj.body) <= JOIN_LIMIT:
                 joined = head + obj.body
-        return HitMemo(age, ttl, tier, fields, head, joined)
+        return HitMemo(age, ttl, tier, fields, head, joined, head[:-2] if head else b"")

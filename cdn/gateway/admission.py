@@ -40,7 +40,12 @@ from urllib.parse import parse_qsl
 
 from cdn.gateway.behaviors import ApiKey, Behavior, Gateway
 from cdn.gateway.signed import Refused, SignatureChecker, load_public_key
-from cdn.gateway.throttling import QuotaCounter, TokenBucket, ratelimit_fields
+from cdn.gateway.throttling import (
+    QuotaCounter,
+    TokenBucket,
+    policy_field,
+    ratelimit_fields,
+)
 
 __all__ = ["Admission", "Admitted", "Answered", "Pass", "ViewerRequest"]
 
@@ -125,6 +130,34 @@ class Pass:
         return any(address in network for network in self.networks)
 
 
+class _KeyLimits:
+    """One API key's limit state: its plan's bucket and quota counter (also in
+    ``Admission.key_buckets`` and ``.quotas``), and the quota's RateLimit-Policy field and
+    quoted plan name for the period ending at ``period_ends``, and the RateLimit field's
+    ``;t=`` part for ``reset`` seconds to that end."""
+
+    __slots__ = (
+        "bucket",
+        "counter",
+        "name",
+        "period_ends",
+        "plan",
+        "policy",
+        "reset",
+        "reset_part",
+    )
+
+    def __init__(self, plan: str, bucket: TokenBucket | None, counter: QuotaCounter | None) -> None:
+        self.plan = plan
+        self.bucket = bucket
+        self.counter = counter
+        self.period_ends = math.nan  # equal to no period's end: the first request makes them
+        self.name = ""
+        self.policy: tuple[str, str] = ("RateLimit-Policy", "")
+        self.reset = -1  # the last whole seconds to the period's end, and its ";t=" part
+        self.reset_part = ""
+
+
 def _reads(behavior: Behavior) -> tuple[str, ...]:
     """The request header fields (lower-case) the stateless steps read on ``behavior``."""
     names: list[str] = []
@@ -175,11 +208,13 @@ class Admission:
         self.key_buckets: dict[str, TokenBucket] = {}
         self.quotas: dict[str, QuotaCounter] = {}
         self.client_buckets: dict[tuple[int, str], TokenBucket] = {}
+        self._key_limits: dict[str, _KeyLimits] = {}  # by key name: its bucket and counter
         self._reads = {id(behavior): _reads(behavior) for behavior in gateway.behaviors}
-        # (method, scheme, path, query) -> (header names read, {their values: Pass}).
+        # (method, scheme, path, query) -> (header names read, {their values: Pass}), the
+        # values as a tuple, or the one value itself when one name is read.
         self._passes: dict[
             tuple[str, str, str, str],
-            tuple[tuple[str, ...], dict[tuple[str | None, ...], Pass]],
+            tuple[tuple[str, ...], dict[str | tuple[str | None, ...] | None, Pass]],
         ] = {}
         self._remembered = 0
 
@@ -208,8 +243,8 @@ class Admission:
         names, passes = slot
         if not names:
             passed = passes.get(())
-        elif len(names) == 1:
-            passed = passes.get((headers.get(names[0]),))
+        elif len(names) == 1:  # keyed by the value itself (see _remember)
+            passed = passes.get(headers.get(names[0]))
         else:
             passed = passes.get(tuple([headers.get(name) for name in names]))
         if passed is None or not passed.holds(client_ip, now):
@@ -268,59 +303,90 @@ class Admission:
         """Admission's stateful steps (7-8) for a request that ``passed``, from ``client_ip`` at
         ``now``: its key's throttle and quota, then the behavior's client limit. Every limit
         is checked before any is taken, so a refused request (the 429 answered) takes nothing;
-        an admitted one takes from each and gets the RateLimit fields to add to the response."""
-        behavior = passed.behavior
+        an admitted one takes from each and gets the RateLimit fields to add to the response
+        (the quota's when the plan has one, else the throttle's; the RateLimit-Policy field
+        is the same object for every request of a plan within a period)."""
         api_key = passed.api_key
         fields: tuple[tuple[str, str], ...] = ()
-        bucket = counter = client = None
+        bucket = counter = None
         if api_key is not None:
-            plan = self.plans[api_key.usage_plan]
-            throttle = plan.throttle
-            if throttle is not None:
-                bucket = self.key_buckets.get(api_key.name)
-                if bucket is None:
-                    bucket = self.key_buckets[api_key.name] = TokenBucket(throttle, now)
+            limits = self._key_limits.get(api_key.name)
+            if limits is None:
+                limits = self._limits_of(api_key, now)
+            bucket, counter = limits.bucket, limits.counter
+            if bucket is not None:
                 tokens = bucket.refill(now)
-                if tokens < 1.0 or plan.quota is None:
+                if tokens < 1.0 or counter is None:
+                    throttle = bucket.throttle
                     wait = bucket.wait(now)
                     fields = ratelimit_fields(
-                        plan.name, throttle.burst, throttle.burst / throttle.rate,
+                        limits.plan, throttle.burst, throttle.burst / throttle.rate,
                         int(tokens - 1.0) if tokens >= 1.0 else 0, wait,
                     )  # fmt: skip
                     if tokens < 1.0:
-                        return self._too_many(fields, wait, _TOO_MANY, "throttled", behavior)
-            quota = plan.quota
-            if quota is not None:
-                counter = self.quotas.get(api_key.name)
-                if counter is None:
-                    counter = self.quotas[api_key.name] = QuotaCounter(quota)
+                        return self._too_many(fields, wait, _TOO_MANY, "throttled", passed.behavior)
+            if counter is not None:
                 left = counter.left(now)
-                fields = ratelimit_fields(
-                    plan.name,
-                    quota.limit,
-                    counter.ends - counter.starts,
-                    left - 1,
-                    counter.ends - now,
-                )
+                ends = counter.ends
+                if ends != limits.period_ends:  # a new period: its policy field, made once
+                    limits.name, limits.policy = policy_field(
+                        limits.plan, counter.quota.limit, ends - counter.starts
+                    )
+                    limits.period_ends = ends
+                reset = math.ceil(ends - now)
+                if reset != limits.reset:  # once a second: the ";t=" part, made once
+                    limits.reset = reset
+                    limits.reset_part = f";t={reset if reset > 0 else 0}"
+                # ratelimit_field's value, with the ;t= part made once a second
+                value = f"{limits.name};r={left - 1 if left > 1 else 0}{limits.reset_part}"
+                fields = (limits.policy, ("RateLimit", value))
                 if left <= 0:
                     return self._too_many(
-                        fields, counter.ends - now, _LIMIT_EXCEEDED, "quota", behavior
+                        fields, ends - now, _LIMIT_EXCEEDED, "quota", passed.behavior
                     )
-        throttle = behavior.client_rate_limit
-        if throttle is not None:
-            client = self._client_bucket(behavior, client_ip, now)
-            if client.refill(now) < 1.0:
-                wait = client.wait(now)
-                limited = ratelimit_fields(
-                    "client", throttle.burst, throttle.burst / throttle.rate, 0, wait
-                )
-                return self._too_many(limited, wait, _TOO_MANY, "throttled", behavior)
+        if passed.behavior.client_rate_limit is not None:
+            return self._client_limit(passed.behavior, client_ip, now, fields, bucket, counter)
         if bucket is not None:
             bucket.commit()
         if counter is not None:
             counter.commit()
-        if client is not None:
-            client.commit()
+        return fields
+
+    def _limits_of(self, api_key: ApiKey, now: float) -> _KeyLimits:
+        """The limit state of ``api_key`` (made at its first request, at ``now``)."""
+        plan = self.plans[api_key.usage_plan]
+        bucket = counter = None
+        if plan.throttle is not None:
+            bucket = self.key_buckets[api_key.name] = TokenBucket(plan.throttle, now)
+        if plan.quota is not None:
+            counter = self.quotas[api_key.name] = QuotaCounter(plan.quota)
+        limits = self._key_limits[api_key.name] = _KeyLimits(plan.name, bucket, counter)
+        return limits
+
+    def _client_limit(
+        self,
+        behavior: Behavior,
+        client_ip: str,
+        now: float,
+        fields: tuple[tuple[str, str], ...],
+        bucket: TokenBucket | None,
+        counter: QuotaCounter | None,
+    ) -> tuple[tuple[str, str], ...] | Answered:
+        """``limits``' last step: the behavior's client limit, then every limit taken."""
+        throttle = behavior.client_rate_limit
+        assert throttle is not None
+        client = self._client_bucket(behavior, client_ip, now)
+        if client.refill(now) < 1.0:
+            wait = client.wait(now)
+            limited = ratelimit_fields(
+                "client", throttle.burst, throttle.burst / throttle.rate, 0, wait
+            )
+            return self._too_many(limited, wait, _TOO_MANY, "throttled", behavior)
+        if bucket is not None:
+            bucket.commit()
+        if counter is not None:
+            counter.commit()
+        client.commit()
         return fields
 
     def _remember(self, request: ViewerRequest, passed: Pass) -> None:
@@ -331,8 +397,10 @@ class Admission:
         if "host" in names and request.headers.get("host") != request.host:
             return  # the host checked is not the field's (none sent): not one to look up by
         slot = (request.method, request.scheme, request.path, request.query)
-        values = tuple([request.headers.get(name) for name in names])
-        self._passes.setdefault(slot, (names, {}))[1][values] = passed
+        values = [request.headers.get(name) for name in names]
+        # Keyed by the one value read, or by the tuple of them (no tuple per lookup).
+        lookup = values[0] if len(values) == 1 else tuple(values)
+        self._passes.setdefault(slot, (names, {}))[1][lookup] = passed
         self._remembered += 1
 
     def _check(self, request: ViewerRequest, now: float) -> Pass | Answered:

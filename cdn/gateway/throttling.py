@@ -27,6 +27,8 @@ __all__ = [
     "Throttle",
     "TokenBucket",
     "period_bounds",
+    "policy_field",
+    "ratelimit_field",
     "ratelimit_fields",
 ]
 
@@ -170,16 +172,28 @@ def ratelimit_fields(
     """``RateLimit-Policy`` and ``RateLimit`` (IETF httpapi draft, structured fields), e.g.
     ``"plan";q=100;w=1`` and ``"plan";r=0;t=1``: the quota ``limit`` per ``window`` seconds,
     what ``remaining`` of it, and seconds until it ``reset``s (rounded up)."""
-    name, stated = _policy_field(policy, limit, max(1, math.ceil(window)))
+    name, stated = policy_field(policy, limit, window)
+    return (stated, ratelimit_field(name, remaining, reset))
+
+
+def ratelimit_field(name: str, remaining: int, reset: float) -> tuple[str, str]:
+    """The ``RateLimit`` field of ``ratelimit_fields`` for the policy whose quoted ``name``
+    ``policy_field`` gave."""
+    reset = math.ceil(reset)
     return (
-        ("RateLimit-Policy", stated),
-        ("RateLimit", f"{name};r={max(0, remaining)};t={max(0, math.ceil(reset))}"),
+        "RateLimit",
+        f"{name};r={remaining if remaining > 0 else 0};t={reset if reset > 0 else 0}",
     )
 
 
+def policy_field(policy: str, limit: int, window: float) -> tuple[str, tuple[str, str]]:
+    """The quoted name of ``policy`` and its ``RateLimit-Policy`` field (of
+    ``ratelimit_fields``): the same object for every request of a plan within a period, so
+    whoever renders it can do so once."""
+    return _policy_field(policy, limit, max(1, math.ceil(window)))
+
+
 @functools.lru_cache(maxsize=256)
-def _policy_field(policy: str, limit: int, window: int) -> tuple[str, str]:
-    """The quoted policy name and the ``RateLimit-Policy`` value (the same for every request
-    of a plan within a period: made once)."""
+def _policy_field(policy: str, limit: int, window: int) -> tuple[str, tuple[str, str]]:
     name = '"' + policy.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return name, f"{name};q={limit};w={window}"
+    return name, ("RateLimit-Policy", f"{name};q={limit};w={window}")
