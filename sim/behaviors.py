@@ -15,7 +15,9 @@ of the cache step). This module only feeds them simulated requests and counts wh
   (``post_share``) instead of GET, a client address among ``clients``.
 - A refused request (403, 429, 301) is answered by the edge: it takes its place in the edge's
   queue and nothing else; its body is empty (no transfer time, no bytes). An admitted POST is
-  passed to the origin uncached (edge queue, then the origin and back). An admitted GET goes to
+  passed to the behavior's origin uncached (edge queue, then the origin and back).
+- Where misses go is ``sim.origins``'s: the usual way (peers, shield, the first origin) or, for
+  a behavior on another origin or an origin group, that origin directly (as ``edge.routes``). An admitted GET goes to
   the cache step under the key the behavior's cache policy makes, with the behavior's TTL bounds
   at edges and its path's cache rule (origin fields) at every node.
 - Cheap when it can be: a topology without behaviors or a path mix has no gateway in the
@@ -43,7 +45,9 @@ from cdn.topology import Topology, WorkloadPath
 from cdn.workload import Catalog, RequestBatch
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
+from sim.origin import OriginSim
 from sim.origin_headers import OriginHeaders
+from sim.origins import SimOrigins
 from sim.outcomes import BYPASS
 from sim.report import ratio
 from sim.stats import LatencyHistogram, latency_summary
@@ -76,6 +80,7 @@ class _Profile:
     group: int
     plain: bool
     stateless: bool  # no key, no client limit: admit's answer depends on the request alone
+    direct: OriginSim | None  # the origin the behavior fetches from directly (sim.origins)
 
 
 class _Counts:
@@ -187,8 +192,8 @@ class SimGateway:
         self.rng = random.Random(f"gateway:{sim.seed}")
         self.origin = sim.origin
         self.latency = sim.latency
+        self.origins = SimOrigins(sim, gateway)
         self.admissions: dict[Any, Admission] = {}
-        self.to_origin: dict[Any, float] = {}
         self.profiles: dict[str, _Profile] = {}
         self.decisions: dict[tuple[str, str, str], Admitted | Answered] = {}
         self.probe = Admission(self.gateway, self.key_values)  # for stateless behaviors only
@@ -260,7 +265,10 @@ class SimGateway:
             request = ViewerRequest("GET", self.scheme, "cdnlab", path, "", {}, "10.0.0.0")
             decided = self.probe.admit(request, 0.0)
             plain = type(decided) is Admitted and decided.key_target + decided.key_suffix == path
-        profile = self.profiles[path] = _Profile(b, f, self.group_of[b, f], plain, stateless)
+        direct = self.origins.targets[b]
+        profile = self.profiles[path] = _Profile(
+            b, f, self.group_of[b, f], plain, stateless, direct
+        )
         return profile
 
     # -- serving ---------------------------------------------------------------------------------
@@ -274,6 +282,8 @@ class SimGateway:
         if profile.plain:
             if self.switching and profile.group != self.current:
                 self._use(profile.group)
+            if profile.direct is not None:
+                return self._direct(profile.direct, edge, key, obj, size, t, from_peer, cond)
             return self.inner(edge, key, obj, size, t, from_peer, cond)
         behavior = self.gateway.behaviors[profile.behavior]
         family = self.families[profile.family]
@@ -307,23 +317,45 @@ class SimGateway:
             edge.requests += 1
             return edge.queue.finish(t), REFUSED, False, 0
         if method != "GET":
-            return self._pass(edge, size, t)
+            return self._pass(edge, profile.direct or self.origin, size, t)
         if self.switching and profile.group != self.current:
             self._use(profile.group)
         target = decided.key_target + decided.key_suffix
+        if profile.direct is not None:
+            return self._direct(profile.direct, edge, target, obj, size, t, from_peer, cond)
         return self.inner(edge, target, obj, size, t, from_peer, cond)
 
-    def _pass(self, edge: Any, size: int, t: float) -> tuple[float, int, bool, int]:
-        """An admitted non-GET: through the edge's queue to the origin and back, uncached."""
-        delay = self.to_origin.get(edge)
-        if delay is None:
-            origin = self.origin.node.location.point
-            delay = self.to_origin[edge] = self.latency.one_way(edge.node.location.point, origin)
+    def _direct(
+        self,
+        origin: OriginSim,
+        edge: Any,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        from_peer: bool,
+        cond: bool,
+    ) -> tuple[float, int, bool, int]:
+        """``inner`` at ``edge`` with its misses sent to ``origin`` directly: no peer owner, no
+        shield (``edge.routes`` on the live edge); the edge's own route is put back after."""
+        route = self.origins.route(edge, origin)
+        upstream, up_delay, owner_of = edge.upstream, edge.up_delay, edge.owner_of
+        edge.upstream, edge.up_delay, edge.owner_of = origin, route.delay, None
+        try:
+            return self.inner(edge, key, obj, size, t, from_peer, cond)
+        finally:
+            edge.upstream, edge.up_delay, edge.owner_of = upstream, up_delay, owner_of
+
+    def _pass(
+        self, edge: Any, origin: OriginSim, size: int, t: float
+    ) -> tuple[float, int, bool, int]:
+        """An admitted non-GET: through the edge's queue to ``origin`` and back, uncached."""
+        delay = self.origins.route(edge, origin).delay
         edge.requests += 1
         edge.outcomes[BYPASS] += 1
         edge.upstream_requests += 1
         edge.origin_bytes += size
-        done = self.origin.fetch(edge.queue.finish(t) + delay, size, False) + delay
+        done = origin.fetch(edge.queue.finish(t) + delay, size, False) + delay
         return done, BYPASS, True, 0
 
     # -- tallying --------------------------------------------------------------------------------
@@ -365,4 +397,5 @@ class SimGateway:
         return {
             "behaviors": {name: self.all.summary(i) for i, name in enumerate(self.names)},
             "gateway": gateway,
+            "origins": self.origins.report(),
         }
