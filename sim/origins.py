@@ -17,6 +17,7 @@ only a fault run models (``sim.faults``, the core's ``cdn.gateway.failover``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from cdn.gateway.behaviors import Gateway
@@ -51,7 +52,7 @@ class SimOrigins:
             self.by_name[node.name] = OriginSim(node, queue, sim.latency.origin_service, series)
         for external in gateway.external_origins:
             if external.name not in self.by_name:
-                node = topology.origin
+                node = replace(topology.origin, name=external.name)  # its own name (faults)
                 queue = ServerQueue(
                     node.capacity_rps, node.workers, sim.rng, series.bucket_width, series.buckets
                 )

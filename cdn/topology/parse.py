@@ -493,7 +493,12 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
     check_functions(topology)
     if fault_tables:
         names = [node.name for node in topology.nodes]
-        faults = parse_faults(fault_tables, origin=origin.name, nodes=names)
+        faults = parse_faults(
+            fault_tables,
+            origin=origin.name,
+            nodes=names,
+            origins=[o.name for o in topology.more_origins],
+        )
         topology = replace(topology, faults=faults)
     return topology
 
