@@ -9,8 +9,9 @@ of the cache step). This module only feeds them simulated requests and counts wh
 - Signed-URL behaviors are modelled as validly signed (no RSA in a simulation): their
   ``trusted_key_groups`` are dropped; everything else of the behavior applies. Requests use
   https when the topology's network has ``tls`` (the default), else http.
-- What a request carries comes from its path family (``[[workload.paths]]``, drawn from one
-  seeded ``random.Random`` in request order, so a run is deterministic): a query variant, one of
+- What a request carries comes from its path family (``[[workload.paths]]``, drawn by the
+  core's ``cdn.workload.draws`` from one seeded ``random.Random`` in request order, as the load
+  generator draws them): a query variant, one of
   ``api_keys`` simulated keys of the behavior's usage plan (or none, ``keyless_share``), POST
   (``post_share``) instead of GET, a client address among ``clients``.
 - A refused request (403, 429, 301) is answered by the edge: it takes its place in the edge's
@@ -43,6 +44,7 @@ from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
 from cdn.gateway.behaviors import ApiKey, Gateway, default_gateway
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload import Catalog, RequestBatch
+from cdn.workload.draws import draw_request, draw_seed
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
 from sim.origin import OriginSim
@@ -189,7 +191,7 @@ class SimGateway:
         self.key_values = {key.name: key.name for key in keys}
         self.scheme = "https" if topology.network.tls else "http"
         self.catalog = Catalog(workload)
-        self.rng = random.Random(f"gateway:{sim.seed}")
+        self.rng = random.Random(draw_seed(sim.seed))
         self.origin = sim.origin
         self.latency = sim.latency
         self.origins = SimOrigins(sim, gateway)
@@ -287,19 +289,17 @@ class SimGateway:
             return self.inner(edge, key, obj, size, t, from_peer, cond)
         behavior = self.gateway.behaviors[profile.behavior]
         family = self.families[profile.family]
-        rng = self.rng.random
-        method = "POST" if family.post_share and rng() < family.post_share else "GET"
-        headers: dict[str, str] = {}
         keys = self.sim_keys.get((profile.behavior, profile.family))
-        if keys is not None and not (family.keyless_share and rng() < family.keyless_share):
-            headers["x-api-key"] = keys[int(rng() * len(keys))]
+        per_client = behavior.client_rate_limit is not None
+        method, k, index, query = draw_request(
+            self.rng.random, family, keys is not None, per_client
+        )
+        headers: dict[str, str] = {}
+        if keys is not None and k is not None:
+            headers["x-api-key"] = keys[k]
         client = "10.0.0.0"
-        if behavior.client_rate_limit is not None:
-            index = int(rng() * family.clients)
+        if per_client:
             client = f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
-        query = ""
-        if family.query is not None:
-            query = f"{family.query.name}={int(rng() * family.query.values)}"
         decided = None
         if profile.stateless:  # a cache of admit's output, keyed by all it reads then
             decided = self.decisions.get((key, method, query))
