@@ -19,7 +19,10 @@ Rules:
   ``http*://*<path pattern>`` (any edge, as a user's anycast fallback may change it), valid
   for ``lifetime`` seconds from the start (rounded up to the hour, so the processes of a run sign
   alike). Its ``Policy``, ``Signature`` and ``Key-Pair-Id`` are
-  appended to every URL of the behavior. No private key found: the URLs go unsigned (403s).
+  appended to every URL of the behavior, or, for a path family with ``signing = "cookies"``,
+  sent as CloudFront's signed cookies (``CloudFront-Policy``, ``CloudFront-Signature``,
+  ``CloudFront-Key-Pair-Id``: the same policy and signature). No private key found: the
+  URLs go unsigned (403s).
 - Trace replays have no path families: one key per keyed behavior (api_keys = 1).
 """
 
@@ -42,7 +45,7 @@ from cdn.topology import Topology, WorkloadPath
 from cdn.workload.catalog import Catalog
 from cdn.workload.draws import draw_request, draw_seed
 
-__all__ = ["Credentials", "private_key_path", "signed_query"]
+__all__ = ["Credentials", "private_key_path", "signed_cookies", "signed_query"]
 
 _MEMO = 100_000  # objects remembered (their behavior and family)
 
@@ -50,13 +53,14 @@ _MEMO = 100_000  # objects remembered (their behavior and family)
 @dataclass(frozen=True, slots=True)
 class _Profile:
     """What an object's requests carry: its path family, the key variants to draw from
-    (None: no key drawn), whether its behavior limits per client, and a signed query to append
-    ("" for none)."""
+    (None: no key drawn), whether its behavior limits per client, a signed query to append
+    ("" for none) or the signed cookies to send instead."""
 
     family: WorkloadPath
     keys: tuple[int, ...] | None
     per_client: bool
     signed: str
+    cookies: int  # the signed-cookie set to send (0: none; the variants' outer index)
 
 
 def private_key_path(topology: Topology, key_id: str) -> Path | None:
@@ -81,6 +85,12 @@ def signed_query(key_id: str, pem: bytes, resource: str, expires: dt.datetime) -
     policy = signer.build_policy(resource, expires)
     url = signer.generate_presigned_url("http://sign.invalid/", policy=policy)
     return urlencode(parse_qsl(urlsplit(url).query), safe="~")
+
+
+def signed_cookies(query: str) -> str:
+    """The Cookie field carrying a signed query's ``Policy``, ``Signature`` and ``Key-Pair-Id``
+    (or ``Expires``) as CloudFront's signed cookies (``CloudFront-Policy=...; ...``)."""
+    return "; ".join(f"CloudFront-{name}={value}" for name, value in parse_qsl(query))
 
 
 class Credentials:
@@ -119,10 +129,7 @@ class Credentials:
         self._families = workload.paths or (WorkloadPath(workload.path),)
         values = _key_values(topology, gateway)
         distinct = list(dict.fromkeys(value for _, value in values))
-        self.variants: tuple[dict[str, str], ...] = (
-            {},
-            *({"x-api-key": value} for value in distinct),
-        )
+        keyed: tuple[dict[str, str], ...] = ({}, *({"x-api-key": v} for v in distinct))
         self._plan_keys = {
             plan: tuple(1 + distinct.index(v) for p, v in values if p == plan)
             for plan in {p for p, _ in values}
@@ -133,6 +140,20 @@ class Credentials:
         end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime)
         expires = end.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
         self._signed = {id(b): _sign(topology, gateway, b, expires) for b in gateway.behaviors}
+        # Signed cookies (families with signing = "cookies"): one Cookie field per signed
+        # behavior; the header variants are every (cookie set, key) pair.
+        cookie_sets: list[dict[str, str]] = [{}]
+        self._cookies: dict[int, int] = {}
+        if any(family.signing == "cookies" for family in self._families):
+            for behavior in gateway.behaviors:
+                signed = self._signed[id(behavior)]
+                if signed:
+                    self._cookies[id(behavior)] = len(cookie_sets)
+                    cookie_sets.append({"Cookie": signed_cookies(signed)})
+        self._keyed = len(keyed)
+        self.variants: tuple[dict[str, str], ...] = tuple(
+            {**cookies, **key} for cookies in cookie_sets for key in keyed
+        )
         self._rng = random.Random(draw_seed(workload.seed if seed is None else seed))
         self._profiles: dict[int | str, _Profile] = {}
 
@@ -153,7 +174,10 @@ class Credentials:
             population = family.api_keys
             keys = tuple(accepted[i % len(accepted)] for i in range(population)) if accepted else ()
         per_client = behavior.client_rate_limit is not None
-        return _Profile(family, keys, per_client, self._signed[id(behavior)])
+        signed, cookies = self._signed[id(behavior)], 0
+        if family.signing == "cookies" and signed:
+            signed, cookies = "", self._cookies[id(behavior)]
+        return _Profile(family, keys, per_client, signed, cookies)
 
     def for_request(self, obj: int | str, path: str) -> tuple[str, str, int]:
         """(method, path to send, header variant) of one request for object ``obj`` (a trace's
@@ -169,6 +193,8 @@ class Credentials:
             self._rng.random, profile.family, keys is not None, profile.per_client
         )
         variant = keys[key] if keys and key is not None else 0
+        if profile.cookies:
+            variant += profile.cookies * self._keyed
         if query:
             path = f"{path}{'&' if '?' in path else '?'}{query}"
         if profile.signed:

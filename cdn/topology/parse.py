@@ -28,6 +28,7 @@ from cdn.topology.model import (
     KNOWN_POLICIES,
     ORIGIN_AUTHS,
     ORIGIN_KINDS,
+    SIGNINGS,
     SIZE_DISTRIBUTIONS,
     USER_WEIGHTS,
     CacheRule,
@@ -242,6 +243,7 @@ def _workload_path(reader: TableReader) -> WorkloadPath:
         keyless_share=reader.number("keyless_share", 0.0, minimum=0, maximum=1),
         post_share=reader.number("post_share", 0.0, minimum=0, maximum=1),
         clients=reader.integer("clients", 1000, minimum=1),
+        signing=reader.text("signing", "url", SIGNINGS),
     )
     reader.done()
     return family
