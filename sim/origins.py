@@ -16,6 +16,7 @@ only a fault run models (``sim.faults``, the core's ``cdn.gateway.failover``).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -45,20 +46,19 @@ class SimOrigins:
         topology: Topology = sim.topology
         series = sim.series
         self.by_name: dict[str, OriginSim] = {topology.origin.name: sim.origin}
-        for node in topology.more_origins:
+        nodes = [
+            *topology.more_origins,
+            *(replace(topology.origin, name=e.name) for e in gateway.external_origins),
+        ]
+        for node in nodes:
+            if node.name in self.by_name:
+                continue
+            # A generator of its own per origin: the run's other draws stay as they were.
+            rng = random.Random(f"origin:{sim.seed}:{node.name}")
             queue = ServerQueue(
-                node.capacity_rps, node.workers, sim.rng, series.bucket_width, series.buckets
+                node.capacity_rps, node.workers, rng, series.bucket_width, series.buckets
             )
             self.by_name[node.name] = OriginSim(node, queue, sim.latency.origin_service, series)
-        for external in gateway.external_origins:
-            if external.name not in self.by_name:
-                node = replace(topology.origin, name=external.name)  # its own name (faults)
-                queue = ServerQueue(
-                    node.capacity_rps, node.workers, sim.rng, series.bucket_width, series.buckets
-                )
-                self.by_name[external.name] = OriginSim(
-                    node, queue, sim.latency.origin_service, series
-                )
         self.latency = sim.latency
         # Per behavior (by index): the origin its misses go to directly, None: the usual way.
         self.targets: list[OriginSim | None] = [
