@@ -6,7 +6,7 @@ topology file or a scenario file of its own::
     [[fault]]
     at = "20s"            # seconds after the run starts
     kind = "kill"         # kill | stop | restart | origin_down | origin_slow | origin_errors | partition
-    node = "edge-par"     # which node (origin_* faults: the origin, the default)
+    node = "edge-par"     # which node (origin_* faults: an origin, the first by default)
     for = "15s"           # how long it lasts (then it is undone)
     latency = "500ms"     # origin_slow: added delay per request
     rate = 0.1            # origin_errors: share of requests answered with ``status``
@@ -84,7 +84,9 @@ class Fault:
         return text
 
 
-def _fault(reader: TableReader, origin: str, nodes: Iterable[str] | None) -> Fault:
+def _fault(
+    reader: TableReader, origin: str, nodes: Iterable[str] | None, origins: tuple[str, ...]
+) -> Fault:
     kind = reader.text("kind", None, FAULT_KINDS)
     if kind is None:
         raise reader.fail("kind", "missing", f"one of {', '.join(FAULT_KINDS)}")
@@ -100,8 +102,10 @@ def _fault(reader: TableReader, origin: str, nodes: Iterable[str] | None) -> Fau
         raise reader.fail(
             "node", f"{node!r} is not a node of the topology", f"one of {', '.join(known)}"
         )
-    if kind in ORIGIN_KINDS and node != origin:
-        raise reader.fail("node", f"{kind} is a fault of the origin, not {node!r}", repr(origin))
+    if kind in ORIGIN_KINDS and node not in origins:
+        raise reader.fail(
+            "node", f"{kind} is a fault of an origin, not {node!r}", " or ".join(map(repr, origins))
+        )
     duration: float | None = reader.duration("for", -1.0) if reader.has("for") else None
     if duration is not None and duration <= 0:
         raise reader.fail("for", f"{duration!r} is not > 0", 'how long it lasts, e.g. "15s"')
@@ -134,22 +138,32 @@ def _fault(reader: TableReader, origin: str, nodes: Iterable[str] | None) -> Fau
 
 
 def parse_faults(
-    tables: list[TableReader], *, origin: str = "origin", nodes: Iterable[str] | None = None
+    tables: list[TableReader],
+    *,
+    origin: str = "origin",
+    nodes: Iterable[str] | None = None,
+    origins: Iterable[str] = (),
 ) -> tuple[Fault, ...]:
     """The ``[[fault]]`` tables as Faults in start order; ``nodes`` (when given) are the names
-    a fault may name; ``origin`` is the origin's name (the default node of origin faults)."""
+    a fault may name; ``origin`` is the (first) origin's name, the default node of origin
+    faults; ``origins`` the other origins an origin fault may name (an ``[[origin]]`` list)."""
     known = tuple(nodes) if nodes is not None else None
-    faults = [_fault(reader, origin, known) for reader in tables]
+    allowed = (origin, *origins)
+    faults = [_fault(reader, origin, known, allowed) for reader in tables]
     return tuple(sorted(faults, key=lambda fault: fault.at))
 
 
 def load_fault_file(
-    path: str | Path, *, origin: str = "origin", nodes: Iterable[str] | None = None
+    path: str | Path,
+    *,
+    origin: str = "origin",
+    nodes: Iterable[str] | None = None,
+    origins: Iterable[str] = (),
 ) -> tuple[Fault, ...]:
     """The faults of a scenario file (its ``[[fault]]`` tables; nothing else is allowed)."""
     data: Mapping[str, Any] = read_toml(path, "a scenario TOML file with [[fault]] tables")
     top = TableReader(str(path), "", data)
-    faults = parse_faults(top.children("fault"), origin=origin, nodes=nodes)
+    faults = parse_faults(top.children("fault"), origin=origin, nodes=nodes, origins=origins)
     top.done()
     if not faults:
         raise top.fail("fault", "missing", "at least one [[fault]] table")

@@ -4,13 +4,14 @@ the workload's key population, and a signature on the URLs of behaviors that req
 Rules:
 - The behavior of a path is the core's (``Gateway.behavior_for``); an object's path family is
   the catalog's (``Catalog.family_of``), as in the simulator (sim.behaviors).
-- API keys, drawn as the simulator draws them: a request of a keyed behavior goes without a key
-  with probability ``keyless_share`` of its family, else with one of the family's ``api_keys``
-  keys, uniformly. The population's key ``i`` is the topology's ``[[api_key]]`` number
+- The path mix's draws are the simulator's (``cdn.workload.draws``, one ``random.Random``
+  seeded as the simulator's, in request order: the same seed sends the same mix): POST instead
+  of GET (``post_share``), the query variant (``query``, appended to the path), and API keys: a
+  request of a keyed behavior goes without a key with probability ``keyless_share`` of its
+  family, else with one of the family's ``api_keys`` keys, uniformly (the per-client draw is
+  made and unused: the load generator sends from its own address). The population's key ``i`` is the topology's ``[[api_key]]`` number
   ``i mod n`` of the ``n`` keys the behavior's usage plan accepts (the simulator invents its keys;
   the live edge knows only the topology's, so fewer real keys than ``api_keys`` share buckets).
-  The draws come from one ``random.Random`` seeded by the run's seed, in request order: the same
-  seed sends the same keys.
 - Signed URLs: for a behavior with ``trusted_key_groups``, the first of its groups' keys whose
   private key ``<key id>.private.pem`` lies beside the topology file (or in its ``keys/``
   folder, as configs/keys/) signs ONE custom policy per behavior with botocore's
@@ -18,7 +19,10 @@ Rules:
   ``http*://*<path pattern>`` (any edge, as a user's anycast fallback may change it), valid
   for ``lifetime`` seconds from the start (rounded up to the hour, so the processes of a run sign
   alike). Its ``Policy``, ``Signature`` and ``Key-Pair-Id`` are
-  appended to every URL of the behavior. No private key found: the URLs go unsigned (403s).
+  appended to every URL of the behavior, or, for a path family with ``signing = "cookies"``,
+  sent as CloudFront's signed cookies (``CloudFront-Policy``, ``CloudFront-Signature``,
+  ``CloudFront-Key-Pair-Id``: the same policy and signature). No private key found: the
+  URLs go unsigned (403s).
 - Trace replays have no path families: one key per keyed behavior (api_keys = 1).
 """
 
@@ -39,20 +43,24 @@ from cdn.errors import ConfigError
 from cdn.gateway.behaviors import Behavior, Gateway, default_gateway
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload.catalog import Catalog
+from cdn.workload.draws import draw_request, draw_seed
 
-__all__ = ["Credentials", "private_key_path", "signed_query"]
+__all__ = ["Credentials", "private_key_path", "signed_cookies", "signed_query"]
 
 _MEMO = 100_000  # objects remembered (their behavior and family)
 
 
 @dataclass(frozen=True, slots=True)
 class _Profile:
-    """What an object's requests carry: the key variants to draw from (None: no key drawn),
-    the keyless share, and a signed query to append ("" for none)."""
+    """What an object's requests carry: its path family, the key variants to draw from
+    (None: no key drawn), whether its behavior limits per client, a signed query to append
+    ("" for none) or the signed cookies to send instead."""
 
+    family: WorkloadPath
     keys: tuple[int, ...] | None
-    keyless_share: float
+    per_client: bool
     signed: str
+    cookies: int  # the signed-cookie set to send (0: none; the variants' outer index)
 
 
 def private_key_path(topology: Topology, key_id: str) -> Path | None:
@@ -79,6 +87,12 @@ def signed_query(key_id: str, pem: bytes, resource: str, expires: dt.datetime) -
     return urlencode(parse_qsl(urlsplit(url).query), safe="~")
 
 
+def signed_cookies(query: str) -> str:
+    """The Cookie field carrying a signed query's ``Policy``, ``Signature`` and ``Key-Pair-Id``
+    (or ``Expires``) as CloudFront's signed cookies (``CloudFront-Policy=...; ...``)."""
+    return "; ".join(f"CloudFront-{name}={value}" for name, value in parse_qsl(query))
+
+
 class Credentials:
     """``for_request(obj, path)``: the path to send (signed when its behavior wants it) and
     the index of the header variant to send it with (``variants[i]``; 0: no key)."""
@@ -89,9 +103,15 @@ class Credentials:
     ) -> Credentials | None:
         """The credentials of ``topology``'s behaviors, or None when none wants any."""
         gateway = topology.gateway
-        if gateway is None or gateway.behaviors == default_gateway(topology.origin.name).behaviors:
-            return None
-        if not any(b.api_key_required or b.trusted_key_groups for b in gateway.behaviors):
+        mixed = any(f.post_share or f.query is not None for f in topology.workload.paths)
+        plain = default_gateway(topology.origin.name)
+        if gateway is None or gateway.behaviors == plain.behaviors:
+            if not mixed:
+                return None
+            gateway = gateway or plain
+        if not mixed and not any(
+            b.api_key_required or b.trusted_key_groups for b in gateway.behaviors
+        ):
             return None
         return cls(topology, gateway, catalog, seed, lifetime)
 
@@ -109,10 +129,7 @@ class Credentials:
         self._families = workload.paths or (WorkloadPath(workload.path),)
         values = _key_values(topology, gateway)
         distinct = list(dict.fromkeys(value for _, value in values))
-        self.variants: tuple[dict[str, str], ...] = (
-            {},
-            *({"x-api-key": value} for value in distinct),
-        )
+        keyed: tuple[dict[str, str], ...] = ({}, *({"x-api-key": v} for v in distinct))
         self._plan_keys = {
             plan: tuple(1 + distinct.index(v) for p, v in values if p == plan)
             for plan in {p for p, _ in values}
@@ -123,12 +140,30 @@ class Credentials:
         end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime)
         expires = end.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
         self._signed = {id(b): _sign(topology, gateway, b, expires) for b in gateway.behaviors}
-        self._rng = random.Random(f"loadgen-credentials:{workload.seed if seed is None else seed}")
+        # Signed cookies (families with signing = "cookies"): one Cookie field per signed
+        # behavior; the header variants are every (cookie set, key) pair.
+        cookie_sets: list[dict[str, str]] = [{}]
+        self._cookies: dict[int, int] = {}
+        if any(family.signing == "cookies" for family in self._families):
+            for behavior in gateway.behaviors:
+                signed = self._signed[id(behavior)]
+                if signed:
+                    self._cookies[id(behavior)] = len(cookie_sets)
+                    cookie_sets.append({"Cookie": signed_cookies(signed)})
+        self._keyed = len(keyed)
+        self.variants: tuple[dict[str, str], ...] = tuple(
+            {**cookies, **key} for cookies in cookie_sets for key in keyed
+        )
+        self._rng = random.Random(draw_seed(workload.seed if seed is None else seed))
         self._profiles: dict[int | str, _Profile] = {}
 
     def _profile(self, obj: int | str, path: str) -> _Profile:
         behavior = self._gateway.behavior_for(path.partition("?")[0])
-        family = self._families[self._catalog.family_of(obj)] if isinstance(obj, int) else None
+        family = (
+            self._families[self._catalog.family_of(obj)]
+            if isinstance(obj, int)
+            else WorkloadPath(path)  # a trace's path: one key, no mix
+        )
         keys = None
         if behavior.api_key_required:
             accepted = (
@@ -136,28 +171,35 @@ class Credentials:
                 if behavior.usage_plan is None
                 else self._plan_keys.get(behavior.usage_plan, ())
             )
-            population = family.api_keys if family is not None else 1
+            population = family.api_keys
             keys = tuple(accepted[i % len(accepted)] for i in range(population)) if accepted else ()
-        keyless = family.keyless_share if family is not None else 0.0
-        return _Profile(keys, keyless, self._signed[id(behavior)])
+        per_client = behavior.client_rate_limit is not None
+        signed, cookies = self._signed[id(behavior)], 0
+        if family.signing == "cookies" and signed:
+            signed, cookies = "", self._cookies[id(behavior)]
+        return _Profile(family, keys, per_client, signed, cookies)
 
-    def for_request(self, obj: int | str, path: str) -> tuple[str, int]:
-        """(path to send, header variant) of one request for object ``obj`` (a trace's path
-        when a str) at ``path``; draws its key, so call once per request, in request order."""
+    def for_request(self, obj: int | str, path: str) -> tuple[str, str, int]:
+        """(method, path to send, header variant) of one request for object ``obj`` (a trace's
+        path when a str) at ``path``; draws its method, key and query (``cdn.workload.draws``,
+        as the simulator), so call once per request, in request order."""
         profile = self._profiles.get(obj)
         if profile is None:
             profile = self._profile(obj, path)
             if len(self._profiles) < _MEMO:
                 self._profiles[obj] = profile
-        variant = 0
         keys = profile.keys
-        if keys:
-            rng = self._rng.random
-            if not (profile.keyless_share and rng() < profile.keyless_share):
-                variant = keys[int(rng() * len(keys))]
+        method, key, _, query = draw_request(
+            self._rng.random, profile.family, keys is not None, profile.per_client
+        )
+        variant = keys[key] if keys and key is not None else 0
+        if profile.cookies:
+            variant += profile.cookies * self._keyed
+        if query:
+            path = f"{path}{'&' if '?' in path else '?'}{query}"
         if profile.signed:
             path = f"{path}{'&' if '?' in path else '?'}{profile.signed}"
-        return path, variant
+        return method, path, variant
 
 
 def _key_values(topology: Topology, gateway: Gateway) -> list[tuple[str, str]]:

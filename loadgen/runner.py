@@ -326,7 +326,7 @@ class LoadRun:
             lag_p99_ms=value_at_percentile(stats.lag, 99) / 1000.0,
         )
 
-    async def _fetch(self, url: str, route: Route, intended: float) -> None:
+    async def _fetch(self, url: str, route: Route, intended: float, method: str = "GET") -> None:
         clock = self.clock
         started = clock()
         recorder = self.recorder
@@ -340,7 +340,9 @@ class LoadRun:
             await arrived
         while True:
             try:
-                response = await self.session.get(route.base_url + path, headers=route.headers)
+                response = await self.session.request(
+                    method, route.base_url + path, headers=route.headers
+                )
             except asyncio.CancelledError:
                 recorder.error(route, intended, started, clock(), "cancelled")
                 raise
@@ -402,20 +404,20 @@ class LoadRun:
             )
 
     def _send_task(self, batch: Batch, k: int, due: float) -> None:
-        url, route = self.schedule.resolve(batch, k)
-        task = asyncio.get_running_loop().create_task(self._fetch(url, route, due))
+        method, url, route = self.schedule.resolve(batch, k)
+        task = asyncio.get_running_loop().create_task(self._fetch(url, route, due, method))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
 
     def _send_wire(self, batch: Batch, k: int, due: float) -> None:
-        path, route = self.schedule.resolve_path(batch, k)
+        method, path, route = self.schedule.resolve_path(batch, k)
         started = self.clock()
         if self.moved:
             route = self._anycast(route, started)
         pool, tail = self._wire_routes[id(route)]
         self.recorder.sent(started, started - due)
         assert self.wire is not None
-        data = ("GET " + path).encode("latin-1") + tail
+        data = (method + " " + path).encode("latin-1") + tail  # a POST has no body (length 0)
         if self.leg is not None and self.delayed is not None:  # the user -> edge leg
             arrive = started + self.leg.before(route.one_way)
             self.delayed.at(arrive, self.wire.send, pool, data, route, due, started)
@@ -500,8 +502,8 @@ class LoadRun:
         self.moved[route.pop] = now + MOVE_SECONDS
         target = self._anycast(route.fallback, now)
         pool, tail = self._wire_routes[id(target)]
-        path = data.split(b" ", 2)[1]
-        return pool, b"GET " + path + tail, target
+        method, path = data.split(b" ", 2)[:2]
+        return pool, method + b" " + path + tail, target
 
     def warm_connections(self) -> int:
         """Connections per pool opened before the schedule starts (0 with new connections)."""

@@ -225,21 +225,23 @@ class Schedule:
         else:
             yield from self._trace_batches()
 
-    def resolve(self, batch: Batch, k: int) -> tuple[str, Route]:
-        """The URL and route of request ``k`` of ``batch``."""
-        path, route = self.resolve_path(batch, k)
-        return route.base_url + path, route
+    def resolve(self, batch: Batch, k: int) -> tuple[str, str, Route]:
+        """The method, URL and route of request ``k`` of ``batch``."""
+        method, path, route = self.resolve_path(batch, k)
+        return method, route.base_url + path, route
 
-    def resolve_path(self, batch: Batch, k: int) -> tuple[str, Route]:
-        """The path (without the base URL) and route of request ``k`` of ``batch`` (its
-        route sends its API key; its path carries its signature: loadgen.credentials)."""
+    def resolve_path(self, batch: Batch, k: int) -> tuple[str, str, Route]:
+        """The method, path (without the base URL) and route of request ``k`` of ``batch``
+        (its route sends its API key; its path carries its query variant and signature, its
+        method is the mix's: loadgen.credentials)."""
         key = batch.keys[k]
         path = key if isinstance(key, str) else self._path_of(key)
+        method = "GET"
         variant = 0
         if self.credentials is not None:
-            path, variant = self.credentials.for_request(key, path)
+            method, path, variant = self.credentials.for_request(key, path)
         rows = self._variant_routes[variant]
-        return path, rows[(batch.first + k) % len(rows)][batch.users[k]]
+        return method, path, rows[(batch.first + k) % len(rows)][batch.users[k]]
 
     def _stream_batches(self) -> Iterator[Batch]:
         assert self.stream is not None

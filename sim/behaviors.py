@@ -9,13 +9,16 @@ of the cache step). This module only feeds them simulated requests and counts wh
 - Signed-URL behaviors are modelled as validly signed (no RSA in a simulation): their
   ``trusted_key_groups`` are dropped; everything else of the behavior applies. Requests use
   https when the topology's network has ``tls`` (the default), else http.
-- What a request carries comes from its path family (``[[workload.paths]]``, drawn from one
-  seeded ``random.Random`` in request order, so a run is deterministic): a query variant, one of
+- What a request carries comes from its path family (``[[workload.paths]]``, drawn by the
+  core's ``cdn.workload.draws`` from one seeded ``random.Random`` in request order, as the load
+  generator draws them): a query variant, one of
   ``api_keys`` simulated keys of the behavior's usage plan (or none, ``keyless_share``), POST
   (``post_share``) instead of GET, a client address among ``clients``.
 - A refused request (403, 429, 301) is answered by the edge: it takes its place in the edge's
   queue and nothing else; its body is empty (no transfer time, no bytes). An admitted POST is
-  passed to the origin uncached (edge queue, then the origin and back). An admitted GET goes to
+  passed to the behavior's origin uncached (edge queue, then the origin and back).
+- Where misses go is ``sim.origins``'s: the usual way (peers, shield, the first origin) or, for
+  a behavior on another origin or an origin group, that origin directly (as ``edge.routes``). An admitted GET goes to
   the cache step under the key the behavior's cache policy makes, with the behavior's TTL bounds
   at edges and its path's cache rule (origin fields) at every node.
 - Cheap when it can be: a topology without behaviors or a path mix has no gateway in the
@@ -41,9 +44,12 @@ from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
 from cdn.gateway.behaviors import ApiKey, Gateway, default_gateway
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload import Catalog, RequestBatch
+from cdn.workload.draws import draw_request, draw_seed
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
+from sim.origin import OriginSim
 from sim.origin_headers import OriginHeaders
+from sim.origins import SimOrigins
 from sim.outcomes import BYPASS
 from sim.report import ratio
 from sim.stats import LatencyHistogram, latency_summary
@@ -76,6 +82,7 @@ class _Profile:
     group: int
     plain: bool
     stateless: bool  # no key, no client limit: admit's answer depends on the request alone
+    direct: OriginSim | None  # the origin the behavior fetches from directly (sim.origins)
 
 
 class _Counts:
@@ -188,11 +195,11 @@ class SimGateway:
         self.key_values = {key.name: key.name for key in keys}
         self.scheme = "https" if topology.network.tls else "http"
         self.catalog = Catalog(workload)
-        self.rng = random.Random(f"gateway:{sim.seed}")
+        self.rng = random.Random(draw_seed(sim.seed))
         self.origin = sim.origin
         self.latency = sim.latency
+        self.origins = SimOrigins(sim, gateway)
         self.admissions: dict[Any, Admission] = {}
-        self.to_origin: dict[Any, float] = {}
         self.profiles: dict[str, _Profile] = {}
         self.decisions: dict[tuple[str, str, str], Admitted | Answered] = {}
         self.probe = Admission(self.gateway, self.key_values)  # for stateless behaviors only
@@ -264,7 +271,10 @@ class SimGateway:
             request = ViewerRequest("GET", self.scheme, "cdnlab", path, "", {}, "10.0.0.0")
             decided = self.probe.admit(request, 0.0)
             plain = type(decided) is Admitted and decided.key_target + decided.key_suffix == path
-        profile = self.profiles[path] = _Profile(b, f, self.group_of[b, f], plain, stateless)
+        direct = self.origins.targets[b]
+        profile = self.profiles[path] = _Profile(
+            b, f, self.group_of[b, f], plain, stateless, direct
+        )
         return profile
 
     # -- serving ---------------------------------------------------------------------------------
@@ -281,22 +291,22 @@ class SimGateway:
         if profile.plain:
             if self.switching and profile.group != self.current:
                 self._use(profile.group)
+            if profile.direct is not None:
+                return self._direct(profile.direct, edge, key, obj, size, t, from_peer, cond)
             return self.inner(edge, key, obj, size, t, from_peer, cond)
         behavior = self.gateway.behaviors[profile.behavior]
         family = self.families[profile.family]
-        rng = self.rng.random
-        method = "POST" if family.post_share and rng() < family.post_share else "GET"
-        headers: dict[str, str] = {}
         keys = self.sim_keys.get((profile.behavior, profile.family))
-        if keys is not None and not (family.keyless_share and rng() < family.keyless_share):
-            headers["x-api-key"] = keys[int(rng() * len(keys))]
+        per_client = behavior.client_rate_limit is not None
+        method, k, index, query = draw_request(
+            self.rng.random, family, keys is not None, per_client
+        )
+        headers: dict[str, str] = {}
+        if keys is not None and k is not None:
+            headers["x-api-key"] = keys[k]
         client = "10.0.0.0"
-        if behavior.client_rate_limit is not None:
-            index = int(rng() * family.clients)
+        if per_client:
             client = f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
-        query = ""
-        if family.query is not None:
-            query = f"{family.query.name}={int(rng() * family.query.values)}"
         decided = None
         if profile.stateless:  # a cache of admit's output, keyed by all it reads then
             decided = self.decisions.get((key, method, query))
@@ -314,19 +324,41 @@ class SimGateway:
             edge.requests += 1
             return edge.queue.finish(t), REFUSED, False, 0
         if method != "GET":
-            return self._pass(edge, size, t, profile.behavior)
+            return self._pass(edge, profile.direct or self.origin, size, t, profile.behavior)
         if self.switching and profile.group != self.current:
             self._use(profile.group)
         target = decided.key_target + decided.key_suffix
+        if profile.direct is not None:
+            return self._direct(profile.direct, edge, target, obj, size, t, from_peer, cond)
         return self.inner(edge, target, obj, size, t, from_peer, cond)
 
-    def _pass(self, edge: Any, size: int, t: float, behavior: int) -> tuple[float, int, bool, int]:
-        """An admitted non-GET: through the edge's queue to the origin and back, uncached (and
+    def _direct(
+        self,
+        origin: OriginSim,
+        edge: Any,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        from_peer: bool,
+        cond: bool,
+    ) -> tuple[float, int, bool, int]:
+        """``inner`` at ``edge`` with its misses sent to ``origin`` directly: no peer owner, no
+        shield (``edge.routes`` on the live edge); the edge's own route is put back after."""
+        route = self.origins.route(edge, origin)
+        upstream, up_delay, owner_of = edge.upstream, edge.up_delay, edge.owner_of
+        edge.upstream, edge.up_delay, edge.owner_of = origin, route.delay, None
+        try:
+            return self.inner(edge, key, obj, size, t, from_peer, cond)
+        finally:
+            edge.upstream, edge.up_delay, edge.owner_of = upstream, up_delay, owner_of
+
+    def _pass(
+        self, edge: Any, origin: OriginSim, size: int, t: float, behavior: int
+    ) -> tuple[float, int, bool, int]:
+        """An admitted non-GET: through the edge's queue to ``origin`` and back, uncached (and
         through the edge functions of ``behavior`` there, when it has any)."""
-        delay = self.to_origin.get(edge)
-        if delay is None:
-            origin = self.origin.node.location.point
-            delay = self.to_origin[edge] = self.latency.one_way(edge.node.location.point, origin)
+        delay = self.origins.route(edge, origin).delay
 
         def queue(at: float) -> float:
             edge.requests += 1
@@ -336,7 +368,7 @@ class SimGateway:
         def fetch(at: float) -> float:
             edge.upstream_requests += 1
             edge.origin_bytes += size
-            return self.origin.fetch(at + delay, size, False) + delay
+            return origin.fetch(at + delay, size, False) + delay
 
         functions = self.functions
         if functions is not None:
@@ -385,4 +417,5 @@ class SimGateway:
         return {
             "behaviors": {name: self.all.summary(i) for i, name in enumerate(self.names)},
             "gateway": gateway,
+            "origins": self.origins.report(),
         }

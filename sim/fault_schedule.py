@@ -32,10 +32,10 @@ class Schedule:
                 return fault
         return None
 
-    def origin_fault(self, kind: str, t: float) -> Fault | None:
-        """The origin fault of ``kind`` holding at ``t``."""
+    def origin_fault(self, kind: str, t: float, origin: str) -> Fault | None:
+        """The fault of ``kind`` holding at ``t`` on the origin called ``origin``."""
         for fault in self.faults:
-            if fault.kind == kind and fault.active(t):
+            if fault.kind == kind and fault.node == origin and fault.active(t):
                 return fault
         return None
 

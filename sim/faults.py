@@ -18,14 +18,16 @@ seconds per 100,000 requests), and what each fault does follows the live CDN:
   next-nearest edge after it instead. Its peers wait ``PEER_TIMEOUT`` for a response head, then ask
   the next owner, until their probe marks it down (``DETECT`` seconds after the stop); caches
   below a hung shield wait up to their ``upstream_timeout`` and then try their next upstream.
-- ``origin_down``: the origin refuses connections: a miss or revalidation fails, and the core
-  cache step decides (``CacheStep.failed``) whether a stale entry stands in (stale-if-error)
-  or the answer is an error. With an origin group (``[[origin_group]]``, primary = the
-  topology's origin) the request goes to the secondary origin (``cdn.gateway.failover``).
-- ``origin_slow``: every origin answer is ``latency`` later.
-- ``origin_errors``: a share ``rate`` of origin answers are ``status`` (the live origin's own
-  deterministic draws, so the same requests fail on both sides); the
-  cache step decides stale-if-error; with an origin group a failover status goes to the
+- ``origin_down``: the origin named by the fault's ``node`` (the first by default) refuses
+  connections: a miss or revalidation fails, and the core cache step decides
+  (``CacheStep.failed``) whether a stale entry stands in (stale-if-error) or the answer is an
+  error. A behavior on another origin or an origin group is fetched by the edges from it
+  directly (no peer, no shield: ``sim.origins``, as ``edge.routes``); a group's request goes to
+  its secondary when the primary fails (``cdn.gateway.failover``).
+- ``origin_slow``: every answer of that origin is ``latency`` later.
+- ``origin_errors``: a share ``rate`` of that origin's answers are ``status`` (the live
+  origin's own deterministic draws, so the same requests fail on both sides);
+  the cache step decides stale-if-error; in an origin group a failover status goes to the
   secondary.
 
 Collapsing: a request for a key whose fetch is in flight at the node waits for it and shares its
@@ -62,7 +64,6 @@ from sim.nodecache import NodeCache, Refresh
 from sim.origin import OriginSim
 from sim.outcomes import COLLAPSED, HIT, HIT_CODES, MISS, REVALIDATED, STALE, Outcome
 from sim.purges import apply_purge
-from sim.queueing import ServerQueue
 
 __all__ = [
     "CLIENT_TIMEOUT",
@@ -132,27 +133,30 @@ class FaultRun:
     # -- construction ------------------------------------------------------------------------
 
     def _build_origins(self) -> None:
-        """The topology's origin, and a secondary one when an origin group names it primary."""
-        sim, origin = self.sim, self.topology.origin
+        """Every origin (``sim.origins``' servers, shared with the fault-free run) and, when the
+        workload's behavior targets another origin or an origin group, its direct route: the
+        edges fetch from that origin (a group: its primary, then its secondary) themselves."""
+        sim, topology = self.sim, self.topology
+        gate = sim.gate
+        self.by_name: dict[str, OriginSim] = (
+            gate.origins.by_name if gate is not None else {topology.origin.name: sim.origin}
+        )
         self.primary: OriginSim = sim.origin
         self.group = None
         self.secondary: OriginSim | None = None
-        gateway = self.topology.gateway
+        self.direct = False  # edges fetch from self.primary (and self.secondary) directly
+        gateway = topology.gateway
         if gateway is None:
             return
-        target = gateway.behavior_for(self.topology.workload.path.split("{id}")[0]).target_origin
-        for group in gateway.origin_groups:
-            if group.name == target and group.members[0] == origin.name:
-                self.group = group
-                width, buckets = sim.series.bucket_width, sim.series.buckets
-                # Another [[origin]] of the topology: its own place and capacity; an
-                # [[external_origin]] is modelled like the primary.
-                node = next(
-                    (o for o in self.topology.origins if o.name == group.members[1]), origin
-                )
-                queue = ServerQueue(node.capacity_rps, node.workers, sim.rng, width, buckets)
-                self.secondary = OriginSim(node, queue, sim.latency.origin_service, sim.series)
-                break
+        target = gateway.behavior_for(topology.workload.path.split("{id}")[0]).target_origin
+        group = gateway.origin_group(target)
+        if group is not None:
+            self.group = group
+            self.primary, self.secondary = (self.by_name[m] for m in group.members[:2])
+            self.direct = True
+        elif target != topology.origin.name:
+            self.primary = self.by_name[target]
+            self.direct = True
 
     def _build_routes(self) -> None:
         """Per user location every edge, nearest first, with the one-way delay to it."""
@@ -253,7 +257,7 @@ class FaultRun:
             self.last_arrival[name] = t
             t = node.queue.finish(t)
         ring = self.rings.get(name)
-        if ring is not None and not from_peer:
+        if ring is not None and not from_peer and not self.direct:  # direct: no peers
             forwarded, t = self._to_owner(node, ring, key, obj, size, t)
             if forwarded is not None:
                 return forwarded
@@ -355,6 +359,11 @@ class FaultRun:
         """
         node.upstream_requests += 1
         node.upstream_bytes += 0 if conditional else size
+        if self.direct:
+            done, status = self.origin_fetch(node, t, size, conditional, obj)
+            if not conditional and status == 0:
+                node.origin_bytes += size
+            return done, status, 0
         topology = self.topology
         chain = [topology.upstream_of(node.node), *topology.fallbacks_of(node.node)]
         latency = self.sim.latency
@@ -363,7 +372,9 @@ class FaultRun:
             assert upstream is not None
             delay = latency.one_way(node.node.location.point, upstream.location.point)
             if upstream.role == "origin":
-                done, status = self.origin_fetch(t + delay, size, conditional, obj)
+                done, status = self._answer(
+                    self.by_name[upstream.name], t + delay, size, conditional, obj
+                )
                 if status == -1:
                     t = done + delay
                     continue
@@ -386,11 +397,16 @@ class FaultRun:
         return t, status, 0
 
     def origin_fetch(
-        self, t: float, size: int, conditional: bool, obj: int = 0
+        self, node: Any, t: float, size: int, conditional: bool, obj: int = 0
     ) -> tuple[float, int]:
-        """The origin (or, in an origin group, its secondary) answers at ``t`` for object
-        ``obj``: (done, status)."""
-        done, status = self._primary(t, size, conditional, obj)
+        """``node`` (an edge) fetches from its direct route's origin at ``t``, or in an origin
+        group from the secondary when the primary fails (``cdn.gateway.failover``): (the time
+        the answer is back at ``node``, status as ``fetch``'s)."""
+        point = node.node.location.point
+        one_way = self.sim.latency.one_way
+        delay = one_way(point, self.primary.node.location.point)
+        done, status = self._answer(self.primary, t + delay, size, conditional, obj)
+        done += delay
         group = self.group
         if (
             group is not None
@@ -398,21 +414,24 @@ class FaultRun:
             and fails_over(group, "GET", status if status > 0 else None)
         ):
             assert self.secondary is not None
-            done = self.secondary.fetch(done, size, conditional)
-            self._origin_counted(t)
-            return done, 0
+            delay = one_way(point, self.secondary.node.location.point)
+            done, status = self._answer(self.secondary, done + delay, size, conditional, obj)
+            done += delay
         return done, status
 
-    def _primary(self, t: float, size: int, conditional: bool, obj: int) -> tuple[float, int]:
-        schedule = self.schedule
-        if schedule.origin_fault("origin_down", t) is not None:
+    def _answer(
+        self, origin: OriginSim, t: float, size: int, conditional: bool, obj: int = 0
+    ) -> tuple[float, int]:
+        """``origin`` answers a request arriving at ``t`` under its own faults: (done, status)."""
+        schedule, name = self.schedule, origin.node.name
+        if schedule.origin_fault("origin_down", t, name) is not None:
             return t, -1  # refused
-        done = self.primary.fetch(t, size, conditional)
+        done = origin.fetch(t, size, conditional)
         self._origin_counted(t)
-        slow = schedule.origin_fault("origin_slow", t)
+        slow = schedule.origin_fault("origin_slow", t, name)
         if slow is not None:
             done += slow.latency
-        errors = schedule.origin_fault("origin_errors", t)
+        errors = schedule.origin_fault("origin_errors", t, name)
         if errors is not None and self._draws_error(obj, errors.rate):
             return done, errors.status
         return done, 0
@@ -433,9 +452,9 @@ class FaultRun:
     def report(self) -> dict[str, Any]:
         """``report["faults"]``: the schedule, the window, the phases, per-second counts."""
         start, end = self.window
-        origins = {self.topology.origin.name: self.primary.requests}
+        origins = {self.primary.node.name: self.primary.requests}
         if self.group is not None and self.secondary is not None:
-            origins[f"{self.group.members[1]} (secondary)"] = self.secondary.requests
+            origins[f"{self.secondary.node.name} (secondary)"] = self.secondary.requests
         return {
             "schedule": [fault.describe() for fault in self.schedule.faults],
             "window": {"start_s": start, "end_s": end if math.isfinite(end) else None},
@@ -489,14 +508,14 @@ def run_with_faults(
     run = FaultRun(sim, sim.options.faults)
     warmup_t, _ = sim.warmup_cut()
     if math.isfinite(warmup_t):
-        sim.origin.steady_from = warmup_t
+        for origin in run.by_name.values():
+            origin.steady_from = warmup_t
     for batch, latencies, hits in run_batches(run, sim.stream.batches(), keys_of):
         tally.record(batch, latencies, hits, warmup_t, sim.series)
         for node in sim.nodes.values():
             node.queue.flush()
-        sim.origin.queue.flush()
-        if run.secondary is not None:
-            run.secondary.queue.flush()
+        for origin in run.by_name.values():
+            origin.queue.flush()
         if on_progress is not None:
             on_progress(float(batch.times[-1]), tally.requests)
     result = build_result(sim, tally)

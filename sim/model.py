@@ -288,13 +288,16 @@ class Simulation:
         purge_times = sorted(p.at for p in self.purges)
         series = self.series
         warmup_t, warmup_n = self.warmup_cut()
+        origins = [self.origin, *(gate.origins.others() if gate is not None else ())]
         if math.isfinite(warmup_t):
-            self.origin.steady_from = warmup_t
+            for origin in origins:
+                origin.steady_from = warmup_t
         seen = 0
         for number, batch in enumerate(self.stream.batches(), 1):
             if warmup_n is not None and seen <= warmup_n < seen + len(batch.times):
                 warmup_t = float(batch.times[warmup_n - seen])  # the first steady request's time
-                self.origin.steady_from = warmup_t
+                for origin in origins:
+                    origin.steady_from = warmup_t
             seen += len(batch.times)
             times = batch.times.tolist()
             # The connection set-up draws of the batch, one per request in order (the rng's only
@@ -345,7 +348,8 @@ class Simulation:
             for node in self.nodes.values():
                 node.sweep(times[-1])
                 node.queue.flush()  # fold the batch's arrivals into the counters
-            self.origin.queue.flush()
+            for origin in origins:
+                origin.queue.flush()
             if number % collector.YOUNG_EVERY == 0:
                 collector.collect_young()
             if times[-1] > env.now:

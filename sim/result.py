@@ -166,6 +166,9 @@ def build_result(sim: Simulation, tally: RequestTally) -> SimResult:
     gate = getattr(sim, "gate", None)
     if gate is not None:  # behaviors: per-behavior figures and the gateway's refusals
         report.update(gate.report(report["steady"] is not None))
+        if served:  # every origin's bytes (behaviors may fetch from several: sim.origins)
+            sent = sum(origin["bytes"] for origin in report["origins"].values())
+            report["origin_offload"] = 1.0 - ratio(sent, served)
     user_points = [
         (u.location.point.lat, u.location.point.lon, int(user_counts[u.index]))
         for u in sim.users.locations

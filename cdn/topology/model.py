@@ -107,6 +107,7 @@ class UserRegion:
 
 
 USER_WEIGHTS = ("population", "internet")
+SIGNINGS = ("url", "cookies")  # how cdn load sends a path family's signatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +146,11 @@ class QueryVariant:
 @dataclass(frozen=True, slots=True)
 class WorkloadPath:
     """One path family of a workload mix (``[[workload.paths]]``): objects whose path is
-    ``path`` (with ``{id}``), ``share`` of the catalog (weights, normalised), and what the
-    simulator sends with their requests: a query variant, ``api_keys`` simulated keys (each
-    request uses one, uniformly), ``keyless_share`` without a key, ``post_share`` as POSTs,
-    from ``clients`` client addresses (for per-client limits). docs/simulator.md."""
+        ``path`` (with ``{id}``), ``share`` of the catalog (weights, normalised), and what the
+        simulator sends with their requests: a query variant, ``api_keys`` simulated keys (each
+        request uses one, uniformly), ``keyless_share`` without a key, ``post_share`` as POSTs,
+        from ``clients`` client addresses (for per-client limits), and how the load generator signs
+    them (``signing``). docs/simulator.md."""
 
     path: str
     share: float = 1.0
@@ -157,6 +159,10 @@ class WorkloadPath:
     keyless_share: float = 0.0
     post_share: float = 0.0
     clients: int = 1000
+    # How the load generator sends a signed behavior's signature: "url" (query parameters) or
+    # "cookies" (CloudFront-Policy, -Signature, -Key-Pair-Id cookies); the simulator takes both
+    # as validly signed.
+    signing: str = "url"
 
 
 @dataclass(frozen=True, slots=True)

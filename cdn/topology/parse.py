@@ -28,6 +28,7 @@ from cdn.topology.model import (
     KNOWN_POLICIES,
     ORIGIN_AUTHS,
     ORIGIN_KINDS,
+    SIGNINGS,
     SIZE_DISTRIBUTIONS,
     USER_WEIGHTS,
     CacheRule,
@@ -242,6 +243,7 @@ def _workload_path(reader: TableReader) -> WorkloadPath:
         keyless_share=reader.number("keyless_share", 0.0, minimum=0, maximum=1),
         post_share=reader.number("post_share", 0.0, minimum=0, maximum=1),
         clients=reader.integer("clients", 1000, minimum=1),
+        signing=reader.text("signing", "url", SIGNINGS),
     )
     reader.done()
     return family
@@ -496,7 +498,12 @@ def parse_topology(data: Mapping[str, Any], source: str = "<topology>") -> Topol
     check_functions(topology)
     if fault_tables:
         names = [node.name for node in topology.nodes]
-        faults = parse_faults(fault_tables, origin=origin.name, nodes=names)
+        faults = parse_faults(
+            fault_tables,
+            origin=origin.name,
+            nodes=names,
+            origins=[o.name for o in topology.more_origins],
+        )
         topology = replace(topology, faults=faults)
     return topology
 

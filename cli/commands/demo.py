@@ -220,7 +220,10 @@ def _run_with_faults(args: argparse.Namespace, options, console: Console, announ
         raise UserError("--faults runs the load in this process: leave out --scheduler")
     topology = load_topology(options.topology_file)
     faults = load_fault_file(
-        args.faults, origin=topology.origin.name, nodes=[node.name for node in topology.nodes]
+        args.faults,
+        origin=topology.origin.name,
+        nodes=[node.name for node in topology.nodes],
+        origins=[o.name for o in topology.more_origins],
     )
     try:
         with stop_on_signals():

@@ -320,7 +320,8 @@ def _faults(path: str, topology: Topology) -> tuple[Fault, ...]:
             raise UserError(f"--faults {path}: the topology has no [[fault]] tables")
         return faults
     names = [node.name for node in topology.nodes]
-    return load_fault_file(path, origin=topology.origin.name, nodes=names)
+    others = [o.name for o in topology.more_origins]
+    return load_fault_file(path, origin=topology.origin.name, nodes=names, origins=others)
 
 
 async def _with_faults(

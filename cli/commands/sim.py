@@ -233,7 +233,10 @@ def _faults(path: str | None, topology: Any) -> tuple[Any, ...]:
             f"--faults: {path!r} is not a file (expected a TOML file of [[fault]] tables)"
         )
     return load_fault_file(
-        path, origin=topology.origin.name, nodes=[node.name for node in topology.nodes]
+        path,
+        origin=topology.origin.name,
+        nodes=[node.name for node in topology.nodes],
+        origins=[o.name for o in topology.more_origins],
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from cdn.topology import load_topology
 from edge.settings import EdgeSettings
 from loadgen import LoadPlan, run_load
+from loadgen.schedule import Schedule
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -34,8 +35,54 @@ async def test_load_on_the_gateway_example_books_refusals_per_behavior(
     assert api.throttled > 0
     assert api.responses > api.throttled + api.forbidden
     assert api.forbidden < api.requests / 10
-    # The load generator signs the private objects' URLs with the demo key (configs/keys/).
-    assert behaviors["/obj/*"].forbidden == 0
+    # The load generator signs the private objects' URLs with the demo key (configs/keys/):
+    # only their POSTs (post_share = 0.05; GET and HEAD allowed) are refused.
+    assert behaviors["/obj/*"].forbidden == _posts(plan, "/obj/") > 0
     assert behaviors["/obj/*"].responses == behaviors["/obj/*"].requests > 0
     assert behaviors["/static/*"].throttled == behaviors["/static/*"].forbidden == 0
     assert stats.by_cache_status["throttled"].requests == stats.total.throttled
+
+
+def _posts(plan: LoadPlan, prefix: str) -> int:
+    """The POSTs ``plan`` sends to paths under ``prefix`` (its schedule, drawn as the run's)."""
+    schedule = Schedule(plan)
+    sent = [schedule.resolve_path(b, k) for b in schedule.batches() for k in range(len(b))]
+    return sum(method == "POST" and path.startswith(prefix) for method, path, _ in sent)
+
+
+def _cookie_topology(tmp_path: Path):
+    """configs/gateway.toml with the private objects signed by cookies and sent as GETs only."""
+    text = (CONFIGS / "gateway.toml").read_text()
+    old = 'path = "/obj/{id}"\nshare = 0.1\npost_share = 0.05\n'
+    assert old in text
+    text = text.replace(old, 'path = "/obj/{id}"\nshare = 0.1\nsigning = "cookies"\n')
+    (tmp_path / "keys").symlink_to(CONFIGS / "keys")
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    return load_topology(path)
+
+
+def test_signed_cookies_carry_the_signature_instead_of_the_url(tmp_path) -> None:
+    topology = _cookie_topology(tmp_path)
+    schedule = Schedule(LoadPlan(topology=topology, targets=("http://127.0.0.1:9",), requests=300))
+    sent = [schedule.resolve_path(b, k) for b in schedule.batches() for k in range(len(b))]
+    private = [(path, route) for _, path, route in sent if path.startswith("/obj/")]
+    assert private
+    for path, route in private:
+        assert "Signature=" not in path
+        assert "CloudFront-Signature=" in route.headers["Cookie"]
+
+
+async def test_the_edge_accepts_the_load_generators_signed_cookies(
+    start_origin, start_edge_server, tmp_path
+) -> None:
+    topology = _cookie_topology(tmp_path)
+    origin = await start_origin(topology)
+    node = EdgeSettings.from_topology(topology, "edge-par")
+    edge = await start_edge_server(
+        origin, gateway=node.gateway, api_key_values=node.api_key_values, node_urls=node.node_urls
+    )
+    plan = LoadPlan(topology=topology, targets=(edge.url,), rate=200, requests=300, seed=3)
+    private = (await run_load(plan)).stats.behaviors["/obj/*"]
+    assert private.forbidden == 0
+    assert private.responses == private.requests > 0

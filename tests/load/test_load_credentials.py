@@ -24,7 +24,7 @@ def draws(seed: int, count: int = 4000) -> list[tuple[str, str | None]]:
     assert credentials is not None
     sent = []
     for obj in range(count):
-        path, variant = credentials.for_request(obj % 1000, catalog.path_of(obj % 1000))
+        _, path, variant = credentials.for_request(obj % 1000, catalog.path_of(obj % 1000))
         sent.append((path, credentials.variants[variant].get("x-api-key")))
     return sent
 

@@ -24,7 +24,7 @@ from loadgen.stats import (
 
 def _urls(plan: LoadPlan) -> list[str]:
     schedule = Schedule(plan)
-    return [schedule.resolve(b, k)[0] for b in schedule.batches() for k in range(len(b))]
+    return [schedule.resolve(b, k)[1] for b in schedule.batches() for k in range(len(b))]
 
 
 def test_shards_split_the_stream_disjointly_and_completely() -> None:

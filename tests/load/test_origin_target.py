@@ -25,7 +25,7 @@ def test_bytes_received_are_the_catalog_sizes_of_the_objects_sent() -> None:
     schedule = Schedule(plan)
     catalog = Catalog(topology.workload)
     ids = [
-        int(schedule.resolve(b, k)[0].rsplit("/", 1)[1])
+        int(schedule.resolve(b, k)[1].rsplit("/", 1)[1])
         for b in schedule.batches()
         for k in range(len(b))
     ]

@@ -23,7 +23,7 @@ def test_the_schedule_is_the_simulators_stream() -> None:
     theirs = [(r.time, r.user) for r in stream]
     assert ours == theirs
     ids = [
-        schedule.resolve(b, k)[0].rsplit("/", 1)[1]
+        schedule.resolve(b, k)[1].rsplit("/", 1)[1]
         for b in schedule.batches()
         for k in range(len(b))
     ]
@@ -104,7 +104,7 @@ def test_edge_urls_from_a_run_state_replace_the_topology_ports() -> None:
     urls = {
         route.pop: url.rsplit("/obj/", 1)[0]
         for b in schedule.batches()
-        for url, route in (schedule.resolve(b, k) for k in range(len(b)))
+        for _, url, route in (schedule.resolve(b, k) for k in range(len(b)))
     }
     assert urls["edge-par"] == "http://127.0.0.1:40001"
     assert urls["edge-lon"] == schedule.topology.node("edge-lon").url

@@ -16,7 +16,7 @@ from loadgen.schedule import Schedule
 def _requests(plan: LoadPlan) -> list[tuple[float, str]]:
     schedule = Schedule(plan)
     return [
-        (t, schedule.resolve(b, k)[0]) for b in schedule.batches() for k, t in enumerate(b.times)
+        (t, schedule.resolve(b, k)[1]) for b in schedule.batches() for k, t in enumerate(b.times)
     ]
 
 

@@ -168,9 +168,13 @@ def test_a_restarted_edge_comes_back_with_an_empty_cache(tmp_path: Path) -> None
 
 
 ORIGIN_GROUP = """
+[[external_origin]]
+name = "backup"
+url = "http://127.0.0.1:9"
+
 [[origin_group]]
 name = "both"
-members = ["origin", "origin"]
+members = ["origin", "backup"]
 
 [[behavior]]
 path_pattern = "*"
@@ -185,8 +189,8 @@ def test_an_origin_group_moves_load_to_the_secondary_when_the_primary_is_down(
     report = _faults(topology, Fault(at=10, kind="origin_down", node="origin", duration=10))
     origins = report["faults"]["origins"]
     assert report["faults"]["errors"] == 0
-    assert origins["origin (secondary)"] > 0
-    assert origins["origin"] + origins["origin (secondary)"] >= report["origin"]["requests"]
+    assert origins["backup (secondary)"] > 0
+    assert origins["origin"] + origins["backup (secondary)"] >= report["origin"]["requests"]
 
 
 def test_cdn_sim_faults_prints_the_phases(tmp_path: Path) -> None:

@@ -59,3 +59,32 @@ def test_a_plain_run_accepts_several_origins() -> None:
     report = Simulation(topology).run().report
     assert report["requests"] > 0
     assert report["origin"]["requests"] > 0
+
+
+def test_a_fault_on_the_second_origin_applies_to_it() -> None:
+    toml = TWO_ORIGINS.replace(
+        'members = ["origin-a", "origin-b"]', 'members = ["origin-b", "origin-a"]'
+    )
+    topology = parse_topology(tomllib.loads(toml), "two.toml")
+    fault = Fault(at=5, kind="origin_down", node="origin-b", duration=10)
+    report = Simulation(topology, SimOptions(faults=(fault,))).run().report
+    origins = report["faults"]["origins"]
+    assert report["faults"]["errors"] == 0
+    assert origins["origin-a (secondary)"] > 0
+    assert origins["origin-b"] > 0
+
+
+def test_a_fault_on_an_origin_no_behavior_uses_changes_nothing() -> None:
+    topology = parse_topology(tomllib.loads(TWO_ORIGINS), "two.toml")
+    fault = Fault(at=5, kind="origin_down", node="origin-b", duration=10)
+    report = Simulation(topology, SimOptions(faults=(fault,))).run().report
+    assert report["faults"]["origins"]["origin-b (secondary)"] == 0
+
+
+def test_a_topology_fault_may_name_the_second_origin() -> None:
+    toml = (
+        TWO_ORIGINS
+        + '\n[[fault]]\nkind = "origin_slow"\nnode = "origin-b"\nat = "1s"\nfor = "2s"\n'
+    )
+    topology = parse_topology(tomllib.loads(toml), "two.toml")
+    assert topology.faults[0].node == "origin-b"
