@@ -40,7 +40,10 @@ class OriginSim:
 
     def fetch(self, t: float, size: int, conditional: bool) -> float:
         """Serve a request arriving at ``t``; the time its response leaves the origin."""
-        wait, service = self.queue.serve(t)
+        queue = self.queue  # queue.serve(t), inlined: (wait, service) from its finish step
+        queue.finish(t)
+        wait = queue.last_start - t
+        service = queue.last_service
         self.requests += 1
         series = self.series
         index = int(t / series.bucket_width)  # series.index(t), inlined

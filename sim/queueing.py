@@ -29,6 +29,7 @@ from sim.stats import span_lengths, windowed_peak
 
 _BLOCK = 4096
 HORIZON = 2.0  # seconds: busy periods kept for out-of-order arrivals (longer than any delay)
+_NEAR, _FAR = 16, 128  # busy periods searched first for a late arrival (finish)
 _PRUNE_AT = 1024  # busy periods kept before the ones older than HORIZON are dropped
 UTILIZATION_WINDOW = 10.0  # seconds: the window peak utilization is averaged over
 
@@ -126,7 +127,16 @@ class ServerQueue:
                 end = self.next_free = start + service
             else:  # arrives before requests offered earlier: the first idle time that fits
                 starts, ends = self.busy_starts, self.busy_ends
-                i = bisect_right(ends, arrival)  # < len(ends): the last period ends after it
+                # bisect_right(ends, arrival), which is < len(ends) (the last period ends after
+                # it): a late arrival is nearly always among the last periods, so search those
+                # first (fewer compares, on floats still in the CPU cache; the same index).
+                n = len(ends)
+                if n > _NEAR and ends[n - _NEAR] <= arrival:
+                    i = bisect_right(ends, arrival, n - _NEAR)
+                elif n > _FAR and ends[n - _FAR] <= arrival:
+                    i = bisect_right(ends, arrival, n - _FAR, n - _NEAR)
+                else:
+                    i = bisect_right(ends, arrival)
                 end = arrival + service
                 if (
                     end < starts[i]
