@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import ssl
 from collections.abc import Callable, Coroutine
@@ -155,6 +156,13 @@ async def serve_until_signalled(
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     await server.start()
+    # What start-up built (modules, the topology, the city tables) lives as long as the
+    # process: a full collection over it (about 185k objects, 230 ms measured for an edge)
+    # would stall every request in flight a few seconds into the first load, when the
+    # collector first reaches the oldest generation. Collected once here, then frozen out of
+    # the collector's way (gc.freeze, Python >= 3.7), so later collections see only new objects.
+    gc.collect()
+    gc.freeze()
     try:
         if announce is not None:
             announce(server)
