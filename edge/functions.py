@@ -29,8 +29,10 @@ the first and the answers they make read best side by side (as the cache step's 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,10 +67,12 @@ from edge.recording import Recorder
 from edge.routes import OriginRoute, fetch_routed
 from edge.settings import EdgeSettings
 from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream
+from edge.wire import HandOff, handed_over
 from fn.chain import FunctionChain
 from fn.cloudfront import CloudFrontFunction
 from fn.host import FunctionHost
 from fn.metrics import FunctionMetrics
+from fn.pool import LambdaPool
 
 __all__ = ["FUNCTION_PASS", "EdgeFunctions", "FunctionAborted", "FunctionPass"]
 
@@ -303,17 +307,21 @@ class EdgeFunctions:
 
     # ---- the wire fast path ----------------------------------------------------------------------
     def wire_hit(self, hits: Hits, key_of: Callable[[str], str]) -> Any:
-        """The wire fast path of an edge whose only viewer-side function is a CloudFront
-        Function on viewer-request (None otherwise: hits then go through ``Proxy.handle``).
+        """The wire fast path of an edge whose only viewer-side function is on viewer-request
+        (None otherwise: hits then go through ``Proxy.handle``).
 
-        It runs the function on arrival (synchronously: CloudFront Functions run in-process)
-        and answers a plain hit of the request as the function left it. The run is recorded
+        A CloudFront Function runs on arrival (synchronously: it runs in-process) and a plain
+        hit of the request as the function left it is answered there. The run is recorded
         only when it answers there; otherwise the request goes to ``Proxy.handle``, which runs
         the function again (its answer is the same: a CloudFront Function has no I/O) and
-        records that run."""
+        records that run. A Lambda-style function: see ``_lambda_wire_hit``."""
         chain = self.edge_chain
         runner = chain.functions.get(VR)
-        if not isinstance(runner, CloudFrontFunction) or chain.on(VRESP):
+        if chain.on(VRESP):
+            return None
+        if isinstance(runner, LambdaPool):
+            return self._lambda_wire_hit(chain, hits, key_of)
+        if not isinstance(runner, CloudFrontFunction):
             return None
         prefix, ids = self._prefix, self._ids
         distribution = Distribution()
@@ -353,12 +361,76 @@ class EdgeFunctions:
 
         return hit
 
+    def _lambda_wire_hit(
+        self, chain: FunctionChain, hits: Hits, key_of: Callable[[str], str]
+    ) -> Any:
+        """The wire fast path with a Lambda-style function on viewer-request.
+
+        On arrival the invoke starts (``chain.run``, as ``Proxy.handle`` runs it: the same
+        event, throttles, timeouts, metrics, REPORT line, answer reading and validation) and
+        the wire gets a future of its answer. A ContinueRequest whose request (as the function
+        left it) is a plain hit is answered with the hit's bytes; any other result (a
+        generated response, a failure, a miss) is handed to ``Proxy.handle`` with the request
+        (``edge.wire.HandOff``), which carries it out as its own run's (no second invoke)."""
+        prefix, ids = self._prefix, self._ids
+        distribution = Distribution()
+        wire_hit_at = hits.wire_hit_at
+        run = chain.run
+        perf = time.perf_counter
+
+        async def answer(
+            method: str, fields: CIMultiDictProxy[str], given: FunctionInput, started: float
+        ) -> tuple[int, tuple[bytes, ...]] | HandOff:
+            result = await run(VR, given)
+            if isinstance(result, ContinueRequest):
+                changed = result.request
+                shown = given.request.headers
+                headers = changed.headers
+                if headers is not shown and not same_headers(shown, headers):
+                    fields = CIMultiDictProxy(CIMultiDict(headers))
+                uri, query = changed.uri, changed.querystring
+                ready = wire_hit_at(
+                    method, key_of(f"{uri}?{query}" if query else uri), fields, None, started
+                )
+                if ready is not None:
+                    return ready
+            return HandOff((result, given.request_id))
+
+        def hit(
+            method: str,
+            target: str,
+            fields: CIMultiDictProxy[str],
+            peer: str = "",
+            scheme: str = "http",
+        ) -> asyncio.Future[Any] | None:
+            if target[:1] != "/" or PEER_HEADER in fields:
+                return None
+            started = perf()
+            path, _, query = target.partition("?")
+            given = FunctionInput(
+                EdgeRequest(method, path, query, tuple(fields.items()), peer),
+                prefix + str(next(ids)),
+                None,
+                None,
+                distribution,
+            )
+            return asyncio.ensure_future(answer(method, fields, given, started))
+
+        return hit
+
     # ---- viewer-request ------------------------------------------------------------------------
     async def viewer_request(
         self, request: web.Request, state: FunctionPass, started: float
     ) -> web.StreamResponse | None:
-        """Run viewer-request: None to go on (``state.request`` maybe changed), or the answer."""
-        result = await state.chain.run(VR, FunctionInput(state.request, state.request_id))
+        """Run viewer-request: None to go on (``state.request`` maybe changed), or the answer.
+
+        A request the wire fast path handed over (``_lambda_wire_hit``) already ran it: its
+        result (and request id) are used as they are."""
+        handed = handed_over(request)
+        if handed is not None:
+            result, state.request_id = handed
+        else:
+            result = await state.chain.run(VR, FunctionInput(state.request, state.request_id))
         if result is None:
             return None
         if isinstance(result, ContinueRequest):
