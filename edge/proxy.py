@@ -170,7 +170,8 @@ class Proxy:
             else {id(b): b.cache_config(self.config) for b in settings.ttl_behaviors.behaviors}
         )
         # Edge functions (edge.functions): with a viewer-side function on the edge's own
-        # chain, hits go through handle (the chain), never the wire fast path.
+        # chain, hits go through handle (the chain), unless it is only on viewer-request
+        # (``EdgeFunctions.wire_hit``: the wire path runs it, or hands its result to handle).
         self.functions: EdgeFunctions | None = None
         if functions_active(settings):
             self.functions = EdgeFunctions(settings, metrics.registry, recorder, clock)
