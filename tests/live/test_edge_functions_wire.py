@@ -168,6 +168,20 @@ async def test_wire_answers_equal_the_full_paths(
     assert wire.full_path_runs == (1 if wire_hit else 2)
 
 
+async def test_a_hit_that_is_not_plain_is_served_by_the_full_path_with_one_invoke(edge_pair, http):
+    wire, full = await edge_pair()
+    answers = []
+    for edge in (wire, full):
+        await get(http, edge.url + "/obj/1")
+        answers.append(
+            comparable(await get(http, edge.url + "/obj/1", headers={"Range": "bytes=0-9"}))
+        )
+    assert answers[0] == answers[1] and answers[0][0] == 206
+    assert wire.full_path_runs == 2  # the wire path handed the ranged hit over
+    text = await metrics_text(http, wire)
+    assert metric(text, "cdnlab_function_invocations_total") == 2
+
+
 async def test_wire_invokes_are_counted_as_the_full_paths(edge_pair, http):
     wire, full = await edge_pair()
     targets = ("/obj/1", "/obj/1", "/rewrite/1", "/gen", "/raise", "/bad-header")
