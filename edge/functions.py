@@ -74,7 +74,7 @@ from fn.host import FunctionHost
 from fn.metrics import FunctionMetrics
 from fn.pool import LambdaPool
 
-__all__ = ["FUNCTION_PASS", "EdgeFunctions", "FunctionAborted", "FunctionPass"]
+__all__ = ["FUNCTION_PASS", "EdgeFunctions", "FunctionAborted", "FunctionPass", "WireRun"]
 
 VR = Trigger.VIEWER_REQUEST
 OREQ = Trigger.ORIGIN_REQUEST
@@ -93,6 +93,16 @@ class FunctionAborted(Exception):
         self.trigger = trigger
 
 
+@dataclass(frozen=True, slots=True)
+class WireRun:
+    """viewer-request as the wire fast path ran it for a request it then handed to
+    ``Proxy.handle``: the result, the request id it ran under, when the request arrived."""
+
+    result: TriggerResult
+    request_id: str
+    started: float
+
+
 class FunctionPass:
     """One request's walk past the triggers (the core's ``Passage``, kept as it happens)."""
 
@@ -102,6 +112,7 @@ class FunctionPass:
         "functions",
         "generated_by",
         "origin_status",
+        "ran",
         "request",
         "request_id",
         "to_origin",
@@ -118,6 +129,7 @@ class FunctionPass:
         self.origin_status: int | None = None
         self.generated_by: Trigger | None = None
         self.done = False  # a failure or a viewer-request answer: no viewer-response
+        self.ran: WireRun | None = None  # viewer-request already run on the wire fast path
 
     def passage(self, status: int | None) -> Passage:
         """The core's view of this request so far, sending a response from ``status``."""
@@ -290,8 +302,21 @@ class EdgeFunctions:
         """Whether ``chain`` has any function."""
         return bool(chain.functions)
 
-    def begin(self, request: web.Request, chain: FunctionChain, target: str) -> FunctionPass:
-        """The pass of ``request`` (origin-form ``target``), remembered on the request.
+    @staticmethod
+    def handed(request: web.Request) -> WireRun | None:
+        """viewer-request as the wire fast path ran it for ``request`` (None: it did not)."""
+        ran = handed_over(request)
+        return ran if isinstance(ran, WireRun) else None
+
+    def begin(
+        self,
+        request: web.Request,
+        chain: FunctionChain,
+        target: str,
+        ran: WireRun | None = None,
+    ) -> FunctionPass:
+        """The pass of ``request`` (origin-form ``target``), remembered on the request;
+        ``ran``: viewer-request already ran on the wire fast path (under its request id).
 
         A request from a peer of this edge's group ran the viewer triggers at the edge the
         viewer reached: here only the origin triggers run (this node fetches and stores)."""
@@ -301,7 +326,9 @@ class EdgeFunctions:
         viewer = EdgeRequest(
             request.method, path, query, tuple(request.headers.items()), request.remote or ""
         )
-        state = FunctionPass(self, chain, viewer, self._prefix + str(next(self._ids)))
+        rid = ran.request_id if ran is not None else self._prefix + str(next(self._ids))
+        state = FunctionPass(self, chain, viewer, rid)
+        state.ran = ran
         request[FUNCTION_PASS] = state
         return state
 
@@ -394,7 +421,7 @@ class EdgeFunctions:
                 )
                 if ready is not None:
                     return ready
-            return HandOff((result, given.request_id))
+            return HandOff(WireRun(result, given.request_id, started))
 
         def hit(
             method: str,
@@ -424,11 +451,12 @@ class EdgeFunctions:
     ) -> web.StreamResponse | None:
         """Run viewer-request: None to go on (``state.request`` maybe changed), or the answer.
 
-        A request the wire fast path handed over (``_lambda_wire_hit``) already ran it: its
-        result (and request id) are used as they are."""
-        handed = handed_over(request)
-        if handed is not None:
-            result, state.request_id = handed
+        A request the wire fast path handed over (``_lambda_wire_hit``) already ran it: that
+        result is used as it is."""
+        ran = state.ran
+        if ran is not None:
+            state.ran = None
+            result: TriggerResult | None = ran.result
         else:
             result = await state.chain.run(VR, FunctionInput(state.request, state.request_id))
         if result is None:

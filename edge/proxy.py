@@ -309,7 +309,10 @@ class Proxy:
         target = request.raw_path
         if target[:1] != "/":
             target = origin_form(request, target, self._site)
-        state = functions.begin(request, functions.edge_chain, target)
+        ran = functions.handed(request)  # viewer-request already ran on the wire fast path
+        if ran is not None:
+            started = ran.started  # the request's latency counts from its arrival there
+        state = functions.begin(request, functions.edge_chain, target, ran)
 
         def key_of(path: str, query: str) -> str:
             return self.key_of(f"{path}?{query}" if query else path)
