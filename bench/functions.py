@@ -315,24 +315,35 @@ def cold_starts_so_far(url: str) -> int:
 
 
 def added_latency(
-    urls: dict[str, str], rate: float, duration: int, rounds: int, connections: int
+    urls: dict[str, str],
+    rate: float,
+    duration: int,
+    rounds: int,
+    connections: int,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The no-function edge and each Lambda edge of ``urls`` at the same ``rate`` (open loop),
     ``rounds`` times each, interleaved (so the other engineers' load falls on all alike);
     pooled p50/p99 of each and the differences: what a warm Lambda-style invoke adds to a hit
-    at that rate. The Lambda edges' cold starts during the rounds are counted (0: all warm)."""
+    at that rate. The Lambda edges' cold starts during the rounds are counted (0: all warm).
+    With ``pids`` (edge process by name), also each edge's CPU per answered request."""
+    pids = pids or {}
     names = tuple(urls)
     lambdas = [name for name in names if name != "no function"]
     cold_before = {name: cold_starts_so_far(urls[name]) for name in lambdas}
     pooled: dict[str, dict[str, Any]] = {
-        name: {"samples": [], "lags": [], "failed": {}, "sent": 0, "elapsed_s": 0.0}
+        name: {"samples": [], "lags": [], "failed": {}, "sent": 0, "elapsed_s": 0.0, "cpu_s": 0.0}
         for name in names
     }
     loads = []
     for round_ in range(1, rounds + 1):
         for name in names:
+            pid = pids.get(name)
+            cpu_before = cpu_seconds(pid) if pid else 0.0
             run = uvloop.run(open_loop_wire(urls[name], rate, duration, connections))
             into = pooled[name]
+            if pid:
+                into["cpu_s"] += cpu_seconds(pid) - cpu_before
             into["samples"] += run["samples"]
             into["lags"] += run["lags"]
             into["sent"] += run["sent"]
@@ -361,6 +372,10 @@ def added_latency(
             "dispatch_lag_p50_ms": lag["p50_ms"],
             "dispatch_lag_p99_ms": lag["p99_ms"],
         }
+        if name in pids and into["samples"]:
+            figures[name]["edge_cpu_us_per_request"] = round(
+                into["cpu_s"] / len(into["samples"]) * 1e6, 1
+            )
     base = figures["no function"]
     for name in lambdas:
         with_fn = figures[name]
@@ -371,6 +386,8 @@ def added_latency(
         print(
             f"  at {rate:.0f}/s {name}: added p50 {with_fn.get('added_p50_ms')} ms,"
             f" p99 {with_fn.get('added_p99_ms')} ms (goals <= 1 / <= 5 ms);"
+            f" edge CPU {with_fn.get('edge_cpu_us_per_request')} us/request"
+            f" (no function {base.get('edge_cpu_us_per_request')});"
             f" cold starts during the rounds {with_fn['cold_starts_during_rounds']}",
             file=sys.stderr,
         )
@@ -427,10 +444,11 @@ def live_edges(
             argv = [*cdn, "edge", "--port", str(port), "--origin", origin, "--name", "bench"]
             argv += [*EDGES["Lambda-style function"], "--function-concurrency", str(connections)]
             argv += ["--function-timeout", "5s"]
-            stack.enter_context(bench_edge.process(argv, cwd=lambda_baseline))
+            name = f"Lambda-style function ({lambda_baseline})"
+            pids[name] = stack.enter_context(bench_edge.process(argv, cwd=lambda_baseline)).pid
             base = f"http://127.0.0.1:{port}"
             bench_edge.wait_http(base + "/_cdn/health")
-            extra[f"Lambda-style function ({lambda_baseline})"] = bench_edge.object_url(base, 1024)
+            extra[name] = bench_edge.object_url(base, 1024)
         for url in [*urls.values(), *extra.values()]:  # a miss, then hits; every instance started
             for _ in range(3):
                 with contextlib.suppress(RuntimeError):  # a cold start may time out: 503
@@ -489,6 +507,7 @@ def live_edges(
                 duration,
                 rounds,
                 connections,
+                pids,
             ),
         }
         report["lambda_cold_start"] = asyncio.run(cold_starts(5))

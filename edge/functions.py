@@ -29,8 +29,10 @@ the first and the answers they make read best side by side (as the cache step's 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,12 +67,14 @@ from edge.recording import Recorder
 from edge.routes import OriginRoute, fetch_routed
 from edge.settings import EdgeSettings
 from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream
+from edge.wire import HandOff, handed_over
 from fn.chain import FunctionChain
 from fn.cloudfront import CloudFrontFunction
 from fn.host import FunctionHost
 from fn.metrics import FunctionMetrics
+from fn.pool import LambdaPool
 
-__all__ = ["FUNCTION_PASS", "EdgeFunctions", "FunctionAborted", "FunctionPass"]
+__all__ = ["FUNCTION_PASS", "EdgeFunctions", "FunctionAborted", "FunctionPass", "WireRun"]
 
 VR = Trigger.VIEWER_REQUEST
 OREQ = Trigger.ORIGIN_REQUEST
@@ -89,6 +93,16 @@ class FunctionAborted(Exception):
         self.trigger = trigger
 
 
+@dataclass(frozen=True, slots=True)
+class WireRun:
+    """viewer-request as the wire fast path ran it for a request it then handed to
+    ``Proxy.handle``: the result, the request id it ran under, when the request arrived."""
+
+    result: TriggerResult
+    request_id: str
+    started: float
+
+
 class FunctionPass:
     """One request's walk past the triggers (the core's ``Passage``, kept as it happens)."""
 
@@ -98,6 +112,7 @@ class FunctionPass:
         "functions",
         "generated_by",
         "origin_status",
+        "ran",
         "request",
         "request_id",
         "to_origin",
@@ -114,6 +129,7 @@ class FunctionPass:
         self.origin_status: int | None = None
         self.generated_by: Trigger | None = None
         self.done = False  # a failure or a viewer-request answer: no viewer-response
+        self.ran: WireRun | None = None  # viewer-request already run on the wire fast path
 
     def passage(self, status: int | None) -> Passage:
         """The core's view of this request so far, sending a response from ``status``."""
@@ -286,8 +302,21 @@ class EdgeFunctions:
         """Whether ``chain`` has any function."""
         return bool(chain.functions)
 
-    def begin(self, request: web.Request, chain: FunctionChain, target: str) -> FunctionPass:
-        """The pass of ``request`` (origin-form ``target``), remembered on the request.
+    @staticmethod
+    def handed(request: web.Request) -> WireRun | None:
+        """viewer-request as the wire fast path ran it for ``request`` (None: it did not)."""
+        ran = handed_over(request)
+        return ran if isinstance(ran, WireRun) else None
+
+    def begin(
+        self,
+        request: web.Request,
+        chain: FunctionChain,
+        target: str,
+        ran: WireRun | None = None,
+    ) -> FunctionPass:
+        """The pass of ``request`` (origin-form ``target``), remembered on the request;
+        ``ran``: viewer-request already ran on the wire fast path (under its request id).
 
         A request from a peer of this edge's group ran the viewer triggers at the edge the
         viewer reached: here only the origin triggers run (this node fetches and stores)."""
@@ -297,23 +326,29 @@ class EdgeFunctions:
         viewer = EdgeRequest(
             request.method, path, query, tuple(request.headers.items()), request.remote or ""
         )
-        state = FunctionPass(self, chain, viewer, self._prefix + str(next(self._ids)))
+        rid = ran.request_id if ran is not None else self._prefix + str(next(self._ids))
+        state = FunctionPass(self, chain, viewer, rid)
+        state.ran = ran
         request[FUNCTION_PASS] = state
         return state
 
     # ---- the wire fast path ----------------------------------------------------------------------
     def wire_hit(self, hits: Hits, key_of: Callable[[str], str]) -> Any:
-        """The wire fast path of an edge whose only viewer-side function is a CloudFront
-        Function on viewer-request (None otherwise: hits then go through ``Proxy.handle``).
+        """The wire fast path of an edge whose only viewer-side function is on viewer-request
+        (None otherwise: hits then go through ``Proxy.handle``).
 
-        It runs the function on arrival (synchronously: CloudFront Functions run in-process)
-        and answers a plain hit of the request as the function left it. The run is recorded
+        A CloudFront Function runs on arrival (synchronously: it runs in-process) and a plain
+        hit of the request as the function left it is answered there. The run is recorded
         only when it answers there; otherwise the request goes to ``Proxy.handle``, which runs
         the function again (its answer is the same: a CloudFront Function has no I/O) and
-        records that run."""
+        records that run. A Lambda-style function: see ``_lambda_wire_hit``."""
         chain = self.edge_chain
         runner = chain.functions.get(VR)
-        if not isinstance(runner, CloudFrontFunction) or chain.on(VRESP):
+        if chain.on(VRESP):
+            return None
+        if isinstance(runner, LambdaPool):
+            return self._lambda_wire_hit(chain, hits, key_of)
+        if not isinstance(runner, CloudFrontFunction):
             return None
         prefix, ids = self._prefix, self._ids
         distribution = Distribution()
@@ -353,12 +388,77 @@ class EdgeFunctions:
 
         return hit
 
+    def _lambda_wire_hit(
+        self, chain: FunctionChain, hits: Hits, key_of: Callable[[str], str]
+    ) -> Any:
+        """The wire fast path with a Lambda-style function on viewer-request.
+
+        On arrival the invoke starts (``chain.run``, as ``Proxy.handle`` runs it: the same
+        event, throttles, timeouts, metrics, REPORT line, answer reading and validation) and
+        the wire gets a future of its answer. A ContinueRequest whose request (as the function
+        left it) is a plain hit is answered with the hit's bytes; any other result (a
+        generated response, a failure, a miss) is handed to ``Proxy.handle`` with the request
+        (``edge.wire.HandOff``), which carries it out as its own run's (no second invoke)."""
+        prefix, ids = self._prefix, self._ids
+        distribution = Distribution()
+        wire_hit_at = hits.wire_hit_at
+        run = chain.run
+        perf = time.perf_counter
+
+        async def answer(
+            method: str, fields: CIMultiDictProxy[str], given: FunctionInput, started: float
+        ) -> tuple[int, tuple[bytes, ...]] | HandOff:
+            result = await run(VR, given)
+            if isinstance(result, ContinueRequest):
+                changed = result.request
+                shown = given.request.headers
+                headers = changed.headers
+                if headers is not shown and not same_headers(shown, headers):
+                    fields = CIMultiDictProxy(CIMultiDict(headers))
+                uri, query = changed.uri, changed.querystring
+                ready = wire_hit_at(
+                    method, key_of(f"{uri}?{query}" if query else uri), fields, None, started
+                )
+                if ready is not None:
+                    return ready
+            return HandOff(WireRun(result, given.request_id, started))
+
+        def hit(
+            method: str,
+            target: str,
+            fields: CIMultiDictProxy[str],
+            peer: str = "",
+            scheme: str = "http",
+        ) -> asyncio.Future[Any] | None:
+            if target[:1] != "/" or PEER_HEADER in fields:
+                return None
+            started = perf()
+            path, _, query = target.partition("?")
+            given = FunctionInput(
+                EdgeRequest(method, path, query, tuple(fields.items()), peer),
+                prefix + str(next(ids)),
+                None,
+                None,
+                distribution,
+            )
+            return asyncio.ensure_future(answer(method, fields, given, started))
+
+        return hit
+
     # ---- viewer-request ------------------------------------------------------------------------
     async def viewer_request(
         self, request: web.Request, state: FunctionPass, started: float
     ) -> web.StreamResponse | None:
-        """Run viewer-request: None to go on (``state.request`` maybe changed), or the answer."""
-        result = await state.chain.run(VR, FunctionInput(state.request, state.request_id))
+        """Run viewer-request: None to go on (``state.request`` maybe changed), or the answer.
+
+        A request the wire fast path handed over (``_lambda_wire_hit``) already ran it: that
+        result is used as it is."""
+        ran = state.ran
+        if ran is not None:
+            state.ran = None
+            result: TriggerResult | None = ran.result
+        else:
+            result = await state.chain.run(VR, FunctionInput(state.request, state.request_id))
         if result is None:
             return None
         if isinstance(result, ContinueRequest):

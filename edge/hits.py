@@ -103,15 +103,18 @@ class Hits:
         key: str,
         fields: CIMultiDictProxy[str],
         charge: Callable[[], bytes | None] | None = None,
+        started: float | None = None,
     ) -> tuple[int, tuple[bytes, ...]] | None:
         """``wire_hit`` for a request whose cache key is ``key`` (the gateway's key).
 
         ``charge`` (the gateway's limits) is called once the answer is known to be a hit:
         None declines (nothing was taken; ``Proxy.handle`` answers), else the rendered
-        fields to add to the response (``edge.wire.render_fields``)."""
+        fields to add to the response (``edge.wire.render_fields``). ``started`` (perf
+        counter seconds, now when None) is when the request arrived, for its latency."""
         if self._logging:
             return None
-        started = _perf()
+        if started is None:
+            started = _perf()
         obj = self._slots.get(key)
         now = self.clock()
         hit = plain_hit(obj, fields, now, _BLOCKERS)

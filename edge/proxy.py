@@ -170,7 +170,8 @@ class Proxy:
             else {id(b): b.cache_config(self.config) for b in settings.ttl_behaviors.behaviors}
         )
         # Edge functions (edge.functions): with a viewer-side function on the edge's own
-        # chain, hits go through handle (the chain), never the wire fast path.
+        # chain, hits go through handle (the chain), unless it is only on viewer-request
+        # (``EdgeFunctions.wire_hit``: the wire path runs it, or hands its result to handle).
         self.functions: EdgeFunctions | None = None
         if functions_active(settings):
             self.functions = EdgeFunctions(settings, metrics.registry, recorder, clock)
@@ -308,7 +309,10 @@ class Proxy:
         target = request.raw_path
         if target[:1] != "/":
             target = origin_form(request, target, self._site)
-        state = functions.begin(request, functions.edge_chain, target)
+        ran = functions.handed(request)  # viewer-request already ran on the wire fast path
+        if ran is not None:
+            started = ran.started  # the request's latency counts from its arrival there
+        state = functions.begin(request, functions.edge_chain, target, ran)
 
         def key_of(path: str, query: str) -> str:
             return self.key_of(f"{path}?{query}" if query else path)

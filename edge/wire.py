@@ -17,6 +17,14 @@ response object. The first request it declines, and all after it, go to aiohttp 
 gets the connection's client address and scheme (read once per connection), which the gateway's
 checks need (a signed policy's IP condition, per-client limits).
 
+The callable may also answer a future (a Lambda-style viewer-request function's invoke, started
+on arrival): the request then stays first in the queue, later requests on the connection are
+parsed and queued but not answered, and aiohttp is not woken, until the future is done. Its
+result is the hit's (status, bytes), written then (and the requests queued behind it are offered
+in turn), or a ``HandOff`` (or None): the request and all after it go to aiohttp, and the
+handler reads the hand-off's value with ``handed_over(request)`` (the invoke's answer, so the
+function is not invoked twice).
+
 This module is the edge's only user of aiohttp's private internals (RequestHandler's
 ``_messages``, ``_waiter`` and keep-alive fields, ``Server._kwargs``, ``Application._handle``,
 StreamResponse's state), tested with aiohttp 3.14 (pyproject.toml pins ``>=3.14,<3.15``).
@@ -30,6 +38,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -51,11 +60,13 @@ __all__ = [
     "JOIN_LIMIT",
     "GuardedHitFirstHandler",
     "GuardedHitFirstServer",
+    "HandOff",
     "HitFirstHandler",
     "HitFirstRunner",
     "HitFirstServer",
     "PrerenderedResponse",
     "WireHit",
+    "handed_over",
     "http_date",
     "render_fields",
     "render_head",
@@ -65,10 +76,20 @@ __all__ = [
 
 log = logging.getLogger("cdnlab.edge")
 
+
+@dataclass(frozen=True, slots=True)
+class HandOff:
+    """A pending wire answer's "not a hit": aiohttp serves the request, and its handler gets
+    ``value`` from ``handed_over`` (what the fast path already learned, e.g. an invoke's result)."""
+
+    value: Any
+
+
 # (method, origin-form target, request fields, client address, scheme)
-#   -> (status, bytes to write) or None.
+#   -> (status, bytes to write), None, or a future of (status, bytes) | HandOff | None.
 WireHit = Callable[
-    [str, str, CIMultiDictProxy[str], str, str], "tuple[int, tuple[bytes, ...]] | None"
+    [str, str, CIMultiDictProxy[str], str, str],
+    "tuple[int, tuple[bytes, ...]] | asyncio.Future[Any] | None",
 ]
 
 # Bodies up to this are kept joined with their header block (one buffer, one write).
@@ -191,9 +212,20 @@ class HitFirstHandler(RequestHandler):
         super().__init__(manager, **kwargs)
         self._hit = hit
         self._peer: tuple[str, str] | None = None  # (client address, scheme), read once
+        self._pending: asyncio.Future[Any] | None = None  # the first request's wire answer
+        # Hand-offs by id of the request's fields (kept with them: the id stays theirs).
+        self.handed: dict[int, tuple[CIMultiDictProxy[str], Any]] = {}
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
+        if self._pending is not None:
+            # The first request's answer is on its way: queue what arrives, answer nothing yet.
+            self._waiter = None
+            try:
+                super().data_received(data)
+            finally:
+                self._waiter = waiter
+            return
         if waiter is None or waiter.done() or self._messages:
             # Busy (a request in progress or queued): aiohttp answers in order.
             super().data_received(data)
@@ -203,9 +235,12 @@ class HitFirstHandler(RequestHandler):
             super().data_received(data)
         finally:
             self._waiter = waiter
+        if self._messages:
+            self._offer()
+
+    def _offer(self) -> None:
+        """Answer the queued requests that are hits; wake aiohttp for the rest (in order)."""
         messages = self._messages
-        if not messages:
-            return
         served = 0
         try:
             served = self._answer_hits(messages)
@@ -213,7 +248,8 @@ class HitFirstHandler(RequestHandler):
             log.exception("hit fast path failed; aiohttp takes over")
         if served and self._buffer_paused and len(messages) <= self._msg_queue_resume_size:
             self._resume_reading_if_drained()
-        if messages and not waiter.done():
+        waiter = self._waiter
+        if messages and self._pending is None and waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     def _answer_hits(self, messages: Any) -> int:
@@ -248,21 +284,61 @@ class HitFirstHandler(RequestHandler):
             ready = hit(method, path, message.headers, client, scheme)
             if ready is None:
                 break
-            messages.popleft()
-            if self._parser is not None:
-                consumed = getattr(self._parser, "message_consumed", None)
-                if consumed is not None:
-                    consumed()
-            chunks = ready[1]
-            if len(chunks) == 1:
-                transport.write(chunks[0])
-            else:
-                transport.writelines(chunks)
+            if not isinstance(ready, tuple):  # an answer on its way: wait for it, in order
+                self._pending = ready
+                self._keepalive = False  # not idle: the keep-alive timer must not close it
+                ready.add_done_callback(self._answered)
+                break
+            self._write_first(messages, ready[1])
             served += 1
         if served:
             self._manager.requests_count += served  # type: ignore[union-attr]
             self._keep_alive_from_now()
         return served
+
+    def _write_first(self, messages: Any, chunks: tuple[bytes, ...]) -> None:
+        """Take the first queued request off, as answered by ``chunks``."""
+        messages.popleft()
+        if self._parser is not None:
+            consumed = getattr(self._parser, "message_consumed", None)
+            if consumed is not None:
+                consumed()
+        transport = self.transport
+        assert transport is not None
+        if len(chunks) == 1:
+            transport.write(chunks[0])
+        else:
+            transport.writelines(chunks)
+
+    def _answered(self, pending: asyncio.Future[Any]) -> None:
+        """The first request's wire answer arrived: write it, or hand the request to aiohttp."""
+        self._pending = None
+        messages = self._messages
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._force_close or not messages:
+            return  # the connection is gone (the answer, if any, has nowhere to go)
+        answer: Any = None
+        if not pending.cancelled():
+            error = pending.exception()
+            if error is not None:
+                log.error("wire answer failed; aiohttp takes over", exc_info=error)
+            else:
+                answer = pending.result()
+        if isinstance(answer, tuple):
+            self._write_first(messages, answer[1])
+            self._manager.requests_count += 1  # type: ignore[union-attr]
+            self._keep_alive_from_now()
+            if messages:
+                self._offer()
+                return
+        elif isinstance(answer, HandOff):
+            fields = messages[0][0].headers
+            self.handed[id(fields)] = (fields, answer.value)
+        if self._buffer_paused and len(messages) <= self._msg_queue_resume_size:
+            self._resume_reading_if_drained()
+        waiter = self._waiter
+        if messages and waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _keep_alive_from_now(self) -> None:
         """Restart the idle timer as aiohttp's request loop does after each answer."""
@@ -274,6 +350,20 @@ class HitFirstHandler(RequestHandler):
         self._next_keepalive_close_time = close_time
         if self._keepalive_handle is None:
             self._keepalive_handle = self._loop.call_at(close_time, self._process_keepalive)
+
+
+def handed_over(request: BaseRequest) -> Any | None:
+    """The value the wire fast path handed over with ``request`` (``HandOff``), once; None
+    when it handed nothing (or the request did not come through ``HitFirstHandler``)."""
+    handed = getattr(request.protocol, "handed", None)
+    if not handed:
+        return None
+    fields = request.headers
+    entry = handed.get(id(fields))
+    if entry is None or entry[0] is not fields:
+        return None
+    del handed[id(fields)]
+    return entry[1]
 
 
 def _peer_of(transport: asyncio.BaseTransport) -> tuple[str, str]:
