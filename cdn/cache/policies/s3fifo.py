@@ -64,7 +64,10 @@ class S3FIFOCache(LeanCache):
         self.touch = touch
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
-        size = self.getsizeof(value)
+        self.insert(key, value, self.getsizeof(value))
+
+    def insert(self, key: Hashable, value: Any, size: int) -> None:
+        """``self[key] = value`` where ``size`` is ``getsizeof(value)``, already known."""
         if size >= self.small_capacity:
             raise ValueError("value too large")
         freq = self._freq
