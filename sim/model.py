@@ -83,17 +83,22 @@ class CacheKeys:
         if top > len(keys):
             keys.extend([None] * (top - len(keys)))
         found = list(map(keys.__getitem__, ids))
-        if None in found:  # objects seen for the first time
-            for index, obj in enumerate(ids):
-                if found[index] is None:
-                    key = keys[obj]
-                    if key is None:
-                        key = keys[obj] = (
-                            f"{self.prefix}{obj}{self.suffix}"
-                            if self.path_of is None
-                            else self.path_of(obj)
-                        )
-                    found[index] = key
+        if None in found:  # objects seen for the first time (found by C-level scans)
+            index = found.index(None)
+            while True:
+                obj = ids[index]
+                key = keys[obj]
+                if key is None:
+                    key = keys[obj] = (
+                        f"{self.prefix}{obj}{self.suffix}"
+                        if self.path_of is None
+                        else self.path_of(obj)
+                    )
+                found[index] = key
+                try:
+                    index = found.index(None, index + 1)
+                except ValueError:
+                    break
         return found  # type: ignore[return-value]
 
 

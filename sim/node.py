@@ -63,7 +63,7 @@ class CacheNodeSim:
         "_get",
         "_put",
         "_record_hit",
-        "_record_plain_hit",
+        "_touch",
         "_varied",
         "bytes",
         "bytes_collapsed",
@@ -104,7 +104,8 @@ class CacheNodeSim:
         self._get = partial(store.get, variant=cache.variant) if cache.variant else store.slots.get
         self._put = store.put
         self._record_hit = store.record_hit
-        self._record_plain_hit = store.record_plain_hit
+        # A plain hit is told to the policy only (the node counts its hits, not the store).
+        self._touch = store.touch
         self._varied = store.varied_keys
         self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
@@ -187,8 +188,8 @@ class CacheNodeSim:
         ):
             if cache.variant:
                 self._record_hit(entry)
-            else:
-                self._record_plain_hit(key, entry.size)
+            elif self._touch is not None:
+                self._touch(key)
             self.outcomes[HIT] += 1
             self.hits += 1
             if not conditional:
@@ -198,7 +199,8 @@ class CacheNodeSim:
                 return t, HIT, False, 0
             age = int(age)
             return t, HIT, False, age if age < DELTA_SECONDS_CAP else DELTA_SECONDS_CAP
-        if entry is None and not cache.variant and key not in self._varied:
+        plain = entry is None and not cache.variant and key not in self._varied
+        if plain:
             code, found = MISS, None
         else:
             code, found, age = cache.decide(key, t)
@@ -249,7 +251,16 @@ class CacheNodeSim:
             done += delay
         template = cache.template
         if found is None and template is not None:  # NodeCache.fill's template path, inlined
-            stored = self._put(Filled(key, obj, size, t, done, up_age, template))
+            filled = Filled(key, obj, size, t, done, up_age, template)
+            insert = cache.store.plain_insert
+            if plain and insert is not None:  # nothing stored under the key: put's shortcut
+                try:
+                    insert(key, filled, size)
+                    stored = True
+                except ValueError:  # not admitted (too large)
+                    stored = False
+            else:
+                stored = self._put(filled)
             if lead and (self.marked or not stored):  # else the fill is its own lead record
                 self.leaders[key] = InFlight(done, STORED, None if self.marked else t)
             return done, MISS, not conditional, up_age

@@ -93,7 +93,7 @@ class LatencyHistogram:
             return 0.0
         # hdrh's get_mean_value (median-equivalent value of each bucket), vectorised.
         index = np.flatnonzero(self._counts)
-        values = np.array([hdr._hdr_median_equiv_value(hdr.get_value_from_index(i)) for i in index])
+        values = median_equivalent_values(hdr, index)
         return float(np.dot(values, self._counts[index].astype(np.float64)) / total) / 1000.0
 
     def cdf_ms(self) -> Iterator[tuple[float, float]]:
@@ -119,6 +119,33 @@ class LatencyHistogram:
         hdr.total_count += other.hdr.get_total_count()
         hdr.min_value = min(hdr.min_value, other.hdr.min_value)
         hdr.max_value = max(hdr.max_value, other.hdr.max_value)
+
+
+def median_equivalent_values(hdr: HdrHistogram, index: np.ndarray) -> np.ndarray:
+    """hdrh's ``_hdr_median_equiv_value(get_value_from_index(i))`` for each count index, vectorised.
+
+    The same integer arithmetic as hdrh's scalar methods (int64), one numpy pass instead of five
+    Python calls per non-empty bucket.
+    """
+    index = index.astype(np.int64)
+    half, half_magnitude, unit = (
+        hdr.sub_bucket_half_count,
+        hdr.sub_bucket_half_count_magnitude,
+        hdr.unit_magnitude,
+    )
+    # get_value_from_index
+    bucket = (index >> half_magnitude) - 1
+    sub_bucket = (index & (half - 1)) + half
+    first = bucket < 0
+    sub_bucket = np.where(first, sub_bucket - half, sub_bucket)
+    bucket = np.where(first, 0, bucket)
+    value = sub_bucket << (bucket + unit)
+    # get_lowest_equivalent_value + (_hdr_size_of_equiv_value_range >> 1)
+    bucket = 64 - _count_leading_zeros(value | hdr.sub_bucket_mask) - unit - (half_magnitude + 1)
+    sub_bucket = value >> (bucket + unit)
+    lowest = sub_bucket << (bucket + unit)
+    bucket = np.where(sub_bucket >= hdr.sub_bucket_count, bucket + 1, bucket)
+    return lowest + ((np.int64(1) << (unit + bucket)) >> 1)
 
 
 def _count_leading_zeros(values: np.ndarray) -> np.ndarray:

@@ -237,7 +237,8 @@ class Filled:
         self.age = age
         self.template = template
         self.invalidated = invalidated
-        date = float(int(response_time - age))  # Date has whole seconds (format truncates)
+        date = response_time - age  # Date has whole seconds (format truncates): as int()
+        date = date // 1.0 if date >= 0.0 else float(int(date))  # floor: no calls when >= 0
         initial_age = age + response_time - request_time  # §4.2.3: max(apparent, corrected)
         if response_time > date and response_time - date > initial_age:  # max(), without a call
             initial_age = response_time - date

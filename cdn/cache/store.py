@@ -20,6 +20,11 @@ dataclasses with ``key``, ``variant``, ``size``, ``surrogate_keys``, ``invalidat
   a Vary'd entry or a tag index, or is the listener itself while the store has no index.
 - The removal listener (``set_removal_listener``) hears of every entry that leaves by eviction or
   hard purge, not of replacements by ``put``.
+- ``touch(slot)`` (None when a hit changes nothing) is ``record_hit``'s effect on the policy for a
+  slot just read from ``slots``, without the store's counters: for callers that count hits
+  themselves (the simulator's nodes), one call per hit.
+- ``plain_insert`` is ``put`` of a variant-less entry into an empty slot as the policy's own
+  insertion, offered (not None) only while that is all ``put`` would do (no index, no schedule).
 - Hot paths read the policy's ``data`` dict and call its ``touch`` directly (see
   ``cdn.cache.policies.base``) rather than going through the mapping's Python methods.
 - Accounting is the caller's single verdict per request: ``record_hit(entry)`` when a stored entry
@@ -134,6 +139,7 @@ class Store:
         "_data",
         "_hits",
         "_indexed",
+        "_insert",
         "_misses",
         "_on_remove",
         "_policy",
@@ -141,7 +147,9 @@ class Store:
         "_tags",
         "_touch",
         "_variants",
+        "plain_insert",
         "policy_name",
+        "touch",
     )
 
     def __init__(self, capacity_bytes: int, policy: str = "lru", **policy_options: Any) -> None:
@@ -154,12 +162,20 @@ class Store:
         self._policy = make_policy(policy, capacity_bytes, weight, None, **policy_options)
         self._data: dict[Hashable, Any] = self._policy.data  # type: ignore[attr-defined]
         self._touch = self._policy.touch  # type: ignore[attr-defined]
+        self._insert = self._policy.insert  # type: ignore[attr-defined]
         self._schedule = getattr(self._policy, "schedule", None)
+        # ``touch(slot)``: a hit's effect on the policy without the store's counters (or None).
+        self.touch: Callable[[Hashable], Any] | None = (
+            self._touch if self._schedule is None else self._touch_scheduled
+        )
         # primary key -> its Vary'd variants (a dict used as an ordered set)
         self._variants: dict[str, dict[tuple[Any, ...], None]] = {}
         self._tags: dict[str, set[Hashable]] | None = None  # built on first use
         self._indexed = False  # a variants or tag index exists: evictions must unindex
         self._on_remove: Callable[[Hashable, Storable], None] | None = None
+        # ``plain_insert(key, entry, size)``: put's shortcut for a new plain slot (see ``_hook``).
+        self.plain_insert: Callable[[Hashable, Storable, int], None] | None = None
+        self._hook()
         self._hits = self._misses = self._bytes_hit = self._bytes_missed = 0
 
     def set_removal_listener(self, listener: Callable[[Hashable, Storable], None] | None) -> None:
@@ -266,6 +282,12 @@ class Store:
         if touch is not None and key in self._data:  # it may have been evicted since the lookup
             touch(key)
 
+    def _touch_scheduled(self, slot: Hashable) -> None:
+        """``touch`` of a policy that needs a schedule (belady): told of the use first."""
+        self._schedule(slot, None)  # type: ignore[misc]
+        if self._touch is not None:
+            self._touch(slot)
+
     def record_miss(self, size: int = 0) -> None:
         """Count a request not served from the cache; ``size`` is the body fetched upstream."""
         self._misses += 1
@@ -289,7 +311,7 @@ class Store:
         elif old.size != entry.size:
             del policy[slot]
         try:
-            policy[slot] = entry
+            self._insert(slot, entry, entry.size)
         except ValueError:
             if old is not None:  # the superseded version goes too
                 if slot in self._data:
@@ -321,7 +343,7 @@ class Store:
         self._misses += 1
         self._bytes_missed += size
         try:  # noqa: SIM105 -- suppress() costs a context manager per miss on the hot path
-            self._policy[key] = size
+            self._insert(key, size, size)
         except ValueError:  # larger than the policy admits
             pass
         return False
@@ -407,10 +429,20 @@ class Store:
             self._on_remove(slot, entry)
 
     def _hook(self) -> None:
-        """Point the policy's eviction hook at what an eviction must update (or at nothing)."""
+        """Point the policy's eviction hook at what an eviction must update (or at nothing).
+
+        Also sets ``plain_insert``: while the store keeps no index (no Vary'd entry, no tag
+        index) and its policy needs no schedule, ``put`` of a variant-less entry under a key
+        that holds nothing is exactly the policy's insertion (nothing to supersede, unindex or
+        index), so ``plain_insert(key, entry, entry.size)`` is that insertion, raising
+        ValueError where ``put`` returns False; otherwise None (call ``put``). Read it per use:
+        it changes when an index appears.
+        """
         self._policy.on_evict = (  # type: ignore[attr-defined]
             self._evicted if self._indexed else self._on_remove
         )
+        plain = not self._indexed and self._schedule is None
+        self.plain_insert = self._insert if plain else None
 
     def _evicted(self, slot: Hashable, entry: Storable) -> None:
         self._unindex(slot, entry)

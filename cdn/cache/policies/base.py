@@ -7,6 +7,8 @@ Besides the mapping, each registry policy offers what the store's hot paths use 
   and ``data[key]`` are C-level dict operations with no hit bookkeeping;
 - ``touch``: ``touch(key)`` does the hit bookkeeping of a cached key (what ``cache[key]`` does
   besides returning the value), or None when a hit changes nothing;
+- ``insert(key, value, size)``: ``cache[key] = value`` with ``size`` (= ``getsizeof(value)``)
+  given, since the store knows an entry's size (no ``getsizeof`` call per insertion);
 - ``evictions``: how many objects the policy has evicted (by ``popitem()`` or to make room);
 - ``on_evict``: told ``(key, value)`` after each eviction; removals by ``del`` are the owner's own
   doing and are not reported. The victim is already gone from ``data``, but an insertion's
@@ -74,6 +76,15 @@ class LeanCache(cachetools.Cache):
         self.data = data
         # ``Cache.__getitem__(cache, key)`` (a peek without bookkeeping) reads it there.
         adopt_data(self, data)
+
+    def insert(self, key: Hashable, value: Any, size: int) -> None:
+        """``self[key] = value`` where ``size`` is ``getsizeof(value)``, already known.
+
+        The store's insertion (it knows an entry's size): policies with an inline insertion
+        take the size from here instead of a ``getsizeof`` call; the others store by
+        ``__setitem__``.
+        """
+        self[key] = value
 
     def __getitem__(self, key: Hashable) -> Any:
         try:
@@ -154,7 +165,10 @@ class _QueueCache(LeanCache):
         self._sizes: dict[Hashable, int] = {}
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
-        size = self.getsizeof(value)
+        self.insert(key, value, self.getsizeof(value))
+
+    def insert(self, key: Hashable, value: Any, size: int) -> None:
+        """``self[key] = value`` where ``size`` is ``getsizeof(value)``, already known."""
         maxsize = self.maxsize
         if size > maxsize:
             raise ValueError("value too large")

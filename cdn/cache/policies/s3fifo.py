@@ -21,7 +21,7 @@ overwrites) makes the same choice as one turn of that loop.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -50,10 +50,17 @@ class S3FIFOCache(LeanCache):
         self.main_capacity = maxsize - self.small_capacity
         self.ghost_capacity = int(maxsize * ghost_ratio)
         self.move_to_main_threshold = move_to_main_threshold
-        # key -> size, oldest first
-        self._small: OrderedDict[Hashable, int] = OrderedDict()
-        self._main: OrderedDict[Hashable, int] = OrderedDict()
-        self._ghost: OrderedDict[Hashable, int] = OrderedDict()
+        # small and main: key -> size (the live members) plus their FIFO order, oldest first, as a
+        # deque of keys that may also hold stale occurrences of keys deleted from the queue
+        # (counted per key; they precede the key's live occurrence, so a popped key with a
+        # stale count is skipped): a deque and a plain dict are lighter than an OrderedDict.
+        self._small: dict[Hashable, int] = {}
+        self._main: dict[Hashable, int] = {}
+        self._small_order: deque[Hashable] = deque()
+        self._main_order: deque[Hashable] = deque()
+        self._small_stale: dict[Hashable, int] = {}
+        self._main_stale: dict[Hashable, int] = {}
+        self._ghost: OrderedDict[Hashable, int] = OrderedDict()  # key -> size, oldest first
         self._small_bytes = self._main_bytes = self._ghost_bytes = 0
         freq: dict[Hashable, int] = {}
         self._freq = freq
@@ -64,7 +71,10 @@ class S3FIFOCache(LeanCache):
         self.touch = touch
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
-        size = self.getsizeof(value)
+        self.insert(key, value, self.getsizeof(value))
+
+    def insert(self, key: Hashable, value: Any, size: int) -> None:
+        """``self[key] = value`` where ``size`` is ``getsizeof(value)``, already known."""
         if size >= self.small_capacity:
             raise ValueError("value too large")
         freq = self._freq
@@ -81,6 +91,8 @@ class S3FIFOCache(LeanCache):
         if currsize > limit:
             # ``popitem`` inlined: one call per insertion rather than per victim.
             small, main = self._small, self._main
+            small_order, main_order = self._small_order, self._main_order
+            small_stale, main_stale = self._small_stale, self._main_stale
             small_bytes, main_bytes, ghost_bytes = (
                 self._small_bytes,
                 self._main_bytes,
@@ -93,11 +105,15 @@ class S3FIFOCache(LeanCache):
                     victim = _NO_VICTIM
                     if small and main_bytes <= main_capacity:
                         while small:
-                            victim, victim_size = small.popitem(False)
+                            victim = small_order.popleft()
+                            if small_stale and _was_stale(small_stale, victim):
+                                continue
+                            victim_size = small.pop(victim)
                             small_bytes -= victim_size
                             hits = freq.pop(victim)
                             if hits >= threshold:
                                 main[victim] = victim_size
+                                main_order.append(victim)
                                 main_bytes += victim_size
                                 freq[victim] = 0
                                 victim = _NO_VICTIM
@@ -110,12 +126,15 @@ class S3FIFOCache(LeanCache):
                             break
                     if victim is _NO_VICTIM:
                         while True:
-                            victim, victim_size = main.popitem(False)
+                            victim = main_order.popleft()
+                            if main_stale and _was_stale(main_stale, victim):
+                                continue
                             hits = freq.pop(victim)
                             if hits < 1:
                                 break
-                            main[victim] = victim_size
+                            main_order.append(victim)  # back to the head, same size
                             freq[victim] = (hits if hits < 3 else 3) - 1
+                        victim_size = main.pop(victim)
                         main_bytes -= victim_size
                     victim_value = data.pop(victim)
                     currsize -= victim_size
@@ -131,9 +150,11 @@ class S3FIFOCache(LeanCache):
         freq[key] = 0
         if from_ghost:
             self._main[key] = size
+            self._main_order.append(key)
             self._main_bytes += size
         else:
             self._small[key] = size
+            self._small_order.append(key)
             self._small_bytes += size
 
     def __delitem__(self, key: Hashable) -> None:
@@ -143,8 +164,11 @@ class S3FIFOCache(LeanCache):
         if size is None:
             size = self._main.pop(key)
             self._main_bytes -= size
+            stale = self._main_stale
         else:
             self._small_bytes -= size
+            stale = self._small_stale
+        stale[key] = stale.get(key, 0) + 1  # its occurrence in the queue's order is stale now
         self.currsize -= size
 
     def popitem(self) -> tuple[Hashable, Any]:
@@ -153,16 +177,21 @@ class S3FIFOCache(LeanCache):
         if not freq:
             raise KeyError(f"{type(self).__name__} is empty")
         small, main = self._small, self._main
+        small_stale, main_stale = self._small_stale, self._main_stale
         victim = _NO_VICTIM
         if small and self._main_bytes <= self.main_capacity:
             # Promote hit small objects to main until one is cold; it goes to the ghost queue.
             threshold = self.move_to_main_threshold
             while small:
-                victim, size = small.popitem(False)
+                victim = self._small_order.popleft()
+                if small_stale and _was_stale(small_stale, victim):
+                    continue
+                size = small.pop(victim)
                 self._small_bytes -= size
                 hits = freq.pop(victim)
                 if hits >= threshold:
                     main[victim] = size
+                    self._main_order.append(victim)
                     self._main_bytes += size
                     freq[victim] = 0
                     victim = _NO_VICTIM
@@ -178,12 +207,15 @@ class S3FIFOCache(LeanCache):
                 break
         if victim is _NO_VICTIM:  # main's 2-bit CLOCK: a hit tail goes back to the head
             while True:
-                victim, size = main.popitem(False)
+                victim = self._main_order.popleft()
+                if main_stale and _was_stale(main_stale, victim):
+                    continue
                 hits = freq.pop(victim)
                 if hits < 1:
                     break
-                main[victim] = size
+                self._main_order.append(victim)
                 freq[victim] = (hits if hits < 3 else 3) - 1
+            size = main.pop(victim)
             self._main_bytes -= size
         value = self.data.pop(victim)
         self.currsize -= size
@@ -196,7 +228,16 @@ class S3FIFOCache(LeanCache):
     def clear(self) -> None:
         """Remove every object and forget the ghosts."""
         self.data.clear()
-        for queue in (self._small, self._main, self._ghost, self._freq):
+        for queue in (
+            self._small,
+            self._main,
+            self._small_order,
+            self._main_order,
+            self._small_stale,
+            self._main_stale,
+            self._ghost,
+            self._freq,
+        ):
             queue.clear()
         self.currsize = self._small_bytes = self._main_bytes = self._ghost_bytes = 0
 
@@ -237,4 +278,17 @@ class S3FIFOCache(LeanCache):
         else:  # its own growth evicted it: back as a new small object
             freq[key] = 0
             small[key] = size
+            self._small_order.append(key)
             self._small_bytes += size
+
+
+def _was_stale(stale: dict[Hashable, int], key: Hashable) -> bool:
+    """Whether this occurrence of ``key`` popped from a queue's order is stale (then counted off)."""
+    count = stale.get(key)
+    if count is None:
+        return False
+    if count == 1:
+        del stale[key]
+    else:
+        stale[key] = count - 1
+    return True

@@ -101,3 +101,20 @@ def test_the_ghost_queue_is_bounded_in_bytes() -> None:
 def test_ratios_are_validated() -> None:
     with pytest.raises(ValueError, match="small_ratio"):
         S3FIFOCache(1000, small_ratio=1.5)
+
+
+def test_a_deleted_and_readded_key_is_evicted_at_its_new_place_in_the_queue() -> None:
+    cache = new_cache()
+    for key in "abc":
+        cache[key] = 30
+    del cache["a"]
+    cache["a"] = 30  # now the newest in the small queue: b and c go first
+    cache["d"] = 30
+    assert [cache.popitem()[0] for _ in range(4)] == ["b", "c", "a", "d"]
+    assert cache.currsize == 0 and cache.queue_of("a") == "ghost"
+
+
+def test_insert_is_setitem_with_the_size_given() -> None:
+    cache = new_cache()
+    cache.insert("a", 5, 40)
+    assert cache.currsize == 40 and cache["a"] == 5

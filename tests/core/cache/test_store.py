@@ -338,3 +338,32 @@ def test_the_removal_listener_hears_evictions_and_hard_purges_only(
     store.put(Obj("/x", 30))
     store.purge_key("/x")
     assert len(removed) == count
+
+
+def test_touch_is_record_hit_on_the_policy_without_the_counters() -> None:
+    by_entry, by_touch = Store(100, "lru"), Store(100, "lru")
+    for store in (by_entry, by_touch):
+        store.put(Obj("/1", 40))
+        store.put(Obj("/2", 40))
+    by_entry.record_hit(Obj("/1", 40))
+    assert by_touch.touch is not None
+    by_touch.touch("/1")
+    for store in (by_entry, by_touch):
+        store.put(Obj("/3", 40))  # evicts /2: /1 was used more recently
+    assert by_touch.lookup("/2") == [] and by_touch.get("/1") == Obj("/1", 40)
+    assert by_touch.stats().hits == 0 and by_entry.stats().hits == 1
+
+
+def test_plain_insert_is_put_of_a_new_plain_entry_until_an_index_exists() -> None:
+    by_put, by_insert = Store(100, "s3fifo"), Store(100, "s3fifo")
+    for number in range(20):  # past the capacity: evictions
+        by_put.put(Obj(f"/{number}", 8))
+        assert by_insert.plain_insert is not None
+        by_insert.plain_insert(f"/{number}", Obj(f"/{number}", 8), 8)
+    assert list(by_put.entries()) == list(by_insert.entries())
+    assert by_put.stats() == by_insert.stats()
+    assert by_put.put(Obj("/big", 50)) is False
+    with pytest.raises(ValueError):  # not admitted: where put says False
+        by_insert.plain_insert("/big", Obj("/big", 50), 50)
+    by_insert.tagged("t")  # a tag index now exists: put must keep it
+    assert by_insert.plain_insert is None
