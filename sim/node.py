@@ -23,7 +23,7 @@ from functools import partial
 from typing import NamedTuple
 
 from cdn.collapse import Collapser, Follow, Lead
-from cdn.http.cache_control import DELTA_SECONDS_CAP
+from cdn.http.decision import plain_fresh, response_age
 from cdn.topology import Node
 from sim.nodecache import NodeCache, Refresh
 from sim.origin import OriginSim
@@ -178,14 +178,8 @@ class CacheNodeSim:
             # A template fill still in flight: its own lead record (see the module docstring).
             leader = InFlight(pending.response_time, STORED, pending.request_time)
             return self._follow(key, obj, size, t, conditional, leader, None)
-        # The cache step's first branch (a plain fresh hit) on the stored fill or entry:
-        # cdn.http.decision's plain_fresh and response_age, inlined (two calls per hit).
-        if (
-            entry is not None
-            and t < entry.fresh_until
-            and not entry.invalidated
-            and not entry.no_cache
-        ):
+        # The cache step's first branch (a plain fresh hit) on the stored fill or entry.
+        if entry is not None and plain_fresh(entry, t):
             if cache.variant:
                 self._record_hit(entry)
             elif self._touch is not None:
@@ -194,11 +188,7 @@ class CacheNodeSim:
             self.hits += 1
             if not conditional:
                 self.bytes_hit += size
-            age = entry.corrected_initial_age + (t - entry.response_time)
-            if age <= 0:
-                return t, HIT, False, 0
-            age = int(age)
-            return t, HIT, False, age if age < DELTA_SECONDS_CAP else DELTA_SECONDS_CAP
+            return t, HIT, False, response_age(entry, t)
         plain = entry is None and not cache.variant and key not in self._varied
         if plain:
             code, found = MISS, None
