@@ -23,7 +23,9 @@ from cdn.http import (
     Renew,
     Request,
     Serve,
+    stood_in_on_error,
 )
+from cdn.http.error_hold import ErrorHold, after_fetch, failed_fetch, is_held
 from edge.collapsing import Collapsing, Ticket
 from edge.compressing import VIEWER_CODING, compressed
 from edge.failures import Failures
@@ -68,6 +70,9 @@ class Misses:
         self.streamer = streamer
         self.clock = clock
         self.upstream: Upstream | None = None
+        # The error hold per upstream route ("" : peers, shields, origin; else the behavior's
+        # own origin): cdn.http.error_hold. One per process, as the failures it follows.
+        self.holds: dict[str, ErrorHold] = {}
 
     async def forward(
         self,
@@ -108,9 +113,20 @@ class Misses:
         assert upstream is not None
         allow_peers = PEER_HEADER not in request.headers
         passing = request.get(FUNCTION_PASS)
+        route = request.get(ORIGIN_ROUTE)
+        scope = "" if route is None else route.members[0].name  # type: ignore[attr-defined]
+        holds = self.holds
+        if is_held(holds.get(scope), self.clock()):
+            stand_in = step.held_stand_in(self.clock())
+            if stand_in is not None:
+                obj = self.store.get(step.key, stand_in.entry.variant)
+                if obj is not None:
+                    if ticket is not None:
+                        ticket.abandon()
+                    self.metrics.stale_served["stale-if-error"].inc()
+                    return self.replies.serve(request, stand_in, obj, started)
         for _attempt in range(_ATTEMPTS):
             fields = forward_fields(upstream, request, fetch.headers)
-            route = request.get(ORIGIN_ROUTE)
             try:
                 if passing is not None:  # origin-request before, origin-response after
                     fetched = await passing.functions.fetch(
@@ -132,8 +148,16 @@ class Misses:
             except UpstreamError as exc:
                 if ticket is not None:
                     ticket.abandon()
+                self._held(scope, True)
                 failed = step.failed(None, self.clock())
                 return self._failed(request, step, failed, exc.status, exc.reason, started)
+            response = fetched.response
+            self._held(
+                scope,
+                failed_fetch(
+                    response.status, stood_in_on_error(response.headers.get("Cache-Status"))
+                ),
+            )
             coding = request.get(VIEWER_CODING)
             if coding is not None:  # a compressing behavior: the representation we serve
                 encoded = await compressed(fetched, coding, fetch.method)
@@ -164,6 +188,15 @@ class Misses:
             "upstream answered 304 twice to an unconditional GET",
             started,
         )
+
+    def _held(self, scope: str, failed: bool) -> None:
+        """Carry a fetch's outcome into ``scope``'s error hold."""
+        holds = self.holds
+        hold = after_fetch(holds.get(scope), failed, self.clock())
+        if hold is None:
+            holds.pop(scope, None)
+        else:
+            holds[scope] = hold
 
     def _failed(
         self,

@@ -56,6 +56,7 @@ from cdn.fault_draws import injected_error
 from cdn.faults import Fault
 from cdn.gateway.failover import fails_over
 from cdn.geo import distance_km
+from cdn.http.error_hold import ErrorHold, after_fetch, failed_fetch, is_held
 from cdn.http.step import Serve
 from cdn.ring import HashRing, peer_key
 from cdn.topology import Topology
@@ -119,6 +120,8 @@ class FaultRun:
         self.last_arrival: dict[str, float] = dict.fromkeys(sim.nodes, 0.0)
         self.pending_restarts = self.schedule.restarts()
         self.stale_hop = False  # a node served stale-if-error for the current user request
+        # Each node's error hold (cdn.http.error_hold), as the live edge keeps one per process.
+        self.holds: dict[str, ErrorHold] = {}
         self.site = sim.site
         self.path = self.topology.workload.path
         self._owners: dict[tuple[str, int], list[str]] = {}
@@ -242,6 +245,7 @@ class FaultRun:
             node = self.sim.nodes.get(fault.node)
             if node is None:
                 continue
+            self.holds.pop(fault.node, None)  # a new process
             old = node.cache
             node.cache = NodeCache(
                 old.store.capacity, old.store.policy_name, old.config, old.origin
@@ -274,12 +278,18 @@ class FaultRun:
         code, step, age = cache.decide(key, t)
         if code in (HIT, STALE):
             if code == STALE:  # stale-while-revalidate: refresh in the background
-                done, status, up_age = self.fetch(node, key, obj, size, t, True)
+                done, status, up_age, _ = self.fetch(node, key, obj, size, t, True)
                 if not status:
                     cache.refresh(key, obj, size, step, t, done, up_age)
             return self._count(node, Reply(t, code, 0, False, age), size)
+        if is_held(self.holds.get(name), t):
+            stand_in = step.held_stand_in(t)
+            if stand_in is not None:  # the upstream is held as failing: the stale copy answers
+                self.stale_hop = True
+                return self._count(node, Reply(t, STALE, 0, True, stand_in.age), size)
         conditional = code == REVALIDATED
-        done, status, up_age = self.fetch(node, key, obj, size, t, conditional)
+        done, status, up_age, stood_in = self.fetch(node, key, obj, size, t, conditional)
+        self._held(name, status, stood_in, done)
         if status:
             action = step.failed(status if status > 0 else None, done)
             if type(action) is Serve:
@@ -291,7 +301,8 @@ class FaultRun:
             refreshed = cache.refresh(key, obj, size, step, t, done, up_age)
             if refreshed == Refresh.REFETCH:
                 asked = done
-                done, status, up_age = self.fetch(node, key, obj, size, asked, False)
+                done, status, up_age, stood_in = self.fetch(node, key, obj, size, asked, False)
+                self._held(name, status, stood_in, done)
                 if not status:
                     cache.fill(key, obj, size, step, asked, done, up_age)
             if status:
@@ -305,6 +316,15 @@ class FaultRun:
             reply = Reply(done, MISS, 0, False, up_age)
         inflight[key] = (reply.done, reply)
         return self._count(node, reply, size)
+
+    def _held(self, name: str, status: int, stood_in: bool, done: float) -> None:
+        """Carry a fetch's outcome (``fetch``'s status and stand-in flag) into ``name``'s hold."""
+        failed = failed_fetch(None if status < 0 else (status or 200), stood_in)
+        hold = after_fetch(self.holds.get(name), failed, done)
+        if hold is None:
+            self.holds.pop(name, None)
+        else:
+            self.holds[name] = hold
 
     def _count(self, node: Any, reply: Reply, size: int) -> Reply:
         if reply.error:
@@ -346,16 +366,19 @@ class FaultRun:
             node.forwarded += 1
             node.forwarded_bytes += size
             reply = self.serve(owner, key, obj, size, arrive, True)
-            return reply._replace(done=reply.done + delay), t
+            done = reply.done + delay
+            self._held(name, reply.error, reply.stale_error, done)  # the live edge's peer fetch
+            return reply._replace(done=done), t
         return None, t
 
     def fetch(
         self, node: Any, key: str, obj: int, size: int, t: float, conditional: bool
-    ) -> tuple[float, int, int]:
-        """Fetch ``key`` from ``node``'s upstreams in order: (done, status, Age).
+    ) -> tuple[float, int, int, bool]:
+        """Fetch ``key`` from ``node``'s upstreams in order: (done, status, Age, stood in).
 
         status 0: answered; > 0: the error status the upstream answered; -1: no upstream
-        could be reached (refused or timed out).
+        could be reached (refused or timed out). Stood in: the upstream cache answered with a
+        stale copy because its own upstream failed (stale-if-error).
         """
         node.upstream_requests += 1
         node.upstream_bytes += 0 if conditional else size
@@ -363,7 +386,7 @@ class FaultRun:
             done, status = self.origin_fetch(node, t, size, conditional, obj)
             if not conditional and status == 0:
                 node.origin_bytes += size
-            return done, status, 0
+            return done, status, 0, False
         topology = self.topology
         chain = [topology.upstream_of(node.node), *topology.fallbacks_of(node.node)]
         latency = self.sim.latency
@@ -380,7 +403,7 @@ class FaultRun:
                     continue
                 if not conditional and status == 0:
                     node.origin_bytes += size
-                return done + delay, status, 0
+                return done + delay, status, 0, False
             arrive = t + delay
             fault = self.schedule.node_fault(upstream.name, arrive)
             if fault is not None and fault.kind in REFUSING:
@@ -393,8 +416,8 @@ class FaultRun:
                     continue
                 arrive = fault.end
             reply = self.serve(self.sim.nodes[upstream.name], key, obj, size, arrive, False)
-            return reply.done + delay, reply.error, reply.age
-        return t, status, 0
+            return reply.done + delay, reply.error, reply.age, reply.stale_error
+        return t, status, 0, False
 
     def origin_fetch(
         self, node: Any, t: float, size: int, conditional: bool, obj: int = 0

@@ -48,7 +48,12 @@ from cdn.http.cache_control import (
     targeted_cache_control,
 )
 from cdn.http.cache_key import cache_key, normalize_host
-from cdn.http.cache_status import CacheStatus, cache_status_member, describe
+from cdn.http.cache_status import (
+    CacheStatus,
+    cache_status_member,
+    describe,
+    stood_in_on_error,
+)
 from cdn.http.conditional import (
     client_not_modified,
     conditional_headers,
@@ -195,6 +200,7 @@ __all__ = [
     "select_variant",
     "serve_headers",
     "stale_on_error",
+    "stood_in_on_error",
     "stored_headers",
     "surrogate_keys_of",
     "targeted_cache_control",

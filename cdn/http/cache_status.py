@@ -25,9 +25,10 @@ from cdn.http.decision import (
     StaleHit,
     Store,
 )
-from cdn.http.structured import serialize_string, serialize_token_or_string
+from cdn.http.entry import Entry
+from cdn.http.structured import parse_list, serialize_string, serialize_token_or_string
 
-__all__ = ["FWD_REASONS", "CacheStatus", "cache_status_member", "describe"]
+__all__ = ["FWD_REASONS", "CacheStatus", "cache_status_member", "describe", "stood_in_on_error"]
 
 # RFC 9211 §2.2
 FWD_REASONS: frozenset[str] = frozenset(
@@ -112,13 +113,16 @@ def describe(
     now: float,
     upstream_status: int | None = None,
     served_stale_on_error: bool = False,
+    held: bool = False,
     collapsed: bool = False,
 ) -> CacheStatus:
     """Summarise a handled request.
 
     ``outcome`` is absorb's result (None for hits, or when upstream failed);
     ``upstream_status`` is the status received upstream (None on timeout/refusal);
-    ``served_stale_on_error`` when ``stale_on_error`` supplied the answer; ``collapsed`` when
+    ``served_stale_on_error`` when ``stale_on_error`` supplied the answer; with ``held`` too,
+    nothing was forwarded (the upstream is in an error hold, ``cdn.http.error_hold``): a hit,
+    with the same ``detail=stale-if-error``; ``collapsed`` when
     this request shared another request's upstream fetch.
     """
     label_collapsed = "collapsed" if collapsed else None
@@ -145,6 +149,15 @@ def describe(
             fwd=decision.fwd,
             fwd_status=upstream_status,
             detail=decision.reason,
+        )
+    if served_stale_on_error and held:
+        # Not forwarded (RFC 9211 §2.1 hit: "obtained from the cache"), stale on error.
+        return CacheStatus(
+            "stale",
+            "STALE",
+            hit=True,
+            ttl=int(_stood_in(decision).ttl(now)),
+            detail="stale-if-error",
         )
     if served_stale_on_error:
         return CacheStatus(
@@ -180,3 +193,26 @@ def describe(
         collapsed=collapsed,
         detail=detail,
     )
+
+
+def _stood_in(decision: Decision) -> Entry:
+    """The stored entry a stale-on-error answer to ``decision`` serves."""
+    if isinstance(decision, Revalidate):
+        return decision.entry
+    assert isinstance(decision, Miss) and decision.stale
+    return decision.stale[0]
+
+
+def stood_in_on_error(cache_status: str | None) -> bool:
+    """Did the upstream that sent this Cache-Status field serve a stale copy because *its*
+    upstream failed (its own member, the last one, says ``detail=stale-if-error``)?
+
+    RFC 9211 §2: each cache appends its member, so the last member is the nearest upstream's.
+    A missing or malformed field says no.
+    """
+    if not cache_status or "stale-if-error" not in cache_status:
+        return False
+    members = parse_list(cache_status)
+    if not members:
+        return False
+    return members[-1][1].get("detail") == "stale-if-error"

@@ -27,6 +27,8 @@ what the shell must store, put back or remove (the edge keeps body bytes beside 
         Fetch                       a 304 matched nothing stored: fetch again unconditionally
         Serve                       the upstream failed (5xx) and a stale entry stands in
     action = step.failed(upstream_status, now)    Serve (stale-if-error) or Fail(cache_status)
+    step.held_stand_in(now)     before sending a Fetch while the upstream is in an error hold
+                                (``cdn.http.error_hold``): the stale Serve, or None (send it)
 
 The plain-hit shortcut (``plain_hit``) is the step's own first branch: a GET/HEAD without the
 ``PLAIN_HIT_BLOCKERS`` fields whose key holds one fresh variant-less entry is served with its
@@ -412,6 +414,19 @@ class CacheStep:
         decision = self._decision
         assert decision is not None
         return Fail(describe(decision, None, now=now, upstream_status=upstream_status))
+
+    def held_stand_in(self, now: float) -> Serve | None:
+        """The upstream is in an error hold (``cdn.http.error_hold``): the stale entry that
+        answers this request without fetching (as ``failed`` would after a failure), or None
+        (nothing may stand in: send the fetch)."""
+        decision = self._decision
+        if not isinstance(decision, Miss | Revalidate):
+            return None
+        entry = stale_on_error(decision, now, self._config)
+        if entry is None:
+            return None
+        status = describe(decision, None, now=now, served_stale_on_error=True, held=True)
+        return self._serve(entry, now, status)
 
     # -- internals -----------------------------------------------------------------------------
 

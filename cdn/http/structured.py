@@ -14,6 +14,7 @@ __all__ = [
     "Token",
     "parse_dictionary",
     "parse_dictionary_members",
+    "parse_list",
     "serialize_key",
     "serialize_string",
     "serialize_token_or_string",
@@ -151,14 +152,40 @@ class _Parser:
         self.pos += 1
         return char == "1"
 
-    def parameters(self) -> None:
+    def parameters(self) -> dict[str, object]:
+        params: dict[str, object] = {}
         while self.peek() == ";":
             self.pos += 1
             self.skip_sp()
-            self.key()
+            name = self.key()
+            value: object = True
             if self.peek() == "=":
                 self.pos += 1
-                self.bare_item()
+                value = self.bare_item()
+            params[name] = value  # §4.2.3.2: a later duplicate overwrites
+        return params
+
+    def list_members(self) -> list[tuple[object, dict[str, object]]]:
+        result: list[tuple[object, dict[str, object]]] = []
+        self.skip_sp()
+        while self.pos < len(self.text):
+            if self.peek() == "(":
+                item: object = self.item_or_inner_list()
+                params: dict[str, object] = {}
+            else:
+                item = self.bare_item()
+                params = self.parameters()
+            result.append((item, params))
+            self.skip_ows()
+            if self.pos >= len(self.text):
+                return result
+            if self.peek() != ",":
+                raise _Invalid
+            self.pos += 1
+            self.skip_ows()
+            if self.pos >= len(self.text):
+                raise _Invalid
+        return result
 
     def item_or_inner_list(self) -> object:
         if self.peek() == "(":
@@ -214,6 +241,19 @@ def parse_dictionary_members(value: str) -> list[tuple[str, object]] | None:
     parser = _Parser(value.strip(" \t"))
     try:
         return parser.dictionary()
+    except _Invalid:
+        return None
+
+
+def parse_list(value: str) -> list[tuple[object, dict[str, object]]] | None:
+    """Parse an sf-list (RFC 8941 §4.2.1) into (item, parameters) pairs in order; None if invalid.
+
+    Items are bare items as in ``parse_dictionary_members``; an inner list is a ``tuple`` (its
+    own parameters dropped). Cache-Status (RFC 9211) is such a list.
+    """
+    parser = _Parser(value.strip(" \t"))
+    try:
+        return parser.list_members()
     except _Invalid:
         return None
 

@@ -247,3 +247,14 @@ def test_cdn_sim_applies_the_topologys_own_fault_tables(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "origin_down origin at 2s for 3s" in done.stdout
+
+
+def test_during_an_outage_the_edges_hold_and_answer_stale_themselves(tmp_path: Path) -> None:
+    """The error hold (cdn.http.error_hold), as the live edge keeps it: after the shield stood in
+    with a stale copy once, an edge answers its own stale copies without asking the shield."""
+    fault = Fault(at=10, kind="origin_down", node="origin", duration=15)
+    report = _faults(_topology(tmp_path, "public, max-age=2, stale-if-error=300"), fault)
+    during = _phases(report)["during"]
+    assert during["stale_served_any_tier"] > 0
+    # Served stale by the user-facing edge itself, not relayed from the shield's stand-in.
+    assert during["stale_served"] >= 0.9 * during["stale_served_any_tier"]
