@@ -12,8 +12,8 @@ seconds per 100,000 requests), and what each fault does follows the live CDN:
   below a dead shield go to their next upstream (``upstream = ["shield", "origin"]``), and with
   none left the fetch fails (502).
 - ``stop`` and ``partition``: the node hangs (its kernel still accepts connections). Its own
-  users wait until it wakes; a wait past the client timeout (``CLIENT_TIMEOUT``, the load
-  generator's 10 s) is an error. With ``SimOptions.head_timeout`` (the load generator's anycast
+  users wait until it wakes; a wait past the client timeout (``SimOptions.client_timeout``, the
+  load generator's request timeout, 10 s by default) is an error. With ``SimOptions.head_timeout`` (the load generator's anycast
   withdrawal, ``LoadPlan.head_timeout``) a user who would wait longer than it goes to the
   next-nearest edge after it instead. Its peers wait ``PEER_TIMEOUT`` for a response head, then ask
   the next owner, until their probe marks it down (``DETECT`` seconds after the stop); caches
@@ -76,7 +76,7 @@ __all__ = [
     "phase_of",
 ]
 
-CLIENT_TIMEOUT = 10.0  # the load generator's request timeout (loadgen.plan.LoadPlan.timeout)
+CLIENT_TIMEOUT = 10.0  # the load generator's default request timeout (SimOptions.client_timeout)
 PEER_TIMEOUT = 5.0  # an edge waits this long for a peer's response head (docs/reliability.md)
 DETECT = 2.0  # a hung peer is marked down by the next probe (every 2 s)
 REFUSING = frozenset({"kill", "restart"})
@@ -110,6 +110,7 @@ class FaultRun:
         self.error_draws: Counter[str] = Counter()  # per path, as origin.control counts them
         self.settings = self.topology.edge_settings
         self.head_timeout: float | None = sim.options.head_timeout
+        self.client_timeout: float = sim.options.client_timeout
         run_end = sim.expected_duration if math.isfinite(sim.expected_duration) else math.inf
         self.window = self.schedule.window(run_end)
         self.phases = [PhaseFigures() for _ in PHASES]
@@ -210,8 +211,8 @@ class FaultRun:
                 if head_timeout is not None and index < last and fault.end - arrive > head_timeout:
                     spent += head_timeout  # withdrawn: the next-nearest edge
                     continue
-                if fault.end - t > CLIENT_TIMEOUT:
-                    reply = Reply(t + CLIENT_TIMEOUT, MISS, 504, False, 0)
+                if fault.end - t > self.client_timeout:
+                    reply = Reply(t + self.client_timeout, MISS, 504, False, 0)
                     break
                 arrive = fault.end
             reply = self.serve(edge, key, obj, size, arrive, False)

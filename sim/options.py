@@ -37,6 +37,9 @@ class SimOptions:
     # The load generator's anycast withdrawal of a hung edge (loadgen.plan.LoadPlan.head_timeout):
     # a user whose edge has not answered in this many seconds goes to the next-nearest edge.
     head_timeout: float | None = None
+    # The load generator's request timeout (loadgen.plan.LoadPlan.timeout, 10 s by default): a
+    # user request not answered in this many seconds is an error (fault runs).
+    client_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTINGS:
@@ -55,3 +58,7 @@ class SimOptions:
             raise ValueError(f"warm-up share {self.warmup_share} is not in [0, 1)")
         if self.warmup and self.warmup_share:
             raise ValueError("give a warm-up in seconds or as a share of the run, not both")
+        if not self.client_timeout > 0:
+            raise ValueError(
+                f"client timeout {self.client_timeout!r} is out of range (expected seconds > 0)"
+            )

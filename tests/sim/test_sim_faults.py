@@ -8,6 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from cdn.faults import Fault
 from cdn.topology import default_topology_path, load_topology
 from sim.model import SimOptions, Simulation
@@ -81,6 +83,21 @@ def test_a_stopped_edge_makes_its_users_wait_not_fail_under_the_client_timeout(
 def test_a_stop_longer_than_the_client_timeout_fails_its_own_users(tmp_path: Path) -> None:
     report = _faults(_topology(tmp_path), Fault(at=5, kind="stop", node="edge-ams", duration=20))
     assert _phases(report)["during"]["errors"] > 0
+
+
+def test_a_client_timeout_longer_than_the_stop_turns_the_wait_into_latency(
+    tmp_path: Path,
+) -> None:
+    fault = Fault(at=5, kind="stop", node="edge-ams", duration=20)
+    options = SimOptions(faults=(fault,), client_timeout=30.0)
+    report = Simulation(_topology(tmp_path), options).run().report
+    assert report["faults"]["errors"] == 0
+    assert _phases(report)["during"]["p99_ms"] > 10_000
+
+
+def test_a_client_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="client timeout 0"):
+        SimOptions(client_timeout=0)
 
 
 def test_with_a_head_timeout_a_stopped_edges_users_go_to_the_next_nearest_edge(
