@@ -74,7 +74,14 @@ from fn.host import FunctionHost
 from fn.metrics import FunctionMetrics
 from fn.pool import LambdaPool
 
-__all__ = ["FUNCTION_PASS", "EdgeFunctions", "FunctionAborted", "FunctionPass", "WireRun"]
+__all__ = [
+    "FUNCTION_PASS",
+    "EdgeFunctions",
+    "FunctionAborted",
+    "FunctionPass",
+    "FunctionResponse",
+    "WireRun",
+]
 
 VR = Trigger.VIEWER_REQUEST
 OREQ = Trigger.ORIGIN_REQUEST
@@ -182,6 +189,11 @@ class FunctionResponse:
         self.reason = getattr(original, "reason", None) or ""
         self._body = body
         self._original = original
+
+    @property
+    def original(self) -> Any:
+        """The upstream's own response this one was made from; None for a generated answer."""
+        return self._original
 
     async def read(self) -> bytes:
         if self._body is not None:

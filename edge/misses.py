@@ -30,7 +30,7 @@ from edge.collapsing import Collapsing, Ticket
 from edge.compressing import VIEWER_CODING, compressed
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY, forward_fields
-from edge.functions import FUNCTION_PASS
+from edge.functions import FUNCTION_PASS, FunctionResponse
 from edge.intake import check_loop
 from edge.keeping import kept_object, put_freshened, read_body, upstream_response
 from edge.metrics import EdgeMetrics
@@ -151,13 +151,12 @@ class Misses:
                 self._held(scope, True)
                 failed = step.failed(None, self.clock())
                 return self._failed(request, step, failed, exc.status, exc.reason, started)
-            response = fetched.response
-            self._held(
-                scope,
-                failed_fetch(
-                    response.status, stood_in_on_error(response.headers.get("Cache-Status"))
-                ),
-            )
+            answer = fetched.response
+            if isinstance(answer, FunctionResponse):  # what the upstream itself said, if asked
+                answer = answer.original
+            if answer is not None:  # an origin-request function's own answer is no upstream's
+                stood_in = stood_in_on_error(answer.headers.get("Cache-Status"))
+                self._held(scope, failed_fetch(answer.status, stood_in))
             coding = request.get(VIEWER_CODING)
             if coding is not None:  # a compressing behavior: the representation we serve
                 encoded = await compressed(fetched, coding, fetch.method)

@@ -42,6 +42,7 @@ from cdn.http import (
     Serve,
     format_http_date,
 )
+from cdn.http.error_hold import ErrorHold, after_fetch, failed_fetch, is_held
 from edge.server import EdgeServer
 from edge.settings import EdgeSettings
 
@@ -214,6 +215,7 @@ def run_core(steps: list, answers: list[Answer], start: float) -> list[Seen]:
     name = edge_settings().cache_status_name
     store = EntryStore(1 << 20)
     key, now, fetches, seen = "k", start, 0, []
+    hold: ErrorHold | None = None  # the edge's error hold (cdn.http.error_hold), as edge.misses
 
     def fetch(step: CacheStep, method: str, fields: Headers) -> Response:
         nonlocal fetches
@@ -238,6 +240,10 @@ def run_core(steps: list, answers: list[Answer], start: float) -> list[Seen]:
         action = step.next()
         if isinstance(action, Join):
             action = step.joined(None, now, waited=False)
+        if isinstance(action, Fetch) and is_held(hold, now):
+            stand_in = step.held_stand_in(now)
+            if stand_in is not None:  # the upstream is held as failing: not sent
+                action = stand_in
         while True:
             if isinstance(action, Serve):
                 if action.refresh is not None:  # the background refresh, at once
@@ -256,6 +262,8 @@ def run_core(steps: list, answers: list[Answer], start: float) -> list[Seen]:
             assert isinstance(action, Fetch | Forward)
             method = action.method if isinstance(action, Fetch) else item.method
             response = fetch(step, method, action.headers)
+            if isinstance(action, Fetch):
+                hold = after_fetch(hold, failed_fetch(response.status, stood_in=False), now)
             result = step.received(response, now, now)
             if isinstance(result, Fetch):
                 action = result
