@@ -34,6 +34,8 @@ from typing import Any, NamedTuple
 from cdn.functions import FunctionSpec, OriginTarget
 from cdn.functions.simulated import SimulatedFunction, functions_section, timing_of
 from cdn.functions.triggers import Trigger
+from cdn.http.decision import Response
+from cdn.http.step import CacheStep, Fetch, Join, Keep, Serve
 from cdn.topology import Topology
 from sim.function_probe import FunctionProbe
 from sim.node import CacheNodeSim
@@ -101,16 +103,11 @@ class FunctionUpstream:
             t += seconds
             if probe is not None:
                 answer = probe.answer(key)
-                if answer.generated:  # cached under the key, fresh for its TTL; no upstream
+                if answer.generated:  # handed to the cache step as the origin's; no upstream
                     self.functions.generated[self.pop] += 1
-                    ttl = answer.ttl
-                    if (
-                        answer.status >= 500
-                        and self.edge.cache.config.stale_if_error_seconds > 0
-                        and self.edge._get(key) is not None
-                    ):  # the stale entry stands in (stale-if-error): the answer is not kept
-                        ttl = 0.0
-                    return t - 2.0 * delay, MISS, False, self._age_for(ttl)
+                    assert answer.response is not None
+                    age = self._generated_age(key, answer.response, t - seconds - delay, t - delay)
+                    return t - 2.0 * delay, MISS, False, age
         upstream = self.upstream
         if type(upstream) is OriginSim:
             if not conditional:
@@ -126,11 +123,34 @@ class FunctionUpstream:
                 done += seconds
         return done, MISS, not conditional, age
 
+    def _generated_age(self, key: str, response: Response, asked: float, now: float) -> int:
+        """The Age to fill ``key`` with for an origin-request function's ``response``.
+
+        As live (edge/functions.py), the response goes to the core's cache step as if the
+        origin had sent it (asked at ``asked``, answered at ``now``): ``Keep`` stores it fresh
+        for the core's freshness lifetime (cdn.http.freshness); ``Serve`` is a stored stale
+        entry standing in for a 5xx (stale-if-error), which stays as it is (the fill carries
+        its Age); anything else is not stored, so the fill is stale at once and the next
+        request runs the function again.
+        """
+        cache = self.edge.cache
+        step = CacheStep(cache.store, cache.config, cache.request, key, asked)
+        action = step.next()
+        if type(action) is Join:  # the edge collapses on its own (sim.node): fetch alone
+            action = step.joined(None, asked, waited=False)
+        if type(action) is Fetch:
+            kept = step.received(response, asked, now)
+            if type(kept) is Serve:
+                return kept.age
+            if type(kept) is Keep:
+                return self._age_for(kept.entry.freshness_lifetime)
+        return self._age_for(0.0)
+
     def _age_for(self, ttl: float) -> int:
         """The Age that leaves a fill at the edge fresh for ``ttl`` seconds: the edge stores
         every fill with its cache rule's freshness lifetime, and a generated response's
-        freshness comes from its own Cache-Control, so the difference is carried as its age
-        (RFC 9111 §4.2: fresh while current_age < lifetime)."""
+        freshness is the core's lifetime for its own fields, so the difference is carried as
+        its age (RFC 9111 §4.2: fresh while current_age < lifetime)."""
         template = self.edge.cache.template
         lifetime = template.lifetime if template is not None else ttl
         if not math.isfinite(lifetime):

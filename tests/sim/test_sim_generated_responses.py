@@ -14,6 +14,7 @@ from cdn.functions import OriginTarget, Trigger
 from cdn.topology import Topology, load_topology
 from sim.function_probe import PASS, Answer, FunctionProbe
 from sim.model import SimOptions, Simulation
+from sim.outcomes import HIT, MISS
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "configs" / "functions.toml"
 ORIGIN = OriginTarget("origin", "127.0.0.1", 8100)
@@ -28,16 +29,19 @@ def by_pop(report: dict, pop: str) -> dict[str, int]:
     return {e["function"]: e["invocations"] for e in report["functions"]["pops"][pop]}
 
 
-def test_the_probe_reads_a_generated_response_and_its_max_age(topology: Topology) -> None:
+def test_the_probe_reads_a_generated_response_as_the_core_response(topology: Topology) -> None:
     probe = FunctionProbe(topology.function("maintenance"), Trigger.ORIGIN_REQUEST, ORIGIN)
-    assert probe.answer("/obj/1") == Answer(True, 10.0, None, 503)
+    answer = probe.answer("/obj/1")
+    assert answer.generated and answer.uri is None and answer.status == 503
+    assert answer.response is not None
+    assert answer.response.headers.get("cache-control") == "max-age=10"
     assert probe.answer("/health") == PASS
 
 
 def test_the_probe_tells_a_redirect_from_a_rewrite(topology: Topology) -> None:
     probe = FunctionProbe(topology.function("rewrite-redirect"), Trigger.VIEWER_REQUEST, ORIGIN)
-    assert probe.answer("/old/1") == Answer(True, 3600.0, None, 301)
-    assert probe.answer("/docs/") == Answer(False, 0.0, "/docs/index.html")  # a rewrite
+    assert probe.answer("/old/1").generated and probe.answer("/old/1").status == 301
+    assert probe.answer("/docs/") == Answer(False, "/docs/index.html")  # a rewrite
     assert probe.answer("/obj/1") == PASS
 
 
@@ -92,3 +96,54 @@ def test_a_generated_5xx_does_not_replace_an_entry_served_stale_if_error(
     kept = by_pop(Simulation(without, SimOptions(duration=30.0)).run().report, "edge-lon")
     stale = by_pop(Simulation(topology, SimOptions(duration=30.0)).run().report, "edge-lon")
     assert stale["maintenance"] > kept["maintenance"]
+
+
+# -- the generated response through the core's cache step, one edge driven by hand ------------
+# edge-lon's maintenance (origin-request) answers 503 with max-age=10; `from_peer=True` keeps
+# every key at edge-lon (no owner peer), and each edge.serve is one request at time t.
+
+
+def lon(topology: Topology) -> tuple[Simulation, object]:
+    simulation = Simulation(topology, SimOptions(duration=1.0))
+    return simulation, simulation.nodes["edge-lon"]
+
+
+def maintenance_runs(simulation: Simulation) -> int:
+    assert simulation.functions is not None
+    return simulation.functions.by_pop["edge-lon"]["maintenance"].invocations
+
+
+def request(edge, t: float, key: str = "/obj/1") -> int:
+    """One request for ``key`` at ``t``; the outcome code."""
+    return edge.serve(key, 1, 1000, t, True, False)[1]
+
+
+def no_stale_if_error(topology: Topology) -> Topology:
+    settings = dataclasses.replace(topology.edge_settings, stale_if_error=0.0)
+    return dataclasses.replace(topology, edge_settings=settings)
+
+
+def test_a_generated_response_is_cached_for_its_max_age(topology: Topology) -> None:
+    simulation, edge = lon(no_stale_if_error(topology))
+    assert request(edge, 0.0) == MISS
+    assert request(edge, 9.5) == HIT  # fresh for max-age=10: the function does not run
+    assert maintenance_runs(simulation) == 1
+    assert request(edge, 10.5) != HIT  # past max-age: the function runs again
+    assert maintenance_runs(simulation) == 2
+    assert request(edge, 11.0) == HIT  # and the new 503 is kept (no stale copy stands in)
+
+
+def test_a_generated_5xx_with_a_stale_copy_serves_the_stale_copy(topology: Topology) -> None:
+    simulation, edge = lon(topology)  # stale_if_error = 60 s in [edge_defaults]
+    request(edge, 0.0)
+    request(edge, 10.5)  # the 503 is stale: a new 503, the stale copy stands in, not replaced
+    assert request(edge, 11.0) != HIT  # still stale: the function runs for every request
+    assert maintenance_runs(simulation) == 3
+
+
+def test_a_generated_5xx_past_the_stale_if_error_window_is_kept(topology: Topology) -> None:
+    simulation, edge = lon(topology)
+    request(edge, 0.0)
+    assert request(edge, 75.0) != HIT  # 65 s stale > 60 s: nothing stands in, the 503 is kept
+    assert request(edge, 75.5) == HIT
+    assert maintenance_runs(simulation) == 2
