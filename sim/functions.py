@@ -34,15 +34,26 @@ from typing import Any, NamedTuple
 from cdn.functions import FunctionSpec, OriginTarget
 from cdn.functions.simulated import SimulatedFunction, functions_section, timing_of
 from cdn.functions.triggers import Trigger
-from cdn.http.decision import Response
+from cdn.http.decision import Response, absorb, decide
+from cdn.http.decision import Store as StoreOutcome
+from cdn.http.headers import Headers
 from cdn.http.step import CacheStep, Fetch, Join, Keep, Serve
 from cdn.topology import Topology
+from cdn.workload.catalog import Catalog
 from sim.function_probe import FunctionProbe
 from sim.node import CacheNodeSim
 from sim.origin import OriginSim
 from sim.outcomes import BYPASS, MISS, STALE
 
-__all__ = ["GENERATED", "NO_CHAIN", "THROTTLED", "Chain", "FunctionUpstream", "SimFunctions"]
+__all__ = [
+    "GENERATED",
+    "NO_CHAIN",
+    "THROTTLED",
+    "Chain",
+    "FunctionUpstream",
+    "OriginPaths",
+    "SimFunctions",
+]
 
 THROTTLED = 503  # the code a request ends with when a function was throttled (never a hit)
 
@@ -158,6 +169,53 @@ class FunctionUpstream:
         return max(0, math.ceil(lifetime - ttl))
 
 
+# The live origin's answer to a path it does not serve (aiohttp's 404: no Cache-Control, no
+# validators); the lifetime a cache gives it is the core's (a negative TTL, else none).
+NOT_FOUND = Response(404, Headers([("Content-Type", "text/plain; charset=utf-8")]), 14)
+
+
+def not_found_lifetime(node: CacheNodeSim) -> float:
+    """The core's freshness lifetime at ``node`` for the origin's 404 (0: not kept fresh)."""
+    request = node.cache.request
+    decision = decide(request, "/404", (), 0.0, node.cache.config)
+    outcome = absorb(request, "/404", decision, NOT_FOUND, 0.0, 0.0, node.cache.config)
+    return outcome.entry.freshness_lifetime if isinstance(outcome, StoreOutcome) else 0.0
+
+
+class OriginPaths:
+    """The origin as a node fetching from it sees it once viewer-request functions rewrite URIs.
+
+    A rewritten URI the origin serves no object at (``Catalog.served_id``: e.g. ab-cookie's
+    /b/obj/N) is answered 404 live (origin/app.py), and the node keeps that 404 for the core's
+    lifetime (``not_found_lifetime``: configs/functions.toml's 10 s negative TTL), then fetches
+    it again (and the origin triggers run again), where the simulated origin's 200 would be
+    kept for the cache rule's lifetime. The node's fill carries the difference as its Age
+    (``FunctionUpstream._age_for``); caches below it inherit the Age, so they expire with it,
+    as live. Approximations: the 404's body size is the object's, and the refetch after expiry
+    is a revalidation (the 404 has no validators live: a miss), one fetch either way.
+    """
+
+    __slots__ = ("age", "missing", "node", "origin")
+
+    def __init__(self, node: CacheNodeSim, origin: OriginSim, missing: set[int]) -> None:
+        self.node = node
+        self.origin = origin
+        self.missing = missing  # object ids (negative) of rewritten URIs the origin lacks
+        template = node.cache.template
+        lifetime = template.lifetime if template is not None else math.inf
+        gap = lifetime - not_found_lifetime(node)
+        self.age = max(0, math.ceil(gap)) if math.isfinite(gap) else 0
+
+    def serve(
+        self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
+    ) -> tuple[float, int, bool, int]:
+        """The origin's answer at ``t``, as ``OriginSim.fetch`` plus the Age the fill takes."""
+        if not conditional:
+            self.node.origin_bytes += size
+        done = self.origin.fetch(t, size, conditional)
+        return done, MISS, not conditional, self.age if obj in self.missing else 0
+
+
 class Chain(NamedTuple):
     """The functions one request meets at an edge, by trigger (None: nothing on that trigger)."""
 
@@ -214,6 +272,9 @@ class SimFunctions:
         self._origin = OriginTarget(origin.name, origin.host, origin.port)
         self._probes: dict[tuple[str, Trigger], FunctionProbe | None] = {}
         self._rewrites: dict[str, int] = {}  # rewritten URI -> its object id (negative)
+        self._catalog = Catalog(topology.workload)
+        # object ids of rewritten URIs the origin serves nothing at (a 404 live; OriginPaths)
+        self.missing: set[int] = set()
         behaviors = topology.gateway.behaviors if topology.gateway is not None else ()
         for node in topology.edges:
             on = topology.functions_of(node)
@@ -264,6 +325,12 @@ class SimFunctions:
                 assert edge.upstream is not None
                 edge.upstream = FunctionUpstream(self, edge, edge.upstream, own, chains)  # type: ignore[assignment]
 
+        if any(
+            probe is not None and trigger is Trigger.VIEWER_REQUEST
+            for (_, trigger), probe in self._probes.items()
+        ):
+            self._wrap_origin(nodes)
+
         # The hook the model calls: the short one when only viewer-request functions exist.
         self.on_viewer_request = {edge: pair[0] for edge, pair in self.viewer.items()}
         if self.only_viewer_request:
@@ -279,6 +346,16 @@ class SimFunctions:
             probe = FunctionProbe(spec, trigger, self._origin)
             self._probes[key] = probe if probe.runnable else None
         return self._probes[key]
+
+    def _wrap_origin(self, nodes: dict[str, CacheNodeSim]) -> None:
+        """Put ``OriginPaths`` between the origin and every node fetching from it (a viewer
+        request function may rewrite to paths the origin lacks)."""
+        for node in nodes.values():
+            holder: Any = node
+            if isinstance(node.upstream, FunctionUpstream):
+                holder = node.upstream
+            if type(holder.upstream) is OriginSim:
+                holder.upstream = OriginPaths(node, holder.upstream, self.missing)
 
     @classmethod
     def build(cls, topology: Topology, nodes: dict[str, CacheNodeSim]) -> SimFunctions | None:
@@ -310,6 +387,8 @@ class SimFunctions:
         obj = self._rewrites.get(uri)
         if obj is None:
             obj = self._rewrites[uri] = -1 - len(self._rewrites)
+            if self._catalog.served_id(uri.partition("?")[0]) is None:
+                self.missing.add(obj)
         owners = edge.owner_of
         if owners is not None and obj not in owners.memo:
             owners.memo[obj] = owners.of_path(uri)

@@ -147,3 +147,27 @@ def test_a_generated_5xx_past_the_stale_if_error_window_is_kept(topology: Topolo
     assert request(edge, 75.0) != HIT  # 65 s stale > 60 s: nothing stands in, the 503 is kept
     assert request(edge, 75.5) == HIT
     assert maintenance_runs(simulation) == 2
+
+
+def test_a_rewritten_uri_the_origin_lacks_is_kept_for_its_404s_lifetime(
+    topology: Topology,
+) -> None:
+    # ab-cookie rewrites edge-lon's users to /b/obj/N: the origin serves nothing there (a 404
+    # live), so the key's owner keeps it for the 10 s negative TTL, not a day, then fetches it
+    # again and its security-headers (origin-response) runs again
+    simulation = Simulation(topology, SimOptions(duration=1.0))
+    functions, edge = simulation.functions, simulation.nodes["edge-lon"]
+    assert functions is not None and edge.owner_of is not None
+    n = next(n for n in range(1, 100) if edge.owner_of.of_path(f"/b/obj/{n}") is not edge)
+    owner = edge.owner_of.of_path(f"/b/obj/{n}")
+    headers = functions.by_pop[owner.node.name]["security-headers"]
+
+    def user_request(t: float) -> int:
+        return functions.serve(edge, f"/obj/{n}", n, 1000, t, False, False)[1]
+
+    assert user_request(0.0) == MISS
+    assert user_request(9.0) == HIT
+    assert headers.invocations == 1
+    assert user_request(11.0) != HIT  # past the 404's lifetime: fetched again
+    assert headers.invocations == 2
+    assert functions.missing  # /b/obj/N: a URI the origin serves nothing at
