@@ -9,8 +9,10 @@ runtime uses; a function on two triggers of an edge shares its instances). Trigg
 - origin-request runs before every fetch an edge makes upstream (a miss, a revalidation, a
   stale refresh, a bypass), origin-response when that answer arrives; their time is added to
   the fetch (``FunctionUpstream`` wraps the edge's upstream, so sim.node needs no change);
-- viewer-response runs when the answer leaves, unless a function failed before it (the sim's
-  origin never answers >= 400).
+- viewer-response runs when the answer leaves, unless a function failed before it or the
+  answer's origin status is >= 400 (the core's ``trigger_runs``): a 5xx an origin-request
+  function generates for the key (sim.function_probe), the origin's 404 for a rewritten URI it
+  serves nothing at (``OriginPaths``); the simulated origin's own answers are 200s.
 A throttled function answers 503: the request ends there (viewer-request: no cache step) and
 counts in ``outcomes.function_throttled``. Approximation: a fetch whose origin trigger was
 throttled is still stored (the simulator's fill is decided before the fetch ends), so the next
@@ -33,6 +35,7 @@ from typing import Any, NamedTuple
 
 from cdn.functions import FunctionSpec, OriginTarget
 from cdn.functions.simulated import SimulatedFunction, functions_section, timing_of
+from cdn.functions.skipping import Passage, trigger_runs
 from cdn.functions.triggers import Trigger
 from cdn.http.decision import Response, absorb, decide
 from cdn.http.decision import Store as StoreOutcome
@@ -448,13 +451,33 @@ class SimFunctions:
         if failed is not None and code != STALE:  # a background refresh's is not the viewer's
             self.throttled[failed] += 1
             return done, THROTTLED, False, 0
-        if on_response is not None:
+        if on_response is not None and trigger_runs(
+            Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
+        ):
             seconds = on_response.run(done)
             if seconds < 0.0:
                 self.throttled[edge.node.name] += 1
                 return done, THROTTLED, from_upstream, age
             done += seconds
         return done, code, from_upstream, age
+
+    def _origin_status(self, edge: CacheNodeSim, key: str, obj: int) -> int | None:
+        """The status the answer ``edge`` sends for ``key`` came with (the core's
+        ``Passage.origin_status``): 404 for a rewritten URI the origin lacks, the status an
+        origin-request function generates for it at the key's owner, else None (the simulated
+        origin's 200)."""
+        if obj in self.missing:
+            return 404
+        owner = edge
+        owners = edge.owner_of
+        if owners is not None:
+            owner = owners.memo.get(obj) or owners(obj)
+        probe = self.chain(owner, self.behavior).origin_probe
+        if probe is not None:
+            answer = probe.answer(key)
+            if answer.generated:
+                return answer.status
+        return None
 
     def pass_through(
         self,

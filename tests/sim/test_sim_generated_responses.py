@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cdn.functions import OriginTarget, Trigger
+from cdn.functions import FunctionSpec, OriginTarget, Trigger
 from cdn.topology import Topology, load_topology
 from sim.function_probe import PASS, Answer, FunctionProbe
 from sim.model import SimOptions, Simulation
@@ -171,3 +171,23 @@ def test_a_rewritten_uri_the_origin_lacks_is_kept_for_its_404s_lifetime(
     assert user_request(11.0) != HIT  # past the 404's lifetime: fetched again
     assert headers.invocations == 2
     assert functions.missing  # /b/obj/N: a URI the origin serves nothing at
+
+
+def test_viewer_response_does_not_run_for_answers_whose_origin_status_is_4xx_or_5xx(
+    topology: Topology,
+) -> None:
+    # a function on viewer-response at every edge: edge-lon's users all get a 4xx/5xx
+    # (ab-cookie's /b/obj/N: maintenance's 503 where edge-lon owns it, the origin's 404
+    # elsewhere), so it never runs there; at edge-par it runs for the 200s only
+    stamp = FunctionSpec("stamp", "stamp.py", duration=0.000001, init_duration=0.0)
+    settings = dataclasses.replace(
+        topology.edge_settings,
+        functions=(*topology.edge_settings.functions, (Trigger.VIEWER_RESPONSE, "stamp")),
+    )
+    on_viewer_response = dataclasses.replace(
+        topology, functions=(*topology.functions, stamp), edge_settings=settings
+    )
+    report = Simulation(on_viewer_response, SimOptions(duration=5.0)).run().report
+    assert by_pop(report, "edge-lon")["stamp"] == 0
+    par = by_pop(report, "edge-par")
+    assert 0 < par["stamp"] < par["rewrite-redirect"]  # not for the 503s of edge-lon's keys
