@@ -328,6 +328,9 @@ class SimFunctions:
                 assert edge.upstream is not None
                 edge.upstream = FunctionUpstream(self, edge, edge.upstream, own, chains)  # type: ignore[assignment]
 
+        # Whether any request trigger's function is probed: without, every answer is the
+        # simulated origin's 200 and viewer-response always runs (no status to look up).
+        self.probed = any(probe is not None for probe in self._probes.values())
         if any(
             probe is not None and trigger is Trigger.VIEWER_REQUEST
             for (_, trigger), probe in self._probes.items()
@@ -451,8 +454,11 @@ class SimFunctions:
         if failed is not None and code != STALE:  # a background refresh's is not the viewer's
             self.throttled[failed] += 1
             return done, THROTTLED, False, 0
-        if on_response is not None and trigger_runs(
-            Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
+        if on_response is not None and (
+            not self.probed
+            or trigger_runs(
+                Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
+            )
         ):
             seconds = on_response.run(done)
             if seconds < 0.0:
