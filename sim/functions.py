@@ -145,7 +145,9 @@ class FunctionUpstream:
         for the core's freshness lifetime (cdn.http.freshness); ``Serve`` is a stored stale
         entry standing in for a 5xx (stale-if-error), which stays as it is (the fill carries
         its Age); anything else is not stored, so the fill is stale at once and the next
-        request runs the function again.
+        request runs the function again. A fetch beside a fresh stored copy (alone after a
+        collapse: the edge does not store it) gets the Age of what the step keeps of the
+        response with nothing stored.
         """
         cache = self.edge.cache
         step = CacheStep(cache.store, cache.config, cache.request, key, asked)
@@ -158,6 +160,13 @@ class FunctionUpstream:
                 return kept.age
             if type(kept) is Keep:
                 return self._age_for(kept.entry.freshness_lifetime)
+            return self._age_for(0.0)
+        # A fetch the edge makes beside a stored fresh copy (alone, after a collapse): what
+        # the step would keep of the response with nothing stored.
+        decision = decide(cache.request, key, (), asked, cache.config)
+        outcome = absorb(cache.request, key, decision, response, asked, now, cache.config)
+        if isinstance(outcome, StoreOutcome):
+            return self._age_for(outcome.entry.freshness_lifetime)
         return self._age_for(0.0)
 
     def _age_for(self, ttl: float) -> int:
