@@ -11,12 +11,12 @@ Rules (docs/functions.md, "The simulator"):
   the load generator's is modelled by the answer it gave the probe).
 - A ``GeneratedResponse`` is what changes the request's path: from viewer-request the edge
   answers at once (no cache step, not cached, no other trigger runs); from origin-request the
-  response is cached under the request's key, fresh for its ``Cache-Control`` s-maxage or max-age
-  (none, or no-store: not fresh, so the next request runs the function again), nothing goes
-  upstream and origin-response does not run (cdn.functions.skipping). A generated 5xx that
-  would replace a stale entry the edge may serve stale-if-error (``stale_if_error`` in
-  ``[edge_defaults]``) is not stored, as live (edge/misses.py serves the stale entry): the entry
-  stays stale, so the next request runs the function again.
+  response is handed to the core's cache step as if the origin had sent it, as live
+  (edge/functions.py): nothing goes upstream, origin-response does not run
+  (cdn.functions.skipping), and what the step says of it (kept for the core's freshness
+  lifetime, a stale entry standing in for a 5xx by stale-if-error, not stored) is
+  sim.functions' to follow. This module only reads the answer: ``Answer.response`` is the
+  core's ``Response`` (status, header fields, body size), never a lifetime of its own.
 - A viewer-request function that lets the request go on with another URI or query string
   (``ContinueRequest``) rewrites it: ``Answer.uri`` is the new target, which becomes the
   request's cache key (and, in a peer group, picks its owner), as the live edge keys the
@@ -53,21 +53,26 @@ from cdn.functions import (
     read_lambda_edge_answer,
 )
 from cdn.functions.triggers import FunctionKind
-from cdn.http.cache_control import parse_cache_control
+from cdn.http.decision import Response
+from cdn.http.headers import Headers
 
 __all__ = ["PASS", "Answer", "FunctionProbe"]
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What a function did with a URI's request: ``generated`` a response (fresh ``ttl`` s
-    where it is cached), rewrote it to ``uri`` (path and query; viewer-request only), or
-    neither (a pass)."""
+    """What a function did with a URI's request: ``generated`` a ``response`` (the core's
+    ``Response``: what the cache step is handed), rewrote it to ``uri`` (path and query;
+    viewer-request only), or neither (a pass)."""
 
     generated: bool
-    ttl: float = 0.0
     uri: str | None = None
-    status: int = 0  # the generated response's status
+    response: Response | None = None  # the generated response (None unless ``generated``)
+
+    @property
+    def status(self) -> int:
+        """The generated response's status (0 when nothing was generated)."""
+        return 0 if self.response is None else self.response.status
 
 
 PASS = Answer(False)
@@ -170,13 +175,9 @@ def _answer(result: object, given: FunctionInput) -> Answer:
         ):
             return PASS
         query = f"?{changed.querystring}" if changed.querystring else ""
-        return Answer(False, 0.0, changed.uri + query)
+        return Answer(False, changed.uri + query)
     if not isinstance(result, GeneratedResponse):
         return PASS
-    fields = [value for name, value in result.response.headers if name.lower() == "cache-control"]
-    directives = parse_cache_control(", ".join(fields) if fields else None)
-    lifetime = directives.s_maxage if directives.s_maxage is not None else directives.max_age
-    status = result.response.status
-    if directives.no_store or lifetime is None:
-        return Answer(True, 0.0, None, status)
-    return Answer(True, float(lifetime), None, status)
+    generated = result.response
+    body = generated.body or b""
+    return Answer(True, None, Response(generated.status, Headers(generated.headers), len(body)))

@@ -9,8 +9,10 @@ runtime uses; a function on two triggers of an edge shares its instances). Trigg
 - origin-request runs before every fetch an edge makes upstream (a miss, a revalidation, a
   stale refresh, a bypass), origin-response when that answer arrives; their time is added to
   the fetch (``FunctionUpstream`` wraps the edge's upstream, so sim.node needs no change);
-- viewer-response runs when the answer leaves, unless a function failed before it (the sim's
-  origin never answers >= 400).
+- viewer-response runs when the answer leaves, unless a function failed before it or the
+  answer's origin status is >= 400 (the core's ``trigger_runs``): a 5xx an origin-request
+  function generates for the key (sim.function_probe), the origin's 404 for a rewritten URI it
+  serves nothing at (``OriginPaths``); the simulated origin's own answers are 200s.
 A throttled function answers 503: the request ends there (viewer-request: no cache step) and
 counts in ``outcomes.function_throttled``. Approximation: a fetch whose origin trigger was
 throttled is still stored (the simulator's fill is decided before the fetch ends), so the next
@@ -33,14 +35,28 @@ from typing import Any, NamedTuple
 
 from cdn.functions import FunctionSpec, OriginTarget
 from cdn.functions.simulated import SimulatedFunction, functions_section, timing_of
+from cdn.functions.skipping import Passage, trigger_runs
 from cdn.functions.triggers import Trigger
+from cdn.http.decision import Response, absorb, decide
+from cdn.http.decision import Store as StoreOutcome
+from cdn.http.headers import Headers
+from cdn.http.step import CacheStep, Fetch, Join, Keep, Serve
 from cdn.topology import Topology
+from cdn.workload.catalog import Catalog
 from sim.function_probe import FunctionProbe
 from sim.node import CacheNodeSim
 from sim.origin import OriginSim
 from sim.outcomes import BYPASS, MISS, STALE
 
-__all__ = ["GENERATED", "NO_CHAIN", "THROTTLED", "Chain", "FunctionUpstream", "SimFunctions"]
+__all__ = [
+    "GENERATED",
+    "NO_CHAIN",
+    "THROTTLED",
+    "Chain",
+    "FunctionUpstream",
+    "OriginPaths",
+    "SimFunctions",
+]
 
 THROTTLED = 503  # the code a request ends with when a function was throttled (never a hit)
 
@@ -101,16 +117,11 @@ class FunctionUpstream:
             t += seconds
             if probe is not None:
                 answer = probe.answer(key)
-                if answer.generated:  # cached under the key, fresh for its TTL; no upstream
+                if answer.generated:  # handed to the cache step as the origin's; no upstream
                     self.functions.generated[self.pop] += 1
-                    ttl = answer.ttl
-                    if (
-                        answer.status >= 500
-                        and self.edge.cache.config.stale_if_error_seconds > 0
-                        and self.edge._get(key) is not None
-                    ):  # the stale entry stands in (stale-if-error): the answer is not kept
-                        ttl = 0.0
-                    return t - 2.0 * delay, MISS, False, self._age_for(ttl)
+                    assert answer.response is not None
+                    age = self._generated_age(key, answer.response, t - seconds - delay, t - delay)
+                    return t - 2.0 * delay, MISS, False, age
         upstream = self.upstream
         if type(upstream) is OriginSim:
             if not conditional:
@@ -126,16 +137,95 @@ class FunctionUpstream:
                 done += seconds
         return done, MISS, not conditional, age
 
+    def _generated_age(self, key: str, response: Response, asked: float, now: float) -> int:
+        """The Age to fill ``key`` with for an origin-request function's ``response``.
+
+        As live (edge/functions.py), the response goes to the core's cache step as if the
+        origin had sent it (asked at ``asked``, answered at ``now``): ``Keep`` stores it fresh
+        for the core's freshness lifetime (cdn.http.freshness); ``Serve`` is a stored stale
+        entry standing in for a 5xx (stale-if-error), which stays as it is (the fill carries
+        its Age); anything else is not stored, so the fill is stale at once and the next
+        request runs the function again. A fetch beside a fresh stored copy (alone after a
+        collapse: the edge does not store it) gets the Age of what the step keeps of the
+        response with nothing stored.
+        """
+        cache = self.edge.cache
+        step = CacheStep(cache.store, cache.config, cache.request, key, asked)
+        action = step.next()
+        if type(action) is Join:  # the edge collapses on its own (sim.node): fetch alone
+            action = step.joined(None, asked, waited=False)
+        if type(action) is Fetch:
+            kept = step.received(response, asked, now)
+            if type(kept) is Serve:
+                return kept.age
+            if type(kept) is Keep:
+                return self._age_for(kept.entry.freshness_lifetime)
+            return self._age_for(0.0)
+        # A fetch the edge makes beside a stored fresh copy (alone, after a collapse): what
+        # the step would keep of the response with nothing stored.
+        decision = decide(cache.request, key, (), asked, cache.config)
+        outcome = absorb(cache.request, key, decision, response, asked, now, cache.config)
+        if isinstance(outcome, StoreOutcome):
+            return self._age_for(outcome.entry.freshness_lifetime)
+        return self._age_for(0.0)
+
     def _age_for(self, ttl: float) -> int:
         """The Age that leaves a fill at the edge fresh for ``ttl`` seconds: the edge stores
         every fill with its cache rule's freshness lifetime, and a generated response's
-        freshness comes from its own Cache-Control, so the difference is carried as its age
-        (RFC 9111 §4.2: fresh while current_age < lifetime)."""
+        freshness is the core's lifetime for its own fields, so the difference is carried as
+        its age (RFC 9111 §4.2: fresh while current_age < lifetime)."""
         template = self.edge.cache.template
         lifetime = template.lifetime if template is not None else ttl
         if not math.isfinite(lifetime):
             return 0
         return max(0, math.ceil(lifetime - ttl))
+
+
+# The live origin's answer to a path it does not serve (aiohttp's 404: no Cache-Control, no
+# validators); the lifetime a cache gives it is the core's (a negative TTL, else none).
+NOT_FOUND = Response(404, Headers([("Content-Type", "text/plain; charset=utf-8")]), 14)
+
+
+def not_found_lifetime(node: CacheNodeSim) -> float:
+    """The core's freshness lifetime at ``node`` for the origin's 404 (0: not kept fresh)."""
+    request = node.cache.request
+    decision = decide(request, "/404", (), 0.0, node.cache.config)
+    outcome = absorb(request, "/404", decision, NOT_FOUND, 0.0, 0.0, node.cache.config)
+    return outcome.entry.freshness_lifetime if isinstance(outcome, StoreOutcome) else 0.0
+
+
+class OriginPaths:
+    """The origin as a node fetching from it sees it once viewer-request functions rewrite URIs.
+
+    A rewritten URI the origin serves no object at (``Catalog.served_id``: e.g. ab-cookie's
+    /b/obj/N) is answered 404 live (origin/app.py), and the node keeps that 404 for the core's
+    lifetime (``not_found_lifetime``: configs/functions.toml's 10 s negative TTL), then fetches
+    it again (and the origin triggers run again), where the simulated origin's 200 would be
+    kept for the cache rule's lifetime. The node's fill carries the difference as its Age
+    (``FunctionUpstream._age_for``); caches below it inherit the Age, so they expire with it,
+    as live. Approximations: the 404's body size is the object's, and the refetch after expiry
+    is a revalidation (the 404 has no validators live: a miss), one fetch either way.
+    """
+
+    __slots__ = ("age", "missing", "node", "origin")
+
+    def __init__(self, node: CacheNodeSim, origin: OriginSim, missing: set[int]) -> None:
+        self.node = node
+        self.origin = origin
+        self.missing = missing  # object ids (negative) of rewritten URIs the origin lacks
+        template = node.cache.template
+        lifetime = template.lifetime if template is not None else math.inf
+        gap = lifetime - not_found_lifetime(node)
+        self.age = max(0, math.ceil(gap)) if math.isfinite(gap) else 0
+
+    def serve(
+        self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
+    ) -> tuple[float, int, bool, int]:
+        """The origin's answer at ``t``, as ``OriginSim.fetch`` plus the Age the fill takes."""
+        if not conditional:
+            self.node.origin_bytes += size
+        done = self.origin.fetch(t, size, conditional)
+        return done, MISS, not conditional, self.age if obj in self.missing else 0
 
 
 class Chain(NamedTuple):
@@ -194,6 +284,9 @@ class SimFunctions:
         self._origin = OriginTarget(origin.name, origin.host, origin.port)
         self._probes: dict[tuple[str, Trigger], FunctionProbe | None] = {}
         self._rewrites: dict[str, int] = {}  # rewritten URI -> its object id (negative)
+        self._catalog = Catalog(topology.workload)
+        # object ids of rewritten URIs the origin serves nothing at (a 404 live; OriginPaths)
+        self.missing: set[int] = set()
         behaviors = topology.gateway.behaviors if topology.gateway is not None else ()
         for node in topology.edges:
             on = topology.functions_of(node)
@@ -244,6 +337,15 @@ class SimFunctions:
                 assert edge.upstream is not None
                 edge.upstream = FunctionUpstream(self, edge, edge.upstream, own, chains)  # type: ignore[assignment]
 
+        # Whether any request trigger's function is probed: without, every answer is the
+        # simulated origin's 200 and viewer-response always runs (no status to look up).
+        self.probed = any(probe is not None for probe in self._probes.values())
+        if any(
+            probe is not None and trigger is Trigger.VIEWER_REQUEST
+            for (_, trigger), probe in self._probes.items()
+        ):
+            self._wrap_origin(nodes)
+
         # The hook the model calls: the short one when only viewer-request functions exist.
         self.on_viewer_request = {edge: pair[0] for edge, pair in self.viewer.items()}
         if self.only_viewer_request:
@@ -259,6 +361,16 @@ class SimFunctions:
             probe = FunctionProbe(spec, trigger, self._origin)
             self._probes[key] = probe if probe.runnable else None
         return self._probes[key]
+
+    def _wrap_origin(self, nodes: dict[str, CacheNodeSim]) -> None:
+        """Put ``OriginPaths`` between the origin and every node fetching from it (a viewer
+        request function may rewrite to paths the origin lacks)."""
+        for node in nodes.values():
+            holder: Any = node
+            if isinstance(node.upstream, FunctionUpstream):
+                holder = node.upstream
+            if type(holder.upstream) is OriginSim:
+                holder.upstream = OriginPaths(node, holder.upstream, self.missing)
 
     @classmethod
     def build(cls, topology: Topology, nodes: dict[str, CacheNodeSim]) -> SimFunctions | None:
@@ -290,6 +402,8 @@ class SimFunctions:
         obj = self._rewrites.get(uri)
         if obj is None:
             obj = self._rewrites[uri] = -1 - len(self._rewrites)
+            if self._catalog.served_id(uri.partition("?")[0]) is None:
+                self.missing.add(obj)
         owners = edge.owner_of
         if owners is not None and obj not in owners.memo:
             owners.memo[obj] = owners.of_path(uri)
@@ -349,13 +463,36 @@ class SimFunctions:
         if failed is not None and code != STALE:  # a background refresh's is not the viewer's
             self.throttled[failed] += 1
             return done, THROTTLED, False, 0
-        if on_response is not None:
+        if on_response is not None and (
+            not self.probed
+            or trigger_runs(
+                Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
+            )
+        ):
             seconds = on_response.run(done)
             if seconds < 0.0:
                 self.throttled[edge.node.name] += 1
                 return done, THROTTLED, from_upstream, age
             done += seconds
         return done, code, from_upstream, age
+
+    def _origin_status(self, edge: CacheNodeSim, key: str, obj: int) -> int | None:
+        """The status the answer ``edge`` sends for ``key`` came with (the core's
+        ``Passage.origin_status``): 404 for a rewritten URI the origin lacks, the status an
+        origin-request function generates for it at the key's owner, else None (the simulated
+        origin's 200)."""
+        if obj in self.missing:
+            return 404
+        owner = edge
+        owners = edge.owner_of
+        if owners is not None:
+            owner = owners.memo.get(obj) or owners(obj)
+        probe = self.chain(owner, self.behavior).origin_probe
+        if probe is not None:
+            answer = probe.answer(key)
+            if answer.generated:
+                return answer.status
+        return None
 
     def pass_through(
         self,

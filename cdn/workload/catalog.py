@@ -29,6 +29,7 @@ _NORMAL = NormalDist()
 _TWO_64 = float(1 << 64)
 _PERSON = b"cdnlab-size"
 _FAMILY_PERSON = b"cdnlab-path"
+_ORIGIN_MAX_ID = 2**62  # object ids origin/objects.py accepts are below this
 
 
 def object_uniform(seed: int, obj_id: int) -> float:
@@ -167,6 +168,17 @@ class Catalog:
             if match:
                 return int(match.group(1))
         return None
+
+    def served_id(self, path: str) -> int | None:
+        """The object the origin serves at ``path``; None when it answers 404 (e.g. a URI an
+        edge function rewrote to a path the catalog does not name).
+
+        As origin/app.py routes: ``/obj/{id}`` first (a whole number below 2**62, else 404),
+        then every path of the workload's templates (``id_of``)."""
+        if path.startswith("/obj/") and "/" not in path[5:]:
+            text = path[5:]
+            return int(text) if text.isdigit() and int(text) < _ORIGIN_MAX_ID else None
+        return self.id_of(path)
 
     def in_catalog(self, obj_id: int) -> bool:
         """True for the ``workload.objects`` original ids (not flash-crowd or drift objects)."""

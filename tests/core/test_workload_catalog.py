@@ -97,3 +97,12 @@ def test_path_of_and_id_of_are_inverse() -> None:
     assert catalog.id_of("/img/42.png") is None
     assert catalog.id_of("/img/x.jpg") is None
     assert Catalog(Workload()).id_of("/obj/7") == 7
+
+
+def test_served_id_is_what_the_origin_serves_at_a_path_else_none_for_its_404() -> None:
+    catalog = Catalog(Workload(path="/img/{id}.jpg"))
+    assert catalog.served_id("/img/42.jpg") == 42  # the workload's template
+    assert catalog.served_id("/obj/7") == 7  # the origin's fixed route, whatever the template
+    assert catalog.served_id("/b/obj/7") is None  # e.g. a URI an edge function rewrote
+    assert catalog.served_id("/obj/x") is None
+    assert catalog.served_id(f"/obj/{2**62}") is None
