@@ -167,6 +167,7 @@ def predict(
     duration: float,
     faults: tuple[Any, ...],
     head_timeout: float | None = HEAD_TIMEOUT,
+    client_timeout: float = CLIENT_TIMEOUT,
 ) -> dict[str, Any]:
     """The simulator's run of the same scenario: its ``report["faults"]`` plus origin requests."""
     from dataclasses import replace
@@ -178,7 +179,7 @@ def predict(
     report = (
         Simulation(
             replace(topology, workload=workload),
-            SimOptions(faults=faults, head_timeout=head_timeout, client_timeout=CLIENT_TIMEOUT),
+            SimOptions(faults=faults, head_timeout=head_timeout, client_timeout=client_timeout),
         )
         .run()
         .report
@@ -191,7 +192,7 @@ def within_goal(predicted: float, measured: float) -> bool:
     return abs(predicted - measured) <= max(5.0, 0.1 * abs(measured))
 
 
-def run_scenario(name: str, rate: float, console: Console) -> Row:
+def run_scenario(name: str, rate: float, console: Console, timeout: float = CLIENT_TIMEOUT) -> Row:
     """Start a fresh cluster, load it at ``rate`` with scenario ``name``'s faults, measure."""
     import uvloop
 
@@ -215,7 +216,7 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
                 rate=rate,
                 duration=duration,
                 head_timeout=HEAD_TIMEOUT,
-                timeout=CLIENT_TIMEOUT,
+                timeout=timeout,
                 connections=CONNECTIONS,
             )
             run = LoadRun(plan)
@@ -224,7 +225,7 @@ def run_scenario(name: str, rate: float, console: Console) -> Row:
             report = uvloop.run(load_with_faults(run, actor, faults))
             origin = _origin_requests(cluster.urls["origin"]) - origin_before
         load = os.getloadavg()
-        predicted = predict(path, rate, duration, faults)
+        predicted = predict(path, rate, duration, faults, client_timeout=timeout)
     seconds = report.stats.seconds
     start = int(fault.at)
     window_end = int(ends + WINDOW_TAIL)
@@ -335,6 +336,13 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(ORDER), help="scenarios, comma-separated")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=CLIENT_TIMEOUT,
+        help=f"the load generator's request timeout in s (default {CLIENT_TIMEOUT:g}; the "
+        "simulator's the same)",
+    )
+    parser.add_argument(
         "--markdown", action="store_true", help="also print the table as Markdown (for docs)"
     )
     args = parser.parse_args()
@@ -348,7 +356,7 @@ def main() -> int:
     rows = []
     for name in names:
         try:
-            rows.append(run_scenario(name, args.rate, console))
+            rows.append(run_scenario(name, args.rate, console, args.timeout))
         except Exception as exc:  # one broken scenario must not lose the others' rows
             console.print(f"{name}: FAILED: {type(exc).__name__}: {exc}")
             continue
