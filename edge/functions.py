@@ -370,14 +370,15 @@ class EdgeFunctions:
         observe: Callable[[float], None] | None = None  # the tally's, at the first hit
         report = runner.report_call
         reporting = function_log.isEnabledFor
-        # Request shapes seen on the wire: (method, target, client, fields) -> its RequestShape
-        # and the fields a plain hit of its unchanged answer is looked up with (None: the
-        # viewer's own), _SEEN after the first sighting, _UNSHAPED when it cannot be kept.
+        # Request shapes seen on the wire: (method, target, client, fields) -> its RequestShape,
+        # the fields a plain hit of its unchanged answer is looked up with (None: the viewer's
+        # own), that answer's cache key, and [the last changed headers read, their fields];
+        # _SEEN after the first sighting, _UNSHAPED when it cannot be kept.
         shapes: dict[tuple[Any, ...], Any] = {}
 
         def shaped(
             key: tuple[Any, ...], request: EdgeRequest
-        ) -> tuple[RequestShape, CIMultiDictProxy[str] | None, str] | None:
+        ) -> tuple[RequestShape, CIMultiDictProxy[str] | None, str, list[Any]] | None:
             """The shape of a request seen a second time (None the first time)."""
             if len(shapes) >= _SHAPES_LIMIT:
                 shapes.clear()
@@ -398,7 +399,8 @@ class EdgeFunctions:
                 else CIMultiDictProxy(CIMultiDict(headers))
             )
             uri, query = shape.uri, shape.querystring
-            entry = shapes[key] = (shape, fields, key_of(f"{uri}?{query}" if query else uri))
+            unchanged_key = key_of(f"{uri}?{query}" if query else uri)
+            entry = shapes[key] = (shape, fields, unchanged_key, [None, None])
             return entry
 
         def hit(
@@ -408,17 +410,18 @@ class EdgeFunctions:
             peer: str = "",
             scheme: str = "http",
         ) -> tuple[int, tuple[bytes, ...]] | None:
-            if target[:1] != "/" or PEER_HEADER in fields:
-                return None
             shown = tuple(fields.items())
             key = (method, target, peer, shown)
             entry = shapes.get(key)
             if entry is None or entry is _SEEN:
+                # A kept shape is neither (its key holds the target and every field).
+                if target[:1] != "/" or PEER_HEADER in fields:
+                    return None
                 path, _, query = target.partition("?")
                 entry = shaped(key, EdgeRequest(method, path, query, shown, peer))
             if entry is None or entry is _UNSHAPED:
                 return _built_each_time(method, target, fields, peer, shown)
-            shape, unchanged_fields, unchanged_key = entry
+            shape, unchanged_fields, unchanged_key, changed = entry
             request_id = prefix + str(next(ids))
             try:
                 payload, used = call(shape.event(request_id))
@@ -431,8 +434,11 @@ class EdgeFunctions:
             if headers is shape.headers:
                 if unchanged_fields is not None:
                     fields = unchanged_fields
+            elif headers is changed[0]:  # read as last time (RequestShape keeps that reading)
+                fields = changed[1]
             elif not same_headers(shown, headers):
                 fields = CIMultiDictProxy(CIMultiDict(headers))
+                changed[:] = (headers, fields)
             if uri is shape.uri and query is shape.querystring:
                 ready = wire_hit_at(method, unchanged_key, fields)
             else:

@@ -117,6 +117,8 @@ class _Budget:
     function checks the thread's CPU time on every line instead.
     """
 
+    __slots__ = ("began", "installed", "invoked", "limit", "period", "running")
+
     def __init__(self) -> None:
         self.running = False  # a function runs on the main thread now
         self.began = 0.0  # its thread_time at the start

@@ -80,6 +80,7 @@ class RequestShape:
         "_header_recipe",
         "_headers",
         "_ip",
+        "_last",
         "_query",
         "_query_names",
         "_query_recipe",
@@ -121,6 +122,9 @@ class RequestShape:
         if unchanged is None:  # pragma: no cover - an untouched event always reads back
             raise ValueError("the untouched event does not read back as a request")
         self.uri, self.querystring, self.headers = unchanged
+        # The last changed headers and cookies read (copies, their names in order) and what
+        # they read as: a function that changes them alike each time is read once.
+        self._last: tuple[Any, ...] = (None, None, None, None, None)
 
     def event(self, request_id: str) -> dict[str, Any]:
         """A fresh copy of the event, for the request ``request_id``."""
@@ -182,7 +186,31 @@ class RequestShape:
             ):
                 headers = self.headers
             else:
-                headers = request_headers(request, folded, cookies)
+                last_headers, last_names, last_cookies, last_cookie_names, read = self._last
+                if (
+                    folded == last_headers
+                    and cookies == last_cookies
+                    and list(folded) == last_names
+                    and list(cookies or ()) == last_cookie_names
+                ):
+                    headers = read
+                else:
+                    headers = request_headers(request, folded, cookies)
+                    self._remember(folded, cookies, headers)
         except InvalidAnswer:
             return None
         return uri, querystring, headers
+
+    def _remember(self, folded: Any, cookies: Any, headers: tuple[Header, ...]) -> None:
+        """Keep ``headers``, what ``folded`` headers and ``cookies`` (plain dicts) read as."""
+        if type(folded) is not dict or (cookies is not None and type(cookies) is not dict):
+            return
+        try:
+            kept = _fresh(_recipe(folded))
+            kept_cookies = None if cookies is None else _fresh(_recipe(cookies))
+        except (KeyError, TypeError):  # entries with more than a value: not kept
+            return
+        if kept != folded or kept_cookies != cookies:
+            return
+        cookie_names = list(cookies or ())
+        self._last = (kept, list(folded), kept_cookies, cookie_names, headers)

@@ -210,8 +210,25 @@ def test_any_request_and_edit_read_as_the_full_reading(headers, query, edits) ->
     request = EdgeRequest("GET", "/x", query, tuple(headers), "10.0.0.1")
     shape = RequestShape(request, DISTRIBUTION)
     assert repr(shape.event("r")) == repr(full_event(request, "r"))
-    answer = shape.event("r")["request"]
-    assert shape.changes(answer) == full_reading(request, answer)
-    for part, name, value in edits:
-        answer[part][name] = {"value": value}
+    for _ in range(2):  # the next request's function does the same: read as the first
+        answer = shape.event("r")["request"]
         assert shape.changes(answer) == full_reading(request, answer)
+        for part, name, value in edits:
+            answer[part][name] = {"value": value}
+            assert shape.changes(answer) == full_reading(request, answer)
+            assert shape.changes(answer) == full_reading(request, answer)
+
+
+def test_a_changed_answer_read_again_is_read_alike_and_then_changed_again() -> None:
+    request = REQUESTS["a browser's"]
+    shape = RequestShape(request, DISTRIBUTION)
+    answers = []
+    for value in ("1", "1", "2", "1"):
+        answer = shape.event("r")["request"]
+        answer["headers"]["x-added"] = {"value": value}
+        answer["cookies"]["ab"] = {"value": value}
+        answers.append(shape.changes(answer))
+        assert answers[-1] == full_reading(request, answer)
+        answer["headers"]["x-added"]["value"] = "changed after"  # a kept copy is not this
+    assert answers[0][2] is answers[1][2]  # type: ignore[index]
+    assert answers[0] == answers[3] != answers[2]
