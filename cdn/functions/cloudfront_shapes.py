@@ -68,6 +68,20 @@ def _in_order(folded: Any, names: list[str]) -> bool:
     return len(names) < 2 or list(folded) == names
 
 
+_NOTHING = object()  # what no answer's part equals (nothing read yet)
+
+
+def _copy(folded: Any) -> dict[str, Any] | None:
+    """An equal copy of a plain ``{name: {"value", "multiValue"?}}`` dict (None: not one)."""
+    if type(folded) is not dict:
+        return None
+    try:
+        kept = _fresh(_recipe(folded))
+    except (KeyError, TypeError):  # entries with more than a value, or not dicts: not kept
+        return None
+    return kept if kept == folded else None
+
+
 class RequestShape:
     """One request shape's viewer-request event (fresh per ``event``) and unchanged answer."""
 
@@ -81,6 +95,7 @@ class RequestShape:
         "_headers",
         "_ip",
         "_last",
+        "_last_query",
         "_query",
         "_query_names",
         "_query_recipe",
@@ -124,7 +139,9 @@ class RequestShape:
         self.uri, self.querystring, self.headers = unchanged
         # The last changed headers and cookies read (copies, their names in order) and what
         # they read as: a function that changes them alike each time is read once.
-        self._last: tuple[Any, ...] = (None, None, None, None, None)
+        self._last: tuple[Any, ...] = (_NOTHING, None, _NOTHING, None, None)
+        # The same for the last changed query string: (copy, names, uri, what it read as).
+        self._last_query: tuple[Any, ...] = (_NOTHING, None, None, None)
 
     def event(self, request_id: str) -> dict[str, Any]:
         """A fresh copy of the event, for the request ``request_id``."""
@@ -174,7 +191,14 @@ class RequestShape:
                 else:
                     uri = self.uri
             else:
-                querystring = request_querystring(folded, uri)
+                last_query, last_names, last_uri, read = self._last_query
+                if folded == last_query and uri == last_uri and list(folded) == last_names:
+                    querystring = read
+                else:
+                    querystring = request_querystring(folded, uri)
+                    kept = _copy(folded)
+                    if kept is not None:
+                        self._last_query = (kept, list(folded), uri, querystring)
             folded = answer.get("headers")
             cookies = answer.get("cookies")
             names = self._header_names
@@ -203,14 +227,9 @@ class RequestShape:
 
     def _remember(self, folded: Any, cookies: Any, headers: tuple[Header, ...]) -> None:
         """Keep ``headers``, what ``folded`` headers and ``cookies`` (plain dicts) read as."""
-        if type(folded) is not dict or (cookies is not None and type(cookies) is not dict):
-            return
-        try:
-            kept = _fresh(_recipe(folded))
-            kept_cookies = None if cookies is None else _fresh(_recipe(cookies))
-        except (KeyError, TypeError):  # entries with more than a value: not kept
-            return
-        if kept != folded or kept_cookies != cookies:
+        kept = _copy(folded)
+        kept_cookies = None if cookies is None else _copy(cookies)
+        if kept is None or (cookies is not None and kept_cookies is None):
             return
         cookie_names = list(cookies or ())
         self._last = (kept, list(folded), kept_cookies, cookie_names, headers)

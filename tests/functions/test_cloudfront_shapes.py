@@ -125,6 +125,22 @@ def _no_uri(request: dict[str, Any]) -> None:
     del request["uri"]
 
 
+def _no_headers(request: dict[str, Any]) -> None:
+    del request["headers"]
+
+
+def _no_query(request: dict[str, Any]) -> None:
+    del request["querystring"]
+
+
+def _no_cookies(request: dict[str, Any]) -> None:
+    del request["cookies"]
+
+
+def _none_of_them(request: dict[str, Any]) -> None:
+    del request["headers"], request["querystring"], request["cookies"]
+
+
 def _method(request: dict[str, Any]) -> None:
     request["method"] = "POST"
 
@@ -162,6 +178,10 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
         _bad_uri,
         _uri_not_a_string,
         _no_uri,
+        _no_headers,
+        _no_query,
+        _no_cookies,
+        _none_of_them,
         _method,
         _cookie_changed,
         _cookies_reordered,
@@ -176,9 +196,19 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
 def test_an_answer_reads_as_the_full_reading(name: str, mutation: str) -> None:
     request = REQUESTS[name]
     shape = RequestShape(request, DISTRIBUTION)
-    answer = shape.event("id-1")["request"]
-    MUTATIONS[mutation](answer)
-    assert shape.changes(answer) == full_reading(request, answer)
+    for _ in range(2):  # the first answer of its kind, then one read as before
+        answer = shape.event("id-1")["request"]
+        MUTATIONS[mutation](answer)
+        assert shape.changes(answer) == full_reading(request, answer)
+
+
+def test_answers_read_in_any_order_read_as_the_full_reading() -> None:
+    request = REQUESTS["a browser's"]
+    shape = RequestShape(request, DISTRIBUTION)
+    for mutation in [*MUTATIONS.values(), *reversed(MUTATIONS.values())]:
+        answer = shape.event("id-1")["request"]
+        mutation(answer)
+        assert shape.changes(answer) == full_reading(request, answer), mutation.__name__
 
 
 @pytest.mark.parametrize("answer", [None, [], "request", {"statusCode": 302}])
@@ -217,6 +247,21 @@ def test_any_request_and_edit_read_as_the_full_reading(headers, query, edits) ->
             answer[part][name] = {"value": value}
             assert shape.changes(answer) == full_reading(request, answer)
             assert shape.changes(answer) == full_reading(request, answer)
+
+
+def test_a_changed_query_read_again_is_read_alike_and_then_changed_again() -> None:
+    request = REQUESTS["a browser's"]
+    shape = RequestShape(request, DISTRIBUTION)
+    answers = []
+    for value, uri in (("1", "/p"), ("1", "/p"), ("1", "/" + "q" * 8170), ("2", "/p"), ("1", "/p")):
+        answer = shape.event("r")["request"]
+        answer["uri"] = uri
+        answer["querystring"] = {"z": {"value": value}, **answer["querystring"]}
+        answers.append(shape.changes(answer))
+        assert answers[-1] == full_reading(request, answer)
+        answer["querystring"]["z"]["value"] = "changed after"  # a kept copy is not this
+    assert answers[0] == answers[1] == answers[4] != answers[3]
+    assert answers[2] is None  # too long with that uri, whatever was read before
 
 
 def test_a_changed_answer_read_again_is_read_alike_and_then_changed_again() -> None:
