@@ -427,7 +427,10 @@ class EdgeFunctions:
                 payload, used = call(shape.event(request_id))
             except RunFailed:
                 return None  # ``Proxy.handle`` runs it again and answers the failure
-            ran = shape.changes(payload)
+            try:
+                ran = shape.changes(payload)
+            except Exception:  # e.g. an object whose ``__eq__`` raises: the full path reads it
+                return None
             if ran is None:
                 return None
             uri, query, headers = ran

@@ -42,9 +42,17 @@ def handler(event, context):
 
 # What the answers may be, by uri.
 VARIOUS = """
+class Weird:
+    def __eq__(self, other):
+        raise ValueError("no comparing")
+
+
 def handler(event, context):
     request = event["request"]
     uri = request["uri"]
+    if uri == "/weird":
+        request["querystring"] = Weird()
+        return request
     if uri == "/same":
         request["uri"] = "/obj/1"
         return request
@@ -138,6 +146,7 @@ async def test_every_repeated_request_runs_the_function_on_a_fresh_event(
         ("/gen", {}),
         ("/bad", {}),
         ("/raise", {}),
+        ("/weird", {}),
         ("/obj/1", {"X-Amz-Cf-Id": "hidden", "Accept": "a"}),
     ],
 )
