@@ -14,7 +14,8 @@ In one run, on loopback, bounded in time and count:
   achieved, p50/p99 of both, the differences (goals <= 1 ms / <= 5 ms), the cold starts during
   the rounds (0: every invoke was warm), the cold-start time and the load averages.
   ``--lambda-baseline DIR`` adds the Lambda edge of another checkout to those rounds (before
-  and after in one run);
+  and after in one run), ``--cloudfront-baseline DIR`` its CloudFront Function edge to the wrk
+  rounds;
 - reference: a 1 KiB GET over a keep-alive loopback connection to a bare aiohttp server (what a
   hit costs at best), and ``FunctionChain.run`` with no function attached (the call's floor);
 - CloudFront Function on viewer-request (configs/functions/normalize_query.py), in-process:
@@ -29,7 +30,8 @@ Figures print next to the machine load (os.getloadavg()): the cores are shared, 
 ratios of one run, never absolute numbers across runs.
 
     .venv/bin/python bench/functions.py [--seconds 3] [--callers 2] [--concurrency 8]
-        [--duration 3] [--rounds 2] [--connections 16] [--lambda-baseline DIR] [--json PATH]
+        [--duration 3] [--rounds 2] [--connections 16] [--lambda-baseline DIR]
+        [--cloudfront-baseline DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -413,7 +415,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 def live_edges(
-    duration: int, rounds: int, connections: int, lambda_baseline: str | None = None
+    duration: int,
+    rounds: int,
+    connections: int,
+    lambda_baseline: str | None = None,
+    cloudfront_baseline: str | None = None,
 ) -> dict[str, Any]:
     """1 KiB hits through three `cdn edge` processes (no function, CloudFront Function,
     Lambda-style function on viewer-request), wrk interleaved; then the Lambda function's
@@ -435,6 +441,15 @@ def live_edges(
             argv += [*flags, "--function-concurrency", str(connections)]
             argv += ["--function-timeout", "5s"]
             pids[name] = stack.enter_context(bench_edge.process(argv, cwd=ROOT)).pid
+            base = f"http://127.0.0.1:{port}"
+            bench_edge.wait_http(base + "/_cdn/health")
+            urls[name] = bench_edge.object_url(base, 1024)
+        if cloudfront_baseline:  # the CloudFront Function edge of another checkout, same rounds
+            port = bench_edge.free_port()
+            argv = [*cdn, "edge", "--port", str(port), "--origin", origin, "--name", "bench"]
+            argv += [*EDGES["CloudFront Function"], "--function-concurrency", str(connections)]
+            name = f"CloudFront Function ({cloudfront_baseline})"
+            pids[name] = stack.enter_context(bench_edge.process(argv, cwd=cloudfront_baseline)).pid
             base = f"http://127.0.0.1:{port}"
             bench_edge.wait_http(base + "/_cdn/health")
             urls[name] = bench_edge.object_url(base, 1024)
@@ -539,12 +554,23 @@ if __name__ == "__main__":
         help="also run the Lambda edge from the checkout DIR in the half-peak rounds"
         " (before/after in one run, at the same rate and load)",
     )
+    parser.add_argument(
+        "--cloudfront-baseline",
+        default=None,
+        metavar="DIR",
+        help="also run the CloudFront Function edge from the checkout DIR in the wrk rounds"
+        " (before/after in one run, under the same load)",
+    )
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
     figures: dict[str, Any] = {}
     if shutil.which("wrk"):
         figures["live_edge"] = live_edges(
-            args.duration, args.rounds, args.connections, args.lambda_baseline
+            args.duration,
+            args.rounds,
+            args.connections,
+            args.lambda_baseline,
+            args.cloudfront_baseline,
         )
     else:
         print(

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -42,6 +43,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from prometheus_client import CollectorRegistry
 
+from cdn.functions.cloudfront_shapes import RequestShape
 from cdn.functions.header_rules import same_headers
 from cdn.functions.results import (
     ChangedResponse,
@@ -69,10 +71,11 @@ from edge.settings import EdgeSettings
 from edge.upstream import PEER_HEADER, Clock, Fetched, Upstream
 from edge.wire import HandOff, handed_over
 from fn.chain import FunctionChain
-from fn.cloudfront import CloudFrontFunction
+from fn.cloudfront import CloudFrontFunction, RunFailed
 from fn.host import FunctionHost
 from fn.metrics import FunctionMetrics
 from fn.pool import LambdaPool
+from fn.pool import log as function_log
 
 __all__ = [
     "FUNCTION_PASS",
@@ -83,12 +86,17 @@ __all__ = [
     "WireRun",
 ]
 
+INFO = logging.INFO
 VR = Trigger.VIEWER_REQUEST
 OREQ = Trigger.ORIGIN_REQUEST
 ORESP = Trigger.ORIGIN_RESPONSE
 VRESP = Trigger.VIEWER_RESPONSE
 # Fields whose value the edge owns, whatever a response function returns (body framing).
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
+# The wire fast path's request shapes (``EdgeFunctions.wire_hit``): at most this many kept.
+_SHAPES_LIMIT = 1024
+_SEEN = object()  # a shape seen once (kept from its second sighting on)
+_UNSHAPED = object()  # a shape whose event cannot be kept (built for each request)
 
 
 class FunctionAborted(Exception):
@@ -366,8 +374,46 @@ class EdgeFunctions:
         distribution = Distribution()
         wire_hit_at = hits.wire_hit_at
         changes_now = chain.changes_now
-        record = runner.record_call  # ``chain.record_now``, bound once: fewer lookups per hit
+        call = runner.call
         label = VR.value
+        record = runner.record_call  # ``chain.record_now``, bound once: fewer lookups per hit
+        # ``record_call`` in two calls: the tally of viewer-request, and its REPORT line only
+        # when that is logged.
+        observe: Callable[[float], None] | None = None  # the tally's, at the first hit
+        report = runner.report_call
+        reporting = function_log.isEnabledFor
+        # Request shapes seen on the wire: (method, target, client, fields) -> its RequestShape,
+        # the fields a plain hit of its unchanged answer is looked up with (None: the viewer's
+        # own), that answer's cache key, and [the last changed headers read, their fields];
+        # _SEEN after the first sighting, _UNSHAPED when it cannot be kept.
+        shapes: dict[tuple[Any, ...], Any] = {}
+
+        def shaped(
+            key: tuple[Any, ...], request: EdgeRequest
+        ) -> tuple[RequestShape, CIMultiDictProxy[str] | None, str, list[Any]] | None:
+            """The shape of a request seen a second time (None the first time)."""
+            if len(shapes) >= _SHAPES_LIMIT:
+                shapes.clear()
+            known = shapes.get(key)
+            if known is None:
+                shapes[key] = _SEEN
+                return None
+            try:
+                shape = RequestShape(request, distribution)
+            except ValueError:
+                shapes[key] = _UNSHAPED
+                return None
+            viewer = request.headers
+            headers = shape.headers
+            fields = (
+                None
+                if headers is viewer or same_headers(viewer, headers)
+                else CIMultiDictProxy(CIMultiDict(headers))
+            )
+            uri, query = shape.uri, shape.querystring
+            unchanged_key = key_of(f"{uri}?{query}" if query else uri)
+            entry = shapes[key] = (shape, fields, unchanged_key, [None, None])
+            return entry
 
         def hit(
             method: str,
@@ -376,10 +422,60 @@ class EdgeFunctions:
             peer: str = "",
             scheme: str = "http",
         ) -> tuple[int, tuple[bytes, ...]] | None:
-            if target[:1] != "/" or PEER_HEADER in fields:
-                return None
-            path, _, query = target.partition("?")
             shown = tuple(fields.items())
+            key = (method, target, peer, shown)
+            entry = shapes.get(key)
+            if entry is None or entry is _SEEN:
+                # A kept shape is neither (its key holds the target and every field).
+                if target[:1] != "/" or PEER_HEADER in fields:
+                    return None
+                path, _, query = target.partition("?")
+                entry = shaped(key, EdgeRequest(method, path, query, shown, peer))
+            if entry is None or entry is _UNSHAPED:
+                return _built_each_time(method, target, fields, peer, shown)
+            shape, unchanged_fields, unchanged_key, changed = entry
+            request_id = prefix + str(next(ids))
+            try:
+                payload, used = call(shape.event(request_id))
+            except RunFailed:
+                return None  # ``Proxy.handle`` runs it again and answers the failure
+            try:
+                ran = shape.changes(payload)
+            except Exception:  # e.g. an object whose ``__eq__`` raises: the full path reads it
+                return None
+            if ran is None:
+                return None
+            uri, query, headers = ran
+            if headers is shape.headers:
+                if unchanged_fields is not None:
+                    fields = unchanged_fields
+            elif headers is changed[0]:  # read as last time (RequestShape keeps that reading)
+                fields = changed[1]
+            elif not same_headers(shown, headers):
+                fields = CIMultiDictProxy(CIMultiDict(headers))
+                changed[:] = (headers, fields)
+            if uri is shape.uri and query is shape.querystring:
+                ready = wire_hit_at(method, unchanged_key, fields)
+            else:
+                ready = wire_hit_at(method, key_of(f"{uri}?{query}" if query else uri), fields)
+            if ready is not None:
+                nonlocal observe
+                if observe is None:
+                    observe = runner.tally(label).observe
+                observe(used)
+                if reporting(INFO):
+                    report(used, request_id)
+            return ready
+
+        def _built_each_time(
+            method: str,
+            target: str,
+            fields: CIMultiDictProxy[str],
+            peer: str,
+            shown: tuple[tuple[str, str], ...],
+        ) -> tuple[int, tuple[bytes, ...]] | None:
+            """``hit`` for a request whose shape is not kept: its event built for it alone."""
+            path, _, query = target.partition("?")
             given = FunctionInput(
                 EdgeRequest(method, path, query, shown, peer),
                 prefix + str(next(ids)),

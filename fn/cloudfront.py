@@ -117,6 +117,8 @@ class _Budget:
     function checks the thread's CPU time on every line instead.
     """
 
+    __slots__ = ("began", "installed", "invoked", "limit", "period", "running")
+
     def __init__(self) -> None:
         self.running = False  # a function runs on the main thread now
         self.began = 0.0  # its thread_time at the start
@@ -236,13 +238,22 @@ class CloudFrontFunction:
         its Invocation (the REPORT line, when logged, is built only then)."""
         self._count(trigger, used)
         if log.isEnabledFor(logging.INFO):
-            log_report(self._invocation(request_id, None, used))
+            self.report_call(used, request_id)
 
-    def _count(self, trigger: str, seconds: float) -> None:
+    def report_call(self, used: float, request_id: str) -> None:
+        """Log the REPORT line of a successful ``call`` that ran ``used`` seconds (what
+        ``record_call`` adds to counting it in ``tally(trigger)``, when INFO is logged)."""
+        log_report(self._invocation(request_id, None, used))
+
+    def tally(self, trigger: str) -> InvokeTally:
+        """Where this function's invocations on ``trigger`` are counted (``observe``)."""
         tally = self._tallies.get(trigger)
         if tally is None:
             tally = self._tallies[trigger] = self.metrics.tally(self.spec.name, trigger)
-        tally.observe(seconds)
+        return tally
+
+    def _count(self, trigger: str, seconds: float) -> None:
+        self.tally(trigger).observe(seconds)
 
     def call(self, event: Any) -> tuple[Any, float]:
         """The handler's answer to ``event`` and the seconds it ran, unrecorded (the edge's

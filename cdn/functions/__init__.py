@@ -6,6 +6,8 @@ Rules: no I/O, no clock, no global random (ARCHITECTURE.md). Modules:
 - ``events``: CloudFront's event shapes built from those values;
 - ``lambda_answers`` / ``cloudfront_answers``: a function's return value validated and turned
   back into typed results (``results``), with ``validation`` and ``header_rules`` doing the checks;
+- ``cloudfront_shapes``: a viewer request's CloudFront Functions event and unchanged answer,
+  prepared once per request shape (the edge's wire fast path: same event, same reading);
 - ``skipping``: when a trigger does not run;
 - ``instances``: warm pool, cold starts, keep-warm expiry and throttling as a state machine;
 - ``cost``: Lambda@Edge and CloudFront Functions prices; ``report``: the REPORT record;

@@ -37,7 +37,14 @@ from cdn.functions.validation import (
 )
 from cdn.functions.values import EdgeRequest, EdgeResponse, FunctionInput, Header
 
-__all__ = ["read_cloudfront_function_answer", "read_viewer_request_changes", "unfold"]
+__all__ = [
+    "check_method",
+    "read_cloudfront_function_answer",
+    "read_viewer_request_changes",
+    "request_headers",
+    "request_querystring",
+    "unfold",
+]
 
 
 def unfold(folded: Any, what: str) -> list[tuple[str, dict[str, Any]]]:
@@ -108,19 +115,39 @@ def read_viewer_request_changes(
 def _request_parts(
     request: EdgeRequest, answer: Mapping[str, Any]
 ) -> tuple[str, str, tuple[Header, ...]]:
+    check_method(request, answer)
+    uri = check_uri(answer.get("uri", request.uri))
+    querystring = request_querystring(answer.get("querystring"), uri)
+    headers = request_headers(request, answer.get("headers"), answer.get("cookies"))
+    return uri, querystring, headers
+
+
+def check_method(request: EdgeRequest, answer: Mapping[str, Any]) -> None:
+    """Raise InvalidAnswer when ``answer`` changes the read-only ``method``."""
     if "method" in answer and answer["method"] != request.method:
         raise InvalidAnswer(
             f"method is read-only (was {request.method!r}, got {answer['method']!r})"
         )
-    uri = check_uri(answer.get("uri", request.uri))
-    query_pairs = _values(answer.get("querystring"), "querystring parameter")
+
+
+def request_querystring(folded: Any, uri: str) -> str:
+    """The query string a viewer-request answer's ``querystring`` object stands for (checked
+    with ``uri``: characters and length)."""
+    query_pairs = _values(folded, "querystring parameter")
     querystring = (
         "&".join([f"{name}={value}" if value != "" else name for name, value in query_pairs])
         if query_pairs
         else ""
     )
-    querystring = check_querystring(querystring, uri)
-    headers = _headers(answer.get("headers"))
+    return check_querystring(querystring, uri)
+
+
+def request_headers(
+    request: EdgeRequest, folded_headers: Any, folded_cookies: Any
+) -> tuple[Header, ...]:
+    """The header fields a viewer-request answer's ``headers`` and ``cookies`` objects stand
+    for, checked against what ``request`` showed (the headers it hid kept, at the end)."""
+    headers = _headers(folded_headers)
     shown_list: list[Header] = []
     hidden_list: list[Header] = []
     for pair in request.headers:  # one pass: what the function saw, what it never saw
@@ -136,7 +163,6 @@ def _request_parts(
         headers = shown  # returned as shown: the names as the viewer sent them
     else:
         check_headers(Trigger.VIEWER_REQUEST, shown, headers)
-    folded_cookies = answer.get("cookies")
     if folded_cookies:
         cookies = unfold(folded_cookies, "cookie")
         if cookies:
@@ -148,7 +174,7 @@ def _request_parts(
         and not isinstance(folded_cookies, Mapping)
     ):
         raise InvalidAnswer("cookie is not an object")
-    return uri, querystring, (headers + tuple(hidden_list) if hidden_list else headers)
+    return headers + tuple(hidden_list) if hidden_list else headers
 
 
 def _response_headers(answer: Mapping[str, Any]) -> tuple[Header, ...]:

@@ -1,0 +1,235 @@
+"""A viewer request's CloudFront Functions event and its unchanged answer, prepared once per request shape.
+
+Rules:
+- the viewer-request event (``cloudfront_function_event``) is a pure function of the request
+  (method, uri, query string, headers, client address) and the distribution, all but its
+  ``context.requestId``; ``RequestShape`` builds it once and keeps its parts as flat tuples, so
+  ``event(request_id)`` makes each invocation a fresh event of its own (new dicts and lists:
+  a function may change its event, or keep it) sharing the immutable strings, with that
+  request's id; a shape whose copy would differ from the built event (compared by ``repr``:
+  keys, order, values) is refused (ValueError);
+- ``changes(answer)`` reads an answer as ``read_viewer_request_changes`` does: the same checks,
+  the same (uri, querystring, headers), None where that says None. The parts of the answer
+  that equal what the function was handed, in the same order (the query string; the headers
+  with the cookies), take the result of reading the untouched event, computed once (reading is
+  a pure function of those parts); everything else is read and checked in full;
+- the handler itself runs on every request (its module may keep state; every invocation is
+  counted and timed): only the event's construction and the unchanged parts' reading are shared.
+
+Equality is Python's: a part whose values compare equal to the strings handed in (only objects
+with a custom ``__eq__`` could without being those strings) is read as unchanged, i.e. as the
+viewer's own fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdn.functions.cloudfront_answers import (
+    read_viewer_request_changes,
+    request_headers,
+    request_querystring,
+)
+from cdn.functions.events import cloudfront_function_event
+from cdn.functions.triggers import Trigger
+from cdn.functions.validation import InvalidAnswer, check_querystring, check_uri
+from cdn.functions.values import Distribution, EdgeRequest, FunctionInput, Header
+
+__all__ = ["RequestShape"]
+
+# A folded object (querystring, headers, cookies) as (name, value, every value or None).
+Recipe = tuple[tuple[str, str, tuple[str, ...] | None], ...]
+
+
+def _recipe(folded: dict[str, Any]) -> Recipe:
+    return tuple(
+        (
+            name,
+            entry["value"],
+            tuple(item["value"] for item in entry["multiValue"]) if "multiValue" in entry else None,
+        )
+        for name, entry in folded.items()
+    )
+
+
+def _fresh(recipe: Recipe) -> dict[str, Any]:
+    """A new ``{name: {"value", "multiValue"?}}`` object from ``recipe``."""
+    folded: dict[str, Any] = {}
+    for name, value, every in recipe:
+        if every is None:
+            folded[name] = {"value": value}
+        else:
+            folded[name] = {"value": value, "multiValue": [{"value": v} for v in every]}
+    return folded
+
+
+def _in_order(folded: Any, names: list[str]) -> bool:
+    """Whether the object ``folded`` (equal to one whose keys are ``names``) has them in order."""
+    return len(names) < 2 or list(folded) == names
+
+
+_NOTHING = object()  # what no answer's part equals (nothing read yet)
+
+
+def _copy(folded: Any) -> dict[str, Any] | None:
+    """An equal copy of a plain ``{name: {"value", "multiValue"?}}`` dict (None: not one)."""
+    if type(folded) is not dict:
+        return None
+    try:
+        kept = _fresh(_recipe(folded))
+    except (KeyError, TypeError):  # entries with more than a value, or not dicts: not kept
+        return None
+    return kept if kept == folded else None
+
+
+class RequestShape:
+    """One request shape's viewer-request event (fresh per ``event``) and unchanged answer."""
+
+    __slots__ = (
+        "_context",
+        "_cookie_names",
+        "_cookie_recipe",
+        "_cookies",
+        "_header_names",
+        "_header_recipe",
+        "_headers",
+        "_ip",
+        "_last",
+        "_last_query",
+        "_query",
+        "_query_names",
+        "_query_recipe",
+        "headers",
+        "querystring",
+        "request",
+        "uri",
+    )
+
+    def __init__(self, request: EdgeRequest, distribution: Distribution) -> None:
+        """Raises ValueError when the event cannot be copied from its parts (the caller
+        builds that request's event each time instead)."""
+        self.request = request
+        pristine = cloudfront_function_event(
+            Trigger.VIEWER_REQUEST, FunctionInput(request, "", None, None, distribution)
+        )
+        context = pristine["context"]
+        self._context = (
+            context["distributionDomainName"],
+            context["distributionId"],
+            context["eventType"],
+        )
+        self._ip = pristine["viewer"]["ip"]
+        shown = pristine["request"]
+        self._query = shown["querystring"]
+        self._query_names = list(self._query)
+        self._query_recipe = _recipe(self._query)
+        self._headers = shown["headers"]
+        self._header_names = list(self._headers)
+        self._header_recipe = _recipe(self._headers)
+        self._cookies = shown["cookies"]
+        self._cookie_names = list(self._cookies)
+        self._cookie_recipe = _recipe(self._cookies)
+        if repr(self.event("")) != repr(pristine):
+            raise ValueError("the event's parts do not make the event back")
+        unchanged = read_viewer_request_changes(
+            FunctionInput(request, ""), self.event("")["request"]
+        )
+        if unchanged is None:  # pragma: no cover - an untouched event always reads back
+            raise ValueError("the untouched event does not read back as a request")
+        self.uri, self.querystring, self.headers = unchanged
+        # The last changed headers and cookies read (copies, their names in order) and what
+        # they read as: a function that changes them alike each time is read once.
+        self._last: tuple[Any, ...] = (_NOTHING, None, _NOTHING, None, None)
+        # The same for the last changed query string: (copy, names, uri, what it read as).
+        self._last_query: tuple[Any, ...] = (_NOTHING, None, None, None)
+
+    def event(self, request_id: str) -> dict[str, Any]:
+        """A fresh copy of the event, for the request ``request_id``."""
+        domain, distribution_id, event_type = self._context
+        request = self.request
+        query, headers, cookies = self._query_recipe, self._header_recipe, self._cookie_recipe
+        return {
+            "version": "1.0",
+            "context": {
+                "distributionDomainName": domain,
+                "distributionId": distribution_id,
+                "eventType": event_type,
+                "requestId": request_id,
+            },
+            "viewer": {"ip": self._ip},
+            "request": {
+                "method": request.method,
+                "uri": request.uri,
+                "querystring": _fresh(query) if query else {},
+                "headers": _fresh(headers) if headers else {},
+                "cookies": _fresh(cookies) if cookies else {},
+            },
+        }
+
+    def changes(self, answer: Any) -> tuple[str, str, tuple[Header, ...]] | None:
+        """``read_viewer_request_changes`` of ``answer`` for this shape's request (the
+        unchanged parts' results are this shape's ``uri``, ``querystring`` and ``headers``,
+        the very objects).
+
+        The checks of ``check_method`` and ``check_uri`` are inlined for the usual answer (a
+        plain ``str`` uri): this runs once per request on the edge's wire fast path."""
+        if type(answer) is not dict or "statusCode" in answer:
+            return None
+        request = self.request
+        if "method" in answer and answer["method"] != request.method:
+            return None  # the method is read-only (check_method)
+        uri = answer.get("uri", request.uri)
+        try:
+            if type(uri) is not str or uri[:1] != "/":
+                uri = check_uri(uri)
+            folded = answer.get("querystring")
+            names = self._query_names
+            if folded == self._query and (len(names) < 2 or list(folded) == names):
+                querystring = self.querystring
+                if uri != self.uri:  # with another uri, only its length can be wrong now
+                    querystring = check_querystring(querystring, uri)
+                else:
+                    uri = self.uri
+            else:
+                last_query, last_names, last_uri, read = self._last_query
+                if folded == last_query and uri == last_uri and list(folded) == last_names:
+                    querystring = read
+                else:
+                    querystring = request_querystring(folded, uri)
+                    kept = _copy(folded)
+                    if kept is not None:
+                        self._last_query = (kept, list(folded), uri, querystring)
+            folded = answer.get("headers")
+            cookies = answer.get("cookies")
+            names = self._header_names
+            if (
+                folded == self._headers
+                and cookies == self._cookies
+                and (len(names) < 2 or list(folded) == names)
+                and _in_order(cookies, self._cookie_names)
+            ):
+                headers = self.headers
+            else:
+                last_headers, last_names, last_cookies, last_cookie_names, read = self._last
+                if (
+                    folded == last_headers
+                    and cookies == last_cookies
+                    and list(folded) == last_names
+                    and list(cookies or ()) == last_cookie_names
+                ):
+                    headers = read
+                else:
+                    headers = request_headers(request, folded, cookies)
+                    self._remember(folded, cookies, headers)
+        except InvalidAnswer:
+            return None
+        return uri, querystring, headers
+
+    def _remember(self, folded: Any, cookies: Any, headers: tuple[Header, ...]) -> None:
+        """Keep ``headers``, what ``folded`` headers and ``cookies`` (plain dicts) read as."""
+        kept = _copy(folded)
+        kept_cookies = None if cookies is None else _copy(cookies)
+        if kept is None or (cookies is not None and kept_cookies is None):
+            return
+        cookie_names = list(cookies or ())
+        self._last = (kept, list(folded), kept_cookies, cookie_names, headers)
