@@ -277,7 +277,7 @@ class SimGateway:
         for node in sim.nodes.values():
             base = node.cache
             store = base.store
-            built: dict[tuple[Any, Any], tuple[NodeCache, Any]] = {}
+            built: dict[tuple[Any, ...], tuple[NodeCache, Any]] = {}
             groups = []
             for b, f in pairs:
                 behavior = self.gateway.behaviors[b]
