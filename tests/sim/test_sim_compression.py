@@ -10,6 +10,7 @@ import pytest
 
 from cdn.gateway.compression import COMPRESSION_RATIOS
 from cdn.topology import load_topology
+from cli.main import main
 from sim.model import SimOptions, Simulation
 
 SIZE = 10_240  # every object: within CloudFront's bounds (1,000 .. 10,000,000 bytes)
@@ -200,3 +201,16 @@ def test_the_gateway_example_is_unchanged_by_its_compressing_behaviors(tmp_path:
     with_compress = Simulation(load_topology(example), options).run().report
     without = Simulation(load_topology(off), options).run().report
     assert _without_compression(with_compress) == without
+
+
+def test_cdn_sim_prints_the_bytes_saved_per_behavior(tmp_path: Path, capsys) -> None:
+    topology = _topology(tmp_path)
+    assert main(["sim", topology.source, "--requests", "500", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "saved" in out and "61.00%" in out  # 1 - 3994 / 10240, the br ratio rounded up
+
+
+def test_cdn_sim_prints_no_saved_column_without_compressed_requests(tmp_path: Path, capsys) -> None:
+    topology = _topology(tmp_path, content_type="application/octet-stream")
+    assert main(["sim", topology.source, "--requests", "500", "--quiet"]) == 0
+    assert "saved" not in capsys.readouterr().out

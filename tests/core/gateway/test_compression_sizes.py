@@ -34,12 +34,6 @@ def test_normalised_fields_drop_accept_encoding_for_identity() -> None:
     assert normalised_fields([("Accept-Encoding", "identity")], "identity") == []
 
 
-def test_the_edge_uses_the_cores_normalised_fields() -> None:
-    import edge.proxy
-
-    assert edge.proxy.normalised_fields is normalised_fields
-
-
 def test_a_compressed_size_is_rounded_up() -> None:
     assert compressed_size(10_240, 0.39) == 3994
     assert compressed_size(1, 0.39) == 1
