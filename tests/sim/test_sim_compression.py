@@ -214,3 +214,10 @@ def test_cdn_sim_prints_no_saved_column_without_compressed_requests(tmp_path: Pa
     topology = _topology(tmp_path, content_type="application/octet-stream")
     assert main(["sim", topology.source, "--requests", "500", "--quiet"]) == 0
     assert "saved" not in capsys.readouterr().out
+
+
+def test_identity_only_clients_get_the_figures_of_compression_off(tmp_path: Path) -> None:
+    on = _run(tmp_path, accept="identity = 1.0", name="a.toml")
+    off = _run(tmp_path, compress=False, accept="identity = 1.0", name="b.toml")
+    assert on["behaviors"]["*"]["compression"]["requests"] == 0
+    assert _without_compression(on) == off
