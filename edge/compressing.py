@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import aiohttp
@@ -32,7 +32,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from cdn.gateway.compression import choose_coding, should_compress
 from edge.upstream import Fetched
 
-__all__ = ["VIEWER_CODING", "compressed", "normalised_fields", "viewer_coding"]
+__all__ = ["VIEWER_CODING", "compressed", "viewer_coding"]
 
 # The normalised coding of a request on a compressing behavior (set by Proxy, read by misses).
 VIEWER_CODING = web.RequestKey("cdnlab_viewer_coding", str)
@@ -45,14 +45,6 @@ _BROTLI_QUALITY = 5  # a common on-the-fly setting (11 is for precompressed file
 def viewer_coding(accept_encoding: str | None) -> str:
     """The normalised coding for a viewer's Accept-Encoding: ``br``, ``gzip`` or ``identity``."""
     return choose_coding(accept_encoding, brotli=True)
-
-
-def normalised_fields(fields: Iterable[tuple[str, str]], coding: str) -> list[tuple[str, str]]:
-    """Request ``fields`` with Accept-Encoding replaced by ``coding`` (dropped for identity)."""
-    pairs = [pair for pair in fields if pair[0].lower() != "accept-encoding"]
-    if coding != "identity":
-        pairs.append(("Accept-Encoding", coding))
-    return pairs
 
 
 def _encode(body: bytes, coding: str) -> bytes:

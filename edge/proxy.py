@@ -42,10 +42,11 @@ from multidict import CIMultiDictProxy
 from cdn.cache import Store as EntryStore
 from cdn.functions.triggers import Trigger
 from cdn.gateway.admission import Answered
+from cdn.gateway.compression import normalised_fields
 from cdn.http import CacheConfig, CacheStep, Forward, Headers, Reject, Request, Serve
 from edge.accesslog import AccessLog
 from edge.collapsing import Collapsing
-from edge.compressing import VIEWER_CODING, normalised_fields, viewer_coding
+from edge.compressing import VIEWER_CODING, viewer_coding
 from edge.failures import Failures
 from edge.forwarding import SMALL_BODY
 from edge.functions import (

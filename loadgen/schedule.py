@@ -9,18 +9,21 @@ nearest, as the simulator routes), or the ``--target`` URLs in turn (round robin
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import numpy as np
 
+from cdn.gateway.compression import accept_encoding_field
 from cdn.geo import Point, ranked_by_distance
 from cdn.latency import LatencyModel
 from cdn.topology import Node, Topology, Workload
 from cdn.trace import open_trace
 from cdn.workload.arrivals import RequestStream
 from cdn.workload.catalog import Catalog
+from cdn.workload.draws import coding_seed, draw_coding
 from cdn.workload.users import UserLocation, UserModel
 from loadgen.credentials import Credentials
 from loadgen.plan import LoadPlan, check_plan, check_target
@@ -99,10 +102,22 @@ class Schedule:
         # Keys and signatures per request (loadgen.credentials); rows of routes per key variant.
         self.credentials = Credentials.of(self.topology, self.catalog, plan.seed)
         variants = self.credentials.variants if self.credentials is not None else None
-        if variants is None:
-            self._variant_routes = [self._build_routes({})]
-        else:
-            self._variant_routes = [self._build_routes(v) for v in variants]
+        # The codings clients accept (workload.accept_encoding), drawn per request as the
+        # simulator draws them (cdn.workload.draws.draw_coding); routes per (variant, coding).
+        # Without the key nothing is added (aiohttp then sends its own default field).
+        self._codings = workload.accept_encoding
+        self._coding_fields: tuple[dict[str, str], ...] = ({},)
+        if self._codings != (("identity", 1.0),):
+            self._coding_fields = tuple(
+                {"Accept-Encoding": accept_encoding_field(c)} for c, _ in self._codings
+            )
+        self._coding_index = {c: i for i, (c, _) in enumerate(self._codings)}
+        self._coding_uniform = random.Random(
+            coding_seed(workload.seed if plan.seed is None else plan.seed)
+        ).random
+        self._variant_routes = [
+            self._build_routes({**v, **c}) for v in (variants or ({},)) for c in self._coding_fields
+        ]
         self._routes = [row for rows in self._variant_routes for row in rows]
         self.stream: RequestStream | None = None
         if plan.trace is None:
@@ -240,6 +255,9 @@ class Schedule:
         variant = 0
         if self.credentials is not None:
             method, path, variant = self.credentials.for_request(key, path)
+        if len(self._coding_fields) > 1:
+            coding = draw_coding(self._coding_uniform, self._codings)
+            variant = variant * len(self._coding_fields) + self._coding_index[coding]
         rows = self._variant_routes[variant]
         return method, path, rows[(batch.first + k) % len(rows)][batch.users[k]]
 

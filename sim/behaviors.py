@@ -27,6 +27,11 @@ of the cache step). This module only feeds them simulated requests and counts wh
   request alone, so it is kept per (path, method, query) (a cache of the core's output, not a
   copy of its rules), and a path whose requests are all the same GET, admitted with the path as
   its key, goes straight to the edge's cache step ("plain").
+- Compression (``sim.compression``): on a behavior with ``compress``, a compressible object is
+  kept per normalised coding at edges (cache groups per coding) and served at the compressed
+  size; the report counts, per such behavior, the requests served compressed and the bytes
+  saved. The coding is drawn for every request (one draw each, in order) when the workload
+  has more than one.
 """
 
 from __future__ import annotations
@@ -42,9 +47,11 @@ import numpy as np
 
 from cdn.gateway.admission import Admission, Admitted, Answered, ViewerRequest
 from cdn.gateway.behaviors import ApiKey, Gateway, default_gateway
+from cdn.gateway.compression import CODINGS, normalised_fields
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload import Catalog, RequestBatch
 from cdn.workload.draws import draw_request, draw_seed
+from sim.compression import SimCompression, varied
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
 from sim.origin import OriginSim
@@ -83,6 +90,7 @@ class _Profile:
     plain: bool
     stateless: bool  # no key, no client limit: admit's answer depends on the request alone
     direct: OriginSim | None  # the origin the behavior fetches from directly (sim.origins)
+    coded: dict[str, int] | None  # a compressing behavior: its cache group per coding
 
 
 class _Counts:
@@ -94,6 +102,8 @@ class _Counts:
         self.hits = np.zeros(behaviors, dtype=np.int64)
         self.bytes = np.zeros(behaviors, dtype=np.int64)
         self.bytes_hit = np.zeros(behaviors, dtype=np.int64)
+        self.compressed = np.zeros(behaviors, dtype=np.int64)  # requests served compressed
+        self.bytes_saved = np.zeros(behaviors, dtype=np.int64)
         self.histograms = [LatencyHistogram() for _ in range(behaviors)]
 
     def add(
@@ -103,7 +113,10 @@ class _Counts:
         hits: np.ndarray,
         sizes: np.ndarray,
         latencies: np.ndarray,
+        saved: np.ndarray | None = None,
     ) -> None:
+        """Fold in a batch: each request's behavior, Verdict, edge hit, size served, latency
+        and (when any was compressed) the bytes compression saved."""
         count = len(self.requests)
         self.requests += np.bincount(behavior, minlength=count)
         for k in range(len(Verdict)):
@@ -113,6 +126,12 @@ class _Counts:
         self.bytes_hit += np.bincount(behavior[hits], weights=sizes[hits], minlength=count).astype(
             np.int64
         )
+        if saved is not None:
+            shrunk = saved > 0
+            self.compressed += np.bincount(behavior[shrunk], minlength=count)
+            self.bytes_saved += np.bincount(behavior, weights=saved, minlength=count).astype(
+                np.int64
+            )
         served = kind == SERVED
         for b in np.unique(behavior[served]).tolist():
             self.histograms[b].record_many(latencies[served & (behavior == b)])
@@ -132,6 +151,18 @@ class _Counts:
             "forbidden_share": ratio(int(self.kinds[FORBIDDEN][index]), requests),
             "throttled_share": ratio(int(self.kinds[THROTTLED][index]), requests),
             "latency_ms": latency_summary(self.histograms[index]),
+        }
+
+    def compression(self, index: int) -> dict[str, Any]:
+        """A compressing behavior's ``compression`` section: requests served compressed, bytes
+        saved, and their shares (of served requests; of the identity bytes)."""
+        served = int(self.kinds[SERVED][index])
+        saved = int(self.bytes_saved[index])
+        return {
+            "requests": int(self.compressed[index]),
+            "share": ratio(int(self.compressed[index]), served),
+            "bytes_saved": saved,
+            "saved_share": ratio(saved, int(self.bytes[index]) + saved),
         }
 
     def totals(self) -> dict[str, Any]:
@@ -203,6 +234,12 @@ class SimGateway:
         self.profiles: dict[str, _Profile] = {}
         self.decisions: dict[tuple[str, str, str], Admitted | Answered] = {}
         self.probe = Admission(self.gateway, self.key_values)  # for stateless behaviors only
+        self.compressing = any(b.compress for b in gateway.behaviors)
+        self.compression = (
+            SimCompression(topology, self.families, sim.seed, sim.nodes.values())
+            if self.compressing
+            else None
+        )
         self._build_groups(sim, topology)
         count = len(gateway.behaviors)
         self.all = _Counts(count)
@@ -210,6 +247,9 @@ class SimGateway:
         # The batch so far: each request's behavior index, and (position, verdict) of refusals.
         self.batch_behavior: list[int] = []
         self.batch_refused: list[tuple[int, Verdict]] = []
+        # (position, compressed size) of the batch's requests served compressed.
+        self.batch_compressed: list[tuple[int, int]] = []
+        self.batch_saved: np.ndarray | None = None
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -222,12 +262,22 @@ class SimGateway:
         ]
         for b, f in pairs:
             self.group_of[b, f] = len(self.group_of)
+        # A compressing behavior: one group per (family, coding) too; at edges their requests
+        # carry the coding and their origin answers Vary on it (sim.compression).
+        self.coded: dict[tuple[int, int], dict[str, int]] = {}
+        coded = []
+        for b, f in pairs:
+            if self.gateway.behaviors[b].compress:
+                self.coded[b, f] = {}
+                for coding in CODINGS:
+                    self.coded[b, f][coding] = len(pairs) + len(coded)
+                    coded.append((b, f, coding))
         self.switch: list[tuple[Any, list[tuple[NodeCache, Any]]]] = []
         options = sim.options
         for node in sim.nodes.values():
             base = node.cache
             store = base.store
-            built: dict[tuple[Any, Any], tuple[NodeCache, Any]] = {}
+            built: dict[tuple[Any, ...], tuple[NodeCache, Any]] = {}
             groups = []
             for b, f in pairs:
                 behavior = self.gateway.behaviors[b]
@@ -248,6 +298,21 @@ class SimGateway:
                     )
                     built[config, rule] = (cache, get)
                 groups.append(built[config, rule])
+            for b, f, coding in coded:
+                base_group = groups[self.group_of[b, f]]
+                if node.node.role != "edge":
+                    groups.append(base_group)
+                    continue
+                config = base_group[0].config
+                rule = varied(base_group[0].origin.rule)
+                if (config, rule, coding) not in built:
+                    cache = NodeCache(
+                        store.capacity, store.policy_name, config, OriginHeaders(rule),
+                        exact=True, store=store,
+                        fields=tuple(normalised_fields((), coding)),
+                    )  # fmt: skip
+                    built[config, rule, coding] = (cache, partial(store.get, variant=cache.variant))
+                groups.append(built[config, rule, coding])
             if base.template is None and any(c.template is not None for c, _ in groups):
                 store.set_removal_listener(node.gone.__setitem__)
             self.switch.append((node, groups))
@@ -273,7 +338,7 @@ class SimGateway:
             plain = type(decided) is Admitted and decided.key_target + decided.key_suffix == path
         direct = self.origins.targets[b]
         profile = self.profiles[path] = _Profile(
-            b, f, self.group_of[b, f], plain, stateless, direct
+            b, f, self.group_of[b, f], plain, stateless, direct, self.coded.get((b, f))
         )
         return profile
 
@@ -288,12 +353,24 @@ class SimGateway:
         functions = self.functions
         if functions is not None:
             functions.behavior = profile.behavior
+        group, inner, full = profile.group, self.inner, size
+        compression = self.compression
+        if compression is not None:
+            coding = compression.coding()  # one draw per request, whatever it then needs
+            coded = profile.coded
+            if coded is not None and compression.compressible(profile.family, size):
+                group = coded[coding]
+                size = compression.size(profile.family, coding, size)
+                if size != full:
+                    inner = partial(compression.call, self.inner, full)
         if profile.plain:
-            if self.switching and profile.group != self.current:
-                self._use(profile.group)
+            if self.switching and group != self.current:
+                self._use(group)
+            if size != full:
+                self.batch_compressed.append((len(self.batch_behavior) - 1, size))
             if profile.direct is not None:
-                return self._direct(profile.direct, edge, key, obj, size, t, from_peer, cond)
-            return self.inner(edge, key, obj, size, t, from_peer, cond)
+                return self._direct(profile.direct, edge, key, obj, size, t, from_peer, cond, inner)
+            return inner(edge, key, obj, size, t, from_peer, cond)
         behavior = self.gateway.behaviors[profile.behavior]
         family = self.families[profile.family]
         keys = self.sim_keys.get((profile.behavior, profile.family))
@@ -324,13 +401,15 @@ class SimGateway:
             edge.requests += 1
             return edge.queue.finish(t), REFUSED, False, 0
         if method != "GET":
-            return self._pass(edge, profile.direct or self.origin, size, t, profile.behavior)
-        if self.switching and profile.group != self.current:
-            self._use(profile.group)
+            return self._pass(edge, profile.direct or self.origin, full, t, profile.behavior)
+        if self.switching and group != self.current:
+            self._use(group)
+        if size != full:
+            self.batch_compressed.append((len(self.batch_behavior) - 1, size))
         target = decided.key_target + decided.key_suffix
         if profile.direct is not None:
-            return self._direct(profile.direct, edge, target, obj, size, t, from_peer, cond)
-        return self.inner(edge, target, obj, size, t, from_peer, cond)
+            return self._direct(profile.direct, edge, target, obj, size, t, from_peer, cond, inner)
+        return inner(edge, target, obj, size, t, from_peer, cond)
 
     def _direct(
         self,
@@ -342,14 +421,16 @@ class SimGateway:
         t: float,
         from_peer: bool,
         cond: bool,
+        inner: Callable[..., tuple[float, int, bool, int]] | None = None,
     ) -> tuple[float, int, bool, int]:
-        """``inner`` at ``edge`` with its misses sent to ``origin`` directly: no peer owner, no
-        shield (``edge.routes`` on the live edge); the edge's own route is put back after."""
+        """``inner`` (default ``self.inner``) at ``edge`` with its misses sent to ``origin``
+        directly: no peer owner, no shield (``edge.routes`` on the live edge); the edge's own
+        route is put back after."""
         route = self.origins.route(edge, origin)
         upstream, up_delay, owner_of = edge.upstream, edge.up_delay, edge.owner_of
         edge.upstream, edge.up_delay, edge.owner_of = origin, route.delay, None
         try:
-            return self.inner(edge, key, obj, size, t, from_peer, cond)
+            return (inner or self.inner)(edge, key, obj, size, t, from_peer, cond)
         finally:
             edge.upstream, edge.up_delay, edge.owner_of = upstream, up_delay, owner_of
 
@@ -382,11 +463,22 @@ class SimGateway:
 
     def settle(self, batch: RequestBatch) -> RequestBatch:
         """``batch`` with no body bytes for the requests the gateway answered (call after the
-        batch was served, before its latencies and totals are computed)."""
-        if not self.batch_refused:
+        batch was served, before its latencies and totals are computed), and the compressed
+        size for those served compressed (the bytes saved kept for ``record``)."""
+        compressed = self.batch_compressed
+        if not self.batch_refused and not compressed:
+            self.batch_saved = None
             return batch
         sizes = batch.sizes.copy()
         sizes[[position for position, _ in self.batch_refused]] = 0
+        self.batch_saved = None
+        if compressed:
+            positions = [position for position, _ in compressed]
+            smaller = np.array([size for _, size in compressed], dtype=sizes.dtype)
+            self.batch_saved = np.zeros(len(sizes), dtype=np.int64)
+            self.batch_saved[positions] = sizes[positions] - smaller
+            sizes[positions] = smaller
+            self.batch_compressed = []
         return replace(batch, sizes=sizes)
 
     def record(
@@ -400,12 +492,13 @@ class SimGateway:
         self.batch_behavior, self.batch_refused = [], []
         hits = np.asarray(edge_hit, dtype=bool)
         latencies = np.asarray(latencies, dtype=np.float64)
-        self.all.add(behavior, kind, hits, batch.sizes, latencies)
+        saved, self.batch_saved = self.batch_saved, None
+        self.all.add(behavior, kind, hits, batch.sizes, latencies, saved)
         if batch.times[-1] >= warmup_t:
             steady = batch.times >= warmup_t
             self.steady.add(
                 behavior[steady], kind[steady], hits[steady], batch.sizes[steady],
-                latencies[steady],
+                latencies[steady], None if saved is None else saved[steady],
             )  # fmt: skip
 
     def report(self, steady: bool) -> dict[str, Any]:
@@ -414,8 +507,12 @@ class SimGateway:
         gateway = self.all.totals()
         if steady:
             gateway["steady"] = self.steady.totals()
+        behaviors = {name: self.all.summary(i) for i, name in enumerate(self.names)}
+        for i, name in enumerate(self.names):
+            if self.gateway.behaviors[i].compress:
+                behaviors[name]["compression"] = self.all.compression(i)
         return {
-            "behaviors": {name: self.all.summary(i) for i, name in enumerate(self.names)},
+            "behaviors": behaviors,
             "gateway": gateway,
             "origins": self.origins.report(),
         }

@@ -72,13 +72,16 @@ class NodeCache:
         origin: OriginHeaders,
         exact: bool = False,
         store: Store | None = None,
+        fields: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        """``store``: share another NodeCache's store (a node's behaviors, sim.behaviors)."""
+        """``store``: share another NodeCache's store (a node's behaviors, sim.behaviors);
+        ``fields``: what the node's requests carry besides Host (a normalised Accept-Encoding
+        on a compressing behavior, sim.compression)."""
         self.store = Store(capacity, policy) if store is None else store
         self._get = self.store.get
         self.config = config
         self.origin = origin
-        self.request = Request("GET", "/", Headers([("Host", "cdnlab")]))
+        self.request = Request("GET", "/", Headers([("Host", "cdnlab"), *fields]))
         template = EntryTemplate.probe(origin, self.request, config)
         self.variant = template.fields["variant"] if template is not None else ()
         self.template = None if exact else template

@@ -163,6 +163,12 @@ class WorkloadPath:
     # "cookies" (CloudFront-Policy, -Signature, -Key-Pair-Id cookies); the simulator takes both
     # as validly signed.
     signing: str = "url"
+    # What the origin serves these objects as (the simulator asks the core's should_compress
+    # with it); the synthetic origin's catalog is application/octet-stream, never compressed.
+    content_type: str = "application/octet-stream"
+    # Compressed size / identity size per coding on a compressing behavior (gzip, br); empty:
+    # the core's COMPRESSION_RATIOS (cdn.gateway.compression).
+    compression_ratio: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +196,9 @@ class Workload:
     # A path mix (behaviors by path): the catalog's objects split over these families; empty:
     # every object has ``path``.
     paths: tuple[WorkloadPath, ...] = ()
+    # Which normalised coding clients accept (br, gzip, identity) and their shares, summing to 1:
+    # drawn per request (cdn.workload.draws.draw_coding) by the simulator and the load generator.
+    accept_encoding: tuple[tuple[str, float], ...] = (("identity", 1.0),)
 
     @property
     def write_rate(self) -> float:

@@ -20,6 +20,7 @@ from cdn.cities import CONTINENTS, find_city
 from cdn.errors import ConfigError
 from cdn.faults import parse_faults
 from cdn.functions.cost import FunctionPrices
+from cdn.gateway.compression import CODINGS
 from cdn.geo import Point
 from cdn.tables import TableReader, read_toml
 from cdn.topology.functions import check_functions, parse_associations, parse_functions
@@ -244,9 +245,62 @@ def _workload_path(reader: TableReader) -> WorkloadPath:
         post_share=reader.number("post_share", 0.0, minimum=0, maximum=1),
         clients=reader.integer("clients", 1000, minimum=1),
         signing=reader.text("signing", "url", SIGNINGS),
+        content_type=_content_type(reader),
+        compression_ratio=_compression_ratio(reader),
     )
     reader.done()
     return family
+
+
+def _content_type(reader: TableReader) -> str:
+    value = reader.text("content_type", "application/octet-stream")
+    if "/" not in value.split(";", 1)[0]:
+        raise reader.fail("content_type", f"{value!r} is not a media type", "like 'text/html'")
+    return value
+
+
+def _compression_ratio(reader: TableReader) -> tuple[tuple[str, float], ...]:
+    """``compression_ratio = { gzip = 0.3, br = 0.25 }``: compressed / identity size."""
+    table = reader.get("compression_ratio", dict, {}, "a table like { gzip = 0.3, br = 0.25 }")
+    result = []
+    for coding, value in table.items():
+        if coding not in ("gzip", "br"):
+            raise reader.fail(
+                f"compression_ratio.{coding}", f"{coding!r} is not a coding", "gzip or br"
+            )
+        bad = isinstance(value, bool) or not isinstance(value, int | float)
+        if bad or not 0 < value <= 1:
+            raise reader.fail(
+                f"compression_ratio.{coding}",
+                f"{value!r} is out of range",
+                "compressed / identity size, above 0 and at most 1",
+            )
+        result.append((str(coding), float(value)))
+    return tuple(result)
+
+
+def _accept_encoding(reader: TableReader) -> tuple[tuple[str, float], ...]:
+    """``accept_encoding = { br = 0.7, gzip = 0.25, identity = 0.05 }``: shares of clients by
+    the coding they accept (normalised as the edge does), summing to 1."""
+    expected = "a table like { br = 0.7, gzip = 0.25, identity = 0.05 }, shares summing to 1"
+    table = reader.get("accept_encoding", dict, {"identity": 1.0}, expected)
+    result = []
+    for coding, value in table.items():
+        if coding not in CODINGS:
+            raise reader.fail(
+                f"accept_encoding.{coding}", f"{coding!r} is not a coding", ", ".join(CODINGS)
+            )
+        bad = isinstance(value, bool) or not isinstance(value, int | float)
+        if bad or not 0 <= value <= 1:
+            raise reader.fail(
+                f"accept_encoding.{coding}", f"{value!r} is out of range", "a share from 0 to 1"
+            )
+        if value > 0:
+            result.append((str(coding), float(value)))
+    total = sum(share for _, share in result)
+    if abs(total - 1.0) > 1e-6:
+        raise reader.fail("accept_encoding", f"the shares add up to {total:g}", expected)
+    return tuple(result)
 
 
 def _workload(reader: TableReader) -> Workload:
@@ -287,6 +341,7 @@ def _workload(reader: TableReader) -> Workload:
         regional_share=reader.number("regional_share", 0.0, minimum=0, maximum=1),
         regional_head=reader.integer("regional_head", 0, minimum=0),
         paths=paths,
+        accept_encoding=_accept_encoding(reader),
     )
     reader.done()
     return workload

@@ -9,6 +9,10 @@ when it applies (a request that needs none draws nothing):
   ``i`` of the family's ``api_keys``, uniformly;
 - for a behavior with a per-client limit: client ``i`` of the family's ``clients``, uniformly;
 - for a family with a ``query`` variant: ``?<name>=<k>``, ``k`` uniform in ``0 .. values - 1``.
+The coding a client accepts (``draw_coding``) comes from a ``random.Random`` of its own
+(``coding_seed``), one draw per request in request order when the workload's
+``accept_encoding`` has more than one coding (none otherwise), so adding codings to a workload
+leaves every other draw as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import NamedTuple
 
 from cdn.topology import WorkloadPath
 
-__all__ = ["RequestDraw", "draw_request", "draw_seed"]
+__all__ = ["RequestDraw", "coding_seed", "draw_coding", "draw_request", "draw_seed"]
 
 
 class RequestDraw(NamedTuple):
@@ -54,3 +58,21 @@ def draw_request(
     if family.query is not None:
         query = f"{family.query.name}={int(uniform() * family.query.values)}"
     return RequestDraw(method, key, client, query)
+
+
+def coding_seed(seed: int) -> str:
+    """The seed of the coding draws' ``random.Random`` for a run seeded ``seed``."""
+    return f"accept-encoding:{seed}"
+
+
+def draw_coding(uniform: Callable[[], float], shares: tuple[tuple[str, float], ...]) -> str:
+    """The normalised coding one client accepts (``Workload.accept_encoding``'s ``shares``);
+    draws from ``uniform`` only when there is more than one coding."""
+    if len(shares) == 1:
+        return shares[0][0]
+    u = uniform()
+    for coding, share in shares:
+        u -= share
+        if u < 0:
+            return coding
+    return shares[-1][0]

@@ -294,24 +294,33 @@ def _print_summary(report: dict[str, Any]) -> None:
 
 
 def _behaviors_table(report: dict[str, Any]) -> Table:
-    """Per behavior (sim.behaviors): requests, hit ratio, latency, refusals."""
+    """Per behavior (sim.behaviors): requests, hit ratio, latency, refusals, and the bytes
+    compression saved when any behavior served compressed requests."""
+    behaviors = report["behaviors"]
+    saved = any(b.get("compression", {}).get("requests") for b in behaviors.values())
     table = Table(
         title="Behaviors: hit ratio and latency (ms) of served requests, "
         "throttled (429) and forbidden (403) shares"
+        + (", bytes saved by compression" if saved else "")
     )
     table.add_column("behavior", no_wrap=True)
-    for column in ("requests", "hit", "p50", "p90", "p99", "429", "403"):
+    columns = ("requests", "hit", "p50", "p90", "p99", "429", "403")
+    for column in (*columns, "saved") if saved else columns:
         table.add_column(column, justify="right")
-    for name, b in report["behaviors"].items():
+    for name, b in behaviors.items():
         latency = b["latency_ms"]
-        table.add_row(
+        cells = [
             name,
             f"{b['requests']:,}",
             f"{b['hit_ratio']:.3f}",
             *(f"{latency[k]:.1f}" for k in ("p50", "p90", "p99")),
             f"{b['throttled_share']:.2%}",
             f"{b['forbidden_share']:.2%}",
-        )
+        ]
+        if saved:
+            compression = b.get("compression")
+            cells.append(f"{compression['saved_share']:.2%}" if compression else "-")
+        table.add_row(*cells)
     return table
 
 

@@ -46,3 +46,52 @@ def test_a_family_path_without_id_is_an_error_naming_the_key() -> None:
 def test_a_family_query_needs_a_name() -> None:
     with pytest.raises(ConfigError, match=r"workload\.paths\[0\]\.query\.name"):
         parse_topology(_topology([{"path": "/s/{id}", "query": {"values": 3}}]), "t.toml")
+
+
+def _workload(**keys: object) -> dict:
+    topology = _topology([{"path": "/s/{id}"}])
+    topology["workload"].update(keys)
+    return topology
+
+
+def test_accept_encoding_defaults_to_identity_only() -> None:
+    topology = parse_topology(_topology([{"path": "/s/{id}"}]), "t.toml")
+    assert topology.workload.accept_encoding == (("identity", 1.0),)
+
+
+def test_accept_encoding_keeps_the_codings_with_a_share() -> None:
+    shares = {"br": 0.7, "gzip": 0.3, "identity": 0}
+    topology = parse_topology(_workload(accept_encoding=shares), "t.toml")
+    assert topology.workload.accept_encoding == (("br", 0.7), ("gzip", 0.3))
+
+
+def test_an_unknown_coding_is_an_error_naming_file_and_key() -> None:
+    with pytest.raises(ConfigError, match=r"t\.toml.*workload\.accept_encoding\.zstd"):
+        parse_topology(_workload(accept_encoding={"zstd": 1.0}), "t.toml")
+
+
+def test_accept_encoding_shares_must_add_up_to_one() -> None:
+    with pytest.raises(ConfigError, match=r"workload\.accept_encoding.*add up to 0\.9"):
+        parse_topology(_workload(accept_encoding={"br": 0.6, "gzip": 0.3}), "t.toml")
+
+
+def test_an_accept_encoding_share_out_of_range_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"workload\.accept_encoding\.br"):
+        parse_topology(_workload(accept_encoding={"br": 1.5}), "t.toml")
+
+
+def test_a_family_content_type_must_be_a_media_type() -> None:
+    with pytest.raises(ConfigError, match=r"workload\.paths\[0\]\.content_type"):
+        parse_topology(_topology([{"path": "/s/{id}", "content_type": "html"}]), "t.toml")
+
+
+def test_a_family_compression_ratio_names_a_coding() -> None:
+    bad = [{"path": "/s/{id}", "compression_ratio": {"deflate": 0.3}}]
+    with pytest.raises(ConfigError, match=r"workload\.paths\[0\]\.compression_ratio\.deflate"):
+        parse_topology(_topology(bad), "t.toml")
+
+
+def test_a_family_compression_ratio_is_above_zero_and_at_most_one() -> None:
+    bad = [{"path": "/s/{id}", "compression_ratio": {"br": 0}}]
+    with pytest.raises(ConfigError, match=r"workload\.paths\[0\]\.compression_ratio\.br"):
+        parse_topology(_topology(bad), "t.toml")
