@@ -24,6 +24,7 @@ import random
 from bisect import bisect_left
 from collections.abc import Callable, Generator
 from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 import simpy
@@ -49,6 +50,9 @@ from sim.result import SimResult, build_result
 from sim.routing import CANDIDATES, choose, owner_function, user_routes
 from sim.stats import TimeSeries, bucket_layout
 from sim.tally import RequestTally
+
+# The columns of a served answer (done time, outcome code, body from upstream, Age).
+_DONE, _CODE, _UPSTREAM = itemgetter(0), itemgetter(1), itemgetter(2)
 
 __all__ = [
     "CANDIDATES",
@@ -334,16 +338,21 @@ class Simulation:
                     if stop < len(times):
                         yield env.timeout(purge_times.pop(0) - env.now)
                     start = stop
-                done, codes, upstream, _ = zip(*served, strict=True)
+                # The answers' columns as arrays, one C-level pass each (zip(*served) would
+                # build an iterator per answer).
+                count = len(served)
+                done = np.fromiter(map(_DONE, served), np.float64, count)
+                codes = np.fromiter(map(_CODE, served), np.int64, count)
+                upstream = np.fromiter(map(_UPSTREAM, served), np.bool_, count)
             else:
                 one_way, done, codes, upstream = yield from self._routed(
                     env, batch, fresh, obj_keys, routes, purge_times, serve
                 )
+                done, codes = np.array(done), np.array(codes)
             if gate is not None:
                 batch = gate.settle(batch)  # answered by the gateway: no body
             bits = np.where(upstream, path_bits, client_bits)
-            latencies = np.array(done) - batch.times + one_way + wake + batch.sizes * bits
-            codes = np.array(codes)
+            latencies = done - batch.times + one_way + wake + batch.sizes * bits
             edge_hit = np.isin(codes, hit_codes)
             if gate is not None:
                 gate.record(batch, latencies, edge_hit, warmup_t)
