@@ -44,6 +44,10 @@ from sim.queueing import ServerQueue
 from sim.routing import PeerOwners
 from sim.templates import Filled
 
+# The outcome counters' indexes as exact ints (a list indexed by an IntEnum member takes
+# CPython's generic subscript path; by an int, the specialised one): the per-visit counts.
+_HIT_AT, _MISS_AT = int(HIT), int(MISS)
+
 
 class InFlight(NamedTuple):
     """A fetch led at a node: when it completes, what its fill did, and when it was led.
@@ -184,7 +188,7 @@ class CacheNodeSim:
                 self._record_hit(entry)
             elif self._touch is not None:
                 self._touch(key)
-            self.outcomes[HIT] += 1
+            self.outcomes[_HIT_AT] += 1
             self.hits += 1
             if not conditional:
                 self.bytes_hit += size
@@ -226,7 +230,7 @@ class CacheNodeSim:
             return done, MISS, not conditional, up_age
         # A miss fetches the whole object even for a conditional request (decide() strips the
         # client's validators from a miss): the node stores it and answers 304 downstream.
-        self.outcomes[MISS] += 1
+        self.outcomes[_MISS_AT] += 1
         # self._fetch(key, obj, size, t, False), inlined.
         upstream = self.upstream
         delay = self.up_delay

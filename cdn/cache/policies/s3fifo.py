@@ -12,7 +12,15 @@ Eviction takes from main when main is over its share or small is empty, else fro
 object hit ``move_to_main_threshold`` (2) times moves to main (freq reset), otherwise it is evicted
 into the ghost queue. An object must be smaller than the small queue to be admitted
 (libCacheSim evicts and then drops an object exactly the small queue's size; we reject it upfront).
-The queues keep the sizes; a hit is one small Python call (``touch`` counts it). A new key's
+Bookkeeping (per new object, the common case, as few hashed maps touched as possible): the small
+queue is its FIFO order plus a parallel FIFO of the sizes (no map: an object entering or leaving
+small touches no dict of its own), main a FIFO order plus a key -> size map (main's churn is the
+promotions and ghost returns only); ``freq`` (key -> hits) holds every cached key, so small's
+members are ``freq``'s keys not in main. A size asked for by key (a ``del`` or an overwrite of a
+small object) is ``getsizeof`` of the stored value, as ``insert``'s contract says it is; a
+resize in place of a small object finds its queued size by a scan (only direct callers resize
+in place: the store deletes and re-inserts). A hit is one small Python call (``touch`` counts
+it). A new key's
 insertion runs its evictions inline, with the counters in locals: the listener sees the victim gone
 from ``data``, but ``currsize``, ``evictions`` and the byte counts settle when the loop ends (also
 when the listener raises), so it must not modify the cache. ``popitem`` (one eviction, also used by
@@ -50,19 +58,21 @@ class S3FIFOCache(LeanCache):
         self.main_capacity = maxsize - self.small_capacity
         self.ghost_capacity = int(maxsize * ghost_ratio)
         self.move_to_main_threshold = move_to_main_threshold
-        # small and main: key -> size (the live members) plus their FIFO order, oldest first, as a
-        # deque of keys that may also hold stale occurrences of keys deleted from the queue
-        # (counted per key; they precede the key's live occurrence, so a popped key with a
-        # stale count is skipped): a deque and a plain dict are lighter than an OrderedDict.
-        self._small: dict[Hashable, int] = {}
-        self._main: dict[Hashable, int] = {}
+        # Each queue's FIFO order, oldest first, as a deque of keys that may also hold stale
+        # occurrences of keys deleted from the queue (counted per key in ``_*_stale``; they
+        # precede the key's live occurrence, so a popped key with a stale count is skipped).
+        # small: that order and the sizes beside it (``_small_sizes[i]`` is the size of
+        # ``_small_order[i]``), and a count of its live members; main: its order and key -> size.
         self._small_order: deque[Hashable] = deque()
+        self._small_sizes: deque[int] = deque()
+        self._small_count = 0
+        self._main: dict[Hashable, int] = {}
         self._main_order: deque[Hashable] = deque()
         self._small_stale: dict[Hashable, int] = {}
         self._main_stale: dict[Hashable, int] = {}
         self._ghost: OrderedDict[Hashable, int] = OrderedDict()  # key -> size, oldest first
         self._small_bytes = self._main_bytes = self._ghost_bytes = 0
-        freq: dict[Hashable, int] = {}
+        freq: dict[Hashable, int] = {}  # every cached key -> its hits (see the module docstring)
         self._freq = freq
 
         def touch(key: Hashable) -> None:
@@ -77,8 +87,8 @@ class S3FIFOCache(LeanCache):
         """``self[key] = value`` where ``size`` is ``getsizeof(value)``, already known."""
         if size >= self.small_capacity:
             raise ValueError("value too large")
-        freq = self._freq
-        if key in freq:
+        data = self.data
+        if key in data:  # (``data`` has ``freq``'s keys; a caller has just looked it up)
             self._overwrite(key, value, size)
             return
         ghost = self._ghost
@@ -87,12 +97,15 @@ class S3FIFOCache(LeanCache):
             self._ghost_bytes -= ghost.pop(key)
         if size < 0:
             raise ValueError("value size must be non-negative")
-        data, currsize, limit = self.data, self.currsize, self.maxsize - size
+        freq = self._freq
+        currsize, limit = self.currsize, self.maxsize - size
         if currsize > limit:
             # ``popitem`` inlined: one call per insertion rather than per victim.
-            small, main = self._small, self._main
+            main = self._main
             small_order, main_order = self._small_order, self._main_order
+            small_sizes = self._small_sizes
             small_stale, main_stale = self._small_stale, self._main_stale
+            small_count = self._small_count
             small_bytes, main_bytes, ghost_bytes = (
                 self._small_bytes,
                 self._main_bytes,
@@ -103,12 +116,13 @@ class S3FIFOCache(LeanCache):
             try:
                 while currsize > limit:
                     victim = _NO_VICTIM
-                    if small and main_bytes <= main_capacity:
-                        while small:
+                    if small_count and main_bytes <= main_capacity:
+                        while small_count:
                             victim = small_order.popleft()
+                            victim_size = small_sizes.popleft()
                             if small_stale and _was_stale(small_stale, victim):
                                 continue
-                            victim_size = small.pop(victim)
+                            small_count -= 1
                             small_bytes -= victim_size
                             hits = freq.pop(victim)
                             if hits >= threshold:
@@ -129,8 +143,9 @@ class S3FIFOCache(LeanCache):
                             victim = main_order.popleft()
                             if main_stale and _was_stale(main_stale, victim):
                                 continue
-                            hits = freq.pop(victim)
+                            hits = freq[victim]
                             if hits < 1:
+                                del freq[victim]
                                 break
                             main_order.append(victim)  # back to the head, same size
                             freq[victim] = (hits if hits < 3 else 3) - 1
@@ -144,6 +159,7 @@ class S3FIFOCache(LeanCache):
             finally:
                 self._small_bytes, self._main_bytes = small_bytes, main_bytes
                 self._ghost_bytes, self.evictions = ghost_bytes, self.evictions + evicted
+                self._small_count = small_count
                 self.currsize = currsize
         data[key] = value
         self.currsize = currsize + size
@@ -153,21 +169,23 @@ class S3FIFOCache(LeanCache):
             self._main_order.append(key)
             self._main_bytes += size
         else:
-            self._small[key] = size
             self._small_order.append(key)
+            self._small_sizes.append(size)
+            self._small_count += 1
             self._small_bytes += size
 
     def __delitem__(self, key: Hashable) -> None:
-        del self.data[key]
+        value = self.data.pop(key)
         del self._freq[key]
-        size = self._small.pop(key, None)
+        size = self._main.pop(key, None)
         if size is None:
-            size = self._main.pop(key)
+            size = self.getsizeof(value)
+            self._small_bytes -= size
+            self._small_count -= 1
+            stale = self._small_stale
+        else:
             self._main_bytes -= size
             stale = self._main_stale
-        else:
-            self._small_bytes -= size
-            stale = self._small_stale
         stale[key] = stale.get(key, 0) + 1  # its occurrence in the queue's order is stale now
         self.currsize -= size
 
@@ -176,17 +194,18 @@ class S3FIFOCache(LeanCache):
         freq = self._freq
         if not freq:
             raise KeyError(f"{type(self).__name__} is empty")
-        small, main = self._small, self._main
+        main = self._main
         small_stale, main_stale = self._small_stale, self._main_stale
         victim = _NO_VICTIM
-        if small and self._main_bytes <= self.main_capacity:
+        if self._small_count and self._main_bytes <= self.main_capacity:
             # Promote hit small objects to main until one is cold; it goes to the ghost queue.
             threshold = self.move_to_main_threshold
-            while small:
+            while self._small_count:
                 victim = self._small_order.popleft()
+                size = self._small_sizes.popleft()
                 if small_stale and _was_stale(small_stale, victim):
                     continue
-                size = small.pop(victim)
+                self._small_count -= 1
                 self._small_bytes -= size
                 hits = freq.pop(victim)
                 if hits >= threshold:
@@ -210,8 +229,9 @@ class S3FIFOCache(LeanCache):
                 victim = self._main_order.popleft()
                 if main_stale and _was_stale(main_stale, victim):
                     continue
-                hits = freq.pop(victim)
+                hits = freq[victim]
                 if hits < 1:
+                    del freq[victim]
                     break
                 self._main_order.append(victim)
                 freq[victim] = (hits if hits < 3 else 3) - 1
@@ -229,9 +249,9 @@ class S3FIFOCache(LeanCache):
         """Remove every object and forget the ghosts."""
         self.data.clear()
         for queue in (
-            self._small,
-            self._main,
             self._small_order,
+            self._small_sizes,
+            self._main,
             self._main_order,
             self._small_stale,
             self._main_stale,
@@ -240,13 +260,14 @@ class S3FIFOCache(LeanCache):
         ):
             queue.clear()
         self.currsize = self._small_bytes = self._main_bytes = self._ghost_bytes = 0
+        self._small_count = 0
 
     def queue_of(self, key: Hashable) -> str | None:
         """Which queue holds ``key``: "small", "main", "ghost" or None."""
-        if key in self._small:
-            return "small"
         if key in self._main:
             return "main"
+        if key in self._freq:
+            return "small"
         if key in self._ghost:
             return "ghost"
         return None
@@ -259,8 +280,8 @@ class S3FIFOCache(LeanCache):
         """Replace a cached key's value, as cachetools does (it may evict itself making room)."""
         if size < 0:
             raise ValueError("value size must be non-negative")
-        freq, small = self._freq, self._small
-        old = small[key] if key in small else self._main[key]
+        freq, main = self._freq, self._main
+        old = main[key] if key in main else self.getsizeof(self.data[key])
         diff = size - old
         while self.currsize + diff > self.maxsize:
             self.popitem()
@@ -269,17 +290,33 @@ class S3FIFOCache(LeanCache):
         self.data[key] = value
         self.currsize += diff
         if key in freq:  # resize in place
-            if key in small:
-                self._small_bytes += diff
-                small[key] = size
-            else:
+            if key in main:
                 self._main_bytes += diff
-                self._main[key] = size
+                main[key] = size
+            else:
+                self._small_bytes += diff
+                if diff:
+                    _resize_queued(self._small_order, self._small_sizes, key, size)
         else:  # its own growth evicted it: back as a new small object
             freq[key] = 0
-            small[key] = size
             self._small_order.append(key)
+            self._small_sizes.append(size)
+            self._small_count += 1
             self._small_bytes += size
+
+
+def _resize_queued(order: deque[Hashable], sizes: deque[int], key: Hashable, size: int) -> None:
+    """Set the queued size of ``key``'s live occurrence (its last one) in ``order`` to ``size``.
+
+    O(queue length): only a resize in place comes here (the store never resizes in place).
+    """
+    index = len(order) - 1
+    for queued in reversed(order):
+        if queued == key:
+            sizes[index] = size
+            return
+        index -= 1
+    raise KeyError(key)
 
 
 def _was_stale(stale: dict[Hashable, int], key: Hashable) -> bool:
