@@ -14,9 +14,11 @@ remembers from an identical earlier request (``Admission.remembered``: same meth
 host, target and read header fields; a signed URL's time window and IP condition re-checked
 against the clock and the connection's address every time) and, once it is known to be a hit,
 whose limits admit it (``Admission.limits``: the API key's bucket and quota, the client
-bucket; their RateLimit fields are added to the ready bytes). Anything else (not remembered,
-a refusal, CORS fields to merge, a miss) goes to ``Proxy.handle``, which admits it once; a
-refusal took nothing, so nothing is counted twice.
+bucket; their RateLimit fields are added to the ready bytes; an API key's limits alone, with
+no client limit, are taken by the core's ``KeyLimits.take`` through one bound charge per key).
+Anything else (not remembered, a refusal, a new quota period, CORS fields to merge, a miss)
+goes to ``Proxy.handle``, which admits it once; a refusal took nothing, so nothing is
+counted twice.
 
 Peer groups: a request a peer forwards with a valid ``X-Cdnlab-Peer-Proof``
 (``cdn.gateway.peering``, keyed by the admin token the group shares) was admitted by that
