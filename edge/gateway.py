@@ -14,9 +14,11 @@ remembers from an identical earlier request (``Admission.remembered``: same meth
 host, target and read header fields; a signed URL's time window and IP condition re-checked
 against the clock and the connection's address every time) and, once it is known to be a hit,
 whose limits admit it (``Admission.limits``: the API key's bucket and quota, the client
-bucket; their RateLimit fields are added to the ready bytes). Anything else (not remembered,
-a refusal, CORS fields to merge, a miss) goes to ``Proxy.handle``, which admits it once; a
-refusal took nothing, so nothing is counted twice.
+bucket; their RateLimit fields are added to the ready bytes; an API key's limits alone, with
+no client limit, are taken by the core's ``KeyLimits.take`` through one bound charge per key).
+Anything else (not remembered, a refusal, a new quota period, CORS fields to merge, a miss)
+goes to ``Proxy.handle``, which admits it once; a refusal took nothing, so nothing is
+counted twice.
 
 Peer groups: a request a peer forwards with a valid ``X-Cdnlab-Peer-Proof``
 (``cdn.gateway.peering``, keyed by the admin token the group shares) was admitted by that
@@ -32,7 +34,14 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 from multidict import CIMultiDictProxy, istr
 
-from cdn.gateway.admission import Admission, Admitted, Answered, Pass, ViewerRequest
+from cdn.gateway.admission import (
+    Admission,
+    Admitted,
+    Answered,
+    KeyLimits,
+    Pass,
+    ViewerRequest,
+)
 from cdn.gateway.behaviors import KEY_SUFFIX_SEPARATOR, Behavior, Gateway, default_gateway
 from cdn.gateway.peering import is_forwarded_proof
 from cdn.http import CacheConfig, cache_status_member
@@ -53,9 +62,44 @@ _PROOF = istr(PEER_PROOF)
 _MAX_RENDERED = 1024  # RateLimit-Policy lines kept rendered (a few per plan: one per period)
 # (method, cache key, request fields, charge) -> (status, bytes) or None: Hits.wire_hit_at.
 HitAt = Callable[
-    [str, str, CIMultiDictProxy[str], Callable[[], bytes | None] | None],
+    [str, str, CIMultiDictProxy[str], Callable[[float], bytes | None] | None],
     tuple[int, tuple[bytes, ...]] | None,
 ]
+
+
+def _general(now: float) -> bytes | None:
+    """A charger's place holder: the key's requests take the general charge."""
+    return None
+
+
+_GENERAL = _general
+
+
+class _KeyCharge:
+    """The RateLimit lines of one API key's wire hits: the core's ``KeyLimits.take``, and its
+    RateLimit-Policy field's line rendered once per field (a period of the quota)."""
+
+    __slots__ = ("limits", "policy", "start")
+
+    def __init__(self, limits: KeyLimits) -> None:
+        self.limits = limits
+        self.policy: tuple[str, str] | None = None
+        self.start = ""  # the policy's line and "RateLimit: "
+
+    def charge(self, now: float) -> bytes | None:
+        """The RateLimit lines of one more request at ``now``, taken from the key's limits;
+        None, nothing taken, when they refuse it or a new period starts (``Proxy.handle``
+        admits it then). The value is the policy's quoted name (checked for CR/LF with the
+        policy's line) and two numbers, so it needs no check of its own."""
+        limits = self.limits
+        value = limits.take(now)
+        if value is None:
+            return None
+        if limits.policy is not self.policy:
+            policy = limits.policy
+            self.start = render_fields((policy,)).decode() + "RateLimit: "  # CR/LF: ValueError
+            self.policy = policy
+        return f"{self.start}{value}\r\n".encode()
 
 
 def gateway_active(gateway: Gateway | None) -> bool:
@@ -111,6 +155,8 @@ class EdgeGateway:
         self._configs = {id(b): b.cache_config(config) for b in gateway.behaviors}
         # RateLimit-Policy field -> its line and the start of the RateLimit line after it.
         self._rendered: dict[tuple[str, str], str] = {}
+        # id(ApiKey) -> the charge of its requests on _CHARGED behaviors (_KeyCharge.charge)
+        self._chargers: dict[int, Callable[[float], bytes | None]] = {}
 
     def config_for(self, behavior: Behavior) -> CacheConfig:
         """The cache step's config for requests of ``behavior``: the node's, with the
@@ -181,10 +227,16 @@ class EdgeGateway:
             return self.hit_at(method, self.cache_key(passed), fields, None)
         if mode == _NEVER or (mode == _CHARGED_CLIENT and not client):
             return None
+        if mode == _CHARGED:  # an API key's limits only: its charger, made once
+            charge = self._chargers.get(id(passed.api_key))
+            if charge is None:
+                charge = self._charger(passed, now)
+            if charge is not _GENERAL:
+                return self.hit_at(method, self.cache_key(passed), fields, charge)
         limits_of = self.admission.limits
         rendered = self._rendered
 
-        def charge() -> bytes | None:
+        def charge(now: float) -> bytes | None:
             limits = limits_of(passed, client, now)
             if limits.__class__ is tuple and len(limits) == 2:  # type: ignore[arg-type]
                 start = rendered.get(limits[0])  # type: ignore[index]
@@ -193,6 +245,14 @@ class EdgeGateway:
             return None if limits.__class__ is Answered else self.render_limits(limits)  # type: ignore[arg-type]
 
         return self.hit_at(method, self.cache_key(passed), fields, charge)
+
+    def _charger(self, passed: Pass, now: float) -> Callable[[float], bytes | None]:
+        """The wire charge of requests that ``passed`` with an API key on a behavior without
+        a client limit (kept by the key: it is all ``Admission.limits`` takes for them)."""
+        limits = self.admission.key_limits(passed, now)
+        charge = _GENERAL if limits is None else _KeyCharge(limits).charge
+        self._chargers[id(passed.api_key)] = charge  # the gateway's keys: as many as it has
+        return charge
 
     def render_limits(self, fields: tuple[tuple[str, str], ...]) -> bytes:
         """``edge.wire.render_fields`` of the RateLimit fields ``Admission.limits`` gives.

@@ -102,13 +102,13 @@ class Hits:
         method: str,
         key: str,
         fields: CIMultiDictProxy[str],
-        charge: Callable[[], bytes | None] | None = None,
+        charge: Callable[[float], bytes | None] | None = None,
         started: float | None = None,
     ) -> tuple[int, tuple[bytes, ...]] | None:
         """``wire_hit`` for a request whose cache key is ``key`` (the gateway's key).
 
-        ``charge`` (the gateway's limits) is called once the answer is known to be a hit:
-        None declines (nothing was taken; ``Proxy.handle`` answers), else the rendered
+        ``charge`` (the gateway's limits) is called, with the clock's time, once the answer is
+        known to be a hit: None declines (nothing was taken; ``Proxy.handle`` answers), else the rendered
         fields to add to the response (``edge.wire.render_fields``). ``started`` (perf
         counter seconds, now when None) is when the request arrived, for its latency."""
         if self._logging:
@@ -130,7 +130,7 @@ class Hits:
             return None
         added = b""
         if charge is not None:
-            added = charge()
+            added = charge(now)
             if added is None:
                 return None
         self.store.record_hit(obj)

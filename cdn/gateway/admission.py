@@ -47,7 +47,7 @@ from cdn.gateway.throttling import (
     ratelimit_fields,
 )
 
-__all__ = ["Admission", "Admitted", "Answered", "Pass", "ViewerRequest"]
+__all__ = ["Admission", "Admitted", "Answered", "KeyLimits", "Pass", "ViewerRequest"]
 
 _FORBIDDEN = json.dumps({"message": "Forbidden"}).encode()
 _TOO_MANY = json.dumps({"message": "Too Many Requests"}).encode()
@@ -130,11 +130,13 @@ class Pass:
         return any(address in network for network in self.networks)
 
 
-class _KeyLimits:
+class KeyLimits:
     """One API key's limit state: its plan's bucket and quota counter (also in
-    ``Admission.key_buckets`` and ``.quotas``), and the quota's RateLimit-Policy field and
-    quoted plan name for the period ending at ``period_ends``, and the RateLimit field's
-    ``;t=`` part for ``reset`` seconds to that end."""
+    ``Admission.key_buckets`` and ``.quotas``), and what its admitted requests' RateLimit
+    fields are made of: the RateLimit-Policy field ``policy`` and the quoted plan ``name`` (the
+    quota's, made once per period, the period ending at ``period_ends``; the throttle's, made
+    once, for a plan without a quota), and the quota's RateLimit ``;t=`` part for ``reset``
+    seconds to the period's end (made once a second)."""
 
     __slots__ = (
         "bucket",
@@ -154,8 +156,51 @@ class _KeyLimits:
         self.period_ends = math.nan  # equal to no period's end: the first request makes them
         self.name = ""
         self.policy: tuple[str, str] = ("RateLimit-Policy", "")
+        if counter is None and bucket is not None:
+            throttle = bucket.throttle
+            self.name, self.policy = policy_field(
+                plan, throttle.burst, throttle.burst / throttle.rate
+            )
         self.reset = -1  # the last whole seconds to the period's end, and its ";t=" part
         self.reset_part = ""
+
+    def take(self, now: float) -> str | None:
+        """The RateLimit field's value for one more request at ``now`` when the quota (within
+        the period ``policy`` is of) and the bucket both admit it, having taken it from both;
+        ``policy`` is then its RateLimit-Policy field. None, taking nothing, when either
+        refuses or the quota's period has ended (``Admission.limits`` then answers: the 429,
+        or the new period's fields). ``ratelimit_fields`` of the quota, or of the throttle
+        for a plan without a quota, in as few steps as the admitted request needs."""
+        counter = self.counter
+        left = 0
+        if counter is not None:
+            if not now < self.period_ends:  # a new period (or none yet): not NaN-safe otherwise
+                return None
+            left = counter.left(now)
+            if left <= 0:
+                return None
+        bucket = self.bucket
+        if bucket is not None:
+            tokens = bucket.refill(now)
+            if tokens < 1.0:
+                return None
+            bucket.commit()
+            if counter is None:  # the throttle's ratelimit_field: a token was there, so t=0
+                return f"{self.name};r={int(tokens - 1.0)};t=0"
+        if counter is None:
+            return None  # a plan without limits: no fields (Admission.limits)
+        counter.commit()
+        return self.quota_value(left, now)
+
+    def quota_value(self, left: int, now: float) -> str:
+        """``ratelimit_field``'s value for the quota with ``left`` requests (this one's
+        included) at ``now`` within the period ``policy`` is of, the ``;t=`` part made once a
+        second."""
+        reset = math.ceil(self.period_ends - now)
+        if reset != self.reset:
+            self.reset = reset
+            self.reset_part = f";t={reset if reset > 0 else 0}"
+        return f"{self.name};r={left - 1 if left > 1 else 0}{self.reset_part}"
 
 
 def _reads(behavior: Behavior) -> tuple[str, ...]:
@@ -208,7 +253,7 @@ class Admission:
         self.key_buckets: dict[str, TokenBucket] = {}
         self.quotas: dict[str, QuotaCounter] = {}
         self.client_buckets: dict[tuple[int, str], TokenBucket] = {}
-        self._key_limits: dict[str, _KeyLimits] = {}  # by key name: its bucket and counter
+        self._key_limits: dict[str, KeyLimits] = {}  # by key name: its bucket and counter
         self._reads = {id(behavior): _reads(behavior) for behavior in gateway.behaviors}
         # (method, scheme, path, query) -> (header names read, {their values: Pass}), the
         # values as a tuple, or the one value itself when one name is read.
@@ -313,6 +358,10 @@ class Admission:
             limits = self._key_limits.get(api_key.name)
             if limits is None:
                 limits = self._limits_of(api_key, now)
+            if passed.behavior.client_rate_limit is None:
+                value = limits.take(now)  # the admitted request's few steps
+                if value is not None:
+                    return (limits.policy, ("RateLimit", value))
             bucket, counter = limits.bucket, limits.counter
             if bucket is not None:
                 tokens = bucket.refill(now)
@@ -333,13 +382,7 @@ class Admission:
                         limits.plan, counter.quota.limit, ends - counter.starts
                     )
                     limits.period_ends = ends
-                reset = math.ceil(ends - now)
-                if reset != limits.reset:  # once a second: the ";t=" part, made once
-                    limits.reset = reset
-                    limits.reset_part = f";t={reset if reset > 0 else 0}"
-                # ratelimit_field's value, with the ;t= part made once a second
-                value = f"{limits.name};r={left - 1 if left > 1 else 0}{limits.reset_part}"
-                fields = (limits.policy, ("RateLimit", value))
+                fields = (limits.policy, ("RateLimit", limits.quota_value(left, now)))
                 if left <= 0:
                     return self._too_many(
                         fields, ends - now, _LIMIT_EXCEEDED, "quota", passed.behavior
@@ -352,7 +395,21 @@ class Admission:
             counter.commit()
         return fields
 
-    def _limits_of(self, api_key: ApiKey, now: float) -> _KeyLimits:
+    def key_limits(self, passed: Pass, now: float) -> KeyLimits | None:
+        """The limit state ``limits`` takes from for requests that ``passed`` when that is all
+        it takes: an API key's with a throttle or a quota, the behavior having no client
+        limit (made at ``now`` for a key not seen before); None otherwise. Its ``take`` admits
+        such a request as ``limits`` would, or declines, taking nothing, for ``limits`` to
+        answer."""
+        api_key = passed.api_key
+        if api_key is None or passed.behavior.client_rate_limit is not None:
+            return None
+        limits = self._key_limits.get(api_key.name)
+        if limits is None:
+            limits = self._limits_of(api_key, now)
+        return None if limits.bucket is None and limits.counter is None else limits
+
+    def _limits_of(self, api_key: ApiKey, now: float) -> KeyLimits:
         """The limit state of ``api_key`` (made at its first request, at ``now``)."""
         plan = self.plans[api_key.usage_plan]
         bucket = counter = None
@@ -360,7 +417,7 @@ class Admission:
             bucket = self.key_buckets[api_key.name] = TokenBucket(plan.throttle, now)
         if plan.quota is not None:
             counter = self.quotas[api_key.name] = QuotaCounter(plan.quota)
-        limits = self._key_limits[api_key.name] = _KeyLimits(plan.name, bucket, counter)
+        limits = self._key_limits[api_key.name] = KeyLimits(plan.name, bucket, counter)
         return limits
 
     def _client_limit(

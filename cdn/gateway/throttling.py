@@ -81,8 +81,11 @@ class TokenBucket:
         is at least one (``commit`` then takes it; else ``wait`` says for how long)."""
         if now > self.updated:
             throttle = self.throttle
-            self.tokens = min(throttle.burst, self.tokens + (now - self.updated) * throttle.rate)
+            tokens = self.tokens + (now - self.updated) * throttle.rate
+            # min(burst, tokens) without the builtin's call (it parses its arguments: slow)
+            self.tokens = tokens = tokens if tokens < throttle.burst else throttle.burst
             self.updated = now
+            return tokens
         return self.tokens
 
     def wait(self, now: float) -> float:

@@ -82,3 +82,52 @@ async def test_each_keyed_wire_hit_carries_the_quotas_fields_of_its_moment(
     async with http.get(server.url + "/obj/12", headers={"x-api-key": API_KEY}) as response:
         assert response.status == 429
         assert response.headers["RateLimit"].startswith('"gold";r=0;')
+
+
+THROTTLE_ONLY = f"""
+[[usage_plan]]
+name = "bronze"
+throttle = {{ rate_limit = 1, burst_limit = 3 }}
+
+[[api_key]]
+name = "bob"
+value = "{API_KEY}"
+usage_plan = "bronze"
+
+[[behavior]]
+path_pattern = "/obj/1*"
+api_key_required = true
+
+[[behavior]]
+path_pattern = "*"
+"""
+
+
+async def test_keyed_wire_hits_of_a_throttle_only_plan_carry_the_buckets_fields(
+    tmp_path: Path, start_origin, start_edge_server, http
+) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(default_topology_path().read_text() + THROTTLE_ONLY)
+    topology = load_topology(path)
+    gateway = topology.gateway
+    server = await start_edge_server(
+        await start_origin(topology),
+        clock=lambda: NOW,  # time stands still: no token comes back
+        gateway=gateway,
+        api_key_values=api_key_values(gateway, {}),
+    )
+    async with http.get(server.url + "/obj/12", headers={"x-api-key": API_KEY}) as response:
+        await response.read()
+        assert response.status == 200  # stored; the bucket's 1st of 3 tokens
+    wire_hit = server.app[PROXY].wire_hit
+    fields = CIMultiDictProxy(CIMultiDict({"Host": "edge", "x-api-key": API_KEY}))
+    for left in (2, 1):
+        ready = wire_hit("GET", "/obj/12", fields, "127.0.0.1", "http")
+        assert ready is not None and ready[0] == 200
+        policy, limit = ratelimit_fields("bronze", 3, 3.0, left - 1, 0.0)
+        lines = header_lines(ready)
+        assert f"{policy[0]}: {policy[1]}" in lines and f"{limit[0]}: {limit[1]}" in lines, lines
+    assert wire_hit("GET", "/obj/12", fields, "127.0.0.1", "http") is None  # empty: handle
+    async with http.get(server.url + "/obj/12", headers={"x-api-key": API_KEY}) as response:
+        assert response.status == 429
+        assert response.headers["RateLimit"] == '"bronze";r=0;t=1'
