@@ -116,8 +116,9 @@ class Misses:
         route = request.get(ORIGIN_ROUTE)
         scope = "" if route is None else route.members[0].name  # type: ignore[attr-defined]
         holds = self.holds
-        if is_held(holds.get(scope), self.clock()):
-            stand_in = step.held_stand_in(self.clock())
+        now = self.clock()
+        if is_held(holds.get(scope), now):
+            stand_in = step.held_stand_in(now)
             if stand_in is not None:
                 obj = self.store.get(step.key, stand_in.entry.variant)
                 if obj is not None:
