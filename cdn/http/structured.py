@@ -9,6 +9,8 @@ the whole field invalid (``parse_dictionary`` returns None), so callers can igno
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 __all__ = [
     "Token",
@@ -19,6 +21,8 @@ __all__ = [
     "serialize_string",
     "serialize_token_or_string",
 ]
+
+_Member = TypeVar("_Member")
 
 _KEY_START = "abcdefghijklmnopqrstuvwxyz*"
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-.*")
@@ -166,26 +170,13 @@ class _Parser:
         return params
 
     def list_members(self) -> list[tuple[object, dict[str, object]]]:
-        result: list[tuple[object, dict[str, object]]] = []
-        self.skip_sp()
-        while self.pos < len(self.text):
-            if self.peek() == "(":
-                item: object = self.item_or_inner_list()
-                params: dict[str, object] = {}
-            else:
-                item = self.bare_item()
-                params = self.parameters()
-            result.append((item, params))
-            self.skip_ows()
-            if self.pos >= len(self.text):
-                return result
-            if self.peek() != ",":
-                raise _Invalid
-            self.pos += 1
-            self.skip_ows()
-            if self.pos >= len(self.text):
-                raise _Invalid
-        return result
+        return self._members(self._list_member)
+
+    def _list_member(self) -> tuple[object, dict[str, object]]:
+        if self.peek() == "(":
+            return self.item_or_inner_list(), {}
+        item = self.bare_item()
+        return item, self.parameters()
 
     def item_or_inner_list(self) -> object:
         if self.peek() == "(":
@@ -208,17 +199,22 @@ class _Parser:
         return value
 
     def dictionary(self) -> list[tuple[str, object]]:
-        result: list[tuple[str, object]] = []
+        return self._members(self._dictionary_member)
+
+    def _dictionary_member(self) -> tuple[str, object]:
+        name = self.key()
+        if self.peek() == "=":
+            self.pos += 1
+            return name, self.item_or_inner_list()
+        self.parameters()
+        return name, True
+
+    def _members(self, member: Callable[[], _Member]) -> list[_Member]:
+        """Comma-separated members (§4.2.1 lists, §4.2.2 dictionaries): no trailing comma."""
+        result: list[_Member] = []
         self.skip_sp()
         while self.pos < len(self.text):
-            name = self.key()
-            if self.peek() == "=":
-                self.pos += 1
-                value = self.item_or_inner_list()
-            else:
-                value = True
-                self.parameters()
-            result.append((name, value))
+            result.append(member())
             self.skip_ows()
             if self.pos >= len(self.text):
                 return result
