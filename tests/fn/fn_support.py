@@ -10,7 +10,7 @@ from typing import Any
 from cdn.functions import FunctionKind, FunctionSpec
 
 HANDLER = """
-import os, pathlib, sys, time
+import gc, os, pathlib, sys, time
 
 print("module imported")
 
@@ -41,6 +41,8 @@ def handler(event, context):
         return {"size": len(event["data"]), "data": event["data"]}
     if action == "unjsonable":
         return {"set": {1, 2}}
+    if action == "frozen":
+        return {"frozen": gc.get_freeze_count()}
     return {"pid": os.getpid(), "request_id": context.aws_request_id}
 """
 
