@@ -19,7 +19,6 @@ from origin.state import CATALOG, SETTINGS
 
 __all__ = ["serve_object"]
 
-_MAX_ID = 2**62
 # Multipart answers are built in memory; beyond this many bytes the whole body is sent instead.
 _MAX_MULTIPART = 16 * 1024 * 1024
 # Fields a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5).
@@ -29,15 +28,14 @@ _NOT_MODIFIED_FIELDS = frozenset(
 
 
 def _object_id(request: web.Request) -> int:
-    text = request.match_info.get("id")
-    if text is None:
-        obj_id = request.app[CATALOG].id_of(request.path)
-        if obj_id is None:
-            raise web.HTTPNotFound(text=f"{request.path} is not an object path\n")
-        return obj_id
-    if not text.isdigit() or int(text) >= _MAX_ID:
-        raise web.HTTPNotFound(text=f"object id {text!r} is not a non-negative whole number\n")
-    return int(text)
+    """The object at the request's path, as the simulator resolves it (``Catalog.served_id``)."""
+    obj_id = request.app[CATALOG].served_id(request.path)
+    if obj_id is None:
+        raise web.HTTPNotFound(
+            text=f"{request.path} names no object (expected /obj/<id>, a whole number below "
+            f"2**62, or a path of the workload's templates)\n"
+        )
+    return obj_id
 
 
 def _headers(

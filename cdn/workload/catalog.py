@@ -183,8 +183,9 @@ class Catalog:
         """The object the origin serves at ``path``; None when it answers 404 (e.g. a URI an
         edge function rewrote to a path the catalog does not name).
 
-        As origin/app.py routes: ``/obj/{id}`` first (a whole number below 2**62, else 404),
-        then every path of the workload's templates (``id_of``)."""
+        The origin resolves its object routes with it (origin/objects.py): ``/obj/{id}`` first
+        (a whole number below 2**62, else 404), then every path of the workload's templates
+        (``id_of``)."""
         if path.startswith("/obj/") and "/" not in path[5:]:
             text = path[5:]
             return int(text) if text.isdigit() and int(text) < _ORIGIN_MAX_ID else None
