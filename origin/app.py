@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from cdn.gateway.compression import compressible_type
 from cdn.workload import Catalog
 from origin import admin
+from origin.bodies import prepare_text
 from origin.control import FaultControl
 from origin.counters import ServedCounters
 from origin.echo import echo
@@ -42,6 +44,8 @@ def create_app(settings: OriginSettings) -> web.Application:
     metrics = OriginMetrics()
     app[SETTINGS] = settings
     app[CATALOG] = Catalog(settings.workload)
+    if any(compressible_type(family.content_type) for family in settings.workload.paths):
+        prepare_text(settings.workload.seed)  # text bodies: made at start, not on a request
     app[COUNTERS] = counters
     app[METRICS] = metrics
     app[CONTROL] = FaultControl(settings.faults, settings.seed, counters, metrics)

@@ -7,6 +7,7 @@ import time
 from aiohttp import web
 from multidict import CIMultiDict
 
+from cdn.gateway.compression import compressible_type
 from cdn.http.dates import format_http_date
 from cdn.http.preconditions import evaluate_preconditions, if_range_holds
 from cdn.http.ranges import ByteRange, Unsatisfiable, content_range, parse_range
@@ -18,8 +19,6 @@ from origin.state import CATALOG, SETTINGS
 
 __all__ = ["serve_object"]
 
-_MAX_ID = 2**62
-_OCTETS = "application/octet-stream"
 # Multipart answers are built in memory; beyond this many bytes the whole body is sent instead.
 _MAX_MULTIPART = 16 * 1024 * 1024
 # Fields a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5).
@@ -29,21 +28,22 @@ _NOT_MODIFIED_FIELDS = frozenset(
 
 
 def _object_id(request: web.Request) -> int:
-    text = request.match_info.get("id")
-    if text is None:
-        obj_id = request.app[CATALOG].id_of(request.path)
-        if obj_id is None:
-            raise web.HTTPNotFound(text=f"{request.path} is not an object path\n")
-        return obj_id
-    if not text.isdigit() or int(text) >= _MAX_ID:
-        raise web.HTTPNotFound(text=f"object id {text!r} is not a non-negative whole number\n")
-    return int(text)
+    """The object at the request's path, as the simulator resolves it (``Catalog.served_id``)."""
+    obj_id = request.app[CATALOG].served_id(request.path)
+    if obj_id is None:
+        raise web.HTTPNotFound(
+            text=f"{request.path} names no object (expected /obj/<id>, a whole number below "
+            f"2**62, or a path of the workload's templates)\n"
+        )
+    return obj_id
 
 
-def _headers(request: web.Request, obj: SyntheticObject, now: float) -> CIMultiDict[str]:
+def _headers(
+    request: web.Request, obj: SyntheticObject, content_type: str, now: float
+) -> CIMultiDict[str]:
     settings = request.app[SETTINGS]
     headers: CIMultiDict[str] = CIMultiDict()
-    headers["Content-Type"] = _OCTETS
+    headers["Content-Type"] = content_type
     headers["ETag"] = obj.etag
     headers["Last-Modified"] = format_http_date(obj.last_modified)
     headers["Accept-Ranges"] = "bytes"
@@ -69,9 +69,12 @@ async def serve_object(request: web.Request) -> web.StreamResponse:
     size = size_param(request.query, "size", settings.max_size)
     if size is None:
         size = request.app[CATALOG].size_of(obj_id)
-    obj = synthetic_object(settings.workload.seed, obj_id, size)
+    # A path family's type, with a text body when the edge would compress it (origin/bodies.py).
+    content_type = request.app[CATALOG].content_type_at(request.path)
+    text = compressible_type(content_type)
+    obj = synthetic_object(settings.workload.seed, obj_id, size, text=text)
     now = time.time()
-    headers = _headers(request, obj, now)
+    headers = _headers(request, obj, content_type, now)
     etag = headers.get("ETag", obj.etag)
     status = evaluate_preconditions(request.method, request.headers, etag, obj.last_modified, now)
     if status == 304:
@@ -94,19 +97,22 @@ async def serve_object(request: web.Request) -> web.StreamResponse:
             headers["Content-Range"] = content_range(part, size)
             return await send_body(request, 206, headers, obj, part.first, part.last + 1)
         if outcome is not None and sum(r.length for r in outcome) <= _MAX_MULTIPART:
-            return _multipart(headers, obj, outcome)
+            return _multipart(headers, obj, content_type, outcome)
     return await send_body(request, 200, headers, obj, 0, size)
 
 
 def _multipart(
-    headers: CIMultiDict[str], obj: SyntheticObject, ranges: tuple[ByteRange, ...]
+    headers: CIMultiDict[str],
+    obj: SyntheticObject,
+    content_type: str,
+    ranges: tuple[ByteRange, ...],
 ) -> web.Response:
     """A multipart/byteranges body (RFC 9110 §14.6), parts in the order they were asked for."""
     boundary = "cdnlab-" + obj.etag.strip('"')
     pieces: list[bytes] = []
     for part in ranges:
         pieces.append(
-            f"--{boundary}\r\nContent-Type: {_OCTETS}\r\n"
+            f"--{boundary}\r\nContent-Type: {content_type}\r\n"
             f"Content-Range: {content_range(part, obj.size)}\r\n\r\n".encode()
         )
         pieces.append(obj.read(part.first, part.last + 1))

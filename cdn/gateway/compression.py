@@ -13,8 +13,9 @@ Rules:
   size, rounded up; the default ratios (``COMPRESSION_RATIOS``) were measured once with the
   edge's own libraries and levels (zlib level 6, brotli quality 5, as edge/compressing.py) on
   text: this repository's docs/*.md and README.md (17 files, 336 KB), gzip 0.41 and br 0.39 of
-  the identity bytes. The synthetic origin's catalog bodies are no guide: they are served as
-  ``application/octet-stream`` (never compressed) and are repeated random 4 KiB blocks.
+  the identity bytes. The synthetic origin serves a path family's ``content_type``, with a text
+  body made to compress about as much at the median size (origin/bodies.py) when the type is
+  compressible, and random octets otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "accept_encoding_field",
     "choose_coding",
     "compressed_size",
+    "compressible_type",
     "normalised_fields",
     "should_compress",
 ]
@@ -98,6 +100,12 @@ def should_compress(
         return False
     if content_encoding and content_encoding.strip().lower() != "identity":
         return False
+    return compressible_type(content_type)
+
+
+def compressible_type(content_type: str | None) -> bool:
+    """Whether answers of this media type are compressed (text/*, JSON, JavaScript, XML, SVG, ...);
+    parameters such as ``charset`` do not matter."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     return media.startswith("text/") or media in COMPRESSIBLE_TYPES
 

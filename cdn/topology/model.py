@@ -164,7 +164,7 @@ class WorkloadPath:
     # as validly signed.
     signing: str = "url"
     # What the origin serves these objects as (the simulator asks the core's should_compress
-    # with it); the synthetic origin's catalog is application/octet-stream, never compressed.
+    # with it; the synthetic origin serves it, with a text body when it is compressible).
     content_type: str = "application/octet-stream"
     # Compressed size / identity size per coding on a compressing behavior (gzip, br); empty:
     # the core's COMPRESSION_RATIOS (cdn.gateway.compression).

@@ -29,6 +29,7 @@ _NORMAL = NormalDist()
 _TWO_64 = float(1 << 64)
 _PERSON = b"cdnlab-size"
 _FAMILY_PERSON = b"cdnlab-path"
+_OCTETS = "application/octet-stream"
 _ORIGIN_MAX_ID = 2**62  # object ids origin/objects.py accepts are below this
 
 
@@ -169,12 +170,22 @@ class Catalog:
                 return int(match.group(1))
         return None
 
+    def content_type_at(self, path: str) -> str:
+        """The media type the origin serves at ``path``: the ``content_type`` of the first path
+        family whose template matches it, else ``application/octet-stream`` (no path mix, or a
+        path no family names, such as ``/obj/{id}`` when it is not a family's)."""
+        for family, pattern in zip(self.workload.paths, self._path_res, strict=False):
+            if pattern.match(path):
+                return family.content_type
+        return _OCTETS
+
     def served_id(self, path: str) -> int | None:
         """The object the origin serves at ``path``; None when it answers 404 (e.g. a URI an
         edge function rewrote to a path the catalog does not name).
 
-        As origin/app.py routes: ``/obj/{id}`` first (a whole number below 2**62, else 404),
-        then every path of the workload's templates (``id_of``)."""
+        The origin resolves its object routes with it (origin/objects.py): ``/obj/{id}`` first
+        (a whole number below 2**62, else 404), then every path of the workload's templates
+        (``id_of``)."""
         if path.startswith("/obj/") and "/" not in path[5:]:
             text = path[5:]
             return int(text) if text.isdigit() and int(text) < _ORIGIN_MAX_ID else None

@@ -95,3 +95,19 @@ def test_a_family_compression_ratio_is_above_zero_and_at_most_one() -> None:
     bad = [{"path": "/s/{id}", "compression_ratio": {"br": 0}}]
     with pytest.raises(ConfigError, match=r"workload\.paths\[0\]\.compression_ratio\.br"):
         parse_topology(_topology(bad), "t.toml")
+
+
+def test_the_origin_serves_a_familys_content_type_at_its_paths() -> None:
+    catalog = Catalog(
+        Workload(
+            paths=(
+                WorkloadPath("/static/{id}.css", content_type="text/css"),
+                WorkloadPath("/api/{id}", content_type="application/json"),
+            )
+        )
+    )
+    assert catalog.content_type_at("/static/7.css") == "text/css"
+    assert catalog.content_type_at("/api/7") == "application/json"
+    # /obj/{id} is always served, as octets when no family names it
+    assert catalog.content_type_at("/obj/7") == "application/octet-stream"
+    assert Catalog(Workload()).content_type_at("/obj/7") == "application/octet-stream"

@@ -150,3 +150,12 @@ async def test_bad_id_is_404_and_bad_query_is_400_with_a_reason(start_origin) ->
             status, _, body = await get(session, f"{base}/obj/1?{query}")
             assert status == 400, query
             assert word in body and b"Traceback" not in body
+
+
+async def test_a_path_naming_no_object_is_404_saying_so(start_origin) -> None:
+    base = await start_origin()
+    async with aiohttp.ClientSession() as session:
+        for path in ("/obj/abc", f"/obj/{2**62}", "/obj/-1"):
+            status, _, body = await get(session, base + path)
+            assert status == 404
+            assert b"names no object" in body
