@@ -112,6 +112,11 @@ def run_lines(report: LoadReport) -> list[str]:
             f"refused: throttled (429) {doc['throttled']} ({doc['throttled_share']:.2%}), "
             f"forbidden (403) {doc['forbidden']} ({doc['forbidden_share']:.2%})"
         )
+    if doc.get("preflight"):
+        lines.append(
+            f"CORS preflights answered by the edge (204): {doc['preflight']} "
+            f"({doc['preflight_share']:.2%})"
+        )
     if doc["errors"]["by_kind"]:
         kinds = ", ".join(f"{k} {v}" for k, v in doc["errors"]["by_kind"].items())
         lines.append(f"errors by kind: {kinds}")

@@ -5,7 +5,9 @@ Rules:
 - The behavior of a path is the core's (``Gateway.behavior_for``); an object's path family is
   the catalog's (``Catalog.family_of``), as in the simulator (sim.behaviors).
 - The path mix's draws are the simulator's (``cdn.workload.draws``, one ``random.Random``
-  seeded as the simulator's, in request order: the same seed sends the same mix): POST instead
+  seeded as the simulator's, in request order: the same seed sends the same mix): CORS
+  preflights (``preflight_share``: OPTIONS with the core's ``preflight_fields``, as a browser
+  sends them), POST instead
   of GET (``post_share``), the query variant (``query``, appended to the path), and API keys: a
   request of a keyed behavior goes without a key with probability ``keyless_share`` of its
   family, else with one of the family's ``api_keys`` keys, uniformly (the per-client draw is
@@ -43,7 +45,7 @@ from cdn.errors import ConfigError
 from cdn.gateway.behaviors import Behavior, Gateway, default_gateway
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload.catalog import Catalog
-from cdn.workload.draws import draw_request, draw_seed
+from cdn.workload.draws import draw_request, draw_seed, preflight_fields
 
 __all__ = ["Credentials", "private_key_path", "signed_cookies", "signed_query"]
 
@@ -61,6 +63,7 @@ class _Profile:
     per_client: bool
     signed: str
     cookies: int  # the signed-cookie set to send (0: none; the variants' outer index)
+    preflight: int  # the header variant of a preflight for its behavior (Origin, ...)
 
 
 def private_key_path(topology: Topology, key_id: str) -> Path | None:
@@ -103,7 +106,10 @@ class Credentials:
     ) -> Credentials | None:
         """The credentials of ``topology``'s behaviors, or None when none wants any."""
         gateway = topology.gateway
-        mixed = any(f.post_share or f.query is not None for f in topology.workload.paths)
+        mixed = any(
+            f.post_share or f.preflight_share or f.query is not None
+            for f in topology.workload.paths
+        )
         plain = default_gateway(topology.origin.name)
         if gateway is None or gateway.behaviors == plain.behaviors:
             if not mixed:
@@ -151,9 +157,16 @@ class Credentials:
                     self._cookies[id(behavior)] = len(cookie_sets)
                     cookie_sets.append({"Cookie": signed_cookies(signed)})
         self._keyed = len(keyed)
-        self.variants: tuple[dict[str, str], ...] = tuple(
-            {**cookies, **key} for cookies in cookie_sets for key in keyed
-        )
+        variants = [{**cookies, **key} for cookies in cookie_sets for key in keyed]
+        # A preflight's fields per behavior (they depend on its CORS policy), after the others.
+        self._preflights: dict[int, int] = {}
+        if any(family.preflight_share for family in self._families):
+            for behavior in gateway.behaviors:
+                fields = preflight_fields(behavior)
+                if fields not in variants:
+                    variants.append(fields)
+                self._preflights[id(behavior)] = variants.index(fields)
+        self.variants: tuple[dict[str, str], ...] = tuple(variants)
         self._rng = random.Random(draw_seed(workload.seed if seed is None else seed))
         self._profiles: dict[int | str, _Profile] = {}
 
@@ -177,7 +190,8 @@ class Credentials:
         signed, cookies = self._signed[id(behavior)], 0
         if family.signing == "cookies" and signed:
             signed, cookies = "", self._cookies[id(behavior)]
-        return _Profile(family, keys, per_client, signed, cookies)
+        preflight = self._preflights.get(id(behavior), 0)
+        return _Profile(family, keys, per_client, signed, cookies, preflight)
 
     def for_request(self, obj: int | str, path: str) -> tuple[str, str, int]:
         """(method, path to send, header variant) of one request for object ``obj`` (a trace's
@@ -193,7 +207,9 @@ class Credentials:
             self._rng.random, profile.family, keys is not None, profile.per_client
         )
         variant = keys[key] if keys and key is not None else 0
-        if profile.cookies:
+        if method == "OPTIONS":
+            variant = profile.preflight
+        elif profile.cookies:
             variant += profile.cookies * self._keyed
         if query:
             path = f"{path}{'&' if '?' in path else '?'}{query}"

@@ -61,6 +61,7 @@ SLICE_COLUMNS = (
     "origin_requests",
     "throttled",
     "forbidden",
+    "preflight",
     "p50_ms",
     "p90_ms",
     "p95_ms",
@@ -231,6 +232,8 @@ class LoadReport:
             "forbidden": total.forbidden,
             "throttled_share": ratio(total.throttled, total.requests),
             "forbidden_share": ratio(total.forbidden, total.requests),
+            "preflight": total.preflight,
+            "preflight_share": ratio(total.preflight, total.requests),
             "origin": {
                 "requests": total.origin_requests,
                 "bytes": total.origin_bytes,
@@ -349,6 +352,7 @@ def _from_json(doc: Mapping[str, Any]) -> LoadReport:
         "origin_bytes": doc["origin"]["bytes"],
         "throttled": doc.get("throttled", 0),
         "forbidden": doc.get("forbidden", 0),
+        "preflight": doc.get("preflight", 0),
     }
     stats.total = _tally(total_view, hist["latency"])
     stats.service = decode(hist["service"])

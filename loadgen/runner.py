@@ -49,8 +49,13 @@ from loadgen.stats import LoadStats, SampleBuffer, Second, Tally, ratio, value_a
 from loadgen.wire import USER_AGENT, WireClient, WirePool, request_tail
 
 OUTCOME_MEMO = 4096  # distinct (Cache-Status, X-Cache) pairs whose classification is kept
-# Refusals are categories of their own, whatever the headers say (docs/load.md).
-REFUSALS = {429: CacheOutcome("throttled", False), 403: CacheOutcome("forbidden", False)}
+# Refusals, and preflights answered by the edge (204), are categories of their own, whatever the
+# headers say (docs/load.md).
+REFUSALS = {
+    429: CacheOutcome("throttled", False),
+    403: CacheOutcome("forbidden", False),
+    204: CacheOutcome("preflight", False),
+}
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
 # After a connect failure at an edge, its users go to their next-nearest edge this long.
 MOVE_SECONDS = 5.0
@@ -176,8 +181,8 @@ class Recorder:
         size: int,
         target: bytes | str | None = None,
     ) -> None:
-        """A response arrived in full; 5xx responses are booked as errors; 429 and 403 as
-        throttled and forbidden (their own cache-status categories). ``target``: the request
+        """A response arrived in full; 5xx responses are booked as errors; 429, 403 and 204 as
+        throttled, forbidden and preflight (their own cache-status categories). ``target``: the request
         line or path, for the behavior slice."""
         stats = self.stats
         code = str(status)
@@ -204,6 +209,8 @@ class Recorder:
                 tally.throttled += 1
             elif status == 403:
                 tally.forbidden += 1
+            elif status == 204:
+                tally.preflight += 1
             tally.responses += 1
             tally.bytes += size
             if is_hit:

@@ -182,6 +182,7 @@ COUNTERS = (
     "origin_bytes",
     "throttled",
     "forbidden",
+    "preflight",
 )
 
 
@@ -192,7 +193,8 @@ class Tally:
     ``requests`` = ``responses`` + ``errors``: requests sent, answered below 500, failed
     (transport errors and 5xx). ``hits`` and ``hit_bytes`` count responses served by a cache
     (hit, stale, revalidated, collapsed); ``bytes`` are body bytes received. ``throttled`` (429)
-    and ``forbidden`` (403) count those responses (refusals of a behavior, docs/gateway.md).
+    and ``forbidden`` (403) count those responses (refusals of a behavior, docs/gateway.md),
+    ``preflight`` the 204s of CORS preflights answered by the edge.
     """
 
     requests: int = 0
@@ -205,6 +207,7 @@ class Tally:
     origin_bytes: int = 0
     throttled: int = 0
     forbidden: int = 0
+    preflight: int = 0
     latency: HdrHistogram = field(default_factory=new_histogram)
 
     def add(self, other: Tally) -> None:
@@ -222,6 +225,7 @@ class Tally:
         out["error_ratio"] = ratio(self.errors, self.requests)
         out["throttled_share"] = ratio(self.throttled, self.requests)
         out["forbidden_share"] = ratio(self.forbidden, self.requests)
+        out["preflight_share"] = ratio(self.preflight, self.requests)
         out["latency_ms"] = latency_ms(self.latency)
         return out
 

@@ -13,9 +13,13 @@ of the cache step). This module only feeds them simulated requests and counts wh
   core's ``cdn.workload.draws`` from one seeded ``random.Random`` in request order, as the load
   generator draws them): a query variant, one of
   ``api_keys`` simulated keys of the behavior's usage plan (or none, ``keyless_share``), POST
-  (``post_share``) instead of GET, a client address among ``clients``.
-- A refused request (403, 429, 301) is answered by the edge: it takes its place in the edge's
-  queue and nothing else; its body is empty (no transfer time, no bytes). An admitted POST is
+  (``post_share``) instead of GET, a client address among ``clients``, or a CORS preflight
+  (``preflight_share``: OPTIONS with ``Origin`` and ``Access-Control-Request-Method``).
+- A refused request (403, 429, 301) and a preflight on a behavior with ``cors`` (204, counted as
+  ``preflight``) are answered by the edge: they take their place in the edge's queue and nothing
+  else; their body is empty (no transfer time, no bytes). A preflight on a behavior without
+  ``cors`` is an OPTIONS like any other method: 403 when the behavior does not allow it, else
+  passed to the origin. An admitted POST is
   passed to the behavior's origin uncached (edge queue, then the origin and back).
 - Where misses go is ``sim.origins``'s: the usual way (peers, shield, the first origin) or, for
   a behavior on another origin or an origin group, that origin directly (as ``edge.routes``). An admitted GET goes to
@@ -50,7 +54,7 @@ from cdn.gateway.behaviors import ApiKey, Gateway, default_gateway
 from cdn.gateway.compression import CODINGS, normalised_fields
 from cdn.topology import Topology, WorkloadPath
 from cdn.workload import Catalog, RequestBatch
-from cdn.workload.draws import draw_request, draw_seed
+from cdn.workload.draws import draw_request, draw_seed, preflight_fields
 from sim.compression import SimCompression, varied
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
@@ -73,10 +77,11 @@ class Verdict(IntEnum):
     FORBIDDEN = 1  # 403: a method not allowed, no or an unknown API key
     THROTTLED = 2  # 429: a usage plan's rate or quota, or a client limit
     REDIRECTED = 3  # 301: redirect-to-https on plain HTTP
+    PREFLIGHT = 4  # 204: a CORS preflight answered at the edge
 
 
-SERVED, FORBIDDEN, THROTTLED, REDIRECTED = Verdict
-_STATUS_VERDICT = {403: FORBIDDEN, 429: THROTTLED}
+SERVED, FORBIDDEN, THROTTLED, REDIRECTED, PREFLIGHT = Verdict
+_STATUS_VERDICT = {403: FORBIDDEN, 429: THROTTLED, 204: PREFLIGHT}
 _DECISIONS = 1 << 18  # admit() answers kept for stateless behaviors (path, method, query)
 
 
@@ -150,6 +155,8 @@ class _Counts:
             "redirected": int(self.kinds[REDIRECTED][index]),
             "forbidden_share": ratio(int(self.kinds[FORBIDDEN][index]), requests),
             "throttled_share": ratio(int(self.kinds[THROTTLED][index]), requests),
+            "preflight": int(self.kinds[PREFLIGHT][index]),
+            "preflight_share": ratio(int(self.kinds[PREFLIGHT][index]), requests),
             "latency_ms": latency_summary(self.histograms[index]),
         }
 
@@ -169,13 +176,16 @@ class _Counts:
         requests = int(self.requests.sum())
         forbidden = int(self.kinds[FORBIDDEN].sum())
         throttled = int(self.kinds[THROTTLED].sum())
+        preflight = int(self.kinds[PREFLIGHT].sum())
         return {
             "requests": requests,
             "forbidden": forbidden,
             "throttled": throttled,
             "redirected": int(self.kinds[REDIRECTED].sum()),
+            "preflight": preflight,
             "forbidden_share": ratio(forbidden, requests),
             "throttled_share": ratio(throttled, requests),
+            "preflight_share": ratio(preflight, requests),
         }
 
 
@@ -331,7 +341,7 @@ class SimGateway:
         behavior, family = self.gateway.behaviors[b], self.families[f]
         stateless = not behavior.api_key_required and behavior.client_rate_limit is None
         plain = False
-        if stateless and family.query is None and not family.post_share:
+        if stateless and family.query is None and not (family.post_share or family.preflight_share):
             # Every request for the path is this GET: the core's answer to it, once.
             request = ViewerRequest("GET", self.scheme, "cdnlab", path, "", {}, "10.0.0.0")
             decided = self.probe.admit(request, 0.0)
@@ -379,7 +389,9 @@ class SimGateway:
             self.rng.random, family, keys is not None, per_client
         )
         headers: dict[str, str] = {}
-        if keys is not None and k is not None:
+        if method == "OPTIONS":
+            headers = preflight_fields(behavior)
+        elif keys is not None and k is not None:
             headers["x-api-key"] = keys[k]
         client = "10.0.0.0"
         if per_client:

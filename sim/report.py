@@ -49,6 +49,8 @@ BEHAVIOR_COLUMNS = (
     "throttled_share",
     "forbidden",
     "forbidden_share",
+    "preflight",
+    "preflight_share",
 )
 
 

@@ -149,6 +149,7 @@ class WorkloadPath:
         ``path`` (with ``{id}``), ``share`` of the catalog (weights, normalised), and what the
         simulator sends with their requests: a query variant, ``api_keys`` simulated keys (each
         request uses one, uniformly), ``keyless_share`` without a key, ``post_share`` as POSTs,
+        ``preflight_share`` as CORS preflights (what a browser sends before a cross-origin call),
         from ``clients`` client addresses (for per-client limits), and how the load generator signs
     them (``signing``). docs/simulator.md."""
 
@@ -158,6 +159,7 @@ class WorkloadPath:
     api_keys: int = 1
     keyless_share: float = 0.0
     post_share: float = 0.0
+    preflight_share: float = 0.0
     clients: int = 1000
     # How the load generator sends a signed behavior's signature: "url" (query parameters) or
     # "cookies" (CloudFront-Policy, -Signature, -Key-Pair-Id cookies); the simulator takes both

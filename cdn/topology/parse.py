@@ -243,6 +243,7 @@ def _workload_path(reader: TableReader) -> WorkloadPath:
         api_keys=reader.integer("api_keys", 1, minimum=1),
         keyless_share=reader.number("keyless_share", 0.0, minimum=0, maximum=1),
         post_share=reader.number("post_share", 0.0, minimum=0, maximum=1),
+        preflight_share=reader.number("preflight_share", 0.0, minimum=0, maximum=1),
         clients=reader.integer("clients", 1000, minimum=1),
         signing=reader.text("signing", "url", SIGNINGS),
         content_type=_content_type(reader),

@@ -4,7 +4,12 @@
 Rules: pure; the caller owns the uniform source (``random.Random(draw_seed(seed)).random``) and
 calls ``draw_request`` once per request, in request order. The draws, in this order, each only
 when it applies (a request that needs none draws nothing):
-- POST instead of GET with probability ``post_share`` of the family;
+- a CORS preflight with probability ``preflight_share`` of the family: ``OPTIONS`` with
+  ``Origin`` and ``Access-Control-Request-Method: GET`` (``preflight_fields``), as a browser
+  sends it before a cross-origin call; nothing else is drawn for it (a preflight carries no API
+  key, and the query does not change its answer);
+- POST instead of GET with probability ``post_share`` of the family (of the requests that are
+  not preflights);
 - for a behavior that requires an API key: none with probability ``keyless_share``, else key
   ``i`` of the family's ``api_keys``, uniformly;
 - for a behavior with a per-client limit: client ``i`` of the family's ``clients``, uniformly;
@@ -20,9 +25,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from cdn.gateway.behaviors import Behavior
 from cdn.topology import WorkloadPath
 
-__all__ = ["RequestDraw", "coding_seed", "draw_coding", "draw_request", "draw_seed"]
+__all__ = [
+    "PREFLIGHT",
+    "RequestDraw",
+    "coding_seed",
+    "draw_coding",
+    "draw_request",
+    "draw_seed",
+    "preflight_fields",
+]
 
 
 class RequestDraw(NamedTuple):
@@ -35,6 +49,9 @@ class RequestDraw(NamedTuple):
 
 
 PLAIN = RequestDraw("GET", None, 0, "")
+PREFLIGHT = RequestDraw("OPTIONS", None, 0, "")
+# The page a preflight comes from when the behavior allows any origin (or has no CORS at all).
+_ANY_ORIGIN = "https://app.cdnlab.example"
 
 
 def draw_seed(seed: int) -> str:
@@ -47,6 +64,8 @@ def draw_request(
 ) -> RequestDraw:
     """One request's draws from ``uniform`` (the module's rules); ``keyed``: its behavior
     requires an API key; ``per_client``: its behavior limits requests per client."""
+    if family.preflight_share and uniform() < family.preflight_share:
+        return PREFLIGHT
     if not (family.post_share or keyed or per_client or family.query is not None):
         return PLAIN
     method = "POST" if family.post_share and uniform() < family.post_share else "GET"
@@ -58,6 +77,16 @@ def draw_request(
     if family.query is not None:
         query = f"{family.query.name}={int(uniform() * family.query.values)}"
     return RequestDraw(method, key, client, query)
+
+
+def preflight_fields(behavior: Behavior) -> dict[str, str]:
+    """The fields of a preflight for ``behavior``'s paths (lower-case names): ``Origin`` (its
+    CORS policy's first allowed origin, or a made-up page when it allows any or has no policy)
+    and ``Access-Control-Request-Method: GET``."""
+    cors = behavior.cors
+    origins = [o for o in cors.allow_origins if o != "*"] if cors is not None else []
+    origin = origins[0] if origins else _ANY_ORIGIN
+    return {"origin": origin, "access-control-request-method": "GET"}
 
 
 def coding_seed(seed: int) -> str:

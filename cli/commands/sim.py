@@ -294,17 +294,20 @@ def _print_summary(report: dict[str, Any]) -> None:
 
 
 def _behaviors_table(report: dict[str, Any]) -> Table:
-    """Per behavior (sim.behaviors): requests, hit ratio, latency, refusals, and the bytes
-    compression saved when any behavior served compressed requests."""
+    """Per behavior (sim.behaviors): requests, hit ratio, latency, refusals, and the CORS
+    preflights answered at the edge and the bytes compression saved when there are any."""
     behaviors = report["behaviors"]
     saved = any(b.get("compression", {}).get("requests") for b in behaviors.values())
+    preflights = any(b.get("preflight") for b in behaviors.values())
     table = Table(
         title="Behaviors: hit ratio and latency (ms) of served requests, "
         "throttled (429) and forbidden (403) shares"
+        + (", CORS preflights answered at the edge" if preflights else "")
         + (", bytes saved by compression" if saved else "")
     )
     table.add_column("behavior", no_wrap=True)
     columns = ("requests", "hit", "p50", "p90", "p99", "429", "403")
+    columns += ("OPTIONS",) if preflights else ()
     for column in (*columns, "saved") if saved else columns:
         table.add_column(column, justify="right")
     for name, b in behaviors.items():
@@ -317,6 +320,8 @@ def _behaviors_table(report: dict[str, Any]) -> Table:
             f"{b['throttled_share']:.2%}",
             f"{b['forbidden_share']:.2%}",
         ]
+        if preflights:
+            cells.append(f"{b.get('preflight_share', 0.0):.2%}")
         if saved:
             compression = b.get("compression")
             cells.append(f"{compression['saved_share']:.2%}" if compression else "-")

@@ -111,3 +111,10 @@ def test_the_origin_serves_a_familys_content_type_at_its_paths() -> None:
     # /obj/{id} is always served, as octets when no family names it
     assert catalog.content_type_at("/obj/7") == "application/octet-stream"
     assert Catalog(Workload()).content_type_at("/obj/7") == "application/octet-stream"
+
+
+def test_a_family_preflight_share_is_a_share() -> None:
+    with pytest.raises(ConfigError, match=r"workload\.paths\[0\]\.preflight_share"):
+        parse_topology(_topology([{"path": "/s/{id}", "preflight_share": 1.5}]), "t.toml")
+    topology = parse_topology(_topology([{"path": "/s/{id}", "preflight_share": 0.1}]), "t.toml")
+    assert topology.workload.paths[0].preflight_share == 0.1

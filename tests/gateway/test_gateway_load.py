@@ -41,13 +41,21 @@ async def test_load_on_the_gateway_example_books_refusals_per_behavior(
     assert behaviors["/obj/*"].responses == behaviors["/obj/*"].requests > 0
     assert behaviors["/static/*"].throttled == behaviors["/static/*"].forbidden == 0
     assert stats.by_cache_status["throttled"].requests == stats.total.throttled
+    # preflight_share = 0.05 of the API's requests are CORS preflights, answered by the edge.
+    assert api.preflight == _sent(plan, "OPTIONS", "/echo/") > 0
+    assert stats.total.preflight == api.preflight
+
+
+def _sent(plan: LoadPlan, method: str, prefix: str) -> int:
+    """The requests with ``method`` ``plan`` sends to paths under ``prefix`` (its schedule)."""
+    schedule = Schedule(plan)
+    sent = [schedule.resolve_path(b, k) for b in schedule.batches() for k in range(len(b))]
+    return sum(m == method and path.startswith(prefix) for m, path, _ in sent)
 
 
 def _posts(plan: LoadPlan, prefix: str) -> int:
     """The POSTs ``plan`` sends to paths under ``prefix`` (its schedule, drawn as the run's)."""
-    schedule = Schedule(plan)
-    sent = [schedule.resolve_path(b, k) for b in schedule.batches() for k in range(len(b))]
-    return sum(method == "POST" and path.startswith(prefix) for method, path, _ in sent)
+    return _sent(plan, "POST", prefix)
 
 
 def _cookie_topology(tmp_path: Path):

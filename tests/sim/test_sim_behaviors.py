@@ -128,6 +128,30 @@ def test_allowed_posts_pass_to_the_origin_uncached(tmp_path: Path) -> None:
     assert report["origin"]["requests"] == edge["miss"] + edge["bypass"]
 
 
+def test_cors_preflights_are_answered_at_the_edge(tmp_path: Path) -> None:
+    mix = '[[workload.paths]]\npath = "/obj/{id}"\npreflight_share = 0.2\n'
+    cors = (
+        '[[behavior]]\npath_pattern = "*"\nmin_ttl = "1d"\n'
+        'cors = { allow_origins = ["https://app.example"], max_age = 600 }\n'
+    )
+    report = _run(tmp_path, mix + cors)
+    behavior = report["behaviors"]["*"]
+    assert 0.15 < behavior["preflight_share"] < 0.25
+    assert behavior["served"] == behavior["requests"] - behavior["preflight"]
+    assert report["gateway"]["preflight"] == behavior["preflight"]
+    # nothing of them reaches the origin: its requests are the GETs' misses
+    assert report["origin"]["requests"] == report["pops"]["edge"]["outcomes"]["miss"]
+
+
+def test_preflights_without_cors_are_options_like_any_method(tmp_path: Path) -> None:
+    mix = '[[workload.paths]]\npath = "/obj/{id}"\npreflight_share = 0.2\n'
+    get_only = '[[behavior]]\npath_pattern = "*"\nallowed_methods = ["GET", "HEAD"]\n'
+    report = _run(tmp_path, mix + get_only)
+    behavior = report["behaviors"]["*"]
+    assert behavior["preflight"] == 0
+    assert 0.15 < behavior["forbidden_share"] < 0.25
+
+
 def test_a_usage_plan_admits_its_burst_then_its_rate_and_throttles_the_rest(
     tmp_path: Path,
 ) -> None:

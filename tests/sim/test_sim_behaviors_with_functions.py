@@ -29,6 +29,7 @@ def test_a_viewer_function_runs_for_each_admitted_request_and_behaviors_still_re
     document = report.report
     refused = document["gateway"]["forbidden"] + document["gateway"]["throttled"]
     refused += document["gateway"]["redirected"]
+    refused += document["gateway"]["preflight"]  # CORS preflights, answered by admission too
     assert refused > 0  # the example's API is throttled, its private POSTs forbidden
     invoked = document["functions"]["functions"]["fn"]["invocations"]
     # Every admitted request meets it: the GETs before the cache step, the POSTs passed to the
