@@ -2,11 +2,12 @@
 
 Rules: pure functions, no clock. Parsing accepts the three historical formats (IMF-fixdate,
 obsolete RFC 850, asctime) and returns seconds since the epoch as a float, or None for
-anything else. Names (day, month, ``GMT``) match case-insensitively: "Although all date formats
-are specified to be case-sensitive, a cache recipient SHOULD match the field value
-case-insensitively" (RFC 9111 §4.2); other zones (``UTC``, ``AEST``) stay invalid (callers decide what an invalid date means: an invalid Expires is "already
-expired", RFC 9111 §5.3). Two-digit RFC 850 years: a date more than 50 years after ``now``
-means the most recent past year with those digits; without ``now``, 70-99 -> 19xx, else 20xx.
+anything else (callers decide what an invalid date means: an invalid Expires is "already
+expired", RFC 9111 §5.3). Names (day, month, ``GMT``) match case-insensitively: "Although all
+date formats are specified to be case-sensitive, a cache recipient SHOULD match the field
+value case-insensitively" (RFC 9111 §4.2); other zones (``UTC``, ``AEST``) stay invalid.
+Two-digit RFC 850 years: a date more than 50 years after ``now`` means the most recent past
+year with those digits; without ``now``, 70-99 -> 19xx, else 20xx.
 """
 
 from __future__ import annotations
