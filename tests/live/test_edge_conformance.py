@@ -76,3 +76,22 @@ async def test_rfc9213_2_1_string_max_age_in_cdn_cache_control_is_not_consumed(
     edge = await start_edge_server(origin.url, clock=clock)
     await _x_caches(http, edge.url + "/cdn", 2)
     assert origin.fetches["/cdn"] == 2
+
+
+@pytest.mark.parametrize("size", [10, 2 << 20], ids=["buffered", "streamed"])
+async def test_rfc9111_5_2_2_4_no_cache_named_field_reaches_the_fetching_client_only(
+    origin_and_clock, start_edge_server, http, size
+) -> None:
+    # no-cache="a": the stored copy drops "a"; the response that carried it does not.
+    origin, clock = origin_and_clock
+    fields = (("Cache-Control", 'no-cache="a", max-age=3600'), ("a", "1"), ("b", "2"))
+    origin.script("/nc", Reply(headers=fields, body=b"x" * size))
+    edge = await start_edge_server(origin.url, clock=clock)
+    seen = []
+    for _ in range(2):
+        async with http.get(edge.url + "/nc") as response:
+            assert len(await response.read()) == size
+            seen.append(
+                (response.headers["X-Cache"], response.headers.get("a"), response.headers["b"])
+            )
+    assert seen == [("MISS", "1", "2"), ("HIT", None, "2")]
