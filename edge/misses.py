@@ -279,7 +279,9 @@ class Misses:
         if length is None or length > SMALL_BODY:
             status = step.answer(keep.entry, self.clock(), stored=False).cache_status
             kept = None if peer else keep.entry
-            return await self.streamer.stream(request, status, fetched, kept, ticket, started)
+            return await self.streamer.stream(
+                request, status, fetched, kept, ticket, started, served=keep.served
+            )
         body = await read_body(fetched.response, self.metrics, fetched.kind)
         if body is None:
             if ticket is not None:
@@ -297,4 +299,6 @@ class Misses:
         if ticket is not None:
             ticket.finish(obj, cacheable=True)
         serve = step.answer(obj.entry, self.clock(), stored=False)
-        return self.replies.serve(request, serve, obj, started, fetched)
+        # This answer carries the response's own fields (Keep.served), the store its copy's.
+        answer = obj if keep.served is None else kept_object(keep.served, body)
+        return self.replies.serve(request, serve, answer, started, fetched)

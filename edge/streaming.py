@@ -60,16 +60,19 @@ class Streamer:
         ticket: Ticket | None,
         started: float,
         invalidate: tuple[str, ...] = (),
+        served: Entry | None = None,
     ) -> web.StreamResponse:
         """Send the upstream body as it arrives; with ``keep``, store it (up to the size limit).
 
-        ``status`` is the step's Cache-Status; ``invalidate`` the targets a Relay removes (§4.4).
+        ``status`` is the step's Cache-Status; ``invalidate`` the targets a Relay removes (§4.4);
+        ``served`` the core's ``Keep.served`` (this answer's own fields when storing dropped some).
         """
         response = fetched.response
         code = response.status
         method = request.method
-        # Client-facing fields of a kept answer come from the stored copy (e.g. no Set-Cookie).
-        headers = keep.headers if keep is not None else Headers(response.headers.items())
+        # Client-facing fields of a kept answer: the core's (Keep.served, else the stored copy).
+        source = served if served is not None else keep
+        headers = source.headers if source is not None else Headers(response.headers.items())
         out = web.StreamResponse(
             status=code, headers=self.replies.pass_fields(request, headers, status)
         )

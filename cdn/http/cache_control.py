@@ -17,7 +17,10 @@ conservatively, i.e. the way that caches less or revalidates sooner:
 
 Targeted fields (RFC 9213 §2.1) are sf-dictionaries: a field that fails to parse, or is empty,
 is ignored as if absent. Their member values follow the same rules as above, duplicates
-included (rather than RFC 8941's "last one wins"); a digit sf-string counts as a number.
+included (rather than RFC 8941's "last one wins"), except that a time argument must be an
+sf-integer: "Implementations SHOULD NOT consume values that violate these inferred
+constraints" (RFC 9213 §2.1), so ``max-age="60"`` (an sf-string) or ``max-age=6.0`` is not
+read as 60 but, like any invalid value, as 0 (stale).
 """
 
 from __future__ import annotations
@@ -251,7 +254,9 @@ def parse_targeted(value: str) -> CacheControl | None:
             if argument is not False:
                 builder.flag(name)
         elif name in _ATTRIBUTE:
-            builder.numeric(name, parse_delta_seconds(argument))
+            # RFC 9213 §2.1: delta-seconds map to sf-integer; a string or decimal is not consumed.
+            is_integer = isinstance(argument, int) and not isinstance(argument, bool)
+            builder.numeric(name, parse_delta_seconds(argument) if is_integer else None)
         elif name in _FIELD_LISTS:
             if argument is False:
                 continue

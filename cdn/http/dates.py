@@ -3,8 +3,11 @@
 Rules: pure functions, no clock. Parsing accepts the three historical formats (IMF-fixdate,
 obsolete RFC 850, asctime) and returns seconds since the epoch as a float, or None for
 anything else (callers decide what an invalid date means: an invalid Expires is "already
-expired", RFC 9111 §5.3). Two-digit RFC 850 years: a date more than 50 years after ``now``
-means the most recent past year with those digits; without ``now``, 70-99 -> 19xx, else 20xx.
+expired", RFC 9111 §5.3). Names (day, month, ``GMT``) match case-insensitively: "Although all
+date formats are specified to be case-sensitive, a cache recipient SHOULD match the field
+value case-insensitively" (RFC 9111 §4.2); other zones (``UTC``, ``AEST``) stay invalid.
+Two-digit RFC 850 years: a date more than 50 years after ``now`` means the most recent past
+year with those digits; without ``now``, 70-99 -> 19xx, else 20xx.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _IMF = re.compile(
-    r"[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT\Z", re.ASCII
+    r"[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (?i:GMT)\Z", re.ASCII
 )
 _RFC850 = re.compile(
-    r"[A-Za-z]{6,9}, (\d{2})-([A-Za-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT\Z", re.ASCII
+    r"[A-Za-z]{6,9}, (\d{2})-([A-Za-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) (?i:GMT)\Z", re.ASCII
 )
 _ASCTIME = re.compile(
     r"[A-Za-z]{3} ([A-Za-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})\Z", re.ASCII

@@ -37,15 +37,18 @@ def date_value(headers: Headers, response_time: float) -> float:
 
 
 def age_value(headers: Headers) -> int:
-    """The Age field (§5.1); 0 when absent or invalid; the largest of several lines."""
+    """The Age field (§5.1); 0 when absent or invalid.
+
+    Age is a singleton field, but "a cache encountering a message with a list-based Age field
+    value SHOULD use the first member of the field value, discarding subsequent ones" (§5.1):
+    several lines combine into one list (RFC 9110 §5.3), so the first member of the first line
+    counts, and an invalid first member means no usable Age (0).
+    """
     lines = headers.get_all("age")
-    best = 0
-    for line in lines:
-        for member in line.split(","):
-            seconds = parse_delta_seconds(member)
-            if seconds is not None and seconds > best:
-                best = seconds
-    return best
+    if not lines:
+        return 0
+    seconds = parse_delta_seconds(lines[0].split(",", 1)[0])
+    return 0 if seconds is None else seconds
 
 
 def has_explicit_expiration(

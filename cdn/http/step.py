@@ -19,7 +19,8 @@ what the shell must store, put back or remove (the edge keeps body bytes beside 
         Forward(headers)            send the request as is (unsafe method: its body too)
         Reject(status, cache_status) answer ``status`` (504: only-if-cached and nothing stored)
     action = step.received(response, request_time, response_time)
-        Keep(entry)                 store ``entry`` with the body, answer step.answer(entry, now)
+        Keep(entry, served)         store ``entry`` with the body, answer step.answer(entry, now)
+                                    rendered from ``Keep.answer`` (the response's own fields)
         Renew(entries)              a 304 freshened ``entries``: put them back, answer
                                     step.answer(entries[0], now)
         Relay(cache_status, invalidate, hit_for_pass)   send the upstream answer on as is and
@@ -46,7 +47,7 @@ belong together (splitting would scatter one request's walk over files).
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from cdn.http.cache_status import CacheStatus, describe
@@ -76,6 +77,7 @@ from cdn.http.decision import (
     stale_on_error,
 )
 from cdn.http.entry import Entry
+from cdn.http.headers import Headers, without_hop_by_hop
 from cdn.http.preconditions import if_range_holds
 from cdn.http.ranges import ByteRange, Unsatisfiable, parse_range
 
@@ -176,9 +178,22 @@ class Reject:
 
 @dataclass(frozen=True, slots=True)
 class Keep:
-    """Store ``entry`` with the upstream's body, then answer ``CacheStep.answer(entry, now)``."""
+    """Store ``entry`` with the upstream's body, then answer ``CacheStep.answer(entry, now)``.
+
+    ``served``: when storing dropped header fields (those named by qualified ``no-cache`` or
+    ``private``, Set-Cookie, §3.1), the same entry with the response's own end-to-end fields, to
+    render *this* answer from: §5.2.2.4 forbids sending those fields "in the response to a
+    subsequent request without successful revalidation", not in the response that carried them.
+    None when nothing was dropped (answer from ``entry``).
+    """
 
     entry: Entry
+    served: Entry | None = None
+
+    @property
+    def answer(self) -> Entry:
+        """The entry whose fields this request's answer carries (``served`` or ``entry``)."""
+        return self.entry if self.served is None else self.served
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +367,7 @@ class CacheStep:
             self._decision = outcome.miss
             return _fetch(outcome.miss)
         if isinstance(outcome, Store):
-            return Keep(outcome.entry)
+            return Keep(outcome.entry, _as_received(outcome.entry, response.headers))
         if isinstance(outcome, Freshen):
             return Renew(outcome.entries)
         return Relay(
@@ -479,6 +494,25 @@ class CacheStep:
                 if ranges is not None:
                     return Serve(entry, 206, age, cache_status, ranges, stored, refresh)
         return Serve(entry, entry.status, age, cache_status, (), stored, refresh)
+
+
+def _as_received(entry: Entry, headers: Headers) -> Entry | None:
+    """``entry`` with the response's end-to-end fields, or None when storing dropped none.
+
+    Only qualified ``no-cache``/``private`` and Set-Cookie make the stored fields differ from
+    the response's end-to-end ones (``stored_headers``), so other responses cost one check.
+    """
+    directives = entry.directives
+    if not (directives.no_cache_fields or directives.private_fields or "set-cookie" in headers):
+        return None
+    fields = without_hop_by_hop(headers)
+    if len(fields) == len(entry.headers):
+        return None
+    return replace(
+        entry,
+        headers=fields,
+        client_headers=fields.without(("age", "surrogate-key")),
+    )
 
 
 def _fetch(decision: Miss | Revalidate) -> Fetch:

@@ -119,8 +119,21 @@ def test_same_rules_conflicting_duplicates_are_treated_as_stale():
     assert targeted_cache_control(headers).max_age == 0
 
 
-def test_same_rules_quoted_number_is_accepted():
-    assert parse_targeted('max-age="60"').max_age == 60
+def test_s2_1_quoted_number_is_a_wrong_type_and_not_consumed():
+    # RFC 9213 §2.1: "Implementations SHOULD NOT consume values that violate these inferred
+    # constraints": max-age is an sf-integer, so the sf-string "60" reads as invalid (stale).
+    assert parse_targeted('max-age="60"').max_age == 0
+
+
+def test_s2_1_decimal_max_age_is_not_coerced():
+    assert parse_targeted("max-age=60.0").max_age == 0
+
+
+def test_s2_1_wrong_type_max_age_with_cache_control_no_store_is_not_reused(lab):
+    # cache-tests cdn-cc-invalid-sh-type-wrong: the targeted field governs (Cache-Control is
+    # ignored) but its max-age is not consumed, so nothing fresh is served.
+    outcome = lab.fetch({"CDN-Cache-Control": 'max-age="10000"', "Cache-Control": "no-store"})
+    assert not (isinstance(outcome, Store) and outcome.entry.is_fresh(lab.T0))
 
 
 def test_targeted_private_is_refused_by_a_shared_cache(lab):
