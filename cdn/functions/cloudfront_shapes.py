@@ -194,23 +194,21 @@ class RequestShape:
             return None  # the method is read-only (check_method)
         uri = answer.get("uri", shown_uri)
         folded = answer.get("querystring")
+        same_query = folded == query and (query_names is None or list(folded) == query_names)
         headers_in = answer.get("headers")
         cookies = answer.get("cookies")
-        if (
-            type(uri) is str
-            and uri == shown_uri
-            and folded == query
-            and headers_in == shown_headers
+        same_headers = (
+            headers_in == shown_headers
             and cookies == cookies_in
-            and (query_names is None or list(folded) == query_names)
             and (header_names is None or list(headers_in) == header_names)
             and (cookie_names is None or list(cookies) == cookie_names)
-        ):
+        )
+        if same_query and same_headers and type(uri) is str and uri == shown_uri:
             return self.unchanged  # all as handed in: read as the untouched event reads
         try:
             if type(uri) is not str or uri[:1] != "/":
                 uri = check_uri(uri)
-            if folded == query and (query_names is None or list(folded) == query_names):
+            if same_query:
                 querystring = self.querystring
                 if uri != self.uri:  # with another uri, only its length can be wrong now
                     querystring = check_querystring(querystring, uri)
@@ -226,12 +224,7 @@ class RequestShape:
                     if kept is not None:
                         self._last_query = (kept, list(folded), uri, querystring)
             folded = headers_in
-            if (
-                folded == shown_headers
-                and cookies == cookies_in
-                and (header_names is None or list(folded) == header_names)
-                and (cookie_names is None or list(cookies) == cookie_names)
-            ):
+            if same_headers:
                 headers = self.headers
             else:
                 last_headers, last_names, last_cookies, last_cookie_names, read = self._last
