@@ -382,6 +382,12 @@ class EdgeFunctions:
         observe: Callable[[float], None] | None = None  # the tally's, at the first hit
         report = runner.report_call
         reporting = function_log.isEnabledFor
+        # isEnabledFor's own memo of its answers (emptied when a level changes): a dict lookup
+        # per hit instead of a method call; None (not memoized yet) asks isEnabledFor. A True
+        # kept for a logger disabled since only builds a line that ``log_report`` drops.
+        reported = getattr(function_log, "_cache", {}).get
+        # This edge's request ids (the counter ``begin`` shares), made in one call per hit.
+        request_ids = map(prefix.__add__, map(str, ids))
         # Request shapes seen on the wire: (method, target, client, fields) -> its RequestShape,
         # the fields a plain hit of its unchanged answer is looked up with (None: the viewer's
         # own), that answer's cache key, and [the last changed headers read, their fields];
@@ -425,16 +431,18 @@ class EdgeFunctions:
             shown = tuple(fields.items())
             key = (method, target, peer, shown)
             entry = shapes.get(key)
-            if entry is None or entry is _SEEN:
-                # A kept shape is neither (its key holds the target and every field).
-                if target[:1] != "/" or PEER_HEADER in fields:
-                    return None
-                path, _, query = target.partition("?")
-                entry = shaped(key, EdgeRequest(method, path, query, shown, peer))
-            if entry is None or entry is _UNSHAPED:
-                return _built_each_time(method, target, fields, peer, shown)
+            if type(entry) is not tuple:  # not a kept shape: None, _SEEN or _UNSHAPED
+                if entry is not _UNSHAPED:
+                    # A kept shape would have been found (its key holds the target and every
+                    # field): this request's are checked here once.
+                    if target[:1] != "/" or PEER_HEADER in fields:
+                        return None
+                    path, _, query = target.partition("?")
+                    entry = shaped(key, EdgeRequest(method, path, query, shown, peer))
+                if entry is None or entry is _UNSHAPED:
+                    return _built_each_time(method, target, fields, peer, shown)
             shape, unchanged_fields, unchanged_key, changed = entry
-            request_id = prefix + str(next(ids))
+            request_id = next(request_ids)
             try:
                 payload, used = call(shape.event(request_id))
             except RunFailed:
@@ -443,27 +451,33 @@ class EdgeFunctions:
                 ran = shape.changes(payload)
             except Exception:  # e.g. an object whose ``__eq__`` raises: the full path reads it
                 return None
-            if ran is None:
+            if ran is shape.unchanged:  # the usual answer: the request as it came
+                ready = wire_hit_at(
+                    method, unchanged_key, fields if unchanged_fields is None else unchanged_fields
+                )
+            elif ran is None:
                 return None
-            uri, query, headers = ran
-            if headers is shape.headers:
-                if unchanged_fields is not None:
-                    fields = unchanged_fields
-            elif headers is changed[0]:  # read as last time (RequestShape keeps that reading)
-                fields = changed[1]
-            elif not same_headers(shown, headers):
-                fields = CIMultiDictProxy(CIMultiDict(headers))
-                changed[:] = (headers, fields)
-            if uri is shape.uri and query is shape.querystring:
-                ready = wire_hit_at(method, unchanged_key, fields)
             else:
-                ready = wire_hit_at(method, key_of(f"{uri}?{query}" if query else uri), fields)
+                uri, query, headers = ran
+                if headers is shape.headers:
+                    if unchanged_fields is not None:
+                        fields = unchanged_fields
+                elif headers is changed[0]:  # read as last time (RequestShape keeps that reading)
+                    fields = changed[1]
+                elif not same_headers(shown, headers):
+                    fields = CIMultiDictProxy(CIMultiDict(headers))
+                    changed[:] = (headers, fields)
+                if uri is shape.uri and query is shape.querystring:
+                    ready = wire_hit_at(method, unchanged_key, fields)
+                else:
+                    ready = wire_hit_at(method, key_of(f"{uri}?{query}" if query else uri), fields)
             if ready is not None:
                 nonlocal observe
                 if observe is None:
                     observe = runner.tally(label).observe
                 observe(used)
-                if reporting(INFO):
+                enabled = reported(INFO)
+                if enabled or (enabled is None and reporting(INFO)):
                     report(used, request_id)
             return ready
 

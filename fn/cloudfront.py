@@ -183,6 +183,7 @@ class CloudFrontFunction:
     """One CloudFront Function loaded from ``spec.code``, invoked in this process."""
 
     kind = FunctionKind.CLOUDFRONT_FUNCTION
+    __slots__ = ("_budget", "_handler", "_hard_stop", "_tallies", "_tick", "metrics", "spec")
 
     def __init__(self, spec: FunctionSpec, *, metrics: FunctionMetrics | None = None) -> None:
         self.spec = spec

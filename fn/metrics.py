@@ -40,6 +40,7 @@ _BUCKETS = (
     10,
     30,
 )
+_FIRST = _BUCKETS[0]
 
 
 class InvokeTally:
@@ -47,30 +48,33 @@ class InvokeTally:
 
     prometheus_client's Counter and Histogram take a lock and several calls per update; an
     invoke on the hit path only adds to numbers here, and ``flush`` (at each scrape) adds them
-    to the counter and histogram children, as ``inc()`` and ``observe()`` would have."""
+    to the counter and histogram children, as ``inc()`` and ``observe()`` would have.
+    The invocations are the buckets' sum (one number less to add to per invoke)."""
 
-    __slots__ = ("buckets", "count", "duration", "invocations", "seconds")
+    __slots__ = ("buckets", "duration", "invocations", "seconds")
 
     def __init__(self, invocations: Any, duration: Any) -> None:
         self.invocations = invocations  # the Counter child
         self.duration = duration  # the Histogram child
-        self.count = 0
         self.seconds = 0.0
         self.buckets = [0] * (len(_BUCKETS) + 1)
 
     def observe(self, seconds: float) -> None:
         """Count one invocation that took ``seconds``."""
-        self.count += 1
         self.seconds += seconds
-        self.buckets[bisect_left(_BUCKETS, seconds)] += 1
+        if seconds <= _FIRST:  # a usual CloudFront Function run: the first bucket, no search
+            self.buckets[0] += 1
+        else:
+            self.buckets[bisect_left(_BUCKETS, seconds)] += 1
 
     def flush(self) -> None:
         """Add what was counted since the last flush to the Prometheus children."""
-        count, self.count = self.count, 0
+        buckets = self.buckets
+        count = sum(buckets)
         if not count:
             return
         seconds, self.seconds = self.seconds, 0.0
-        buckets, self.buckets = self.buckets, [0] * (len(_BUCKETS) + 1)
+        self.buckets = [0] * (len(_BUCKETS) + 1)
         self.invocations.inc(count)
         # Histogram.observe adds to one bucket and the sum; here many at once (its own values).
         self.duration._sum.inc(seconds)

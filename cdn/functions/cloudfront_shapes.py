@@ -63,9 +63,10 @@ def _fresh(recipe: Recipe) -> dict[str, Any]:
     return folded
 
 
-def _in_order(folded: Any, names: list[str]) -> bool:
-    """Whether the object ``folded`` (equal to one whose keys are ``names``) has them in order."""
-    return len(names) < 2 or list(folded) == names
+def _order(folded: dict[str, Any]) -> list[str] | None:
+    """The names of ``folded`` in order, to compare an answer's order with; None for fewer
+    than two (an equal object of one name or none is in order)."""
+    return list(folded) if len(folded) > 1 else None
 
 
 _NOTHING = object()  # what no answer's part equals (nothing read yet)
@@ -86,22 +87,14 @@ class RequestShape:
     """One request shape's viewer-request event (fresh per ``event``) and unchanged answer."""
 
     __slots__ = (
-        "_context",
-        "_cookie_names",
-        "_cookie_recipe",
-        "_cookies",
-        "_header_names",
-        "_header_recipe",
-        "_headers",
-        "_ip",
         "_last",
         "_last_query",
-        "_query",
-        "_query_names",
-        "_query_recipe",
+        "_parts",
+        "_shown",
         "headers",
         "querystring",
         "request",
+        "unchanged",
         "uri",
     )
 
@@ -113,22 +106,33 @@ class RequestShape:
             Trigger.VIEWER_REQUEST, FunctionInput(request, "", None, None, distribution)
         )
         context = pristine["context"]
-        self._context = (
+        shown = pristine["request"]
+        query, headers, cookies = shown["querystring"], shown["headers"], shown["cookies"]
+        # Everything ``event`` reads, in one tuple (one attribute read per event).
+        self._parts = (
             context["distributionDomainName"],
             context["distributionId"],
             context["eventType"],
+            pristine["viewer"]["ip"],
+            shown["method"],
+            shown["uri"],
+            _recipe(query),
+            _recipe(headers),
+            _recipe(cookies),
         )
-        self._ip = pristine["viewer"]["ip"]
-        shown = pristine["request"]
-        self._query = shown["querystring"]
-        self._query_names = list(self._query)
-        self._query_recipe = _recipe(self._query)
-        self._headers = shown["headers"]
-        self._header_names = list(self._headers)
-        self._header_recipe = _recipe(self._headers)
-        self._cookies = shown["cookies"]
-        self._cookie_names = list(self._cookies)
-        self._cookie_recipe = _recipe(self._cookies)
+        # What ``changes`` compares an answer with, in one tuple: the method, the uri, then
+        # the query string, headers and cookies handed in, each with its names in order
+        # (None for fewer than two: no order to check).
+        self._shown = (
+            shown["method"],
+            shown["uri"],
+            query,
+            _order(query),
+            headers,
+            _order(headers),
+            cookies,
+            _order(cookies),
+        )
         if repr(self.event("")) != repr(pristine):
             raise ValueError("the event's parts do not make the event back")
         unchanged = read_viewer_request_changes(
@@ -137,6 +141,8 @@ class RequestShape:
         if unchanged is None:  # pragma: no cover - an untouched event always reads back
             raise ValueError("the untouched event does not read back as a request")
         self.uri, self.querystring, self.headers = unchanged
+        # What ``changes`` answers for an answer equal to the event handed in (this object).
+        self.unchanged: tuple[str, str, tuple[Header, ...]] = unchanged
         # The last changed headers and cookies read (copies, their names in order) and what
         # they read as: a function that changes them alike each time is read once.
         self._last: tuple[Any, ...] = (_NOTHING, None, _NOTHING, None, None)
@@ -145,9 +151,7 @@ class RequestShape:
 
     def event(self, request_id: str) -> dict[str, Any]:
         """A fresh copy of the event, for the request ``request_id``."""
-        domain, distribution_id, event_type = self._context
-        request = self.request
-        query, headers, cookies = self._query_recipe, self._header_recipe, self._cookie_recipe
+        domain, distribution_id, event_type, ip, method, uri, query, headers, cookies = self._parts
         return {
             "version": "1.0",
             "context": {
@@ -156,10 +160,10 @@ class RequestShape:
                 "eventType": event_type,
                 "requestId": request_id,
             },
-            "viewer": {"ip": self._ip},
+            "viewer": {"ip": ip},
             "request": {
-                "method": request.method,
-                "uri": request.uri,
+                "method": method,
+                "uri": uri,
                 "querystring": _fresh(query) if query else {},
                 "headers": _fresh(headers) if headers else {},
                 "cookies": _fresh(cookies) if cookies else {},
@@ -169,22 +173,42 @@ class RequestShape:
     def changes(self, answer: Any) -> tuple[str, str, tuple[Header, ...]] | None:
         """``read_viewer_request_changes`` of ``answer`` for this shape's request (the
         unchanged parts' results are this shape's ``uri``, ``querystring`` and ``headers``,
-        the very objects).
+        the very objects; an answer equal to the event handed in, in the same order, gets
+        ``unchanged`` itself).
 
         The checks of ``check_method`` and ``check_uri`` are inlined for the usual answer (a
         plain ``str`` uri): this runs once per request on the edge's wire fast path."""
         if type(answer) is not dict or "statusCode" in answer:
             return None
-        request = self.request
-        if "method" in answer and answer["method"] != request.method:
+        (
+            method,
+            shown_uri,
+            query,
+            query_names,
+            shown_headers,
+            header_names,
+            cookies_in,
+            cookie_names,
+        ) = self._shown
+        if "method" in answer and answer["method"] != method:
             return None  # the method is read-only (check_method)
-        uri = answer.get("uri", request.uri)
+        uri = answer.get("uri", shown_uri)
+        folded = answer.get("querystring")
+        same_query = folded == query and (query_names is None or list(folded) == query_names)
+        headers_in = answer.get("headers")
+        cookies = answer.get("cookies")
+        same_headers = (
+            headers_in == shown_headers
+            and cookies == cookies_in
+            and (header_names is None or list(headers_in) == header_names)
+            and (cookie_names is None or list(cookies) == cookie_names)
+        )
+        if same_query and same_headers and type(uri) is str and uri == shown_uri:
+            return self.unchanged  # all as handed in: read as the untouched event reads
         try:
             if type(uri) is not str or uri[:1] != "/":
                 uri = check_uri(uri)
-            folded = answer.get("querystring")
-            names = self._query_names
-            if folded == self._query and (len(names) < 2 or list(folded) == names):
+            if same_query:
                 querystring = self.querystring
                 if uri != self.uri:  # with another uri, only its length can be wrong now
                     querystring = check_querystring(querystring, uri)
@@ -199,15 +223,8 @@ class RequestShape:
                     kept = _copy(folded)
                     if kept is not None:
                         self._last_query = (kept, list(folded), uri, querystring)
-            folded = answer.get("headers")
-            cookies = answer.get("cookies")
-            names = self._header_names
-            if (
-                folded == self._headers
-                and cookies == self._cookies
-                and (len(names) < 2 or list(folded) == names)
-                and _in_order(cookies, self._cookie_names)
-            ):
+            folded = headers_in
+            if same_headers:
                 headers = self.headers
             else:
                 last_headers, last_names, last_cookies, last_cookie_names, read = self._last
@@ -219,7 +236,7 @@ class RequestShape:
                 ):
                     headers = read
                 else:
-                    headers = request_headers(request, folded, cookies)
+                    headers = request_headers(self.request, folded, cookies)
                     self._remember(folded, cookies, headers)
         except InvalidAnswer:
             return None

@@ -15,7 +15,7 @@ def samples(metrics: FunctionMetrics) -> dict[tuple[str, tuple], float]:
 
 
 def test_a_tally_is_exposed_as_the_counter_and_histogram_would_be() -> None:
-    durations = [0.00002, 0.0003, 0.0003, 0.004, 7.0, 99.0]
+    durations = [0.0, 0.00002, 0.0001, 0.00010001, 0.0003, 0.0003, 0.004, 7.0, 99.0]  # bounds too
     direct, tallied = FunctionMetrics(), FunctionMetrics()
     for seconds in durations:
         direct.invocations.labels("cff", "viewer-request").inc()

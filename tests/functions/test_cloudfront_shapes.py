@@ -224,6 +224,15 @@ def test_an_unchanged_answer_gives_the_shapes_own_result() -> None:
     assert headers is shape.headers
 
 
+@pytest.mark.parametrize("name", REQUESTS)
+def test_an_answer_as_handed_in_reads_as_the_shapes_unchanged_result_itself(name: str) -> None:
+    # The wire hit tells the usual answer apart by this identity (edge/functions.py).
+    request = REQUESTS[name]
+    shape = RequestShape(request, DISTRIBUTION)
+    assert shape.changes(shape.event("id-1")["request"]) is shape.unchanged
+    assert shape.unchanged == full_reading(request, shape.event("id-2")["request"])
+
+
 _names = st.sampled_from(["host", "accept", "x-a", "x-b", "cookie", "x-amz-cf-id", "via"])
 _values = st.text(alphabet="ab=; 1", max_size=6)
 
