@@ -382,10 +382,6 @@ class EdgeFunctions:
         observe: Callable[[float], None] | None = None  # the tally's, at the first hit
         report = runner.report_call
         reporting = function_log.isEnabledFor
-        # isEnabledFor's own memo of its answers (emptied when a level changes): a dict lookup
-        # per hit instead of a method call; None (not memoized yet) asks isEnabledFor. A True
-        # kept for a logger disabled since only builds a line that ``log_report`` drops.
-        reported = getattr(function_log, "_cache", {}).get
         # This edge's request ids (the counter ``begin`` shares), made in one call per hit.
         request_ids = map(prefix.__add__, map(str, ids))
         # Request shapes seen on the wire: (method, target, client, fields) -> its RequestShape,
@@ -476,8 +472,7 @@ class EdgeFunctions:
                 if observe is None:
                     observe = runner.tally(label).observe
                 observe(used)
-                enabled = reported(INFO)
-                if enabled or (enabled is None and reporting(INFO)):
+                if reporting(INFO):
                     report(used, request_id)
             return ready
 
