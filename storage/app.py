@@ -79,10 +79,22 @@ def _request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):08X}"
 
 
+def _preflight_refusal(ctx: S3Context) -> S3Error:
+    """How S3 answers a CORS preflight (``OPTIONS``) when no bucket has a CORS configuration."""
+    headers = ctx.request.headers
+    if "Origin" not in headers:
+        return S3Error("BadRequest", "Insufficient information. Origin request header needed.")
+    if "Access-Control-Request-Method" not in headers:
+        return S3Error("BadRequest", "Invalid Access-Control-Request-Method: null")
+    return S3Error("CORSResponse", "CORS is not enabled for this bucket.")
+
+
 def _route(ctx: S3Context) -> Handler:
     """The operation a request asks for."""
     method = ctx.request.method
     query = ctx.query
+    if method == "OPTIONS" and ctx.address.bucket is not None:
+        raise _preflight_refusal(ctx)  # preflights are never signed: before authentication
     unsupported = _UNSUPPORTED.intersection(query)
     if unsupported:
         raise S3Error(
@@ -323,5 +335,6 @@ def create_app(
     app.on_response_prepare.append(_stamp_request_id)
     app.router.add_get("/_cdn/health", health, allow_head=True)
     app.router.add_get("/_cdn/metrics", metrics)
-    app.router.add_route("*", "/{tail:.*}", s3_request, expect_handler=expect_continue)
+    # [\s\S], not '.': an object key may hold a newline, and '.' would not match it (404).
+    app.router.add_route("*", r"/{tail:[\s\S]*}", s3_request, expect_handler=expect_continue)
     return app

@@ -4,7 +4,10 @@ ListObjects (v1), ListObjectsV2 and unversioned ListObjectVersions (each version
 Rules: listings walk the store's sorted index (storage.store.list_objects): ``prefix``,
 ``delimiter`` (CommonPrefixes), ``max-keys`` (at most 1,000), ``start-after`` /
 ``continuation-token`` (v2), ``marker`` (v1), ``key-marker`` (versions); ``encoding-type=url``
-percent-encodes keys and prefixes in the answer.
+percent-encodes keys and prefixes in the answer (but not a v1 listing's own ``Prefix``, which
+S3 echoes as sent and botocore does not decode). CreateBucket of a bucket that exists answers
+200 in us-east-1 (S3's legacy behaviour there, nothing changes) and 409
+BucketAlreadyOwnedByYou in any other region.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ async def create_bucket(ctx: S3Context) -> web.StreamResponse:
     """CreateBucket (a CreateBucketConfiguration body is read and ignored: one region here)."""
     ctx.operation = "CreateBucket"
     await ctx.request.read()
+    if ctx.settings.region == "us-east-1" and ctx.bucket_name in ctx.store.buckets:
+        return web.Response(status=200, headers={"Location": f"/{ctx.bucket_name}"})
     ctx.store.create_bucket(ctx.bucket_name)
     return web.Response(status=200, headers={"Location": f"/{ctx.bucket_name}"})
 
@@ -112,9 +117,16 @@ def _common(listing: Listing, encode: bool) -> list[str]:
 
 
 def _head_parts(
-    ctx: S3Context, prefix: str, delimiter: str, max_keys: int, encode: bool
+    ctx: S3Context,
+    prefix: str,
+    delimiter: str,
+    max_keys: int,
+    encode: bool,
+    *,
+    encode_prefix: bool = True,
 ) -> list[str]:
-    parts = [element("Name", ctx.bucket_name), element("Prefix", url_encoded(prefix, encode))]
+    echoed = url_encoded(prefix, encode and encode_prefix)
+    parts = [element("Name", ctx.bucket_name), element("Prefix", echoed)]
     if delimiter:
         parts.append(element("Delimiter", url_encoded(delimiter, encode)))
     parts.append(element("MaxKeys", max_keys))
@@ -132,7 +144,7 @@ async def list_objects(ctx: S3Context) -> web.StreamResponse:
     prefix = ctx.query.get("prefix", "")
     delimiter = ctx.query.get("delimiter", "")
     max_keys = ctx.int_param("max-keys", 1000)
-    parts = _head_parts(ctx, prefix, delimiter, max_keys, encode)
+    parts = _head_parts(ctx, prefix, delimiter, max_keys, encode, encode_prefix=v2)
     if v2:
         token = ctx.query.get("continuation-token")
         start_after = ctx.query.get("start-after", "")
@@ -140,7 +152,7 @@ async def list_objects(ctx: S3Context) -> web.StreamResponse:
         listing = ctx.store.list_objects(
             bucket, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys
         )
-        if token:
+        if token is not None:
             parts.append(element("ContinuationToken", token))
         if start_after:
             parts.append(element("StartAfter", url_encoded(start_after, encode)))

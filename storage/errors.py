@@ -12,9 +12,11 @@ __all__ = ["S3Error"]
 _STATUS = {
     "AccessDenied": 403,
     "BadDigest": 400,
+    "BadRequest": 400,
     "BucketAlreadyExists": 409,
     "BucketAlreadyOwnedByYou": 409,
     "BucketNotEmpty": 409,
+    "CORSResponse": 403,
     "EntityTooLarge": 400,
     "EntityTooSmall": 400,
     "IncompleteBody": 400,

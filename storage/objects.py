@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -112,6 +112,34 @@ def object_headers(info: ObjectInfo) -> CIMultiDict[str]:
     return headers
 
 
+def s3_entity_tags(value: str) -> str:
+    """An If-Match / If-None-Match value with bare ETags quoted, as S3 reads them.
+
+    S3 compares ``abc`` like ``"abc"`` (clients often strip the quotes of an ETag they
+    received); RFC 9110 calls a bare tag malformed, which would make a mismatching If-Match
+    pass silently. ``*`` and quoted or weak tags are kept as they are.
+    """
+    items = [item.strip() for item in value.split(",")]
+    fixed = [
+        item if item == "*" or item.startswith(('"', "W/")) or not item else f'"{item}"'
+        for item in items
+    ]
+    return ", ".join(item for item in fixed if item)
+
+
+def _condition_fields(headers: Mapping[str, str]) -> dict[str, str]:
+    """The precondition fields of a request, ETags read the S3 way (:func:`s3_entity_tags`)."""
+    fields = {
+        name: headers[name]
+        for name in ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+        if name in headers
+    }
+    for name in ("If-Match", "If-None-Match"):
+        if name in fields:
+            fields[name] = s3_entity_tags(fields[name])
+    return fields
+
+
 def _precondition_failed(condition: str) -> S3Error:
     return S3Error(
         "PreconditionFailed",
@@ -140,7 +168,11 @@ async def _answer_object(ctx: S3Context, stored: StoredObject) -> web.StreamResp
     headers = object_headers(info)
     last_modified = float(int(info.last_modified))
     verdict = evaluate_preconditions(
-        request.method, request.headers, info.etag, last_modified, ctx.store.clock()
+        request.method,
+        _condition_fields(request.headers),
+        info.etag,
+        last_modified,
+        ctx.store.clock(),
     )
     if verdict == 412:
         failed = "If-Match" if "If-Match" in request.headers else "If-Unmodified-Since"
@@ -240,7 +272,7 @@ def _put_precondition(ctx: S3Context, bucket: Bucket, key: str) -> Callable[[], 
         if if_match is not None:
             if current is None:
                 raise S3Error("NoSuchKey", "the specified key does not exist", Key=key)
-            tags = parse_entity_tags(if_match) or []
+            tags = parse_entity_tags(s3_entity_tags(if_match)) or []
             if tags != ["*"] and not any(strong_match(tag, current.etag) for tag in tags):
                 raise _precondition_failed("If-Match")
 
@@ -362,6 +394,9 @@ def _copy_preconditions(ctx: S3Context, info: ObjectInfo) -> None:
     }
     if not fields:
         return
+    for name in ("If-Match", "If-None-Match"):
+        if name in fields:
+            fields[name] = s3_entity_tags(fields[name])
     verdict = evaluate_preconditions(
         "PUT", fields, info.etag, float(int(info.last_modified)), ctx.store.clock()
     )

@@ -1,0 +1,197 @@
+"""Behaviours that Ceph's s3-tests found different from S3, each pinned as boto3 sees it.
+
+One test per fix of docs/conformance-s3.md; the fixture node is the module's signed server.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from storage_support import ACCESS_KEY, SECRET_KEY, client, error_code, start_server
+
+
+def _status(excinfo) -> int:
+    return excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _open(request: urllib.request.Request) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+# -- Content-Encoding: aws-chunked on a plain body ---------------------------------------------
+
+
+def test_aws_chunked_among_content_encodings_of_a_plain_body_is_dropped(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ContentEncoding="gzip, aws-chunked")
+    assert s3.head_object(Bucket=bucket, Key="k")["ContentEncoding"] == "gzip"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+
+
+def test_aws_chunked_alone_on_an_empty_plain_body_stores_no_content_encoding(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", ContentEncoding="aws-chunked")
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert "ContentEncoding" not in head
+    assert head["ContentLength"] == 0
+
+
+# -- ETags without quotes in preconditions ----------------------------------------------------
+
+
+def test_put_if_match_with_the_etag_unquoted_replaces_the_object(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"old")["ETag"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"new", IfMatch=etag.strip('"'))
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"new"
+
+
+def test_put_if_match_with_another_unquoted_etag_is_412_and_keeps_the_object(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"old")
+    with pytest.raises(ClientError) as excinfo:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"new", IfMatch="ABCORZ")
+    assert (_status(excinfo), error_code(excinfo)) == (412, "PreconditionFailed")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
+
+
+def test_get_if_match_with_another_unquoted_etag_is_412(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"old")
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=bucket, Key="k", IfMatch="ABCORZ")
+    assert (_status(excinfo), error_code(excinfo)) == (412, "PreconditionFailed")
+
+
+def test_get_if_none_match_with_the_etag_unquoted_is_304(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"old")["ETag"]
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=bucket, Key="k", IfNoneMatch=etag.strip('"'))
+    assert _status(excinfo) == 304
+
+
+# -- keys and listings ---------------------------------------------------------------------------------
+
+
+def test_a_key_with_a_newline_is_stored_and_read_back(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="line\nbreak", Body=b"x")
+    assert s3.get_object(Bucket=bucket, Key="line\nbreak")["Body"].read() == b"x"
+
+
+def test_list_objects_v1_echoes_its_prefix_unencoded_with_encoding_type_url(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="a\nb", Body=b"")
+    answer = s3.list_objects(Bucket=bucket, Prefix="a\n")  # boto3 asks encoding-type=url
+    assert answer["Prefix"] == "a\n"
+    assert [item["Key"] for item in answer["Contents"]] == ["a\nb"]
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_max_keys_zero_is_an_empty_page_that_is_not_truncated(s3, bucket, version):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"")
+    lister = s3.list_objects if version == "v1" else s3.list_objects_v2
+    answer = lister(Bucket=bucket, MaxKeys=0)
+    assert answer["IsTruncated"] is False
+    assert "Contents" not in answer
+
+
+def test_an_empty_continuation_token_is_echoed_and_lists_from_the_start(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"")
+    answer = s3.list_objects_v2(Bucket=bucket, ContinuationToken="")
+    assert answer["ContinuationToken"] == ""
+    assert [item["Key"] for item in answer["Contents"]] == ["k"]
+
+
+# -- buckets ----------------------------------------------------------------------------------
+
+
+def test_creating_an_own_bucket_again_in_us_east_1_is_200_and_keeps_its_objects(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    answer = s3.create_bucket(Bucket=bucket)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
+
+
+def test_creating_an_own_bucket_again_in_another_region_is_409(tmp_path):
+    server = start_server(tmp_path, keys=((ACCESS_KEY, SECRET_KEY),), region="eu-west-1")
+    try:
+        s3 = client(server.url)
+        config = {"LocationConstraint": "eu-west-1"}
+        s3.create_bucket(Bucket="twice", CreateBucketConfiguration=config)
+        with pytest.raises(ClientError) as excinfo:
+            s3.create_bucket(Bucket="twice", CreateBucketConfiguration=config)
+        assert (_status(excinfo), error_code(excinfo)) == (409, "BucketAlreadyOwnedByYou")
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("name", ["foo-.bar", "foo.-bar"])
+def test_a_bucket_name_with_a_period_next_to_a_hyphen_is_invalid(s3, name):
+    with pytest.raises(ClientError) as excinfo:
+        s3.create_bucket(Bucket=name)
+    assert (_status(excinfo), error_code(excinfo)) == (400, "InvalidBucketName")
+
+
+# -- presigned URLs and preflights ------------------------------------------------------------
+
+
+def test_a_presigned_url_with_zero_expiry_is_access_denied(node, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    # botocore's own query signer (boto3 with the AWS CRT refuses to presign for 0 seconds)
+    signer = S3SigV4QueryAuth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", "us-east-1", expires=0)
+    presign = AWSRequest(method="GET", url=f"{node.url}/{bucket}/k")
+    signer.add_auth(presign)
+    status, body = _open(urllib.request.Request(presign.url))
+    assert status == 403
+    assert b"<Code>AccessDenied</Code>" in body
+
+
+def test_options_without_origin_is_400_bad_request(node, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    status, body = _open(urllib.request.Request(url, method="OPTIONS"))
+    assert status == 400
+    assert b"<Code>BadRequest</Code>" in body
+
+
+def test_a_preflight_is_403_cors_response_since_no_bucket_has_cors(node, bucket):
+    request = urllib.request.Request(
+        f"{node.url}/{bucket}/k",
+        method="OPTIONS",
+        headers={"Origin": "https://example.com", "Access-Control-Request-Method": "GET"},
+    )
+    status, body = _open(request)
+    assert status == 403
+    assert b"<Code>CORSResponse</Code>" in body
+
+
+# -- request headers --------------------------------------------------------------------------
+
+
+def _with_headers(s3, headers: dict[str, str]) -> None:
+    def add(params, **_):
+        params["headers"].update(headers)
+
+    s3.meta.events.register("before-call.s3.PutObject", add)
+
+
+def test_a_request_dated_by_its_date_header_alone_is_accepted(node, bucket):
+    s3 = client(node.url)
+    date = email.utils.formatdate(usegmt=True)
+    _with_headers(s3, {"Date": date})  # botocore then signs Date instead of X-Amz-Date
+    s3.put_object(Bucket=bucket, Key="k", Body=b"dated")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"dated"
+
+
+@pytest.mark.parametrize("value", ["", "YWJyYWNhZGFicmE="])
+def test_a_content_md5_that_is_not_16_bytes_is_invalid_digest(node, bucket, value):
+    s3 = client(node.url)
+    _with_headers(s3, {"Content-MD5": value})
+    with pytest.raises(ClientError) as excinfo:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"bar")
+    assert (_status(excinfo), error_code(excinfo)) == (400, "InvalidDigest")
