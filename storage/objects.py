@@ -30,7 +30,7 @@ from storage.context import S3Context
 from storage.errors import S3Error
 from storage.names import check_key
 from storage.objectfile import ObjectInfo, ObjectWriter, StoredObject
-from storage.payload import checksum_headers, receive_body
+from storage.payload import checksum_headers, checksum_type, receive_body
 from storage.store import Bucket
 from storage.xmlpages import child_text, children, element, iso_time, parse_xml, xml_document
 
@@ -204,7 +204,7 @@ async def _answer_object(ctx: S3Context, stored: StoredObject) -> web.StreamResp
     if status == 200 and request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
         headers.update(checksum_headers(info.checksums))
         if info.checksums:
-            headers["x-amz-checksum-type"] = "COMPOSITE" if info.parts else "FULL_OBJECT"
+            headers["x-amz-checksum-type"] = checksum_type(info.checksums[0][1])
     return await _send(request, status, headers, stored, start, stop)
 
 

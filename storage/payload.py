@@ -26,7 +26,14 @@ from aiohttp import StreamReader
 
 from storage.errors import S3Error
 
-__all__ = ["CHECKSUM_ALGORITHMS", "Received", "checksum_headers", "new_digest", "receive_body"]
+__all__ = [
+    "CHECKSUM_ALGORITHMS",
+    "Received",
+    "checksum_headers",
+    "checksum_type",
+    "new_digest",
+    "receive_body",
+]
 
 PIECE = 256 * 1024
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -148,6 +155,12 @@ def _expected_checksums(headers: Mapping[str, str]) -> tuple[dict[str, str], str
     if algorithm and algorithm not in given and algorithm != trailer_algorithm:
         given.setdefault(algorithm, "")  # computed and stored, nothing to compare with
     return given, trailer_algorithm
+
+
+def checksum_type(value: str) -> str:
+    """``COMPOSITE`` for a checksum of part checksums (``<base64>-<parts>``), else ``FULL_OBJECT``."""
+    base, dash, count = value.rpartition("-")
+    return "COMPOSITE" if dash and base and count.isdigit() else "FULL_OBJECT"
 
 
 async def _read_plain(content: StreamReader, digests: _Digests, sink: _Sink) -> None:

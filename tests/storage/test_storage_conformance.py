@@ -5,9 +5,12 @@ One test per fix of docs/conformance-s3.md; the fixture node is the module's sig
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import hashlib
 import urllib.error
 import urllib.request
+import zlib
 
 import pytest
 from botocore.auth import S3SigV4QueryAuth
@@ -195,3 +198,59 @@ def test_a_content_md5_that_is_not_16_bytes_is_invalid_digest(node, bucket, valu
     with pytest.raises(ClientError) as excinfo:
         s3.put_object(Bucket=bucket, Key="k", Body=b"bar")
     assert (_status(excinfo), error_code(excinfo)) == (400, "InvalidDigest")
+
+
+# -- multipart checksums ----------------------------------------------------------------------
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def _one_part_upload(s3, bucket: str, algorithm: str, checksum_type: str, body: bytes):
+    upload = s3.create_multipart_upload(
+        Bucket=bucket, Key="mp", ChecksumAlgorithm=algorithm, ChecksumType=checksum_type
+    )["UploadId"]
+    part = s3.upload_part(
+        Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=body,
+        ChecksumAlgorithm=algorithm,
+    )  # fmt: skip
+    name = f"Checksum{algorithm}"
+    return upload, {"ETag": part["ETag"], "PartNumber": 1, name: part[name]}
+
+
+def test_complete_checks_the_composite_checksum_it_is_given(s3, bucket):
+    body = b"a" * 1000
+    upload, part = _one_part_upload(s3, bucket, "SHA256", "COMPOSITE", body)
+    composite = _b64(hashlib.sha256(hashlib.sha256(body).digest()).digest()) + "-1"
+    answer = s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload, ChecksumSHA256=composite,
+        MultipartUpload={"Parts": [part]},
+    )  # fmt: skip
+    assert (answer["ChecksumSHA256"], answer["ChecksumType"]) == (composite, "COMPOSITE")
+    head = s3.head_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert (head["ChecksumSHA256"], head["ChecksumType"]) == (composite, "COMPOSITE")
+
+
+def test_complete_with_a_wrong_composite_checksum_is_bad_digest_and_stores_nothing(s3, bucket):
+    upload, part = _one_part_upload(s3, bucket, "SHA256", "COMPOSITE", b"a" * 1000)
+    with pytest.raises(ClientError) as excinfo:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="mp", UploadId=upload, ChecksumSHA256="bad",
+            MultipartUpload={"Parts": [part]},
+        )  # fmt: skip
+    assert (_status(excinfo), error_code(excinfo)) == (400, "BadDigest")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_complete_checks_a_full_object_crc32_and_reports_its_type(s3, bucket):
+    body = b"b" * 1000
+    upload, part = _one_part_upload(s3, bucket, "CRC32", "FULL_OBJECT", body)
+    crc = _b64(zlib.crc32(body).to_bytes(4, "big"))
+    answer = s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload, ChecksumCRC32=crc,
+        MultipartUpload={"Parts": [part]},
+    )  # fmt: skip
+    assert (answer["ChecksumCRC32"], answer["ChecksumType"]) == (crc, "FULL_OBJECT")
+    head = s3.head_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32"], head["ChecksumType"]) == (crc, "FULL_OBJECT")
