@@ -4,7 +4,8 @@ Rules: GET and HEAD answer the stored headers (Content-Type, Cache-Control, Cont
 Content-Encoding, Content-Language, Expires, ``x-amz-meta-*``) with ``ETag`` and
 ``Last-Modified`` (whole seconds); preconditions follow RFC 9110 §13.2.2 (cdn.http.preconditions:
 304 for GET/HEAD, 412 PreconditionFailed otherwise); one byte range gives 206, an unsatisfiable
-one 416 InvalidRange (several ranges: the whole object, as S3). ``response-*`` query parameters
+one 416 InvalidRange (several ranges: the whole object, as S3); ``?partNumber=N`` answers part N
+of a multipart object as uploaded (206, the object's ETag). ``response-*`` query parameters
 override headers of signed requests. ``x-amz-checksum-mode: ENABLED`` adds stored checksums
 to whole-object answers. A conditional PUT (``If-None-Match: *``, ``If-Match``) is checked
 before the body is read and again at the rename, so a concurrent writer cannot slip between.
@@ -188,7 +189,13 @@ async def _answer_object(ctx: S3Context, stored: StoredObject) -> web.StreamResp
     status = 200
     start, stop = 0, size
     range_value = request.headers.get("Range")
-    if range_value is not None and if_range_holds(request.headers, info.etag, last_modified):
+    part = _part_span(ctx, info)
+    if part is not None:
+        start, stop = part
+        if stop > start:  # an empty object's one part is the whole (empty) object: 200
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    elif range_value is not None and if_range_holds(request.headers, info.etag, last_modified):
         ranges = parse_range(range_value, size)
         if isinstance(ranges, Unsatisfiable):
             raise S3Error(
@@ -206,6 +213,45 @@ async def _answer_object(ctx: S3Context, stored: StoredObject) -> web.StreamResp
         if info.checksums:
             headers["x-amz-checksum-type"] = checksum_type(info.checksums[0][1])
     return await _send(request, status, headers, stored, start, stop)
+
+
+MAX_PART_NUMBER = 10_000
+
+
+def _part_span(ctx: S3Context, info: ObjectInfo) -> tuple[int, int] | None:
+    """The byte span ``[start, stop)`` of ``?partNumber=N`` (GetObject/HeadObject), or None.
+
+    As S3: part N of a multipart object as it was uploaded; an object uploaded whole is its
+    one part 1; a part past the last is 416 InvalidPartNumber; ``Range`` with it is refused.
+    The answer keeps the object's ETag and says ``x-amz-mp-parts-count`` for multipart objects.
+    """
+    text = ctx.query.get("partNumber")
+    if text is None:
+        return None
+    if "Range" in ctx.request.headers:
+        raise S3Error(
+            "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+        )
+    number = int(text) if text.isdigit() else 0
+    if not 1 <= number <= MAX_PART_NUMBER:
+        raise S3Error(
+            "InvalidArgument",
+            f"partNumber {text[:20]!r}: part number must be an integer between 1 and"
+            f" {MAX_PART_NUMBER}, inclusive",
+            ArgumentName="partNumber",
+        )
+    sizes = info.part_sizes or (info.size,)
+    if info.parts and len(sizes) != info.parts:
+        raise S3Error("NotImplemented", "this object was stored without its part sizes")
+    if number > len(sizes):
+        raise S3Error(
+            "InvalidPartNumber",
+            f"The requested partnumber is not satisfiable (the object has {len(sizes)})",
+            PartNumberRequested=str(number),
+            ActualPartCount=str(len(sizes)),
+        )
+    start = sum(sizes[: number - 1])
+    return start, start + sizes[number - 1]
 
 
 def _apply_overrides(ctx: S3Context, headers: CIMultiDict[str]) -> None:

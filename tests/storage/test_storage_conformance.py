@@ -254,3 +254,61 @@ def test_complete_checks_a_full_object_crc32_and_reports_its_type(s3, bucket):
     assert (answer["ChecksumCRC32"], answer["ChecksumType"]) == (crc, "FULL_OBJECT")
     head = s3.head_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
     assert (head["ChecksumCRC32"], head["ChecksumType"]) == (crc, "FULL_OBJECT")
+
+
+# -- GetObject / HeadObject by part number ----------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def two_part_object(s3, bucket):
+    first, second = b"1" * (5 * MIB), b"2" * 1000
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    parts = [
+        {"PartNumber": number, "ETag": s3.upload_part(
+            Bucket=bucket, Key="mp", UploadId=upload, PartNumber=number, Body=body
+        )["ETag"]}
+        for number, body in ((1, first), (2, second))
+    ]  # fmt: skip
+    etag = s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": parts}
+    )["ETag"]
+    return bucket, etag, first, second
+
+
+def test_get_by_part_number_answers_that_part_with_the_objects_etag(s3, two_part_object):
+    bucket, etag, first, second = two_part_object
+    answer = s3.get_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert answer["Body"].read() == second
+    assert (
+        answer["ContentRange"]
+        == f"bytes {len(first)}-{len(first) + len(second) - 1}/{len(first) + len(second)}"
+    )
+    assert (answer["ETag"], answer["PartsCount"]) == (etag, 2)
+    head = s3.head_object(Bucket=bucket, Key="mp", PartNumber=1)
+    assert (head["ContentLength"], head["PartsCount"]) == (len(first), 2)
+
+
+def test_a_part_number_past_the_last_part_is_416_invalid_part_number(s3, two_part_object):
+    bucket = two_part_object[0]
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=bucket, Key="mp", PartNumber=3)
+    assert (_status(excinfo), error_code(excinfo)) == (416, "InvalidPartNumber")
+
+
+def test_part_one_of_an_object_uploaded_whole_is_the_whole_object(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"body")["ETag"]
+    answer = s3.get_object(Bucket=bucket, Key="k", PartNumber=1)
+    assert (answer["Body"].read(), answer["ETag"]) == (b"body", etag)
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=bucket, Key="k", PartNumber=2)
+    assert (_status(excinfo), error_code(excinfo)) == (416, "InvalidPartNumber")
+
+
+def test_part_number_with_a_range_is_invalid_request(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"body")
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=bucket, Key="k", PartNumber=1, Range="bytes=0-1")
+    assert (_status(excinfo), error_code(excinfo)) == (400, "InvalidRequest")
