@@ -7,7 +7,8 @@ Rules: listings walk the store's sorted index (storage.store.list_objects): ``pr
 percent-encodes keys and prefixes in the answer (but not a v1 listing's own ``Prefix``, which
 S3 echoes as sent and botocore does not decode). CreateBucket of a bucket that exists answers
 200 in us-east-1 (S3's legacy behaviour there, nothing changes) and 409
-BucketAlreadyOwnedByYou in any other region.
+BucketAlreadyOwnedByYou in any other region. ListBuckets pages with ``max-buckets`` (1 to 10,000)
+and ``continuation-token``, and filters by ``prefix``; without ``max-buckets`` it lists all.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "list_objects",
 ]
 
+MAX_BUCKETS_PAGE = 10_000
 OWNER = "<Owner><ID>cdnlab</ID><DisplayName>cdnlab</DisplayName></Owner>"
 
 
@@ -42,14 +44,30 @@ async def list_buckets(ctx: S3Context) -> web.StreamResponse:
     ctx.operation = "ListBuckets"
     if ctx.principal.access_key is None and ctx.settings.keys:
         raise S3Error("AccessDenied", "listing buckets needs a signed request")
+    prefix = ctx.query.get("prefix", "")
+    token = ctx.query.get("continuation-token")
+    after = decode_token(token) if token else ""
+    paged = "max-buckets" in ctx.query
+    limit = ctx.int_param("max-buckets", MAX_BUCKETS_PAGE, low=1, high=MAX_BUCKETS_PAGE)
+    chosen = [
+        bucket
+        for bucket in ctx.store.iter_buckets()
+        if bucket.name.startswith(prefix) and bucket.name > after
+    ]
+    page = chosen[:limit] if paged else chosen
     buckets = "".join(
         "<Bucket>"
         + element("Name", bucket.name)
         + element("CreationDate", iso_time(bucket.created))
         + "</Bucket>"
-        for bucket in ctx.store.iter_buckets()
+        for bucket in page
     )
-    return _xml("ListAllMyBucketsResult", [OWNER, f"<Buckets>{buckets}</Buckets>"])
+    parts = [OWNER, f"<Buckets>{buckets}</Buckets>"]
+    if len(page) < len(chosen):
+        parts.append(element("ContinuationToken", encode_token(page[-1].name)))
+    if "prefix" in ctx.query:
+        parts.append(element("Prefix", prefix))
+    return _xml("ListAllMyBucketsResult", parts)
 
 
 async def create_bucket(ctx: S3Context) -> web.StreamResponse:

@@ -312,3 +312,24 @@ def test_part_number_with_a_range_is_invalid_request(s3, bucket):
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket=bucket, Key="k", PartNumber=1, Range="bytes=0-1")
     assert (_status(excinfo), error_code(excinfo)) == (400, "InvalidRequest")
+
+
+# -- ListBuckets pages ------------------------------------------------------------------------
+
+
+def test_list_buckets_pages_with_max_buckets_and_a_continuation_token(tmp_path):
+    server = start_server(tmp_path, keys=((ACCESS_KEY, SECRET_KEY),))
+    try:
+        s3 = client(server.url)
+        for name in ("page-a", "page-b", "page-c", "other"):
+            s3.create_bucket(Bucket=name)
+        first = s3.list_buckets(MaxBuckets=2, Prefix="page-")
+        assert [b["Name"] for b in first["Buckets"]] == ["page-a", "page-b"]
+        second = s3.list_buckets(
+            MaxBuckets=2, Prefix="page-", ContinuationToken=first["ContinuationToken"]
+        )
+        assert [b["Name"] for b in second["Buckets"]] == ["page-c"]
+        assert "ContinuationToken" not in second
+        assert len(s3.list_buckets()["Buckets"]) == 4
+    finally:
+        server.stop()
