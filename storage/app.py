@@ -19,7 +19,7 @@ from aiohttp import web
 
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
-from storage import buckets, multipart, objects
+from storage import attributes, buckets, multipart, objects
 from storage.addressing import address_of
 from storage.context import S3Context
 from storage.errors import S3Error
@@ -47,7 +47,6 @@ _UNSUPPORTED = frozenset(
         "accelerate",
         "acl",
         "analytics",
-        "attributes",
         "cors",
         "encryption",
         "intelligent-tiering",
@@ -124,6 +123,8 @@ def _route(ctx: S3Context) -> Handler:
         upload = "uploadId" in query
         if method == "PUT":
             return multipart.upload_part if upload and "partNumber" in query else objects.put_object
+        if method == "GET" and "attributes" in query:
+            return attributes.get_object_attributes
         if method in ("GET", "HEAD"):
             return multipart.list_parts if upload and method == "GET" else objects.get_object
         if method == "DELETE":

@@ -333,3 +333,37 @@ def test_list_buckets_pages_with_max_buckets_and_a_continuation_token(tmp_path):
         assert len(s3.list_buckets()["Buckets"]) == 4
     finally:
         server.stop()
+
+
+# -- GetObjectAttributes ----------------------------------------------------------------------
+
+
+def test_object_attributes_of_an_object_uploaded_whole(s3, bucket):
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"abc", ChecksumAlgorithm="SHA256")
+    answer = s3.get_object_attributes(
+        Bucket=bucket, Key="k", ObjectAttributes=["ETag", "Checksum", "ObjectSize", "StorageClass"]
+    )
+    assert answer["ETag"] == put["ETag"].strip('"')  # S3 answers it without quotes here
+    assert answer["Checksum"] == {
+        "ChecksumSHA256": put["ChecksumSHA256"],
+        "ChecksumType": "FULL_OBJECT",
+    }
+    assert (answer["ObjectSize"], answer["StorageClass"]) == (3, "STANDARD")
+    assert "ObjectParts" not in answer
+
+
+def test_object_attributes_of_a_multipart_object_list_its_parts(s3, two_part_object):
+    bucket, _, first, second = two_part_object
+    answer = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"])
+    parts = answer["ObjectParts"]
+    assert parts["TotalPartsCount"] == 2
+    assert [(p["PartNumber"], p["Size"]) for p in parts["Parts"]] == [
+        (1, len(first)),
+        (2, len(second)),
+    ]
+
+
+def test_object_attributes_of_a_missing_key_is_no_such_key(s3, bucket):
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object_attributes(Bucket=bucket, Key="absent", ObjectAttributes=["ETag"])
+    assert (_status(excinfo), error_code(excinfo)) == (404, "NoSuchKey")
