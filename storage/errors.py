@@ -29,6 +29,7 @@ _STATUS = {
     "InvalidPartNumber": 416,
     "InvalidPartOrder": 400,
     "InvalidRange": 416,
+    "InvalidURI": 400,
     "InvalidRequest": 400,
     "KeyTooLongError": 400,
     "MalformedXML": 400,

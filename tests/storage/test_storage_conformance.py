@@ -367,3 +367,13 @@ def test_object_attributes_of_a_missing_key_is_no_such_key(s3, bucket):
     with pytest.raises(ClientError) as excinfo:
         s3.get_object_attributes(Bucket=bucket, Key="absent", ObjectAttributes=["ETag"])
     assert (_status(excinfo), error_code(excinfo)) == (404, "NoSuchKey")
+
+
+# -- URIs that are not UTF-8 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/bucket-x/%AE%8A-", "/bucket-x?prefix=%FF"])
+def test_a_uri_that_is_not_utf8_once_decoded_is_400_invalid_uri(node, target):
+    status, body = _open(urllib.request.Request(node.url + target))
+    assert status == 400
+    assert b"<Code>InvalidURI</Code>" in body
