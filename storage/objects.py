@@ -1,8 +1,8 @@
 """Object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject, DeleteObjects.
 
 Rules: GET and HEAD answer the stored headers (Content-Type, Cache-Control, Content-Disposition,
-Content-Encoding, Content-Language, Expires, ``x-amz-meta-*``) with ``ETag`` and
-``Last-Modified`` (whole seconds); preconditions follow RFC 9110 §13.2.2 (cdn.http.preconditions:
+Content-Encoding, Content-Language, Expires, ``x-amz-meta-*`` with non-ASCII values RFC
+2047-encoded as S3 does: storage.mailsafe) with ``ETag`` and ``Last-Modified`` (whole seconds); preconditions follow RFC 9110 §13.2.2 (cdn.http.preconditions:
 304 for GET/HEAD, 412 PreconditionFailed otherwise); one byte range gives 206, an unsatisfiable
 one 416 InvalidRange (several ranges: the whole object, as S3); ``?partNumber=N`` answers part N
 of a multipart object as uploaded (206, the object's ETag). ``response-*`` query parameters
@@ -29,6 +29,7 @@ from cdn.http.preconditions import evaluate_preconditions, if_range_holds, parse
 from cdn.http.ranges import Unsatisfiable, parse_range
 from storage.context import S3Context
 from storage.errors import S3Error
+from storage.mailsafe import mail_safe, stored_value
 from storage.names import check_key
 from storage.objectfile import ObjectInfo, ObjectWriter, StoredObject
 from storage.payload import checksum_headers, checksum_type, receive_body
@@ -81,7 +82,7 @@ def stored_headers(
                 continue
         kept.append((name, value))
     meta = sorted(
-        (name.lower(), value)
+        (name.lower(), stored_value(value))
         for name, value in headers.items()
         if name.lower().startswith("x-amz-meta-")
     )
@@ -107,7 +108,7 @@ def object_headers(info: ObjectInfo) -> CIMultiDict[str]:
     for name, value in info.headers:
         headers[name] = value
     for name, value in info.user_meta:
-        headers[name] = value
+        headers[name] = mail_safe(value)
     if info.parts:
         headers["x-amz-mp-parts-count"] = str(info.parts)
     return headers
