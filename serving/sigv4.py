@@ -9,7 +9,8 @@ for service ``s3``: no path normalisation; ``SigV4Auth`` / ``SigV4QueryAuth`` ot
 the request as received, restricted to exactly the headers the client listed in
 SignedHeaders, with the client's timestamp and credential scope; botocore builds the canonical
 request, the string to sign and the HMAC chain. Signatures are compared in constant time. The
-header form's date must be within ``max_skew`` of the injected clock; a presigned URL is valid
+header form's date (X-Amz-Date, else the Date header) must be within ``max_skew`` of the
+injected clock; a presigned URL is valid
 from its X-Amz-Date to X-Amz-Date + X-Amz-Expires (at most 7 days).
 
 This is the one module that touches botocore internals (``canonical_request``,
@@ -27,6 +28,7 @@ what is wrong; each server words it in its protocol (S3's XML error codes in
 from __future__ import annotations
 
 import calendar
+import email.utils
 import hmac
 import re
 import time
@@ -144,6 +146,25 @@ def _seconds(stamp: str, reason: Refusal) -> float:
     return float(calendar.timegm(time.strptime(stamp, _DATE_FORMAT)))
 
 
+def _stamp_of_date_header(value: str | None) -> str:
+    """The signing timestamp of a request dated by its ``Date`` header (no X-Amz-Date).
+
+    SigV4 takes the time from X-Amz-Date or, without it, from Date (botocore signs that way
+    when a caller sets Date); the string to sign holds it as yyyymmddThhmmssZ.
+    """
+    if value is None:
+        raise SignatureError(
+            Refusal.MALFORMED, "a SigV4 request needs an X-Amz-Date (or a Date) header"
+        )
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        raise SignatureError(
+            Refusal.MALFORMED,
+            f"the Date header {value[:40]!r} is not an HTTP date (and there is no X-Amz-Date)",
+        )
+    return time.strftime(_DATE_FORMAT, time.gmtime(email.utils.mktime_tz(parsed)))
+
+
 def _authorization(value: str) -> tuple[str, list[str], str]:
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
@@ -244,7 +265,7 @@ class SigV4Verifier:
         secret = self._secret(scope)
         stamp = _first(get_all, "X-Amz-Date")
         if stamp is None:
-            raise SignatureError(Refusal.MALFORMED, "a SigV4 request needs an X-Amz-Date header")
+            stamp = _stamp_of_date_header(_first(get_all, "Date"))
         when = _seconds(stamp, Refusal.MALFORMED)
         now = self.clock()
         if abs(now - when) > self.max_skew:
@@ -304,12 +325,12 @@ class SigV4Verifier:
             expires = int(query["X-Amz-Expires"])
         except ValueError:
             raise SignatureError(bad, "X-Amz-Expires is not a whole number of seconds") from None
-        if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
+        if not 0 <= expires <= MAX_PRESIGN_EXPIRES:
             raise SignatureError(
-                bad, f"X-Amz-Expires is {expires} (expected 1 to {MAX_PRESIGN_EXPIRES} seconds)"
+                bad, f"X-Amz-Expires is {expires} (expected 0 to {MAX_PRESIGN_EXPIRES} seconds)"
             )
         now = self.clock()
-        if now > when + expires:
+        if now > when + expires or expires == 0:  # 0: expired from the start, as AWS answers
             raise SignatureError(Refusal.EXPIRED, "Request has expired")
         if now < when - self.max_skew:
             raise SignatureError(Refusal.NOT_YET_VALID, "Request is not valid yet")

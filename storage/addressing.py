@@ -4,12 +4,15 @@ Rules: the path is taken as sent (``raw_path``) and percent-decoded once, never 
 a key such as ``a/../b`` stays that key (it is a name, not a path: storage.names). A ``Host``
 of ``<bucket>.<virtual_host_base>`` (port ignored) names the bucket and the whole path is the
 key. The query is decoded pair by pair, ``+`` kept as ``+`` (S3 clients encode spaces as %20).
+A path or query that is not UTF-8 once decoded is 400 InvalidURI, as S3 answers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+from storage.errors import S3Error
 
 __all__ = ["S3Address", "address_of"]
 
@@ -32,7 +35,15 @@ class S3Address:
 
 
 def _decode(text: str) -> str:
-    return unquote(text, errors="surrogateescape")
+    """``text`` percent-decoded; 400 InvalidURI when the bytes are not UTF-8 (S3's answer)."""
+    value = unquote(text, errors="surrogateescape")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise S3Error(
+            "InvalidURI", "Couldn't parse the specified URI. (it is not UTF-8 once decoded)"
+        ) from None
+    return value
 
 
 def address_of(raw: str, host: str, virtual_host_base: str) -> S3Address:

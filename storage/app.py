@@ -19,7 +19,7 @@ from aiohttp import web
 
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
-from storage import buckets, multipart, objects
+from storage import attributes, buckets, multipart, objects
 from storage.addressing import address_of
 from storage.context import S3Context
 from storage.errors import S3Error
@@ -47,7 +47,6 @@ _UNSUPPORTED = frozenset(
         "accelerate",
         "acl",
         "analytics",
-        "attributes",
         "cors",
         "encryption",
         "intelligent-tiering",
@@ -79,10 +78,22 @@ def _request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):08X}"
 
 
+def _preflight_refusal(ctx: S3Context) -> S3Error:
+    """How S3 answers a CORS preflight (``OPTIONS``) when no bucket has a CORS configuration."""
+    headers = ctx.request.headers
+    if "Origin" not in headers:
+        return S3Error("BadRequest", "Insufficient information. Origin request header needed.")
+    if "Access-Control-Request-Method" not in headers:
+        return S3Error("BadRequest", "Invalid Access-Control-Request-Method: null")
+    return S3Error("CORSResponse", "CORS is not enabled for this bucket.")
+
+
 def _route(ctx: S3Context) -> Handler:
     """The operation a request asks for."""
     method = ctx.request.method
     query = ctx.query
+    if method == "OPTIONS" and ctx.address.bucket is not None:
+        raise _preflight_refusal(ctx)  # preflights are never signed: before authentication
     unsupported = _UNSUPPORTED.intersection(query)
     if unsupported:
         raise S3Error(
@@ -112,6 +123,8 @@ def _route(ctx: S3Context) -> Handler:
         upload = "uploadId" in query
         if method == "PUT":
             return multipart.upload_part if upload and "partNumber" in query else objects.put_object
+        if method == "GET" and "attributes" in query:
+            return attributes.get_object_attributes
         if method in ("GET", "HEAD"):
             return multipart.list_parts if upload and method == "GET" else objects.get_object
         if method == "DELETE":
@@ -323,5 +336,6 @@ def create_app(
     app.on_response_prepare.append(_stamp_request_id)
     app.router.add_get("/_cdn/health", health, allow_head=True)
     app.router.add_get("/_cdn/metrics", metrics)
-    app.router.add_route("*", "/{tail:.*}", s3_request, expect_handler=expect_continue)
+    # [\s\S], not '.': an object key may hold a newline, and '.' would not match it (404).
+    app.router.add_route("*", r"/{tail:[\s\S]*}", s3_request, expect_handler=expect_continue)
     return app

@@ -4,7 +4,11 @@ ListObjects (v1), ListObjectsV2 and unversioned ListObjectVersions (each version
 Rules: listings walk the store's sorted index (storage.store.list_objects): ``prefix``,
 ``delimiter`` (CommonPrefixes), ``max-keys`` (at most 1,000), ``start-after`` /
 ``continuation-token`` (v2), ``marker`` (v1), ``key-marker`` (versions); ``encoding-type=url``
-percent-encodes keys and prefixes in the answer.
+percent-encodes keys and prefixes in the answer (but not a v1 listing's own ``Prefix``, which
+S3 echoes as sent and botocore does not decode). CreateBucket of a bucket that exists answers
+200 in us-east-1 (S3's legacy behaviour there, nothing changes) and 409
+BucketAlreadyOwnedByYou in any other region. ListBuckets pages with ``max-buckets`` (1 to 10,000)
+and ``continuation-token``, and filters by ``prefix``; without ``max-buckets`` it lists all.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "list_objects",
 ]
 
+MAX_BUCKETS_PAGE = 10_000
 OWNER = "<Owner><ID>cdnlab</ID><DisplayName>cdnlab</DisplayName></Owner>"
 
 
@@ -39,20 +44,38 @@ async def list_buckets(ctx: S3Context) -> web.StreamResponse:
     ctx.operation = "ListBuckets"
     if ctx.principal.access_key is None and ctx.settings.keys:
         raise S3Error("AccessDenied", "listing buckets needs a signed request")
+    prefix = ctx.query.get("prefix", "")
+    token = ctx.query.get("continuation-token")
+    after = decode_token(token) if token else ""
+    paged = "max-buckets" in ctx.query
+    limit = ctx.int_param("max-buckets", MAX_BUCKETS_PAGE, low=1, high=MAX_BUCKETS_PAGE)
+    chosen = [
+        bucket
+        for bucket in ctx.store.iter_buckets()
+        if bucket.name.startswith(prefix) and bucket.name > after
+    ]
+    page = chosen[:limit] if paged else chosen
     buckets = "".join(
         "<Bucket>"
         + element("Name", bucket.name)
         + element("CreationDate", iso_time(bucket.created))
         + "</Bucket>"
-        for bucket in ctx.store.iter_buckets()
+        for bucket in page
     )
-    return _xml("ListAllMyBucketsResult", [OWNER, f"<Buckets>{buckets}</Buckets>"])
+    parts = [OWNER, f"<Buckets>{buckets}</Buckets>"]
+    if len(page) < len(chosen):
+        parts.append(element("ContinuationToken", encode_token(page[-1].name)))
+    if "prefix" in ctx.query:
+        parts.append(element("Prefix", prefix))
+    return _xml("ListAllMyBucketsResult", parts)
 
 
 async def create_bucket(ctx: S3Context) -> web.StreamResponse:
     """CreateBucket (a CreateBucketConfiguration body is read and ignored: one region here)."""
     ctx.operation = "CreateBucket"
     await ctx.request.read()
+    if ctx.settings.region == "us-east-1" and ctx.bucket_name in ctx.store.buckets:
+        return web.Response(status=200, headers={"Location": f"/{ctx.bucket_name}"})
     ctx.store.create_bucket(ctx.bucket_name)
     return web.Response(status=200, headers={"Location": f"/{ctx.bucket_name}"})
 
@@ -112,9 +135,16 @@ def _common(listing: Listing, encode: bool) -> list[str]:
 
 
 def _head_parts(
-    ctx: S3Context, prefix: str, delimiter: str, max_keys: int, encode: bool
+    ctx: S3Context,
+    prefix: str,
+    delimiter: str,
+    max_keys: int,
+    encode: bool,
+    *,
+    encode_prefix: bool = True,
 ) -> list[str]:
-    parts = [element("Name", ctx.bucket_name), element("Prefix", url_encoded(prefix, encode))]
+    echoed = url_encoded(prefix, encode and encode_prefix)
+    parts = [element("Name", ctx.bucket_name), element("Prefix", echoed)]
     if delimiter:
         parts.append(element("Delimiter", url_encoded(delimiter, encode)))
     parts.append(element("MaxKeys", max_keys))
@@ -132,7 +162,7 @@ async def list_objects(ctx: S3Context) -> web.StreamResponse:
     prefix = ctx.query.get("prefix", "")
     delimiter = ctx.query.get("delimiter", "")
     max_keys = ctx.int_param("max-keys", 1000)
-    parts = _head_parts(ctx, prefix, delimiter, max_keys, encode)
+    parts = _head_parts(ctx, prefix, delimiter, max_keys, encode, encode_prefix=v2)
     if v2:
         token = ctx.query.get("continuation-token")
         start_after = ctx.query.get("start-after", "")
@@ -140,7 +170,7 @@ async def list_objects(ctx: S3Context) -> web.StreamResponse:
         listing = ctx.store.list_objects(
             bucket, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys
         )
-        if token:
+        if token is not None:
             parts.append(element("ContinuationToken", token))
         if start_after:
             parts.append(element("StartAfter", url_encoded(start_after, encode)))

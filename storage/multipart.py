@@ -12,13 +12,14 @@ import asyncio
 import io
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from storage.context import S3Context
 from storage.errors import S3Error
 from storage.names import check_key
 from storage.objectfile import ObjectInfo
 from storage.objects import stored_headers
-from storage.payload import CHECKSUM_ALGORITHMS, checksum_headers, receive_body
+from storage.payload import CHECKSUM_ALGORITHMS, checksum_headers, checksum_type, receive_body
 from storage.uploads import (
     MAX_PART_NUMBER,
     PartChoice,
@@ -131,7 +132,14 @@ async def complete_upload(ctx: S3Context) -> web.StreamResponse:
     uploads = UploadStore(ctx.store)
     upload = uploads.get(bucket, ctx.query["uploadId"], ctx.key)
     sink = io.BytesIO()
-    await receive_body(ctx.request.content, ctx.request.headers, sink)
+    # On CompleteMultipartUpload, x-amz-checksum-<alg> is the object's checksum (composite or
+    # full-object), not the checksum of this XML body: the body is checked without them.
+    body_headers = CIMultiDict(
+        (name, value)
+        for name, value in ctx.request.headers.items()
+        if not name.lower().startswith(("x-amz-checksum-", "x-amz-sdk-checksum-"))
+    )
+    await receive_body(ctx.request.content, body_headers, sink)
     done = uploads.completed(upload)
     if done is not None:
         return _completion_answer(
@@ -156,6 +164,15 @@ async def complete_upload(ctx: S3Context) -> web.StreamResponse:
         checksums.append((algorithm, full))
     elif algorithm:
         composite = composite_checksum(algorithm, parts)
+        expected = ctx.request.headers.get(f"x-amz-checksum-{algorithm.lower()}")
+        if expected is not None and expected.strip() != composite:
+            writer.abort()
+            raise S3Error(
+                "BadDigest",
+                f"the object's composite {algorithm} is {composite}, not {expected.strip()}"
+                if composite is not None
+                else f"a part lacks its {algorithm} checksum, so {expected.strip()} cannot hold",
+            )
         if composite is not None:
             checksums.append((algorithm, composite))
     info = ObjectInfo(
@@ -188,6 +205,8 @@ def _completion_answer(
     ]
     for algorithm, value in checksums:
         parts.append(element(f"Checksum{algorithm}", value))
+    if checksums:
+        parts.append(element("ChecksumType", checksum_type(checksums[0][1])))
     return _xml("CompleteMultipartUploadResult", parts)
 
 

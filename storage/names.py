@@ -1,8 +1,9 @@
 """Names: S3's bucket-name rules, object-key rules, and keys turned into safe file names.
 
 Rules: a bucket name follows S3's general-purpose rules (3-63 characters of a-z, 0-9, '.' and
-'-', starting and ending with a letter or digit, no '..', not an IPv4 address, none of the
-reserved prefixes and suffixes), so it is always a safe directory name. An object key is 1 to
+'-', starting and ending with a letter or digit, no '..', no '.-' or '-.' (every
+dot-separated label is a DNS label), not an IPv4 address, none of the reserved prefixes and
+suffixes), so it is always a safe directory name. An object key is 1 to
 1,024 bytes of UTF-8 without NUL; it never becomes a path: its file name is the blake2b digest
 of the key (the key itself lives inside the object file), so ``..``, ``/`` and absolute paths
 cannot leave the data folder or reach another file.
@@ -42,6 +43,8 @@ def bucket_name_problem(name: str) -> str | None:
         )
     if ".." in name:
         return "has two adjacent periods"
+    if ".-" in name or "-." in name:
+        return "has a period next to a hyphen (each dot-separated label is a DNS label)"
     if _IPV4.fullmatch(name):
         return "is formatted as an IP address"
     if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):

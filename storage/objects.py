@@ -1,10 +1,11 @@
 """Object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject, DeleteObjects.
 
 Rules: GET and HEAD answer the stored headers (Content-Type, Cache-Control, Content-Disposition,
-Content-Encoding, Content-Language, Expires, ``x-amz-meta-*``) with ``ETag`` and
-``Last-Modified`` (whole seconds); preconditions follow RFC 9110 §13.2.2 (cdn.http.preconditions:
+Content-Encoding, Content-Language, Expires, ``x-amz-meta-*`` with non-ASCII values RFC
+2047-encoded as S3 does: storage.mailsafe) with ``ETag`` and ``Last-Modified`` (whole seconds); preconditions follow RFC 9110 §13.2.2 (cdn.http.preconditions:
 304 for GET/HEAD, 412 PreconditionFailed otherwise); one byte range gives 206, an unsatisfiable
-one 416 InvalidRange (several ranges: the whole object, as S3). ``response-*`` query parameters
+one 416 InvalidRange (several ranges: the whole object, as S3); ``?partNumber=N`` answers part N
+of a multipart object as uploaded (206, the object's ETag). ``response-*`` query parameters
 override headers of signed requests. ``x-amz-checksum-mode: ENABLED`` adds stored checksums
 to whole-object answers. A conditional PUT (``If-None-Match: *``, ``If-Match``) is checked
 before the body is read and again at the rename, so a concurrent writer cannot slip between.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -28,9 +29,10 @@ from cdn.http.preconditions import evaluate_preconditions, if_range_holds, parse
 from cdn.http.ranges import Unsatisfiable, parse_range
 from storage.context import S3Context
 from storage.errors import S3Error
+from storage.mailsafe import mail_safe, stored_value
 from storage.names import check_key
 from storage.objectfile import ObjectInfo, ObjectWriter, StoredObject
-from storage.payload import checksum_headers, receive_body
+from storage.payload import checksum_headers, checksum_type, receive_body
 from storage.store import Bucket
 from storage.xmlpages import child_text, children, element, iso_time, parse_xml, xml_document
 
@@ -80,7 +82,7 @@ def stored_headers(
                 continue
         kept.append((name, value))
     meta = sorted(
-        (name.lower(), value)
+        (name.lower(), stored_value(value))
         for name, value in headers.items()
         if name.lower().startswith("x-amz-meta-")
     )
@@ -106,10 +108,38 @@ def object_headers(info: ObjectInfo) -> CIMultiDict[str]:
     for name, value in info.headers:
         headers[name] = value
     for name, value in info.user_meta:
-        headers[name] = value
+        headers[name] = mail_safe(value)
     if info.parts:
         headers["x-amz-mp-parts-count"] = str(info.parts)
     return headers
+
+
+def s3_entity_tags(value: str) -> str:
+    """An If-Match / If-None-Match value with bare ETags quoted, as S3 reads them.
+
+    S3 compares ``abc`` like ``"abc"`` (clients often strip the quotes of an ETag they
+    received); RFC 9110 calls a bare tag malformed, which would make a mismatching If-Match
+    pass silently. ``*`` and quoted or weak tags are kept as they are.
+    """
+    items = [item.strip() for item in value.split(",")]
+    fixed = [
+        item if item == "*" or item.startswith(('"', "W/")) or not item else f'"{item}"'
+        for item in items
+    ]
+    return ", ".join(item for item in fixed if item)
+
+
+def _condition_fields(headers: Mapping[str, str]) -> dict[str, str]:
+    """The precondition fields of a request, ETags read the S3 way (:func:`s3_entity_tags`)."""
+    fields = {
+        name: headers[name]
+        for name in ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+        if name in headers
+    }
+    for name in ("If-Match", "If-None-Match"):
+        if name in fields:
+            fields[name] = s3_entity_tags(fields[name])
+    return fields
 
 
 def _precondition_failed(condition: str) -> S3Error:
@@ -140,7 +170,11 @@ async def _answer_object(ctx: S3Context, stored: StoredObject) -> web.StreamResp
     headers = object_headers(info)
     last_modified = float(int(info.last_modified))
     verdict = evaluate_preconditions(
-        request.method, request.headers, info.etag, last_modified, ctx.store.clock()
+        request.method,
+        _condition_fields(request.headers),
+        info.etag,
+        last_modified,
+        ctx.store.clock(),
     )
     if verdict == 412:
         failed = "If-Match" if "If-Match" in request.headers else "If-Unmodified-Since"
@@ -156,7 +190,13 @@ async def _answer_object(ctx: S3Context, stored: StoredObject) -> web.StreamResp
     status = 200
     start, stop = 0, size
     range_value = request.headers.get("Range")
-    if range_value is not None and if_range_holds(request.headers, info.etag, last_modified):
+    part = _part_span(ctx, info)
+    if part is not None:
+        start, stop = part
+        if stop > start:  # an empty object's one part is the whole (empty) object: 200
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    elif range_value is not None and if_range_holds(request.headers, info.etag, last_modified):
         ranges = parse_range(range_value, size)
         if isinstance(ranges, Unsatisfiable):
             raise S3Error(
@@ -172,8 +212,47 @@ async def _answer_object(ctx: S3Context, stored: StoredObject) -> web.StreamResp
     if status == 200 and request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
         headers.update(checksum_headers(info.checksums))
         if info.checksums:
-            headers["x-amz-checksum-type"] = "COMPOSITE" if info.parts else "FULL_OBJECT"
+            headers["x-amz-checksum-type"] = checksum_type(info.checksums[0][1])
     return await _send(request, status, headers, stored, start, stop)
+
+
+MAX_PART_NUMBER = 10_000
+
+
+def _part_span(ctx: S3Context, info: ObjectInfo) -> tuple[int, int] | None:
+    """The byte span ``[start, stop)`` of ``?partNumber=N`` (GetObject/HeadObject), or None.
+
+    As S3: part N of a multipart object as it was uploaded; an object uploaded whole is its
+    one part 1; a part past the last is 416 InvalidPartNumber; ``Range`` with it is refused.
+    The answer keeps the object's ETag and says ``x-amz-mp-parts-count`` for multipart objects.
+    """
+    text = ctx.query.get("partNumber")
+    if text is None:
+        return None
+    if "Range" in ctx.request.headers:
+        raise S3Error(
+            "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+        )
+    number = int(text) if text.isdigit() else 0
+    if not 1 <= number <= MAX_PART_NUMBER:
+        raise S3Error(
+            "InvalidArgument",
+            f"partNumber {text[:20]!r}: part number must be an integer between 1 and"
+            f" {MAX_PART_NUMBER}, inclusive",
+            ArgumentName="partNumber",
+        )
+    sizes = info.part_sizes or (info.size,)
+    if info.parts and len(sizes) != info.parts:
+        raise S3Error("NotImplemented", "this object was stored without its part sizes")
+    if number > len(sizes):
+        raise S3Error(
+            "InvalidPartNumber",
+            f"The requested partnumber is not satisfiable (the object has {len(sizes)})",
+            PartNumberRequested=str(number),
+            ActualPartCount=str(len(sizes)),
+        )
+    start = sum(sizes[: number - 1])
+    return start, start + sizes[number - 1]
 
 
 def _apply_overrides(ctx: S3Context, headers: CIMultiDict[str]) -> None:
@@ -240,7 +319,7 @@ def _put_precondition(ctx: S3Context, bucket: Bucket, key: str) -> Callable[[], 
         if if_match is not None:
             if current is None:
                 raise S3Error("NoSuchKey", "the specified key does not exist", Key=key)
-            tags = parse_entity_tags(if_match) or []
+            tags = parse_entity_tags(s3_entity_tags(if_match)) or []
             if tags != ["*"] and not any(strong_match(tag, current.etag) for tag in tags):
                 raise _precondition_failed("If-Match")
 
@@ -362,6 +441,9 @@ def _copy_preconditions(ctx: S3Context, info: ObjectInfo) -> None:
     }
     if not fields:
         return
+    for name in ("If-Match", "If-None-Match"):
+        if name in fields:
+            fields[name] = s3_entity_tags(fields[name])
     verdict = evaluate_preconditions(
         "PUT", fields, info.etag, float(int(info.last_modified)), ctx.store.clock()
     )

@@ -26,7 +26,14 @@ from aiohttp import StreamReader
 
 from storage.errors import S3Error
 
-__all__ = ["CHECKSUM_ALGORITHMS", "Received", "checksum_headers", "new_digest", "receive_body"]
+__all__ = [
+    "CHECKSUM_ALGORITHMS",
+    "Received",
+    "checksum_headers",
+    "checksum_type",
+    "new_digest",
+    "receive_body",
+]
 
 PIECE = 256 * 1024
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -150,6 +157,12 @@ def _expected_checksums(headers: Mapping[str, str]) -> tuple[dict[str, str], str
     return given, trailer_algorithm
 
 
+def checksum_type(value: str) -> str:
+    """``COMPOSITE`` for a checksum of part checksums (``<base64>-<parts>``), else ``FULL_OBJECT``."""
+    base, dash, count = value.rpartition("-")
+    return "COMPOSITE" if dash and base and count.isdigit() else "FULL_OBJECT"
+
+
 async def _read_plain(content: StreamReader, digests: _Digests, sink: _Sink) -> None:
     while True:
         chunk = await content.read(PIECE)
@@ -159,6 +172,8 @@ async def _read_plain(content: StreamReader, digests: _Digests, sink: _Sink) -> 
 
 
 async def _read_line(content: StreamReader) -> bytes:
+    if content.at_eof():
+        raise S3Error("IncompleteBody", "the aws-chunked body ended before a chunk header")
     try:
         line = await content.readuntil(b"\n")
     except ValueError:  # longer than the reader's limit
@@ -211,7 +226,12 @@ async def receive_body(content: StreamReader, headers: Mapping[str, str], sink: 
     """Stream the request body into ``sink`` and check every digest the client gave."""
     content_sha256 = headers.get("x-amz-content-sha256", "").strip().lower()
     encodings = [e.strip().lower() for e in headers.get("Content-Encoding", "").split(",")]
-    chunked = "aws-chunked" in encodings or content_sha256.startswith("streaming-")
+    # A body is aws-chunked when x-amz-content-sha256 says STREAMING-... (as S3 decides); a
+    # Content-Encoding of aws-chunked alone is only a stored-header detail unless the client
+    # also gives x-amz-decoded-content-length.
+    chunked = content_sha256.startswith("streaming-") or (
+        "aws-chunked" in encodings and "x-amz-decoded-content-length" in headers
+    )
     if content_sha256.startswith("streaming-aws4-hmac-sha256-payload") or content_sha256 in (
         "streaming-aws4-ecdsa-p256-sha256-payload",
     ):
@@ -264,6 +284,11 @@ def _check(
             expected = base64.b64decode(content_md5.strip(), validate=True)
         except binascii.Error:
             raise S3Error("InvalidDigest", "Content-MD5 is not base64") from None
+        if len(expected) != 16:
+            raise S3Error(
+                "InvalidDigest",
+                f"Content-MD5 holds {len(expected)} bytes (expected the 16 of an MD5, in base64)",
+            )
         if expected != digests.md5.digest():
             raise S3Error("BadDigest", "the body does not match its Content-MD5")
     if digests.sha256 is not None and digests.sha256.hexdigest() != content_sha256:

@@ -286,7 +286,12 @@ class Store:
         after: str = "",
         max_keys: int = 1000,
     ) -> Listing:
-        """Keys after ``after`` under ``prefix``, rolled up at ``delimiter``, at most ``max_keys``."""
+        """Keys after ``after`` under ``prefix``, rolled up at ``delimiter``, at most ``max_keys``.
+
+        ``max_keys`` 0 answers an empty, untruncated page, as S3 does.
+        """
+        if max_keys <= 0:
+            return Listing((), (), False, None)
         keys = bucket.keys
         start = bisect.bisect_left(keys, prefix)
         if after:

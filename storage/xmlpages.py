@@ -49,9 +49,8 @@ def error_xml(error: S3Error, resource: str, request_id: str) -> bytes:
     parts = [element("Code", error.code), element("Message", error.message)]
     parts += [element(name, value) for name, value in error.extra.items()]
     parts += [element("Resource", resource), element("RequestId", request_id)]
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>"
-    ).encode()
+    document = '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>"
+    return document.encode("utf-8", "replace")  # a resource that is not UTF-8 cannot crash it
 
 
 def url_encoded(text: str, encode: bool) -> str:
