@@ -20,21 +20,30 @@ generator emulates it (loadgen.latency):
 Everything between (queueing and service at nodes, the upstream round trips, the origin's
 service time) is the path's own: the simulator computes it, the live cluster takes it.
 
-Overheads of the live path (``network.wakeup_ms``, ``fetch_overhead_ms``, ``origin_overhead_ms``):
-the live twin runs every hop as a Python process on a shared machine, and each hop costs time
-beyond the emulated delays: a node that idles between events takes time to take one up (the
-kernel waking it, a virtual CPU being scheduled, the event loop's timer granularity), and its
-code runs on a CPU shared with everything else. Measured per component, on the live path:
+Overheads of the live path (``network.wakeup_ms``, ``fetch_overhead_ms``,
+``cached_fetch_overhead_ms``, ``origin_overhead_ms``): the live twin runs every hop as a Python
+process on a shared machine, and each hop costs time beyond the emulated delays: a node that
+idles between events takes time to take one up (the kernel waking it, a virtual CPU being
+scheduled, the event loop's timer granularity), and its code runs on a CPU shared with
+everything else. Measured per component, on the path each applies to:
 
 - ``wakeup``: the user <-> edge leg pays it twice (``USER_WAKEUPS``: the edge takes up the
-  request, the user takes up the response); half on each way;
-- ``fetch_overhead``: each upstream or peer fetch, beyond its emulated round trip (the node's
-  round-trip timer, the HTTP client's work, the upstream taking up the request, the node taking
-  up the answer); half on each way (``fetch_leg``);
+  request, the user takes up the response); half on each way. Measured on hits at the edges;
+- ``fetch_overhead``: each upstream or peer fetch the fetched node passes on (its own miss, a
+  collapsed wait, a fetch from the origin), beyond its emulated round trip (the node's
+  round-trip timer, the HTTP client's work, the upstream taking up the request, the node
+  waking for the answer after idling through the upstream's own wait). Measured on misses that
+  travel the chain to the origin;
+- ``cached_fetch_overhead``: each fetch the fetched node answers from its cache (a peer hit, a
+  shield hit), beyond its round trip: the same hop without the upstream's long wait. Measured on
+  peer hits and shield hits; None (a topology that does not set it): as ``fetch_overhead``;
 - ``origin_overhead``: the origin, beyond its emulated service time (its timer, the body).
 
-All 0 unless a topology sets them; ``cdn demo`` measures them on the machine before each run
-(``estimate_overheads`` over probes of every node, demo.calibrate) when latency is emulated.
+A fetch's up leg is its propagation plus half the cached-fetch overhead (``fetch_leg``); the way
+back adds the propagation and the rest of the fetch's own overhead (``fetch_back``), known once
+the fetched node answered. All 0 unless a topology sets them; ``cdn demo`` measures them on the
+machine before each run (``estimate_overheads`` over probes of every node, demo.calibrate) when
+latency is emulated.
 """
 
 from __future__ import annotations
@@ -68,32 +77,46 @@ class Overheads:
     wakeup: float
     fetch: float
     origin: float
+    cached_fetch: float
+
+
+def _median(values: Iterable[float], what: str) -> float:
+    values = list(values)
+    if not values:
+        raise ValueError(f"no {what} probe: expected at least one")
+    return statistics.median(values)
 
 
 def estimate_overheads(
-    takeups: Iterable[float], origin: Iterable[Probe], caches: Iterable[Probe]
+    takeups: Iterable[float],
+    origin: Iterable[Probe],
+    through: Iterable[Probe],
+    cached: Iterable[Probe] = (),
 ) -> Overheads:
     """The overheads from probes, each the median of its samples, floored at 0.
 
-    ``takeups``: times of requests a node answers at once (no fetch, no service time): two
-    wake-ups each. ``origin``: probes of the origin: two wake-ups plus the origin's overhead.
-    ``caches``: probes that fetch through ``fetches`` hops to the origin: the rest is split
-    evenly over the fetches."""
-    takeups = list(takeups)
-    origin = list(origin)
-    caches = [p for p in caches if p.fetches > 0]
-    if not takeups or not origin or not caches:
-        raise ValueError(
-            f"{len(takeups)} take-up, {len(origin)} origin and {len(caches)} cache probes: "
-            "expected at least one of each"
-        )
-    wakeup = max(0.0, statistics.median(takeups) / USER_WAKEUPS)
+    ``takeups``: times of hits at an edge (no fetch, no service time): two wake-ups each.
+    ``origin``: probes of the origin: two wake-ups plus the origin's overhead. ``through``:
+    probes whose ``fetches`` hops each pass the request on, up to the origin: the rest is split
+    evenly over the fetches. ``cached``: probes answered from the cache of the node ``fetches``
+    (one) hop away, a peer or a shield: the rest, per fetch, is the cached-fetch overhead; none
+    (no peer group, no shield): the cached-fetch overhead is the fetch overhead."""
+    through = [p for p in through if p.fetches > 0]
+    cached = [p for p in cached if p.fetches > 0]
+    wakeup = max(0.0, _median(takeups, "take-up") / USER_WAKEUPS)
     user = USER_WAKEUPS * wakeup
-    at_origin = max(0.0, statistics.median(p.measured - p.charged - user for p in origin))
-    fetch = statistics.median(
-        (p.measured - p.charged - user - at_origin) / p.fetches for p in caches
+    at_origin = max(0.0, _median((p.measured - p.charged - user for p in origin), "origin"))
+    fetch = max(
+        0.0,
+        _median(
+            ((p.measured - p.charged - user - at_origin) / p.fetches for p in through),
+            "through-fetch",
+        ),
     )
-    return Overheads(wakeup, max(0.0, fetch), at_origin)
+    if not cached:
+        return Overheads(wakeup, fetch, at_origin, fetch)
+    per_fetch = _median(((p.measured - p.charged - user) / p.fetches for p in cached), "cached")
+    return Overheads(wakeup, fetch, at_origin, max(0.0, per_fetch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +132,7 @@ class LatencyModel:
     wakeup: float = 0.0
     fetch_overhead: float = 0.0
     origin_overhead: float = 0.0
+    cached_fetch_overhead: float | None = None  # None: as fetch_overhead
 
     @classmethod
     def from_network(cls, network: Network) -> LatencyModel:
@@ -123,6 +147,9 @@ class LatencyModel:
             wakeup=network.wakeup_ms / 1000.0,
             fetch_overhead=network.fetch_overhead_ms / 1000.0,
             origin_overhead=network.origin_overhead_ms / 1000.0,
+            cached_fetch_overhead=None
+            if network.cached_fetch_overhead_ms is None
+            else network.cached_fetch_overhead_ms / 1000.0,
         )
 
     def one_way(self, a: Point, b: Point) -> float:
@@ -133,10 +160,23 @@ class LatencyModel:
         """Round-trip propagation time between ``a`` and ``b``, seconds."""
         return 2.0 * self.one_way(a, b)
 
+    @property
+    def cached_fetch(self) -> float:
+        """Seconds a fetch the fetched node answers from its cache costs beyond its round trip."""
+        cached = self.cached_fetch_overhead
+        return self.fetch_overhead if cached is None else cached
+
     def fetch_leg(self, a: Point, b: Point) -> float:
-        """One way of a fetch from ``a`` to ``b`` (or back), seconds: the propagation plus half
-        the fetch's overhead."""
-        return self.one_way(a, b) + 0.5 * self.fetch_overhead
+        """The up leg of a fetch from ``a`` to ``b``, seconds: the propagation plus half the
+        cached-fetch overhead (what every fetch pays, whatever the answer)."""
+        return self.one_way(a, b) + 0.5 * self.cached_fetch
+
+    def fetch_back(self, a: Point, b: Point, passed_on: bool) -> float:
+        """The way back of a fetch from ``a`` to ``b``, seconds: the propagation plus the rest
+        of the fetch's overhead, ``fetch_overhead`` when the fetched node passed the request
+        on (``passed_on``), else ``cached_fetch``; with ``fetch_leg``, one RTT plus it."""
+        overhead = self.fetch_overhead if passed_on else self.cached_fetch
+        return self.one_way(a, b) + overhead - 0.5 * self.cached_fetch
 
     @property
     def origin_time(self) -> float:

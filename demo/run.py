@@ -301,11 +301,30 @@ def _calibrated(
     say("measuring the live path's overheads (demo.calibrate)")
     found = calibrate(topology, cluster.urls)
     say(found.note)
+    notes.extend(_purge_probes(topology, cluster, say))
     if found.overheads is None:
         notes.append(f"overheads not measured ({found.note}); the prediction charges none")
         return topology
     notes.append(f"latency: {found.note}, charged by the prediction")
     return with_overheads(topology, found.overheads)
+
+
+def _purge_probes(topology: Topology, cluster: Cluster, say: Announce) -> list[str]:
+    """Purge the calibration's probe objects from every cache (demo.calibrate): the load starts
+    on empty caches, as the simulator's. Notes when a cache did not confirm."""
+    from cluster.purge import PurgeRequest, purge_cluster
+    from demo.calibrate import probe_prefix
+
+    prefix = probe_prefix(topology)
+    outcomes = purge_cluster(
+        topology.caches, PurgeRequest(prefix=prefix), cluster.token, node_urls=cluster.urls
+    )
+    failed = [f"{o.node}: {o.error or o.status}" for o in outcomes if not o.confirmed]
+    purged = sum(o.purged or 0 for o in outcomes)
+    say(f"purged the calibration's {purged} stored probe objects (prefix {prefix})")
+    if failed:
+        return [f"the calibration's probe objects were not purged from {'; '.join(failed)}"]
+    return []
 
 
 def _simulate(topology: Topology, seed: int, duration: float, progress: bool, console: Any):
@@ -394,6 +413,12 @@ def _write(
             "wakeup": round(topology.network.wakeup_ms, 3),
             "fetch": round(topology.network.fetch_overhead_ms, 3),
             "origin": round(topology.network.origin_overhead_ms, 3),
+            "cached_fetch": round(
+                topology.network.cached_fetch_overhead_ms
+                if topology.network.cached_fetch_overhead_ms is not None
+                else topology.network.fetch_overhead_ms,
+                3,
+            ),
         },
         "ring_agrees": prediction.ring_agrees,
         "reports": {"load": "load/load.json", "sim": "sim/report.json"},
@@ -407,10 +432,7 @@ def _write(
         notes=_notes(topology, load_doc, measured, prediction.ring_agrees, settle_notes),
     )
     if prediction.latencies is not None:  # p50/p90/p99 measured vs predicted (demo.latency)
-        peer_groups = any(len(topology.peers_of(n)) > 1 for n in topology.caches)
-        doc["latency"] = latency_doc(
-            load, prediction.latencies, run["emulate_latency"], peer_groups
-        )
+        doc["latency"] = latency_doc(load, prediction.latencies, run["emulate_latency"])
     target = out / "compare.json"
     target.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     files.append(target)

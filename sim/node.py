@@ -90,6 +90,7 @@ class CacheNodeSim:
         "refreshing",
         "requests",
         "telling",
+        "through_extra",
         "up_delay",
         "upstream",
         "upstream_bytes",
@@ -113,7 +114,12 @@ class CacheNodeSim:
         self._varied = store.varied_keys
         self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
-        self.up_delay = 0.0
+        self.up_delay = (
+            0.0  # a fetch's up leg and, answered from the upstream's cache, its way back
+        )
+        # A fetch the upstream (or peer) passed on costs this more on its way back (cdn.latency:
+        # fetch_overhead - cached_fetch).
+        self.through_extra = 0.0
         self.owner_of: PeerOwners[CacheNodeSim] | None = None
         self.peer_delay: dict[str, float] = {}
         # key -> (completion time, fill result, lead time or None) of the fetch led here; the
@@ -238,11 +244,11 @@ class CacheNodeSim:
         self.upstream_bytes += size
         if type(upstream) is OriginSim:
             self.origin_bytes += size
-            done = upstream.fetch(t + delay, size, False) + delay
+            done = upstream.fetch(t + delay, size, False) + delay + self.through_extra
             up_age = 0
         else:
-            done, _, _, up_age = upstream.serve(key, obj, size, t + delay, False, False)
-            done += delay
+            done, up_code, _, up_age = upstream.serve(key, obj, size, t + delay, False, False)
+            done += delay if up_code <= STALE else delay + self.through_extra
         template = cache.template
         if found is None and template is not None:  # NodeCache.fill's template path, inlined
             filled = Filled(key, obj, size, t, done, up_age, template)
@@ -291,7 +297,7 @@ class CacheNodeSim:
         self.forwarded += 1
         delay = self.peer_delay[owner.node.name]
         done, code, upstream, age = owner.serve(key, obj, size, t + delay, True, conditional)
-        done += delay
+        done += delay if code <= STALE else delay + self.through_extra
         if not conditional:
             self.bytes += size
             self.forwarded_bytes += size
@@ -380,10 +386,10 @@ class CacheNodeSim:
         if isinstance(upstream, OriginSim):
             if not conditional:
                 self.origin_bytes += size
-            return upstream.fetch(t + delay, size, conditional) + delay, 0
+            return upstream.fetch(t + delay, size, conditional) + delay + self.through_extra, 0
         assert upstream is not None
-        done, _, _, age = upstream.serve(key, obj, size, t + delay, False, conditional)
-        return done + delay, age
+        done, code, _, age = upstream.serve(key, obj, size, t + delay, False, conditional)
+        return done + (delay if code <= STALE else delay + self.through_extra), age
 
     def sweep(self, now: float) -> None:
         """End the fetches and refreshes that completed before ``now`` (bounds memory)."""

@@ -61,8 +61,34 @@ def test_a_machine_faster_than_the_model_has_no_overhead() -> None:
 
 
 def test_a_missing_kind_of_probe_is_an_error() -> None:
-    with pytest.raises(ValueError, match="expected at least one of each"):
+    with pytest.raises(ValueError, match="no through-fetch probe"):
         estimate_overheads([MS], [Probe(MS, 0.0, 0)], [])
+
+
+def test_a_cached_probe_gives_the_cached_fetch_overhead_apart() -> None:
+    # A peer hit: 14 ms measured, a 5 ms round trip charged, 4 of wake-ups: 5 for its fetch.
+    found = estimate_overheads(
+        [4 * MS],
+        [Probe(26 * MS, 20 * MS, 0)],
+        [Probe(100 * MS, 70 * MS, 2)],
+        [Probe(14 * MS, 5 * MS, 1)],
+    )
+    assert (found.fetch, found.cached_fetch) == pytest.approx((12 * MS, 5 * MS))
+
+
+def test_without_a_cached_probe_a_cached_fetch_costs_a_fetch() -> None:
+    found = estimate_overheads(
+        [4 * MS], [Probe(26 * MS, 20 * MS, 0)], [Probe(100 * MS, 70 * MS, 2)]
+    )
+    assert found.cached_fetch == found.fetch
+
+
+def test_a_fetch_answered_from_cache_is_charged_its_own_overhead_both_ways() -> None:
+    model = LatencyModel(fetch_overhead=0.010, cached_fetch_overhead=0.004)
+    rtt = model.rtt(PARIS, ASHBURN)
+    cached = model.fetch_leg(PARIS, ASHBURN) + model.fetch_back(PARIS, ASHBURN, False)
+    passed_on = model.fetch_leg(PARIS, ASHBURN) + model.fetch_back(PARIS, ASHBURN, True)
+    assert (cached - rtt, passed_on - rtt) == pytest.approx((0.004, 0.010))
 
 
 def test_a_fetch_leg_is_propagation_plus_half_the_fetch_overhead() -> None:
@@ -97,11 +123,10 @@ def test_the_user_leg_the_load_generator_emulates_carries_no_overhead() -> None:
 def test_the_network_table_sets_the_overheads_in_milliseconds(tmp_path: Path) -> None:
     path = tmp_path / "t.toml"
     text = "wakeup_ms = 1.5\nfetch_overhead_ms = 6\norigin_overhead_ms = 2"
-    path.write_text(TOPOLOGY.format(network=text))
+    path.write_text(TOPOLOGY.format(network=text + "\ncached_fetch_overhead_ms = 3"))
     model = LatencyModel.from_network(load_topology(path).network)
-    assert (model.wakeup, model.fetch_overhead, model.origin_overhead) == pytest.approx(
-        (0.0015, 0.006, 0.002)
-    )
+    found = (model.wakeup, model.fetch_overhead, model.origin_overhead, model.cached_fetch)
+    assert found == pytest.approx((0.0015, 0.006, 0.002, 0.003))
 
 
 def test_the_overheads_default_to_none() -> None:
