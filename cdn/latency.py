@@ -21,26 +21,32 @@ Everything between (queueing and service at nodes, the upstream round trips, the
 service time) is the path's own: the simulator computes it, the live cluster takes it.
 
 Overheads of the live path (``network.wakeup_ms``, ``fetch_overhead_ms``,
-``cached_fetch_overhead_ms``, ``origin_overhead_ms``): the live twin runs every hop as a Python
-process on a shared machine, and each hop costs time beyond the emulated delays: a node that
-idles between events takes time to take one up (the kernel waking it, a virtual CPU being
-scheduled, the event loop's timer granularity), and its code runs on a CPU shared with
-everything else. Measured per component, on the path each applies to:
+``relay_fetch_overhead_ms``, ``cached_fetch_overhead_ms``, ``origin_overhead_ms``): the live
+twin runs every hop as a Python process on a shared machine, and each hop costs time beyond the
+emulated delays: a node that idles between events takes time to take one up (the kernel waking
+it, a virtual CPU being scheduled, the event loop's timer granularity), and its code runs on a
+CPU shared with everything else. Measured per component, on the path each applies to:
 
 - ``wakeup``: the user <-> edge leg pays it twice (``USER_WAKEUPS``: the edge takes up the
   request, the user takes up the response); half on each way. Measured on hits at the edges;
-- ``fetch_overhead``: each upstream or peer fetch the fetched node passes on (its own miss, a
-  collapsed wait, a fetch from the origin), beyond its emulated round trip (the node's
-  round-trip timer, the HTTP client's work, the upstream taking up the request, the node
-  waking for the answer after idling through the upstream's own wait). Measured on misses that
-  travel the chain to the origin;
-- ``cached_fetch_overhead``: each fetch the fetched node answers from its cache (a peer hit, a
-  shield hit), beyond its round trip: the same hop without the upstream's long wait. Measured on
-  peer hits and shield hits; None (a topology that does not set it): as ``fetch_overhead``;
+- ``fetch_overhead``: a fetch from the origin, beyond its emulated round trip (the node's
+  round-trip timer, the HTTP client's work, the origin taking up the request, the node waking
+  for the answer after idling through the origin's service time). Measured on misses of a node
+  whose upstream is the origin;
+- ``relay_fetch_overhead``: a fetch from a cache that passes it on (its own miss to a shield or
+  the origin, a collapsed wait), beyond the round trip; the fetches further up are charged
+  their own. Measured on misses two fetches deep, less the fetch from the origin; None (not
+  set): as ``fetch_overhead``;
+- ``cached_fetch_overhead``: a fetch the fetched node answers from its cache (a peer hit, a
+  shield hit), beyond its round trip. Measured on peer hits and shield hits; None (not set): as
+  ``fetch_overhead``;
 - ``origin_overhead``: the origin, beyond its emulated service time (its timer, the body).
 
+Probes showed the split (docs/demo.md): a fetch the upstream answers from its cache costs less
+than one it passes on, and a miss two fetches deep less than twice a one-fetch miss.
+
 A fetch's up leg is its propagation plus half the cached-fetch overhead (``fetch_leg``); the way
-back adds the propagation and the rest of the fetch's own overhead (``fetch_back``), known once
+back adds the propagation and the rest of the fetch's own overhead (``back_extra``), known once
 the fetched node answered. All 0 unless a topology sets them; ``cdn demo`` measures them on the
 machine before each run (``estimate_overheads`` over probes of every node, demo.calibrate) when
 latency is emulated.
@@ -78,6 +84,7 @@ class Overheads:
     fetch: float
     origin: float
     cached_fetch: float
+    relay_fetch: float
 
 
 def _median(values: Iterable[float], what: str) -> float:
@@ -97,26 +104,27 @@ def estimate_overheads(
 
     ``takeups``: times of hits at an edge (no fetch, no service time): two wake-ups each.
     ``origin``: probes of the origin: two wake-ups plus the origin's overhead. ``through``:
-    probes whose ``fetches`` hops each pass the request on, up to the origin: the rest is split
-    evenly over the fetches. ``cached``: probes answered from the cache of the node ``fetches``
-    (one) hop away, a peer or a shield: the rest, per fetch, is the cached-fetch overhead; none
-    (no peer group, no shield): the cached-fetch overhead is the fetch overhead."""
+    misses whose ``fetches`` hops each pass the request on, the last to the origin: those one
+    fetch deep give the fetch from the origin; deeper ones, less it, the relay fetch per further
+    hop (none: the relay fetch is the fetch). ``cached``: probes answered from the cache of the
+    node one hop away, a peer or a shield (none: the cached fetch is the fetch)."""
     through = [p for p in through if p.fetches > 0]
     cached = [p for p in cached if p.fetches > 0]
     wakeup = max(0.0, _median(takeups, "take-up") / USER_WAKEUPS)
     user = USER_WAKEUPS * wakeup
     at_origin = max(0.0, _median((p.measured - p.charged - user for p in origin), "origin"))
-    fetch = max(
-        0.0,
-        _median(
-            ((p.measured - p.charged - user - at_origin) / p.fetches for p in through),
-            "through-fetch",
-        ),
-    )
+    rest = [(p.measured - p.charged - user - at_origin, p.fetches) for p in through]
+    fetch = max(0.0, _median((r for r, k in rest if k == 1), "one-fetch miss"))
+    deeper = [(r - fetch) / (k - 1) for r, k in rest if k > 1]
+    relay = max(0.0, statistics.median(deeper)) if deeper else fetch
     if not cached:
-        return Overheads(wakeup, fetch, at_origin, fetch)
+        return Overheads(wakeup, fetch, at_origin, fetch, relay)
     per_fetch = _median(((p.measured - p.charged - user) / p.fetches for p in cached), "cached")
-    return Overheads(wakeup, fetch, at_origin, max(0.0, per_fetch))
+    return Overheads(wakeup, fetch, at_origin, max(0.0, per_fetch), relay)
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +141,7 @@ class LatencyModel:
     fetch_overhead: float = 0.0
     origin_overhead: float = 0.0
     cached_fetch_overhead: float | None = None  # None: as fetch_overhead
+    relay_fetch_overhead: float | None = None  # None: as fetch_overhead
 
     @classmethod
     def from_network(cls, network: Network) -> LatencyModel:
@@ -147,9 +156,8 @@ class LatencyModel:
             wakeup=network.wakeup_ms / 1000.0,
             fetch_overhead=network.fetch_overhead_ms / 1000.0,
             origin_overhead=network.origin_overhead_ms / 1000.0,
-            cached_fetch_overhead=None
-            if network.cached_fetch_overhead_ms is None
-            else network.cached_fetch_overhead_ms / 1000.0,
+            cached_fetch_overhead=_seconds(network.cached_fetch_overhead_ms),
+            relay_fetch_overhead=_seconds(network.relay_fetch_overhead_ms),
         )
 
     def one_way(self, a: Point, b: Point) -> float:
@@ -166,17 +174,28 @@ class LatencyModel:
         cached = self.cached_fetch_overhead
         return self.fetch_overhead if cached is None else cached
 
+    @property
+    def relay_fetch(self) -> float:
+        """Seconds a fetch from a cache that passes it on costs beyond its round trip."""
+        relay = self.relay_fetch_overhead
+        return self.fetch_overhead if relay is None else relay
+
     def fetch_leg(self, a: Point, b: Point) -> float:
         """The up leg of a fetch from ``a`` to ``b``, seconds: the propagation plus half the
         cached-fetch overhead (what every fetch pays, whatever the answer)."""
         return self.one_way(a, b) + 0.5 * self.cached_fetch
 
-    def fetch_back(self, a: Point, b: Point, passed_on: bool) -> float:
-        """The way back of a fetch from ``a`` to ``b``, seconds: the propagation plus the rest
-        of the fetch's overhead, ``fetch_overhead`` when the fetched node passed the request
-        on (``passed_on``), else ``cached_fetch``; with ``fetch_leg``, one RTT plus it."""
-        overhead = self.fetch_overhead if passed_on else self.cached_fetch
-        return self.one_way(a, b) + overhead - 0.5 * self.cached_fetch
+    def back_extra(self, answered: str) -> float:
+        """What the way back of a fetch adds to ``fetch_leg``, seconds, by how the fetched node
+        ``answered``: ``cached`` (from its cache), ``relayed`` (a cache that passed the request
+        on) or ``origin`` (the origin). With ``fetch_leg`` both ways, a fetch costs its round
+        trip plus its own overhead."""
+        overhead = {
+            "cached": self.cached_fetch,
+            "relayed": self.relay_fetch,
+            "origin": self.fetch_overhead,
+        }[answered]
+        return overhead - self.cached_fetch
 
     @property
     def origin_time(self) -> float:

@@ -24,6 +24,10 @@ Rules:
   dropped (connections set up, code paths warm) measure warm connections, as the run has them.
 - A pause of ``gap`` before each probe, so the node idles as it does between the run's requests,
   whose last ``spin`` is a busy wait as the load generator's before each send.
+- With ``warm_rate`` (the demo passes the workload's rate), a process of its own keeps the
+  cluster as busy as the run does while the probes run (demo.warm: health requests at that
+  rate, Poisson, each after the load generator's busy wait): probes into an idle machine
+  measure a deeper idle, and so larger overheads, than the run's requests pay.
 - Per probe, what it measured minus what the model charges its path (round trips, service time)
   is a sample; cdn.latency.estimate_overheads takes the medians per component. A probe that is
   not a 200 ends the calibration with a note instead (a gateway asking for keys, a path template
@@ -35,6 +39,8 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +69,7 @@ TIMEOUT_SECONDS = 10.0
 PROBE_SIZE = 8192  # bytes: a typical object of the demo's workloads (median 8 KiB)
 PROBE_TTL = 600  # seconds a probe object stays fresh: long enough for its round's hits
 NO_STORE = "?cc=no-store"
+WARM_SECONDS = 300.0  # the warming process's own limit; the calibration stops it when done
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,7 @@ def with_overheads(topology: Topology, overheads: Overheads) -> Topology:
         fetch_overhead_ms=overheads.fetch * 1000.0,
         origin_overhead_ms=overheads.origin * 1000.0,
         cached_fetch_overhead_ms=overheads.cached_fetch * 1000.0,
+        relay_fetch_overhead_ms=overheads.relay_fetch * 1000.0,
     )
     return dataclasses.replace(topology, network=network)
 
@@ -177,6 +185,32 @@ class _Refused(Exception):
     """A probe answered other than 200."""
 
 
+class _Warming:
+    """The demo.warm process: started and ready on entry, stopped on exit."""
+
+    def __init__(self, urls: list[str], rate: float) -> None:
+        self.argv = [sys.executable, "-m", "demo.warm", "--rate", f"{rate:g}"]
+        self.argv += ["--seconds", f"{WARM_SECONDS:g}", *urls]
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> _Warming:
+        self.process = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.process.stdout is not None
+        self.process.stdout.readline()  # "ready", or "" when it died: probes go on regardless
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 def calibrate(
     topology: Topology,
     urls: dict[str, str],
@@ -185,12 +219,31 @@ def calibrate(
     clock: Callable[[], float] = time.perf_counter,
     pause: Callable[[float], None] = time.sleep,
     spin: float = SPIN_SECONDS,
+    warm_rate: float | None = None,
 ) -> Calibration:
     """Probe the running cluster (``urls``: node name -> base URL) ``rounds`` times (at least
     2: the first is dropped), each probe after ``gap`` seconds of quiet whose last ``spin`` is a
-    busy wait (the load generator's own pacing before a send). See the module's rules."""
+    busy wait (the load generator's own pacing before a send), with ``warm_rate`` health
+    requests per second from another process meanwhile (None: none). See the module's rules."""
     if rounds < 2:
         raise ValueError(f"rounds {rounds} < 2 (the first round is dropped)")
+    if warm_rate is None:
+        return _calibrate(topology, urls, rounds, gap, clock, pause, spin, "")
+    with _Warming(list(urls.values()), warm_rate):
+        busy = f"; {warm_rate:g} health requests/s from another process meanwhile"
+        return _calibrate(topology, urls, rounds, gap, clock, pause, spin, busy)
+
+
+def _calibrate(
+    topology: Topology,
+    urls: dict[str, str],
+    rounds: int,
+    gap: float,
+    clock: Callable[[], float],
+    pause: Callable[[float], None],
+    spin: float,
+    busy: str,
+) -> Calibration:
     workload = topology.workload
     if "{id}" not in workload.path:
         return Calibration(None, 0, f"no probe path: workload.path {workload.path!r} has no {{id}}")
@@ -248,6 +301,10 @@ def calibrate(
                     samples.append((through, Probe(seconds, *chain[edge.name]), path, "miss"))
                 seconds, path = prober.get(edge.name, target(obj))
                 samples.append((takeups, seconds, path, "edge hit"))
+                if ring is None and upstream.role != "origin":  # a miss through the shield
+                    obj = owned_by(ring, edge.name)
+                    seconds, path = prober.get(edge.name, target(obj))
+                    samples.append((through, Probe(seconds, *chain[edge.name]), path, "miss"))
                 if ring is not None:
                     others = [name for name in ring.nodes if name != edge.name]
                     owner = topology.node(others[(round_number + number) % len(others)])
@@ -282,8 +339,9 @@ def calibrate(
     return Calibration(
         overheads,
         prober.sent,
-        f"overheads of the live path: wake-up {overheads.wakeup * 1000:.2f} ms, fetch passed on "
-        f"{overheads.fetch * 1000:.2f} ms, fetch answered from cache "
+        f"overheads of the live path: wake-up {overheads.wakeup * 1000:.2f} ms, fetch from the "
+        f"origin {overheads.fetch * 1000:.2f} ms, from a cache passing it on "
+        f"{overheads.relay_fetch * 1000:.2f} ms, answered from a cache "
         f"{overheads.cached_fetch * 1000:.2f} ms, origin {overheads.origin * 1000:.2f} ms "
-        f"({counts}; load average {load:.2f})",
+        f"({counts}{busy}; load average {load:.2f})",
     )

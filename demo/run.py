@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from cdn.latency import LatencyModel
 from cdn.topology import Topology, load_topology
 from cluster import Cluster
 from cluster.ports import port_is_free
@@ -299,7 +300,7 @@ def _calibrated(
     from demo.calibrate import calibrate, with_overheads
 
     say("measuring the live path's overheads (demo.calibrate)")
-    found = calibrate(topology, cluster.urls)
+    found = calibrate(topology, cluster.urls, warm_rate=topology.workload.rate)
     say(found.note)
     notes.extend(_purge_probes(topology, cluster, say))
     if found.overheads is None:
@@ -399,6 +400,7 @@ def _write(
     files: list[Path] = []
     files += load.write(out / "load", plots=options.plots)
     files += write_outputs(prediction.result, out / "sim", plots=options.plots)
+    latency = LatencyModel.from_network(topology.network)
     run = {
         "topology": topology.name,
         "topology_file": str(path),
@@ -413,12 +415,8 @@ def _write(
             "wakeup": round(topology.network.wakeup_ms, 3),
             "fetch": round(topology.network.fetch_overhead_ms, 3),
             "origin": round(topology.network.origin_overhead_ms, 3),
-            "cached_fetch": round(
-                topology.network.cached_fetch_overhead_ms
-                if topology.network.cached_fetch_overhead_ms is not None
-                else topology.network.fetch_overhead_ms,
-                3,
-            ),
+            "cached_fetch": round(latency.cached_fetch * 1000.0, 3),
+            "relay_fetch": round(latency.relay_fetch * 1000.0, 3),
         },
         "ring_agrees": prediction.ring_agrees,
         "reports": {"load": "load/load.json", "sim": "sim/report.json"},

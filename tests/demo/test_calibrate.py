@@ -151,11 +151,12 @@ def test_probes_ask_for_small_cacheable_objects_outside_the_catalog(topology) ->
 
 
 def test_each_kind_of_probe_is_counted_on_three_continents(topology) -> None:
-    # Per kept round: edge-lon a shield miss, a shield hit and a hit; nyc and sin a miss and a hit.
+    # Per kept round: edge-lon a shield miss, a shield hit, a hit and a miss through the shield;
+    # nyc and sin a miss and a hit.
     with fake_cluster(topology) as (urls, _):
         found = calibrate(topology, urls, rounds=3, gap=0.0, spin=0.0)
     assert found.overheads is not None
-    assert "6 edge hits, 2 peer or shield hits, 6 misses, 2 origin probes" in found.note
+    assert "6 edge hits, 2 peer or shield hits, 8 misses, 2 origin probes" in found.note
     assert "dropped" not in found.note
 
 
@@ -196,11 +197,12 @@ def test_fewer_than_two_rounds_are_refused(topology) -> None:
 
 
 def test_the_measured_overheads_go_to_the_networks_milliseconds(topology) -> None:
-    network = with_overheads(topology, Overheads(0.0015, 0.006, 0.002, 0.003)).network
+    network = with_overheads(topology, Overheads(0.0015, 0.006, 0.002, 0.003, 0.004)).network
     found = (
         network.wakeup_ms,
         network.fetch_overhead_ms,
         network.origin_overhead_ms,
         network.cached_fetch_overhead_ms,
+        network.relay_fetch_overhead_ms,
     )
-    assert found == pytest.approx((1.5, 6.0, 2.0, 3.0))
+    assert found == pytest.approx((1.5, 6.0, 2.0, 3.0, 4.0))
