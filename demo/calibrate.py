@@ -60,7 +60,7 @@ __all__ = [
     "with_overheads",
 ]
 
-ROUNDS = 8
+ROUNDS = 12  # the first dropped: 11 samples per probe kind and edge (7 before: too noisy)
 GAP_SECONDS = 0.03  # about the time a node of the demo idles between requests at 100-200 req/s
 SPIN_SECONDS = (
     0.0015  # the load generator's busy wait before each send (loadgen.plan.LoadPlan.spin)
