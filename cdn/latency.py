@@ -61,7 +61,14 @@ from dataclasses import dataclass
 from cdn.geo import Point, propagation_delay
 from cdn.topology import Network
 
-__all__ = ["USER_WAKEUPS", "LatencyModel", "Overheads", "Probe", "estimate_overheads"]
+__all__ = [
+    "USER_WAKEUPS",
+    "LatencyModel",
+    "Overheads",
+    "Probe",
+    "estimate_overheads",
+    "interquartile_mean",
+]
 
 USER_WAKEUPS = 2  # the edge takes up the request; the user takes up the response
 
@@ -87,11 +94,24 @@ class Overheads:
     relay_fetch: float
 
 
-def _median(values: Iterable[float], what: str) -> float:
+def interquartile_mean(values: Iterable[float]) -> float:
+    """The mean of the middle half of ``values`` (a quarter dropped at each end; the median of
+    fewer than four): as robust to a few outliers as the median, and steadier than it when the
+    samples fall in two groups (a probe that found the CPU free, one that waited for it)."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values: expected at least one")
+    cut = len(ordered) // 4
+    if cut == 0:
+        return statistics.median(ordered)
+    return statistics.fmean(ordered[cut : len(ordered) - cut])
+
+
+def _central(values: Iterable[float], what: str) -> float:
     values = list(values)
     if not values:
         raise ValueError(f"no {what} probe: expected at least one")
-    return statistics.median(values)
+    return interquartile_mean(values)
 
 
 def estimate_overheads(
@@ -100,7 +120,7 @@ def estimate_overheads(
     through: Iterable[Probe],
     cached: Iterable[Probe] = (),
 ) -> Overheads:
-    """The overheads from probes, each the median of its samples, floored at 0.
+    """The overheads from probes, each the interquartile mean of its samples, floored at 0.
 
     ``takeups``: times of hits at an edge (no fetch, no service time): two wake-ups each.
     ``origin``: probes of the origin: two wake-ups plus the origin's overhead. ``through``:
@@ -110,16 +130,16 @@ def estimate_overheads(
     node one hop away, a peer or a shield (none: the cached fetch is the fetch)."""
     through = [p for p in through if p.fetches > 0]
     cached = [p for p in cached if p.fetches > 0]
-    wakeup = max(0.0, _median(takeups, "take-up") / USER_WAKEUPS)
+    wakeup = max(0.0, _central(takeups, "take-up") / USER_WAKEUPS)
     user = USER_WAKEUPS * wakeup
-    at_origin = max(0.0, _median((p.measured - p.charged - user for p in origin), "origin"))
+    at_origin = max(0.0, _central((p.measured - p.charged - user for p in origin), "origin"))
     rest = [(p.measured - p.charged - user - at_origin, p.fetches) for p in through]
-    fetch = max(0.0, _median((r for r, k in rest if k == 1), "one-fetch miss"))
+    fetch = max(0.0, _central((r for r, k in rest if k == 1), "one-fetch miss"))
     deeper = [(r - fetch) / (k - 1) for r, k in rest if k > 1]
-    relay = max(0.0, statistics.median(deeper)) if deeper else fetch
+    relay = max(0.0, interquartile_mean(deeper)) if deeper else fetch
     if not cached:
         return Overheads(wakeup, fetch, at_origin, fetch, relay)
-    per_fetch = _median(((p.measured - p.charged - user) / p.fetches for p in cached), "cached")
+    per_fetch = _central(((p.measured - p.charged - user) / p.fetches for p in cached), "cached")
     return Overheads(wakeup, fetch, at_origin, max(0.0, per_fetch), relay)
 
 

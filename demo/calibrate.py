@@ -29,7 +29,7 @@ Rules:
   rate, Poisson, each after the load generator's busy wait): probes into an idle machine
   measure a deeper idle, and so larger overheads, than the run's requests pay.
 - Per probe, what it measured minus what the model charges its path (round trips, service time)
-  is a sample; cdn.latency.estimate_overheads takes the medians per component. A probe that is
+  is a sample; cdn.latency.estimate_overheads takes the interquartile means per component. A probe that is
   not a 200 ends the calibration with a note instead (a gateway asking for keys, a path template
   the origin does not serve).
 """
@@ -331,7 +331,7 @@ def _calibrate(
         return Calibration(None, prober.sent, str(exc))
     load = os.getloadavg()[0]
     counts = (
-        f"medians of {len(takeups)} edge hits, {len(cached)} peer or shield hits, "
+        f"interquartile means of {len(takeups)} edge hits, {len(cached)} peer or shield hits, "
         f"{len(through)} misses, {len(at_origin)} origin probes"
     )
     if dropped:

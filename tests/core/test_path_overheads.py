@@ -9,7 +9,7 @@ import pytest
 
 from cdn.errors import ConfigError
 from cdn.geo import Point
-from cdn.latency import LatencyModel, Probe, estimate_overheads
+from cdn.latency import LatencyModel, Probe, estimate_overheads, interquartile_mean
 from cdn.topology import Network, load_topology
 
 PARIS, ASHBURN = Point(48.86, 2.35), Point(39.04, -77.49)
@@ -47,7 +47,15 @@ def test_a_one_fetch_miss_gives_the_fetch_from_the_origin() -> None:
     assert found.fetch == pytest.approx(14 * MS)
 
 
-def test_each_component_is_the_median_of_its_samples() -> None:
+def test_the_interquartile_mean_drops_a_quarter_at_each_end() -> None:
+    assert interquartile_mean([100, 1, 2, 3, 4, 5, 6, 7]) == pytest.approx(4.5)
+
+
+def test_the_interquartile_mean_of_fewer_than_four_is_the_median() -> None:
+    assert interquartile_mean([1, 4, 100]) == 4
+
+
+def test_each_component_is_the_interquartile_mean_of_its_samples() -> None:
     takeups = [1 * MS, 4 * MS, 100 * MS]
     found = estimate_overheads(takeups, [Probe(24 * MS, 20 * MS, 0)], [Probe(24 * MS, 20 * MS, 1)])
     assert found.wakeup == pytest.approx(2 * MS)
