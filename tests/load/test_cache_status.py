@@ -9,6 +9,7 @@ from load_apps import LOG, cache_app, expected_outcome
 
 from loadgen import LoadPlan, run_load_sync
 from loadgen.cache_status import classify, parse_cache_status
+from loadgen.report import LoadReport
 
 
 @pytest.mark.parametrize(
@@ -126,3 +127,13 @@ def test_a_miss_at_the_owner_peer_that_reached_the_origin_is_a_miss() -> None:
 )
 def test_the_path_says_where_the_body_came_from(cache_status, x_cache, path) -> None:
     assert classify(cache_status, x_cache).path == path
+
+
+def test_a_runs_path_slices_survive_load_json(serve) -> None:
+    served = serve(cache_app())
+    report = run_load_sync(LoadPlan(targets=(served.url,), rate=400, requests=200))
+    paths = {name: tally.requests for name, tally in report.stats.by_path.items()}
+    assert paths and set(paths) <= {"edge hit", "peer hit", "shield hit", "miss"}
+    again = LoadReport.from_json(report.to_json()).stats.by_path
+    assert {name: tally.requests for name, tally in again.items()} == paths
+    assert {name: tally.latency.get_total_count() for name, tally in again.items()} == paths
