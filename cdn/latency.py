@@ -20,21 +20,36 @@ generator emulates it (loadgen.latency):
 Everything between (queueing and service at nodes, the upstream round trips, the origin's
 service time) is the path's own: the simulator computes it, the live cluster takes it.
 
-Overheads of the live path (``network.wakeup_ms``, ``fetch_overhead_ms``, ``origin_overhead_ms``):
-the live twin runs every hop as a Python process on a shared machine, and each hop costs time
-beyond the emulated delays: a node that idles between events takes time to take one up (the
-kernel waking it, a virtual CPU being scheduled, the event loop's timer granularity), and its
-code runs on a CPU shared with everything else. Measured per component, on the live path:
+Overheads of the live path (``network.wakeup_ms``, ``fetch_overhead_ms``,
+``relay_fetch_overhead_ms``, ``cached_fetch_overhead_ms``, ``origin_overhead_ms``): the live
+twin runs every hop as a Python process on a shared machine, and each hop costs time beyond the
+emulated delays: a node that idles between events takes time to take one up (the kernel waking
+it, a virtual CPU being scheduled, the event loop's timer granularity), and its code runs on a
+CPU shared with everything else. Measured per component, on the path each applies to:
 
 - ``wakeup``: the user <-> edge leg pays it twice (``USER_WAKEUPS``: the edge takes up the
-  request, the user takes up the response); half on each way;
-- ``fetch_overhead``: each upstream or peer fetch, beyond its emulated round trip (the node's
-  round-trip timer, the HTTP client's work, the upstream taking up the request, the node taking
-  up the answer); half on each way (``fetch_leg``);
+  request, the user takes up the response); half on each way. Measured on hits at the edges;
+- ``fetch_overhead``: a fetch from the origin, beyond its emulated round trip (the node's
+  round-trip timer, the HTTP client's work, the origin taking up the request, the node waking
+  for the answer after idling through the origin's service time). Measured on misses of a node
+  whose upstream is the origin;
+- ``relay_fetch_overhead``: a fetch from a cache that passes it on (its own miss to a shield or
+  the origin, a collapsed wait), beyond the round trip; the fetches further up are charged
+  their own. Measured on misses two fetches deep, less the fetch from the origin; None (not
+  set): as ``fetch_overhead``;
+- ``cached_fetch_overhead``: a fetch the fetched node answers from its cache (a peer hit, a
+  shield hit), beyond its round trip. Measured on peer hits and shield hits; None (not set): as
+  ``fetch_overhead``;
 - ``origin_overhead``: the origin, beyond its emulated service time (its timer, the body).
 
-All 0 unless a topology sets them; ``cdn demo`` measures them on the machine before each run
-(``estimate_overheads`` over probes of every node, demo.calibrate) when latency is emulated.
+Probes showed the split (docs/demo.md): a fetch the upstream answers from its cache costs less
+than one it passes on, and a miss two fetches deep less than twice a one-fetch miss.
+
+A fetch's up leg is its propagation plus half the cached-fetch overhead (``fetch_leg``); the way
+back adds the propagation and the rest of the fetch's own overhead (``back_extra``), known once
+the fetched node answered. All 0 unless a topology sets them; ``cdn demo`` measures them on the
+machine before each run (``estimate_overheads`` over probes of every node, demo.calibrate) when
+latency is emulated.
 """
 
 from __future__ import annotations
@@ -46,7 +61,14 @@ from dataclasses import dataclass
 from cdn.geo import Point, propagation_delay
 from cdn.topology import Network
 
-__all__ = ["USER_WAKEUPS", "LatencyModel", "Overheads", "Probe", "estimate_overheads"]
+__all__ = [
+    "USER_WAKEUPS",
+    "LatencyModel",
+    "Overheads",
+    "Probe",
+    "estimate_overheads",
+    "interquartile_mean",
+]
 
 USER_WAKEUPS = 2  # the edge takes up the request; the user takes up the response
 
@@ -68,32 +90,61 @@ class Overheads:
     wakeup: float
     fetch: float
     origin: float
+    cached_fetch: float
+    relay_fetch: float
+
+
+def interquartile_mean(values: Iterable[float]) -> float:
+    """The mean of the middle half of ``values`` (a quarter dropped at each end; the median of
+    fewer than four): as robust to a few outliers as the median, and steadier than it when the
+    samples fall in two groups (a probe that found the CPU free, one that waited for it)."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values: expected at least one")
+    cut = len(ordered) // 4
+    if cut == 0:
+        return statistics.median(ordered)
+    return statistics.fmean(ordered[cut : len(ordered) - cut])
+
+
+def _central(values: Iterable[float], what: str) -> float:
+    values = list(values)
+    if not values:
+        raise ValueError(f"no {what} probe: expected at least one")
+    return interquartile_mean(values)
 
 
 def estimate_overheads(
-    takeups: Iterable[float], origin: Iterable[Probe], caches: Iterable[Probe]
+    takeups: Iterable[float],
+    origin: Iterable[Probe],
+    through: Iterable[Probe],
+    cached: Iterable[Probe] = (),
 ) -> Overheads:
-    """The overheads from probes, each the median of its samples, floored at 0.
+    """The overheads from probes, each the interquartile mean of its samples, floored at 0.
 
-    ``takeups``: times of requests a node answers at once (no fetch, no service time): two
-    wake-ups each. ``origin``: probes of the origin: two wake-ups plus the origin's overhead.
-    ``caches``: probes that fetch through ``fetches`` hops to the origin: the rest is split
-    evenly over the fetches."""
-    takeups = list(takeups)
-    origin = list(origin)
-    caches = [p for p in caches if p.fetches > 0]
-    if not takeups or not origin or not caches:
-        raise ValueError(
-            f"{len(takeups)} take-up, {len(origin)} origin and {len(caches)} cache probes: "
-            "expected at least one of each"
-        )
-    wakeup = max(0.0, statistics.median(takeups) / USER_WAKEUPS)
+    ``takeups``: times of hits at an edge (no fetch, no service time): two wake-ups each.
+    ``origin``: probes of the origin: two wake-ups plus the origin's overhead. ``through``:
+    misses whose ``fetches`` hops each pass the request on, the last to the origin: those one
+    fetch deep give the fetch from the origin; deeper ones, less it, the relay fetch per further
+    hop (none: the relay fetch is the fetch). ``cached``: probes answered from the cache of the
+    node one hop away, a peer or a shield (none: the cached fetch is the fetch)."""
+    through = [p for p in through if p.fetches > 0]
+    cached = [p for p in cached if p.fetches > 0]
+    wakeup = max(0.0, _central(takeups, "take-up") / USER_WAKEUPS)
     user = USER_WAKEUPS * wakeup
-    at_origin = max(0.0, statistics.median(p.measured - p.charged - user for p in origin))
-    fetch = statistics.median(
-        (p.measured - p.charged - user - at_origin) / p.fetches for p in caches
-    )
-    return Overheads(wakeup, max(0.0, fetch), at_origin)
+    at_origin = max(0.0, _central((p.measured - p.charged - user for p in origin), "origin"))
+    rest = [(p.measured - p.charged - user - at_origin, p.fetches) for p in through]
+    fetch = max(0.0, _central((r for r, k in rest if k == 1), "one-fetch miss"))
+    deeper = [(r - fetch) / (k - 1) for r, k in rest if k > 1]
+    relay = max(0.0, interquartile_mean(deeper)) if deeper else fetch
+    if not cached:
+        return Overheads(wakeup, fetch, at_origin, fetch, relay)
+    per_fetch = _central(((p.measured - p.charged - user) / p.fetches for p in cached), "cached")
+    return Overheads(wakeup, fetch, at_origin, max(0.0, per_fetch), relay)
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +160,8 @@ class LatencyModel:
     wakeup: float = 0.0
     fetch_overhead: float = 0.0
     origin_overhead: float = 0.0
+    cached_fetch_overhead: float | None = None  # None: as fetch_overhead
+    relay_fetch_overhead: float | None = None  # None: as fetch_overhead
 
     @classmethod
     def from_network(cls, network: Network) -> LatencyModel:
@@ -123,6 +176,8 @@ class LatencyModel:
             wakeup=network.wakeup_ms / 1000.0,
             fetch_overhead=network.fetch_overhead_ms / 1000.0,
             origin_overhead=network.origin_overhead_ms / 1000.0,
+            cached_fetch_overhead=_seconds(network.cached_fetch_overhead_ms),
+            relay_fetch_overhead=_seconds(network.relay_fetch_overhead_ms),
         )
 
     def one_way(self, a: Point, b: Point) -> float:
@@ -133,10 +188,34 @@ class LatencyModel:
         """Round-trip propagation time between ``a`` and ``b``, seconds."""
         return 2.0 * self.one_way(a, b)
 
+    @property
+    def cached_fetch(self) -> float:
+        """Seconds a fetch the fetched node answers from its cache costs beyond its round trip."""
+        cached = self.cached_fetch_overhead
+        return self.fetch_overhead if cached is None else cached
+
+    @property
+    def relay_fetch(self) -> float:
+        """Seconds a fetch from a cache that passes it on costs beyond its round trip."""
+        relay = self.relay_fetch_overhead
+        return self.fetch_overhead if relay is None else relay
+
     def fetch_leg(self, a: Point, b: Point) -> float:
-        """One way of a fetch from ``a`` to ``b`` (or back), seconds: the propagation plus half
-        the fetch's overhead."""
-        return self.one_way(a, b) + 0.5 * self.fetch_overhead
+        """The up leg of a fetch from ``a`` to ``b``, seconds: the propagation plus half the
+        cached-fetch overhead (what every fetch pays, whatever the answer)."""
+        return self.one_way(a, b) + 0.5 * self.cached_fetch
+
+    def back_extra(self, answered: str) -> float:
+        """What the way back of a fetch adds to ``fetch_leg``, seconds, by how the fetched node
+        ``answered``: ``cached`` (from its cache), ``relayed`` (a cache that passed the request
+        on) or ``origin`` (the origin). With ``fetch_leg`` both ways, a fetch costs its round
+        trip plus its own overhead."""
+        overhead = {
+            "cached": self.cached_fetch,
+            "relayed": self.relay_fetch,
+            "origin": self.fetch_overhead,
+        }[answered]
+        return overhead - self.cached_fetch
 
     @property
     def origin_time(self) -> float:

@@ -17,20 +17,23 @@ named in the document (``EMULATED``, ``NOT_EMULATED``) and printed under the tab
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from hdrh.histogram import HdrHistogram
 from rich.table import Table
 
+from cdn.latency import LatencyModel
+from cdn.topology import Topology
+from loadgen.cache_status import PATHS
 from loadgen.stats import HIGHEST_US, LOWEST_US, new_histogram, record_many
-from sim.outcomes import COLLAPSED, HIT, STALE
+from sim.outcomes import HIT, MISS, STALE
 
-# Outcome scopes: the edge tier's answer, as the simulator codes it and as the load generator
-# reads it from the edge's headers (loadgen.cache_status). Only without peer groups: an edge that
-# fetched a key from its owner peer answers MISS live, while the simulator reports the owner's hit.
-OUTCOME_SCOPES = {"hits": ("hit", "stale"), "misses": ("miss",)}
+# Path scopes: where the body came from (loadgen.cache_status.PATHS). Live, the load generator
+# reads it from the response's Cache-Status chain; predicted, ``SimLatencies`` from the edge tier's
+# outcome, the key's owner peer and, for a miss, whether its latency reaches the origin's floor.
+PATH_SCOPES = PATHS
 
 PERCENTILES = (50.0, 90.0, 99.0)
 CONFIDENCE = 0.95
@@ -56,38 +59,87 @@ NOT_EMULATED = (
 )
 
 
+def origin_floors(topology: Topology, model: LatencyModel) -> dict[str, float]:
+    """Per edge, the least a simulated request answered by the origin takes (seconds): the round
+    trips from the edge, or from the nearest-to-the-origin of its peers, up to the origin plus
+    the origin's service time. A simulated edge-tier miss below it was answered by a shield."""
+
+    def chain(node) -> float:
+        total, at = model.origin_service, node
+        while (upstream := topology.upstream_of(at)) is not None:
+            total += model.rtt(at.location.point, upstream.location.point)
+            at = upstream
+        return total
+
+    return {
+        edge.name: min(chain(node) for node in (edge, *topology.peers_of(edge)))
+        for edge in topology.edges
+    }
+
+
 class SimLatencies:
-    """Per-request latencies of a simulation, as HdrHistograms: all and per nearest edge.
+    """Per-request latencies of a simulation, as HdrHistograms: all, per nearest edge and per
+    path (``PATH_SCOPES``: edge hit, peer hit, shield hit, miss).
 
     Set as ``simulation.on_latencies`` before ``run``; nearest routing (the demo's) sends every
-    request of a user location to that location's first route.
+    request of a user location to that location's first route. ``owners`` (per edge, None without
+    a peer group): the key's owner of an object id; ``floors``: ``origin_floors``.
     """
 
-    def __init__(self, edge_of_user: Sequence[str]) -> None:
+    def __init__(
+        self,
+        edge_of_user: Sequence[str],
+        owners: Mapping[str, Callable[[int], str] | None] | None = None,
+        floors: Mapping[str, float] | None = None,
+    ) -> None:
         self.names = sorted(set(edge_of_user))
         index = {name: i for i, name in enumerate(self.names)}
         self.edge_of_user = np.array([index[name] for name in edge_of_user], dtype=np.int64)
         self.total = new_histogram()
         self.edges = {name: new_histogram() for name in self.names}
-        self.outcomes = {name: new_histogram() for name in OUTCOME_SCOPES}
+        self.paths = {name: new_histogram() for name in PATH_SCOPES}
+        self.owners = [(owners or {}).get(name) for name in self.names]
+        self.floors = np.array([(floors or {}).get(name, 0.0) for name in self.names])
 
     @classmethod
     def of(cls, simulation: Any) -> SimLatencies:
         """The recorder for ``simulation`` (a sim.model.Simulation): its users' nearest edges."""
-        return cls([route[0][0].node.name for route in simulation.routes])
+        owners = {}
+        for name, node in simulation.nodes.items():
+            if node.owner_of is not None:
+                owners[name] = lambda obj, of=node.owner_of: of(obj).node.name
+        floors = origin_floors(simulation.topology, simulation.latency)
+        return cls([route[0][0].node.name for route in simulation.routes], owners, floors)
+
+    def path_codes(self, edges: np.ndarray, objs: np.ndarray, latencies: np.ndarray, codes: Any):
+        """Per request, the index in ``PATH_SCOPES`` of where its body came from, or -1."""
+        codes = np.asarray(codes)
+        paths = np.full(len(codes), -1, dtype=np.int64)
+        hits = (codes == HIT) | (codes == STALE)
+        paths[hits] = 0
+        for i, owner in enumerate(self.owners):
+            if owner is None:
+                continue
+            mine = np.flatnonzero(hits & (edges == i))
+            name = self.names[i]
+            peer = [owner(int(obj)) != name for obj in objs[mine]]
+            paths[mine[np.array(peer, dtype=np.bool_)]] = 1
+        misses = codes == MISS
+        paths[misses] = np.where(latencies[misses] < self.floors[edges[misses]], 2, 3)
+        return paths
 
     def __call__(self, batch: Any, latencies: Any, codes: Any) -> None:
-        """Record one batch's latencies (seconds): all, per request's edge, per outcome."""
-        us = np.clip(np.rint(np.asarray(latencies) * 1e6), LOWEST_US, HIGHEST_US).astype(np.int64)
+        """Record one batch's latencies (seconds): all, per request's edge, per path."""
+        latencies = np.asarray(latencies)
+        us = np.clip(np.rint(latencies * 1e6), LOWEST_US, HIGHEST_US).astype(np.int64)
         record_many(self.total, us)
-        if codes is not None:
-            codes = np.asarray(codes)
-            hits = (codes == HIT) | (codes == STALE)
-            misses = ~hits & (codes != COLLAPSED)  # miss, revalidated, bypass: a fetch of its own
-            for name, mask in (("hits", hits), ("misses", misses)):
-                if mask.any():
-                    record_many(self.outcomes[name], us[mask])
         edges = self.edge_of_user[np.asarray(batch.users)]
+        if codes is not None:
+            paths = self.path_codes(edges, np.asarray(batch.obj_ids), latencies, codes)
+            for k, name in enumerate(PATH_SCOPES):
+                mask = paths == k
+                if mask.any():
+                    record_many(self.paths[name], us[mask])
         for i, name in enumerate(self.names):
             mine = us[edges == i]
             if len(mine):
@@ -153,13 +205,11 @@ def _scope(measured: HdrHistogram, predicted: HdrHistogram) -> dict[str, Any]:
     return {"measured": m, "predicted": p, "relative_difference": difference}
 
 
-def latency_doc(
-    load: Any, predicted: SimLatencies, emulate_latency: bool, peer_groups: bool = False
-) -> dict[str, Any]:
+def latency_doc(load: Any, predicted: SimLatencies, emulate_latency: bool) -> dict[str, Any]:
     """compare.json's ``latency`` section from a LoadReport (``load.stats``) and the prediction.
 
-    Scopes: ``all``, each edge, and (without ``peer_groups``) the edge tier's ``hits`` and
-    ``misses``, which split the difference into the cache path and the fetch path.
+    Scopes: ``all``, each edge, and each path (``PATH_SCOPES``: edge hit, peer hit, shield hit,
+    miss) that both sides saw, which split the difference by where the body came from.
     """
     stats = load.stats
     scopes = {"all": _scope(stats.total.latency, predicted.total)}
@@ -167,15 +217,14 @@ def latency_doc(
         tally = stats.pops.get(name)
         if tally is not None and tally.latency.get_total_count():
             scopes[name] = _scope(tally.latency, predicted.edges[name])
-    if not peer_groups:
-        for name, statuses in OUTCOME_SCOPES.items():
-            measured = new_histogram()
-            for status in statuses:
-                tally = stats.by_cache_status.get(status)
-                if tally is not None and tally.latency.get_total_count():
-                    measured.add(tally.latency)
-            if measured.get_total_count() and predicted.outcomes[name].get_total_count():
-                scopes[name] = _scope(measured, predicted.outcomes[name])
+    for name in PATH_SCOPES:
+        tally = stats.by_path.get(name)
+        if (
+            tally is not None
+            and tally.latency.get_total_count()
+            and predicted.paths[name].get_total_count()
+        ):
+            scopes[name] = _scope(tally.latency, predicted.paths[name])
     return {
         "comparable": emulate_latency,
         "goal_relative": GOAL,

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from cdn.latency import LatencyModel
 from cdn.topology import Topology, load_topology
 from cluster import Cluster
 from cluster.ports import port_is_free
@@ -299,13 +300,32 @@ def _calibrated(
     from demo.calibrate import calibrate, with_overheads
 
     say("measuring the live path's overheads (demo.calibrate)")
-    found = calibrate(topology, cluster.urls)
+    found = calibrate(topology, cluster.urls, warm_rate=topology.workload.rate)
     say(found.note)
+    notes.extend(_purge_probes(topology, cluster, say))
     if found.overheads is None:
         notes.append(f"overheads not measured ({found.note}); the prediction charges none")
         return topology
     notes.append(f"latency: {found.note}, charged by the prediction")
     return with_overheads(topology, found.overheads)
+
+
+def _purge_probes(topology: Topology, cluster: Cluster, say: Announce) -> list[str]:
+    """Purge the calibration's probe objects from every cache (demo.calibrate): the load starts
+    on empty caches, as the simulator's. Notes when a cache did not confirm."""
+    from cluster.purge import PurgeRequest, purge_cluster
+    from demo.calibrate import probe_prefix
+
+    prefix = probe_prefix(topology)
+    outcomes = purge_cluster(
+        topology.caches, PurgeRequest(prefix=prefix), cluster.token, node_urls=cluster.urls
+    )
+    failed = [f"{o.node}: {o.error or o.status}" for o in outcomes if not o.confirmed]
+    purged = sum(o.purged or 0 for o in outcomes)
+    say(f"purged the calibration's {purged} stored probe objects (prefix {prefix})")
+    if failed:
+        return [f"the calibration's probe objects were not purged from {'; '.join(failed)}"]
+    return []
 
 
 def _simulate(topology: Topology, seed: int, duration: float, progress: bool, console: Any):
@@ -380,6 +400,7 @@ def _write(
     files: list[Path] = []
     files += load.write(out / "load", plots=options.plots)
     files += write_outputs(prediction.result, out / "sim", plots=options.plots)
+    latency = LatencyModel.from_network(topology.network)
     run = {
         "topology": topology.name,
         "topology_file": str(path),
@@ -394,6 +415,8 @@ def _write(
             "wakeup": round(topology.network.wakeup_ms, 3),
             "fetch": round(topology.network.fetch_overhead_ms, 3),
             "origin": round(topology.network.origin_overhead_ms, 3),
+            "cached_fetch": round(latency.cached_fetch * 1000.0, 3),
+            "relay_fetch": round(latency.relay_fetch * 1000.0, 3),
         },
         "ring_agrees": prediction.ring_agrees,
         "reports": {"load": "load/load.json", "sim": "sim/report.json"},
@@ -407,10 +430,7 @@ def _write(
         notes=_notes(topology, load_doc, measured, prediction.ring_agrees, settle_notes),
     )
     if prediction.latencies is not None:  # p50/p90/p99 measured vs predicted (demo.latency)
-        peer_groups = any(len(topology.peers_of(n)) > 1 for n in topology.caches)
-        doc["latency"] = latency_doc(
-            load, prediction.latencies, run["emulate_latency"], peer_groups
-        )
+        doc["latency"] = latency_doc(load, prediction.latencies, run["emulate_latency"])
     target = out / "compare.json"
     target.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     files.append(target)

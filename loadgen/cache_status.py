@@ -17,6 +17,10 @@ Rules (matching how cdn.http.cache_status.describe words them on the edge):
 - The request reached the origin (``origin_fetch``) when the outcome is miss, bypass or revalidated
   and no earlier member of the `Cache-Status` chain (a shield, an owner peer) answered it as a hit,
   stale or collapsed. Without `Cache-Status` the client-facing outcome alone decides.
+- The path (``path``, one of ``PATHS``; None for every other outcome): where the body came from,
+  the classes the twin compares latency by (demo.latency): ``edge hit`` (the edge's own cache),
+  ``peer hit`` (the owner peer's cache), ``shield hit`` (an edge-tier miss a cache upstream
+  answered from its copy, hit or stale), ``miss`` (an edge-tier miss that reached the origin).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 CACHE_STATUSES = ("hit", "miss", "stale", "revalidated", "bypass", "collapsed", "error", "unknown")
 HIT_STATUSES = frozenset({"hit", "stale", "revalidated", "collapsed"})
 UPSTREAM_STATUSES = frozenset({"miss", "bypass", "revalidated"})
+PATHS = ("edge hit", "peer hit", "shield hit", "miss")  # where the body came from (``path``)
 
 _X_CACHE = {
     "HIT": "hit",
@@ -50,6 +55,7 @@ class CacheOutcome:
 
     status: str
     origin_fetch: bool
+    path: str | None = None  # one of PATHS, or None (collapsed, revalidated, bypass, ...)
 
     @property
     def is_hit(self) -> bool:
@@ -113,7 +119,8 @@ def _member_status(member: dict[str, str]) -> str:
 def classify(cache_status: str | None, x_cache: str | None) -> CacheOutcome:
     """The outcome of a response with these `Cache-Status` and `X-Cache` values (None: absent)."""
     members = parse_cache_status(cache_status) if cache_status else []
-    if len(members) >= 2 and members[-1].get("detail") == PEER_OWNED:
+    peer = len(members) >= 2 and members[-1].get("detail") == PEER_OWNED
+    if peer:
         members = members[:-1]  # the owner peer answered for the edge tier
         x_cache = None  # ours describes the hop to the peer, not the tier's outcome
     status = "unknown"
@@ -125,6 +132,13 @@ def classify(cache_status: str | None, x_cache: str | None) -> CacheOutcome:
     if status == "unknown" and members:
         status = _member_status(members[-1])
     if status not in UPSTREAM_STATUSES:
-        return CacheOutcome(status, False)
-    served_upstream = any(_member_status(m) in ("hit", "stale", "collapsed") for m in members[:-1])
-    return CacheOutcome(status, not served_upstream)
+        path = ("peer hit" if peer else "edge hit") if status in ("hit", "stale") else None
+        return CacheOutcome(status, False, path)
+    upstream = [_member_status(m) for m in members[:-1]]
+    served_upstream = any(s in ("hit", "stale", "collapsed") for s in upstream)
+    path = None
+    if status == "miss":
+        path = "shield hit" if any(s in ("hit", "stale") for s in upstream) else "miss"
+        if served_upstream and path == "miss":  # collapsed upstream: neither a copy nor origin
+            path = None
+    return CacheOutcome(status, not served_upstream, path)

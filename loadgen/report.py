@@ -206,6 +206,7 @@ class LoadReport:
             "by_cache_status": {
                 k: encode(t.latency) for k, t in sorted(stats.by_cache_status.items())
             },
+            "by_path": {k: encode(t.latency) for k, t in sorted(stats.by_path.items())},
             "pops": {k: encode(t.latency) for k, t in sorted(stats.pops.items())},
             "regions": {k: encode(t.latency) for k, t in sorted(stats.regions.items())},
             "locations": {k: encode(t.latency) for k, t in sorted(stats.locations.items())},
@@ -256,6 +257,7 @@ class LoadReport:
             },
             "status_codes": dict(sorted(stats.status_codes.items())),
             "by_cache_status": {k: t.summary() for k, t in sorted(stats.by_cache_status.items())},
+            "by_path": {k: t.summary() for k, t in sorted(stats.by_path.items())},
             "pops": pops,
             "regions": {k: t.summary() for k, t in sorted(stats.regions.items())},
             "locations": {k: t.summary() for k, t in sorted(stats.locations.items())},
@@ -357,7 +359,7 @@ def _from_json(doc: Mapping[str, Any]) -> LoadReport:
     stats.total = _tally(total_view, hist["latency"])
     stats.service = decode(hist["service"])
     stats.lag = decode(hist["lag"])
-    for key in ("by_cache_status", "pops", "regions", "locations", "behaviors"):
+    for key in ("by_cache_status", "by_path", "pops", "regions", "locations", "behaviors"):
         table = getattr(stats, key)
         for name, view in doc.get(key, {}).items():
             table[name] = _tally(view, hist.get(key, {}).get(name))

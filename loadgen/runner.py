@@ -200,6 +200,11 @@ class Recorder:
         )
         is_hit = outcome.is_hit
         slices = (*self._slices(route), by_status)
+        if outcome.path is not None:  # where the body came from (loadgen.cache_status.PATHS)
+            by_path = stats.by_path.get(outcome.path) or stats.by_path.setdefault(
+                outcome.path, Tally()
+            )
+            slices += (by_path,)
         if self.behavior_of is not None and target is not None:
             name = self.behavior_of(target)
             slices += (stats.behaviors.get(name) or stats.behaviors.setdefault(name, Tally()),)

@@ -278,6 +278,7 @@ class LoadStats:
     service: HdrHistogram = field(default_factory=new_histogram)
     lag: HdrHistogram = field(default_factory=new_histogram)
     by_cache_status: dict[str, Tally] = field(default_factory=dict)
+    by_path: dict[str, Tally] = field(default_factory=dict)  # loadgen.cache_status.PATHS
     pops: dict[str, Tally] = field(default_factory=dict)
     regions: dict[str, Tally] = field(default_factory=dict)
     locations: dict[str, Tally] = field(default_factory=dict)
@@ -305,6 +306,7 @@ class LoadStats:
                 mine.add(theirs)
         for table, others in (
             (self.by_cache_status, other.by_cache_status),
+            (self.by_path, other.by_path),
             (self.pops, other.pops),
             (self.regions, other.regions),
             (self.locations, other.locations),

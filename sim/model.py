@@ -205,6 +205,8 @@ class Simulation:
                 self.origin if upstream.role == "origin" else self.nodes[upstream.name]
             )
             sim_node.up_delay = self.latency.fetch_leg(node.location.point, upstream.location.point)
+            sim_node.origin_extra = self.latency.back_extra("origin")
+            sim_node.relay_extra = self.latency.back_extra("relayed")
             peers = topology.peers_of(node)
             if len(peers) > 1:
                 workload = self.topology.workload

@@ -83,11 +83,13 @@ class CacheNodeSim:
         "marked",
         "node",
         "origin_bytes",
+        "origin_extra",
         "outcomes",
         "owner_of",
         "peer_delay",
         "queue",
         "refreshing",
+        "relay_extra",
         "requests",
         "telling",
         "up_delay",
@@ -113,7 +115,13 @@ class CacheNodeSim:
         self._varied = store.varied_keys
         self.collapser = collapser
         self.upstream: CacheNodeSim | OriginSim | None = None
-        self.up_delay = 0.0
+        self.up_delay = (
+            0.0  # a fetch's up leg and, answered from the upstream's cache, its way back
+        )
+        # What the way back of a fetch adds when the origin answered it, or a cache (upstream
+        # or owner peer) that passed it on: cdn.latency.LatencyModel.back_extra.
+        self.origin_extra = 0.0
+        self.relay_extra = 0.0
         self.owner_of: PeerOwners[CacheNodeSim] | None = None
         self.peer_delay: dict[str, float] = {}
         # key -> (completion time, fill result, lead time or None) of the fetch led here; the
@@ -238,11 +246,11 @@ class CacheNodeSim:
         self.upstream_bytes += size
         if type(upstream) is OriginSim:
             self.origin_bytes += size
-            done = upstream.fetch(t + delay, size, False) + delay
+            done = upstream.fetch(t + delay, size, False) + delay + self.origin_extra
             up_age = 0
         else:
-            done, _, _, up_age = upstream.serve(key, obj, size, t + delay, False, False)
-            done += delay
+            done, up_code, _, up_age = upstream.serve(key, obj, size, t + delay, False, False)
+            done += delay if up_code <= STALE else delay + self.relay_extra
         template = cache.template
         if found is None and template is not None:  # NodeCache.fill's template path, inlined
             filled = Filled(key, obj, size, t, done, up_age, template)
@@ -291,7 +299,7 @@ class CacheNodeSim:
         self.forwarded += 1
         delay = self.peer_delay[owner.node.name]
         done, code, upstream, age = owner.serve(key, obj, size, t + delay, True, conditional)
-        done += delay
+        done += delay if code <= STALE else delay + self.relay_extra
         if not conditional:
             self.bytes += size
             self.forwarded_bytes += size
@@ -380,10 +388,10 @@ class CacheNodeSim:
         if isinstance(upstream, OriginSim):
             if not conditional:
                 self.origin_bytes += size
-            return upstream.fetch(t + delay, size, conditional) + delay, 0
+            return upstream.fetch(t + delay, size, conditional) + delay + self.origin_extra, 0
         assert upstream is not None
-        done, _, _, age = upstream.serve(key, obj, size, t + delay, False, conditional)
-        return done + delay, age
+        done, code, _, age = upstream.serve(key, obj, size, t + delay, False, conditional)
+        return done + (delay if code <= STALE else delay + self.relay_extra), age
 
     def sweep(self, now: float) -> None:
         """End the fetches and refreshes that completed before ``now`` (bounds memory)."""

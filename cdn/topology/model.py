@@ -221,11 +221,14 @@ class Network:
     backbone_bandwidth_mbps: float = 1000.0
     origin_service_ms: float = 20.0
     # The live path's overheads (cdn.latency): a node taking up an event after idling, a fetch
-    # beyond its round trip, the origin beyond its service time. 0 unless set here or measured
-    # by `cdn demo`'s calibration (demo.calibrate).
+    # beyond its round trip (from the origin; from a cache that passes it on, and one a cache
+    # answers from its copy, None: as from the origin), the origin beyond its service time. 0
+    # unless set here or measured by `cdn demo`'s calibration (demo.calibrate).
     wakeup_ms: float = 0.0
     fetch_overhead_ms: float = 0.0
     origin_overhead_ms: float = 0.0
+    cached_fetch_overhead_ms: float | None = None
+    relay_fetch_overhead_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

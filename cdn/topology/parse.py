@@ -360,6 +360,8 @@ def _network(reader: TableReader) -> Network:
         wakeup_ms=reader.number("wakeup_ms", 0.0, minimum=0),
         fetch_overhead_ms=reader.number("fetch_overhead_ms", 0.0, minimum=0),
         origin_overhead_ms=reader.number("origin_overhead_ms", 0.0, minimum=0),
+        cached_fetch_overhead_ms=reader.number("cached_fetch_overhead_ms", None, minimum=0),
+        relay_fetch_overhead_ms=reader.number("relay_fetch_overhead_ms", None, minimum=0),
     )
     reader.done()
     return network

@@ -91,18 +91,34 @@ def test_repeated_runs_give_the_median_and_the_range() -> None:
     assert figures["p50_ci"] == pytest.approx([10.0, 15.0], rel=0.001)
 
 
-def test_without_peer_groups_hits_and_misses_are_compared_apart() -> None:
-    load = _load({"edge-a": [5.0] * 60 + [120.0] * 40})
-    for status, values in (("hit", [5.0] * 60), ("miss", [120.0] * 40)):
-        load.stats.by_cache_status[status] = Tally(latency=_histogram(values))
-    recorder = SimLatencies(["edge-a"])
-    codes = np.array([0] * 60 + [3] * 40)  # sim.outcomes: HIT, MISS
-    recorder(
-        SimpleNamespace(users=np.zeros(100, dtype=int)),
-        np.array([6.0] * 60 + [120.0] * 40) / 1000,
-        codes,
+def test_each_path_is_compared_apart() -> None:
+    load = _load({"edge-a": [5.0] * 40 + [9.0] * 20 + [20.0] * 10 + [130.0] * 30})
+    for path, values in (
+        ("edge hit", [5.0] * 40),
+        ("peer hit", [9.0] * 20),
+        ("shield hit", [20.0] * 10),
+        ("miss", [130.0] * 30),
+    ):
+        load.stats.by_path[path] = Tally(latency=_histogram(values))
+    # edge-a shares keys with edge-b: even ids are edge-a's own; the origin is 100 ms away.
+    recorder = SimLatencies(
+        ["edge-a"], {"edge-a": lambda obj: "edge-b" if obj % 2 else "edge-a"}, {"edge-a": 0.1}
     )
-    doc = latency_doc(load, recorder, True, peer_groups=False)
-    assert doc["scopes"]["hits"]["relative_difference"]["p50"] == pytest.approx(0.2, abs=0.002)
-    assert doc["scopes"]["misses"]["relative_difference"]["p50"] == pytest.approx(0.0, abs=0.002)
-    assert "hits" not in latency_doc(load, recorder, True, peer_groups=True)["scopes"]
+    objs = np.array([0] * 40 + [1] * 20 + [2] * 40)
+    codes = np.array([0] * 60 + [3] * 40)  # sim.outcomes: HIT, MISS
+    latencies = np.array([6.0] * 40 + [9.0] * 20 + [20.0] * 10 + [130.0] * 30) / 1000
+    recorder(SimpleNamespace(users=np.zeros(100, dtype=int), obj_ids=objs), latencies, codes)
+    doc = latency_doc(load, recorder, True)
+    differences = {
+        name: doc["scopes"][name]["relative_difference"]["p50"] for name in load.stats.by_path
+    }
+    assert differences == pytest.approx(
+        {"edge hit": 0.2, "peer hit": 0.0, "shield hit": 0.0, "miss": 0.0}, abs=0.002
+    )
+
+
+def test_a_miss_below_the_origins_floor_is_a_shield_hit() -> None:
+    recorder = SimLatencies(["edge-a"], None, {"edge-a": 0.1})
+    latencies = np.array([0.02, 0.099, 0.1, 0.2])
+    paths = recorder.path_codes(np.zeros(4, dtype=int), np.arange(4), latencies, np.full(4, 3))
+    assert paths.tolist() == [2, 2, 3, 3]

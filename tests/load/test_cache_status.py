@@ -9,6 +9,7 @@ from load_apps import LOG, cache_app, expected_outcome
 
 from loadgen import LoadPlan, run_load_sync
 from loadgen.cache_status import classify, parse_cache_status
+from loadgen.report import LoadReport
 
 
 @pytest.mark.parametrize(
@@ -103,3 +104,36 @@ def test_a_miss_at_the_owner_peer_that_reached_the_origin_is_a_miss() -> None:
     outcome = classify(chain, "MISS")
     assert outcome.status == "miss"
     assert outcome.origin_fetch
+
+
+@pytest.mark.parametrize(
+    ("cache_status", "x_cache", "path"),
+    [
+        ("cdnlab-edge-par; hit", "HIT", "edge hit"),
+        ("cdnlab-edge-par; hit; ttl=-3", None, "edge hit"),
+        ("cdnlab-edge-lon; hit, cdnlab-edge-par; fwd=miss; detail=peer-owned", "MISS", "peer hit"),
+        ("cdnlab-shield-fra; hit, cdnlab-edge-par; fwd=miss; stored", "MISS", "shield hit"),
+        (
+            "cdnlab-shield-fra; hit, cdnlab-edge-lon; fwd=miss; stored, "
+            "cdnlab-edge-par; fwd=miss; detail=peer-owned",
+            "MISS",
+            "shield hit",
+        ),
+        ("cdnlab-shield-fra; fwd=miss, cdnlab-edge-par; fwd=miss; stored", "MISS", "miss"),
+        ("cdnlab-edge-par; fwd=miss; collapsed", None, None),
+        ("cdnlab-shield-fra; fwd=miss; collapsed, cdnlab-edge-par; fwd=miss", "MISS", None),
+        ("cdnlab-edge-par; fwd=stale; fwd-status=304", None, None),
+    ],
+)
+def test_the_path_says_where_the_body_came_from(cache_status, x_cache, path) -> None:
+    assert classify(cache_status, x_cache).path == path
+
+
+def test_a_runs_path_slices_survive_load_json(serve) -> None:
+    served = serve(cache_app())
+    report = run_load_sync(LoadPlan(targets=(served.url,), rate=400, requests=200))
+    paths = {name: tally.requests for name, tally in report.stats.by_path.items()}
+    assert paths and set(paths) <= {"edge hit", "peer hit", "shield hit", "miss"}
+    again = LoadReport.from_json(report.to_json()).stats.by_path
+    assert {name: tally.requests for name, tally in again.items()} == paths
+    assert {name: tally.latency.get_total_count() for name, tally in again.items()} == paths
