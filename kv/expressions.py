@@ -139,6 +139,11 @@ class Update:
     removes: tuple[Path, ...] = ()
     adds: tuple[tuple[Path, ValueRef], ...] = ()
     deletes: tuple[tuple[Path, ValueRef], ...] = ()
+    legacy: bool = False  # from AttributeUpdates: ADD also appends lists, other error words
+
+    def only_removes(self) -> bool:
+        """True when the update only takes attributes away (REMOVE, DELETE)."""
+        return not self.sets and not self.adds and bool(self.removes or self.deletes)
 
     def paths(self) -> tuple[Path, ...]:
         """Every path the update writes, in clause order."""
@@ -302,6 +307,11 @@ def _check_operand(node: Any, label: str, functions: Mapping[str, int]) -> None:
             raise ValidationError(f"Invalid {label}: Invalid function name; function: {node.name}")
         _check_arity(node, functions[node.name], label)
         for arg in node.args:
+            if node.name == "list_append" and isinstance(arg, Call) and arg.name == "list_append":
+                # DynamoDB refuses list_append(list_append(...), ...) (if_not_exists inside is fine)
+                raise ValidationError(
+                    f"Invalid {label}: The function is not allowed to be used this way in an expression; function: list_append"
+                )
             _check_operand(arg, label, functions)
         if node.name in ("size", "if_not_exists") and not isinstance(node.args[0], Path):
             raise ValidationError(

@@ -82,7 +82,12 @@ def projection_paths(request: dict[str, Any], scope: Scope) -> list[tuple[str | 
     if attributes is not None:
         if not isinstance(attributes, list) or not attributes:
             raise ValidationError("AttributesToGet must be a non-empty list of attribute names")
-        return [(name,) for name in dict.fromkeys(attributes)]
+        duplicate = next((a for i, a in enumerate(attributes) if a in attributes[:i]), None)
+        if duplicate is not None:
+            raise ValidationError(
+                f"One or more parameter values were invalid: Duplicate value in attribute name: {duplicate}"
+            )
+        return [(name,) for name in attributes]
     text = request.get("ProjectionExpression")
     if text is None:
         return None
