@@ -41,7 +41,14 @@ from kv.values import (
     values_equal,
 )
 
-__all__ = ["apply_update", "check_update_paths", "condition_holds", "project", "resolve_path"]
+__all__ = [
+    "apply_update",
+    "check_overlaps",
+    "check_update_paths",
+    "condition_holds",
+    "project",
+    "resolve_path",
+]
 
 Value = dict[str, Any]
 Item = dict[str, Value]
@@ -193,8 +200,8 @@ def _show(parts: Parts) -> str:
     return "[" + ", ".join(f"[{p}]" if isinstance(p, int) else p for p in parts) + "]"
 
 
-def _overlap_check(paths: Sequence[Parts], label: str) -> None:
-    """Two paths may neither overlap (one a prefix of the other) nor conflict (one indexes
+def check_overlaps(paths: Sequence[Parts], label: str) -> None:
+    """ValidationException unless the paths are independent. Two paths may neither overlap (one a prefix of the other) nor conflict (one indexes
     a list where the other names a map member), as DynamoDB says before touching the item."""
     for i, one in enumerate(paths):
         for two in paths[i + 1 :]:
@@ -377,7 +384,7 @@ def check_update_paths(update: Update, scope: Scope, key_names: Sequence[str]) -
             raise ValidationError(
                 f"One or more parameter values were invalid: Cannot update attribute {parts[0]}. This attribute is part of the key"
             )
-    _overlap_check(paths, "UpdateExpression")
+    check_overlaps(paths, "UpdateExpression")
     return paths
 
 
@@ -413,7 +420,7 @@ def apply_update(
 
 def project(item: Item, paths: Sequence[Parts], label: str = "ProjectionExpression") -> Item:
     """The parts of ``item`` named by ``paths`` (list elements keep their order, compacted)."""
-    _overlap_check(paths, label)
+    check_overlaps(paths, label)
     selection: dict[Any, Any] = {}
     for parts in paths:
         node = selection

@@ -157,6 +157,8 @@ class Update:
 
 Node = Path | ValueRef | Call | Compare | Between | In | And | Or | Not | Sum
 
+MAX_PATH_DEPTH = 32  # DynamoDB: nested attributes up to 32 levels deep
+
 _CONDITION_FUNCTIONS = {
     "attribute_exists": 1,
     "attribute_not_exists": 1,
@@ -188,6 +190,10 @@ class _Build(Transformer[Token, Any]):
                 and part.upper() in RESERVED_WORDS
             ):
                 raise _Problem(f"Attribute name is a reserved keyword; reserved keyword: {part}")
+        if len(items) > MAX_PATH_DEPTH:
+            raise _Problem(
+                f"The document path has too many nesting levels; nesting levels: {len(items)}"
+            )
         return Path(tuple(items))
 
     def index(self, items: list[Token]) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kv.errors import ResourceNotFound, SerializationError, ValidationError
+from kv.evaluate import check_overlaps
 from kv.expressions import Scope, parse_condition, parse_projection
 from kv.legacy import LegacyBuilder, check_not_mixed
 from kv.schema import MAX_ITEM_SIZE, TableSchema, check_table_name
@@ -91,8 +92,9 @@ def projection_paths(request: dict[str, Any], scope: Scope) -> list[tuple[str | 
     text = request.get("ProjectionExpression")
     if text is None:
         return None
-    paths = parse_projection(text)
-    return [scope.path(p) for p in paths]
+    resolved = [scope.path(p) for p in parse_projection(text)]
+    check_overlaps(resolved, "ProjectionExpression")  # on the paths alone, item or not
+    return resolved
 
 
 LEGACY_CONDITIONS = {
