@@ -41,7 +41,11 @@ def _key_condition(
     range_seen = False
 
     def attribute(node: Any) -> str:
-        if not isinstance(node, Path) or len(node.parts) != 1:
+        if isinstance(node, Path) and len(node.parts) > 1:
+            raise ValidationError(
+                f"Invalid {label}: KeyConditionExpressions cannot contain nested attributes"
+            )
+        if not isinstance(node, Path):
             raise ValidationError(f"Invalid {label}: Query key condition not supported")
         return scope.path(node)[0]  # type: ignore[return-value]
 
@@ -69,6 +73,10 @@ def _key_condition(
             if name == schema.hash_key:
                 if op != "=":
                     raise ValidationError("Query key condition not supported")
+                if hash_value is not None:
+                    raise ValidationError(
+                        f"Invalid {label}: KeyConditionExpressions must only contain one condition per key"
+                    )
                 hash_value = value_of(right, name, schema.hash_type)
                 continue
             if name != schema.range_key or range_seen:
