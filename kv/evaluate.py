@@ -134,13 +134,33 @@ def _contains(subject: Value | None, member: Value | None) -> bool:
     return False
 
 
-def _check_between_bounds(low: Value | None, high: Value | None, label: str) -> None:
-    if low is not None and high is not None:
-        order = compare_values(low, high)
-        if order is not None and order > 0:
+_ORDERED = ("N", "S", "B")
+
+
+def _constant(node: Any, scope: Scope, operator: str, kinds: tuple[str, ...], label: str) -> None:
+    """A ``:value`` operand of a type ``operator`` cannot take is the request's error (DynamoDB:
+    a ValidationException), while an item attribute of that type only fails the condition."""
+    if isinstance(node, ValueRef):
+        kind = next(iter(scope.value(node)))
+        if kind not in kinds:
             raise ValidationError(
-                f"Invalid {label}: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
+                f"Invalid {label}: Incorrect operand type for operator or function; operator or function: {operator}, operand type: {kind}"
             )
+
+
+def _check_between_bounds(node: Between, scope: Scope, label: str) -> None:
+    if not (isinstance(node.low, ValueRef) and isinstance(node.high, ValueRef)):
+        return  # bounds read from the item only make the condition false
+    low, high = scope.value(node.low), scope.value(node.high)
+    if next(iter(low)) != next(iter(high)):
+        raise ValidationError(
+            f"Invalid {label}: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
+        )
+    order = compare_values(low, high)
+    if order is not None and order > 0:
+        raise ValidationError(
+            f"Invalid {label}: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
+        )
 
 
 def condition_holds(
@@ -158,13 +178,18 @@ def condition_holds(
     if isinstance(node, Not):
         return not condition_holds(node.operand, item, scope, label)
     if isinstance(node, Compare):
+        if node.op not in ("=", "<>"):
+            for side in (node.left, node.right):
+                _constant(side, scope, node.op, _ORDERED, label)
         return _compare(
             node.op, _operand(node.left, item, scope), _operand(node.right, item, scope)
         )
     if isinstance(node, Between):
         subject = _operand(node.subject, item, scope)
+        for side in (node.subject, node.low, node.high):
+            _constant(side, scope, "BETWEEN", _ORDERED, label)
+        _check_between_bounds(node, scope, label)
         low, high = _operand(node.low, item, scope), _operand(node.high, item, scope)
-        _check_between_bounds(low, high, label)
         return _compare(">=", subject, low) and _compare("<=", subject, high)
     if isinstance(node, In):
         subject = _operand(node.subject, item, scope)
@@ -184,6 +209,8 @@ def condition_holds(
         value = _operand(args[0], item, scope)
         return value is not None and wanted["S"] in value
     if name == "begins_with":
+        for arg in args:
+            _constant(arg, scope, "begins_with", ("S", "B"), label)
         return _begins_with(_operand(args[0], item, scope), _operand(args[1], item, scope))
     return _contains(_operand(args[0], item, scope), _operand(args[1], item, scope))
 

@@ -366,9 +366,24 @@ def _check_condition(node: Any, label: str) -> None:
         _check_arity(node, _CONDITION_FUNCTIONS[node.name], label)
         for arg in node.args:
             _check_operand(arg, label, _OPERAND_FUNCTIONS)
-        if node.name.startswith("attribute_") and not isinstance(node.args[0], Path):
+        if node.name in ("attribute_exists", "attribute_not_exists") and not isinstance(
+            node.args[0], Path
+        ):
             raise ValidationError(
                 f"Invalid {label}: Operator or function requires a document path; operator or function: {node.name}"
+            )
+        if node.name == "attribute_type" and not isinstance(node.args[1], ValueRef):
+            # DynamoDB: the type to test for must be an expression attribute value
+            raise ValidationError(
+                f"Invalid {label}: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: not a value"
+            )
+        if (
+            node.name == "contains"
+            and isinstance(node.args[0], Path)
+            and node.args[0] == node.args[1]
+        ):
+            raise ValidationError(
+                f"Invalid {label}: The first operand must be distinct from the remaining operands for this operator or function; operator: contains, first operand: {node.args[0].parts}"
             )
     else:
         raise ValidationError(
