@@ -86,6 +86,12 @@ def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
         raise ValidationError(
             "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
         )
+    if billing == "PROVISIONED" and not (
+        "ReadCapacityUnits" in throughput and "WriteCapacityUnits" in throughput
+    ):
+        raise ValidationError(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        )
     if ctx.store.table(name) is not None:
         raise ResourceInUse(f"Table already exists: {name}")
     description: dict[str, Any] = {
