@@ -99,7 +99,7 @@ def tag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     tags = dict(record.description.get("_tags") or {})
     tags.update({t["Key"]: t["Value"] for t in check_tags(request.get("Tags"))})
     _store(ctx, record, {**record.description, "_tags": tags})
-    return Outcome({})
+    return Outcome(b"")  # DynamoDB answers TagResource and UntagResource with an empty body
 
 
 def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
@@ -110,7 +110,7 @@ def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
         raise ValidationError("TagKeys must be a list of tag keys")
     tags = {k: v for k, v in (record.description.get("_tags") or {}).items() if k not in keys}
     _store(ctx, record, {**record.description, "_tags": tags})
-    return Outcome({})
+    return Outcome(b"")  # DynamoDB answers TagResource and UntagResource with an empty body
 
 
 def list_tags_of_resource(ctx: Context, request: dict[str, Any]) -> Outcome:

@@ -6,6 +6,9 @@ docs/conformance-dynamodb.md for the run and what is still different.
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from decimal import Decimal
 from typing import Any
 
@@ -274,3 +277,70 @@ def test_provisioned_billing_needs_provisioned_throughput(ddb: Any) -> None:
         "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
     )
     assert ddb.list_tables()["TableNames"] == []
+
+
+# --- wire and limits -------------------------------------------------------------------
+
+
+def _post(url: str, operation: str, body: bytes) -> tuple[int, bytes]:
+    """A raw DynamoDB call (the server takes unsigned calls without --access-key)."""
+    request = urllib.request.Request(
+        url + "/",
+        data=body,
+        method="POST",
+        headers={
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_an_attribute_may_nest_31_containers(users_table: Any) -> None:
+    users_table.put_item(Item={"id": "a", "doc": _nested(31)})
+    assert users_table.get_item(Key={"id": "a"})["Item"]["doc"] == _nested(31)
+
+
+def test_an_attribute_nesting_deeper_is_refused(users_table: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        users_table.put_item(Item={"id": "a", "doc": _nested(32)})
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit",
+    )
+
+
+def test_json_nested_beyond_the_parser_is_a_serialization_error(kv_url: str, users: str) -> None:
+    doc = '{"":' * 200_000 + "{}" + "}" * 200_000
+    body = f'{{"TableName": "{users}", "Item": {{"id": {{"S": "x"}}, "doc": {doc}}}}}'
+    status, answer = _post(kv_url, "PutItem", body.encode())
+    assert status == 400
+    assert json.loads(answer)["__type"].endswith("#SerializationException")
+
+
+def test_a_request_over_16_mb_is_refused_with_413(kv_url: str, users: str) -> None:
+    padding = " " * (16 * 1024 * 1024)
+    body = f'{{"TableName": "{users}",{padding}"Item": {{"id": {{"S": "x"}}}}}}'
+    status, answer = _post(kv_url, "PutItem", body.encode())
+    assert status == 413
+    assert json.loads(answer)["__type"].endswith("#RequestEntityTooLarge")
+
+
+def test_tag_and_untag_answer_an_empty_body(kv_url: str, ddb: Any, users: str) -> None:
+    arn = ddb.describe_table(TableName=users)["Table"]["TableArn"]
+    tag = json.dumps({"ResourceArn": arn, "Tags": [{"Key": "k", "Value": "v"}]})
+    assert _post(kv_url, "TagResource", tag.encode()) == (200, b"")
+    untag = json.dumps({"ResourceArn": arn, "TagKeys": ["k"]})
+    assert _post(kv_url, "UntagResource", untag.encode()) == (200, b"")
+    assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == []
