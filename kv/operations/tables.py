@@ -7,7 +7,7 @@ from typing import Any
 
 from kv.errors import ResourceInUse, ResourceNotFound, ValidationError
 from kv.operations.common import ACCOUNT, REGION, Change, Context, Outcome, typed_member
-from kv.operations.metadata import check_tags
+from kv.operations.metadata import check_tag_count, check_tags
 from kv.schema import IndexSchema, TableSchema, check_table_name, definition_types
 from kv.store import TableRecord
 
@@ -110,7 +110,8 @@ def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
     }
     description.update(index_descriptions)
     if request.get("Tags"):
-        description["_tags"] = {t["Key"]: t["Value"] for t in check_tags(request["Tags"])}
+        tags = {t["Key"]: t["Value"] for t in check_tags(request["Tags"])}
+        description["_tags"] = check_tag_count(tags)
     if billing == "PAY_PER_REQUEST":
         description["BillingModeSummary"] = {
             "BillingMode": "PAY_PER_REQUEST",

@@ -344,3 +344,49 @@ def test_tag_and_untag_answer_an_empty_body(kv_url: str, ddb: Any, users: str) -
     untag = json.dumps({"ResourceArn": arn, "TagKeys": ["k"]})
     assert _post(kv_url, "UntagResource", untag.encode()) == (200, b"")
     assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == []
+
+
+# --- tags ------------------------------------------------------------------------------
+
+
+def _tags(first: int, last: int) -> list[dict[str, str]]:
+    return [{"Key": str(n), "Value": str(n)} for n in range(first, last)]
+
+
+def test_a_table_holds_at_most_50_tags(ddb: Any, users: str) -> None:
+    arn = ddb.describe_table(TableName=users)["Table"]["TableArn"]
+    ddb.tag_resource(ResourceArn=arn, Tags=_tags(0, 50))
+    with pytest.raises(ClientError) as excinfo:
+        ddb.tag_resource(ResourceArn=arn, Tags=_tags(50, 51))
+    assert error_of(excinfo)[0] == "ValidationException"
+    assert len(ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]) == 50
+
+
+def test_create_table_with_too_many_tags_creates_nothing(ddb: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ddb.create_table(
+            TableName="tagged",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=_tags(0, 100),
+        )
+    assert error_of(excinfo)[0] == "ValidationException"
+    assert ddb.list_tables()["TableNames"] == []
+
+
+@pytest.mark.parametrize("key, value", [("ok", "#!%^$&"), ("->>;-)", "ok")])
+def test_tags_take_letters_digits_spaces_and_few_signs(
+    ddb: Any, users: str, key: str, value: str
+) -> None:
+    arn = ddb.describe_table(TableName=users)["Table"]["TableArn"]
+    with pytest.raises(ClientError) as excinfo:
+        ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": key, "Value": value}])
+    assert error_of(excinfo)[0] == "ValidationException"
+
+
+def test_an_empty_tag_list_is_refused(ddb: Any, users: str) -> None:
+    arn = ddb.describe_table(TableName=users)["Table"]["TableArn"]
+    with pytest.raises(ClientError) as excinfo:
+        ddb.tag_resource(ResourceArn=arn, Tags=[])
+    assert error_of(excinfo)[0] == "ValidationException"
