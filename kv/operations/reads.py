@@ -142,8 +142,10 @@ class _Page:
 
 def _select(request: dict[str, Any], projected: bool, on_index: bool = False) -> str:
     select = request.get("Select")
-    if select is None:
-        return "SPECIFIC_ATTRIBUTES" if projected else "ALL_ATTRIBUTES"
+    if select is None:  # DynamoDB's defaults: an index answers what it projects
+        if projected:
+            return "SPECIFIC_ATTRIBUTES"
+        return "ALL_PROJECTED_ATTRIBUTES" if on_index else "ALL_ATTRIBUTES"
     if select not in ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "COUNT", "SPECIFIC_ATTRIBUTES"):
         raise ValidationError(
             f"1 validation error detected: Value '{select}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
@@ -253,17 +255,26 @@ def _index_of(record: TableRecord, request: dict[str, Any]) -> IndexSchema | Non
 
 
 def _key_reader(
-    record: TableRecord, index: IndexSchema | None
+    record: TableRecord, index: IndexSchema | None, whole_items: bool = False
 ) -> tuple[Callable[[Item], dict[str, Any]], Callable[[Item], Item]]:
-    """(the LastEvaluatedKey of an item, the item as the table or index holds it)."""
+    """(the LastEvaluatedKey of an item, the item as the table or index holds it; with
+    ``whole_items`` the base table's item, as DynamoDB fetches it for a local index)."""
     schema = record.schema
     if index is None:
         return schema.key_attributes, lambda item: item
     names = dict.fromkeys([*schema.key_names, *index.keys.key_names])
+    if whole_items:
+        return lambda item: {name: item[name] for name in names}, lambda item: item
     return (
         lambda item: {name: item[name] for name in names},
         lambda item: index.projected(item, schema),
     )
+
+
+def _fetches_from_table(index: IndexSchema | None, select: str, projected: bool) -> bool:
+    """DynamoDB reads attributes a local index does not project from the base table (for
+    Select ALL_ATTRIBUTES or named attributes); a global index never does."""
+    return index is not None and not index.is_global and (select == "ALL_ATTRIBUTES" or projected)
 
 
 def _keep(condition: Any, scope: Scope) -> Callable[[Item], bool]:
@@ -292,7 +303,9 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
     forward = typed_member(request, "ScanIndexForward", bool, True)
     start = request.get("ExclusiveStartKey")
     scope.check_all_used()
-    last_key, view = _key_reader(record, index)
+    last_key, view = _key_reader(
+        record, index, _fetches_from_table(index, select, paths is not None)
+    )
     hash_bytes = key_bytes(hash_value)
     if index is not None:
         after = None
@@ -355,7 +368,9 @@ def scan(ctx: Context, request: dict[str, Any]) -> Outcome:
     start = request.get("ExclusiveStartKey")
     scope.check_all_used()
     parts = (segment, total) if total is not None else None
-    last_key, view = _key_reader(record, index)
+    last_key, view = _key_reader(
+        record, index, _fetches_from_table(index, select, paths is not None)
+    )
     if index is not None:
         after = None
         if start is not None:

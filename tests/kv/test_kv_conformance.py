@@ -390,3 +390,63 @@ def test_an_empty_tag_list_is_refused(ddb: Any, users: str) -> None:
     with pytest.raises(ClientError) as excinfo:
         ddb.tag_resource(ResourceArn=arn, Tags=[])
     assert error_of(excinfo)[0] == "ValidationException"
+
+
+# --- local secondary indexes -----------------------------------------------------------
+
+
+@pytest.fixture
+def by_amount(table_resource: Any) -> Any:
+    """Table ``orders`` (customer, placed) with a KEYS_ONLY local index ``by-amount``."""
+    return table_resource.create_table(
+        TableName="orders",
+        KeySchema=[
+            {"AttributeName": "customer", "KeyType": "HASH"},
+            {"AttributeName": "placed", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "customer", "AttributeType": "S"},
+            {"AttributeName": "placed", "AttributeType": "N"},
+            {"AttributeName": "amount", "AttributeType": "N"},
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "by-amount",
+                "KeySchema": [
+                    {"AttributeName": "customer", "KeyType": "HASH"},
+                    {"AttributeName": "amount", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+ORDER = {"customer": "ada", "placed": 1, "amount": 5, "note": "gift"}
+
+
+def test_a_local_index_answers_its_projection_by_default(by_amount: Any) -> None:
+    by_amount.put_item(Item=ORDER)
+    items = by_amount.query(IndexName="by-amount", KeyConditionExpression=Key("customer").eq("ada"))
+    assert items["Items"] == [{"customer": "ada", "placed": 1, "amount": 5}]
+
+
+def test_a_local_index_fetches_all_attributes_from_the_table(by_amount: Any) -> None:
+    by_amount.put_item(Item=ORDER)
+    items = by_amount.query(
+        IndexName="by-amount",
+        KeyConditionExpression=Key("customer").eq("ada"),
+        Select="ALL_ATTRIBUTES",
+    )
+    assert items["Items"] == [ORDER]
+
+
+def test_a_local_index_fetches_named_attributes_from_the_table(by_amount: Any) -> None:
+    by_amount.put_item(Item=ORDER)
+    items = by_amount.query(
+        IndexName="by-amount",
+        KeyConditionExpression=Key("customer").eq("ada"),
+        ProjectionExpression="note",
+    )
+    assert items["Items"] == [{"note": "gift"}]
