@@ -19,6 +19,18 @@ def _describe(ctx: Context, record: TableRecord, status: str | None = None) -> d
     description = {k: v for k, v in record.description.items() if not k.startswith("_")}
     description["ItemCount"] = count
     description["TableSizeBytes"] = size
+    if "GlobalSecondaryIndexes" in description or "LocalSecondaryIndexes" in description:
+        stats = ctx.store.index_stats(record)
+        for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if member in description:  # DynamoDB describes each index's count and size too
+                description[member] = [
+                    {
+                        **index,
+                        "ItemCount": stats.get(index["IndexName"], (0, 0))[0],
+                        "IndexSizeBytes": stats.get(index["IndexName"], (0, 0))[1],
+                    }
+                    for index in description[member]
+                ]
     if status is not None:
         description["TableStatus"] = status
     return description

@@ -450,3 +450,11 @@ def test_a_local_index_fetches_named_attributes_from_the_table(by_amount: Any) -
         ProjectionExpression="note",
     )
     assert items["Items"] == [{"note": "gift"}]
+
+
+def test_describe_table_counts_each_index(by_amount: Any, ddb: Any) -> None:
+    by_amount.put_item(Item=ORDER)
+    by_amount.put_item(Item={"customer": "bob", "placed": 2})  # no amount: not in the index
+    (index,) = ddb.describe_table(TableName="orders")["Table"]["LocalSecondaryIndexes"]
+    assert index["ItemCount"] == 1
+    assert index["IndexSizeBytes"] > 0
