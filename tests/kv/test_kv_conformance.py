@@ -458,3 +458,27 @@ def test_describe_table_counts_each_index(by_amount: Any, ddb: Any) -> None:
     (index,) = ddb.describe_table(TableName="orders")["Table"]["LocalSecondaryIndexes"]
     assert index["ItemCount"] == 1
     assert index["IndexSizeBytes"] > 0
+
+
+def test_an_index_without_a_projection_type_is_refused(ddb: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ddb.create_table(
+            TableName="orders",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "id", "AttributeType": "S"},
+                {"AttributeName": "state", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-state",
+                    "KeySchema": [{"AttributeName": "state", "KeyType": "HASH"}],
+                    "Projection": {},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    code, message = error_of(excinfo)
+    assert code == "ValidationException"
+    assert "Unknown ProjectionType: null" in message
+    assert ddb.list_tables()["TableNames"] == []
