@@ -27,9 +27,10 @@ from kv.values import key_bytes, normalize_item
 
 
 def _key_condition(
-    tree: Any, schema: TableSchema, scope: Scope
+    tree: Any, schema: TableSchema, scope: Scope, legacy: bool = False
 ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-    """The hash key value and the range bounds of a KeyConditionExpression."""
+    """The hash key value and the range bounds of a KeyConditionExpression (``legacy``: it
+    came from KeyConditions, whose errors DynamoDB words in ComparisonOperator terms)."""
     label = "KeyConditionExpression"
     parts = [tree.left, tree.right] if isinstance(tree, And) else [tree]
     if isinstance(tree, And) and any(isinstance(p, And) for p in parts):
@@ -100,6 +101,10 @@ def _key_condition(
             name = attribute(part.args[0])
             if name != schema.range_key or range_seen:
                 raise ValidationError("Query key condition not supported")
+            if schema.range_type == "N" and legacy:
+                raise ValidationError(
+                    "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"
+                )
             if schema.range_type == "N":
                 raise ValidationError(
                     f"Invalid {label}: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N"
@@ -295,7 +300,7 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
         raise ValidationError(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
-    hash_value, bounds = _key_condition(key_tree, schema, scope)
+    hash_value, bounds = _key_condition(key_tree, schema, scope, "KeyConditions" in request)
     condition = _filter(request, scope, schema)
     paths = projection_paths(request, scope)
     select = _select(request, paths is not None, index is not None)

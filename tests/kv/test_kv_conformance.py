@@ -482,3 +482,17 @@ def test_an_index_without_a_projection_type_is_refused(ddb: Any) -> None:
     assert code == "ValidationException"
     assert "Unknown ProjectionType: null" in message
     assert ddb.list_tables()["TableNames"] == []
+
+
+def test_key_conditions_errors_speak_of_comparison_operators(events_table: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        events_table.query(
+            KeyConditions={
+                "pk": {"AttributeValueList": ["a"], "ComparisonOperator": "EQ"},
+                "sk": {"AttributeValueList": [3], "ComparisonOperator": "BEGINS_WITH"},
+            }
+        )
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type",
+    )
