@@ -28,7 +28,7 @@ from cdn.topology.model import rule_for
 from cdn.topology.rules import rule_headers
 from kv import facade
 from kv.database import Database
-from kv.errors import DynamoError, SerializationError, UnknownOperation
+from kv.errors import DynamoError, RequestTooLarge, SerializationError, UnknownOperation
 from kv.metrics import KvMetrics
 from kv.operations import OPERATIONS
 from kv.purging import WritePurger
@@ -55,6 +55,7 @@ _JSON = "application/x-amz-json-1.0"
 
 _REQUEST_IDS = itertools.count()
 _BOOT = uuid.uuid4().hex[:16]
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # DynamoDB refuses larger requests (HTTP 413)
 
 
 def _answer(data: bytes, status: int = 200) -> web.Response:
@@ -142,7 +143,12 @@ async def dynamodb(request: web.Request) -> web.Response:
     started = time.perf_counter()
     operation = "unknown"
     try:
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise RequestTooLarge(
+                f"Request size exceeds the limit of {MAX_REQUEST_BYTES} bytes"
+            ) from None
         service, _, name = request.headers.get("X-Amz-Target", "").partition(".")
         if service != _SERVICE or not name:
             raise UnknownOperation(
@@ -155,6 +161,10 @@ async def dynamodb(request: web.Request) -> web.Response:
             payload = json.loads(body) if body else {}
         except ValueError as exc:
             raise SerializationError(f"the request body is not JSON: {exc}") from None
+        except RecursionError:
+            raise SerializationError(
+                "the request body nests JSON too deeply (DynamoDB documents nest 32 levels at most)"
+            ) from None
         if not isinstance(payload, dict):
             raise SerializationError("the request body must be a JSON object")
         outcome = await app[DATABASE].call(operation, payload)
@@ -274,7 +284,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: KvSettings, database: Database | None = None) -> web.Application:
     """The cdn kv app for ``settings`` (``database``: a Database to use, e.g. with a test clock)."""
-    app = web.Application(client_max_size=20 * 1024 * 1024)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     notifier = PurgeNotifier(settings.purge_targets, settings.admin_token)
     app[SETTINGS] = settings
     app[DATABASE] = database or Database(settings.data, settings.synchronous)

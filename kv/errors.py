@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "ConditionalCheckFailed",
     "DynamoError",
+    "RequestTooLarge",
     "ResourceInUse",
     "ResourceNotFound",
     "SerializationError",
@@ -88,3 +89,10 @@ class TransactionCanceled(DynamoError):
     """A transaction was refused; ``reasons`` says why per action."""
 
     kind = "TransactionCanceledException"
+
+
+class RequestTooLarge(DynamoError):
+    """A request body over DynamoDB's 16 MB limit (HTTP 413, as DynamoDB answers)."""
+
+    kind = "RequestEntityTooLarge"
+    status = 413

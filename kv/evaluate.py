@@ -41,7 +41,14 @@ from kv.values import (
     values_equal,
 )
 
-__all__ = ["apply_update", "check_update_paths", "condition_holds", "project", "resolve_path"]
+__all__ = [
+    "apply_update",
+    "check_overlaps",
+    "check_update_paths",
+    "condition_holds",
+    "project",
+    "resolve_path",
+]
 
 Value = dict[str, Any]
 Item = dict[str, Value]
@@ -127,13 +134,33 @@ def _contains(subject: Value | None, member: Value | None) -> bool:
     return False
 
 
-def _check_between_bounds(low: Value | None, high: Value | None, label: str) -> None:
-    if low is not None and high is not None:
-        order = compare_values(low, high)
-        if order is not None and order > 0:
+_ORDERED = ("N", "S", "B")
+
+
+def _constant(node: Any, scope: Scope, operator: str, kinds: tuple[str, ...], label: str) -> None:
+    """A ``:value`` operand of a type ``operator`` cannot take is the request's error (DynamoDB:
+    a ValidationException), while an item attribute of that type only fails the condition."""
+    if isinstance(node, ValueRef):
+        kind = next(iter(scope.value(node)))
+        if kind not in kinds:
             raise ValidationError(
-                f"Invalid {label}: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
+                f"Invalid {label}: Incorrect operand type for operator or function; operator or function: {operator}, operand type: {kind}"
             )
+
+
+def _check_between_bounds(node: Between, scope: Scope, label: str) -> None:
+    if not (isinstance(node.low, ValueRef) and isinstance(node.high, ValueRef)):
+        return  # bounds read from the item only make the condition false
+    low, high = scope.value(node.low), scope.value(node.high)
+    if next(iter(low)) != next(iter(high)):
+        raise ValidationError(
+            f"Invalid {label}: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
+        )
+    order = compare_values(low, high)
+    if order is not None and order > 0:
+        raise ValidationError(
+            f"Invalid {label}: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
+        )
 
 
 def condition_holds(
@@ -151,13 +178,18 @@ def condition_holds(
     if isinstance(node, Not):
         return not condition_holds(node.operand, item, scope, label)
     if isinstance(node, Compare):
+        if node.op not in ("=", "<>"):
+            for side in (node.left, node.right):
+                _constant(side, scope, node.op, _ORDERED, label)
         return _compare(
             node.op, _operand(node.left, item, scope), _operand(node.right, item, scope)
         )
     if isinstance(node, Between):
         subject = _operand(node.subject, item, scope)
+        for side in (node.subject, node.low, node.high):
+            _constant(side, scope, "BETWEEN", _ORDERED, label)
+        _check_between_bounds(node, scope, label)
         low, high = _operand(node.low, item, scope), _operand(node.high, item, scope)
-        _check_between_bounds(low, high, label)
         return _compare(">=", subject, low) and _compare("<=", subject, high)
     if isinstance(node, In):
         subject = _operand(node.subject, item, scope)
@@ -177,6 +209,8 @@ def condition_holds(
         value = _operand(args[0], item, scope)
         return value is not None and wanted["S"] in value
     if name == "begins_with":
+        for arg in args:
+            _constant(arg, scope, "begins_with", ("S", "B"), label)
         return _begins_with(_operand(args[0], item, scope), _operand(args[1], item, scope))
     return _contains(_operand(args[0], item, scope), _operand(args[1], item, scope))
 
@@ -189,14 +223,26 @@ _INVALID_PATH = "The document path provided in the update expression is invalid 
 _REMOVED = {"__removed__": True}
 
 
-def _overlap_check(paths: Sequence[Parts], label: str) -> None:
+def _show(parts: Parts) -> str:
+    return "[" + ", ".join(f"[{p}]" if isinstance(p, int) else p for p in parts) + "]"
+
+
+def check_overlaps(paths: Sequence[Parts], label: str) -> None:
+    """ValidationException unless the paths are independent. Two paths may neither overlap (one a prefix of the other) nor conflict (one indexes
+    a list where the other names a map member), as DynamoDB says before touching the item."""
     for i, one in enumerate(paths):
         for two in paths[i + 1 :]:
             shorter = min(len(one), len(two))
-            if one[:shorter] == two[:shorter]:
-                raise ValidationError(
-                    f"Invalid {label}: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [{', '.join(map(str, one))}], path two: [{', '.join(map(str, two))}]"
-                )
+            same = next((n for n in range(shorter) if one[n] != two[n]), shorter)
+            if same == shorter:
+                problem = "overlap"
+            elif same > 0 and isinstance(one[same], int) != isinstance(two[same], int):
+                problem = "conflict"
+            else:
+                continue
+            raise ValidationError(
+                f"Invalid {label}: Two document paths {problem} with each other; must remove or rewrite one of these paths; path one: {_show(one)}, path two: {_show(two)}"
+            )
 
 
 def _update_value(node: Any, item: Item, scope: Scope) -> Value:
@@ -276,7 +322,7 @@ def _assign(item: Item, parts: Parts, value: Value) -> None:
 def _mark_removed(item: Item, parts: Parts) -> None:
     found = _container(item, parts)
     if found is None:
-        return
+        raise ValidationError(_INVALID_PATH)
     holder, last = found
     if isinstance(holder, list):
         assert isinstance(last, int)
@@ -297,38 +343,64 @@ def _compact(value: Any) -> None:
             _compact(inner)
 
 
-def _add(current: Value | None, operand: Value) -> Value:
+_LEGACY_MISMATCH = (
+    "One or more parameter values were invalid: Type mismatch for attribute to update"
+)
+
+
+def _add(current: Value | None, operand: Value, legacy: bool = False) -> Value:
     kind = next(iter(operand))
+    wrong_type = _LEGACY_MISMATCH if legacy else _WRONG_TYPE
     if kind == "N":
         if current is None:
             return operand
         if "N" not in current:
-            raise ValidationError(_WRONG_TYPE)
+            raise ValidationError(wrong_type)
         return {"N": _arithmetic(current["N"], operand["N"], "+")}
     if kind in ("SS", "NS", "BS"):
         if current is None:
             return operand
         if kind not in current:
-            raise ValidationError(_WRONG_TYPE)
+            raise ValidationError(wrong_type)
         merged = list(current[kind]) + [m for m in operand[kind] if m not in current[kind]]
         return {kind: merged}
+    if kind == "L" and legacy:  # AttributeUpdates ADD appends to a list (DynamoDB does)
+        if current is None:
+            return operand
+        if "L" not in current:
+            raise ValidationError(wrong_type)
+        return {"L": current["L"] + operand["L"]}
+    if legacy:
+        raise ValidationError(
+            f"One or more parameter values were invalid: ADD action is not supported for the type {kind}"
+        )
     raise ValidationError(
         f"Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: {kind}"
     )
 
 
-def _delete(current: Value | None, operand: Value) -> Value | None:
+def _delete(current: Value | None, operand: Value, legacy: bool = False) -> Value | None:
     kind = next(iter(operand))
     if kind not in ("SS", "NS", "BS"):
+        if legacy:
+            raise ValidationError(
+                f"One or more parameter values were invalid: DELETE action with value is not supported for the type {kind}"
+            )
         raise ValidationError(
             f"Invalid UpdateExpression: Incorrect operand type for operator or function; operator: DELETE, operand type: {kind}"
         )
     if current is None:
         return None
     if kind not in current:
-        raise ValidationError(_WRONG_TYPE)
+        raise ValidationError(_LEGACY_MISMATCH if legacy else _WRONG_TYPE)
     left = [m for m in current[kind] if m not in operand[kind]]
     return {kind: left} if left else None
+
+
+def _list_index_last(assignment: tuple[Parts, Value]) -> int:
+    """Sort key: SETs of list elements in element order (appends past the end land so)."""
+    last = assignment[0][-1]
+    return last if isinstance(last, int) else -1
 
 
 def check_update_paths(update: Update, scope: Scope, key_names: Sequence[str]) -> list[Parts]:
@@ -339,7 +411,7 @@ def check_update_paths(update: Update, scope: Scope, key_names: Sequence[str]) -
             raise ValidationError(
                 f"One or more parameter values were invalid: Cannot update attribute {parts[0]}. This attribute is part of the key"
             )
-    _overlap_check(paths, "UpdateExpression")
+    check_overlaps(paths, "UpdateExpression")
     return paths
 
 
@@ -350,16 +422,18 @@ def apply_update(
     paths = check_update_paths(update, scope, key_names)
     new = copy.deepcopy(item)
     assignments = [(scope.path(p), _update_value(v, item, scope)) for p, v in update.sets]
-    for parts, value in assignments:
+    # Paths never overlap, so only the order of appends to one list matters: DynamoDB adds
+    # several elements set past a list's end "sorted in order by element number".
+    for parts, value in sorted(assignments, key=_list_index_last):
         _assign(new, parts, value)
     for path in update.removes:
         _mark_removed(new, scope.path(path))
     for path, ref in update.adds:
         parts = scope.path(path)
-        _assign(new, parts, _add(resolve_path(item, parts), scope.value(ref)))
+        _assign(new, parts, _add(resolve_path(item, parts), scope.value(ref), update.legacy))
     for path, ref in update.deletes:
         parts = scope.path(path)
-        left = _delete(resolve_path(item, parts), scope.value(ref))
+        left = _delete(resolve_path(item, parts), scope.value(ref), update.legacy)
         if left is None:
             _mark_removed(new, parts)
         else:
@@ -373,7 +447,7 @@ def apply_update(
 
 def project(item: Item, paths: Sequence[Parts], label: str = "ProjectionExpression") -> Item:
     """The parts of ``item`` named by ``paths`` (list elements keep their order, compacted)."""
-    _overlap_check(paths, label)
+    check_overlaps(paths, label)
     selection: dict[Any, Any] = {}
     for parts in paths:
         node = selection

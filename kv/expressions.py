@@ -139,6 +139,11 @@ class Update:
     removes: tuple[Path, ...] = ()
     adds: tuple[tuple[Path, ValueRef], ...] = ()
     deletes: tuple[tuple[Path, ValueRef], ...] = ()
+    legacy: bool = False  # from AttributeUpdates: ADD also appends lists, other error words
+
+    def only_removes(self) -> bool:
+        """True when the update only takes attributes away (REMOVE, DELETE)."""
+        return not self.sets and not self.adds and bool(self.removes or self.deletes)
 
     def paths(self) -> tuple[Path, ...]:
         """Every path the update writes, in clause order."""
@@ -151,6 +156,8 @@ class Update:
 
 
 Node = Path | ValueRef | Call | Compare | Between | In | And | Or | Not | Sum
+
+MAX_PATH_DEPTH = 32  # DynamoDB: nested attributes up to 32 levels deep
 
 _CONDITION_FUNCTIONS = {
     "attribute_exists": 1,
@@ -183,6 +190,10 @@ class _Build(Transformer[Token, Any]):
                 and part.upper() in RESERVED_WORDS
             ):
                 raise _Problem(f"Attribute name is a reserved keyword; reserved keyword: {part}")
+        if len(items) > MAX_PATH_DEPTH:
+            raise _Problem(
+                f"The document path has too many nesting levels; nesting levels: {len(items)}"
+            )
         return Path(tuple(items))
 
     def index(self, items: list[Token]) -> int:
@@ -302,6 +313,11 @@ def _check_operand(node: Any, label: str, functions: Mapping[str, int]) -> None:
             raise ValidationError(f"Invalid {label}: Invalid function name; function: {node.name}")
         _check_arity(node, functions[node.name], label)
         for arg in node.args:
+            if node.name == "list_append" and isinstance(arg, Call) and arg.name == "list_append":
+                # DynamoDB refuses list_append(list_append(...), ...) (if_not_exists inside is fine)
+                raise ValidationError(
+                    f"Invalid {label}: The function is not allowed to be used this way in an expression; function: list_append"
+                )
             _check_operand(arg, label, functions)
         if node.name in ("size", "if_not_exists") and not isinstance(node.args[0], Path):
             raise ValidationError(
@@ -350,9 +366,24 @@ def _check_condition(node: Any, label: str) -> None:
         _check_arity(node, _CONDITION_FUNCTIONS[node.name], label)
         for arg in node.args:
             _check_operand(arg, label, _OPERAND_FUNCTIONS)
-        if node.name.startswith("attribute_") and not isinstance(node.args[0], Path):
+        if node.name in ("attribute_exists", "attribute_not_exists") and not isinstance(
+            node.args[0], Path
+        ):
             raise ValidationError(
                 f"Invalid {label}: Operator or function requires a document path; operator or function: {node.name}"
+            )
+        if node.name == "attribute_type" and not isinstance(node.args[1], ValueRef):
+            # DynamoDB: the type to test for must be an expression attribute value
+            raise ValidationError(
+                f"Invalid {label}: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: not a value"
+            )
+        if (
+            node.name == "contains"
+            and isinstance(node.args[0], Path)
+            and node.args[0] == node.args[1]
+        ):
+            raise ValidationError(
+                f"Invalid {label}: The first operand must be distinct from the remaining operands for this operator or function; operator: contains, first operand: {node.args[0].parts}"
             )
     else:
         raise ValidationError(

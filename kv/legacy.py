@@ -182,4 +182,4 @@ class LegacyBuilder:
                 raise ValidationError(
                     f"1 validation error detected: Value '{action}' at 'attributeUpdates.{name}.member.action' failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
                 )
-        return Update(tuple(sets), tuple(removes), tuple(adds), tuple(deletes))
+        return Update(tuple(sets), tuple(removes), tuple(adds), tuple(deletes), legacy=True)

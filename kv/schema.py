@@ -185,7 +185,11 @@ class IndexSchema:
                 else f"One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex ({name})"
             )
         projection = spec.get("Projection") or {}
-        ptype = projection.get("ProjectionType", "ALL")
+        ptype = projection.get("ProjectionType")
+        if ptype is None:  # DynamoDB wants it, though its documentation calls it optional
+            raise ValidationError(
+                f"One or more parameter values were invalid: Unknown ProjectionType: null (index {name})"
+            )
         if ptype not in PROJECTION_TYPES:
             raise ValidationError(
                 f"1 validation error detected: Value '{ptype}' at 'projection.projectionType' failed to satisfy constraint: Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]"

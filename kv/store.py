@@ -207,6 +207,15 @@ class Store:
         ).fetchone()
         return int(count), int(size)
 
+    def index_stats(self, record: TableRecord) -> dict[str, tuple[int, int]]:
+        """Index name -> (item count, bytes of the items it holds) of a table's indexes."""
+        rows = self._db.execute(
+            "SELECT x.idx, COUNT(*), COALESCE(SUM(i.size), 0) FROM kv_index x JOIN kv_items i"
+            " ON i.tid = x.tid AND i.pk = x.pk AND i.sk = x.sk WHERE x.tid = ? GROUP BY x.idx",
+            (record.id,),
+        ).fetchall()
+        return {str(name): (int(count), int(size)) for name, count, size in rows}
+
     # items
 
     def get_text(self, record: TableRecord, pk: bytes, sk: bytes) -> str | None:

@@ -106,7 +106,10 @@ def _base64(text: Any, where: str) -> bytes:
         raise SerializationError(f"{where}: invalid base64 value {text[:40]!r}") from None
 
 
-def normalize_value(value: Any, where: str = "value") -> Value:
+MAX_NESTING = 31  # containers in one attribute value: with the item itself, DynamoDB's 32 levels
+
+
+def normalize_value(value: Any, where: str = "value", depth: int = 1) -> Value:
     """The canonical form of one attribute value from a request (errors name ``where``)."""
     if not isinstance(value, dict):
         raise SerializationError(f"{where}: expected an attribute value object like {{'S': 'x'}}")
@@ -137,14 +140,18 @@ def normalize_value(value: Any, where: str = "value") -> Value:
                 "One or more parameter values were invalid: Null attribute value types must have the value of true"
             )
         return value
+    if kind in ("M", "L") and depth > MAX_NESTING:
+        raise ValidationError(
+            "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+        )
     if kind == "M":
         if not isinstance(inner, dict):
             raise SerializationError(f"{where}: M must be an object")
-        return {"M": {k: normalize_value(v, f"{where}.{k}") for k, v in inner.items()}}
+        return {"M": {k: normalize_value(v, f"{where}.{k}", depth + 1) for k, v in inner.items()}}
     if kind == "L":
         if not isinstance(inner, list):
             raise SerializationError(f"{where}: L must be a list")
-        return {"L": [normalize_value(v, f"{where}[{i}]") for i, v in enumerate(inner)]}
+        return {"L": [normalize_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(inner)]}
     if kind in _SET_NAMES:
         return {kind: _normalize_set(kind, inner, where)}
     raise ValidationError(

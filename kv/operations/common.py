@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kv.errors import ResourceNotFound, SerializationError, ValidationError
+from kv.evaluate import check_overlaps
 from kv.expressions import Scope, parse_condition, parse_projection
 from kv.legacy import LegacyBuilder, check_not_mixed
 from kv.schema import MAX_ITEM_SIZE, TableSchema, check_table_name
@@ -82,12 +83,18 @@ def projection_paths(request: dict[str, Any], scope: Scope) -> list[tuple[str | 
     if attributes is not None:
         if not isinstance(attributes, list) or not attributes:
             raise ValidationError("AttributesToGet must be a non-empty list of attribute names")
-        return [(name,) for name in dict.fromkeys(attributes)]
+        duplicate = next((a for i, a in enumerate(attributes) if a in attributes[:i]), None)
+        if duplicate is not None:
+            raise ValidationError(
+                f"One or more parameter values were invalid: Duplicate value in attribute name: {duplicate}"
+            )
+        return [(name,) for name in attributes]
     text = request.get("ProjectionExpression")
     if text is None:
         return None
-    paths = parse_projection(text)
-    return [scope.path(p) for p in paths]
+    resolved = [scope.path(p) for p in parse_projection(text)]
+    check_overlaps(resolved, "ProjectionExpression")  # on the paths alone, item or not
+    return resolved
 
 
 LEGACY_CONDITIONS = {

@@ -85,6 +85,9 @@ class Write:
             new = self.item
             assert new is not None
         else:
+            if old is None and self.update is not None and self.update.only_removes():
+                # DynamoDB: an update that only removes creates no item (nothing to remove).
+                return None
             new = old if old is not None else dict(self.key)
             if self.update is not None:
                 new, self.paths = apply_update(
@@ -183,14 +186,13 @@ def update_item(ctx: Context, request: dict[str, Any]) -> Outcome:
     returns = return_values(request, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
     write = plan_keyed(ctx, request, "update")
     old, new = _write_one(ctx, write, True)
-    assert new is not None
     body: dict[str, Any] = {}
     if returns == "ALL_OLD" and old:
         body["Attributes"] = old
-    elif returns == "ALL_NEW":
+    elif returns == "ALL_NEW" and new is not None:
         body["Attributes"] = new
     elif returns in ("UPDATED_OLD", "UPDATED_NEW") and write.paths:
-        source = (old or {}) if returns == "UPDATED_OLD" else new
+        source = (old or {}) if returns == "UPDATED_OLD" else (new or {})
         attributes = project(source, write.paths, "UpdateExpression")
         if attributes:
             body["Attributes"] = attributes

@@ -16,6 +16,7 @@ from kv.operations.common import Context, Outcome, table_of
 from kv.store import TableRecord
 
 __all__ = [
+    "check_tag_count",
     "check_tags",
     "describe_time_to_live",
     "list_tags_of_resource",
@@ -25,13 +26,47 @@ __all__ = [
 ]
 
 
+MAX_TAGS = 50  # DynamoDB: at most 50 tags on a table
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def _tag_text_ok(text: str) -> bool:
+    """AWS tag text: letters, digits, whitespace and _ . : / = + - @ (any script)."""
+    return all(c.isalnum() or c.isspace() or c in _TAG_PUNCTUATION for c in text)
+
+
 def check_tags(tags: Any) -> list[dict[str, str]]:
-    """A Tags list ([{"Key": ..., "Value": ...}]) checked."""
-    if not isinstance(tags, list) or not all(
-        isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str)
-        for t in tags
+    """A Tags list ([{"Key": ..., "Value": ...}]) checked: shape, lengths, characters."""
+    if (
+        not isinstance(tags, list)
+        or not tags
+        or not all(
+            isinstance(t, dict)
+            and isinstance(t.get("Key"), str)
+            and isinstance(t.get("Value"), str)
+            for t in tags
+        )
     ):
-        raise ValidationError("Tags must be a list of {Key, Value} strings")
+        raise ValidationError("Tags must be a non-empty list of {Key, Value} strings")
+    for tag in tags:
+        key, value = tag["Key"], tag["Value"]
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            raise ValidationError(
+                f"One or more parameter values were invalid: a tag key has 1 to 128 characters and a value at most 256; key: {key[:128]!r}"
+            )
+        if not _tag_text_ok(key) or not _tag_text_ok(value):
+            raise ValidationError(
+                f"One or more parameter values were invalid: tag keys and values may hold letters, digits, spaces and _ . : / = + - @ only; key: {key!r}"
+            )
+    return tags
+
+
+def check_tag_count(tags: dict[str, str]) -> dict[str, str]:
+    """``tags`` unless there are more than DynamoDB's 50 on one table."""
+    if len(tags) > MAX_TAGS:
+        raise ValidationError(
+            f"One or more parameter values were invalid: The number of tags exceeds the limit of {MAX_TAGS} on a table; tags: {len(tags)}"
+        )
     return tags
 
 
@@ -98,8 +133,8 @@ def tag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     record = _table_of_arn(ctx, request)
     tags = dict(record.description.get("_tags") or {})
     tags.update({t["Key"]: t["Value"] for t in check_tags(request.get("Tags"))})
-    _store(ctx, record, {**record.description, "_tags": tags})
-    return Outcome({})
+    _store(ctx, record, {**record.description, "_tags": check_tag_count(tags)})
+    return Outcome(b"")  # DynamoDB answers TagResource and UntagResource with an empty body
 
 
 def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
@@ -110,7 +145,7 @@ def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
         raise ValidationError("TagKeys must be a list of tag keys")
     tags = {k: v for k, v in (record.description.get("_tags") or {}).items() if k not in keys}
     _store(ctx, record, {**record.description, "_tags": tags})
-    return Outcome({})
+    return Outcome(b"")  # DynamoDB answers TagResource and UntagResource with an empty body
 
 
 def list_tags_of_resource(ctx: Context, request: dict[str, Any]) -> Outcome:

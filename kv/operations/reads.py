@@ -27,9 +27,10 @@ from kv.values import key_bytes, normalize_item
 
 
 def _key_condition(
-    tree: Any, schema: TableSchema, scope: Scope
+    tree: Any, schema: TableSchema, scope: Scope, legacy: bool = False
 ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-    """The hash key value and the range bounds of a KeyConditionExpression."""
+    """The hash key value and the range bounds of a KeyConditionExpression (``legacy``: it
+    came from KeyConditions, whose errors DynamoDB words in ComparisonOperator terms)."""
     label = "KeyConditionExpression"
     parts = [tree.left, tree.right] if isinstance(tree, And) else [tree]
     if isinstance(tree, And) and any(isinstance(p, And) for p in parts):
@@ -41,7 +42,11 @@ def _key_condition(
     range_seen = False
 
     def attribute(node: Any) -> str:
-        if not isinstance(node, Path) or len(node.parts) != 1:
+        if isinstance(node, Path) and len(node.parts) > 1:
+            raise ValidationError(
+                f"Invalid {label}: KeyConditionExpressions cannot contain nested attributes"
+            )
+        if not isinstance(node, Path):
             raise ValidationError(f"Invalid {label}: Query key condition not supported")
         return scope.path(node)[0]  # type: ignore[return-value]
 
@@ -69,6 +74,10 @@ def _key_condition(
             if name == schema.hash_key:
                 if op != "=":
                     raise ValidationError("Query key condition not supported")
+                if hash_value is not None:
+                    raise ValidationError(
+                        f"Invalid {label}: KeyConditionExpressions must only contain one condition per key"
+                    )
                 hash_value = value_of(right, name, schema.hash_type)
                 continue
             if name != schema.range_key or range_seen:
@@ -92,6 +101,10 @@ def _key_condition(
             name = attribute(part.args[0])
             if name != schema.range_key or range_seen:
                 raise ValidationError("Query key condition not supported")
+            if schema.range_type == "N" and legacy:
+                raise ValidationError(
+                    "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"
+                )
             if schema.range_type == "N":
                 raise ValidationError(
                     f"Invalid {label}: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N"
@@ -134,8 +147,10 @@ class _Page:
 
 def _select(request: dict[str, Any], projected: bool, on_index: bool = False) -> str:
     select = request.get("Select")
-    if select is None:
-        return "SPECIFIC_ATTRIBUTES" if projected else "ALL_ATTRIBUTES"
+    if select is None:  # DynamoDB's defaults: an index answers what it projects
+        if projected:
+            return "SPECIFIC_ATTRIBUTES"
+        return "ALL_PROJECTED_ATTRIBUTES" if on_index else "ALL_ATTRIBUTES"
     if select not in ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "COUNT", "SPECIFIC_ATTRIBUTES"):
         raise ValidationError(
             f"1 validation error detected: Value '{select}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
@@ -245,17 +260,26 @@ def _index_of(record: TableRecord, request: dict[str, Any]) -> IndexSchema | Non
 
 
 def _key_reader(
-    record: TableRecord, index: IndexSchema | None
+    record: TableRecord, index: IndexSchema | None, whole_items: bool = False
 ) -> tuple[Callable[[Item], dict[str, Any]], Callable[[Item], Item]]:
-    """(the LastEvaluatedKey of an item, the item as the table or index holds it)."""
+    """(the LastEvaluatedKey of an item, the item as the table or index holds it; with
+    ``whole_items`` the base table's item, as DynamoDB fetches it for a local index)."""
     schema = record.schema
     if index is None:
         return schema.key_attributes, lambda item: item
     names = dict.fromkeys([*schema.key_names, *index.keys.key_names])
+    if whole_items:
+        return lambda item: {name: item[name] for name in names}, lambda item: item
     return (
         lambda item: {name: item[name] for name in names},
         lambda item: index.projected(item, schema),
     )
+
+
+def _fetches_from_table(index: IndexSchema | None, select: str, projected: bool) -> bool:
+    """DynamoDB reads attributes a local index does not project from the base table (for
+    Select ALL_ATTRIBUTES or named attributes); a global index never does."""
+    return index is not None and not index.is_global and (select == "ALL_ATTRIBUTES" or projected)
 
 
 def _keep(condition: Any, scope: Scope) -> Callable[[Item], bool]:
@@ -276,7 +300,7 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
         raise ValidationError(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
-    hash_value, bounds = _key_condition(key_tree, schema, scope)
+    hash_value, bounds = _key_condition(key_tree, schema, scope, "KeyConditions" in request)
     condition = _filter(request, scope, schema)
     paths = projection_paths(request, scope)
     select = _select(request, paths is not None, index is not None)
@@ -284,7 +308,9 @@ def query(ctx: Context, request: dict[str, Any]) -> Outcome:
     forward = typed_member(request, "ScanIndexForward", bool, True)
     start = request.get("ExclusiveStartKey")
     scope.check_all_used()
-    last_key, view = _key_reader(record, index)
+    last_key, view = _key_reader(
+        record, index, _fetches_from_table(index, select, paths is not None)
+    )
     hash_bytes = key_bytes(hash_value)
     if index is not None:
         after = None
@@ -347,7 +373,9 @@ def scan(ctx: Context, request: dict[str, Any]) -> Outcome:
     start = request.get("ExclusiveStartKey")
     scope.check_all_used()
     parts = (segment, total) if total is not None else None
-    last_key, view = _key_reader(record, index)
+    last_key, view = _key_reader(
+        record, index, _fetches_from_table(index, select, paths is not None)
+    )
     if index is not None:
         after = None
         if start is not None:

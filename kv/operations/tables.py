@@ -7,7 +7,7 @@ from typing import Any
 
 from kv.errors import ResourceInUse, ResourceNotFound, ValidationError
 from kv.operations.common import ACCOUNT, REGION, Change, Context, Outcome, typed_member
-from kv.operations.metadata import check_tags
+from kv.operations.metadata import check_tag_count, check_tags
 from kv.schema import IndexSchema, TableSchema, check_table_name, definition_types
 from kv.store import TableRecord
 
@@ -19,6 +19,18 @@ def _describe(ctx: Context, record: TableRecord, status: str | None = None) -> d
     description = {k: v for k, v in record.description.items() if not k.startswith("_")}
     description["ItemCount"] = count
     description["TableSizeBytes"] = size
+    if "GlobalSecondaryIndexes" in description or "LocalSecondaryIndexes" in description:
+        stats = ctx.store.index_stats(record)
+        for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if member in description:  # DynamoDB describes each index's count and size too
+                description[member] = [
+                    {
+                        **index,
+                        "ItemCount": stats.get(index["IndexName"], (0, 0))[0],
+                        "IndexSizeBytes": stats.get(index["IndexName"], (0, 0))[1],
+                    }
+                    for index in description[member]
+                ]
     if status is not None:
         description["TableStatus"] = status
     return description
@@ -86,6 +98,12 @@ def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
         raise ValidationError(
             "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
         )
+    if billing == "PROVISIONED" and not (
+        "ReadCapacityUnits" in throughput and "WriteCapacityUnits" in throughput
+    ):
+        raise ValidationError(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        )
     if ctx.store.table(name) is not None:
         raise ResourceInUse(f"Table already exists: {name}")
     description: dict[str, Any] = {
@@ -104,7 +122,8 @@ def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
     }
     description.update(index_descriptions)
     if request.get("Tags"):
-        description["_tags"] = {t["Key"]: t["Value"] for t in check_tags(request["Tags"])}
+        tags = {t["Key"]: t["Value"] for t in check_tags(request["Tags"])}
+        description["_tags"] = check_tag_count(tags)
     if billing == "PAY_PER_REQUEST":
         description["BillingModeSummary"] = {
             "BillingMode": "PAY_PER_REQUEST",

@@ -165,12 +165,22 @@ def test_if_not_exists_keeps_an_existing_value(ddb: Any, item: Any) -> None:
 
 
 def test_list_append_at_either_end(ddb: Any, item: Any) -> None:
-    new = update(
-        ddb,
-        "SET scores = list_append(:front, list_append(scores, :back))",
-        {":front": {"L": [N(0)]}, ":back": {"L": [N(4)]}},
-    )
+    update(ddb, "SET scores = list_append(:front, scores)", {":front": {"L": [N(0)]}})
+    new = update(ddb, "SET scores = list_append(scores, :back)", {":back": {"L": [N(4)]}})
     assert new["scores"] == {"L": [N(0), N(1), N(2), N(3), N(4)]}
+
+
+def test_list_append_inside_list_append_is_refused_as_dynamodb_does(ddb: Any, item: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        update(
+            ddb,
+            "SET scores = list_append(:front, list_append(scores, :back))",
+            {":front": {"L": [N(0)]}, ":back": {"L": [N(4)]}},
+        )
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Invalid UpdateExpression: The function is not allowed to be used this way in an expression; function: list_append",
+    )
 
 
 def test_set_nested_map_member_and_list_element(ddb: Any, item: Any) -> None:
