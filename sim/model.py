@@ -36,7 +36,7 @@ from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
 from cdn.workload.writes import storage_writes
 from sim import collector
 from sim.behaviors import SimGateway
-from sim.draws import uniforms
+from sim.bulk_random import uniforms
 from sim.functions import SimFunctions
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
@@ -302,7 +302,6 @@ class Simulation:
         if math.isfinite(warmup_t):
             for origin in origins:
                 origin.steady_from = warmup_t
-        nodes = list(self.nodes.values())
         seen = 0
         for number, batch in enumerate(self.stream.batches(), 1):
             if warmup_n is not None and seen <= warmup_n < seen + len(batch.times):
@@ -350,9 +349,6 @@ class Simulation:
                         upstream[start:stop] = np.fromiter(
                             map(_UPSTREAM, served), np.bool_, stop - start
                         )
-                        sent = float(batch.times[stop - 1])  # no later request arrives before
-                        for node in nodes:
-                            node.forget_gone(sent)
                     elif purge_times:  # the purge's time has come: it runs before the rest
                         yield env.timeout(purge_times.pop(0) - env.now)
                     start = stop

@@ -13,10 +13,8 @@ also kept in the leaders map, which costs a map insertion per miss and a lookup 
 map keeps every other lead: revalidations, non-template fills, forwards to a peer, leads told to
 the Collapser, and template fills the store did not admit (too large). A template fill that
 leaves the store (evicted or purged) while still in flight stays a lead through ``gone``, where
-the store's removal listener puts what it lets go until the first ``forget_gone`` after the
-fetch arrived (the model calls it after each slice). A template exists only for a cacheable
-rule, so a node with one never marks hit-for-pass; were it to, the map would take over every
-lead.
+the store's removal listener puts what it lets go until the sweep after the fetch arrived. A template exists only for a cacheable rule, so
+a node with one never marks hit-for-pass; were it to, the map would take over every lead.
 """
 
 from __future__ import annotations
@@ -130,7 +128,7 @@ class CacheNodeSim:
         # shortcut is off); set when such a lead is recorded, recomputed by sweep.
         self.telling = False
         self.refreshing: dict[str, float] = {}  # key -> end of its background refresh
-        # slot -> entry the store let go (evicted or purged), kept until the forget_gone after its
+        # slot -> entry the store let go (evicted or purged), kept until the sweep after its
         # fetch arrived: a template fill evicted in flight is still a lead (a C-level listener:
         # no Python call per eviction).
         self.gone: dict[str, object] = {}
@@ -402,16 +400,6 @@ class CacheNodeSim:
         refreshing = self.refreshing
         if refreshing:
             self.refreshing = {k: until for k, until in refreshing.items() if until > now}
-        self.forget_gone(now)
-
-    def forget_gone(self, now: float) -> None:
-        """Drop what the store let go unless it is a template fill still in flight at ``now``.
-
-        ``now`` must be no later than any arrival still to come here (a send time of the run):
-        the entries dropped then arrived before every later request, so none of those would
-        follow them. The model calls it after each slice (the map stays small enough to stay
-        in the CPU caches) and ``sweep`` after each batch.
-        """
         gone = self.gone
         if gone:  # in place: the store holds its __setitem__
             pending = [

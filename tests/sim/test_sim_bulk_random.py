@@ -1,4 +1,4 @@
-"""sim.draws: bulk draws are the generator's own ``random()`` values, and it continues as if
+"""sim.bulk_random: bulk draws are the generator's own ``random()`` values, and it continues as if
 they had been drawn one by one."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from sim.draws import uniforms
+from sim.bulk_random import uniforms
 
 
 @pytest.mark.parametrize("n", [1, 7, 311, 312, 623, 624, 625, 1248, 40_000])
