@@ -20,7 +20,7 @@ def uniforms(rng: random.Random, n: int) -> np.ndarray:
     if n <= 0:
         return np.empty(0, dtype=np.float64)
     version, state, gauss = rng.getstate()
-    twister = np.random.RandomState()
+    twister = np.random.RandomState(0)  # its state is replaced at once
     twister.set_state(("MT19937", np.array(state[:-1], dtype=np.uint32), state[-1]))
     values = twister.random_sample(n)
     _, words, position, _, _ = twister.get_state()

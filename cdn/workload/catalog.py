@@ -61,9 +61,9 @@ def _sizes_of(dist: SizeDistribution, seed: int, ids: list[int]) -> list[int]:
     """``size_quantile(dist, object_uniform(seed, i))`` for each of ``ids``, exactly.
 
     The lognormal case (the default, and once per new object of a simulated run) is that
-    arithmetic written out with its functions bound once, no call per object; each digest
-    comes from a copy of one keyed-and-personalised blake2b state (the same digest as a new
-    hasher's, for two thirds of its cost).
+    arithmetic written out with its functions bound once; each digest comes from a copy of one
+    personalised 8-byte blake2b state (the same digest as a new hasher's, for two thirds of
+    its cost).
     """
     if dist.dist != "lognormal":
         return [size_quantile(dist, object_uniform(seed, obj_id)) for obj_id in ids]
