@@ -458,16 +458,16 @@ class SimFunctions:
                     return t, GENERATED, False, 0
                 if answer.uri is not None:  # rewritten: the cache step keys the new URI
                     key, obj = answer.uri, self._rewritten(edge, answer.uri)
-        done, code, from_upstream, age = edge.serve(key, obj, size, t, from_peer, conditional)
+        reply = edge.serve(key, obj, size, t, from_peer, conditional)
         failed = self._failed
-        if failed is not None and code != STALE:  # a background refresh's is not the viewer's
+        if failed is not None and reply[1] != STALE:  # a background refresh's is not the viewer's
             self.throttled[failed] += 1
-            return done, THROTTLED, False, 0
-        if on_response is not None and (
-            not self.probed
-            or trigger_runs(
-                Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
-            )
+            return reply[0], THROTTLED, False, 0
+        if on_response is None:
+            return reply
+        done, code, from_upstream, age = reply
+        if not self.probed or trigger_runs(
+            Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
         ):
             seconds = on_response.run(done)
             if seconds < 0.0:

@@ -36,6 +36,7 @@ from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
 from cdn.workload.writes import storage_writes
 from sim import collector
 from sim.behaviors import SimGateway
+from sim.bulk_random import uniforms
 from sim.functions import SimFunctions
 from sim.node import CacheNodeSim
 from sim.nodecache import NodeCache
@@ -274,7 +275,7 @@ class Simulation:
 
     def _arrivals(self, env: simpy.Environment, tally: RequestTally, on_progress):
         latency = self.latency
-        rng_random = self.rng.random
+        rng = self.rng
         new_share = latency.new_connection_share
         setup_rtts = latency.setup_rtts
         client_bits = 8.0 / latency.client_bandwidth_bps
@@ -313,10 +314,8 @@ class Simulation:
             count = len(batch.times)
             last = float(batch.times[-1])
             # The connection set-up draws of the batch, one per request in order (the rng's only
-            # use during a run, so the sequence is the per-request one).
-            fresh = (
-                [rng_random() < new_share for _ in range(count)] if new_share else [False] * count
-            )
+            # use during a run, so the sequence is the per-request one), drawn at once.
+            fresh = uniforms(rng, count) < new_share if new_share else np.zeros(count, np.bool_)
             if routing == "nearest":
                 users = batch.users
                 one_way = nearest_one_way[users]
@@ -358,7 +357,7 @@ class Simulation:
             else:
                 obj_keys = keys.of(batch.obj_ids.tolist())
                 one_way, done, codes, upstream = yield from self._routed(
-                    env, batch, fresh, obj_keys, routes, purge_times, serve
+                    env, batch, fresh.tolist(), obj_keys, routes, purge_times, serve
                 )
                 done, codes = np.array(done), np.array(codes)
             if gate is not None:

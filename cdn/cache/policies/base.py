@@ -175,7 +175,9 @@ class _QueueCache(LeanCache):
         if size < 0:
             raise ValueError("value size must be non-negative")
         data, sizes = self.data, self._sizes
-        if key in sizes and self._overwrite(key, value, size):
+        # ``data`` and ``sizes`` hold the same keys; ``data``'s table is the one the caller has
+        # just probed (a store's lookup), still in the CPU caches.
+        if key in data and self._overwrite(key, value, size):
             return
         # As cachetools: evict (oldest first) until the new size fits, then store. ``currsize``
         # counts the new size already; the attributes are written once, after the loop.
