@@ -443,7 +443,9 @@ class CountingUpstream:
 
     def serve(self, key, obj, size, t, from_peer, conditional):
         self.fetches += 1
-        return t, None, True, 0
+        from sim.outcomes import MISS  # the simulator is imported where it is driven
+
+        return t, MISS, True, 0  # an upstream that fetched it (sim.node reads the code)
 
 
 class ScriptedOriginHeaders:
