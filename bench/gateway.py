@@ -4,13 +4,15 @@ rate-limited behavior (limits high enough not to bite), through one `cdn edge`, 
 Usage: .venv/bin/python bench/gateway.py [--duration 5] [--connections 32] [--rounds 3]
 
 Starts one `cdn origin` and one `cdn edge` from a topology written to a temporary folder with
-three behaviors on the origin's /obj/N paths: /obj/1* plain, /obj/2* signed (the demo key group
-of configs/keys, URL signed with botocore's CloudFrontSigner), /obj/3* API key + usage plan.
+four behaviors on the origin's /obj/N paths: /obj/1* plain, /obj/2* signed (the demo key group
+of configs/keys, URL signed with botocore's CloudFrontSigner), /obj/3* API key + usage plan
+(RateLimit fields on 429s only, the default), /obj/4* the same with ``ratelimit_fields =
+"always"`` (the fields on every admitted response too).
 Each object is warmed, then `wrk` runs each behavior in turn for ``--rounds`` rounds
 (interleaved, so other load on the machine falls on all alike). Prints requests/s, p50/p99, the
 load average of every run, the edge process's CPU time per request (from /proc: less sensitive
 than requests/s to other processes sharing the cores), and the ratios signed/plain and
-keyed/plain of both (goal: >= 0.8). Loopback only; every run is bounded. Speed is printed, never
+keyed/plain of both (goal: >= 0.8; the "always" case is for comparison). Loopback only; every run is bounded. Speed is printed, never
 asserted.
 """
 
@@ -33,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ROOT / "configs" / "keys"
 API_KEY = "bench-api-key-0123456789abcdef"
+FIELDS_KEY = "bench-fields-key-0123456789abcdef"
 
 # bench/edge.py's process, wrk and port helpers (loaded by path: `edge` is also our package).
 _spec = importlib.util.spec_from_file_location("bench_edge", ROOT / "bench" / "edge.py")
@@ -62,10 +65,21 @@ name = "bench"
 throttle = {{ rate_limit = 1e9, burst_limit = 1000000000 }}
 quota = {{ limit = 1000000000, period = "DAY" }}
 
+[[usage_plan]]
+name = "bench-fields"
+ratelimit_fields = "always"
+throttle = {{ rate_limit = 1e9, burst_limit = 1000000000 }}
+quota = {{ limit = 1000000000, period = "DAY" }}
+
 [[api_key]]
 name = "bench"
 value = "{api_key}"
 usage_plan = "bench"
+
+[[api_key]]
+name = "bench-fields"
+value = "{fields_key}"
+usage_plan = "bench-fields"
 
 [[behavior]]
 path_pattern = "/obj/2*"
@@ -75,6 +89,11 @@ trusted_key_groups = ["signers"]
 path_pattern = "/obj/3*"
 api_key_required = true
 usage_plan = "bench"
+
+[[behavior]]
+path_pattern = "/obj/4*"
+api_key_required = true
+usage_plan = "bench-fields"
 
 [[behavior]]
 path_pattern = "*"
@@ -130,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         topology = Path(tmp) / "gateway-bench.toml"
         topology.write_text(
             TOPOLOGY.format(
-                origin_port=origin_port, edge_port=edge_port, keys=KEYS, api_key=API_KEY
+                origin_port=origin_port,
+                edge_port=edge_port,
+                keys=KEYS,
+                api_key=API_KEY,
+                fields_key=FIELDS_KEY,
             )
         )
         cdn = [python, "-m", "cli.main"]
@@ -147,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             "plain": (f"{edge}/obj/1024?size=1024", None),
             "signed URL": (signed(f"{edge}/obj/2048?size=1024"), None),
             "API key + plan": (f"{edge}/obj/3072?size=1024", f"x-api-key: {API_KEY}"),
+            "key, fields always": (f"{edge}/obj/4096?size=1024", f"x-api-key: {FIELDS_KEY}"),
         }
         for url, header in cases.values():  # warm: a miss, then hits
             for _ in range(3):
@@ -163,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
                 per_request = used / max(1.0, rps * args.duration) * 1e6
                 cpu[name].append(per_request)
                 print(
-                    f"  round {round_} {name:<15} {rps:10.0f} req/s  p50 {p50:6.2f} ms"
+                    f"  round {round_} {name:<18} {rps:10.0f} req/s  p50 {p50:6.2f} ms"
                     f"  p99 {p99:6.2f} ms  edge CPU {per_request:5.1f} us/req  (loadavg {load:.2f})"
                 )
     print(
-        f"\n{'behavior':<16}{'best req/s':>12}{'median':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"\n{'behavior':<20}{'best req/s':>12}{'median':>10}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'CPU us/req':>12}"
     )
     best, least = {}, {}
@@ -177,12 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         least[name] = statistics.median(cpu[name])
         median = statistics.median(r[0] for r in runs)
         print(
-            f"{name:<16}{top[0]:>12.0f}{median:>10.0f}{top[1]:>9.2f}{top[2]:>9.2f}"
+            f"{name:<20}{top[0]:>12.0f}{median:>10.0f}{top[1]:>9.2f}{top[2]:>9.2f}"
             f"{least[name]:>12.1f}"
         )
     print("\nratios (goal >= 0.80): best requests/s, and plain's median edge CPU per request")
     print("over this one's (the throughput ratio of an edge that has a core to itself):")
-    for name in ("signed URL", "API key + plan"):
+    for name in [name for name in results if name != "plain"]:
         cpu_ratio = least["plain"] / least[name] if least[name] else float("nan")
         rounds = statistics.median(
             run[0] / plain[0] for run, plain in zip(results[name], results["plain"], strict=True)
