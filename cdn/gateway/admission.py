@@ -183,13 +183,14 @@ class KeyLimits:
         ``policy`` is then its RateLimit-Policy field. None, taking nothing, when either
         refuses or the quota's period has ended (``Admission.limits`` then answers: the 429,
         or the new period's fields). ``ratelimit_fields`` of the quota, or of the throttle
-        for a plan without a quota, in as few steps as the admitted request needs."""
+        for a plan without a quota, in as few steps as the admitted request needs (the
+        counter's and bucket's state read and taken as ``admit`` does)."""
         counter = self.counter
         left = 0
         if counter is not None:
             if not now < self.period_ends:  # a new period (or none yet): not NaN-safe otherwise
                 return None
-            left = counter.left(now)
+            left = self.quota_limit - counter.used  # QuotaCounter.left within the period
             if left <= 0:
                 return None
         bucket = self.bucket
@@ -197,12 +198,12 @@ class KeyLimits:
             tokens = bucket.refill(now)
             if tokens < 1.0:
                 return None
-            bucket.commit()
+            bucket.tokens = tokens - 1.0  # TokenBucket.commit
             if counter is None:  # the throttle's ratelimit_field: a token was there, so t=0
                 return f"{self.name};r={int(tokens - 1.0)};t=0"
         if counter is None:
             return None  # a plan without limits: no fields (Admission.limits)
-        counter.commit()
+        counter.used += 1  # QuotaCounter.commit
         return self.quota_value(left, now)
 
     def admit(self, now: float) -> bool:
@@ -211,10 +212,10 @@ class KeyLimits:
         is of) and the bucket, when both admit it; False, taking nothing, when either refuses
         or the quota's period has ended (``Admission.limits`` then answers), or the plan has
         no limits."""
-        # Within the period (now before its end, which is the counter's), what the counter has
-        # left is its limit less its count, and counting one is adding one: no method calls
-        # (one admitted request's every call is a frame; ``QuotaCounter.left``'s period rule
-        # is not needed before the period ends).
+        # Within the period (now before its end, which is the counter's: ``Admission.limits``
+        # keeps ``period_ends`` equal to it), what the counter has left is its limit less its
+        # count, and counting one is adding one: no method calls (each is a frame per admitted
+        # request; ``QuotaCounter.left``'s period rule is not needed before the period ends).
         counter = self.counter
         if counter is not None:
             if not now < self.period_ends:  # a new period (or none yet): not NaN-safe otherwise
