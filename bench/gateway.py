@@ -51,6 +51,14 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYS = ROOT / "configs" / "keys"
 API_KEY = "bench-api-key-0123456789abcdef"
 FIELDS_KEY = "bench-fields-key-0123456789abcdef"
+# --cases names -> the cases' names in the output
+CASES = {
+    "plain": "plain",
+    "signed": "signed URL",
+    "keyed": "API key + plan",
+    "always": "key, fields always",
+    "field": "plain + key field",
+}
 
 # bench/edge.py's process, wrk and port helpers (loaded by path: `edge` is also our package).
 _spec = importlib.util.spec_from_file_location("bench_edge", ROOT / "bench" / "edge.py")
@@ -196,12 +204,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--rounds", type=int, default=3, help="runs per behavior")
     parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help=f"comma-separated, among {', '.join(CASES)} (plain is always run: the reference)",
+    )
+    parser.add_argument(
         "--instructions",
         type=int,
         metavar="N",
         help="count the edge's instructions per request over N requests per case (callgrind)",
     )
     args = parser.parse_args(argv)
+    unknown = set(args.cases.split(",")) - set(CASES)
+    if unknown:
+        print(f"--cases: unknown {', '.join(sorted(unknown))} (expected among {', '.join(CASES)})")
+        return 2
+    chosen = {CASES["plain"]} | {CASES[case] for case in args.cases.split(",")}
     tool = "valgrind" if args.instructions else "wrk"
     if not bench_edge.shutil.which(tool):
         print(f"{tool} is not installed (apt-get install -y {tool})", file=sys.stderr)
@@ -247,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             "key, fields always": (f"{edge}/obj/4096?size=1024", f"x-api-key: {FIELDS_KEY}"),
             "plain + key field": (f"{edge}/obj/1024?size=1024", f"x-api-key: {API_KEY}"),
         }
+        cases = {name: case for name, case in cases.items() if name in chosen}
         if args.instructions:
             return count_instructions(cases, edge, edge_pid, dumps, args.instructions, args.rounds)
         for url, header in cases.values():  # warm: a miss, then hits
