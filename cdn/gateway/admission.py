@@ -14,7 +14,8 @@ Rules, in CloudFront's and API Gateway's order; the first that refuses answers t
 7. The key's plan throttle (token bucket per key), then its quota: 429 with ``Retry-After``
    and the RateLimit fields; the body says ``Too Many Requests`` or ``Limit Exceeded``.
    Admitted requests carry the plan's RateLimit fields only when the plan says
-   ``ratelimit_fields = "always"`` (API Gateway, the default "throttled", sends none).
+   ``ratelimit_fields = "always"``; with the default, "throttled", they carry none (as API
+   Gateway's admitted responses).
 8. ``client_rate_limit`` (a token bucket per client address, like nginx ``limit_req``): 429.
 Admitted requests carry the cache-key target and suffix of the behavior's cache policy and the
 fields to add to the response (CORS, RateLimit). State (buckets, quota counters, verified
@@ -159,7 +160,7 @@ class KeyLimits:
         plan: str,
         bucket: TokenBucket | None,
         counter: QuotaCounter | None,
-        always: bool = True,
+        always: bool,
     ) -> None:
         self.plan = plan
         self.always = always
