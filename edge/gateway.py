@@ -14,8 +14,10 @@ remembers from an identical earlier request (``Admission.remembered``: same meth
 host, target and read header fields; a signed URL's time window and IP condition re-checked
 against the clock and the connection's address every time) and, once it is known to be a hit,
 whose limits admit it (``Admission.limits``: the API key's bucket and quota, the client
-bucket; their RateLimit fields are added to the ready bytes; an API key's limits alone, with
-no client limit, are taken by the core's ``KeyLimits.take`` through one bound charge per key).
+bucket; their RateLimit fields, when the plan sends them on admitted responses, are added to
+the ready bytes, else the ready bytes are written as they are; an API key's limits alone, with
+no client limit, are taken by the core's ``KeyLimits.take`` or ``.admit`` through one bound
+charge per key).
 Anything else (not remembered, a refusal, a new quota period, CORS fields to merge, a miss)
 goes to ``Proxy.handle``, which admits it once; a refusal took nothing, so nothing is
 counted twice.
@@ -100,6 +102,12 @@ class _KeyCharge:
             self.start = render_fields((policy,)).decode() + "RateLimit: "  # CR/LF: ValueError
             self.policy = policy
         return f"{self.start}{value}\r\n".encode()
+
+    def admit(self, now: float) -> bytes | None:
+        """``charge`` for a plan whose admitted requests carry no RateLimit fields
+        (``ratelimit_fields = "throttled"``): no lines (b"") when the key's limits admit one
+        more request at ``now`` (taken), None, nothing taken, when they decline."""
+        return b"" if self.limits.admit(now) else None
 
 
 def gateway_active(gateway: Gateway | None) -> bool:
@@ -250,7 +258,12 @@ class EdgeGateway:
         """The wire charge of requests that ``passed`` with an API key on a behavior without
         a client limit (kept by the key: it is all ``Admission.limits`` takes for them)."""
         limits = self.admission.key_limits(passed, now)
-        charge = _GENERAL if limits is None else _KeyCharge(limits).charge
+        if limits is None:
+            charge = _GENERAL
+        elif limits.always:
+            charge = _KeyCharge(limits).charge
+        else:
+            charge = _KeyCharge(limits).admit
         self._chargers[id(passed.api_key)] = charge  # the gateway's keys: as many as it has
         return charge
 

@@ -13,6 +13,9 @@ Rules, in CloudFront's and API Gateway's order; the first that refuses answers t
    when it names one): else 403 ``{"message":"Forbidden"}``.
 7. The key's plan throttle (token bucket per key), then its quota: 429 with ``Retry-After``
    and the RateLimit fields; the body says ``Too Many Requests`` or ``Limit Exceeded``.
+   Admitted requests carry the plan's RateLimit fields only when the plan says
+   ``ratelimit_fields = "always"``; with the default, "throttled", they carry none (as API
+   Gateway's admitted responses).
 8. ``client_rate_limit`` (a token bucket per client address, like nginx ``limit_req``): 429.
 Admitted requests carry the cache-key target and suffix of the behavior's cache policy and the
 fields to add to the response (CORS, RateLimit). State (buckets, quota counters, verified
@@ -136,24 +139,35 @@ class KeyLimits:
     fields are made of: the RateLimit-Policy field ``policy`` and the quoted plan ``name`` (the
     quota's, made once per period, the period ending at ``period_ends``; the throttle's, made
     once, for a plan without a quota), and the quota's RateLimit ``;t=`` part for ``reset``
-    seconds to the period's end (made once a second)."""
+    seconds to the period's end (made once a second). ``always``: whether admitted requests
+    carry the fields (the plan's ``ratelimit_fields``); when not, ``admit`` takes them."""
 
     __slots__ = (
+        "always",
         "bucket",
         "counter",
         "name",
         "period_ends",
         "plan",
         "policy",
+        "quota_limit",
         "reset",
         "reset_part",
     )
 
-    def __init__(self, plan: str, bucket: TokenBucket | None, counter: QuotaCounter | None) -> None:
+    def __init__(
+        self,
+        plan: str,
+        bucket: TokenBucket | None,
+        counter: QuotaCounter | None,
+        always: bool,
+    ) -> None:
         self.plan = plan
+        self.always = always
         self.bucket = bucket
         self.counter = counter
         self.period_ends = math.nan  # equal to no period's end: the first request makes them
+        self.quota_limit = 0 if counter is None else counter.quota.limit
         self.name = ""
         self.policy: tuple[str, str] = ("RateLimit-Policy", "")
         if counter is None and bucket is not None:
@@ -170,13 +184,14 @@ class KeyLimits:
         ``policy`` is then its RateLimit-Policy field. None, taking nothing, when either
         refuses or the quota's period has ended (``Admission.limits`` then answers: the 429,
         or the new period's fields). ``ratelimit_fields`` of the quota, or of the throttle
-        for a plan without a quota, in as few steps as the admitted request needs."""
+        for a plan without a quota, in as few steps as the admitted request needs (the
+        counter's and bucket's state read and taken as ``admit`` does)."""
         counter = self.counter
         left = 0
         if counter is not None:
             if not now < self.period_ends:  # a new period (or none yet): not NaN-safe otherwise
                 return None
-            left = counter.left(now)
+            left = self.quota_limit - counter.used  # QuotaCounter.left within the period
             if left <= 0:
                 return None
         bucket = self.bucket
@@ -184,13 +199,40 @@ class KeyLimits:
             tokens = bucket.refill(now)
             if tokens < 1.0:
                 return None
-            bucket.commit()
+            bucket.tokens = tokens - 1.0  # TokenBucket.commit
             if counter is None:  # the throttle's ratelimit_field: a token was there, so t=0
                 return f"{self.name};r={int(tokens - 1.0)};t=0"
         if counter is None:
             return None  # a plan without limits: no fields (Admission.limits)
-        counter.commit()
+        counter.used += 1  # QuotaCounter.commit
         return self.quota_value(left, now)
+
+    def admit(self, now: float) -> bool:
+        """``take`` without the RateLimit value, for a plan whose admitted requests carry no
+        fields: True, having taken one request from the quota (within the period ``policy``
+        is of) and the bucket, when both admit it; False, taking nothing, when either refuses
+        or the quota's period has ended (``Admission.limits`` then answers), or the plan has
+        no limits."""
+        # Within the period (now before its end, which is the counter's: ``Admission.limits``
+        # keeps ``period_ends`` equal to it), what the counter has left is its limit less its
+        # count, and counting one is adding one: no method calls (each is a frame per admitted
+        # request; ``QuotaCounter.left``'s period rule is not needed before the period ends).
+        counter = self.counter
+        if counter is not None:
+            if not now < self.period_ends:  # a new period (or none yet): not NaN-safe otherwise
+                return False
+            if counter.used >= self.quota_limit:
+                return False
+        bucket = self.bucket
+        if bucket is not None:
+            if bucket.refill(now) < 1.0:
+                return False
+            bucket.tokens -= 1.0  # TokenBucket.commit
+        elif counter is None:
+            return False
+        if counter is not None:
+            counter.used += 1  # QuotaCounter.commit
+        return True
 
     def quota_value(self, left: int, now: float) -> str:
         """``ratelimit_field``'s value for the quota with ``left`` requests (this one's
@@ -348,9 +390,10 @@ class Admission:
         """Admission's stateful steps (7-8) for a request that ``passed``, from ``client_ip`` at
         ``now``: its key's throttle and quota, then the behavior's client limit. Every limit
         is checked before any is taken, so a refused request (the 429 answered) takes nothing;
-        an admitted one takes from each and gets the RateLimit fields to add to the response
-        (the quota's when the plan has one, else the throttle's; the RateLimit-Policy field
-        is the same object for every request of a plan within a period)."""
+        an admitted one takes from each and, when its plan's ``ratelimit_fields`` is "always",
+        gets the RateLimit fields to add to the response (the quota's when the plan has one,
+        else the throttle's; the RateLimit-Policy field is the same object for every request
+        of a plan within a period)."""
         api_key = passed.api_key
         fields: tuple[tuple[str, str], ...] = ()
         bucket = counter = None
@@ -358,10 +401,14 @@ class Admission:
             limits = self._key_limits.get(api_key.name)
             if limits is None:
                 limits = self._limits_of(api_key, now)
-            if passed.behavior.client_rate_limit is None:
-                value = limits.take(now)  # the admitted request's few steps
-                if value is not None:
-                    return (limits.policy, ("RateLimit", value))
+            if passed.behavior.client_rate_limit is None:  # the admitted request's few steps
+                if not limits.always:
+                    if limits.admit(now):
+                        return ()
+                else:
+                    value = limits.take(now)
+                    if value is not None:
+                        return (limits.policy, ("RateLimit", value))
             bucket, counter = limits.bucket, limits.counter
             if bucket is not None:
                 tokens = bucket.refill(now)
@@ -387,6 +434,8 @@ class Admission:
                     return self._too_many(
                         fields, ends - now, _LIMIT_EXCEEDED, "quota", passed.behavior
                     )
+            if not limits.always:  # admitted by the key's limits: its fields are for 429s
+                fields = ()
         if passed.behavior.client_rate_limit is not None:
             return self._client_limit(passed.behavior, client_ip, now, fields, bucket, counter)
         if bucket is not None:
@@ -417,7 +466,8 @@ class Admission:
             bucket = self.key_buckets[api_key.name] = TokenBucket(plan.throttle, now)
         if plan.quota is not None:
             counter = self.quotas[api_key.name] = QuotaCounter(plan.quota)
-        limits = self._key_limits[api_key.name] = KeyLimits(plan.name, bucket, counter)
+        always = plan.ratelimit_fields == "always"
+        limits = self._key_limits[api_key.name] = KeyLimits(plan.name, bucket, counter, always)
         return limits
 
     def _client_limit(

@@ -27,6 +27,7 @@ from cdn.http.config import CacheConfig, TtlBounds
 __all__ = [
     "ALLOWED_METHOD_SETS",
     "KEY_SUFFIX_SEPARATOR",
+    "RATELIMIT_FIELDS",
     "VIEWER_PROTOCOL_POLICIES",
     "ApiKey",
     "Behavior",
@@ -46,6 +47,9 @@ ALLOWED_METHOD_SETS = (
 )
 VIEWER_PROTOCOL_POLICIES = ("allow-all", "redirect-to-https", "https-only")
 FAILOVER_STATUSES = frozenset({400, 403, 404, 416, 500, 502, 503, 504})
+# When a usage plan's RateLimit fields are sent: on its 429s only (API Gateway's way), or also
+# on every admitted response (Envoy's local rate limit with enable_x_ratelimit_headers).
+RATELIMIT_FIELDS = ("throttled", "always")
 # Starts a key suffix: what follows the key target when headers or cookies are in the key.
 KEY_SUFFIX_SEPARATOR = "\n"
 
@@ -154,11 +158,21 @@ class KeyGroup:
 
 @dataclass(frozen=True, slots=True)
 class UsagePlan:
-    """An API Gateway usage plan: a throttle and/or a quota per API key."""
+    """An API Gateway usage plan: a throttle and/or a quota per API key. ``ratelimit_fields``
+    says which responses carry its ``RateLimit-Policy`` and ``RateLimit`` fields: "throttled"
+    (its 429s only, as API Gateway) or "always" (admitted responses too)."""
 
     name: str
     throttle: Throttle | None = None
     quota: Quota | None = None
+    ratelimit_fields: str = "throttled"
+
+    def __post_init__(self) -> None:
+        if self.ratelimit_fields not in RATELIMIT_FIELDS:
+            raise ValueError(
+                f"usage plan {self.name!r}: ratelimit_fields must be one of {RATELIMIT_FIELDS},"
+                f" not {self.ratelimit_fields!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from cdn.errors import ConfigError
 from cdn.gateway.behaviors import (
     ALLOWED_METHOD_SETS,
     FAILOVER_STATUSES,
+    RATELIMIT_FIELDS,
     VIEWER_PROTOCOL_POLICIES,
     ApiKey,
     Behavior,
@@ -197,7 +198,8 @@ def _usage_plan(reader: TableReader) -> UsagePlan:
         period = quota_reader.choice("period", "DAY", QUOTA_PERIODS)
         quota_reader.done()
         quota = Quota(limit, period)
-    plan = UsagePlan(name, _throttle(throttle) if throttle.table else None, quota)
+    fields = reader.choice("ratelimit_fields", "throttled", RATELIMIT_FIELDS)
+    plan = UsagePlan(name, _throttle(throttle) if throttle.table else None, quota, fields)
     reader.done()
     return plan
 

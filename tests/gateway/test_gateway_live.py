@@ -33,6 +33,7 @@ keys = [{{ id = "{KEY_ID}", public_key_file = "{KEYS / (KEY_ID + ".public.pem")}
 
 [[usage_plan]]
 name = "gold"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 1, burst_limit = 2 }}
 
 [[api_key]]

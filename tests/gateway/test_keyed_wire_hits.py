@@ -28,6 +28,7 @@ DAY_ENDS = _END.timestamp()
 GATEWAY = f"""
 [[usage_plan]]
 name = "gold"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 1000, burst_limit = 1000 }}
 quota = {{ limit = 4, period = "DAY" }}
 
@@ -87,6 +88,7 @@ async def test_each_keyed_wire_hit_carries_the_quotas_fields_of_its_moment(
 THROTTLE_ONLY = f"""
 [[usage_plan]]
 name = "bronze"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 1, burst_limit = 3 }}
 
 [[api_key]]

@@ -35,11 +35,13 @@ keys = [{{ id = "KCDNLABDEMO01", public_key_file = "{KEYS}/KCDNLABDEMO01.public.
 
 [[usage_plan]]
 name = "gold"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 2, burst_limit = 3 }}
 quota = {{ limit = 5, period = "DAY" }}
 
 [[usage_plan]]
 name = "silver"
+ratelimit_fields = "always"
 
 [[api_key]]
 name = "partner"

@@ -40,6 +40,7 @@ keys = [{{ id = "KCDNLABDEMO01", public_key_file = "{KEYS}/KCDNLABDEMO01.public.
 
 [[usage_plan]]
 name = "gold"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 1, burst_limit = 3 }}
 quota = {{ limit = 2, period = "DAY" }}
 

@@ -30,15 +30,18 @@ city = "Paris"
 
 [[usage_plan]]
 name = "throttle only"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 2, burst_limit = 3 }}
 
 [[usage_plan]]
 name = "both"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 2, burst_limit = 3 }}
 quota = {{ limit = 4, period = "DAY" }}
 
 [[usage_plan]]
 name = "unlimited"
+ratelimit_fields = "always"
 
 [[api_key]]
 name = "burst"

@@ -25,11 +25,13 @@ city = "Paris"
 
 [[usage_plan]]
 name = "gold"
+ratelimit_fields = "always"
 throttle = {{ rate_limit = 1000, burst_limit = 1000 }}
 quota = {{ limit = 5, period = "DAY" }}
 
 [[usage_plan]]
 name = "silver \\"beta\\""
+ratelimit_fields = "always"
 quota = {{ limit = 1000, period = "MONTH" }}
 
 [[api_key]]
