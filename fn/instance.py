@@ -34,6 +34,7 @@ WORKER = Path(__file__).with_name("worker.py")
 FRAME_LIMIT = 64 * 1024 * 1024  # answers carry bodies up to 1 MB (base64) and logs
 _READ = 64 * 1024  # a pipe holds 64 KiB; a bigger read buffer costs an mmap per read
 _EXIT_GRACE = 1.0  # seconds a worker whose channel closed gets to exit before it is killed
+_decode = json.JSONDecoder().decode  # answers are UTF-8 text: no encoding sniffing per answer
 
 
 class WorkerDied(Exception):
@@ -245,8 +246,8 @@ class WorkerInstance:
             timer.cancel()
             self._waiter = None
         try:
-            message = json.loads(body)
-        except ValueError:
+            message = _decode(body.decode())
+        except ValueError:  # UnicodeDecodeError is one
             message = None
         if not isinstance(message, dict):  # the worker (or a handler writing to it) broke it
             self._close_channel()

@@ -64,14 +64,21 @@ class InvokeTally:
         self.seconds += seconds
         self.buckets[bisect_left(_BUCKETS, seconds)] += 1
 
+    def time(self, seconds: float) -> None:
+        """Add the duration of an invocation already counted (``count += 1`` at its start)."""
+        self.seconds += seconds
+        self.buckets[bisect_left(_BUCKETS, seconds)] += 1
+
     def flush(self) -> None:
         """Add what was counted since the last flush to the Prometheus children."""
         count, self.count = self.count, 0
-        if not count:
+        buckets = self.buckets
+        if not count and not any(buckets):  # nothing counted nor timed since the last flush
             return
         seconds, self.seconds = self.seconds, 0.0
-        buckets, self.buckets = self.buckets, [0] * (len(_BUCKETS) + 1)
-        self.invocations.inc(count)
+        self.buckets = [0] * (len(_BUCKETS) + 1)
+        if count:
+            self.invocations.inc(count)
         # Histogram.observe adds to one bucket and the sum; here many at once (its own values).
         self.duration._sum.inc(seconds)
         for bucket, added in zip(self.duration._buckets, buckets, strict=True):
