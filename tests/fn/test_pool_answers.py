@@ -36,6 +36,8 @@ def handler(event, context):
         return copy.deepcopy(request)
     if action == "set-same":
         request["uri"] = request["uri"][:]
+    if action == "print":
+        print('a "quoted" line, \\ and é')
     return request
 """
 
@@ -103,3 +105,10 @@ async def test_a_changed_request_comes_back_changed(pool: LambdaPool) -> None:
     invocation = await pool.invoke(event, "r1")
     assert invocation.payload["uri"] == "/changed"
     assert event["Records"][0]["cf"]["request"]["uri"] == "/obj/1"  # the host's copy as sent
+
+
+async def test_an_unchanged_request_still_reports_its_log_and_figures(pool: LambdaPool) -> None:
+    invocation = await pool.invoke(viewer_request("print"), "r1")
+    assert invocation.payload["querystring"] == "print"
+    assert invocation.log == 'a "quoted" line, \\ and é\n'
+    assert invocation.duration_ms > 0 and invocation.max_memory_mb > 0
