@@ -193,16 +193,26 @@ class LambdaPool:
             with contextlib.suppress(Exception):
                 await worker.stop()
             raise
+        if answer.get("type") == "result":
+            # "echo": the handler returned the event's request as it was sent (fn/worker.py):
+            # the host's own copy is the payload (nothing of it went through JSON twice).
+            payload = _sent_request(event) if answer.get("echo") else answer.get("payload")
+            return Invocation(
+                spec.name,
+                request_id,
+                spec.memory,
+                payload,
+                duration_ms=answer.get("duration_ms", 0.0),
+                init_ms=init_ms,
+                max_memory_mb=answer.get("max_memory_mb", 0),
+                log=answer.get("log", ""),
+                instance=instance,
+            ), True
         timings = {
             "duration_ms": answer.get("duration_ms", 0.0),
             "max_memory_mb": answer.get("max_memory_mb", 0),
             "log": answer.get("log", ""),
         }
-        if answer.get("type") == "result":
-            # "echo": the handler returned the event's request as it was sent (fn/worker.py):
-            # the host's own copy is the payload (nothing of it went through JSON twice).
-            payload = _sent_request(event) if answer.get("echo") else answer.get("payload")
-            return Invocation(**base, payload=payload, **timings), True
         error = answer.get("error") or {"errorMessage": "no answer", "errorType": "Runtime.Unknown"}
         if error.get("errorType") == "Runtime.OutOfMemory":
             return Invocation(
