@@ -88,13 +88,14 @@ def _max_memory_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
-def _echoes(payload: dict, event: object) -> bool:
-    """Whether ``payload`` equals the request of the Lambda@Edge request ``event`` (a copy
-    of the event as sent, which the handler never saw)."""
+def _echoes(payload: dict, decode, body: bytes) -> bool:
+    """Whether ``payload`` equals the request of the Lambda@Edge request event ``body`` holds
+    (decoded again: a copy of the event as sent, which the handler never saw)."""
     try:
-        return payload == event["Records"][0]["cf"]["request"]  # type: ignore[index]
-    except Exception:  # not that shape, or an object of the handler's whose __eq__ raises
-        return False
+        event = decode(body)[0]
+        return payload == event["Records"][0]["cf"]["request"]
+    except Exception:  # not that shape, an object of the handler's whose __eq__ raises, or
+        return False  # no memory left for the copy (the answer's encoding then says so)
 
 
 def _load(code: str, handler_name: str):
@@ -208,7 +209,7 @@ def main(argv: list[str]) -> int:
         max_memory_mb = _max_memory_mb()
         log_tail = capture.getvalue()[-LOG_TAIL:]
         payload = answer.get("payload")
-        if type(payload) is dict and "uri" in payload and _echoes(payload, decode(frame[1:])[0]):
+        if type(payload) is dict and "uri" in payload and _echoes(payload, decode, frame[1:]):
             # A request trigger's handler that let the request go on as it came (the usual
             # case on hits): the answer says so instead of carrying the request back, in a
             # fixed form (no encoder run: the fewer code paths a warm invoke takes, the less
