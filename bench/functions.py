@@ -12,8 +12,8 @@ In one run, on loopback, bounded in time and count:
   open loop at that fixed rate with loadgen's lean keep-alive client (little CPU of its own),
   the no-function and the Lambda edge in interleaved rounds; printed: the rate asked and
   achieved, p50/p99 of both, the differences (goals <= 1 ms / <= 5 ms), the cold starts during
-  the rounds (0: every invoke was warm), the cold-start time and the load averages.
-  ``--lambda-baseline DIR`` adds the Lambda edge of another checkout to those rounds (before
+  the rounds (0: every invoke was warm), the edge's and its function workers' CPU per request,
+  the cold-start time and the load averages. ``--lambda-baseline DIR`` adds the Lambda edge of another checkout to those rounds (before
   and after in one run), ``--cloudfront-baseline DIR`` its CloudFront Function edge to the wrk
   rounds;
 - reference: a 1 KiB GET over a keep-alive loopback connection to a bare aiohttp server (what a
@@ -334,7 +334,15 @@ def added_latency(
     lambdas = [name for name in names if name != "no function"]
     cold_before = {name: cold_starts_so_far(urls[name]) for name in lambdas}
     pooled: dict[str, dict[str, Any]] = {
-        name: {"samples": [], "lags": [], "failed": {}, "sent": 0, "elapsed_s": 0.0, "cpu_s": 0.0}
+        name: {
+            "samples": [],
+            "lags": [],
+            "failed": {},
+            "sent": 0,
+            "elapsed_s": 0.0,
+            "cpu_s": 0.0,
+            "workers_cpu_s": 0.0,
+        }
         for name in names
     }
     loads = []
@@ -342,10 +350,15 @@ def added_latency(
         for name in names:
             pid = pids.get(name)
             cpu_before = cpu_seconds(pid) if pid else 0.0
+            workers_before = workers_cpu_seconds(pid) if pid else {}
             run = uvloop.run(open_loop_wire(urls[name], rate, duration, connections))
             into = pooled[name]
             if pid:
                 into["cpu_s"] += cpu_seconds(pid) - cpu_before
+                workers_after = workers_cpu_seconds(pid)
+                into["workers_cpu_s"] += sum(
+                    used - workers_before.get(child, 0.0) for child, used in workers_after.items()
+                )
             into["samples"] += run["samples"]
             into["lags"] += run["lags"]
             into["sent"] += run["sent"]
@@ -378,6 +391,9 @@ def added_latency(
             figures[name]["edge_cpu_us_per_request"] = round(
                 into["cpu_s"] / len(into["samples"]) * 1e6, 1
             )
+            figures[name]["workers_cpu_us_per_request"] = round(
+                into["workers_cpu_s"] / len(into["samples"]) * 1e6, 1
+            )
     base = figures["no function"]
     for name in lambdas:
         with_fn = figures[name]
@@ -389,6 +405,7 @@ def added_latency(
             f"  at {rate:.0f}/s {name}: added p50 {with_fn.get('added_p50_ms')} ms,"
             f" p99 {with_fn.get('added_p99_ms')} ms (goals <= 1 / <= 5 ms);"
             f" edge CPU {with_fn.get('edge_cpu_us_per_request')} us/request"
+            f" + workers {with_fn.get('workers_cpu_us_per_request')}"
             f" (no function {base.get('edge_cpu_us_per_request')});"
             f" cold starts during the rounds {with_fn['cold_starts_during_rounds']}",
             file=sys.stderr,
@@ -406,6 +423,20 @@ def added_latency(
         **{f"baseline: {name}": figures[name] for name in lambdas[1:]},
         "loadavg_1_5_15": loads,
     }
+
+
+def workers_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time of each child process of ``pid`` (an edge's function workers), by pid."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            pids = [int(child) for child in children.read().split()]
+    except OSError:
+        return {}
+    used = {}
+    for child in pids:
+        with contextlib.suppress(OSError, ValueError):
+            used[child] = cpu_seconds(child)
+    return used
 
 
 def cpu_seconds(pid: int) -> float:

@@ -34,6 +34,20 @@ WORKER = Path(__file__).with_name("worker.py")
 FRAME_LIMIT = 64 * 1024 * 1024  # answers carry bodies up to 1 MB (base64) and logs
 _READ = 64 * 1024  # a pipe holds 64 KiB; a bigger read buffer costs an mmap per read
 _EXIT_GRACE = 1.0  # seconds a worker whose channel closed gets to exit before it is killed
+_scan = json.JSONDecoder().scan_once  # the C scanner, as JSONDecoder.raw_decode runs it
+
+
+def _decode(body: bytes) -> Any:
+    """A worker's answer: one JSON value, the whole frame (UTF-8, no surrounding space; what
+    ``json.loads`` reads, without its encoding sniffing and whitespace passes per answer)."""
+    text = body.decode()
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # no JSON value starts there
+        raise ValueError("not JSON") from None
+    if end != len(text):
+        raise ValueError("more than one JSON value")
+    return value
 
 
 class WorkerDied(Exception):
@@ -245,8 +259,8 @@ class WorkerInstance:
             timer.cancel()
             self._waiter = None
         try:
-            message = json.loads(body)
-        except ValueError:
+            message = _decode(body)
+        except ValueError:  # UnicodeDecodeError is one
             message = None
         if not isinstance(message, dict):  # the worker (or a handler writing to it) broke it
             self._close_channel()

@@ -49,33 +49,42 @@ class InvokeTally:
     prometheus_client's Counter and Histogram take a lock and several calls per update; an
     invoke on the hit path only adds to numbers here, and ``flush`` (at each scrape) adds them
     to the counter and histogram children, as ``inc()`` and ``observe()`` would have.
-    The invocations are the buckets' sum (one number less to add to per invoke)."""
+    A Lambda-style invoke is counted as it starts (``count``; throttled ones too) and timed when
+    it ends (``time``); a CloudFront Function run is both at once (``observe``)."""
 
-    __slots__ = ("buckets", "duration", "invocations", "seconds")
+    __slots__ = ("buckets", "count", "duration", "invocations", "seconds")
 
     def __init__(self, invocations: Any, duration: Any) -> None:
         self.invocations = invocations  # the Counter child
         self.duration = duration  # the Histogram child
+        self.count = 0
         self.seconds = 0.0
         self.buckets = [0] * (len(_BUCKETS) + 1)
 
     def observe(self, seconds: float) -> None:
         """Count one invocation that took ``seconds``."""
+        self.count += 1
         self.seconds += seconds
         if seconds <= _FIRST:  # a usual CloudFront Function run: the first bucket, no search
             self.buckets[0] += 1
         else:
             self.buckets[bisect_left(_BUCKETS, seconds)] += 1
 
+    def time(self, seconds: float) -> None:
+        """Add the duration of an invocation already counted (``count += 1`` at its start)."""
+        self.seconds += seconds
+        self.buckets[bisect_left(_BUCKETS, seconds)] += 1
+
     def flush(self) -> None:
         """Add what was counted since the last flush to the Prometheus children."""
+        count, self.count = self.count, 0
         buckets = self.buckets
-        count = sum(buckets)
-        if not count:
+        if not count and not any(buckets):  # nothing counted nor timed since the last flush
             return
         seconds, self.seconds = self.seconds, 0.0
         self.buckets = [0] * (len(_BUCKETS) + 1)
-        self.invocations.inc(count)
+        if count:
+            self.invocations.inc(count)
         # Histogram.observe adds to one bucket and the sum; here many at once (its own values).
         self.duration._sum.inc(seconds)
         for bucket, added in zip(self.duration._buckets, buckets, strict=True):

@@ -27,7 +27,7 @@ from cdn.functions.spec import FunctionSpec
 from cdn.functions.triggers import FunctionKind
 from fn.instance import InitFailed, WorkerDied, WorkerInstance
 from fn.invocation import Invocation
-from fn.metrics import FunctionMetrics
+from fn.metrics import FunctionMetrics, InvokeTally
 
 __all__ = ["INIT_TIMEOUT", "Clock", "LambdaPool", "log_report"]
 
@@ -71,7 +71,9 @@ class LambdaPool:
         # The gauges read the pool when scraped: nothing to update per invoke.
         self.metrics.concurrent.labels(spec.name).set_function(lambda: self.model.busy)
         self.metrics.warm.labels(spec.name).set_function(lambda: self.model.warm)
-        self._by_trigger: dict[str, tuple[Any, Any]] = {}
+        # Invocations and durations per trigger as plain numbers (no lock per invoke), added
+        # to the counter and histogram at each scrape (fn.metrics.InvokeTally).
+        self._tallies: dict[str, InvokeTally] = {}
 
     @property
     def warm(self) -> int:
@@ -87,16 +89,10 @@ class LambdaPool:
         """Process id of every live instance, by instance id."""
         return {instance: worker.pid for instance, worker in self._workers.items()}
 
-    def _children(self, trigger: str) -> tuple[Any, Any]:
-        """The invocations counter and duration histogram of ``trigger`` (resolved once)."""
-        children = self._by_trigger.get(trigger)
-        if children is None:
-            name = self.spec.name
-            children = self._by_trigger[trigger] = (
-                self.metrics.invocations.labels(name, trigger),
-                self.metrics.duration.labels(name, trigger),
-            )
-        return children
+    def _tally(self, trigger: str) -> InvokeTally:
+        """Where the invocations on ``trigger`` are counted (made at the first one)."""
+        tally = self._tallies[trigger] = self.metrics.tally(self.spec.name, trigger)
+        return tally
 
     async def reap(self) -> int:
         """Stop the instances idle for ``keep_warm``; how many were stopped."""
@@ -116,8 +112,8 @@ class LambdaPool:
     async def invoke(self, event: Any, request_id: str, trigger: str = "invoke") -> Invocation:
         """Run the handler on ``event`` in an instance of this function."""
         name = self.spec.name
-        invocations, duration = self._children(trigger)
-        invocations.inc()
+        tally = self._tallies.get(trigger) or self._tally(trigger)
+        tally.count += 1  # counted as it starts (throttled ones too), timed when it ends
         model = self.model
         now = self.clock()
         expiry = model.next_expiry()
@@ -150,7 +146,7 @@ class LambdaPool:
                 if worker is not None:
                     await worker.stop()
             model.release(grant.instance, self.clock(), keep=keep)
-        duration.observe(invocation.duration_ms / 1000)
+        tally.time(invocation.duration_ms / 1000)
         if invocation.failure is not None:
             self.metrics.errors.labels(name, trigger, invocation.failure).inc()
         log_report(invocation)
@@ -197,19 +193,37 @@ class LambdaPool:
             with contextlib.suppress(Exception):
                 await worker.stop()
             raise
+        if answer.get("type") == "result":
+            # "echo": the handler returned the event's request as it was sent (fn/worker.py):
+            # the host's own copy is the payload (nothing of it went through JSON twice).
+            payload = _sent_request(event) if answer.get("echo") else answer.get("payload")
+            return Invocation(
+                spec.name,
+                request_id,
+                spec.memory,
+                payload,
+                duration_ms=answer.get("duration_ms", 0.0),
+                init_ms=init_ms,
+                max_memory_mb=answer.get("max_memory_mb", 0),
+                log=answer.get("log", ""),
+                instance=instance,
+            ), True
         timings = {
             "duration_ms": answer.get("duration_ms", 0.0),
             "max_memory_mb": answer.get("max_memory_mb", 0),
             "log": answer.get("log", ""),
         }
-        if answer.get("type") == "result":
-            return Invocation(**base, payload=answer.get("payload"), **timings), True
         error = answer.get("error") or {"errorMessage": "no answer", "errorType": "Runtime.Unknown"}
         if error.get("errorType") == "Runtime.OutOfMemory":
             return Invocation(
                 **base, failure=FailureKind.OUT_OF_MEMORY, error=error, **timings
             ), False
         return Invocation(**base, failure=FailureKind.RAISED, error=error, **timings), True
+
+
+def _sent_request(event: Any) -> Any:
+    """``event["Records"][0]["cf"]["request"]``: what a worker's ``echo`` answer stands for."""
+    return event["Records"][0]["cf"]["request"]
 
 
 def _timeout_error(request_id: str, seconds: float, phase: str) -> dict[str, Any]:

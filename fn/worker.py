@@ -15,6 +15,9 @@ Rules:
   ``(event, request_id, timeout)`` (the host is trusted; marshal is the cheapest stdlib codec for
   JSON-shaped data), or ``J`` + JSON of it when marshal refused a value. Out: JSON, because the host must never unmarshal what handler code could
   have written, and because a payload that JSON cannot carry is Lambda's ``Runtime.MarshalError``;
+- a result equal to the request of a Lambda@Edge request event as it was sent (the handler let
+  the request go on unchanged) is answered ``{"type": "result", "echo": true, ...}`` without
+  the payload: the host already has it (its JSON would be encoded here and decoded there);
 - first frame out: ``{"type": "ready", "init_ms", "pid", "log"}`` or ``{"type": "init_error", ...}``;
 - the loop does the least per invoke: one blocking ``read(2)`` of the frame, the handler, one
   ``write(2)`` of the answer (no thread, no per-invoke import or lookup);
@@ -35,21 +38,38 @@ import time
 import traceback
 
 LOG_TAIL = 4096
+# The answer to an invoke whose handler let the request go on unchanged ("echo", see the
+# rules). %r of a float is a JSON number (a duration is never nan or infinite).
+ECHO = '{"type":"result","echo":true,"duration_ms":%r,"max_memory_mb":%d,"log":%s}'
+json_string = json.encoder.encode_basestring_ascii  # a str as a JSON string (C, one call)
 _READ = 64 * 1024  # a pipe holds 64 KiB; a bigger read buffer costs an mmap per read
 
 
 class Context:
-    """The Lambda context object handed to ``handler(event, context)``."""
+    """The Lambda context object handed to ``handler(event, context)``.
 
-    def __init__(self, name: str, memory_mb: int, request_id: str, deadline: float) -> None:
-        self.function_name = name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
-        self.memory_limit_in_mb = memory_mb
+    What is the same for every invoke of this worker is set once on the class (``configure``):
+    an invoke makes an object with its request id and deadline only."""
+
+    function_name = ""
+    function_version = "$LATEST"
+    invoked_function_arn = ""
+    memory_limit_in_mb = 0
+    log_group_name = ""
+    log_stream_name = ""
+
+    def __init__(self, request_id: str, deadline: float) -> None:
         self.aws_request_id = request_id
-        self.log_group_name = f"/aws/lambda/us-east-1.{name}"
-        self.log_stream_name = f"cdnlab/{os.getpid()}"
         self._deadline = deadline
+
+    @classmethod
+    def configure(cls, name: str, memory_mb: int) -> None:
+        """Set this worker's function name and memory (once, before the first invoke)."""
+        cls.function_name = name
+        cls.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+        cls.memory_limit_in_mb = memory_mb
+        cls.log_group_name = f"/aws/lambda/us-east-1.{name}"
+        cls.log_stream_name = f"cdnlab/{os.getpid()}"
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before the host kills this invoke."""
@@ -66,6 +86,16 @@ def _error(exc: BaseException, error_type: str | None = None) -> dict:
 
 def _max_memory_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def _echoes(payload: dict, decode, body: bytes) -> bool:
+    """Whether ``payload`` equals the request of the Lambda@Edge request event ``body`` holds
+    (decoded again: a copy of the event as sent, which the handler never saw)."""
+    try:
+        event = decode(body)[0]
+        return payload == event["Records"][0]["cf"]["request"]
+    except Exception:  # not that shape, an object of the handler's whose __eq__ raises, or
+        return False  # no memory left for the copy (the answer's encoding then says so)
 
 
 def _load(code: str, handler_name: str):
@@ -143,6 +173,7 @@ def main(argv: list[str]) -> int:
         send({"type": "init_error", "error": _error(exc, "Runtime.ImportModuleError")})
         return 1
     sys.stdout, sys.stderr = real_stdout, real_stderr
+    Context.configure(name, memory_mb)
     send(
         {
             "type": "ready",
@@ -158,8 +189,9 @@ def main(argv: list[str]) -> int:
     dumps, loads, unmarshal = json.dumps, json.loads, marshal.loads
     clock, monotonic = time.perf_counter, time.monotonic
     while (frame := channel.receive()) is not None:
-        event, request_id, timeout = unmarshal(frame[1:]) if frame[:1] == b"M" else loads(frame[1:])
-        context = Context(name, memory_mb, request_id, monotonic() + timeout)
+        decode = unmarshal if frame[:1] == b"M" else loads
+        event, request_id, timeout = decode(frame[1:])
+        context = Context(request_id, monotonic() + timeout)
         capture = io.StringIO()
         fatal = False
         sys.stdout = sys.stderr = capture
@@ -174,19 +206,29 @@ def main(argv: list[str]) -> int:
         finally:
             duration_ms = (clock() - began) * 1000
             sys.stdout, sys.stderr = real_stdout, real_stderr
-        answer["duration_ms"] = duration_ms
-        answer["max_memory_mb"] = _max_memory_mb()
-        answer["log"] = capture.getvalue()[-LOG_TAIL:]
-        try:
-            text = dumps(answer)
-        except (TypeError, ValueError) as exc:
-            answer["type"] = "error"
-            answer["error"] = _error(exc, "Runtime.MarshalError")
-            answer.pop("payload", None)
-            text = dumps(answer)
-        except MemoryError as exc:
-            text = dumps({"type": "error", "error": _error(exc, "Runtime.OutOfMemory")})
-            fatal = True
+        max_memory_mb = _max_memory_mb()
+        log_tail = capture.getvalue()[-LOG_TAIL:]
+        payload = answer.get("payload")
+        if type(payload) is dict and "uri" in payload and _echoes(payload, decode, frame[1:]):
+            # A request trigger's handler that let the request go on as it came (the usual
+            # case on hits): the answer says so instead of carrying the request back, in a
+            # fixed form (no encoder run: the fewer code paths a warm invoke takes, the less
+            # it pays for caches other processes emptied since the last one).
+            text = ECHO % (duration_ms, max_memory_mb, json_string(log_tail))
+        else:
+            answer["duration_ms"] = duration_ms
+            answer["max_memory_mb"] = max_memory_mb
+            answer["log"] = log_tail
+            try:
+                text = dumps(answer)
+            except (TypeError, ValueError) as exc:
+                answer["type"] = "error"
+                answer["error"] = _error(exc, "Runtime.MarshalError")
+                answer.pop("payload", None)
+                text = dumps(answer)
+            except MemoryError as exc:
+                text = dumps({"type": "error", "error": _error(exc, "Runtime.OutOfMemory")})
+                fatal = True
         channel.send(text.encode())
         if fatal:
             return 1

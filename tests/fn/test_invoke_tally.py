@@ -34,3 +34,16 @@ def test_a_tally_is_added_once_whatever_the_number_of_scrapes() -> None:
     tally.observe(0.001)
     text = metrics.exposition().decode()
     assert 'cdnlab_function_invocations_total{function="cff",trigger="viewer-request"} 2.0' in text
+
+
+def test_an_invoke_counted_at_its_start_is_timed_after_a_scrape_in_between() -> None:
+    """The Lambda pool counts an invoke as it starts and times it when it ends."""
+    metrics = FunctionMetrics()
+    tally = metrics.tally("lambda", "viewer-request")
+    tally.count += 1
+    metrics.exposition()  # a scrape while the invoke runs
+    tally.time(0.003)
+    text = metrics.exposition().decode()
+    labels = '{function="lambda",trigger="viewer-request"}'
+    assert f"cdnlab_function_invocations_total{labels} 1.0" in text
+    assert f"cdnlab_function_duration_seconds_count{labels} 1.0" in text
