@@ -25,6 +25,12 @@ in turn), or a ``HandOff`` (or None): the request and all after it go to aiohttp
 handler reads the hand-off's value with ``handed_over(request)`` (the invoke's answer, so the
 function is not invoked twice).
 
+With ``hold`` (an edge whose wire path runs a function per hit) the answers made in a pass of
+the event loop over its ready connections are written at the end of that pass
+(``HitFirstServer.held``, one callback per pass), so a client with many connections is woken
+once per pass, not once per answer; a connection's held answers are written before aiohttp is
+woken for it (order is kept), and at most the high-water mark is held per connection.
+
 This module is the edge's only user of aiohttp's private internals (RequestHandler's
 ``_messages``, ``_waiter`` and keep-alive fields, ``Server._kwargs``, ``Application._handle``,
 StreamResponse's state), tested with aiohttp 3.14 (pyproject.toml pins ``>=3.14,<3.15``).
