@@ -374,7 +374,7 @@ class EdgeFunctions:
         distribution = Distribution()
         wire_hit_at = hits.wire_hit_at
         changes_now = chain.changes_now
-        call = runner.call
+        call = runner.caller()
         label = VR.value
         record = runner.record_call  # ``chain.record_now``, bound once: fewer lookups per hit
         # ``record_call`` in two calls: the tally of viewer-request, and its REPORT line only
@@ -424,10 +424,10 @@ class EdgeFunctions:
             peer: str = "",
             scheme: str = "http",
         ) -> tuple[int, tuple[bytes, ...]] | None:
-            shown = tuple(fields.items())
-            key = (method, target, peer, shown)
+            key = (method, target, peer, tuple(fields.items()))
             entry = shapes.get(key)
             if type(entry) is not tuple:  # not a kept shape: None, _SEEN or _UNSHAPED
+                shown = key[3]
                 if entry is not _UNSHAPED:
                     # A kept shape would have been found (its key holds the target and every
                     # field): this request's are checked here once.
@@ -440,7 +440,7 @@ class EdgeFunctions:
             shape, unchanged_fields, unchanged_key, changed = entry
             request_id = next(request_ids)
             try:
-                payload, used = call(shape.event(request_id))
+                payload, used = call(shape.make_event(request_id))
             except RunFailed:
                 return None  # ``Proxy.handle`` runs it again and answers the failure
             try:
@@ -460,7 +460,7 @@ class EdgeFunctions:
                         fields = unchanged_fields
                 elif headers is changed[0]:  # read as last time (RequestShape keeps that reading)
                     fields = changed[1]
-                elif not same_headers(shown, headers):
+                elif not same_headers(key[3], headers):
                     fields = CIMultiDictProxy(CIMultiDict(headers))
                     changed[:] = (headers, fields)
                 if uri is shape.uri and query is shape.querystring:

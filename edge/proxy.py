@@ -174,12 +174,16 @@ class Proxy:
         # chain, hits go through handle (the chain), unless it is only on viewer-request
         # (``EdgeFunctions.wire_hit``: the wire path runs it, or hands its result to handle).
         self.functions: EdgeFunctions | None = None
+        # The wire path holds its answers to the end of the loop's pass (``edge.wire``) when
+        # it runs a function per hit: the client is then woken once per pass, not per answer.
+        self.holds_wire_answers = False
         if functions_active(settings):
             self.functions = EdgeFunctions(settings, metrics.registry, recorder, clock)
             if self.gateway is not None:
                 self.wire_hit = self._gateway_functions_wire_hit
             elif EdgeFunctions.viewer_side(self.functions.edge_chain):
                 self.wire_hit = self.functions.wire_hit(self.hits, keys.key_of)
+                self.holds_wire_answers = self.wire_hit is not None
 
     @property
     def upstream(self) -> Upstream | None:

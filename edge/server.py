@@ -119,6 +119,7 @@ class EdgeServer(AppServer):
             app,
             dispatch=proxy_first,
             hit=app[PROXY].wire_hit if fast_path_enabled(settings) else None,
+            hold=app[PROXY].holds_wire_answers,
             limits=settings.limits,
             error_fields=connection_error_fields(settings),
             access_log=None,

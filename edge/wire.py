@@ -25,6 +25,12 @@ in turn), or a ``HandOff`` (or None): the request and all after it go to aiohttp
 handler reads the hand-off's value with ``handed_over(request)`` (the invoke's answer, so the
 function is not invoked twice).
 
+With ``hold`` (an edge whose wire path runs a function per hit) the answers made in a pass of
+the event loop over its ready connections are written at the end of that pass
+(``HitFirstServer.held``, one callback per pass), so a client with many connections is woken
+once per pass, not once per answer; a connection's held answers are written before aiohttp is
+woken for it (order is kept), and at most the high-water mark is held per connection.
+
 This module is the edge's only user of aiohttp's private internals (RequestHandler's
 ``_messages``, ``_waiter`` and keep-alive fields, ``Server._kwargs``, ``Application._handle``,
 StreamResponse's state), tested with aiohttp 3.14 (pyproject.toml pins ``>=3.14,<3.15``).
@@ -213,6 +219,8 @@ class HitFirstHandler(RequestHandler):
         self._hit = hit
         self._peer: tuple[str, str] | None = None  # (client address, scheme), read once
         self._pending: asyncio.Future[Any] | None = None  # the first request's wire answer
+        self._hold = manager.hold if isinstance(manager, HitFirstServer) else False
+        self._out: tuple[bytes, ...] | None = None  # answers held to the end of the loop's pass
         # Hand-offs by id of the request's fields (kept with them: the id stays theirs).
         self.handed: dict[int, tuple[CIMultiDictProxy[str], Any]] = {}
 
@@ -250,6 +258,7 @@ class HitFirstHandler(RequestHandler):
             self._resume_reading_if_drained()
         waiter = self._waiter
         if messages and self._pending is None and waiter is not None and not waiter.done():
+            self.flush()  # aiohttp's answers go after the held ones
             waiter.set_result(None)
 
     def _answer_hits(self, messages: Any) -> int:
@@ -263,6 +272,8 @@ class HitFirstHandler(RequestHandler):
         while messages and transport is not None and not (self._close or self._force_close):
             if transport.is_closing() or transport.get_write_buffer_size() > _HIGH_WATER:
                 break  # aiohttp's path waits for the client to read
+            if self._out is not None and sum(map(len, self._out)) > _HIGH_WATER:
+                break  # as much is held: aiohttp's path, after them
             message, payload = messages[0]
             if (
                 payload is not EMPTY_PAYLOAD
@@ -303,12 +314,34 @@ class HitFirstHandler(RequestHandler):
             consumed = getattr(self._parser, "message_consumed", None)
             if consumed is not None:
                 consumed()
+        if self._hold:
+            out = self._out
+            if out is None:
+                self._out = chunks
+                self._manager.held(self)  # type: ignore[union-attr]
+            else:  # pipelined requests answered in one pass
+                self._out = out + chunks
+            return
         transport = self.transport
         assert transport is not None
         if len(chunks) == 1:
             transport.write(chunks[0])
         else:
             transport.writelines(chunks)
+
+    def flush(self) -> None:
+        """Write the answers held to the end of the loop's pass (``HitFirstServer.held``)."""
+        out = self._out
+        if out is None:
+            return
+        self._out = None
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if len(out) == 1:
+            transport.write(out[0])
+        else:
+            transport.writelines(out)
 
     def _answered(self, pending: asyncio.Future[Any]) -> None:
         """The first request's wire answer arrived: write it, or hand the request to aiohttp."""
@@ -338,6 +371,7 @@ class HitFirstHandler(RequestHandler):
             self._resume_reading_if_drained()
         waiter = self._waiter
         if messages and waiter is not None and not waiter.done():
+            self.flush()  # aiohttp's answers go after the held ones
             waiter.set_result(None)
 
     def _keep_alive_from_now(self) -> None:
@@ -377,9 +411,24 @@ def _peer_of(transport: asyncio.BaseTransport) -> tuple[str, str]:
 class HitFirstServer(web.Server):
     """aiohttp's low-level Server whose connections use ``HitFirstHandler``."""
 
-    def __init__(self, handler: Any, *, hit: WireHit, **kwargs: Any) -> None:
+    def __init__(self, handler: Any, *, hit: WireHit, hold: bool = False, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.hit = hit
+        self.hold = hold  # wire answers are written at the end of the loop's pass (``held``)
+        self._held: list[HitFirstHandler] = []  # connections with answers held
+
+    def held(self, handler: HitFirstHandler) -> None:
+        """``handler`` holds answers: write them once the loop has read every ready connection
+        (a callback queued now runs after this pass's reads)."""
+        held = self._held
+        if not held:
+            self._loop.call_soon(self._flush_held)
+        held.append(handler)
+
+    def _flush_held(self) -> None:
+        held, self._held = self._held, []
+        for handler in held:
+            handler.flush()
 
     def __call__(self) -> RequestHandler:
         return HitFirstHandler(self, hit=self.hit, loop=self._loop, **self._kwargs)
@@ -421,11 +470,13 @@ class HitFirstRunner(GuardedRunner):
         *,
         dispatch: Callable[[web.Application], Callable[[web.BaseRequest], Any]],
         hit: WireHit | None,
+        hold: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(app, **kwargs)
         self._dispatch = dispatch
         self._hit = hit
+        self._hold = hold
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
@@ -438,6 +489,7 @@ class HitFirstRunner(GuardedRunner):
             limits=self.limits,
             error_fields=self.error_fields,
             hit=self._hit,
+            hold=self._hold,
             request_factory=server.request_factory,
             handler_cancellation=server.handler_cancellation,
             loop=asyncio.get_running_loop(),

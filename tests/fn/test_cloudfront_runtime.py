@@ -129,3 +129,40 @@ def test_the_runaway_guard_stops_ticking_at_exit(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout.strip()) == (0, "(0.0, 0.0)"), done.stderr
+
+
+class _WallClock:
+    """A stand-in for the runtime's wall clock: still, or half a second per reading (``slow``)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slow = False
+
+    def __call__(self) -> float:
+        if self.slow:
+            self.now += 0.5
+        return self.now
+
+
+def test_runs_are_judged_on_the_cpu_clock_in_stretches(tmp_path: Path, monkeypatch) -> None:
+    # The handler works (CPU) only when asked; the wall clock is the test's. Out of a
+    # stretch, a run slow by the wall clock cannot be judged, so it passes and starts a
+    # stretch: from the next run on, a run over the budget on the CPU clock fails.
+    import fn.cloudfront as runtime
+
+    source = (
+        "def handler(event, context):\n"
+        "    if event.get('work'):\n"
+        "        return sum(range(300_000))\n"
+        "    return event\n"
+    )
+    wall = _WallClock()
+    monkeypatch.setattr(runtime, "_perf", wall)
+    function = CloudFrontFunction(cloudfront_spec(tmp_path, source, budget=1e-4))
+    for _ in range(runtime.PRECISE_RUNS):  # the first stretch: quick runs, judged exactly
+        assert function.invoke({}, "quick").ok
+    wall.slow = True
+    assert function.invoke({"work": True}, "r1").ok  # slow by the wall: cannot tell; passes
+    over = function.invoke({"work": True}, "r2")  # in the stretch it started: judged on CPU
+    assert over.failure is FailureKind.OVER_BUDGET
+    assert function.invoke({}, "r3").ok  # slow by the wall only (the clock): CPU says quick

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cdn.functions import Distribution, EdgeRequest, FunctionInput, Trigger
 from cdn.functions.cloudfront_answers import read_viewer_request_changes
-from cdn.functions.cloudfront_shapes import RequestShape
+from cdn.functions.cloudfront_shapes import COMPILE_AFTER, RequestShape
 from cdn.functions.events import cloudfront_function_event
 
 VR = Trigger.VIEWER_REQUEST
@@ -286,3 +286,56 @@ def test_a_changed_answer_read_again_is_read_alike_and_then_changed_again() -> N
         answer["headers"]["x-added"]["value"] = "changed after"  # a kept copy is not this
     assert answers[0][2] is answers[1][2]  # type: ignore[index]
     assert answers[0] == answers[3] != answers[2]
+
+
+# ---- the compiled event (``make_event`` after COMPILE_AFTER uses) ----------------------------
+
+
+def used(shape: RequestShape, times: int = COMPILE_AFTER) -> RequestShape:
+    for n in range(times):
+        shape.event(f"warm-{n}")
+    return shape
+
+
+@pytest.mark.parametrize("name", REQUESTS)
+def test_a_shape_used_often_builds_its_event_compiled_and_the_same(name: str) -> None:
+    request = REQUESTS[name]
+    shape = RequestShape(request, DISTRIBUTION)
+    generic = shape.make_event
+    used(shape)
+    assert shape.make_event is not generic  # compiled
+    assert repr(shape.event("id-9")) == repr(full_event(request, "id-9"))
+
+
+def test_a_compiled_event_is_fresh_each_time() -> None:
+    shape = used(RequestShape(REQUESTS["a browser's"], DISTRIBUTION))
+    first = shape.event("id-1")
+    first["request"]["headers"]["accept"]["multiValue"].append({"value": "x"})
+    first["request"]["cookies"]["ab"]["value"] = "changed"
+    first["request"]["querystring"].clear()
+    first["viewer"]["ip"] = "changed"
+    assert repr(shape.event("id-1")) == repr(full_event(REQUESTS["a browser's"], "id-1"))
+
+
+# Any text a request may carry, quotes, backslashes and non-ASCII included: each is written
+# into the compiled event as a literal, which must read back as the very string.
+_any_text = st.text(max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    uri=_any_text,
+    headers=st.lists(st.tuples(st.text(min_size=1, max_size=6), _any_text), max_size=5),
+    query=_any_text,
+    client=_any_text,
+)
+def test_any_request_compiles_to_the_same_event(uri, headers, query, client) -> None:
+    request = EdgeRequest("GET", "/" + uri, query, tuple(headers), client)
+    try:
+        shape = RequestShape(request, DISTRIBUTION)
+    except ValueError:  # a shape that cannot be kept is built each time (never compiled)
+        return
+    used(shape)
+    assert repr(shape.event("r")) == repr(full_event(request, "r"))
+    answer = shape.event("r")["request"]
+    assert shape.changes(answer) == full_reading(request, answer)

@@ -8,6 +8,7 @@ repeats the same requests, so the shapes are in use from the second one on.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from cdn.functions import FunctionKind, FunctionSpec, Trigger
+from cdn.functions.cloudfront_shapes import COMPILE_AFTER
 
 VR = Trigger.VIEWER_REQUEST
 
@@ -167,3 +169,69 @@ async def test_repeated_answers_and_counts_equal_the_full_paths(
     texts = [await (await http.get(edge.url + "/_cdn/metrics")).text() for edge in (wire, full)]
     for name in ("cdnlab_function_invocations_total", "cdnlab_function_errors_total"):
         assert metric(texts[0], name) == metric(texts[1], name), name
+
+
+# ---- answers held to the end of the loop's pass (edge.wire, ``hold``) -----------------------
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[str, dict[str, str], bytes]:
+    """(status line, {lowercased name: value}, body) of one response framed by Content-Length."""
+    block = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    lines = block.decode().split("\r\n")
+    fields = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            fields[name.lower()] = value.strip()
+    body = await asyncio.wait_for(reader.readexactly(int(fields["content-length"])), 10)
+    return lines[0], fields, body
+
+
+async def test_pipelined_hits_misses_and_generated_answers_keep_their_order(
+    start_origin, start_edge_server, http, tmp_path
+):
+    origin = await start_origin()
+    server = await start_edge_server(origin, functions=((VR, function(tmp_path, VARIOUS)),))
+    for _ in range(COMPILE_AFTER + 2):  # stored, its shape kept and its event compiled
+        await get(http, server.url + "/obj/1")
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    # Hits held for the end of the pass, a miss, a generated answer and a failure (aiohttp's
+    # path) between them: written in the order asked.
+    targets = ("/obj/1", "/same", "/obj/5", "/obj/1", "/gen", "/raise", "/obj/1")
+    writer.write(b"".join(f"GET {t} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for t in targets))
+    try:
+        answers = [await read_answer(reader) for _ in targets]
+    finally:
+        writer.close()
+    assert [(status.split()[1], fields.get("x-cache")) for status, fields, _ in answers] == [
+        ("200", "HIT"),
+        ("200", "HIT"),
+        ("200", "MISS"),
+        ("200", "HIT"),
+        ("302", "FunctionGeneratedResponse"),
+        ("503", "ERROR"),
+        ("200", "HIT"),
+    ]
+
+
+async def test_many_pipelined_large_hits_are_held_no_further_than_the_high_water_mark(
+    start_origin, start_edge_server, http, tmp_path
+):
+    # 40 x 100 KiB asked at once: what is held for the pass stops at the high-water mark, the
+    # rest go through aiohttp's path (after the held ones), which waits for the client.
+    origin = await start_origin()
+    server = await start_edge_server(origin, functions=((VR, function(tmp_path, VARIOUS)),))
+    target = "/obj/28?size=102400"
+    for _ in range(3):
+        _, _, body = await get(http, server.url + target)
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 40)
+    await asyncio.sleep(0.2)  # let the edge fill its buffers before anything is read
+    try:
+        for _ in range(40):
+            status, fields, got = await read_answer(reader)
+            assert (status, fields["x-cache"], got) == ("HTTP/1.1 200 OK", "HIT", body)
+    finally:
+        writer.close()
