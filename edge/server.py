@@ -33,7 +33,7 @@ from cdn.http import cache_status_member
 from edge.app import PROXY, create_app
 from edge.settings import EdgeSettings, fast_path_enabled
 from edge.upstream import Clock, Sleep
-from edge.wire import HitFirstRunner, routed_handler
+from edge.wire import HitFirstRunner, pass_obs_text, routed_handler
 from serving.guard import ErrorFields
 from serving.server import AppServer, run_event_loop, serve_until_signalled
 from serving.tls import SelfSigned, make_self_signed, server_context
@@ -107,6 +107,7 @@ class EdgeServer(AppServer):
         clock: Clock = time.time,
     ) -> None:
         settings, self.certificate = with_certificate(settings)
+        pass_obs_text()  # field values' obs-text octets relayed as they came (edge.wire)
         self.settings = settings
         self._tls_context = (
             server_context(settings.tls_cert, settings.tls_key)

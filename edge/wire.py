@@ -31,11 +31,19 @@ the event loop over its ready connections are written at the end of that pass
 once per pass, not once per answer; a connection's held answers are written before aiohttp is
 woken for it (order is kept), and at most the high-water mark is held per connection.
 
+Field values pass obs-text through (RFC 9110 §5.5: octets 0x80-0xFF are opaque data). aiohttp's
+parsers read such an octet as a surrogate escape (``"\udcfc"`` for 0xFC), and its C header
+serializer drops surrogates; ``pass_obs_text()`` (called by the edge's server) has every header
+block aiohttp writes in this process (answers to clients, requests upstream) encoded with
+``surrogateescape``, so each octet goes out as it came in. All-ASCII blocks, nearly all, still go
+through aiohttp's own serializer; ``render_head`` and ``render_fields`` encode the same way.
+
 This module is the edge's only user of aiohttp's private internals (RequestHandler's
 ``_messages``, ``_waiter`` and keep-alive fields, ``Server._kwargs``, ``Application._handle``,
-StreamResponse's state), tested with aiohttp 3.14 (pyproject.toml pins ``>=3.14,<3.15``).
-They are checked at import (``HIT_FIRST_SUPPORTED``); without them the edge uses aiohttp's
-plain handler, and tests/live/test_edge_wire_internals.py fails on the pinned version.
+StreamResponse's state, ``http_writer._serialize_headers``), tested with aiohttp 3.14
+(pyproject.toml pins ``>=3.14,<3.15``). They are checked at import (``HIT_FIRST_SUPPORTED``,
+``OBS_TEXT_SUPPORTED``); without them the edge uses aiohttp's plain handler and serializer, and
+tests/live/test_edge_wire_internals.py fails on the pinned version.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import hdrs, http_writer, web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http import HttpVersion11
 from aiohttp.http_parser import RawRequestMessage
@@ -64,6 +72,7 @@ from serving.limits import ConnectionLimits
 __all__ = [
     "HIT_FIRST_SUPPORTED",
     "JOIN_LIMIT",
+    "OBS_TEXT_SUPPORTED",
     "GuardedHitFirstHandler",
     "GuardedHitFirstServer",
     "HandOff",
@@ -74,6 +83,7 @@ __all__ = [
     "WireHit",
     "handed_over",
     "http_date",
+    "pass_obs_text",
     "render_fields",
     "render_head",
     "renderable_status",
@@ -133,7 +143,7 @@ def render_head(status: int, fields: Iterable[tuple[str, str]], content_length: 
         lines.append(f"Date: {http_date(time.time())}")
     lines.append(f"Content-Length: {content_length}")
     lines.append("\r\n")
-    return "\r\n".join(lines).encode("utf-8")
+    return "\r\n".join(lines).encode("utf-8", "surrogateescape")
 
 
 def render_fields(fields: Iterable[tuple[str, str]]) -> bytes:
@@ -144,7 +154,7 @@ def render_fields(fields: Iterable[tuple[str, str]]) -> bytes:
         if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
             raise ValueError(f"newline in header field {name!r}")
         lines.append(f"{name}: {value}\r\n")
-    return "".join(lines).encode("utf-8")
+    return "".join(lines).encode("utf-8", "surrogateescape")
 
 
 class PrerenderedResponse(web.StreamResponse):
@@ -209,6 +219,51 @@ HIT_FIRST_SUPPORTED = (
     and "_kwargs" in web.Server.__init__.__code__.co_names  # what __call__ below passes on
     and hasattr(web.Application, "_handle")
 )
+
+
+_aiohttp_serialize_headers = getattr(http_writer, "_serialize_headers", None)
+OBS_TEXT_SUPPORTED = callable(_aiohttp_serialize_headers) and hasattr(
+    http_writer.StreamWriter, "write_headers"
+)
+
+
+def _serialize_headers_passing_obs_text(status_line: str, headers: Any) -> bytes:
+    """aiohttp's ``_serialize_headers``, with octets read as surrogate escapes written back.
+
+    A block that is all ASCII (nearly every one) is aiohttp's own serializer's; any other is
+    checked as aiohttp checks it (no CR or LF anywhere) and encoded with ``surrogateescape``,
+    which gives real characters their UTF-8 (as aiohttp does) and each escaped octet its byte.
+    A value with another lone surrogate (no octet stands behind it: a function's string) falls
+    back to aiohttp's serializer, which drops it, as before."""
+    assert _aiohttp_serialize_headers is not None
+    items = headers.items()
+    for name, value in items:
+        if not (value.isascii() and name.isascii()):
+            break
+    else:
+        return _aiohttp_serialize_headers(status_line, headers)
+    lines = [status_line]
+    for name, value in items:
+        lines.append(f"{name}: {value}")
+    for line in lines:
+        if "\r" in line or "\n" in line:
+            raise ValueError(
+                "Newline or carriage return character detected in HTTP status message or"
+                " header. This is a potential security issue."
+            )
+    try:
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return _aiohttp_serialize_headers(status_line, headers)
+
+
+def pass_obs_text() -> bool:
+    """Have aiohttp write field values' obs-text octets back as they were read, in this process
+    (idempotent); False when this aiohttp lacks the serializer hook (octets are then dropped)."""
+    if not OBS_TEXT_SUPPORTED:
+        return False
+    http_writer._serialize_headers = _serialize_headers_passing_obs_text  # type: ignore[attr-defined]
+    return True
 
 
 class HitFirstHandler(RequestHandler):

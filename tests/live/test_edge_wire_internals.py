@@ -18,7 +18,7 @@ from scripted_origin import Reply, ScriptedOrigin
 from edge.app import PROXY
 from edge.server import EdgeServer
 from edge.settings import FAST_PATH_ENV, EdgeSettings
-from edge.wire import HIT_FIRST_SUPPORTED
+from edge.wire import HIT_FIRST_SUPPORTED, OBS_TEXT_SUPPORTED
 
 NOW = float(int(time.time()))  # one fixed instant for the origin and both edges
 
@@ -85,6 +85,7 @@ def test_the_pinned_aiohttp_offers_what_the_fast_path_reads() -> None:
     major, minor = (int(part) for part in version("aiohttp").split(".")[:2])
     assert (major, minor) == (3, 14)
     assert HIT_FIRST_SUPPORTED
+    assert OBS_TEXT_SUPPORTED  # the header serializer obs-text passes through (edge.wire)
 
 
 async def test_hits_are_answered_on_arrival_without_the_aiohttp_handler(origin) -> None:
