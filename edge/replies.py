@@ -11,6 +11,8 @@ multipart/byteranges body framed by the core's ``multipart_byteranges``).
 
 from __future__ import annotations
 
+from hashlib import blake2b
+
 from aiohttp import web
 
 from cdn.cache import Store as EntryStore
@@ -101,11 +103,18 @@ class Replies:
             fields.append(("Content-Range", content_range(part, size)))
             return fields, body[part.first : part.last + 1]
         part_type = obj.entry.headers.get("content-type") or _OCTETS
-        boundary = "cdnlab-" + (obj.entry.etag or "byteranges").strip('W/"')
+        # From the validator, so a representation's parts always share one boundary, but as hex:
+        # an entity-tag may hold characters a boundary may not (RFC 2046 §5.1.1), or obs-text.
+        validator = (obj.entry.etag or "byteranges").encode("utf-8", "surrogateescape")
+        boundary = "cdnlab-" + blake2b(validator, digest_size=8).hexdigest()
         framing = multipart_byteranges(serve.byte_ranges, size, part_type, boundary)
         pieces: list[bytes] = []
         for head, part in zip(framing.heads, serve.byte_ranges, strict=True):
-            pieces += (head.encode(), body[part.first : part.last + 1], b"\r\n")
+            pieces += (
+                head.encode("utf-8", "surrogateescape"),  # obs-text of Content-Type relayed
+                body[part.first : part.last + 1],
+                b"\r\n",
+            )
         pieces.append(framing.tail.encode())
         fields = [pair for pair in fields if pair[0].lower() != "content-type"]
         fields.append(("Content-Type", framing.content_type))

@@ -32,7 +32,8 @@ def require_admin(request: web.BaseRequest, token: str | None) -> None:
             text="an admin token is required (Authorization: Bearer <token>)\n",
             headers={"WWW-Authenticate": 'Bearer realm="cdnlab"'},
         )
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+    # A header's obs-text octets are read as surrogate escapes: encoded back, never an error.
+    if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token.encode()):
         raise web.HTTPUnauthorized(
             text="the admin token is wrong\n",
             headers={"WWW-Authenticate": 'Bearer realm="cdnlab", error="invalid_token"'},

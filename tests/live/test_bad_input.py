@@ -34,6 +34,8 @@ READ_LIMIT = 30.0
 
 # Printable field-value characters (RFC 9110 §5.5) and a few that servers must reject.
 VALUE_CHARS = string.ascii_letters + string.digits + " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\t"
+# obs-text (RFC 9110 §5.5): octets 0x80-0xFF, allowed in field values as opaque data.
+OBS_TEXT = "".join(map(chr, range(0x80, 0x100)))
 TOKEN_CHARS = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"
 PATH_CHARS = string.ascii_letters + string.digits + "/-._~%!$&'()*+,;=:@?#[] \"<>\\^`{|}"
 
@@ -62,7 +64,7 @@ field_names = st.sampled_from(
         "Vary",
     ]
 ) | st.text(TOKEN_CHARS, min_size=1, max_size=20)
-field_values = st.text(VALUE_CHARS, max_size=60)
+field_values = st.text(VALUE_CHARS + OBS_TEXT, max_size=60)
 ranges = st.builds(
     lambda unit, spec: f"{unit}={spec}",
     st.sampled_from(["bytes", "Bytes", "items", ""]),
@@ -90,9 +92,9 @@ cache_controls = st.lists(
     | st.text(VALUE_CHARS, max_size=10),
     max_size=5,
 ).map(lambda parts: ", ".join(parts))
-tokens = st.sampled_from(["Bearer ", "Bearer", "Basic x", "bearer wrong", ""]) | st.text(
-    VALUE_CHARS, max_size=40
-)
+tokens = st.sampled_from(
+    ["Bearer ", "Bearer", "Basic x", "bearer wrong", "Bearer caf\xe9", ""]
+) | st.text(VALUE_CHARS + OBS_TEXT, max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: (

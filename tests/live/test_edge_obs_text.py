@@ -128,3 +128,24 @@ def test_ascii_and_text_fields_serialize_as_aiohttp_does() -> None:
     assert _serialize_headers_passing_obs_text("HTTP/1.1 200 OK", headers) == (
         b'HTTP/1.1 200 OK\r\nETag: "a"\r\nX-Name: \xc3\xa9\r\n\r\n'
     )
+
+
+async def test_a_multi_range_answer_of_such_an_object_is_framed_with_a_safe_boundary(
+    raw_origin, start_edge_server
+) -> None:
+    # The boundary comes from the entity-tag (parts of one representation share it), as hex:
+    # the tag's own characters (here obs-text) may not appear in a boundary (RFC 2046 §5.1.1).
+    _, url = raw_origin
+    edge = await start_edge_server(url)
+    await exchange(edge.url, "/o")
+    head, body = await exchange(edge.url, "/o", b"Range: bytes=0-1,3-4")
+    assert head.startswith(b"HTTP/1.1 206")
+    kind, _, boundary = field(head, b"content-type").partition(b"; boundary=")
+    assert kind == b"multipart/byteranges"
+    assert boundary.startswith(b"cdnlab-") and boundary[7:].isalnum() and boundary.isascii()
+    parts = body.split(b"--" + boundary)
+    assert [part.rpartition(b"\r\n\r\n")[2].rstrip(b"\r\n") for part in parts[1:3]] == [
+        b"he",
+        b"lo",
+    ]
+    assert parts[-1].startswith(b"--")
