@@ -11,8 +11,6 @@ multipart/byteranges body framed by the core's ``multipart_byteranges``).
 
 from __future__ import annotations
 
-from hashlib import blake2b
-
 from aiohttp import web
 
 from cdn.cache import Store as EntryStore
@@ -20,6 +18,7 @@ from cdn.http import (
     CacheStatus,
     Headers,
     Serve,
+    byteranges_boundary,
     content_range,
     multipart_byteranges,
     not_modified_headers,
@@ -103,10 +102,7 @@ class Replies:
             fields.append(("Content-Range", content_range(part, size)))
             return fields, body[part.first : part.last + 1]
         part_type = obj.entry.headers.get("content-type") or _OCTETS
-        # From the validator, so a representation's parts always share one boundary, but as hex:
-        # an entity-tag may hold characters a boundary may not (RFC 2046 §5.1.1), or obs-text.
-        validator = (obj.entry.etag or "byteranges").encode("utf-8", "surrogateescape")
-        boundary = "cdnlab-" + blake2b(validator, digest_size=8).hexdigest()
+        boundary = byteranges_boundary(obj.entry.etag)
         framing = multipart_byteranges(serve.byte_ranges, size, part_type, boundary)
         pieces: list[bytes] = []
         for head, part in zip(framing.heads, serve.byte_ranges, strict=True):

@@ -10,7 +10,13 @@ from multidict import CIMultiDict
 from cdn.gateway.compression import compressible_type
 from cdn.http.dates import format_http_date
 from cdn.http.preconditions import evaluate_preconditions, if_range_holds
-from cdn.http.ranges import ByteRange, Unsatisfiable, content_range, parse_range
+from cdn.http.ranges import (
+    ByteRange,
+    Unsatisfiable,
+    byteranges_boundary,
+    content_range,
+    parse_range,
+)
 from cdn.topology import rule_for, rule_headers
 from origin.bodies import SyntheticObject, synthetic_object
 from origin.query import header_params, size_param
@@ -108,7 +114,7 @@ def _multipart(
     ranges: tuple[ByteRange, ...],
 ) -> web.Response:
     """A multipart/byteranges body (RFC 9110 §14.6), parts in the order they were asked for."""
-    boundary = "cdnlab-" + obj.etag.strip('"')
+    boundary = byteranges_boundary(obj.etag)
     pieces: list[bytes] = []
     for part in ranges:
         pieces.append(

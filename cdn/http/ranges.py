@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from hashlib import blake2b
 from itertools import pairwise
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ByteRange",
     "Multipart",
     "Unsatisfiable",
+    "byteranges_boundary",
     "content_range",
     "multipart_byteranges",
     "parse_range",
@@ -98,6 +100,15 @@ class Multipart:
     content_type: str
     heads: tuple[str, ...]
     tail: str
+
+
+def byteranges_boundary(validator: str | None) -> str:
+    """The multipart boundary of a representation whose entity-tag is ``validator``: from the
+    tag, so every multi-range answer of one representation is framed alike (the origin's and
+    the edge's byte for byte), but as hex, since a tag may hold characters a boundary may not
+    (RFC 2046 §5.1.1) and obs-text (read as surrogate escapes, hashed as the octets)."""
+    octets = (validator or "byteranges").encode("utf-8", "surrogateescape")
+    return "cdnlab-" + blake2b(octets, digest_size=8).hexdigest()
 
 
 def multipart_byteranges(
