@@ -9,6 +9,11 @@ Rules (../shared/reference/edge-functions.md, "The Lambda invoke API"):
   object; ``X-Amz-Log-Type: Tail`` adds ``X-Amz-Log-Result`` (base64 of the log's last 4 KB);
 - unknown function: 404 ResourceNotFoundException; throttled: 429 TooManyRequestsException;
   a body that is not JSON: 400 InvalidRequestContentException; all with ``x-amzn-ErrorType``;
+- what boto3 and the AWS CLI read about functions: ``GET /2015-03-31/functions/`` (ListFunctions,
+  by name, paged with ``MaxItems`` (1-10000, 50 by default) and ``Marker``),
+  ``GET .../functions/{name}`` (GetFunction: the configuration, the code's location as a local
+  path, the reserved concurrency = the function's ``concurrency``) and
+  ``GET .../functions/{name}/configuration`` (``fn.configuration``);
 - ``/_cdn/health`` and ``/_cdn/metrics`` as on every cdnlab server.
 """
 
@@ -25,6 +30,7 @@ from aiohttp import web
 
 from cdn.functions.results import FailureKind
 from fn.cloudfront import CloudFrontFunction
+from fn.configuration import function_arn, function_configuration
 from fn.host import FunctionHost
 from fn.invocation import Invocation
 from serving.pages import json_page, metrics_page
@@ -35,11 +41,8 @@ __all__ = ["HOST", "FunctionServer", "create_app"]
 HOST = web.AppKey("host", FunctionHost)
 _BACKGROUND = web.AppKey("background", set)
 _INVOKE_TYPES = ("RequestResponse", "Event", "DryRun")
-_ACCOUNT = "000000000000"
-
-
-def _arn(name: str) -> str:
-    return f"arn:aws:lambda:us-east-1:{_ACCOUNT}:function:{name}"
+_LIST_DEFAULT = 50  # ListFunctions' page when MaxItems is not given
+_LIST_MAX = 10_000
 
 
 def _function_name(raw: str) -> str:
@@ -68,12 +71,9 @@ async def _run(runner: Any, event: Any, request_id: str) -> Invocation:
 async def invoke(request: web.Request) -> web.Response:
     """``POST /2015-03-31/functions/{name}/invocations``."""
     request_id = str(uuid.uuid4())
-    name = _function_name(request.match_info["name"])
-    runner = request.app[HOST].runner(name)
-    if runner is None:
-        return _aws_error(
-            404, "ResourceNotFoundException", f"Function not found: {_arn(name)}", request_id
-        )
+    runner, missing = _known(request, request_id)
+    if missing is not None:
+        return missing
     invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
     if invocation_type not in _INVOKE_TYPES:
         return _aws_error(
@@ -120,6 +120,91 @@ async def invoke(request: web.Request) -> web.Response:
     )
 
 
+def _known(request: web.Request, request_id: str) -> tuple[Any, web.Response | None]:
+    """The runner named in the path, or the 404 to answer."""
+    name = _function_name(request.match_info["name"])
+    runner = request.app[HOST].runner(name)
+    if runner is None:
+        return None, _aws_error(
+            404,
+            "ResourceNotFoundException",
+            f"Function not found: {function_arn(name)}",
+            request_id,
+        )
+    return runner, None
+
+
+def _json(payload: Any, request_id: str) -> web.Response:
+    return web.Response(
+        text=json.dumps(payload),
+        content_type="application/json",
+        headers={"x-amzn-RequestId": request_id},
+    )
+
+
+async def get_configuration(request: web.Request) -> web.Response:
+    """``GET /2015-03-31/functions/{name}/configuration`` (GetFunctionConfiguration)."""
+    request_id = str(uuid.uuid4())
+    runner, missing = _known(request, request_id)
+    if missing is not None:
+        return missing
+    return _json(function_configuration(runner.spec), request_id)
+
+
+async def get_function(request: web.Request) -> web.Response:
+    """``GET /2015-03-31/functions/{name}`` (GetFunction)."""
+    request_id = str(uuid.uuid4())
+    runner, missing = _known(request, request_id)
+    if missing is not None:
+        return missing
+    spec = runner.spec
+    return _json(
+        {
+            "Configuration": function_configuration(spec),
+            "Code": {"RepositoryType": "Local", "Location": f"file://{spec.code}"},
+            "Concurrency": {"ReservedConcurrentExecutions": spec.concurrency},
+            "Tags": {},
+        },
+        request_id,
+    )
+
+
+async def list_functions(request: web.Request) -> web.Response:
+    """``GET /2015-03-31/functions/`` (ListFunctions): by name, paged."""
+    request_id = str(uuid.uuid4())
+    raw = request.query.get("MaxItems", str(_LIST_DEFAULT))
+    try:
+        page = int(raw)
+    except ValueError:
+        page = 0
+    if not 1 <= page <= _LIST_MAX:
+        return _aws_error(
+            400,
+            "InvalidParameterValueException",
+            f"MaxItems {raw!r} is not a whole number from 1 to {_LIST_MAX}",
+            request_id,
+        )
+    names = sorted(request.app[HOST].runners)
+    marker = request.query.get("Marker")
+    if marker is not None:
+        if marker not in names:
+            return _aws_error(
+                400,
+                "InvalidParameterValueException",
+                f"Marker {marker!r} is not one this API gave (the next page's first function)",
+                request_id,
+            )
+        names = names[names.index(marker) :]
+    shown, rest = names[:page], names[page:]
+    runners = request.app[HOST].runners
+    answer: dict[str, Any] = {
+        "Functions": [function_configuration(runners[name].spec) for name in shown]
+    }
+    if rest:
+        answer["NextMarker"] = rest[0]
+    return _json(answer, request_id)
+
+
 async def health(request: web.Request) -> web.Response:
     """``GET /_cdn/health``: the functions served and their warm instances."""
     host = request.app[HOST]
@@ -155,6 +240,10 @@ def create_app(host: FunctionHost) -> web.Application:
     app[HOST] = host
     app[_BACKGROUND] = set()
     app.router.add_post("/2015-03-31/functions/{name}/invocations", invoke)
+    app.router.add_get("/2015-03-31/functions/", list_functions)
+    app.router.add_get("/2015-03-31/functions", list_functions)
+    app.router.add_get("/2015-03-31/functions/{name}", get_function)
+    app.router.add_get("/2015-03-31/functions/{name}/configuration", get_configuration)
     app.router.add_get("/_cdn/health", health)
     app.router.add_get("/_cdn/metrics", metrics)
     app.cleanup_ctx.append(_lifecycle)
