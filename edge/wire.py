@@ -26,7 +26,8 @@ handler reads the hand-off's value with ``handed_over(request)`` (the invoke's a
 function is not invoked twice).
 
 With ``hold`` (an edge whose wire path runs a function per hit) the answers made in a pass of
-the event loop over its ready connections are written at the end of that pass
+the event loop over its ready connections (not those that arrive later as a future's result,
+which are written when they arrive) are written at the end of that pass
 (``HitFirstServer.held``, one callback per pass), so a client with many connections is woken
 once per pass, not once per answer; a connection's held answers are written before aiohttp is
 woken for it (order is kept), and at most the high-water mark is held per connection.
@@ -362,14 +363,17 @@ class HitFirstHandler(RequestHandler):
             self._keep_alive_from_now()
         return served
 
-    def _write_first(self, messages: Any, chunks: tuple[bytes, ...]) -> None:
-        """Take the first queued request off, as answered by ``chunks``."""
+    def _write_first(self, messages: Any, chunks: tuple[bytes, ...], hold: bool = True) -> None:
+        """Take the first queued request off, as answered by ``chunks`` (held to the end of
+        the pass when the server holds answers and ``hold``; else written now, after any held)."""
         messages.popleft()
         if self._parser is not None:
             consumed = getattr(self._parser, "message_consumed", None)
             if consumed is not None:
                 consumed()
-        if self._hold:
+        if not hold:
+            self.flush()  # order: what this connection holds goes first
+        elif self._hold:
             out = self._out
             if out is None:
                 self._out = chunks
@@ -413,7 +417,9 @@ class HitFirstHandler(RequestHandler):
             else:
                 answer = pending.result()
         if isinstance(answer, tuple):
-            self._write_first(messages, answer[1])
+            # An answer that arrived on its own (a worker's reply) is written at once: holding
+            # groups the answers made in one pass over the ready connections, not these.
+            self._write_first(messages, answer[1], hold=False)
             self._manager.requests_count += 1  # type: ignore[union-attr]
             self._keep_alive_from_now()
             if messages:
