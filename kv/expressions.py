@@ -14,6 +14,7 @@ per grammar rule, beside kv/expressions.lark.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -22,7 +23,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
 
-from kv.errors import ValidationError
+from kv.errors import SerializationError, ValidationError
 from kv.values import normalize_value
 
 __all__ = [
@@ -443,10 +444,15 @@ class Scope:
                 raise ValidationError(
                     f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
                 )
-        for key in names:
+        for key, name in names.items():
             if not key.startswith("#"):
                 raise ValidationError(
                     f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
+                )
+            if not isinstance(name, str):  # the wire's type, as DynamoDB: not a validation
+                raise SerializationError(
+                    f"ExpressionAttributeNames.{key}: expected a string (an attribute name), "
+                    f"got {json.dumps(name)}"
                 )
         return cls(names=dict(names), values=dict(values))
 
