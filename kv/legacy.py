@@ -16,6 +16,7 @@ from typing import Any
 
 from kv.errors import ValidationError
 from kv.expressions import And, Between, Call, Compare, In, Not, Or, Path, Scope, Update, ValueRef
+from kv.values import check_attribute_name
 
 __all__ = ["EXPRESSION_PARAMETERS", "LEGACY_PARAMETERS", "LegacyBuilder", "check_not_mixed"]
 
@@ -98,7 +99,7 @@ class LegacyBuilder:
 
     def _path(self, attribute: str) -> Path:
         ref = f"#legacy{len(self.scope.names)}"
-        self.scope.names[ref] = attribute
+        self.scope.names[ref] = check_attribute_name(attribute)
         return Path((ref,))
 
     def _value(self, value: Any) -> ValueRef:
