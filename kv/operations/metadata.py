@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kv.errors import ResourceNotFound, ValidationError
+from kv.errors import ResourceNotFound, SerializationError, ValidationError
 from kv.operations.common import Context, Outcome, table_of
 from kv.store import TableRecord
 
@@ -75,19 +75,41 @@ def _store(ctx: Context, record: TableRecord, description: dict[str, Any]) -> No
         ctx.store.update_description(record, description)
 
 
+TTL_NAME_LIMIT = 255  # DynamoDB: the TTL attribute name is 1 to 255 characters
+
+
+def _ttl_specification(spec: Any) -> dict[str, Any]:
+    """A TimeToLiveSpecification checked member by member, in DynamoDB's words."""
+    where = "timeToLiveSpecification"
+    if not isinstance(spec, dict):
+        raise ValidationError(
+            f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: Member must not be null"
+        )
+    for member, kind, wire in (
+        ("AttributeName", str, "attributeName"),
+        ("Enabled", bool, "enabled"),
+    ):
+        if member not in spec or spec[member] is None:
+            raise ValidationError(
+                f"1 validation error detected: Value null at '{where}.{wire}' failed to satisfy constraint: Member must not be null"
+            )
+        if not isinstance(spec[member], kind):
+            raise SerializationError(
+                f"TimeToLiveSpecification.{member}: expected a {'string' if kind is str else 'boolean'}"
+            )
+    name = spec["AttributeName"]
+    if not 1 <= len(name) <= TTL_NAME_LIMIT:
+        bound = f"less than or equal to {TTL_NAME_LIMIT}" if name else "greater than or equal to 1"
+        raise ValidationError(
+            f"1 validation error detected: Value '{name}' at '{where}.attributeName' failed to satisfy constraint: Member must have length {bound}"
+        )
+    return spec
+
+
 def update_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
     """UpdateTimeToLive: enable or disable TTL on an attribute."""
     record = table_of(ctx, request)
-    spec = request.get("TimeToLiveSpecification")
-    if (
-        not isinstance(spec, dict)
-        or not isinstance(spec.get("Enabled"), bool)
-        or not isinstance(spec.get("AttributeName"), str)
-        or not spec["AttributeName"]
-    ):
-        raise ValidationError(
-            "TimeToLiveSpecification needs Enabled (true or false) and a non-empty AttributeName"
-        )
+    spec = _ttl_specification(request.get("TimeToLiveSpecification"))
     current = record.description.get("_ttl")
     description = dict(record.description)
     if spec["Enabled"]:
@@ -101,6 +123,10 @@ def update_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
     else:
         if current is None:
             raise ValidationError("TimeToLive is already disabled")
+        if current != spec["AttributeName"]:
+            raise ValidationError(
+                f"TimeToLive is active on a different AttributeName: current AttributeName is {current}"
+            )
         description.pop("_ttl")
     _store(ctx, record, description)
     return Outcome({"TimeToLiveSpecification": spec})
