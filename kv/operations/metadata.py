@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kv.errors import ResourceNotFound, SerializationError, ValidationError
-from kv.operations.common import Context, Outcome, table_of
+from kv.errors import DynamoError, ResourceNotFound, SerializationError, ValidationError
+from kv.operations.common import ACCOUNT, Context, Outcome, table_of
 from kv.store import TableRecord
 
 __all__ = [
@@ -143,8 +143,16 @@ def describe_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
     )
 
 
-def _table_of_arn(ctx: Context, request: dict[str, Any]) -> TableRecord:
+def _table_of_arn(ctx: Context, request: dict[str, Any], action: str) -> TableRecord:
     arn = request.get("ResourceArn")
+    if isinstance(arn, str) and not arn.startswith("arn:"):
+        # AWS authorizes the resource before reading it, and nothing may act on a resource
+        # that is not an ARN: its IAM check answers AccessDeniedException (HTTP 400).
+        raise DynamoError(
+            f"User: arn:aws:iam::{ACCOUNT}:user/local is not authorized to perform: "
+            f"dynamodb:{action} on resource: {arn}",
+            kind="AccessDeniedException",
+        )
     if not isinstance(arn, str) or ":table/" not in arn:
         raise ValidationError(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
     name = arn.split(":table/", 1)[1].split("/", 1)[0]
@@ -156,7 +164,7 @@ def _table_of_arn(ctx: Context, request: dict[str, Any]) -> TableRecord:
 
 def tag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     """TagResource: add or replace tags of a table."""
-    record = _table_of_arn(ctx, request)
+    record = _table_of_arn(ctx, request, "TagResource")
     tags = dict(record.description.get("_tags") or {})
     tags.update({t["Key"]: t["Value"] for t in check_tags(request.get("Tags"))})
     _store(ctx, record, {**record.description, "_tags": check_tag_count(tags)})
@@ -165,7 +173,7 @@ def tag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     """UntagResource: remove tags of a table by key."""
-    record = _table_of_arn(ctx, request)
+    record = _table_of_arn(ctx, request, "UntagResource")
     keys = request.get("TagKeys")
     if not isinstance(keys, list):
         raise ValidationError("TagKeys must be a list of tag keys")
@@ -176,6 +184,6 @@ def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def list_tags_of_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     """ListTagsOfResource (every tag in one page)."""
-    record = _table_of_arn(ctx, request)
+    record = _table_of_arn(ctx, request, "ListTagsOfResource")
     tags = record.description.get("_tags") or {}
     return Outcome({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})

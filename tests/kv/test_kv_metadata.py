@@ -122,3 +122,24 @@ def test_time_to_live_specification_errors(
     assert excinfo.value.response["Error"]["Code"] == code
     assert words in excinfo.value.response["Error"]["Message"]
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    "operation",
+    ["tag_resource", "untag_resource", "list_tags_of_resource"],
+)
+def test_a_resource_that_is_not_an_arn_is_access_denied(
+    ddb: Any, users: str, operation: str
+) -> None:
+    # AWS's IAM check answers before DynamoDB reads the ARN (Alternator's
+    # test_tag_resource_incorrect, written against AWS).
+    extra = {
+        "tag_resource": {"Tags": [{"Key": "k", "Value": "v"}]},
+        "untag_resource": {"TagKeys": ["k"]},
+        "list_tags_of_resource": {},
+    }[operation]
+    with pytest.raises(ClientError) as excinfo:
+        getattr(ddb, operation)(ResourceArn="I_do_not_exist", **extra)
+    assert excinfo.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "on resource: I_do_not_exist" in excinfo.value.response["Error"]["Message"]
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
