@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "ConditionalCheckFailed",
     "DynamoError",
+    "IdempotentParameterMismatch",
     "RequestTooLarge",
     "ResourceInUse",
     "ResourceNotFound",
@@ -89,6 +90,12 @@ class TransactionCanceled(DynamoError):
     """A transaction was refused; ``reasons`` says why per action."""
 
     kind = "TransactionCanceledException"
+
+
+class IdempotentParameterMismatch(DynamoError):
+    """A ClientRequestToken reused within its window for a different request."""
+
+    kind = "IdempotentParameterMismatchException"
 
 
 class RequestTooLarge(DynamoError):

@@ -14,6 +14,7 @@ per grammar rule, beside kv/expressions.lark.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -22,8 +23,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
 
-from kv.errors import ValidationError
-from kv.values import normalize_value
+from kv.errors import SerializationError, ValidationError
+from kv.values import check_attribute_name, normalize_value
 
 __all__ = [
     "And",
@@ -170,6 +171,11 @@ _OPERAND_FUNCTIONS = {"size": 1}
 _UPDATE_FUNCTIONS = {"if_not_exists": 2, "list_append": 2}
 
 
+_OPERATOR_RULES = frozenset(
+    {"compare", "between", "in_", "and_", "or_", "not_"}
+)  # DynamoDB counts these
+
+
 class _Problem(Exception):
     """A semantic problem found while building the tree (becomes a ValidationException)."""
 
@@ -284,14 +290,32 @@ def _near(text: str, error: UnexpectedInput) -> tuple[str, str]:
     return token, text[max(0, start - 10) : start + len(token) + 10]
 
 
+MAX_EXPRESSION_BYTES = 4096  # DynamoDB: an expression is 4 KB at most
+MAX_OPERATORS = 300  # DynamoDB: comparisons, AND, OR, NOT, BETWEEN, IN in one expression
+
+
 def _parse(text: Any, start: str, label: str) -> Any:
     if not isinstance(text, str):
         raise ValidationError(f"Invalid {label}: expected a string")
     if not text.strip():
         raise ValidationError(f"Invalid {label}: The expression can not be empty;")
+    size = len(text.encode())
+    if size > MAX_EXPRESSION_BYTES:  # before parsing: a long expression may nest deeply
+        raise ValidationError(
+            f"Invalid {label}: Expression size has exceeded the maximum allowed size; "
+            f"expression size: {size}"
+        )
+    _check_parentheses(text, label)
     try:
         tree = _PARSER.parse(text, start=start)
-        return _Build().transform(tree)
+        # counted on the parse tree (iteratively), before building recurses into it
+        operators = sum(1 for t in tree.iter_subtrees() if t.data in _OPERATOR_RULES)
+        if operators > MAX_OPERATORS:
+            raise ValidationError(
+                f"Invalid {label}: The expression contains too many operators; "
+                f"operator count: {operators}"
+            )
+        built = _Build().transform(tree)
     except UnexpectedInput as exc:
         token, near = _near(text, exc)
         raise ValidationError(
@@ -300,7 +324,38 @@ def _parse(text: Any, start: str, label: str) -> Any:
     except VisitError as exc:
         if isinstance(exc.orig_exc, _Problem):
             raise ValidationError(f"Invalid {label}: {exc.orig_exc}") from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise ValidationError(f"Invalid {label}: The expression is nested too deeply") from None
         raise
+    except RecursionError:
+        raise ValidationError(f"Invalid {label}: The expression is nested too deeply") from None
+    return built
+
+
+def _check_parentheses(text: str, label: str) -> None:
+    """Refuse ``((x))``: DynamoDB calls doubled parentheses redundant (and they nest deep)."""
+    opens: list[int] = []
+    pairs: dict[int, int] = {}
+    for at, char in enumerate(text):
+        if char == "(":
+            opens.append(at)
+        elif char == ")" and opens:
+            pairs[opens.pop()] = at
+    for start, end in pairs.items():
+        inner = start + 1
+        while inner < end and text[inner].isspace():
+            inner += 1
+        if inner >= end or text[inner] != "(" or inner not in pairs:
+            continue
+        after = pairs[inner] + 1
+        while after < end and text[after].isspace():
+            after += 1
+        before = start - 1
+        while before >= 0 and text[before].isspace():
+            before -= 1
+        is_call = before >= 0 and (text[before].isalnum() or text[before] == "_")
+        if after == end and not is_call:
+            raise ValidationError(f"Invalid {label}: The expression has redundant parentheses;")
 
 
 def _check_operand(node: Any, label: str, functions: Mapping[str, int]) -> None:
@@ -395,7 +450,10 @@ def _check_condition(node: Any, label: str) -> None:
 def parse_condition(text: str, label: str = "ConditionExpression") -> Node:
     """A condition (also a FilterExpression or KeyConditionExpression) as a tree."""
     tree = _parse(text, "condition", label)
-    _check_condition(tree, label)
+    try:
+        _check_condition(tree, label)
+    except RecursionError:
+        raise ValidationError(f"Invalid {label}: The expression is nested too deeply") from None
     return tree
 
 
@@ -404,8 +462,11 @@ def parse_update(text: str) -> Update:
     """An UpdateExpression as a tree, its paths checked not to overlap."""
     label = "UpdateExpression"
     update = _parse(text, "update", label)
-    for _, value in update.sets:
-        _check_operand(value, label, _UPDATE_FUNCTIONS)
+    try:
+        for _, value in update.sets:
+            _check_operand(value, label, _UPDATE_FUNCTIONS)
+    except RecursionError:
+        raise ValidationError(f"Invalid {label}: The expression is nested too deeply") from None
     return update
 
 
@@ -443,11 +504,17 @@ class Scope:
                 raise ValidationError(
                     f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
                 )
-        for key in names:
+        for key, name in names.items():
             if not key.startswith("#"):
                 raise ValidationError(
                     f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
                 )
+            if not isinstance(name, str):  # the wire's type, as DynamoDB: not a validation
+                raise SerializationError(
+                    f"ExpressionAttributeNames.{key}: expected a string (an attribute name), "
+                    f"got {json.dumps(name)}"
+                )
+            check_attribute_name(name)
         return cls(names=dict(names), values=dict(values))
 
     def name(self, part: str) -> str:

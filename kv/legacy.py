@@ -16,6 +16,7 @@ from typing import Any
 
 from kv.errors import ValidationError
 from kv.expressions import And, Between, Call, Compare, In, Not, Or, Path, Scope, Update, ValueRef
+from kv.values import check_attribute_name
 
 __all__ = ["EXPRESSION_PARAMETERS", "LEGACY_PARAMETERS", "LegacyBuilder", "check_not_mixed"]
 
@@ -64,6 +65,32 @@ def check_not_mixed(request: Mapping[str, Any]) -> bool:
     return True
 
 
+_SCALAR_ONLY = frozenset({"CONTAINS", "NOT_CONTAINS", "IN"})
+
+
+def _type_of(value: Any) -> str | None:
+    """The type name of a wire value (``{"N": "1"}`` is N); None if it is malformed."""
+    return next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
+
+
+def _check_scalars(operator: str, values: list[Any]) -> None:
+    """CONTAINS, NOT_CONTAINS and IN take S, N or B values only (IN: all of one type)."""
+    if operator not in _SCALAR_ONLY:
+        return
+    kinds = [_type_of(v) for v in values]
+    for kind in kinds:
+        if kind is not None and kind not in ("S", "N", "B"):
+            raise ValidationError(
+                f"One or more parameter values were invalid: ComparisonOperator {operator} "
+                f"is not valid for {kind} AttributeValue type"
+            )
+    if len(set(kinds)) > 1:
+        raise ValidationError(
+            "One or more parameter values were invalid: AttributeValues inside "
+            "AttributeValueList must all be of the same type"
+        )
+
+
 class LegacyBuilder:
     """Builds trees from legacy parameters, registering their names and values in ``scope``."""
 
@@ -72,7 +99,7 @@ class LegacyBuilder:
 
     def _path(self, attribute: str) -> Path:
         ref = f"#legacy{len(self.scope.names)}"
-        self.scope.names[ref] = attribute
+        self.scope.names[ref] = check_attribute_name(attribute)
         return Path((ref,))
 
     def _value(self, value: Any) -> ValueRef:
@@ -120,9 +147,12 @@ class LegacyBuilder:
                     f"One or more parameter values were invalid: Exists is set to TRUE for attribute ({name}), Value must also be set"
                 )
             return Call("attribute_not_exists", (self._path(name),))
+        if expected and ("Value" in spec or "Exists" in spec):
+            raise ValidationError(
+                "One or more parameter values were invalid: Value or Exists cannot be used "
+                f"together with ComparisonOperator for attribute ({name})"
+            )
         values = spec.get("AttributeValueList", [])
-        if expected and "Value" in spec and not values:
-            values = [spec["Value"]]
         if operator != "IN" and operator not in _ARITY:
             raise ValidationError(
                 f"1 validation error detected: Value '{operator}' at '{member}.{name}.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]"
@@ -133,6 +163,7 @@ class LegacyBuilder:
             raise ValidationError(
                 f"One or more parameter values were invalid: Invalid number of argument(s) for the {operator} ComparisonOperator"
             )
+        _check_scalars(operator, values)
         path = self._path(name)
         refs = [self._value(v) for v in values]
         if operator in _COMPARATORS:

@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS kv_index (
     seg INTEGER NOT NULL,
     PRIMARY KEY (tid, idx, ipk, isk, pk, sk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv_tokens (
+    token TEXT PRIMARY KEY,
+    digest BLOB NOT NULL,
+    expires REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kv_tokens_expiry ON kv_tokens (expires);
 """
 
 
@@ -165,6 +171,23 @@ class Store:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    # transaction tokens (ClientRequestToken)
+
+    def token_digest(self, token: str, now: float) -> bytes | None:
+        """The digest of the transaction that used ``token`` and has not expired, or None."""
+        row = self._db.execute(
+            "SELECT digest FROM kv_tokens WHERE token = ? AND expires > ?", (token, now)
+        ).fetchone()
+        return bytes(row[0]) if row is not None else None
+
+    def remember_token(self, token: str, digest: bytes, now: float, expires: float) -> None:
+        """Record a token's transaction until ``expires``; forget the tokens expired by ``now``."""
+        self._db.execute("DELETE FROM kv_tokens WHERE expires <= ?", (now,))
+        self._db.execute(
+            "INSERT OR REPLACE INTO kv_tokens (token, digest, expires) VALUES (?, ?, ?)",
+            (token, digest, expires),
+        )
 
     # tables
 

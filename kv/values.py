@@ -179,6 +179,19 @@ def _normalize_set(kind: str, members: Any, where: str) -> list[str]:
     return canonical
 
 
+MAX_NAME_BYTES = 65535  # DynamoDB: an attribute name is shorter than 64 KB
+
+
+def check_attribute_name(name: str) -> str:
+    """``name`` if DynamoDB takes it as an attribute name (under 64 KB of UTF-8)."""
+    if len(name) > MAX_NAME_BYTES // 4 and len(name.encode()) > MAX_NAME_BYTES:
+        raise ValidationError(
+            "One or more parameter values were invalid: Attribute name is too large, "
+            f"must be less than {MAX_NAME_BYTES + 1} bytes"
+        )
+    return name
+
+
 def normalize_item(item: Any, where: str = "Item") -> Item:
     """The canonical form of an item (a map of attribute names to values)."""
     if not isinstance(item, dict):
@@ -189,6 +202,7 @@ def normalize_item(item: Any, where: str = "Item") -> Item:
             raise ValidationError(
                 "One or more parameter values were invalid: An AttributeValue may not contain an empty attribute name"
             )
+        check_attribute_name(name)
         out[name] = normalize_value(value, f"{where}.{name}")
     return out
 

@@ -13,7 +13,7 @@ from kv.expressions import Scope, parse_condition, parse_projection
 from kv.legacy import LegacyBuilder, check_not_mixed
 from kv.schema import MAX_ITEM_SIZE, TableSchema, check_table_name
 from kv.store import Store, TableRecord
-from kv.values import item_size
+from kv.values import check_attribute_name, item_size
 
 __all__ = ["Change", "Context", "Outcome"]
 
@@ -88,7 +88,7 @@ def projection_paths(request: dict[str, Any], scope: Scope) -> list[tuple[str | 
             raise ValidationError(
                 f"One or more parameter values were invalid: Duplicate value in attribute name: {duplicate}"
             )
-        return [(name,) for name in attributes]
+        return [(check_attribute_name(name),) for name in attributes]
     text = request.get("ProjectionExpression")
     if text is None:
         return None

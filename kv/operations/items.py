@@ -68,6 +68,7 @@ class Write:
     item: Item | None = None
     update: Any = None
     paths: list[tuple[str | int, ...]] = field(default_factory=list)
+    invalid: ValidationError | None = None  # a deferred item error (transactions only)
 
     def holds(self, old: Item | None) -> bool:
         """Whether the condition (if any) holds for the item as it is."""
@@ -103,25 +104,57 @@ class Write:
         return (Change(self.record.name, self.key, self.record.schema),)
 
 
-def plan_put(ctx: Context, request: dict[str, Any]) -> Write:
-    """A PutItem request checked and ready to run."""
+def plan_put(ctx: Context, request: dict[str, Any], *, defer_item_errors: bool = False) -> Write:
+    """A PutItem request checked and ready to run.
+
+    With ``defer_item_errors`` (TransactWriteItems) an error of the item itself (a key of the
+    wrong type or size, an item too large or nested too deep) does not raise: it is kept in
+    ``Write.invalid`` once the expressions are checked, as DynamoDB answers it with a
+    ValidationError cancellation reason rather than a ValidationException.
+    """
     record = table_of(ctx, request)
-    item = normalize_item(request.get("Item"))
-    pk, sk = record.schema.key_of(item, is_item=True)
-    check_size(item)
+    invalid = None
+    try:
+        item, pk, sk = _checked_item(record, request)
+    except ValidationError as error:
+        if not defer_item_errors:
+            raise
+        item, pk, sk, invalid = {}, b"", b"", error
     scope = Scope.of(request)
     condition = condition_of(request, scope)
     scope.check_all_used()
+    returns_old = old_on_failure(request)
+    key = record.schema.key_attributes(item) if invalid is None else {}
+    return Write(
+        "put", record, pk, sk, key, scope, condition, returns_old, item=item, invalid=invalid
+    )
+
+
+def _checked_item(record: TableRecord, request: dict[str, Any]) -> tuple[Item, bytes, bytes]:
+    """A PutItem's item with its keys: key types and sizes, item size, index key types."""
+    item = normalize_item(request.get("Item"))
+    pk, sk = record.schema.key_of(item, is_item=True)
+    check_size(item)
     index_rows(record, item)  # index key types are checked before anything is written
-    key = record.schema.key_attributes(item)
-    return Write("put", record, pk, sk, key, scope, condition, old_on_failure(request), item=item)
+    return item, pk, sk
 
 
-def plan_keyed(ctx: Context, request: dict[str, Any], kind: str) -> Write:
-    """A DeleteItem, UpdateItem or ConditionCheck request checked and ready to run."""
+def plan_keyed(
+    ctx: Context, request: dict[str, Any], kind: str, *, defer_item_errors: bool = False
+) -> Write:
+    """A DeleteItem, UpdateItem or ConditionCheck request checked and ready to run.
+
+    ``defer_item_errors``: as for ``plan_put``, an error of the key is kept in ``invalid``.
+    """
     record = table_of(ctx, request)
-    key = normalize_item(request.get("Key"), "Key")
-    pk, sk = record.schema.key_of(key)
+    invalid = None
+    try:
+        key = normalize_item(request.get("Key"), "Key")
+        pk, sk = record.schema.key_of(key)
+    except ValidationError as error:
+        if not defer_item_errors:
+            raise
+        key, pk, sk, invalid = {}, b"", b"", error
     scope = Scope.of(request)
     update = None
     if kind == "update" and request.get("UpdateExpression") is not None:
@@ -136,7 +169,16 @@ def plan_keyed(ctx: Context, request: dict[str, Any], kind: str) -> Write:
         raise ValidationError("ConditionCheck requires a ConditionExpression")
     scope.check_all_used()
     return Write(
-        kind, record, pk, sk, key, scope, condition, old_on_failure(request), update=update
+        kind,
+        record,
+        pk,
+        sk,
+        key,
+        scope,
+        condition,
+        old_on_failure(request),
+        update=update,
+        invalid=invalid,
     )
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kv.errors import ResourceNotFound, ValidationError
-from kv.operations.common import Context, Outcome, table_of
+from kv.errors import DynamoError, ResourceNotFound, SerializationError, ValidationError
+from kv.operations.common import ACCOUNT, Context, Outcome, table_of
 from kv.store import TableRecord
 
 __all__ = [
@@ -75,19 +75,41 @@ def _store(ctx: Context, record: TableRecord, description: dict[str, Any]) -> No
         ctx.store.update_description(record, description)
 
 
+TTL_NAME_LIMIT = 255  # DynamoDB: the TTL attribute name is 1 to 255 characters
+
+
+def _ttl_specification(spec: Any) -> dict[str, Any]:
+    """A TimeToLiveSpecification checked member by member, in DynamoDB's words."""
+    where = "timeToLiveSpecification"
+    if not isinstance(spec, dict):
+        raise ValidationError(
+            f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: Member must not be null"
+        )
+    for member, kind, wire in (
+        ("AttributeName", str, "attributeName"),
+        ("Enabled", bool, "enabled"),
+    ):
+        if member not in spec or spec[member] is None:
+            raise ValidationError(
+                f"1 validation error detected: Value null at '{where}.{wire}' failed to satisfy constraint: Member must not be null"
+            )
+        if not isinstance(spec[member], kind):
+            raise SerializationError(
+                f"TimeToLiveSpecification.{member}: expected a {'string' if kind is str else 'boolean'}"
+            )
+    name = spec["AttributeName"]
+    if not 1 <= len(name) <= TTL_NAME_LIMIT:
+        bound = f"less than or equal to {TTL_NAME_LIMIT}" if name else "greater than or equal to 1"
+        raise ValidationError(
+            f"1 validation error detected: Value '{name}' at '{where}.attributeName' failed to satisfy constraint: Member must have length {bound}"
+        )
+    return spec
+
+
 def update_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
     """UpdateTimeToLive: enable or disable TTL on an attribute."""
     record = table_of(ctx, request)
-    spec = request.get("TimeToLiveSpecification")
-    if (
-        not isinstance(spec, dict)
-        or not isinstance(spec.get("Enabled"), bool)
-        or not isinstance(spec.get("AttributeName"), str)
-        or not spec["AttributeName"]
-    ):
-        raise ValidationError(
-            "TimeToLiveSpecification needs Enabled (true or false) and a non-empty AttributeName"
-        )
+    spec = _ttl_specification(request.get("TimeToLiveSpecification"))
     current = record.description.get("_ttl")
     description = dict(record.description)
     if spec["Enabled"]:
@@ -101,6 +123,10 @@ def update_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
     else:
         if current is None:
             raise ValidationError("TimeToLive is already disabled")
+        if current != spec["AttributeName"]:
+            raise ValidationError(
+                f"TimeToLive is active on a different AttributeName: current AttributeName is {current}"
+            )
         description.pop("_ttl")
     _store(ctx, record, description)
     return Outcome({"TimeToLiveSpecification": spec})
@@ -117,8 +143,16 @@ def describe_time_to_live(ctx: Context, request: dict[str, Any]) -> Outcome:
     )
 
 
-def _table_of_arn(ctx: Context, request: dict[str, Any]) -> TableRecord:
+def _table_of_arn(ctx: Context, request: dict[str, Any], action: str) -> TableRecord:
     arn = request.get("ResourceArn")
+    if isinstance(arn, str) and not arn.startswith("arn:"):
+        # AWS authorizes the resource before reading it, and nothing may act on a resource
+        # that is not an ARN: its IAM check answers AccessDeniedException (HTTP 400).
+        raise DynamoError(
+            f"User: arn:aws:iam::{ACCOUNT}:user/local is not authorized to perform: "
+            f"dynamodb:{action} on resource: {arn}",
+            kind="AccessDeniedException",
+        )
     if not isinstance(arn, str) or ":table/" not in arn:
         raise ValidationError(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
     name = arn.split(":table/", 1)[1].split("/", 1)[0]
@@ -130,7 +164,7 @@ def _table_of_arn(ctx: Context, request: dict[str, Any]) -> TableRecord:
 
 def tag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     """TagResource: add or replace tags of a table."""
-    record = _table_of_arn(ctx, request)
+    record = _table_of_arn(ctx, request, "TagResource")
     tags = dict(record.description.get("_tags") or {})
     tags.update({t["Key"]: t["Value"] for t in check_tags(request.get("Tags"))})
     _store(ctx, record, {**record.description, "_tags": check_tag_count(tags)})
@@ -139,7 +173,7 @@ def tag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     """UntagResource: remove tags of a table by key."""
-    record = _table_of_arn(ctx, request)
+    record = _table_of_arn(ctx, request, "UntagResource")
     keys = request.get("TagKeys")
     if not isinstance(keys, list):
         raise ValidationError("TagKeys must be a list of tag keys")
@@ -150,6 +184,6 @@ def untag_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
 
 def list_tags_of_resource(ctx: Context, request: dict[str, Any]) -> Outcome:
     """ListTagsOfResource (every tag in one page)."""
-    record = _table_of_arn(ctx, request)
+    record = _table_of_arn(ctx, request, "ListTagsOfResource")
     tags = record.description.get("_tags") or {}
     return Outcome({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})

@@ -192,23 +192,22 @@ def _read_page(
     paths: list[tuple[str | int, ...]] | None,
     count_only: bool,
 ) -> _Page:
+    # As DynamoDB: a page that stops at Limit (or 1 MB) names its last item as
+    # LastEvaluatedKey even when nothing follows; the next page is then empty.
     items: list[Item] = []
     count = scanned = read_bytes = 0
-    last_item: Item | None = None
     for row in rows:
-        if last_item is not None and (
-            (limit is not None and scanned >= limit) or read_bytes >= PAGE_LIMIT
-        ):
-            return _Page(items, count, scanned, last_key(last_item))
         item = json.loads(row.text)
         scanned += 1
         read_bytes += row.size
-        last_item = item
+        seen = item
         item = view(item)
         if keep(item):
             count += 1
             if not count_only:
                 items.append(project(item, paths) if paths is not None else item)
+        if (limit is not None and scanned >= limit) or read_bytes >= PAGE_LIMIT:
+            return _Page(items, count, scanned, last_key(seen))
     return _Page(items, count, scanned, None)
 
 

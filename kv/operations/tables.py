@@ -74,9 +74,56 @@ def _index_descriptions(
     return described
 
 
+MAX_KEY_NAME_LENGTH = 255  # DynamoDB: key attribute names (table and index) are 1 to 255 long
+
+
+def _check_key_name_lengths(request: dict[str, Any]) -> None:
+    """Every AttributeName of the key schemas and definitions is 255 characters at most.
+
+    Checked before the schemas are matched, as DynamoDB does: a too long name is reported
+    even when the request is incoherent otherwise.
+    """
+    places: list[tuple[str, Any]] = [
+        ("keySchema", request.get("KeySchema")),
+        ("attributeDefinitions", request.get("AttributeDefinitions")),
+    ]
+    for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        indexes = request.get(member)
+        if isinstance(indexes, list):
+            field = member[0].lower() + member[1:]
+            for n, index in enumerate(indexes, 1):
+                if isinstance(index, dict):
+                    places.append((f"{field}.{n}.member.keySchema", index.get("KeySchema")))
+                    _check_projected_names(f"{field}.{n}.member", index.get("Projection"))
+    for place, entries in places:
+        if not isinstance(entries, list):
+            continue
+        for n, entry in enumerate(entries, 1):
+            attribute = entry.get("AttributeName") if isinstance(entry, dict) else None
+            if isinstance(attribute, str) and len(attribute) > MAX_KEY_NAME_LENGTH:
+                raise ValidationError(
+                    f"1 validation error detected: Value '{attribute}' at "
+                    f"'{place}.{n}.member.attributeName' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {MAX_KEY_NAME_LENGTH}"
+                )
+
+
+def _check_projected_names(place: str, projection: Any) -> None:
+    """An index's NonKeyAttributes are 255 characters at most each, as its key names."""
+    names = projection.get("NonKeyAttributes") if isinstance(projection, dict) else None
+    for n, attribute in enumerate(names if isinstance(names, list) else [], 1):
+        if isinstance(attribute, str) and len(attribute) > MAX_KEY_NAME_LENGTH:
+            raise ValidationError(
+                f"1 validation error detected: Value '{attribute}' at "
+                f"'{place}.projection.nonKeyAttributes.{n}.member' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {MAX_KEY_NAME_LENGTH}"
+            )
+
+
 def create_table(ctx: Context, request: dict[str, Any]) -> Outcome:
     """CreateTable: ACTIVE at once."""
     name = check_table_name(request.get("TableName"))
+    _check_key_name_lengths(request)
     definitions = request.get("AttributeDefinitions")
     schema = TableSchema.from_request(request.get("KeySchema"), definitions)
     index_descriptions = _index_descriptions(request, schema, name)

@@ -17,9 +17,11 @@ def start_kv(tmp_path: Path) -> Iterator[Callable[..., ThreadedKv]]:
     """Start KvServers (port 0) on files under tmp_path; all stopped at the end."""
     started: list[ThreadedKv] = []
 
-    def start(data: str | None = None, **changes: Any) -> ThreadedKv:
+    def start(
+        data: str | None = None, clock: Callable[[], float] | None = None, **changes: Any
+    ) -> ThreadedKv:
         settings = KvSettings(data=data or str(tmp_path / "kv.sqlite"), port=0, **changes)
-        server = ThreadedKv(settings)
+        server = ThreadedKv(settings, clock)
         server.start()
         started.append(server)
         return server

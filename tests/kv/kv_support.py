@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from kv.database import Database
 from kv.server import KvServer
 from kv.settings import KvSettings
 
@@ -19,8 +21,9 @@ SECRET_KEY = "kv-test-secret"
 class ThreadedKv:
     """A KvServer running on an event loop of its own thread (boto3 calls block)."""
 
-    def __init__(self, settings: KvSettings) -> None:
+    def __init__(self, settings: KvSettings, clock: Callable[[], float] | None = None) -> None:
         self.settings = settings
+        self.clock = clock  # the server's clock (None: the real one)
         self.loop = asyncio.new_event_loop()
         self.server: KvServer | None = None
         self._ready = threading.Event()
@@ -30,7 +33,10 @@ class ThreadedKv:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.server = KvServer(self.settings)
+            database = None
+            if self.clock is not None:
+                database = Database(self.settings.data, self.settings.synchronous, self.clock)
+            self.server = KvServer(self.settings, database=database)
             self.loop.run_until_complete(self.server.start())
         except BaseException as exc:
             self._error = exc

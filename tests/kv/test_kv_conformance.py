@@ -496,3 +496,143 @@ def test_key_conditions_errors_speak_of_comparison_operators(events_table: Any) 
         "ValidationException",
         "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type",
     )
+
+
+# --- found by test_limits.py (names and expression limits) ---------------------------------
+
+
+def test_an_attribute_name_is_under_64_kb(users_table: Any) -> None:
+    longest = "n" * 65535
+    users_table.put_item(Item={"id": "a", longest: 1})
+    assert users_table.get_item(Key={"id": "a"}, AttributesToGet=[longest])["Item"] == {longest: 1}
+    with pytest.raises(ClientError) as excinfo:
+        users_table.put_item(Item={"id": "a", longest + "n": 1})
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Attribute name is too large, "
+        "must be less than 65536 bytes",
+    )
+    with pytest.raises(ClientError) as excinfo:
+        users_table.get_item(
+            Key={"id": "a"},
+            ProjectionExpression="#n",
+            ExpressionAttributeNames={"#n": longest + "n"},
+        )
+    assert "65536" in error_of(excinfo)[1]
+
+
+def key_schema(*names: str) -> dict[str, Any]:
+    return {
+        "KeySchema": [
+            {"AttributeName": n, "KeyType": k}
+            for n, k in zip(names, ("HASH", "RANGE"), strict=False)
+        ],
+    }
+
+
+@pytest.mark.parametrize("where", ["KeySchema", "AttributeDefinitions", "index", "projected"])
+def test_key_and_projected_names_are_255_characters_at_most(ddb: Any, where: str) -> None:
+    long = "k" * 256
+    hash_name = long if where == "KeySchema" else "id"
+    request: dict[str, Any] = {
+        "TableName": "things",
+        "BillingMode": "PAY_PER_REQUEST",
+        **key_schema(hash_name),
+        # incoherent on purpose: the length is what DynamoDB reports first
+        "AttributeDefinitions": [
+            {
+                "AttributeName": long if where == "AttributeDefinitions" else "id",
+                "AttributeType": "S",
+            }
+        ],
+    }
+    if where in ("index", "projected"):
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": "gsi",
+                **key_schema(long if where == "index" else "id"),
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": [long]}
+                if where == "projected"
+                else {"ProjectionType": "ALL"},
+            }
+        ]
+    with pytest.raises(ClientError) as excinfo:
+        ddb.create_table(**request)
+    code, message = error_of(excinfo)
+    assert code == "ValidationException"
+    assert "Member must have length less than or equal to 255" in message
+
+
+def test_an_expression_is_4_kb_at_most(users_table: Any) -> None:
+    users_table.get_item(Key={"id": "a"}, ProjectionExpression="x" * 4096)
+    with pytest.raises(ClientError) as excinfo:
+        users_table.get_item(Key={"id": "a"}, ProjectionExpression="x" * 4097)
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Invalid ProjectionExpression: Expression size has exceeded the maximum allowed size; "
+        "expression size: 4097",
+    )
+
+
+def test_an_expression_holds_300_operators_at_most(users_table: Any) -> None:
+    users_table.put_item(Item={"id": "a", "a": 1, "b": 2})
+
+    def condition(depth: int) -> str:  # 2 * depth + 1 operators
+        return "a<b " + "or (a<b " * depth + ")" * depth
+
+    users_table.update_item(
+        Key={"id": "a"},
+        UpdateExpression="SET z = :v",
+        ConditionExpression=condition(149),
+        ExpressionAttributeValues={":v": 1},
+    )
+    with pytest.raises(ClientError) as excinfo:
+        users_table.update_item(
+            Key={"id": "a"},
+            UpdateExpression="SET z = :v",
+            ConditionExpression=condition(150),
+            ExpressionAttributeValues={":v": 1},
+        )
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "Invalid ConditionExpression: The expression contains too many operators; "
+        "operator count: 301",
+    )
+
+
+@pytest.mark.parametrize(
+    ("condition", "problem"),
+    [
+        ("not " * 20000 + "a<b", "Expression size has exceeded the maximum allowed size"),
+        ("not " * 1000 + "a<b", "too many operators"),
+        ("a < " + "f(" * 1355 + "b" + ")" * 1355, "nested too deeply"),
+        ("((a<b))", "The expression has redundant parentheses"),
+        ("(" * 2046 + "a<b" + ")" * 2046, "The expression has redundant parentheses"),
+    ],
+    ids=["long", "many-nots", "deep-calls", "doubled-parentheses", "deep-parentheses"],
+)
+def test_deep_expressions_are_refused_cleanly(
+    users_table: Any, condition: str, problem: str
+) -> None:
+    # These used to be InternalServerError (RecursionError) or were accepted.
+    with pytest.raises(ClientError) as excinfo:
+        users_table.update_item(
+            Key={"id": "a"},
+            UpdateExpression="SET z = :v",
+            ConditionExpression=condition,
+            ExpressionAttributeValues={":v": 1},
+        )
+    code, message = error_of(excinfo)
+    assert code == "ValidationException"
+    assert message.startswith("Invalid ConditionExpression: ") and problem in message
+
+
+def test_single_parentheses_and_calls_stay_fine(users_table: Any) -> None:
+    users_table.put_item(Item={"id": "a", "a": 1, "b": 2, "s": "xy"})
+    users_table.update_item(
+        Key={"id": "a"},
+        UpdateExpression="SET z = :v",
+        ConditionExpression="(a < b) and (size(s) = :two) and ((a < b) or (b < a))",
+        ExpressionAttributeValues={":v": 1, ":two": 2},
+    )
+    assert users_table.get_item(Key={"id": "a"})["Item"]["z"] == 1

@@ -113,3 +113,62 @@ def test_wrong_number_of_legacy_arguments_is_refused(ddb: Any, users: str) -> No
     assert (
         "Invalid number of argument(s) for the BETWEEN ComparisonOperator" in error_of(excinfo)[1]
     )
+
+
+# --- found by the Alternator suite's test_expected.py (docs/conformance-dynamodb.md) --------
+
+
+@pytest.mark.parametrize(
+    ("operator", "values", "kind"),
+    [
+        ("CONTAINS", [{"L": [{"N": "1"}]}], "L"),
+        ("NOT_CONTAINS", [{"NS": ["1"]}], "NS"),
+        ("IN", [{"L": [{"N": "1"}]}, {"L": [{"N": "2"}]}], "L"),
+    ],
+)
+def test_contains_and_in_take_scalar_values_only(
+    ddb: Any, users: str, operator: str, values: list[Any], kind: str
+) -> None:
+    ddb.put_item(TableName=users, Item={**KEY, "a": {"S": "hello"}})
+    with pytest.raises(ClientError) as excinfo:
+        ddb.put_item(
+            TableName=users,
+            Item=KEY,
+            Expected={"a": {"ComparisonOperator": operator, "AttributeValueList": values}},
+        )
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "One or more parameter values were invalid: "
+        f"ComparisonOperator {operator} is not valid for {kind} AttributeValue type",
+    )
+
+
+def test_in_values_must_share_one_type(ddb: Any, users: str) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ddb.put_item(
+            TableName=users,
+            Item=KEY,
+            Expected={
+                "a": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "3"}, {"S": "dog"}]}
+            },
+        )
+    assert error_of(excinfo)[0] == "ValidationException"
+    assert "must all be of the same type" in error_of(excinfo)[1]
+
+
+@pytest.mark.parametrize("clash", [{"Exists": False}, {"Value": {"N": "3"}}])
+def test_expected_comparison_operator_excludes_value_and_exists(
+    ddb: Any, users: str, clash: dict[str, Any]
+) -> None:
+    ddb.put_item(TableName=users, Item={**KEY, "a": {"N": "3"}})
+    with pytest.raises(ClientError) as excinfo:
+        ddb.put_item(
+            TableName=users,
+            Item={**KEY, "b": {"N": "1"}},
+            Expected={
+                "a": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "3"}], **clash}
+            },
+        )
+    assert error_of(excinfo)[0] == "ValidationException"
+    assert "cannot be used together with ComparisonOperator" in error_of(excinfo)[1]
+    assert "b" not in ddb.get_item(TableName=users, Key=KEY)["Item"]

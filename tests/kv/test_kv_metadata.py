@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/users"
@@ -67,3 +69,77 @@ def test_tags_of_a_missing_table_are_resource_not_found(ddb: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         ddb.list_tags_of_resource(ResourceArn=ARN)
     assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# --- found by the Alternator suite's test_ttl.py (docs/conformance-dynamodb.md) -------------
+
+
+def test_disabling_time_to_live_names_the_current_attribute(ddb: Any, users: str) -> None:
+    ddb.update_time_to_live(
+        TableName=users, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
+    with pytest.raises(ClientError) as excinfo:
+        ddb.update_time_to_live(
+            TableName=users, TimeToLiveSpecification={"Enabled": False, "AttributeName": "dog"}
+        )
+    assert excinfo.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "TimeToLive is active on a different AttributeName: "
+        "current AttributeName is expires",
+    }
+    assert ddb.describe_time_to_live(TableName=users)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires",
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "code", "words"),
+    [
+        ({"AttributeName": "x" * 256, "Enabled": True}, "ValidationException", "length less"),
+        ({"Enabled": True}, "ValidationException", "timeToLiveSpecification.attributeName"),
+        ({"AttributeName": "e"}, "ValidationException", "timeToLiveSpecification.enabled"),
+        ({"AttributeName": "e", "Enabled": "dog"}, "SerializationException", "Enabled"),
+        ({"AttributeName": 3, "Enabled": True}, "SerializationException", "AttributeName"),
+        ({"AttributeName": "", "Enabled": True}, "ValidationException", "length greater"),
+    ],
+    ids=["too-long", "no-name", "no-enabled", "enabled-not-bool", "name-not-string", "empty"],
+)
+def test_time_to_live_specification_errors(
+    kv_url: str, users: str, spec: dict[str, Any], code: str, words: str
+) -> None:
+    # Not all of these pass boto3's own checks: a client that does not check reaches us.
+    raw = boto3.client(
+        "dynamodb",
+        endpoint_url=kv_url,
+        region_name="us-east-1",
+        aws_access_key_id="dummy",
+        aws_secret_access_key="dummy",
+        config=Config(parameter_validation=False, retries={"max_attempts": 0}),
+    )
+    with pytest.raises(ClientError) as excinfo:
+        raw.update_time_to_live(TableName=users, TimeToLiveSpecification=spec)
+    assert excinfo.value.response["Error"]["Code"] == code
+    assert words in excinfo.value.response["Error"]["Message"]
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    "operation",
+    ["tag_resource", "untag_resource", "list_tags_of_resource"],
+)
+def test_a_resource_that_is_not_an_arn_is_access_denied(
+    ddb: Any, users: str, operation: str
+) -> None:
+    # AWS's IAM check answers before DynamoDB reads the ARN (Alternator's
+    # test_tag_resource_incorrect, written against AWS).
+    extra = {
+        "tag_resource": {"Tags": [{"Key": "k", "Value": "v"}]},
+        "untag_resource": {"TagKeys": ["k"]},
+        "list_tags_of_resource": {},
+    }[operation]
+    with pytest.raises(ClientError) as excinfo:
+        getattr(ddb, operation)(ResourceArn="I_do_not_exist", **extra)
+    assert excinfo.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "on resource: I_do_not_exist" in excinfo.value.response["Error"]["Message"]
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -225,3 +225,21 @@ def test_scan_page_stops_at_1_mb(ddb: Any, users: str) -> None:
     first = ddb.scan(TableName=users, Select="COUNT")
     assert first["ScannedCount"] == 6
     assert "LastEvaluatedKey" in first
+
+
+def test_a_page_that_stops_at_limit_names_its_last_item_even_at_the_end(
+    ddb: Any, filled: str
+) -> None:
+    # DynamoDB does not look past Limit: the page with the partition's last item still has a
+    # LastEvaluatedKey, and the page after it is empty (Alternator's test_query_filter_paging).
+    query = {
+        "TableName": filled,
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "p"}},
+        "Limit": 10,
+    }
+    page = ddb.query(**query)
+    assert keys(page["Items"]) == list(range(1, 11))
+    assert page["LastEvaluatedKey"] == {"pk": {"S": "p"}, "sk": {"N": "10"}}
+    after = ddb.query(**query, ExclusiveStartKey=page["LastEvaluatedKey"])
+    assert after["Items"] == [] and "LastEvaluatedKey" not in after
