@@ -21,6 +21,17 @@ def duration(text: str) -> float:
     return value
 
 
+def non_negative_duration(text: str) -> float:
+    """A duration >= 0: seconds, or a number with a unit (0, 1.5ms, 2s)."""
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration >= 0 (e.g. 1.5ms, 0)")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A whole number >= 1 (underscores allowed: 1_000_000)."""
     try:

@@ -10,7 +10,9 @@ Rules:
   (behind a busy dispatcher, for a pooled connection, in the server) counts. ``service`` runs
   from the actual start, for contrast. ``lag`` = actual start - intended start.
 - Timers fire with about 1 ms granularity, so the dispatcher sleeps until ``plan.spin`` before a
-  send time and then yields to the loop (``sleep(0)``) until it is due.
+  send time and then yields to the loop (``sleep(0)``) until it is due: sends are on time, and
+  above ~1/spin requests/s that keeps a core busy. With ``spin`` 0 it sleeps whole timer ticks
+  (``_TICK``) instead: no busy core, sends late by up to a tick (counted as lag, and in latency).
 - More than ``plan.max_in_flight`` outstanding requests: the request is dropped and counted, not
   queued silently; lateness shows in the lag histogram.
 - Every request sent ends as exactly one response (status < 500) or one error (by kind), so
@@ -57,6 +59,7 @@ REFUSALS = {
     204: CacheOutcome("preflight", False),
 }
 YIELD_EVERY = 32  # when behind schedule, let responses in after this many sends
+_TICK = 0.001  # the event loop's timer granularity (libuv: 1 ms): the shortest real sleep
 # After a connect failure at an edge, its users go to their next-nearest edge this long.
 MOVE_SECONDS = 5.0
 # Failures before any response byte: the edge is unreachable (refused, reset, closed).
@@ -462,7 +465,8 @@ class LoadRun:
                     await asyncio.sleep(wait - spin)
                     unyielded = 0
                 while clock() < due:
-                    await asyncio.sleep(0)
+                    # spin 0: whole timer ticks, never a busy loop (sends late by up to a tick)
+                    await asyncio.sleep(0 if spin else _TICK)
                     unyielded = 0
                 if self.stopping:
                     break

@@ -112,3 +112,19 @@ def test_timeouts_are_counted_by_kind(serve) -> None:
     assert report.stats.error_kinds.get("timeout", 0) >= 4
     assert report.requests == 5
     assert report.stats.total.requests == report.stats.total.responses + report.stats.total.errors
+
+
+def test_without_spin_every_request_is_sent_and_no_core_is_kept_busy(serve) -> None:
+    # spin 0: the dispatcher sleeps whole timer ticks before each send instead of yielding in
+    # a loop, so at 2,000/s the load generator's thread is mostly asleep (spinning, it is
+    # busy all the time); every request is still sent, only up to a tick late.
+    import time
+
+    served = serve(cache_app())
+    plan = LoadPlan(targets=(served.url,), rate=2000, duration=1.5, arrival="constant", spin=0)
+    started, cpu = time.perf_counter(), time.thread_time()
+    report = run_load_sync(plan)
+    busy = (time.thread_time() - cpu) / (time.perf_counter() - started)
+    assert report.stats.scheduled == report.requests == 3000
+    assert report.stats.dropped == 0
+    assert busy < 0.7, f"the load generator's thread was busy {busy:.0%} of the run"
