@@ -121,3 +121,19 @@ def metric_value(exposition: bytes, name: str, **labels: str) -> float:
         if sample == name and got == want:
             return float(value)
     return 0.0
+
+
+def lambda_client(url: str) -> Any:
+    """boto3's lambda client for a `cdn fn serve` at ``url`` (dummy credentials, no retries:
+    a throttle or an error is seen as it is answered)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
+    )

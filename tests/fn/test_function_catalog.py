@@ -10,11 +10,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from fn_support import handler_file, lambda_spec
+from fn_support import handler_file, lambda_client, lambda_spec
 
 from cdn.functions import FunctionSpec
 from fn.api import HOST, FunctionServer
@@ -34,19 +32,8 @@ async def server(tmp_path: Path) -> AsyncIterator[FunctionServer]:
     await served.stop()
 
 
-def client(url: str) -> Any:
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
 async def call(url: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-    return await asyncio.to_thread(lambda: getattr(client(url), operation)(**kwargs))
+    return await asyncio.to_thread(lambda: getattr(lambda_client(url), operation)(**kwargs))
 
 
 async def test_get_function_configuration_describes_the_function(server) -> None:
@@ -89,7 +76,7 @@ async def test_an_unknown_function_is_resource_not_found(server) -> None:
 
 async def test_list_functions_pages_through_every_function_by_name(server) -> None:
     def pages() -> list[list[str]]:
-        paginator = client(server.url).get_paginator("list_functions")
+        paginator = lambda_client(server.url).get_paginator("list_functions")
         return [
             [f["FunctionName"] for f in page["Functions"]]
             for page in paginator.paginate(PaginationConfig={"PageSize": 2})

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import boto3
 import pytest
-from botocore.config import Config
-from fn_support import lambda_spec, metric_value, wait_until
+from fn_support import lambda_client, lambda_spec, metric_value, wait_until
 
 from fn.api import HOST, FunctionServer
 from fn.host import FunctionHost
@@ -35,17 +33,6 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
     yield start
     for server in servers:
         await server.stop()
-
-
-def lambda_client(url: str):
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
-    )
 
 
 async def boto_invoke(url: str, **kwargs: Any) -> dict[str, Any]:
