@@ -459,9 +459,7 @@ class SimGateway:
             return edge.queue.finish(at)
 
         def fetch(at: float) -> float:
-            edge.upstream_requests += 1
-            edge.origin_bytes += size
-            return origin.fetch(at + delay, size, False) + delay
+            return self.origin_leg(edge, origin, delay, at, size)
 
         functions = self.functions
         if functions is not None:
@@ -470,6 +468,14 @@ class SimGateway:
                 done, code = functions.pass_through(edge, chain, t, queue, fetch)
                 return done, code, code == BYPASS, 0
         return fetch(queue(t)), BYPASS, True, 0
+
+    def origin_leg(self, edge: Any, origin: OriginSim, delay: float, t: float, size: int) -> float:
+        """An admitted non-GET's round trip from ``edge`` at ``t`` to ``origin`` (``delay``
+        one way): the time its answer is back. ``sim.faults`` puts its own in (the origin's
+        faults apply to it)."""
+        edge.upstream_requests += 1
+        edge.origin_bytes += size
+        return origin.fetch(t + delay, size, False) + delay
 
     # -- tallying --------------------------------------------------------------------------------
 

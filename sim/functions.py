@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 from cdn.functions import FunctionSpec, OriginTarget
@@ -102,7 +103,36 @@ class FunctionUpstream:
         self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
     ) -> tuple[float, int, bool, int]:
         """Fetch through the origin triggers; ``t`` is the arrival time at the upstream."""
-        delay = self.edge.up_delay
+        done, fetched, age = self.around(
+            key, t, self.edge.up_delay, partial(self._fetch, key, obj, size, from_peer, conditional)
+        )
+        if fetched is None:  # throttled or generated before the fetch: nothing went upstream
+            return done, MISS, False, age
+        return done, MISS, not conditional, fetched[0]
+
+    def _fetch(
+        self, key: str, obj: int, size: int, from_peer: bool, conditional: bool, t: float
+    ) -> tuple[float, int]:
+        """The real upstream's answer to a request arriving there at ``t``: (done, Age)."""
+        upstream = self.upstream
+        if type(upstream) is OriginSim:
+            if not conditional:
+                self.edge.origin_bytes += size
+            return upstream.fetch(t, size, conditional), 0
+        done, _, _, age = upstream.serve(key, obj, size, t, from_peer, conditional)
+        return done, age
+
+    def around(
+        self, key: str, t: float, delay: float, fetch: Callable[[float], tuple[Any, ...]]
+    ) -> tuple[float, tuple[Any, ...] | None, int]:
+        """The origin triggers around ``fetch`` (``fetch(t)``: (done, *more), times at the
+        upstream; ``t`` the arrival there, ``delay`` the one-way delay from the edge, which is 0
+        for a caller timing at the edge, as ``sim.faults`` does).
+
+        Returns (done, ``fetch``'s ``more`` or None, Age): None when the origin-request
+        function was throttled (the request ends in a 503, ``SimFunctions.failed``) or
+        generated the response (handed to the cache step as the origin's, with its Age).
+        """
         on_request, on_response, probe = self.on_request, self.on_response, self.probe
         if self.by_behavior:
             chain = self.by_behavior.get(self.functions.behavior)  # type: ignore[arg-type]
@@ -113,7 +143,7 @@ class FunctionUpstream:
             seconds = on_request.run(t - delay)
             if seconds < 0.0:  # throttled before the fetch: 503 at the edge, at once
                 self.functions.failed(self.pop)
-                return t - 2.0 * delay, MISS, False, 0
+                return t - 2.0 * delay, None, 0
             t += seconds
             if probe is not None:
                 answer = probe.answer(key)
@@ -121,21 +151,15 @@ class FunctionUpstream:
                     self.functions.generated[self.pop] += 1
                     assert answer.response is not None
                     age = self._generated_age(key, answer.response, t - seconds - delay, t - delay)
-                    return t - 2.0 * delay, MISS, False, age
-        upstream = self.upstream
-        if type(upstream) is OriginSim:
-            if not conditional:
-                self.edge.origin_bytes += size
-            done, age = upstream.fetch(t, size, conditional), 0
-        else:
-            done, _, _, age = upstream.serve(key, obj, size, t, from_peer, conditional)
+                    return t - 2.0 * delay, None, age
+        done, *more = fetch(t)
         if on_response is not None:
             seconds = on_response.run(done + delay)
             if seconds < 0.0:
                 self.functions.failed(self.pop)
             else:
                 done += seconds
-        return done, MISS, not conditional, age
+        return done, tuple(more), 0
 
     def _generated_age(self, key: str, response: Response, asked: float, now: float) -> int:
         """The Age to fill ``key`` with for an origin-request function's ``response``.
@@ -279,6 +303,11 @@ class SimFunctions:
         # request ended there; origin-request: nothing went upstream)
         self.generated: dict[str, int] = {}
         self._failed: str | None = None  # the PoP whose origin trigger throttled this request
+        # What serves a request at the edge inside the viewer triggers: the cache node, or
+        # sim.faults' node under a fault schedule, which also sets ``answer_status`` to the
+        # error status of each answer it serves (None: the origin's answer, as without faults).
+        self.node_serve: Callable[..., tuple[float, int, bool, int]] = CacheNodeSim.serve
+        self.answer_status: int | None = None
         self.only_viewer_request = True
         origin = topology.origin
         self._origin = OriginTarget(origin.name, origin.host, origin.port)
@@ -437,7 +466,7 @@ class SimFunctions:
                     )
         self._failed = None
         if viewer is None:
-            answer = edge.serve(key, obj, size, t, from_peer, conditional)
+            answer = self.node_serve(edge, key, obj, size, t, from_peer, conditional)
             if self._failed is not None and answer[1] != STALE:  # an origin trigger throttled
                 self.throttled[self._failed] += 1
                 return answer[0], THROTTLED, False, 0
@@ -458,7 +487,7 @@ class SimFunctions:
                     return t, GENERATED, False, 0
                 if answer.uri is not None:  # rewritten: the cache step keys the new URI
                     key, obj = answer.uri, self._rewritten(edge, answer.uri)
-        reply = edge.serve(key, obj, size, t, from_peer, conditional)
+        reply = self.node_serve(edge, key, obj, size, t, from_peer, conditional)
         failed = self._failed
         if failed is not None and reply[1] != STALE:  # a background refresh's is not the viewer's
             self.throttled[failed] += 1
@@ -466,8 +495,10 @@ class SimFunctions:
         if on_response is None:
             return reply
         done, code, from_upstream, age = reply
-        if not self.probed or trigger_runs(
-            Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
+        status = self.answer_status
+        if (status is None and not self.probed) or trigger_runs(
+            Trigger.VIEWER_RESPONSE,
+            Passage(origin_status=status or self._origin_status(edge, key, obj)),
         ):
             seconds = on_response.run(done)
             if seconds < 0.0:
@@ -545,7 +576,7 @@ class SimFunctions:
                 self.throttled[edge.node.name] += 1
                 return t, THROTTLED, False, 0
             t += seconds
-        return edge.serve(key, obj, size, t, from_peer, conditional)
+        return self.node_serve(edge, key, obj, size, t, from_peer, conditional)
 
     def add_to(self, report: dict[str, Any]) -> None:
         """Put the ``functions`` section in ``report``, with its cost and throttled requests."""
