@@ -381,13 +381,13 @@ class FaultRun:
         t = node.queue.finish(t)  # the Lindley step (sim.queueing), late arrivals too
         inflight = self.inflight[name]
         lead = inflight.get(key)
-        if lead is not None:
-            if lead[0] > t:  # collapse on the fetch in flight (or the forward to the owner)
-                node.collapsed += 1
-                reply = lead[1]
-                code = COLLAPSED if not reply.error else reply.code
-                return self._count(node, Reply(lead[0], code, *reply[2:]), size)
-            del inflight[key]
+        # Collapse on the fetch in flight (or the forward to the owner); a lead stays until
+        # ``sweep`` (a request arriving late, before the answer, still waits for it).
+        if lead is not None and lead[0] > t:
+            node.collapsed += 1
+            reply = lead[1]
+            code = COLLAPSED if not reply.error else reply.code
+            return self._count(node, Reply(lead[0], code, *reply[2:]), size)
         ring = self.rings.get(name)
         if ring is not None and not from_peer and not self.direct:  # direct: no peers
             forwarded, t = self._to_owner(node, ring, key, obj, up_size, t)
@@ -436,6 +436,12 @@ class FaultRun:
             reply = Reply(done, MISS, 0, False, up_age)
         inflight[key] = (reply.done, reply)
         return self._count(node, reply, size)
+
+    def sweep(self, now: float) -> None:
+        """Forget the leads whose answers came by ``now`` (no request arrives before it)."""
+        for name, inflight in self.inflight.items():
+            if inflight:
+                self.inflight[name] = {k: lead for k, lead in inflight.items() if lead[0] > now}
 
     def _held(self, name: str, status: int, stood_in: bool, done: float) -> None:
         """Carry a fetch's outcome (``fetch``'s status and stand-in flag) into ``name``'s hold."""
@@ -502,6 +508,8 @@ class FaultRun:
         could be reached (refused or timed out). Stood in: the upstream cache answered with a
         stale copy because its own upstream failed (stale-if-error).
         """
+        node.upstream_requests += 1
+        node.upstream_bytes += 0 if conditional else size
         wrapper = self.function_upstreams.get(node.node.name)
         if wrapper is not None and not self.direct:  # the origin triggers around the fetch
             done, more, age = wrapper.around(
@@ -516,9 +524,7 @@ class FaultRun:
     def _fetch(
         self, node: Any, key: str, obj: int, size: int, conditional: bool, t: float
     ) -> tuple[float, int, int, bool]:
-        """``fetch`` without the origin triggers."""
-        node.upstream_requests += 1
-        node.upstream_bytes += 0 if conditional else size
+        """``fetch`` without the origin triggers (and the node's upstream counts)."""
         if self.direct:
             done, status = self.origin_fetch(node, t, size, conditional, obj)
             if not conditional and status == 0:
@@ -703,6 +709,7 @@ def run_with_faults(
     for batch, spent, hits in run_batches(run, sim.stream.batches(), keys_of):
         batch, latencies = settled(run, batch, spent, hits, warmup_t)
         tally.record(batch, latencies, hits, warmup_t, sim.series)
+        run.sweep(float(batch.times[-1]))  # later requests are sent (and arrive) after it
         for node in sim.nodes.values():
             node.queue.flush()
         for origin in run.by_name.values():

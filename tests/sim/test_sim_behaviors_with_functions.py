@@ -37,4 +37,3 @@ def test_a_viewer_function_runs_for_each_admitted_request_and_behaviors_still_re
     assert document["outcomes"]["bypass"] > 0
     assert invoked == document["requests"] - refused
     assert set(document["behaviors"]) >= {"/echo*", "/static/*"}
-
