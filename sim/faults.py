@@ -30,9 +30,16 @@ seconds per 100,000 requests), and what each fault does follows the live CDN:
   the cache step decides stale-if-error; in an origin group a failover status goes to the
   secondary.
 
+Behaviors, a path mix and edge functions: each user request goes through the model's own chain
+(``sim.behaviors.SimGateway.serve``'s admission and path mix draws, ``sim.functions``' viewer
+triggers) around ``FaultRun.serve`` at the edge it reaches; the origin triggers run around an
+edge's fetches (``FunctionUpstream.around``), the gateway's passed POSTs meet the origin's faults
+(``pass_leg``), and each request's misses go by its behavior's route. With nothing faulted the
+run reports what the fault-free run does (tests/sim/test_sim_faults_with_behaviors.py).
+
 Collapsing: a request for a key whose fetch is in flight at the node waits for it and shares its
-outcome (the live edge's collapse); no hit-for-pass modelling (the fault scenarios' objects are
-cacheable). Results are split into before / during / after the fault window (from the first
+outcome (the live edge's collapse), a request arriving late (before the answer) too; a
+non-owner collapses on its forward to the owner; no hit-for-pass modelling. Results are split into before / during / after the fault window (from the first
 fault's start to the last one's end; a kill's lasts to the end of the run): requests, errors,
 stale served (stale-if-error), origin requests, hit ratio and p99 (errors left out, as the load
 generator leaves them out of its latency histograms). "stale served" counts what the user-facing
