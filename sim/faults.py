@@ -55,7 +55,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -519,14 +518,21 @@ class FaultRun:
         node.upstream_bytes += 0 if conditional else size
         wrapper = self.function_upstreams.get(node.node.name)
         if wrapper is not None and not self.direct:  # the origin triggers around the fetch
-            done, more, age = wrapper.around(
-                key, t, 0.0, partial(self._fetch, node, key, obj, size, conditional)
+            done, answer, age = wrapper.around(
+                key, t, 0.0, self._triggered, (node, key, obj, size, conditional)
             )
-            if more is None:  # throttled or generated: nothing went upstream
+            if answer is None:  # throttled or generated: nothing went upstream
                 return done, 0, age, False
-            status, age, stood_in = more
+            status, age, stood_in = answer
             return done, status, age, stood_in
         return self._fetch(node, key, obj, size, conditional, t)
+
+    def _triggered(
+        self, t: float, request: tuple[Any, str, int, int, bool]
+    ) -> tuple[float, tuple[int, int, bool]]:
+        """``_fetch`` as ``FunctionUpstream.around`` calls it: (done, (status, Age, stood in))."""
+        done, status, age, stood_in = self._fetch(*request, t)
+        return done, (status, age, stood_in)
 
     def _fetch(
         self, node: Any, key: str, obj: int, size: int, conditional: bool, t: float

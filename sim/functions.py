@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from typing import Any, NamedTuple
 
 from cdn.functions import FunctionSpec, OriginTarget
@@ -104,16 +103,16 @@ class FunctionUpstream:
     ) -> tuple[float, int, bool, int]:
         """Fetch through the origin triggers; ``t`` is the arrival time at the upstream."""
         done, fetched, age = self.around(
-            key, t, self.edge.up_delay, partial(self._fetch, key, obj, size, from_peer, conditional)
+            key, t, self.edge.up_delay, self._fetch, (key, obj, size, from_peer, conditional)
         )
         if fetched is None:  # throttled or generated before the fetch: nothing went upstream
             return done, MISS, False, age
-        return done, MISS, not conditional, fetched[0]
+        return done, MISS, not conditional, fetched
 
-    def _fetch(
-        self, key: str, obj: int, size: int, from_peer: bool, conditional: bool, t: float
-    ) -> tuple[float, int]:
-        """The real upstream's answer to a request arriving there at ``t``: (done, Age)."""
+    def _fetch(self, t: float, request: tuple[str, int, int, bool, bool]) -> tuple[float, int]:
+        """The real upstream's answer to ``request`` (key, object, size, from a peer,
+        conditional) arriving there at ``t``: (done, Age)."""
+        key, obj, size, from_peer, conditional = request
         upstream = self.upstream
         if type(upstream) is OriginSim:
             if not conditional:
@@ -123,15 +122,20 @@ class FunctionUpstream:
         return done, age
 
     def around(
-        self, key: str, t: float, delay: float, fetch: Callable[[float], tuple[Any, ...]]
-    ) -> tuple[float, tuple[Any, ...] | None, int]:
-        """The origin triggers around ``fetch`` (``fetch(t)``: (done, *more), times at the
-        upstream; ``t`` the arrival there, ``delay`` the one-way delay from the edge, which is 0
-        for a caller timing at the edge, as ``sim.faults`` does).
+        self,
+        key: str,
+        t: float,
+        delay: float,
+        fetch: Callable[[float, Any], tuple[float, Any]],
+        request: Any,
+    ) -> tuple[float, Any, int]:
+        """The origin triggers around ``fetch`` (``fetch(t, request)``: (done, answer), times
+        at the upstream; ``t`` the arrival there, ``delay`` the one-way delay from the edge,
+        which is 0 for a caller timing at the edge, as ``sim.faults`` does).
 
-        Returns (done, ``fetch``'s ``more`` or None, Age): None when the origin-request
-        function was throttled (the request ends in a 503, ``SimFunctions.failed``) or
-        generated the response (handed to the cache step as the origin's, with its Age).
+        Returns (done, ``fetch``'s answer or None, Age): None when the origin-request function
+        was throttled (the request ends in a 503, ``SimFunctions.failed``) or generated the
+        response (handed to the cache step as the origin's, with its Age).
         """
         on_request, on_response, probe = self.on_request, self.on_response, self.probe
         if self.by_behavior:
@@ -152,14 +156,14 @@ class FunctionUpstream:
                     assert answer.response is not None
                     age = self._generated_age(key, answer.response, t - seconds - delay, t - delay)
                     return t - 2.0 * delay, None, age
-        done, *more = fetch(t)
+        done, answer = fetch(t, request)
         if on_response is not None:
             seconds = on_response.run(done + delay)
             if seconds < 0.0:
                 self.functions.failed(self.pop)
             else:
                 done += seconds
-        return done, tuple(more), 0
+        return done, answer, 0
 
     def _generated_age(self, key: str, response: Response, asked: float, now: float) -> int:
         """The Age to fill ``key`` with for an origin-request function's ``response``.
