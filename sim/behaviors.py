@@ -423,6 +423,13 @@ class SimGateway:
             return self._direct(profile.direct, edge, target, obj, size, t, from_peer, cond, inner)
         return inner(edge, target, obj, size, t, from_peer, cond)
 
+    def unanswered(self, key: str, obj: int) -> None:
+        """Count a user request for ``key`` that no edge took (every edge refused it or it timed
+        out before one answered: ``sim.faults``) under its behavior; the path mix draws
+        nothing for it."""
+        profile = self.profiles.get(key) or self._profile(key, obj)
+        self.batch_behavior.append(profile.behavior)
+
     def _direct(
         self,
         origin: OriginSim,

@@ -284,7 +284,6 @@ class FaultRun:
                     continue
                 if fault.end - t > self.client_timeout:
                     done, error = t + self.client_timeout, 504
-                    self._unanswered(edge, key, obj, size, t)
                     break
                 arrive = fault.end
             done, code, _, _ = self.entry(edge, key, obj, size, arrive, False, False)
@@ -294,7 +293,8 @@ class FaultRun:
             break
         if done is None:  # every edge refused
             done, error = t + spent, ERROR_STATUS
-            self._unanswered(self.routes[user][0][0], key, obj, size, t)
+        if error and self.answered is None and self.gate is not None:  # no edge took it
+            self.gate.unanswered(key, obj)
         phase = self.phases[phase_of(t, self.window)]
         phase.requests += 1
         self.record_second("requests", t)
@@ -315,14 +315,6 @@ class FaultRun:
             phase.hits += 1
             self.record_second("hits", t)
         return latency, hit, False
-
-    def _unanswered(self, edge: Any, key: str, obj: int, size: int, t: float) -> None:
-        """Account a request no edge answered as the gateway would (its behavior, in the
-        per-behavior counts; the path mix's draws are not made: no edge saw it)."""
-        gate = self.gate
-        if gate is not None:
-            profile = gate.profiles.get(key) or gate._profile(key, obj)
-            gate.batch_behavior.append(profile.behavior)
 
     def _edge_serve(
         self, edge: Any, key: str, obj: int, size: int, t: float, from_peer: bool, cond: bool
@@ -629,11 +621,8 @@ class FaultRun:
 
     def _rewritten_path(self, obj: int) -> str:
         """The URI a viewer-request function rewrote to, that ``obj`` (negative) stands for."""
-        rewrites = self.functions._rewrites if self.functions is not None else {}
-        for uri, rewritten in rewrites.items():
-            if rewritten == obj:
-                return uri.partition("?")[0]
-        return f"/rewritten/{-obj}"
+        uri = self.functions.rewritten_uri(obj) if self.functions is not None else None
+        return f"/rewritten/{-obj}" if uri is None else uri.partition("?")[0]
 
     def _plain_path(self, obj: int) -> str:
         return self.path.replace("{id}", str(obj))

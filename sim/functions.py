@@ -442,6 +442,13 @@ class SimFunctions:
             owners.memo[obj] = owners.of_path(uri)
         return obj
 
+    def rewritten_uri(self, obj: int) -> str | None:
+        """The URI a viewer-request function rewrote to that ``obj`` (negative) stands for."""
+        for uri, rewritten in self._rewrites.items():
+            if rewritten == obj:
+                return uri
+        return None
+
     def failed(self, pop: str) -> None:
         """An origin trigger's function at ``pop`` was throttled during the request served."""
         self._failed = pop

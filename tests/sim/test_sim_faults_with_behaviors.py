@@ -141,3 +141,10 @@ def test_a_fault_run_behind_a_gateway_is_deterministic() -> None:
 
 def test_a_fault_run_with_functions_is_deterministic() -> None:
     assert run(FUNCTIONS, 3, ORIGIN_DOWN) == run(FUNCTIONS, 3, ORIGIN_DOWN)
+
+
+def test_requests_no_edge_took_are_errors_still_counted_under_their_behaviors() -> None:
+    report = run(GATEWAY, 7, Fault(at=5, kind="kill", node="edge-par"))  # its only edge
+    assert report["faults"]["phases"]["during"]["errors"] > 0
+    behaviors = sum(behavior["requests"] for behavior in report["behaviors"].values())
+    assert behaviors == report["gateway"]["requests"] == report["requests"] == REQUESTS
