@@ -91,6 +91,13 @@ CLIENT_TIMEOUT = 10.0  # the load generator's default request timeout (SimOption
 PEER_TIMEOUT = 5.0  # an edge waits this long for a peer's response head (docs/reliability.md)
 DETECT = 2.0  # a hung peer is marked down by the next probe (every 2 s)
 REFUSING = frozenset({"kill", "restart"})
+
+
+def _reached(answer: tuple[int, int, bool]) -> bool:
+    """A fetch's (status, Age, stood in) came from an upstream (status -1: none was reached)."""
+    return answer[0] != -1
+
+
 HANGING = frozenset({"stop", "partition"})
 ERROR_STATUS = 502  # what a cache answers when its upstream could not be reached
 
@@ -511,7 +518,7 @@ class FaultRun:
         wrapper = self.function_upstreams.get(node.node.name)
         if wrapper is not None and not self.direct:  # the origin triggers around the fetch
             done, answer, age = wrapper.around(
-                key, t, 0.0, self._triggered, (node, key, obj, size, conditional)
+                key, t, 0.0, self._triggered, (node, key, obj, size, conditional), _reached
             )
             if answer is None:  # throttled or generated: nothing went upstream
                 return done, 0, age, False

@@ -128,10 +128,13 @@ class FunctionUpstream:
         delay: float,
         fetch: Callable[[float, Any], tuple[float, Any]],
         request: Any,
+        answered: Callable[[Any], bool] | None = None,
     ) -> tuple[float, Any, int]:
         """The origin triggers around ``fetch`` (``fetch(t, request)``: (done, answer), times
         at the upstream; ``t`` the arrival there, ``delay`` the one-way delay from the edge,
-        which is 0 for a caller timing at the edge, as ``sim.faults`` does).
+        which is 0 for a caller timing at the edge, as ``sim.faults`` does). origin-response
+        runs only on an answer (``answered(answer)``, every answer when None): as live, not
+        when no upstream could be reached (the edge's own 502/504 is no origin response).
 
         Returns (done, ``fetch``'s answer or None, Age): None when the origin-request function
         was throttled (the request ends in a 503, ``SimFunctions.failed``) or generated the
@@ -157,7 +160,7 @@ class FunctionUpstream:
                     age = self._generated_age(key, answer.response, t - seconds - delay, t - delay)
                     return t - 2.0 * delay, None, age
         done, answer = fetch(t, request)
-        if on_response is not None:
+        if on_response is not None and (answered is None or answered(answer)):
             seconds = on_response.run(done + delay)
             if seconds < 0.0:
                 self.functions.failed(self.pop)
