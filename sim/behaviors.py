@@ -423,6 +423,13 @@ class SimGateway:
             return self._direct(profile.direct, edge, target, obj, size, t, from_peer, cond, inner)
         return inner(edge, target, obj, size, t, from_peer, cond)
 
+    def unanswered(self, key: str, obj: int) -> None:
+        """Count a user request for ``key`` that no edge took (every edge refused it or it timed
+        out before one answered: ``sim.faults``) under its behavior; the path mix draws
+        nothing for it."""
+        profile = self.profiles.get(key) or self._profile(key, obj)
+        self.batch_behavior.append(profile.behavior)
+
     def _direct(
         self,
         origin: OriginSim,
@@ -459,9 +466,7 @@ class SimGateway:
             return edge.queue.finish(at)
 
         def fetch(at: float) -> float:
-            edge.upstream_requests += 1
-            edge.origin_bytes += size
-            return origin.fetch(at + delay, size, False) + delay
+            return self.origin_leg(edge, origin, delay, at, size)
 
         functions = self.functions
         if functions is not None:
@@ -470,6 +475,14 @@ class SimGateway:
                 done, code = functions.pass_through(edge, chain, t, queue, fetch)
                 return done, code, code == BYPASS, 0
         return fetch(queue(t)), BYPASS, True, 0
+
+    def origin_leg(self, edge: Any, origin: OriginSim, delay: float, t: float, size: int) -> float:
+        """An admitted non-GET's round trip from ``edge`` at ``t`` to ``origin`` (``delay``
+        one way): the time its answer is back. ``sim.faults`` puts its own in (the origin's
+        faults apply to it)."""
+        edge.upstream_requests += 1
+        edge.origin_bytes += size
+        return origin.fetch(t + delay, size, False) + delay
 
     # -- tallying --------------------------------------------------------------------------------
 

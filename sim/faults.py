@@ -30,9 +30,16 @@ seconds per 100,000 requests), and what each fault does follows the live CDN:
   the cache step decides stale-if-error; in an origin group a failover status goes to the
   secondary.
 
+Behaviors, a path mix and edge functions: each user request goes through the model's own chain
+(``sim.behaviors.SimGateway.serve``'s admission and path mix draws, ``sim.functions``' viewer
+triggers) around ``FaultRun.serve`` at the edge it reaches; the origin triggers run around an
+edge's fetches (``FunctionUpstream.around``), the gateway's passed POSTs meet the origin's faults
+(``pass_leg``), and each request's misses go by its behavior's route. With nothing faulted the
+run reports what the fault-free run does (tests/sim/test_sim_faults_with_behaviors.py).
+
 Collapsing: a request for a key whose fetch is in flight at the node waits for it and shares its
-outcome (the live edge's collapse); no hit-for-pass modelling (the fault scenarios' objects are
-cacheable). Results are split into before / during / after the fault window (from the first
+outcome (the live edge's collapse), a request arriving late (before the answer) too; a
+non-owner collapses on its forward to the owner; no hit-for-pass modelling. Results are split into before / during / after the fault window (from the first
 fault's start to the last one's end; a kill's lasts to the end of the run): requests, errors,
 stale served (stale-if-error), origin requests, hit ratio and p99 (errors left out, as the load
 generator leaves them out of its latency histograms). "stale served" counts what the user-facing
@@ -60,10 +67,14 @@ from cdn.http.error_hold import ErrorHold, after_fetch, failed_fetch, is_held
 from cdn.http.step import Serve
 from cdn.ring import HashRing, peer_key
 from cdn.topology import Topology
+from cdn.workload import Catalog
+from sim.behaviors import REFUSED
+from sim.compression import Uncompressed
 from sim.fault_schedule import PHASES, PhaseFigures, Schedule, phase_of
+from sim.functions import FunctionUpstream, OriginPaths
 from sim.nodecache import NodeCache, Refresh
 from sim.origin import OriginSim
-from sim.outcomes import COLLAPSED, HIT, HIT_CODES, MISS, REVALIDATED, STALE, Outcome
+from sim.outcomes import BYPASS, COLLAPSED, HIT, HIT_CODES, MISS, REVALIDATED, STALE, Outcome
 from sim.purges import apply_purge
 
 __all__ = [
@@ -80,6 +91,13 @@ CLIENT_TIMEOUT = 10.0  # the load generator's default request timeout (SimOption
 PEER_TIMEOUT = 5.0  # an edge waits this long for a peer's response head (docs/reliability.md)
 DETECT = 2.0  # a hung peer is marked down by the next probe (every 2 s)
 REFUSING = frozenset({"kill", "restart"})
+
+
+def _reached(answer: tuple[int, int, bool]) -> bool:
+    """A fetch's (status, Age, stood in) came from an upstream (status -1: none was reached)."""
+    return answer[0] != -1
+
+
 HANGING = frozenset({"stop", "partition"})
 ERROR_STATUS = 502  # what a cache answers when its upstream could not be reached
 
@@ -92,6 +110,16 @@ class Reply(NamedTuple):
     error: int
     stale_error: bool
     age: int
+
+
+class OriginRoute(NamedTuple):
+    """Where a behavior's misses go: the origin (a group's primary), the group and its
+    secondary, and whether the edges fetch from it directly (no peer, no shield)."""
+
+    primary: OriginSim
+    group: Any
+    secondary: OriginSim | None
+    direct: bool
 
 
 class FaultRun:
@@ -118,13 +146,18 @@ class FaultRun:
             name: [] for name in ("requests", "errors", "stale", "hits", "origin_requests")
         }
         self.inflight: dict[str, dict[str, tuple[float, Reply]]] = {n: {} for n in sim.nodes}
-        self.last_arrival: dict[str, float] = dict.fromkeys(sim.nodes, 0.0)
         self.pending_restarts = self.schedule.restarts()
         self.stale_hop = False  # a node served stale-if-error for the current user request
         # Each node's error hold (cdn.http.error_hold), as the live edge keeps one per process.
         self.holds: dict[str, ErrorHold] = {}
         self.site = sim.site
         self.path = self.topology.workload.path
+        workload = self.topology.workload
+        # An object's path (what the ring hashes and the origin's error draw reads): the
+        # path mix's (Catalog.path_of) or the workload path's.
+        self.path_of: Callable[[int], str] = (
+            Catalog(workload).path_of if workload.paths else self._plain_path
+        )
         self._owners: dict[tuple[str, int], list[str]] = {}
         self.rings = {
             name: HashRing([peer.name for peer in self.topology.peers_of(node.node)])
@@ -133,34 +166,75 @@ class FaultRun:
         }
         self._build_origins()
         self._build_routes()
+        self._build_entry()
 
     # -- construction ------------------------------------------------------------------------
 
     def _build_origins(self) -> None:
-        """Every origin (``sim.origins``' servers, shared with the fault-free run) and, when the
-        workload's behavior targets another origin or an origin group, its direct route: the
-        edges fetch from that origin (a group: its primary, then its secondary) themselves."""
+        """Every origin (``sim.origins``' servers, shared with the fault-free run) and, per
+        behavior, its route (``OriginRoute``): a behavior that targets another origin or an
+        origin group is fetched by the edges from that origin (a group: its primary, then its
+        secondary) directly. The workload path's behavior's route is the report's."""
         sim, topology = self.sim, self.topology
         gate = sim.gate
         self.by_name: dict[str, OriginSim] = (
             gate.origins.by_name if gate is not None else {topology.origin.name: sim.origin}
         )
-        self.primary: OriginSim = sim.origin
-        self.group = None
-        self.secondary: OriginSim | None = None
-        self.direct = False  # edges fetch from self.primary (and self.secondary) directly
+        main = OriginRoute(sim.origin, None, None, False)
         gateway = topology.gateway
-        if gateway is None:
-            return
-        target = gateway.behavior_for(topology.workload.path.split("{id}")[0]).target_origin
-        group = gateway.origin_group(target)
+        self.by_behavior: list[OriginRoute] = []
+        if gateway is not None:
+            self.by_behavior = [self._route_to(b.target_origin) for b in gateway.behaviors]
+            behavior = gateway.behavior_for(topology.workload.path.split("{id}")[0])
+            main = self.by_behavior[gateway.behaviors.index(behavior)]
+        self.main = main
+        self._use_route(main)
+
+    def _route_to(self, target: str) -> OriginRoute:
+        """The route of a behavior whose ``target_origin`` is ``target``."""
+        group = self.topology.gateway.origin_group(target)  # type: ignore[union-attr]
         if group is not None:
-            self.group = group
-            self.primary, self.secondary = (self.by_name[m] for m in group.members[:2])
-            self.direct = True
-        elif target != topology.origin.name:
-            self.primary = self.by_name[target]
-            self.direct = True
+            primary, secondary = (self.by_name[m] for m in group.members[:2])
+            return OriginRoute(primary, group, secondary, True)
+        if target != self.topology.origin.name:
+            return OriginRoute(self.by_name[target], None, None, True)
+        return OriginRoute(self.sim.origin, None, None, False)
+
+    def _use_route(self, route: OriginRoute) -> None:
+        """Send the current request's misses by ``route``."""
+        self.primary, self.group, self.secondary, self.direct = route
+
+    def _build_entry(self) -> None:
+        """What serves a user request at the edge it reached: the model's own chain (the
+        gateway's admission outermost, then the edge functions' viewer triggers, as
+        ``sim.model`` wires them) around this run's ``serve``; the origin triggers run around
+        the edges' fetches (``fetch``), the gateway's passed requests meet the origin's faults
+        (``pass_leg``)."""
+        sim = self.sim
+        gate, functions = sim.gate, sim.functions
+        self.gate, self.functions = gate, functions
+        self.answered: Reply | None = None  # the reply of this run's serve for the request
+        # Per node: its origin-trigger wrapper (sim.functions) and the origin as the node sees it
+        # when viewer-request functions rewrite URIs (OriginPaths: the Age of a 404'd fill).
+        self.function_upstreams: dict[str, FunctionUpstream] = {}
+        self.origin_paths: dict[str, OriginPaths] = {}
+        for name, node in sim.nodes.items():
+            holder: Any = node
+            if isinstance(node.upstream, FunctionUpstream):
+                self.function_upstreams[name] = node.upstream
+                holder = node.upstream
+            if isinstance(holder.upstream, OriginPaths):
+                self.origin_paths[name] = holder.upstream
+        entry: Callable[..., tuple[float, int, bool, int]] = self._edge_serve
+        if functions is not None:
+            functions.node_serve = entry
+            entry = functions.serve
+        if gate is not None:
+            gate.inner = entry
+            gate.functions = functions
+            gate.origin_leg = self.pass_leg
+            entry = gate.serve
+        self.entry = entry
 
     def _build_routes(self) -> None:
         """Per user location every edge, nearest first, with the one-way delay to it."""
@@ -189,13 +263,17 @@ class FaultRun:
     def user_request(
         self, user: int, key: str, obj: int, size: int, t: float, fresh: bool
     ) -> tuple[float, bool, bool]:
-        """One user request sent at ``t``: (latency s, edge-tier hit, error)."""
+        """One user request sent at ``t``: (latency s but the body's transfer time, which the
+        caller adds for the size served, edge-tier hit, error)."""
         self._restart_due(t)
         self.stale_hop = False
+        self.answered = None
         latency_model = self.sim.latency
         setup = latency_model.setup_rtts * 2.0
         spent = 0.0  # connection attempts refused before the edge that answers
-        reply: Reply | None = None
+        done: float | None = None
+        code = MISS
+        error = 0
         one_way = 0.0
         route = self.routes[user]
         last = len(route) - 1
@@ -212,24 +290,30 @@ class FaultRun:
                     spent += head_timeout  # withdrawn: the next-nearest edge
                     continue
                 if fault.end - t > self.client_timeout:
-                    reply = Reply(t + self.client_timeout, MISS, 504, False, 0)
+                    done, error = t + self.client_timeout, 504
                     break
                 arrive = fault.end
-            reply = self.serve(edge, key, obj, size, arrive, False)
+            done, code, _, _ = self.entry(edge, key, obj, size, arrive, False, False)
+            answered = self.answered
+            if answered is not None and answered.code == code:  # this run's serve answered
+                error = answered.error
             break
-        if reply is None:  # every edge refused
-            reply = Reply(t + spent, MISS, ERROR_STATUS, False, 0)
+        if done is None:  # every edge refused
+            done, error = t + spent, ERROR_STATUS
+        if error and self.answered is None and self.gate is not None:  # no edge took it
+            self.gate.unanswered(key, obj)
         phase = self.phases[phase_of(t, self.window)]
         phase.requests += 1
         self.record_second("requests", t)
-        latency = reply.done - t + one_way + size * 8.0 / latency_model.client_bandwidth_bps
-        hit = reply.code in HIT_CODES and not reply.error
-        if reply.error:
+        latency = done - t + one_way
+        if error:
             phase.errors += 1
             self.record_second("errors", t)
             return latency, False, True
-        phase.latency.record(latency)
-        if reply.code == STALE:  # served stale (stale-if-error or stale-while-revalidate)
+        hit = code in HIT_CODES
+        body = 0 if code == REFUSED else size  # the gateway's own answers have none
+        phase.latency.record(latency + body * 8.0 / latency_model.client_bandwidth_bps)
+        if code == STALE:  # served stale (stale-if-error or stale-while-revalidate)
             phase.stale += 1
             self.record_second("stale", t)
         if self.stale_hop:
@@ -238,6 +322,33 @@ class FaultRun:
             phase.hits += 1
             self.record_second("hits", t)
         return latency, hit, False
+
+    def _edge_serve(
+        self, edge: Any, key: str, obj: int, size: int, t: float, from_peer: bool, cond: bool
+    ) -> tuple[float, int, bool, int]:
+        """``serve`` at ``edge`` for the model's chain (``CacheNodeSim.serve``'s signature);
+        the reply is kept in ``answered`` and its error told to the functions."""
+        gate = self.gate
+        if gate is not None and self.by_behavior:
+            self._use_route(self.by_behavior[gate.batch_behavior[-1]])
+        up = edge.upstream
+        fetch_size = up.size if type(up) is Uncompressed else None  # compressed at the edge
+        reply = self.answered = self.serve(edge, key, obj, size, t, from_peer, fetch_size)
+        if self.functions is not None:
+            self.functions.answer_status = reply.error or None
+        return reply.done, reply.code, False, reply.age
+
+    def pass_leg(self, edge: Any, origin: OriginSim, delay: float, t: float, size: int) -> float:
+        """``SimGateway.origin_leg`` under the faults: an admitted non-GET's round trip to
+        ``origin`` (its faults apply; a refused or failed one is the user's error)."""
+        edge.upstream_requests += 1
+        done, status = self._answer(origin, t + delay, size, False, None)
+        if status == 0:
+            edge.origin_bytes += size
+        done += delay
+        error = status if status > 0 else ERROR_STATUS if status else 0
+        self.answered = Reply(done, BYPASS, error, False, 0)
+        return done
 
     def _restart_due(self, t: float) -> None:
         """Empty the cache of each node whose restart began by ``t`` (it comes back empty)."""
@@ -248,38 +359,51 @@ class FaultRun:
                 continue
             self.holds.pop(fault.node, None)  # a new process
             old = node.cache
-            node.cache = NodeCache(
-                old.store.capacity, old.store.policy_name, old.config, old.origin
-            )
+            if self.gate is not None:  # its caches (one per behavior) share the store: empty it
+                old.store.purge_prefix("")
+            else:
+                node.cache = NodeCache(
+                    old.store.capacity, old.store.policy_name, old.config, old.origin
+                )
             self.inflight[fault.node] = {}
 
-    def serve(self, node: Any, key: str, obj: int, size: int, t: float, from_peer: bool) -> Reply:
-        """Node ``node`` answers a request for ``key`` arriving at ``t``."""
+    def serve(
+        self,
+        node: Any,
+        key: str,
+        obj: int,
+        size: int,
+        t: float,
+        from_peer: bool,
+        fetch_size: int | None = None,
+    ) -> Reply:
+        """Node ``node`` answers a request for ``key`` arriving at ``t`` (``fetch_size``: the
+        size its upstreams serve, when not ``size``: an edge serving it compressed)."""
         name = node.node.name
+        up_size = size if fetch_size is None else fetch_size
         node.requests += 1
         node.bytes += size
-        if t >= self.last_arrival[name]:  # queueing for requests in time order
-            self.last_arrival[name] = t
-            t = node.queue.finish(t)
-        ring = self.rings.get(name)
-        if ring is not None and not from_peer and not self.direct:  # direct: no peers
-            forwarded, t = self._to_owner(node, ring, key, obj, size, t)
-            if forwarded is not None:
-                return forwarded
+        t = node.queue.finish(t)  # the Lindley step (sim.queueing), late arrivals too
         inflight = self.inflight[name]
         lead = inflight.get(key)
-        if lead is not None:
-            if lead[0] > t:  # collapse on the fetch in flight
-                node.collapsed += 1
-                reply = lead[1]
-                code = COLLAPSED if not reply.error else reply.code
-                return self._count(node, Reply(lead[0], code, *reply[2:]), size)
-            del inflight[key]
+        # Collapse on the fetch in flight (or the forward to the owner); a lead stays until
+        # ``sweep`` (a request arriving late, before the answer, still waits for it).
+        if lead is not None and lead[0] > t:
+            node.collapsed += 1
+            reply = lead[1]
+            code = COLLAPSED if not reply.error else reply.code
+            return self._count(node, Reply(lead[0], code, *reply[2:]), size)
+        ring = self.rings.get(name)
+        if ring is not None and not from_peer and not self.direct:  # direct: no peers
+            forwarded, t = self._to_owner(node, ring, key, obj, up_size, t)
+            if forwarded is not None:  # the non-owner collapses first, as the live edge does
+                inflight[key] = (forwarded.done, forwarded)
+                return forwarded
         cache = node.cache
         code, step, age = cache.decide(key, t)
         if code in (HIT, STALE):
             if code == STALE:  # stale-while-revalidate: refresh in the background
-                done, status, up_age, _ = self.fetch(node, key, obj, size, t, True)
+                done, status, up_age, _ = self.fetch(node, key, obj, up_size, t, True)
                 if not status:
                     cache.refresh(key, obj, size, step, t, done, up_age)
             return self._count(node, Reply(t, code, 0, False, age), size)
@@ -289,7 +413,7 @@ class FaultRun:
                 self.stale_hop = True
                 return self._count(node, Reply(t, STALE, 0, True, stand_in.age), size)
         conditional = code == REVALIDATED
-        done, status, up_age, stood_in = self.fetch(node, key, obj, size, t, conditional)
+        done, status, up_age, stood_in = self.fetch(node, key, obj, up_size, t, conditional)
         self._held(name, status, stood_in, done)
         if status:
             action = step.failed(status if status > 0 else None, done)
@@ -302,7 +426,7 @@ class FaultRun:
             refreshed = cache.refresh(key, obj, size, step, t, done, up_age)
             if refreshed == Refresh.REFETCH:
                 asked = done
-                done, status, up_age, stood_in = self.fetch(node, key, obj, size, asked, False)
+                done, status, up_age, stood_in = self.fetch(node, key, obj, up_size, asked, False)
                 self._held(name, status, stood_in, done)
                 if not status:
                     cache.fill(key, obj, size, step, asked, done, up_age)
@@ -317,6 +441,12 @@ class FaultRun:
             reply = Reply(done, MISS, 0, False, up_age)
         inflight[key] = (reply.done, reply)
         return self._count(node, reply, size)
+
+    def sweep(self, now: float) -> None:
+        """Forget the leads whose answers came by ``now`` (no request arrives before it)."""
+        for name, inflight in self.inflight.items():
+            if inflight:
+                self.inflight[name] = {k: lead for k, lead in inflight.items() if lead[0] > now}
 
     def _held(self, name: str, status: int, stood_in: bool, done: float) -> None:
         """Carry a fetch's outcome (``fetch``'s status and stand-in flag) into ``name``'s hold."""
@@ -344,7 +474,9 @@ class FaultRun:
         name = node.node.name
         owners = self._owners.get((name, obj))
         if owners is None:
-            owners = ring.owners(peer_key(self.site, self.path.replace("{id}", str(obj))))
+            # a URI a viewer-request function rewrote to is its own object (negative id)
+            path = self.path_of(obj) if obj >= 0 else key.partition("?")[0]
+            owners = ring.owners(peer_key(self.site, path))
             self._owners[(name, obj)] = owners
         for owner_name in owners:
             if owner_name == name:
@@ -383,6 +515,28 @@ class FaultRun:
         """
         node.upstream_requests += 1
         node.upstream_bytes += 0 if conditional else size
+        wrapper = self.function_upstreams.get(node.node.name)
+        if wrapper is not None and not self.direct:  # the origin triggers around the fetch
+            done, answer, age = wrapper.around(
+                key, t, 0.0, self._triggered, (node, key, obj, size, conditional), _reached
+            )
+            if answer is None:  # throttled or generated: nothing went upstream
+                return done, 0, age, False
+            status, age, stood_in = answer
+            return done, status, age, stood_in
+        return self._fetch(node, key, obj, size, conditional, t)
+
+    def _triggered(
+        self, t: float, request: tuple[Any, str, int, int, bool]
+    ) -> tuple[float, tuple[int, int, bool]]:
+        """``_fetch`` as ``FunctionUpstream.around`` calls it: (done, (status, Age, stood in))."""
+        done, status, age, stood_in = self._fetch(*request, t)
+        return done, (status, age, stood_in)
+
+    def _fetch(
+        self, node: Any, key: str, obj: int, size: int, conditional: bool, t: float
+    ) -> tuple[float, int, int, bool]:
+        """``fetch`` without the origin triggers (and the node's upstream counts)."""
         if self.direct:
             done, status = self.origin_fetch(node, t, size, conditional, obj)
             if not conditional and status == 0:
@@ -404,7 +558,9 @@ class FaultRun:
                     continue
                 if not conditional and status == 0:
                     node.origin_bytes += size
-                return done + delay, status, 0, False
+                paths = self.origin_paths.get(node.node.name)
+                age = paths.age if paths is not None and obj in paths.missing else 0
+                return done + delay, status, age, False
             arrive = t + delay
             fault = self.schedule.node_fault(upstream.name, arrive)
             if fault is not None and fault.kind in REFUSING:
@@ -444,9 +600,12 @@ class FaultRun:
         return done, status
 
     def _answer(
-        self, origin: OriginSim, t: float, size: int, conditional: bool, obj: int = 0
+        self, origin: OriginSim, t: float, size: int, conditional: bool, obj: int | None = 0
     ) -> tuple[float, int]:
-        """``origin`` answers a request arriving at ``t`` under its own faults: (done, status)."""
+        """``origin`` answers a request arriving at ``t`` under its own faults: (done, status).
+
+        ``obj`` None: a request passed through uncached (the gateway's admitted POSTs), which
+        draws no injected error here (the draws stay the cached objects')."""
         schedule, name = self.schedule, origin.node.name
         if schedule.origin_fault("origin_down", t, name) is not None:
             return t, -1  # refused
@@ -456,16 +615,24 @@ class FaultRun:
         if slow is not None:
             done += slow.latency
         errors = schedule.origin_fault("origin_errors", t, name)
-        if errors is not None and self._draws_error(obj, errors.rate):
+        if errors is not None and obj is not None and self._draws_error(obj, errors.rate):
             return done, errors.status
         return done, 0
 
     def _draws_error(self, obj: int, rate: float) -> bool:
         """The live origin's draw (``origin.control.FaultControl.draws_error``) for ``obj``'s path."""
-        path = self.path.replace("{id}", str(obj))
+        path = self.path_of(obj) if obj >= 0 else self._rewritten_path(obj)
         attempt = self.error_draws[path]
         self.error_draws[path] = attempt + 1
         return injected_error(self.seed, path, attempt, rate)
+
+    def _rewritten_path(self, obj: int) -> str:
+        """The URI a viewer-request function rewrote to, that ``obj`` (negative) stands for."""
+        uri = self.functions.rewritten_uri(obj) if self.functions is not None else None
+        return f"/rewritten/{-obj}" if uri is None else uri.partition("?")[0]
+
+    def _plain_path(self, obj: int) -> str:
+        return self.path.replace("{id}", str(obj))
 
     def _origin_counted(self, t: float) -> None:
         self.phases[phase_of(t, self.window)].origin += 1
@@ -476,9 +643,10 @@ class FaultRun:
     def report(self) -> dict[str, Any]:
         """``report["faults"]``: the schedule, the window, the phases, per-second counts."""
         start, end = self.window
-        origins = {self.primary.node.name: self.primary.requests}
-        if self.group is not None and self.secondary is not None:
-            origins[f"{self.secondary.node.name} (secondary)"] = self.secondary.requests
+        main = self.main
+        origins = {main.primary.node.name: main.primary.requests}
+        if main.group is not None and main.secondary is not None:
+            origins[f"{main.secondary.node.name} (secondary)"] = main.secondary.requests
         return {
             "schedule": [fault.describe() for fault in self.schedule.faults],
             "window": {"start_s": start, "end_s": end if math.isfinite(end) else None},
@@ -488,7 +656,7 @@ class FaultRun:
             "errors": sum(phase.errors for phase in self.phases),
             "stale_served": sum(phase.stale for phase in self.phases),
             "origins": origins,
-            "origin_group": self.group.name if self.group is not None else None,
+            "origin_group": main.group.name if main.group is not None else None,
             "per_second": {name: list(values) for name, values in self.per_second.items()},
         }
 
@@ -518,6 +686,19 @@ def run_batches(run: FaultRun, batches: Any, keys_of: Callable[[list[int]], list
         yield batch, np.array(latencies), np.array(hits, dtype=bool)
 
 
+def settled(run: FaultRun, batch: Any, latencies: np.ndarray, hits: np.ndarray, warmup_t: float):
+    """``batch`` as the gateway settles it (no body for what it answered, the compressed size
+    for what went compressed) and the latencies with each body's transfer time added; the
+    gateway's per-behavior counts folded in (as ``sim.model``'s run does)."""
+    gate = run.gate
+    if gate is not None:
+        batch = gate.settle(batch)
+    latencies = latencies + batch.sizes * (8.0 / run.sim.latency.client_bandwidth_bps)
+    if gate is not None:
+        gate.record(batch, latencies, hits, warmup_t)
+    return batch, latencies
+
+
 def run_with_faults(
     sim: Any,
     tally: Any,
@@ -534,8 +715,10 @@ def run_with_faults(
     if math.isfinite(warmup_t):
         for origin in run.by_name.values():
             origin.steady_from = warmup_t
-    for batch, latencies, hits in run_batches(run, sim.stream.batches(), keys_of):
+    for batch, spent, hits in run_batches(run, sim.stream.batches(), keys_of):
+        batch, latencies = settled(run, batch, spent, hits, warmup_t)
         tally.record(batch, latencies, hits, warmup_t, sim.series)
+        run.sweep(float(batch.times[-1]))  # later requests are sent (and arrive) after it
         for node in sim.nodes.values():
             node.queue.flush()
         for origin in run.by_name.values():
@@ -543,5 +726,7 @@ def run_with_faults(
         if on_progress is not None:
             on_progress(float(batch.times[-1]), tally.requests)
     result = build_result(sim, tally)
+    if sim.functions is not None:
+        sim.functions.add_to(result.report)
     result.report["faults"] = run.report()
     return result

@@ -102,7 +102,44 @@ class FunctionUpstream:
         self, key: str, obj: int, size: int, t: float, from_peer: bool, conditional: bool
     ) -> tuple[float, int, bool, int]:
         """Fetch through the origin triggers; ``t`` is the arrival time at the upstream."""
-        delay = self.edge.up_delay
+        done, fetched, age = self.around(
+            key, t, self.edge.up_delay, self._fetch, (key, obj, size, from_peer, conditional)
+        )
+        if fetched is None:  # throttled or generated before the fetch: nothing went upstream
+            return done, MISS, False, age
+        return done, MISS, not conditional, fetched
+
+    def _fetch(self, t: float, request: tuple[str, int, int, bool, bool]) -> tuple[float, int]:
+        """The real upstream's answer to ``request`` (key, object, size, from a peer,
+        conditional) arriving there at ``t``: (done, Age)."""
+        key, obj, size, from_peer, conditional = request
+        upstream = self.upstream
+        if type(upstream) is OriginSim:
+            if not conditional:
+                self.edge.origin_bytes += size
+            return upstream.fetch(t, size, conditional), 0
+        done, _, _, age = upstream.serve(key, obj, size, t, from_peer, conditional)
+        return done, age
+
+    def around(
+        self,
+        key: str,
+        t: float,
+        delay: float,
+        fetch: Callable[[float, Any], tuple[float, Any]],
+        request: Any,
+        answered: Callable[[Any], bool] | None = None,
+    ) -> tuple[float, Any, int]:
+        """The origin triggers around ``fetch`` (``fetch(t, request)``: (done, answer), times
+        at the upstream; ``t`` the arrival there, ``delay`` the one-way delay from the edge,
+        which is 0 for a caller timing at the edge, as ``sim.faults`` does). origin-response
+        runs only on an answer (``answered(answer)``, every answer when None): as live, not
+        when no upstream could be reached (the edge's own 502/504 is no origin response).
+
+        Returns (done, ``fetch``'s answer or None, Age): None when the origin-request function
+        was throttled (the request ends in a 503, ``SimFunctions.failed``) or generated the
+        response (handed to the cache step as the origin's, with its Age).
+        """
         on_request, on_response, probe = self.on_request, self.on_response, self.probe
         if self.by_behavior:
             chain = self.by_behavior.get(self.functions.behavior)  # type: ignore[arg-type]
@@ -113,7 +150,7 @@ class FunctionUpstream:
             seconds = on_request.run(t - delay)
             if seconds < 0.0:  # throttled before the fetch: 503 at the edge, at once
                 self.functions.failed(self.pop)
-                return t - 2.0 * delay, MISS, False, 0
+                return t - 2.0 * delay, None, 0
             t += seconds
             if probe is not None:
                 answer = probe.answer(key)
@@ -121,21 +158,15 @@ class FunctionUpstream:
                     self.functions.generated[self.pop] += 1
                     assert answer.response is not None
                     age = self._generated_age(key, answer.response, t - seconds - delay, t - delay)
-                    return t - 2.0 * delay, MISS, False, age
-        upstream = self.upstream
-        if type(upstream) is OriginSim:
-            if not conditional:
-                self.edge.origin_bytes += size
-            done, age = upstream.fetch(t, size, conditional), 0
-        else:
-            done, _, _, age = upstream.serve(key, obj, size, t, from_peer, conditional)
-        if on_response is not None:
+                    return t - 2.0 * delay, None, age
+        done, answer = fetch(t, request)
+        if on_response is not None and (answered is None or answered(answer)):
             seconds = on_response.run(done + delay)
             if seconds < 0.0:
                 self.functions.failed(self.pop)
             else:
                 done += seconds
-        return done, MISS, not conditional, age
+        return done, answer, 0
 
     def _generated_age(self, key: str, response: Response, asked: float, now: float) -> int:
         """The Age to fill ``key`` with for an origin-request function's ``response``.
@@ -279,6 +310,11 @@ class SimFunctions:
         # request ended there; origin-request: nothing went upstream)
         self.generated: dict[str, int] = {}
         self._failed: str | None = None  # the PoP whose origin trigger throttled this request
+        # What serves a request at the edge inside the viewer triggers: the cache node, or
+        # sim.faults' node under a fault schedule, which also sets ``answer_status`` to the
+        # error status of each answer it serves (None: the origin's answer, as without faults).
+        self.node_serve: Callable[..., tuple[float, int, bool, int]] = CacheNodeSim.serve
+        self.answer_status: int | None = None
         self.only_viewer_request = True
         origin = topology.origin
         self._origin = OriginTarget(origin.name, origin.host, origin.port)
@@ -409,6 +445,13 @@ class SimFunctions:
             owners.memo[obj] = owners.of_path(uri)
         return obj
 
+    def rewritten_uri(self, obj: int) -> str | None:
+        """The URI a viewer-request function rewrote to that ``obj`` (negative) stands for."""
+        for uri, rewritten in self._rewrites.items():
+            if rewritten == obj:
+                return uri
+        return None
+
     def failed(self, pop: str) -> None:
         """An origin trigger's function at ``pop`` was throttled during the request served."""
         self._failed = pop
@@ -437,7 +480,7 @@ class SimFunctions:
                     )
         self._failed = None
         if viewer is None:
-            answer = edge.serve(key, obj, size, t, from_peer, conditional)
+            answer = self.node_serve(edge, key, obj, size, t, from_peer, conditional)
             if self._failed is not None and answer[1] != STALE:  # an origin trigger throttled
                 self.throttled[self._failed] += 1
                 return answer[0], THROTTLED, False, 0
@@ -458,7 +501,7 @@ class SimFunctions:
                     return t, GENERATED, False, 0
                 if answer.uri is not None:  # rewritten: the cache step keys the new URI
                     key, obj = answer.uri, self._rewritten(edge, answer.uri)
-        reply = edge.serve(key, obj, size, t, from_peer, conditional)
+        reply = self.node_serve(edge, key, obj, size, t, from_peer, conditional)
         failed = self._failed
         if failed is not None and reply[1] != STALE:  # a background refresh's is not the viewer's
             self.throttled[failed] += 1
@@ -466,8 +509,10 @@ class SimFunctions:
         if on_response is None:
             return reply
         done, code, from_upstream, age = reply
-        if not self.probed or trigger_runs(
-            Trigger.VIEWER_RESPONSE, Passage(origin_status=self._origin_status(edge, key, obj))
+        status = self.answer_status
+        if (status is None and not self.probed) or trigger_runs(
+            Trigger.VIEWER_RESPONSE,
+            Passage(origin_status=status or self._origin_status(edge, key, obj)),
         ):
             seconds = on_response.run(done)
             if seconds < 0.0:
@@ -545,7 +590,7 @@ class SimFunctions:
                 self.throttled[edge.node.name] += 1
                 return t, THROTTLED, False, 0
             t += seconds
-        return edge.serve(key, obj, size, t, from_peer, conditional)
+        return self.node_serve(edge, key, obj, size, t, from_peer, conditional)
 
     def add_to(self, report: dict[str, Any]) -> None:
         """Put the ``functions`` section in ``report``, with its cost and throttled requests."""

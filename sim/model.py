@@ -29,7 +29,6 @@ import numpy as np
 import simpy
 
 from cdn.collapse import Collapser
-from cdn.gateway.behaviors import default_gateway
 from cdn.latency import LatencyModel
 from cdn.topology import Topology, Workload
 from cdn.workload import Catalog, RequestBatch, RequestStream, UserModel
@@ -140,24 +139,6 @@ class Simulation:
         self.gate = SimGateway.of(self)  # behaviors / a path mix (sim.behaviors), else None
         # Edge functions (sim.functions): None without any, and then no hook costs anything.
         self.functions = SimFunctions.build(topology, self.nodes)
-        if options.faults:
-            # sim.faults drives the nodes itself: it routes to origin groups, but applies no
-            # admission (keys, limits, signatures, methods), path mix or edge functions.
-            parts = [
-                name
-                for name, there in (
-                    ("admission rules", self.gate is not None and _admits(topology)),
-                    ("a workload path mix", bool(topology.workload.paths)),
-                    ("edge functions", self.functions is not None),
-                )
-                if there
-            ]
-            if parts:
-                raise ValueError(
-                    f"topology {topology.name!r} has {' and '.join(parts)}: a fault scenario is "
-                    "not simulated together with them yet (docs/reliability.md); run the faults "
-                    "on a topology without them"
-                )
         self._build_routes()
         self.region_names, self.region_of_user = self._regions()
 
@@ -256,7 +237,8 @@ class Simulation:
         if self.options.faults:
             from sim.faults import run_with_faults
 
-            keys = CacheKeys(self.topology.workload.path)
+            workload = self.topology.workload
+            keys = CacheKeys(workload.path, Catalog(workload).path_of if workload.paths else None)
             return run_with_faults(self, tally, on_progress, keys.of)
         env = simpy.Environment()
         for purge in sorted(self.purges, key=lambda p: p.at):
@@ -437,19 +419,3 @@ class Simulation:
         if options.requests is not None:
             return math.inf, math.ceil(options.warmup_share * options.requests)
         return options.warmup_share * self.expected_duration, None
-
-
-def _admits(topology: Topology) -> bool:
-    """True when a behavior of ``topology`` refuses or limits requests (not only routes them)."""
-    gateway = topology.gateway
-    if gateway is None:
-        return False
-    default = default_gateway(topology.origin.name).behaviors[0]
-    return any(
-        b.api_key_required
-        or b.trusted_key_groups
-        or b.client_rate_limit is not None
-        or b.allowed_methods != default.allowed_methods
-        or b.viewer_protocol_policy != "allow-all"
-        for b in gateway.behaviors
-    )

@@ -37,13 +37,3 @@ def test_a_viewer_function_runs_for_each_admitted_request_and_behaviors_still_re
     assert document["outcomes"]["bypass"] > 0
     assert invoked == document["requests"] - refused
     assert set(document["behaviors"]) >= {"/echo*", "/static/*"}
-
-
-def test_a_fault_scenario_on_a_topology_with_admission_rules_is_a_clear_error() -> None:
-    import pytest
-
-    from cdn.faults import Fault
-
-    options = SimOptions(requests=100, seed=7, faults=(Fault(at=1, kind="kill", node="edge-par"),))
-    with pytest.raises(ValueError, match="not simulated together"):
-        Simulation(load_topology(GATEWAY), options)
