@@ -33,7 +33,8 @@ MAX_VALUE_CHARS = 256
 
 
 def check_tags(tags: list[tuple[str, str]]) -> Tags:
-    """``tags`` if they keep AWS's limits; InvalidTag (saying which) otherwise."""
+    """``tags`` sorted by key (the order S3 answers them in) if they keep AWS's limits;
+    InvalidTag (saying which) otherwise."""
     if len(tags) > MAX_TAGS:
         raise S3Error(
             "InvalidTag", f"Object tags cannot be greater than {MAX_TAGS} (got {len(tags)})"
@@ -68,7 +69,7 @@ def check_tags(tags: list[tuple[str, str]]) -> Tags:
                 TagKey=key,
             )
         seen.add(key)
-    return tuple(tags)
+    return tuple(sorted(tags))
 
 
 def tags_from_header(value: str | None) -> Tags:

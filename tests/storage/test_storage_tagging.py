@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import http.client
 import os
 from urllib.parse import urlsplit
@@ -12,6 +14,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from storage_support import ACCESS_KEY, SECRET_KEY, client, error_code, start_server
+
+from storage.objectfile import ObjectInfo
+from storage.store import Store
+from storage.tagging import _Replaced, _unchanged
 
 MiB = 1024 * 1024
 
@@ -54,6 +60,12 @@ def test_put_then_get_tagging_returns_the_tag_set(s3, bucket):
         Bucket=bucket, Key="k", Tagging=_tag_set({"team": "edge", "tier": "gold"})
     )
     assert _tags(s3, bucket, "k") == {"team": "edge", "tier": "gold"}
+
+
+def test_tags_are_answered_in_key_order(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="foo=bar&bar")
+    answer = s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]
+    assert answer == [{"Key": "bar", "Value": ""}, {"Key": "foo", "Value": "bar"}]
 
 
 def test_an_object_without_tags_has_an_empty_tag_set(s3, bucket):
@@ -355,3 +367,30 @@ def test_tags_survive_a_restart_and_leave_no_temporary_files(tmp_path):
         assert _tags(client(server.url), "tags", "k") == {"b": "2"}
     finally:
         server.stop()
+
+
+async def _put(store, bucket, key: str, body: bytes):
+    writer = store.new_writer()
+    writer.write(body)
+    info = ObjectInfo(key, len(body), f'"{hashlib.md5(body).hexdigest()}"', store.clock())
+    await store.commit(bucket, writer, info)
+    return info
+
+
+async def test_a_tagging_rewrite_never_replaces_an_object_written_meanwhile(tmp_path):
+    # The race a real server cannot be steered into: a PUT lands between the copy of the
+    # body and the rename of the retagged file. The rename must not happen.
+    store = Store(tmp_path)
+    store.open()
+    bucket = store.create_bucket("race")
+    old = await _put(store, bucket, "k", b"old")
+    writer = store.new_writer()
+    writer.write(b"old")
+    await _put(store, bucket, "k", b"new")  # the concurrent PUT
+    retagged = dataclasses.replace(old, tags=(("a", "1"),))
+    with pytest.raises(_Replaced):
+        await store.commit(bucket, writer, retagged, precondition=_unchanged(bucket, old))
+    stored = store.open_object(bucket, "k")
+    stored.close()
+    assert stored.body == b"new" and stored.info.tags == ()
+    assert list(store.tmp_dir.iterdir()) == []
