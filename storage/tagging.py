@@ -6,7 +6,9 @@ object by the same one ``rename``: changing the tags of an object rewrites its f
 copied, metadata with the new tags, fsync, rename, directory fsync, as a PUT), and the rename
 happens only if the object is still the one copied (a concurrent PUT or DELETE wins; the
 tagging request then starts again on what is there, or finds NoSuchKey). ETag and
-Last-Modified do not change, as in S3.
+Last-Modified do not change, as in S3. A change of tags changes what GET answers
+(``x-amz-tagging-count``), so it purges the object's URL from the CDN like a write, with the
+events S3 names ``ObjectTagging:Put`` and ``ObjectTagging:Delete``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ async def put_object_tagging(ctx: S3Context) -> web.StreamResponse:
     sink = io.BytesIO()
     await receive_body(ctx.request.content, ctx.request.headers, sink)
     tags = tags_from_xml(sink.getvalue())
-    await _retag(ctx, bucket, key, tags)
+    if await _retag(ctx, bucket, key, tags):
+        ctx.changed(bucket.name, [key], "ObjectTagging:Put")
     return web.Response(status=200)
 
 
@@ -66,18 +69,20 @@ async def delete_object_tagging(ctx: S3Context) -> web.StreamResponse:
     bucket = ctx.bucket()
     key = check_key(ctx.key)
     _check_version(ctx)
-    await _retag(ctx, bucket, key, ())
+    if await _retag(ctx, bucket, key, ()):
+        ctx.changed(bucket.name, [key], "ObjectTagging:Delete")
     return web.Response(status=204)
 
 
-async def _retag(ctx: S3Context, bucket: Bucket, key: str, tags: Tags) -> None:
-    """Rewrite the object of ``key`` with ``tags`` (nothing else changes), atomically."""
+async def _retag(ctx: S3Context, bucket: Bucket, key: str, tags: Tags) -> bool:
+    """Rewrite the object of ``key`` with ``tags`` (nothing else changes), atomically;
+    False when it already had exactly these tags (nothing written)."""
     for _ in range(_RETRIES):
         stored = ctx.store.open_object(bucket, key)  # NoSuchKey when absent
         try:
             source = stored.info
             if source.tags == tags:
-                return
+                return False
             writer = ctx.store.new_writer()
             try:
                 await copy_body(stored, writer)
@@ -93,7 +98,7 @@ async def _retag(ctx: S3Context, bucket: Bucket, key: str, tags: Tags) -> None:
             )
         except _Replaced:
             continue
-        return
+        return True
     raise S3Error(
         "InternalError",
         f"the object {key!r} was replaced {_RETRIES} times while its tags were being written;"
