@@ -19,7 +19,7 @@ from aiohttp import web
 
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
-from storage import attributes, buckets, multipart, objects
+from storage import attributes, buckets, multipart, objects, tagging
 from storage.addressing import address_of
 from storage.context import S3Context
 from storage.errors import S3Error
@@ -66,7 +66,6 @@ _UNSUPPORTED = frozenset(
         "restore",
         "retention",
         "select",
-        "tagging",
         "torrent",
         "versioning",
         "website",
@@ -95,6 +94,8 @@ def _route(ctx: S3Context) -> Handler:
     if method == "OPTIONS" and ctx.address.bucket is not None:
         raise _preflight_refusal(ctx)  # preflights are never signed: before authentication
     unsupported = _UNSUPPORTED.intersection(query)
+    if "tagging" in query and ctx.address.bucket is not None and ctx.address.key is None:
+        unsupported = {"tagging"}  # bucket tagging: not served (object tagging is)
     if unsupported:
         raise S3Error(
             "NotImplemented", f"the ?{sorted(unsupported)[0]} sub-resource is not supported"
@@ -120,6 +121,14 @@ def _route(ctx: S3Context) -> Handler:
         if method in table:
             return table[method]
     else:
+        if "tagging" in query:
+            tagging_table: dict[str, Handler] = {
+                "GET": tagging.get_object_tagging,
+                "PUT": tagging.put_object_tagging,
+                "DELETE": tagging.delete_object_tagging,
+            }
+            if method in tagging_table:
+                return tagging_table[method]
         upload = "uploadId" in query
         if method == "PUT":
             return multipart.upload_part if upload and "partNumber" in query else objects.put_object

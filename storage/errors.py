@@ -31,6 +31,7 @@ _STATUS = {
     "InvalidRange": 416,
     "InvalidURI": 400,
     "InvalidRequest": 400,
+    "InvalidTag": 400,
     "KeyTooLongError": 400,
     "MalformedXML": 400,
     "MethodNotAllowed": 405,

@@ -20,6 +20,7 @@ from storage.names import check_key
 from storage.objectfile import ObjectInfo
 from storage.objects import stored_headers
 from storage.payload import CHECKSUM_ALGORITHMS, checksum_headers, checksum_type, receive_body
+from storage.tagset import tags_from_header
 from storage.uploads import (
     MAX_PART_NUMBER,
     PartChoice,
@@ -52,6 +53,7 @@ async def create_upload(ctx: S3Context) -> web.StreamResponse:
     bucket = ctx.bucket()
     key = check_key(ctx.key)
     headers, meta = stored_headers(ctx.request.headers)
+    tags = tags_from_header(ctx.request.headers.get("x-amz-tagging"))
     algorithm = ctx.request.headers.get("x-amz-checksum-algorithm", "").upper() or None
     if algorithm is not None and algorithm not in CHECKSUM_ALGORITHMS:
         raise S3Error("InvalidRequest", f"unknown checksum algorithm {algorithm!r}")
@@ -60,7 +62,9 @@ async def create_upload(ctx: S3Context) -> web.StreamResponse:
         checksum_type = "FULL_OBJECT" if algorithm in ("CRC64NVME",) else "COMPOSITE"
     if checksum_type not in ("COMPOSITE", "FULL_OBJECT"):
         raise S3Error("InvalidRequest", f"x-amz-checksum-type {checksum_type!r}")
-    upload = UploadStore(ctx.store).create(bucket, key, headers, meta, algorithm, checksum_type)
+    upload = UploadStore(ctx.store).create(
+        bucket, key, headers, meta, algorithm, checksum_type, tags
+    )
     answer = {}
     if algorithm:
         answer = {"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": checksum_type}
@@ -185,6 +189,7 @@ async def complete_upload(ctx: S3Context) -> web.StreamResponse:
         checksums=tuple(checksums),
         parts=len(parts),
         part_sizes=tuple(p.size for p in parts),
+        tags=upload.tags,
     )
     await ctx.store.commit(bucket, writer, info)
     await loop.run_in_executor(

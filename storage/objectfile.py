@@ -42,7 +42,7 @@ class CorruptObject(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
-    """What S3 says about an object: key, size, ETag (quoted), time, stored headers, checksums."""
+    """What S3 says about an object: key, size, ETag (quoted), time, stored headers, checksums, tags."""
 
     key: str
     size: int
@@ -53,6 +53,7 @@ class ObjectInfo:
     checksums: tuple[tuple[str, str], ...] = ()
     parts: int = 0
     part_sizes: tuple[int, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def content_type(self) -> str:
@@ -71,6 +72,7 @@ class ObjectInfo:
             "checksums": [list(pair) for pair in self.checksums],
             "parts": self.parts,
             "part_sizes": list(self.part_sizes),
+            "tags": [list(pair) for pair in self.tags],
         }
 
     @classmethod
@@ -86,6 +88,7 @@ class ObjectInfo:
             checksums=tuple((k, v) for k, v in data.get("checksums", ())),
             parts=int(data.get("parts", 0)),
             part_sizes=tuple(int(n) for n in data.get("part_sizes", ())),
+            tags=tuple((k, v) for k, v in data.get("tags", ())),
         )
 
 

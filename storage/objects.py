@@ -34,9 +34,11 @@ from storage.names import check_key
 from storage.objectfile import ObjectInfo, ObjectWriter, StoredObject
 from storage.payload import checksum_headers, checksum_type, receive_body
 from storage.store import Bucket
+from storage.tagset import tags_from_header
 from storage.xmlpages import child_text, children, element, iso_time, parse_xml, xml_document
 
 __all__ = [
+    "copy_body",
     "copy_object",
     "delete_object",
     "delete_objects",
@@ -111,6 +113,8 @@ def object_headers(info: ObjectInfo) -> CIMultiDict[str]:
         headers[name] = mail_safe(value)
     if info.parts:
         headers["x-amz-mp-parts-count"] = str(info.parts)
+    if info.tags:
+        headers["x-amz-tagging-count"] = str(len(info.tags))
     return headers
 
 
@@ -335,6 +339,7 @@ async def put_object(ctx: S3Context) -> web.StreamResponse:
     key = check_key(ctx.key)
     _check_declared_size(ctx.request)
     headers, meta = stored_headers(ctx.request.headers)
+    tags = tags_from_header(ctx.request.headers.get("x-amz-tagging"))
     precondition = _put_precondition(ctx, bucket, key)
     precondition()
     writer = ctx.store.new_writer()
@@ -351,6 +356,7 @@ async def put_object(ctx: S3Context) -> web.StreamResponse:
         headers=headers,
         user_meta=meta,
         checksums=received.checksums,
+        tags=tags,
     )
     await ctx.store.commit(bucket, writer, info, precondition=precondition)
     ctx.changed(bucket.name, [key], "ObjectCreated:Put")
@@ -462,7 +468,7 @@ def _copy_preconditions(ctx: S3Context, info: ObjectInfo) -> None:
 
 
 async def copy_object(ctx: S3Context) -> web.StreamResponse:
-    """CopyObject: the source's bytes (and metadata unless REPLACE) under a new key."""
+    """CopyObject: the source's bytes (and metadata, and tags, unless REPLACE) under a new key."""
     ctx.operation = "CopyObject"
     bucket = ctx.bucket()
     key = check_key(ctx.key)
@@ -473,6 +479,16 @@ async def copy_object(ctx: S3Context) -> web.StreamResponse:
         raise S3Error(
             "InvalidArgument", f"x-amz-metadata-directive {directive!r} (COPY or REPLACE)"
         )
+    tagging_directive = ctx.request.headers.get("x-amz-tagging-directive", "COPY").upper()
+    if tagging_directive not in ("COPY", "REPLACE"):
+        raise S3Error(
+            "InvalidArgument",
+            f"x-amz-tagging-directive {tagging_directive[:40]!r} (expected COPY or REPLACE)",
+            ArgumentName="x-amz-tagging-directive",
+        )
+    new_tags = None
+    if tagging_directive == "REPLACE":
+        new_tags = tags_from_header(ctx.request.headers.get("x-amz-tagging"))
     if source_bucket is bucket and source_key == key and directive == "COPY":
         raise S3Error(
             "InvalidRequest",
@@ -491,7 +507,7 @@ async def copy_object(ctx: S3Context) -> web.StreamResponse:
         precondition()
         writer = ctx.store.new_writer()
         try:
-            await _copy_bytes(stored, writer)
+            await copy_body(stored, writer)
         except BaseException:
             writer.abort()
             raise
@@ -507,6 +523,7 @@ async def copy_object(ctx: S3Context) -> web.StreamResponse:
         checksums=source.checksums,
         parts=source.parts,
         part_sizes=source.part_sizes,
+        tags=source.tags if new_tags is None else new_tags,
     )
     await ctx.store.commit(bucket, writer, info, precondition=precondition)
     ctx.changed(bucket.name, [key], "ObjectCreated:Copy")
@@ -517,7 +534,8 @@ async def copy_object(ctx: S3Context) -> web.StreamResponse:
     return web.Response(body=body, content_type="application/xml")
 
 
-async def _copy_bytes(stored: StoredObject, writer: ObjectWriter) -> None:
+async def copy_body(stored: StoredObject, writer: ObjectWriter) -> None:
+    """Copy the body of ``stored`` into ``writer`` (in pieces, off the event loop when large)."""
     size = stored.info.size
     if stored.body is not None:
         writer.write(stored.body)

@@ -43,7 +43,7 @@ _PIECE = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """An upload in progress: its id, key, start time, stored headers and checksum settings."""
+    """An upload in progress: its id, key, start time, stored headers, checksum settings, tags."""
 
     upload_id: str
     key: str
@@ -53,6 +53,7 @@ class Upload:
     checksum_algorithm: str | None
     checksum_type: str
     path: Path
+    tags: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """What upload.json holds."""
@@ -63,6 +64,7 @@ class Upload:
             "user_meta": [list(p) for p in self.user_meta],
             "checksum_algorithm": self.checksum_algorithm,
             "checksum_type": self.checksum_type,
+            "tags": [list(p) for p in self.tags],
         }
 
 
@@ -98,6 +100,7 @@ class UploadStore:
         user_meta: tuple[tuple[str, str], ...],
         checksum_algorithm: str | None,
         checksum_type: str,
+        tags: tuple[tuple[str, str], ...] = (),
     ) -> Upload:
         """A new upload of ``key`` (its directory appears by one rename)."""
         upload_id = uuid.uuid4().hex
@@ -112,6 +115,7 @@ class UploadStore:
             checksum_algorithm,
             checksum_type,
             bucket.uploads_dir / upload_id,
+            tags,
         )
         with open(staging / "upload.json", "x") as file:
             json.dump(upload.to_json(), file)
@@ -147,6 +151,7 @@ class UploadStore:
             data.get("checksum_algorithm"),
             data.get("checksum_type", "COMPOSITE"),
             path,
+            tuple((k, v) for k, v in data.get("tags", ())),
         )
 
     def completed(self, upload: Upload) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""Durability: SIGKILLs in the middle of PUTs and multipart completions never leave a partial
-object or a temporary file; keys can never escape the data folder or reach metadata."""
+"""Durability: SIGKILLs in the middle of PUTs, multipart completions and tag rewrites never
+leave a partial object or a temporary file; keys can never escape the data folder or reach
+metadata."""
 
 from __future__ import annotations
 
@@ -255,3 +256,47 @@ def test_temporary_files_of_a_crashed_write_are_removed_at_start(tmp_path):
         assert os.listdir(tmp_path / "tmp") == []
     finally:
         server.stop()
+
+
+def _tag_set_xml(value: str) -> bytes:
+    return (
+        f"<Tagging><TagSet><Tag><Key>version</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
+    ).encode()
+
+
+@pytest.mark.slow
+def test_sigkills_during_tagging_rewrites_leave_the_body_whole_with_old_or_new_tags(tmp_path):
+    rng = random.Random(21)
+    node = StorageProcess(tmp_path)
+    node.start()
+    try:
+        assert node.request("PUT", "/crash")[0] == 200
+        body = rng.randbytes(12 * MiB)  # large: the rewrite copies it in pieces, off the loop
+        assert node.request("PUT", "/crash/tagged", body)[0] == 200
+        tags = "none"
+        outcomes = {"old": 0, "new": 0}
+        for kill in range(10):
+            new = f"v{kill}"
+
+            def send(value: str = new) -> None:
+                with contextlib.suppress(OSError, http.client.HTTPException):
+                    node.request("PUT", "/crash/tagged?tagging", _tag_set_xml(value))
+
+            sender = threading.Thread(target=send, daemon=True)
+            sender.start()
+            time.sleep(rng.uniform(0.0, 0.15))
+            node.kill()
+            sender.join(10)
+            node.start()
+            assert _leftovers(tmp_path) == [], f"temporary files after kill {kill}"
+            assert _read_digest(node, "/crash/tagged") == _digest(body), f"kill {kill}: body"
+            status, answer = node.request("GET", "/crash/tagged?tagging")
+            assert status == 200
+            found = re.findall(rb"<Value>([^<]*)</Value>", answer)
+            seen = found[0].decode() if found else "none"
+            assert seen in (tags, new), f"kill {kill}: tags {seen!r}, expected {tags!r} or {new!r}"
+            outcomes["new" if seen == new else "old"] += 1
+            tags = seen
+        print(f"kills that left the old tags: {outcomes['old']}, the new ones: {outcomes['new']}")
+    finally:
+        node.stop()

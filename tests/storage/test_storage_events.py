@@ -140,6 +140,20 @@ def test_a_multipart_completion_purges_the_object(notifying, cache):
     assert cache.wait_for("purges", 1) == [{"url": "/site/video.mp4"}]
 
 
+def test_a_tagging_change_purges_the_object_with_its_event(notifying, cache):
+    s3 = client(notifying.url)
+    s3.create_bucket(Bucket="site")
+    s3.put_object(Bucket="site", Key="k", Body=b"x")
+    s3.put_object_tagging(Bucket="site", Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "1"}]})
+    s3.delete_object_tagging(Bucket="site", Key="k")
+    assert [p["url"] for p in cache.wait_for("purges", 3)] == ["/site/k"] * 3
+    assert [h["event"] for h in cache.wait_for("hooks", 3)] == [
+        "ObjectCreated:Put",
+        "ObjectTagging:Put",
+        "ObjectTagging:Delete",
+    ]
+
+
 def test_the_webhook_gets_the_event_and_url(notifying, cache):
     s3 = client(notifying.url)
     s3.create_bucket(Bucket="site")
