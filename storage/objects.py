@@ -33,11 +33,12 @@ from storage.mailsafe import mail_safe, stored_value
 from storage.names import check_key
 from storage.objectfile import ObjectInfo, ObjectWriter, StoredObject
 from storage.payload import checksum_headers, checksum_type, receive_body
-from storage.store import Bucket
+from storage.store import Bucket, Store
 from storage.tagset import tags_from_header
 from storage.xmlpages import child_text, children, element, iso_time, parse_xml, xml_document
 
 __all__ = [
+    "body_copy",
     "copy_body",
     "copy_object",
     "delete_object",
@@ -505,12 +506,7 @@ async def copy_object(ctx: S3Context) -> web.StreamResponse:
             headers, meta = source.headers, source.user_meta
         precondition = _put_precondition(ctx, bucket, key)
         precondition()
-        writer = ctx.store.new_writer()
-        try:
-            await copy_body(stored, writer)
-        except BaseException:
-            writer.abort()
-            raise
+        writer = await body_copy(ctx.store, stored)
     finally:
         stored.close()
     info = ObjectInfo(
@@ -532,6 +528,18 @@ async def copy_object(ctx: S3Context) -> web.StreamResponse:
         [element("LastModified", iso_time(info.last_modified)), element("ETag", info.etag)],
     )
     return web.Response(body=body, content_type="application/xml")
+
+
+async def body_copy(store: Store, stored: StoredObject) -> ObjectWriter:
+    """A new writer of ``store`` holding a copy of ``stored``'s body (not committed; aborted,
+    and the error raised, when the copy fails)."""
+    writer = store.new_writer()
+    try:
+        await copy_body(stored, writer)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer
 
 
 async def copy_body(stored: StoredObject, writer: ObjectWriter) -> None:

@@ -23,7 +23,7 @@ from storage.context import S3Context
 from storage.errors import S3Error
 from storage.names import check_key
 from storage.objectfile import ObjectInfo
-from storage.objects import copy_body
+from storage.objects import body_copy
 from storage.payload import receive_body
 from storage.store import Bucket
 from storage.tagset import Tags, tagging_document, tags_from_xml
@@ -83,12 +83,7 @@ async def _retag(ctx: S3Context, bucket: Bucket, key: str, tags: Tags) -> bool:
             source = stored.info
             if source.tags == tags:
                 return False
-            writer = ctx.store.new_writer()
-            try:
-                await copy_body(stored, writer)
-            except BaseException:
-                writer.abort()
-                raise
+            writer = await body_copy(ctx.store, stored)
         finally:
             stored.close()
         retagged = dataclasses.replace(source, tags=tags)

@@ -73,15 +73,21 @@ def client_config() -> Config:
     return Config(retries={"max_attempts": 0}, connect_timeout=5, read_timeout=30)
 
 
-def client(url: str, access_key: str = "dummy", secret_key: str = "dummy") -> Any:
-    """A boto3 DynamoDB client for ``url``."""
+def client(
+    url: str, access_key: str = "dummy", secret_key: str = "dummy", *, checked: bool = True
+) -> Any:
+    """A boto3 DynamoDB client for ``url`` (``checked=False``: boto3's own parameter checks
+    off, so what other SDKs and raw HTTP may send reaches the server)."""
+    config = client_config()
+    if not checked:
+        config = config.merge(Config(parameter_validation=False))
     return boto3.client(
         "dynamodb",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
-        config=client_config(),
+        config=config,
     )
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from kv_support import client
 
 ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/users"
 
@@ -109,14 +108,7 @@ def test_time_to_live_specification_errors(
     kv_url: str, users: str, spec: dict[str, Any], code: str, words: str
 ) -> None:
     # Not all of these pass boto3's own checks: a client that does not check reaches us.
-    raw = boto3.client(
-        "dynamodb",
-        endpoint_url=kv_url,
-        region_name="us-east-1",
-        aws_access_key_id="dummy",
-        aws_secret_access_key="dummy",
-        config=Config(parameter_validation=False, retries={"max_attempts": 0}),
-    )
+    raw = client(kv_url, checked=False)
     with pytest.raises(ClientError) as excinfo:
         raw.update_time_to_live(TableName=users, TimeToLiveSpecification=spec)
     assert excinfo.value.response["Error"]["Code"] == code

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from kv_support import client, create_table
 
@@ -221,14 +219,7 @@ def test_a_token_survives_a_restart(start_kv: Any, tmp_path: Any) -> None:
 
 def test_a_name_that_is_not_a_string_is_a_serialization_error(kv_url: str, users: str) -> None:
     # boto3 refuses this before sending; other SDKs and raw HTTP reach the server.
-    raw = boto3.client(
-        "dynamodb",
-        endpoint_url=kv_url,
-        region_name="us-east-1",
-        aws_access_key_id="dummy",
-        aws_secret_access_key="dummy",
-        config=Config(parameter_validation=False, retries={"max_attempts": 0}),
-    )
+    raw = client(kv_url, checked=False)
     with pytest.raises(ClientError) as excinfo:
         raw.transact_write_items(
             TransactItems=[
