@@ -40,6 +40,7 @@ _STATUS = {
     "NoSuchKey": 404,
     "NoSuchUpload": 404,
     "NotImplemented": 501,
+    "OperationAborted": 409,
     "PreconditionFailed": 412,
     "RequestTimeTooSkewed": 403,
     "SignatureDoesNotMatch": 403,

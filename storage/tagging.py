@@ -94,10 +94,13 @@ async def _retag(ctx: S3Context, bucket: Bucket, key: str, tags: Tags) -> bool:
         except _Replaced:
             continue
         return True
+    # Not a fault of ours nor of the request: S3's answer for a conflicting operation in
+    # progress on the resource (409; the client retries).
     raise S3Error(
-        "InternalError",
-        f"the object {key!r} was replaced {_RETRIES} times while its tags were being written;"
-        " please try again",
+        "OperationAborted",
+        f"A conflicting conditional operation is currently in progress against this resource:"
+        f" the object {key!r} was replaced {_RETRIES} times while its tags were being written."
+        " Please try again.",
     )
 
 
