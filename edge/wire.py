@@ -402,6 +402,14 @@ class HitFirstHandler(RequestHandler):
         else:
             transport.writelines(out)
 
+    def force_close(self) -> None:
+        self.flush()  # answers already made go out before the connection closes
+        super().force_close()
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        self.flush()  # a drain (SIGTERM) never drops an answer held for the end of the pass
+        await super().shutdown(timeout)
+
     def _answered(self, pending: asyncio.Future[Any]) -> None:
         """The first request's wire answer arrived: write it, or hand the request to aiohttp."""
         self._pending = None
