@@ -7,7 +7,9 @@ preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``) is
 authenticated (browsers send no credentials): the first matching rule answers 200 with the
 ``Access-Control-*`` fields, otherwise 403 CORSResponse in S3's words. A request with an
 ``Origin`` that a rule allows gets ``Access-Control-Allow-Origin`` (and the rule's other
-fields) on its answer, whatever the answer is.
+fields) on its answer, whatever the answer is: ``*`` when the rule's origin is ``*``, except
+for a signed request (credentials: the Fetch standard forbids ``*`` with them), which gets
+its own origin echoed with ``Access-Control-Allow-Credentials: true``, as S3 and Ceph do.
 """
 
 from __future__ import annotations
@@ -76,9 +78,11 @@ def _requested_headers(value: str) -> tuple[str, ...]:
     return tuple(name.strip().lower() for name in value.split(",") if name.strip())
 
 
-def _rule_fields(rule: CorsRule, pattern: str, origin: str) -> CIMultiDict[str]:
+def _rule_fields(
+    rule: CorsRule, pattern: str, origin: str, *, credentialed: bool = False
+) -> CIMultiDict[str]:
     fields: CIMultiDict[str] = CIMultiDict()
-    if pattern == "*":
+    if pattern == "*" and not credentialed:
         fields["Access-Control-Allow-Origin"] = "*"
     else:
         fields["Access-Control-Allow-Origin"] = origin
@@ -129,4 +133,6 @@ def actual_request_fields(ctx: S3Context) -> CIMultiDict[str] | None:
     if match is None:
         return None
     rule, pattern = match
-    return _rule_fields(rule, pattern, origin)
+    request = ctx.request
+    credentialed = "Authorization" in request.headers or "X-Amz-Signature" in ctx.query
+    return _rule_fields(rule, pattern, origin, credentialed=credentialed)

@@ -319,6 +319,21 @@ async def test_an_unsigned_get_is_still_refused_but_tells_the_browser(node, publ
     assert headers["Access-Control-Allow-Origin"] == APP  # the browser may read the refusal
 
 
+async def test_a_signed_get_matched_by_a_wildcard_origin_echoes_the_origin(node, s3, bucket):
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration=_config({"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}),
+    )
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    status, headers = await _get(url, "", {"Origin": "https://other.example"})
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == "https://other.example"
+    assert headers["Access-Control-Allow-Credentials"] == "true"
+    unsigned = await _get(node.url, f"/{bucket}/k", {"Origin": "https://other.example"})
+    assert unsigned[1]["Access-Control-Allow-Origin"] == "*"
+
+
 def test_boto3_put_with_an_origin_gets_allow_origin(s3, public_rules):
     s3.meta.events.register(
         "before-sign.s3.PutObject", lambda request, **_: request.headers.add_header("Origin", APP)
