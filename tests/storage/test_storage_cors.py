@@ -334,6 +334,19 @@ async def test_a_signed_get_matched_by_a_wildcard_origin_echoes_the_origin(node,
     assert unsigned[1]["Access-Control-Allow-Origin"] == "*"
 
 
+async def test_an_actual_request_is_matched_by_its_access_control_request_method(
+    node, public_rules
+):
+    asks_get = {"Origin": "https://other.example", "Access-Control-Request-Method": "GET"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(node.url + f"/{public_rules}/k", headers=asks_get, data=b"") as put,
+    ):
+        assert put.status == 403  # unsigned: refused, but matched by the GET rule
+        assert put.headers["Access-Control-Allow-Origin"] == "*"
+        assert put.headers["Access-Control-Allow-Methods"] == "GET"
+
+
 def test_boto3_put_with_an_origin_gets_allow_origin(s3, public_rules):
     s3.meta.events.register(
         "before-sign.s3.PutObject", lambda request, **_: request.headers.add_header("Origin", APP)
