@@ -397,3 +397,28 @@ async def test_configuration_survives_a_restart_and_goes_with_the_bucket(tmp_pat
         assert not list((tmp_path / "tmp").iterdir())  # no staging file left behind
     finally:
         await asyncio.to_thread(node.stop)
+
+
+def test_an_id_over_255_characters_is_invalid_request(s3, bucket):
+    rule = {"ID": "r" * 256, "AllowedOrigins": [APP], "AllowedMethods": ["GET"]}
+    code, status, _ = _refusal(
+        lambda: s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=_config(rule))
+    )
+    assert (code, status) == ("InvalidRequest", 400)
+
+
+def test_a_damaged_stored_configuration_is_ignored_and_the_bucket_kept(tmp_path):
+    import json
+
+    folder = tmp_path / "buckets" / "damaged"
+    (folder / "objects").mkdir(parents=True)
+    (folder / "bucket.json").write_text(json.dumps({"created": 1.0, "cors": [{"id": 3}]}))
+    node = start_server(tmp_path, keys=(("AKIDCDNLABTEST", "cdnlab/secret+key"),))
+    try:
+        s3 = client(node.url)
+        assert "damaged" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+        assert _refusal(lambda: s3.get_bucket_cors(Bucket="damaged"))[0] == (
+            "NoSuchCORSConfiguration"
+        )
+    finally:
+        node.stop()
