@@ -16,8 +16,10 @@ match the origin (wildcards, case-sensitive), whose methods hold the method (the
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from storage.errors import S3Error
 from storage.xmlpages import children, element, local_name, parse_xml, xml_document
@@ -86,8 +88,8 @@ def first_match(
     return None
 
 
-def _texts(rule: object, name: str) -> tuple[str, ...]:
-    return tuple((child.text or "").strip() for child in children(rule, name))  # type: ignore[arg-type]
+def _texts(rule: ET.Element, name: str) -> tuple[str, ...]:
+    return tuple((child.text or "").strip() for child in children(rule, name))
 
 
 def _one_wildcard(kind: str, values: tuple[str, ...]) -> None:
@@ -119,9 +121,9 @@ def rules_from_xml(body: bytes) -> tuple[CorsRule, ...]:
     return tuple(rules)
 
 
-def _rule_from_xml(node: object, position: int) -> CorsRule:
+def _rule_from_xml(node: ET.Element, position: int) -> CorsRule:
     where = f"<CORSRule> number {position}"
-    for child in node:  # type: ignore[attr-defined]
+    for child in node:
         if local_name(child.tag) not in _RULE_FIELDS:
             raise S3Error(
                 "MalformedXML",
@@ -193,7 +195,7 @@ def cors_document(rules: tuple[CorsRule, ...]) -> bytes:
     return xml_document("CORSConfiguration", parts)
 
 
-def rules_to_json(rules: tuple[CorsRule, ...]) -> list[dict[str, object]]:
+def rules_to_json(rules: tuple[CorsRule, ...]) -> list[dict[str, Any]]:
     """The rules as JSON-ready dictionaries (stored in the bucket's ``bucket.json``)."""
     return [
         {
@@ -208,7 +210,14 @@ def rules_to_json(rules: tuple[CorsRule, ...]) -> list[dict[str, object]]:
     ]
 
 
-def rules_from_json(items: list[dict[str, object]]) -> tuple[CorsRule, ...]:
+def _strings(item: dict[str, Any], name: str) -> tuple[str, ...]:
+    values = item[name]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{name} is {values!r} (expected a list of strings)")
+    return tuple(values)
+
+
+def rules_from_json(items: list[dict[str, Any]]) -> tuple[CorsRule, ...]:
     """Rules stored by ``rules_to_json``; ValueError (saying where) when they are not."""
     rules = []
     for position, item in enumerate(items, 1):
@@ -217,11 +226,11 @@ def rules_from_json(items: list[dict[str, object]]) -> tuple[CorsRule, ...]:
             rule_id = item["id"]
             rules.append(
                 CorsRule(
-                    allowed_origins=tuple(str(v) for v in item["allowed_origins"]),  # type: ignore[attr-defined]
-                    allowed_methods=tuple(str(v) for v in item["allowed_methods"]),  # type: ignore[attr-defined]
-                    allowed_headers=tuple(str(v) for v in item["allowed_headers"]),  # type: ignore[attr-defined]
-                    expose_headers=tuple(str(v) for v in item["expose_headers"]),  # type: ignore[attr-defined]
-                    max_age_seconds=None if max_age is None else int(max_age),  # type: ignore[call-overload]
+                    allowed_origins=_strings(item, "allowed_origins"),
+                    allowed_methods=_strings(item, "allowed_methods"),
+                    allowed_headers=_strings(item, "allowed_headers"),
+                    expose_headers=_strings(item, "expose_headers"),
+                    max_age_seconds=None if max_age is None else int(max_age),
                     id=None if rule_id is None else str(rule_id),
                 )
             )
