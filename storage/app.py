@@ -4,7 +4,8 @@ Rules: every answer carries ``x-amz-request-id`` (and errors repeat it in their 
 are ``S3Error`` turned into S3's XML error at this boundary, and anything unexpected becomes
 500 InternalError with the traceback logged, never an aiohttp error page. With keys
 configured, each request is verified (storage.auth) before its body is read; anonymous
-requests may only GET/HEAD objects and listings of ``--public-read`` buckets.
+requests may only GET/HEAD objects and listings of ``--public-read`` buckets. CORS
+preflights (``OPTIONS``) are answered before authentication (storage.cors).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from serving.pages import json_page, metrics_page
 from serving.purge_notify import PurgeNotifier
-from storage import attributes, buckets, multipart, objects, tagging
+from storage import attributes, buckets, cors, multipart, objects, tagging
 from storage.addressing import address_of
 from storage.context import S3Context
 from storage.errors import S3Error
@@ -47,7 +48,6 @@ _UNSUPPORTED = frozenset(
         "accelerate",
         "acl",
         "analytics",
-        "cors",
         "encryption",
         "intelligent-tiering",
         "inventory",
@@ -77,22 +77,12 @@ def _request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):08X}"
 
 
-def _preflight_refusal(ctx: S3Context) -> S3Error:
-    """How S3 answers a CORS preflight (``OPTIONS``) when no bucket has a CORS configuration."""
-    headers = ctx.request.headers
-    if "Origin" not in headers:
-        return S3Error("BadRequest", "Insufficient information. Origin request header needed.")
-    if "Access-Control-Request-Method" not in headers:
-        return S3Error("BadRequest", "Invalid Access-Control-Request-Method: null")
-    return S3Error("CORSResponse", "CORS is not enabled for this bucket.")
-
-
 def _route(ctx: S3Context) -> Handler:
     """The operation a request asks for."""
     method = ctx.request.method
     query = ctx.query
     if method == "OPTIONS" and ctx.address.bucket is not None:
-        raise _preflight_refusal(ctx)  # preflights are never signed: before authentication
+        return cors.preflight  # preflights are never signed: answered before authentication
     unsupported = _UNSUPPORTED.intersection(query)
     if "tagging" in query and ctx.address.bucket is not None and ctx.address.key is None:
         unsupported = {"tagging"}  # bucket tagging: not served (object tagging is)
@@ -110,6 +100,15 @@ def _route(ctx: S3Context) -> Handler:
             return buckets.list_object_versions
         if method in ("GET", "HEAD") and "location" in query:
             return buckets.get_bucket_location
+        if "cors" in query:
+            cors_table: dict[str, Handler] = {
+                "GET": cors.get_bucket_cors,
+                "HEAD": cors.get_bucket_cors,
+                "PUT": cors.put_bucket_cors,
+                "DELETE": cors.delete_bucket_cors,
+            }
+            if method in cors_table:
+                return cors_table[method]
         table: dict[str, Handler] = {
             "GET": buckets.list_objects,
             "HEAD": buckets.head_bucket,
@@ -183,7 +182,7 @@ def _authorized(request: web.Request) -> tuple[S3Context, Handler]:
     request[_OPERATION] = ctx
     handler = _route(ctx)
     verifier = app.get(VERIFIER)
-    if verifier is not None:
+    if verifier is not None and handler is not cors.preflight:
         ctx.principal = verifier.verify(
             request.method,
             address.raw_path,
@@ -274,6 +273,11 @@ def _error_response(request: web.Request, error: S3Error, request_id: str) -> we
 
 
 async def _stamp_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    ctx = request.get(_OPERATION)
+    if ctx is not None and "Origin" in request.headers:
+        fields = cors.actual_request_fields(ctx)
+        if fields is not None:
+            response.headers.update(fields)
     request_id = request.get(_REQUEST_ID)
     if request_id is not None:
         response.headers["x-amz-request-id"] = request_id

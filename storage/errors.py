@@ -37,6 +37,7 @@ _STATUS = {
     "MethodNotAllowed": 405,
     "MissingContentLength": 411,
     "NoSuchBucket": 404,
+    "NoSuchCORSConfiguration": 404,
     "NoSuchKey": 404,
     "NoSuchUpload": 404,
     "NotImplemented": 501,

@@ -3,6 +3,7 @@
 Layout under the data folder::
 
     buckets/<bucket>/bucket.json          creation time (the directory appears by one rename)
+                                          and the CORS configuration (replaced by one rename)
     buckets/<bucket>/objects/<digest>     one object per file (storage.objectfile), named by
                                           the blake2b digest of its key (storage.names)
     buckets/<bucket>/uploads/<id>/        multipart uploads (storage.uploads)
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.corsrules import CorsRule, rules_from_json, rules_to_json
 from storage.errors import S3Error
 from storage.names import bucket_name_problem, check_bucket_name, check_key, key_file_name
 from storage.objectfile import (
@@ -49,13 +51,14 @@ log = logging.getLogger("cdnlab.storage")
 
 @dataclass(slots=True)
 class Bucket:
-    """One bucket: its directory, creation time and the index of its objects."""
+    """One bucket: its directory, creation time, CORS rules and the index of its objects."""
 
     name: str
     path: Path
     created: float
     keys: list[str] = field(default_factory=list)
     infos: dict[str, ObjectInfo] = field(default_factory=dict)
+    cors: tuple[CorsRule, ...] = ()
 
     @property
     def objects_dir(self) -> Path:
@@ -144,11 +147,18 @@ class Store:
         return removed
 
     def _load_bucket(self, path: Path) -> Bucket:
+        meta: dict = {}
         try:
-            created = float(json.loads((path / "bucket.json").read_text())["created"])
-        except (OSError, ValueError, KeyError):
+            meta = json.loads((path / "bucket.json").read_text())
+            created = float(meta["created"])
+        except (OSError, ValueError, KeyError, TypeError):
             created = path.stat().st_mtime
-        bucket = Bucket(path.name, path, created)
+        cors: tuple[CorsRule, ...] = ()
+        try:
+            cors = rules_from_json(meta.get("cors") or [])
+        except (ValueError, AttributeError) as exc:
+            log.warning("ignoring the CORS configuration of %s: %s", path, exc)
+        bucket = Bucket(path.name, path, created, cors=cors)
         bucket.objects_dir.mkdir(exist_ok=True)
         bucket.uploads_dir.mkdir(exist_ok=True)
         for entry in bucket.objects_dir.iterdir():
@@ -203,6 +213,25 @@ class Store:
         bucket = Bucket(name, target, created)
         self.buckets[name] = bucket
         return bucket
+
+    def set_cors(self, bucket: Bucket, rules: tuple[CorsRule, ...]) -> None:
+        """Replace the CORS rules of ``bucket`` (none: remove them), durably: ``bucket.json``
+        is rewritten in ``tmp/``, fsynced and renamed over the old one."""
+        if self.buckets.get(bucket.name) is not bucket:
+            raise S3Error("NoSuchBucket", f"the bucket {bucket.name!r} was deleted")
+        staging = self.tmp_dir / f"{uuid.uuid4().hex}.bucket.json"
+        meta = {"name": bucket.name, "created": bucket.created, "cors": rules_to_json(rules)}
+        try:
+            with open(staging, "w") as file:
+                json.dump(meta, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.rename(staging, bucket.path / "bucket.json")
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
+        fsync_dir(bucket.path)
+        bucket.cors = rules
 
     def delete_bucket(self, name: str) -> None:
         """Delete an empty bucket (its unfinished uploads go with it); BucketNotEmpty otherwise."""

@@ -163,7 +163,7 @@ def test_options_without_origin_is_400_bad_request(node, s3, bucket):
     assert b"<Code>BadRequest</Code>" in body
 
 
-def test_a_preflight_is_403_cors_response_since_no_bucket_has_cors(node, bucket):
+def test_a_preflight_is_403_cors_response_when_the_bucket_has_no_cors(node, bucket):
     request = urllib.request.Request(
         f"{node.url}/{bucket}/k",
         method="OPTIONS",
