@@ -294,8 +294,9 @@ class CloudFrontFunction:
         wraps it; the edge's wire fast path calls ``caller()``'s, the same call bound once).
 
         The verdict is CPU time (``thread_time``) against the budget; the seconds reported
-        are the handler's wall time (``perf_counter``), which bounds its CPU time, so the
-        second CPU reading is taken only when the wall time passes the budget.
+        are the handler's wall time (``perf_counter``), which bounds its CPU time, so a run
+        within the budget by the wall clock is within it. On the main thread the CPU clock is
+        read only in stretches (the module's rules, ``PRECISE_RUNS``).
 
         Raises RunFailed (OVER_BUDGET: past the budget or stopped at the hard stop;
         EXECUTION_ERROR: the handler raised)."""
